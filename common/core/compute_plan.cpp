@@ -1,0 +1,182 @@
+// computePlan for the node and ztunnel namespaces. Pure.
+#include "common/core/compute_plan.h"
+
+#include <algorithm>
+#include <set>
+
+#include "common/core/constants.h"
+#include "common/core/nft_rules.h"
+
+namespace ambient {
+namespace {
+
+Ipv4Prefix prefixOf(std::string_view text) { return *Ipv4Prefix::parse(text); }
+Ipv4 ipOf(std::string_view text) { return *Ipv4::parse(text); }
+
+std::string confKey(std::string_view dev, std::string_view name) {
+  return "net/ipv4/conf/" + std::string(dev) + "/" + std::string(name);
+}
+
+Status validate(const PlanInput& in) {
+  if (auto s = validateIfName(in.ztunnel.hostVeth, "ztunnel host veth"); !s) return s;
+  if (auto s = validateIfName(in.ztunnel.podIfname, "ztunnel pod interface"); !s) return s;
+  if (in.tunnelPort == 0) return fail(ErrorCode::kInvalidInput, "tunnel UDP port 0 is invalid");
+  if (in.ztunnel.podIp.value == 0) {
+    return fail(ErrorCode::kInvalidInput, "ztunnel pod IP is unset (0.0.0.0)");
+  }
+  uint32_t mtu = in.tunnelMtu ? in.tunnelMtu : in.ztunnel.lowerMtu - kTunnelOverhead;
+  if (in.tunnelMtu == 0 && in.ztunnel.lowerMtu < 68 + kTunnelOverhead) {
+    return fail(ErrorCode::kInvalidInput,
+                "lower device MTU " + std::to_string(in.ztunnel.lowerMtu) +
+                    " leaves no room for the tunnel overhead");
+  }
+  if (mtu < 68 || mtu > 65535) {
+    return fail(ErrorCode::kInvalidInput, "tunnel MTU " + std::to_string(mtu) + " is out of range");
+  }
+  std::set<Ipv4> seen;
+  for (const auto& pod : in.pods) {
+    if (auto s = validateIfName(pod.hostVeth, "host veth of pod " + pod.ip.str()); !s) return s;
+    if (pod.ip == in.ztunnel.podIp) {
+      return fail(ErrorCode::kInvalidInput,
+                  "pod IP " + pod.ip.str() + " is the ztunnel pod's IP; ztunnel is never enrolled");
+    }
+    if (!seen.insert(pod.ip).second) {
+      return fail(ErrorCode::kInvalidInput, "pod IP " + pod.ip.str() + " is enrolled twice");
+    }
+  }
+  return {};
+}
+
+uint32_t tunnelMtu(const PlanInput& in) {
+  return in.tunnelMtu ? in.tunnelMtu : in.ztunnel.lowerMtu - kTunnelOverhead;
+}
+
+RouteSpec ztunnelHostRoute(uint32_t table, const ZtunnelEndpoint& z) {
+  return RouteSpec{.table = table,
+                   .dst = Ipv4Prefix{z.podIp, 32},
+                   .dev = z.hostVeth,
+                   .scope = RouteScope::kLink};
+}
+
+}  // namespace
+
+Result<TunnelMode> parseTunnelMode(std::string_view text) {
+  if (text == "geneve") return TunnelMode::kGeneve;
+  if (text == "vxlan") return TunnelMode::kVxlan;
+  if (text == "auto") return TunnelMode::kAuto;
+  return fail(ErrorCode::kInvalidInput,
+              "tunnel mode \"" + std::string(text) + "\" is not one of geneve, vxlan, auto");
+}
+
+std::string_view tunnelModeName(TunnelMode mode) {
+  switch (mode) {
+    case TunnelMode::kGeneve: return "geneve";
+    case TunnelMode::kVxlan: return "vxlan";
+    case TunnelMode::kAuto: return "auto";
+  }
+  return "?";
+}
+
+Result<NetnsPlan> computeNodePlan(const PlanInput& in) {
+  if (auto s = validate(in); !s) return fail(s.error().wrap("node plan"));
+  const auto& z = in.ztunnel;
+  NetnsPlan p;
+  p.role = NetnsRole::kNode;
+  uint32_t mtu = tunnelMtu(in);
+  p.tunnels = {
+      {std::string(kInboundTunnel), in.tunnelKind, kInboundVni, z.podIp, in.tunnelPort, mtu},
+      {std::string(kOutboundTunnel), in.tunnelKind, kOutboundVni, z.podIp, in.tunnelPort, mtu},
+  };
+  p.addresses = {{std::string(kInboundTunnel), prefixOf(kInboundNodeAddr)},
+                 {std::string(kOutboundTunnel), prefixOf(kOutboundNodeAddr)}};
+
+  std::vector<EnrolledPod> pods = in.pods;
+  std::sort(pods.begin(), pods.end(), [](auto& a, auto& b) { return a.ip < b.ip; });
+  for (const auto& pod : pods) {
+    p.routes.push_back(RouteSpec{.table = kTableInbound,
+                                 .dst = Ipv4Prefix{pod.ip, 32},
+                                 .via = ipOf(kInboundPodIp),
+                                 .dev = std::string(kInboundTunnel)});
+  }
+  p.routes.push_back(ztunnelHostRoute(kTableInbound, z));
+  p.routes.push_back(RouteSpec{.table = kTableOutbound,
+                               .dst = Ipv4Prefix{Ipv4{0}, 0},
+                               .via = ipOf(kOutboundPodIp),
+                               .dev = std::string(kOutboundTunnel)});
+  p.routes.push_back(ztunnelHostRoute(kTableOutbound, z));
+  p.routes.push_back(RouteSpec{.table = kTableProxyReturn,
+                               .dst = Ipv4Prefix{Ipv4{0}, 0},
+                               .via = z.podIp,
+                               .dev = z.hostVeth,
+                               .onlink = true});
+  p.routes.push_back(ztunnelHostRoute(kTableProxyReturn, z));
+
+  p.rules = {
+      {.priority = kPrioHostSkip, .iif = "lo", .action = RuleAction::kGoto,
+       .gotoTarget = kPrioMainRule},
+      {.priority = kPrioSkip, .fwmark = kMarkSkip, .fwmask = kMarkSkip,
+       .action = RuleAction::kGoto, .gotoTarget = kPrioMainRule},
+      {.priority = kPrioOutbound, .fwmark = kMarkOutbound, .fwmask = kMarkOutbound,
+       .table = kTableOutbound},
+      {.priority = kPrioProxyReturn, .fwmark = kMarkProxyReturn, .fwmask = kMarkProxyReturn,
+       .table = kTableProxyReturn},
+      {.priority = kPrioInbound, .table = kTableInbound},
+  };
+
+  // rp_filter: the kernel applies max(conf.all, conf.<dev>), so `all` must be 0 too.
+  p.sysctls.push_back({confKey("all", "rp_filter"), "0"});
+  for (auto dev : {std::string(kInboundTunnel), std::string(kOutboundTunnel), z.hostVeth}) {
+    p.sysctls.push_back({confKey(dev, "rp_filter"), "0"});
+    p.sysctls.push_back({confKey(dev, "accept_local"), "1"});
+  }
+  for (const auto& pod : pods) p.sysctls.push_back({confKey(pod.hostVeth, "rp_filter"), "0"});
+
+  std::vector<Ipv4> members;
+  for (const auto& pod : pods) members.push_back(pod.ip);
+  p.nft = nodeNftTable(z, in.tunnelPort, members);
+  return p;
+}
+
+Result<NetnsPlan> computeZtunnelPlan(const PlanInput& in) {
+  if (auto s = validate(in); !s) return fail(s.error().wrap("ztunnel plan"));
+  const auto& z = in.ztunnel;
+  NetnsPlan p;
+  p.role = NetnsRole::kZtunnel;
+  uint32_t mtu = tunnelMtu(in);
+  p.tunnels = {
+      {std::string(kPodInboundTunnel), in.tunnelKind, kInboundVni, z.nodeAddr, in.tunnelPort,
+       mtu},
+      {std::string(kPodOutboundTunnel), in.tunnelKind, kOutboundVni, z.nodeAddr, in.tunnelPort,
+       mtu},
+  };
+  p.addresses = {{std::string(kPodInboundTunnel), prefixOf(kInboundPodAddr)},
+                 {std::string(kPodOutboundTunnel), prefixOf(kOutboundPodAddr)}};
+  p.routes = {RouteSpec{.table = kPodTableLocal,
+                        .type = RouteType::kLocal,
+                        .dst = Ipv4Prefix{Ipv4{0}, 0},
+                        .dev = "lo",
+                        .scope = RouteScope::kHost}};
+  p.rules = {
+      {.priority = kPodPrioTproxy, .fwmark = kMarkTproxy, .fwmask = kMarkPodMask,
+       .table = kPodTableLocal},
+      {.priority = kPodPrioReturn, .fwmark = kMarkPodReturn, .fwmask = kMarkPodMask,
+       .table = kPodTableLocal},
+  };
+  p.sysctls.push_back({confKey("all", "rp_filter"), "0"});
+  for (auto dev : {std::string(kPodInboundTunnel), std::string(kPodOutboundTunnel), z.podIfname}) {
+    p.sysctls.push_back({confKey(dev, "rp_filter"), "0"});
+  }
+  for (auto dev : {std::string(kPodInboundTunnel), std::string(kPodOutboundTunnel)}) {
+    p.sysctls.push_back({confKey(dev, "accept_local"), "1"});
+  }
+  p.nft = ztunnelNftTable(z);
+  return p;
+}
+
+NetnsPlan emptyPlan(NetnsRole role) {
+  NetnsPlan p;
+  p.role = role;
+  return p;
+}
+
+}  // namespace ambient

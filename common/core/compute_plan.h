@@ -1,0 +1,45 @@
+// computePlan: "these pods are enrolled, ztunnel is here" -> the desired kernel state of the
+// node namespace and of the ztunnel pod namespace (DESIGN.md sections 3-4). Pure.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/core/error.h"
+#include "common/core/plan.h"
+
+namespace ambient {
+
+enum class TunnelMode { kGeneve, kVxlan, kAuto };
+Result<TunnelMode> parseTunnelMode(std::string_view text);
+std::string_view tunnelModeName(TunnelMode mode);
+
+// Where the ztunnel pod is, as seen from the node.
+struct ZtunnelEndpoint {
+  Ipv4 podIp;                    // the ztunnel pod's IP (tunnel remote on the node side)
+  std::string hostVeth;          // the node end of the ztunnel pod's veth
+  Ipv4 nodeAddr;                 // the node's address on that link (tunnel remote in the pod)
+  std::string podIfname = "eth0";
+  uint32_t lowerMtu = 1500;      // MTU of the link the tunnels ride on
+};
+
+struct EnrolledPod {
+  Ipv4 ip;
+  std::string hostVeth;  // node end of the pod's veth (its rp_filter is turned off)
+};
+
+struct PlanInput {
+  TunnelKind tunnelKind = TunnelKind::kGeneve;  // resolved: auto is decided by the kernel probe
+  uint16_t tunnelPort = 6081;
+  uint32_t tunnelMtu = 0;  // 0: lowerMtu minus the encapsulation overhead
+  ZtunnelEndpoint ztunnel;
+  std::vector<EnrolledPod> pods;
+};
+
+Result<NetnsPlan> computeNodePlan(const PlanInput& in);
+Result<NetnsPlan> computeZtunnelPlan(const PlanInput& in);
+// The state of a namespace with nothing of ours in it (what uninstall converges to).
+NetnsPlan emptyPlan(NetnsRole role);
+
+}  // namespace ambient

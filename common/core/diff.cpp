@@ -1,0 +1,173 @@
+// diff: observed kernel state -> plan, as ordered changes. Pure.
+#include "common/core/diff.h"
+
+#include <algorithm>
+#include <set>
+
+namespace ambient {
+namespace {
+
+// Identity keys: what makes two specs "the same object" in the kernel.
+auto key(const TunnelSpec& t) { return t.name; }
+auto key(const AddressSpec& a) { return std::make_pair(a.dev, a.prefix); }
+auto key(const RouteSpec& r) { return std::make_tuple(r.table, r.dst, r.type); }
+auto key(const RuleSpec& r) { return r.priority; }
+
+template <class T>
+const T* findByKey(const std::vector<T>& list, const T& probe) {
+  auto it = std::find_if(list.begin(), list.end(),
+                         [&](const T& x) { return key(x) == key(probe); });
+  return it == list.end() ? nullptr : &*it;
+}
+
+bool sameTunnelIdentity(const TunnelSpec& a, const TunnelSpec& b) {
+  return a.kind == b.kind && a.vni == b.vni && a.remote == b.remote && a.port == b.port;
+}
+
+// Devices a sysctl key names: net/ipv4/conf/<dev>/<name>.
+std::string sysctlDevice(const std::string& key) {
+  const std::string prefix = "net/ipv4/conf/";
+  if (key.rfind(prefix, 0) != 0) return {};
+  auto rest = key.substr(prefix.size());
+  return rest.substr(0, rest.find('/'));
+}
+
+class Differ {
+ public:
+  Differ(const NetnsPlan& want, const ObservedState& have) : want_(want), have_(have) {}
+
+  ChangeSet run() {
+    diffTunnels();
+    diffList(want_.addresses, have_.owned.addresses,
+             [&](const AddressSpec& a) { return gone_.count(a.dev) > 0; }, deleteAddresses_,
+             createAddresses_);
+    diffList(want_.routes, have_.owned.routes,
+             [&](const RouteSpec& r) { return gone_.count(r.dev) > 0; }, deleteRoutes_,
+             createRoutes_);
+    diffList(want_.rules, have_.owned.rules, [](const RuleSpec&) { return false; }, deleteRules_,
+             createRules_);
+    diffSysctls();
+    diffNft();
+
+    ChangeSet out;
+    out.role = want_.role;
+    auto& c = out.changes;
+    // Deletes, from the most dependent object to the least.
+    append(c, deleteNft_);
+    append(c, deleteRules_);
+    append(c, deleteRoutes_);
+    append(c, deleteAddresses_);
+    append(c, deleteTunnels_);
+    append(c, restoreSysctls_);
+    // Creates, in dependency order.
+    append(c, createTunnels_);
+    append(c, createAddresses_);
+    append(c, createRoutes_);
+    append(c, createRules_);
+    append(c, writeSysctls_);
+    append(c, createNft_);
+    return out;
+  }
+
+ private:
+  static void append(std::vector<Change>& to, const std::vector<Change>& from) {
+    to.insert(to.end(), from.begin(), from.end());
+  }
+
+  void diffTunnels() {
+    for (const auto& h : have_.owned.tunnels) {
+      const TunnelSpec* w = findByKey(want_.tunnels, h);
+      if (!w) {
+        deleteTunnels_.push_back({ChangeKind::kDelete, h});
+        gone_.insert(h.name);
+      } else if (!sameTunnelIdentity(*w, h)) {
+        // Remote, VNI, port or kind changed: the link is replaced, and with it everything the
+        // kernel hung on it (addresses, routes, per-device sysctls).
+        deleteTunnels_.push_back({ChangeKind::kDelete, h});
+        createTunnels_.push_back({ChangeKind::kCreate, *w});
+        gone_.insert(h.name);
+      } else if (!(*w == h)) {
+        createTunnels_.push_back({ChangeKind::kUpdate, *w});
+      }
+    }
+    for (const auto& w : want_.tunnels) {
+      if (!findByKey(have_.owned.tunnels, w)) {
+        createTunnels_.push_back({ChangeKind::kCreate, w});
+        gone_.insert(w.name);
+      }
+    }
+  }
+
+  // `onGoneDevice`: the observed object hangs on a device that is being removed or replaced,
+  // so the kernel drops it by itself: no delete, and a create if it is still wanted.
+  template <class T, class Gone>
+  void diffList(const std::vector<T>& want, const std::vector<T>& have, Gone onGoneDevice,
+                std::vector<Change>& deletes, std::vector<Change>& creates) {
+    for (const auto& h : have) {
+      if (onGoneDevice(h)) continue;
+      const T* w = findByKey(want, h);
+      if (!w || !(*w == h)) deletes.push_back({ChangeKind::kDelete, h});
+    }
+    for (const auto& w : want) {
+      const T* h = findByKey(have, w);
+      if (!h || !(*h == w) || onGoneDevice(*h)) creates.push_back({ChangeKind::kCreate, w});
+    }
+  }
+
+  void diffSysctls() {
+    std::set<std::string> wanted;
+    for (const auto& w : want_.sysctls) {
+      wanted.insert(w.key);
+      auto h = std::find_if(have_.owned.sysctls.begin(), have_.owned.sysctls.end(),
+                            [&](const SysctlSpec& s) { return s.key == w.key; });
+      bool fresh = gone_.count(sysctlDevice(w.key)) > 0;
+      if (!fresh && h != have_.owned.sysctls.end() && h->value == w.value) continue;
+      bool recorded = have_.sysctlOriginals.count(w.key) > 0;
+      writeSysctls_.push_back({recorded ? ChangeKind::kUpdate : ChangeKind::kCreate, w});
+    }
+    for (const auto& [k, original] : have_.sysctlOriginals) {
+      if (!wanted.count(k)) restoreSysctls_.push_back({ChangeKind::kDelete, SysctlSpec{k, original}});
+    }
+  }
+
+  void diffNft() {
+    const auto& w = want_.nft;
+    const auto& h = have_.owned.nft;
+    if (!w && h) {
+      deleteNft_.push_back({ChangeKind::kDelete, NftTableSpec{.name = h->name}});
+    } else if (w && !h) {
+      createNft_.push_back({ChangeKind::kCreate, *w});
+    } else if (w && h) {
+      if (!w->sameStructure(*h)) {
+        createNft_.push_back({ChangeKind::kUpdate, *w});
+        return;
+      }
+      for (const auto& ws : w->sets) {
+        auto hs = std::find_if(h->sets.begin(), h->sets.end(),
+                               [&](const NftSetSpec& s) { return s.name == ws.name; });
+        NftElements add{w->name, ws.name, {}}, del{w->name, ws.name, {}};
+        std::set_difference(ws.elements.begin(), ws.elements.end(), hs->elements.begin(),
+                            hs->elements.end(), std::back_inserter(add.elements));
+        std::set_difference(hs->elements.begin(), hs->elements.end(), ws.elements.begin(),
+                            ws.elements.end(), std::back_inserter(del.elements));
+        if (!del.elements.empty()) deleteNft_.push_back({ChangeKind::kDelete, del});
+        if (!add.elements.empty()) createNft_.push_back({ChangeKind::kCreate, add});
+      }
+    }
+  }
+
+  const NetnsPlan& want_;
+  const ObservedState& have_;
+  std::set<std::string> gone_;  // devices created, deleted or replaced by this change set
+  std::vector<Change> deleteNft_, deleteRules_, deleteRoutes_, deleteAddresses_, deleteTunnels_,
+      restoreSysctls_, createTunnels_, createAddresses_, createRoutes_, createRules_,
+      writeSysctls_, createNft_;
+};
+
+}  // namespace
+
+ChangeSet diff(const NetnsPlan& desired, const ObservedState& observed) {
+  return Differ(desired, observed).run();
+}
+
+}  // namespace ambient

@@ -1,0 +1,209 @@
+// Builds one nftables rule as nft text plus the netlink expressions it lowers to. Pure.
+#include "common/core/nft_rule_builder.h"
+
+#include <arpa/inet.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include <cstdio>
+#include <cstring>
+
+namespace ambient {
+namespace {
+
+constexpr size_t kIfNameBytes = 16;  // IFNAMSIZ: meta iifname loads the whole buffer
+
+Bytes u32Bytes(uint32_t v) {  // register values are host-endian
+  Bytes b(4);
+  std::memcpy(b.data(), &v, 4);
+  return b;
+}
+Bytes be16Bytes(uint16_t v) {
+  uint16_t n = htons(v);
+  Bytes b(2);
+  std::memcpy(b.data(), &n, 2);
+  return b;
+}
+Bytes be32Bytes(uint32_t v) {
+  uint32_t n = htonl(v);
+  Bytes b(4);
+  std::memcpy(b.data(), &n, 4);
+  return b;
+}
+std::string hex(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%x", v);
+  return buf;
+}
+NftExpr expr(std::string kind, std::vector<NftAttr> attrs) {
+  return NftExpr{std::move(kind), std::move(attrs)};
+}
+std::string_view protoName(NftRuleBuilder::Proto p) {
+  return p == NftRuleBuilder::Proto::kTcp ? "tcp" : "udp";
+}
+
+}  // namespace
+
+void NftRuleBuilder::word(std::string_view w) {
+  if (!rule_.text.empty()) rule_.text += ' ';
+  rule_.text += w;
+}
+
+void NftRuleBuilder::payloadLoad(uint32_t base, uint32_t offset, uint32_t len) {
+  rule_.exprs.push_back(expr("payload", {{"dreg", uint32_t{NFT_REG_1}},
+                                         {"base", base},
+                                         {"offset", offset},
+                                         {"len", len}}));
+}
+
+void NftRuleBuilder::cmp(uint32_t op, Bytes data) {
+  rule_.exprs.push_back(
+      expr("cmp", {{"sreg", uint32_t{NFT_REG_1}}, {"op", op}, {"data", std::move(data)}}));
+}
+
+void NftRuleBuilder::bitwise(uint32_t mask, uint32_t xorValue) {
+  rule_.exprs.push_back(expr("bitwise", {{"sreg", uint32_t{NFT_REG_1}},
+                                         {"dreg", uint32_t{NFT_REG_1}},
+                                         {"len", uint32_t{4}},
+                                         {"mask", u32Bytes(mask)},
+                                         {"xor", u32Bytes(xorValue)}}));
+}
+
+NftRuleBuilder& NftRuleBuilder::iifname(std::string_view name, bool negate) {
+  word(std::string("iifname ") + (negate ? "!= " : "") + "\"" + std::string(name) + "\"");
+  Bytes padded(kIfNameBytes, 0);
+  std::memcpy(padded.data(), name.data(), std::min(name.size(), kIfNameBytes - 1));
+  rule_.exprs.push_back(
+      expr("meta", {{"key", uint32_t{NFT_META_IIFNAME}}, {"dreg", uint32_t{NFT_REG_1}}}));
+  cmp(negate ? NFT_CMP_NEQ : NFT_CMP_EQ, std::move(padded));
+  return *this;
+}
+
+NftRuleBuilder& NftRuleBuilder::l4proto(Proto proto) {
+  word(std::string("meta l4proto ") + std::string(protoName(proto)));
+  rule_.exprs.push_back(
+      expr("meta", {{"key", uint32_t{NFT_META_L4PROTO}}, {"dreg", uint32_t{NFT_REG_1}}}));
+  cmp(NFT_CMP_EQ, Bytes{static_cast<uint8_t>(proto)});
+  return *this;
+}
+
+NftRuleBuilder& NftRuleBuilder::dport(Proto proto, uint16_t port) {
+  word(std::string(protoName(proto)) + " dport " + std::to_string(port));
+  rule_.exprs.push_back(
+      expr("meta", {{"key", uint32_t{NFT_META_L4PROTO}}, {"dreg", uint32_t{NFT_REG_1}}}));
+  cmp(NFT_CMP_EQ, Bytes{static_cast<uint8_t>(proto)});
+  payloadLoad(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);  // destination port, both protocols
+  cmp(NFT_CMP_EQ, be16Bytes(port));
+  return *this;
+}
+
+NftRuleBuilder& NftRuleBuilder::saddr(Ipv4 addr, bool negate) {
+  word(std::string("ip saddr ") + (negate ? "!= " : "") + addr.str());
+  payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
+  cmp(negate ? NFT_CMP_NEQ : NFT_CMP_EQ, be32Bytes(addr.value));
+  return *this;
+}
+
+NftRuleBuilder& NftRuleBuilder::daddr(Ipv4 addr, bool negate) {
+  word(std::string("ip daddr ") + (negate ? "!= " : "") + addr.str());
+  payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
+  cmp(negate ? NFT_CMP_NEQ : NFT_CMP_EQ, be32Bytes(addr.value));
+  return *this;
+}
+
+NftRuleBuilder& NftRuleBuilder::saddrInSet(std::string_view set) {
+  word("ip saddr @" + std::string(set));
+  payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
+  rule_.exprs.push_back(
+      expr("lookup", {{"sreg", uint32_t{NFT_REG_1}}, {"set", std::string(set)}}));
+  return *this;
+}
+
+NftRuleBuilder& NftRuleBuilder::markHas(uint32_t bits) {
+  word("meta mark & " + hex(bits) + " == " + hex(bits));
+  rule_.exprs.push_back(
+      expr("meta", {{"key", uint32_t{NFT_META_MARK}}, {"dreg", uint32_t{NFT_REG_1}}}));
+  bitwise(bits, 0);
+  cmp(NFT_CMP_EQ, u32Bytes(bits));
+  return *this;
+}
+
+NftRuleBuilder& NftRuleBuilder::ctMarkHas(uint32_t bits, bool negate) {
+  word("ct mark & " + hex(bits) + (negate ? " != " : " == ") + hex(bits));
+  rule_.exprs.push_back(
+      expr("ct", {{"key", uint32_t{NFT_CT_MARK}}, {"dreg", uint32_t{NFT_REG_1}}}));
+  bitwise(bits, 0);
+  cmp(negate ? NFT_CMP_NEQ : NFT_CMP_EQ, u32Bytes(bits));
+  return *this;
+}
+
+NftRuleBuilder& NftRuleBuilder::setMark(uint32_t value, uint32_t mask) {
+  word("meta mark set meta mark & " + hex(~mask) + " | " + hex(value));
+  rule_.exprs.push_back(
+      expr("meta", {{"key", uint32_t{NFT_META_MARK}}, {"dreg", uint32_t{NFT_REG_1}}}));
+  bitwise(~mask, value);
+  rule_.exprs.push_back(
+      expr("meta", {{"key", uint32_t{NFT_META_MARK}}, {"sreg", uint32_t{NFT_REG_1}}}));
+  return *this;
+}
+
+NftRuleBuilder& NftRuleBuilder::setCtMarkBits(uint32_t bits) {
+  word("ct mark set ct mark & " + hex(~bits) + " | " + hex(bits));
+  rule_.exprs.push_back(
+      expr("ct", {{"key", uint32_t{NFT_CT_MARK}}, {"dreg", uint32_t{NFT_REG_1}}}));
+  bitwise(~bits, bits);
+  rule_.exprs.push_back(
+      expr("ct", {{"key", uint32_t{NFT_CT_MARK}}, {"sreg", uint32_t{NFT_REG_1}}}));
+  return *this;
+}
+
+NftRuleBuilder& NftRuleBuilder::tproxy(Ipv4 addr, uint16_t port) {
+  word("tproxy to " + addr.str() + ":" + std::to_string(port));
+  rule_.exprs.push_back(
+      expr("immediate", {{"dreg", uint32_t{NFT_REG_1}}, {"data", be32Bytes(addr.value)}}));
+  rule_.exprs.push_back(
+      expr("immediate", {{"dreg", uint32_t{NFT_REG_2}}, {"data", be16Bytes(port)}}));
+  rule_.exprs.push_back(expr("tproxy", {{"family", uint32_t{NFPROTO_IPV4}},
+                                        {"reg_addr", uint32_t{NFT_REG_1}},
+                                        {"reg_port", uint32_t{NFT_REG_2}}}));
+  return *this;
+}
+
+NftRuleBuilder& NftRuleBuilder::dnatToDaddr() {
+  word("dnat to ip daddr");
+  payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
+  rule_.exprs.push_back(expr("nat", {{"type", uint32_t{NFT_NAT_DNAT}},
+                                     {"family", uint32_t{NFPROTO_IPV4}},
+                                     {"reg_addr_min", uint32_t{NFT_REG_1}}}));
+  return *this;
+}
+
+NftRuleBuilder& NftRuleBuilder::snatToSaddr() {
+  word("snat to ip saddr");
+  payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
+  rule_.exprs.push_back(expr("nat", {{"type", uint32_t{NFT_NAT_SNAT}},
+                                     {"family", uint32_t{NFPROTO_IPV4}},
+                                     {"reg_addr_min", uint32_t{NFT_REG_1}}}));
+  return *this;
+}
+
+NftRuleBuilder& NftRuleBuilder::counter() {
+  word("counter");
+  rule_.exprs.push_back(expr("counter", {}));
+  return *this;
+}
+
+NftRule NftRuleBuilder::verdict(std::string_view w, int32_t code) {
+  word(w);
+  rule_.exprs.push_back(expr("immediate", {{"dreg", uint32_t{NFT_REG_VERDICT}},
+                                           {"verdict", static_cast<uint32_t>(code)}}));
+  return done();
+}
+
+NftRule NftRuleBuilder::done() {
+  NftRule out = std::move(rule_);
+  rule_ = NftRule{};
+  return out;
+}
+
+}  // namespace ambient

@@ -1,0 +1,64 @@
+// Builds one nftables rule as both its nft text and the netlink expressions the kernel stores
+// (the same lowering `nft --debug=netlink` shows). Pure.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/core/nft_spec.h"
+
+namespace ambient {
+
+class NftRuleBuilder {
+ public:
+  enum class Proto : uint8_t { kTcp = 6, kUdp = 17 };
+
+  // iifname "x" | iifname != "x"
+  NftRuleBuilder& iifname(std::string_view name, bool negate = false);
+  // meta l4proto tcp
+  NftRuleBuilder& l4proto(Proto proto);
+  // tcp dport 15008 (includes the l4proto check)
+  NftRuleBuilder& dport(Proto proto, uint16_t port);
+  // ip saddr 10.0.0.1 | ip saddr != 10.0.0.1
+  NftRuleBuilder& saddr(Ipv4 addr, bool negate = false);
+  // ip daddr 10.0.0.1 | ip daddr != 10.0.0.1
+  NftRuleBuilder& daddr(Ipv4 addr, bool negate = false);
+  // ip saddr @set
+  NftRuleBuilder& saddrInSet(std::string_view set);
+  // meta mark & bits == bits
+  NftRuleBuilder& markHas(uint32_t bits);
+  // ct mark & bits == bits | ct mark & bits != bits
+  NftRuleBuilder& ctMarkHas(uint32_t bits, bool negate = false);
+  // meta mark set meta mark & ~mask | value
+  NftRuleBuilder& setMark(uint32_t value, uint32_t mask);
+  // ct mark set ct mark & ~bits | bits
+  NftRuleBuilder& setCtMarkBits(uint32_t bits);
+  // tproxy to 127.0.0.1:port
+  NftRuleBuilder& tproxy(Ipv4 addr, uint16_t port);
+  // dnat to ip daddr (a null binding)
+  NftRuleBuilder& dnatToDaddr();
+  // snat to ip saddr (a null binding)
+  NftRuleBuilder& snatToSaddr();
+  NftRuleBuilder& counter();
+
+  NftRule accept() { return verdict("accept", kAccept); }
+  NftRule drop() { return verdict("drop", kDrop); }
+  NftRule ret() { return verdict("return", kReturn); }
+  // A rule without a verdict (falls through).
+  NftRule done();
+
+ private:
+  static constexpr int32_t kAccept = 1;   // NF_ACCEPT
+  static constexpr int32_t kDrop = 0;     // NF_DROP
+  static constexpr int32_t kReturn = -5;  // NFT_RETURN
+  NftRule verdict(std::string_view word, int32_t code);
+  void word(std::string_view w);
+  void payloadLoad(uint32_t base, uint32_t offset, uint32_t len);
+  void cmp(uint32_t op, Bytes data);
+  void bitwise(uint32_t mask, uint32_t xorValue);
+
+  NftRule rule_;
+};
+
+}  // namespace ambient

@@ -1,0 +1,17 @@
+// The nftables tables we own: the node's mark logic (DESIGN.md section 3) and the ztunnel pod's
+// TPROXY rules (section 4), as data. Pure.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/core/compute_plan.h"
+#include "common/core/nft_spec.h"
+
+namespace ambient {
+
+NftTableSpec nodeNftTable(const ZtunnelEndpoint& ztunnel, uint16_t tunnelPort,
+                          std::vector<Ipv4> enrolledPods);
+NftTableSpec ztunnelNftTable(const ZtunnelEndpoint& ztunnel);
+
+}  // namespace ambient

@@ -1,0 +1,71 @@
+// nftables objects as plain data: a rule is the list of netlink expressions the kernel stores,
+// so desired and observed rules compare exactly (DESIGN.md: compare as data, not text). Pure.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/core/ipv4.h"
+
+namespace ambient {
+
+using Bytes = std::vector<uint8_t>;
+
+// One attribute of an expression: keys are libnftnl's attribute names ("sreg", "data", ...).
+struct NftAttr {
+  std::string key;
+  std::variant<uint32_t, std::string, Bytes> value;
+  bool operator==(const NftAttr&) const = default;
+};
+
+// One expression ("meta", "cmp", "payload", ...) with its attributes in a fixed order.
+struct NftExpr {
+  std::string kind;
+  std::vector<NftAttr> attrs;
+  bool operator==(const NftExpr&) const = default;
+  // "[cmp sreg=1 op=0 data=0x00000200]": the form shown for rules we cannot name.
+  std::string str() const;
+};
+
+struct NftCounter {
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+};
+
+struct NftRule {
+  std::string text;  // the nft statement this rule stands for
+  std::vector<NftExpr> exprs;
+  std::optional<NftCounter> counter;  // observed only
+  // Rules are equal when the kernel would run the same expressions.
+  bool operator==(const NftRule& o) const { return exprs == o.exprs; }
+};
+
+struct NftChainSpec {
+  std::string name;
+  std::string type;  // "filter" or "nat"
+  std::string hook;  // "prerouting", "input", "forward", "postrouting"
+  int priority = 0;
+  std::vector<NftRule> rules;
+  bool operator==(const NftChainSpec&) const = default;
+};
+
+// An ipv4_addr set and its members (sorted, unique).
+struct NftSetSpec {
+  std::string name;
+  std::vector<Ipv4> elements;
+  bool operator==(const NftSetSpec&) const = default;
+};
+
+struct NftTableSpec {
+  std::string name;
+  std::vector<NftSetSpec> sets;
+  std::vector<NftChainSpec> chains;
+  bool operator==(const NftTableSpec&) const = default;
+  // Same chains and set definitions; set members may differ.
+  bool sameStructure(const NftTableSpec& o) const;
+};
+
+}  // namespace ambient

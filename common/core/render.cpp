@@ -1,0 +1,200 @@
+// Renders plans and change sets as ip/sysctl/nft text. Pure.
+#include "common/core/render.h"
+
+#include <cstdio>
+
+#include "common/core/constants.h"
+
+namespace ambient {
+namespace {
+
+std::string hex(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%x", v);
+  return buf;
+}
+
+std::string dstText(const Ipv4Prefix& p) { return p.len == 0 ? "default" : p.str(); }
+
+std::string nftChainLine(const std::string& table, const NftChainSpec& c) {
+  return "add chain ip " + table + " " + c.name + " { type " + c.type + " hook " + c.hook +
+         " priority " + std::to_string(c.priority) + "; policy accept; }\n";
+}
+
+std::string elementList(const std::vector<Ipv4>& elems) {
+  std::string out;
+  for (size_t i = 0; i < elems.size(); ++i) out += (i ? ", " : "") + elems[i].str();
+  return out;
+}
+
+std::string nftBlock(const std::string& body) { return "nft -f - <<'NFT'\n" + body + "NFT\n"; }
+
+// The nft script line(s) of one nft change.
+std::string nftChangeBody(const Change& c) {
+  if (auto* t = std::get_if<NftTableSpec>(&c.object)) {
+    if (c.kind == ChangeKind::kDelete) return "delete table ip " + t->name + "\n";
+    std::string out;
+    if (c.kind == ChangeKind::kUpdate) out += "delete table ip " + t->name + "\n";
+    return out + renderNftTable(*t);
+  }
+  const auto& e = std::get<NftElements>(c.object);
+  return std::string(c.kind == ChangeKind::kDelete ? "delete" : "add") + " element ip " +
+         e.table + " " + e.set + " { " + elementList(e.elements) + " }\n";
+}
+
+bool isNft(const Change& c) {
+  return std::holds_alternative<NftTableSpec>(c.object) ||
+         std::holds_alternative<NftElements>(c.object);
+}
+
+std::string sysctlKeyText(const std::string& key) {
+  // sysctl(8) reads dots as separators unless the key uses slashes; keep slashes only when a
+  // component (a device name) has a dot of its own.
+  if (key.find('.') != std::string::npos) return key;
+  std::string dotted = key;
+  for (auto& ch : dotted) {
+    if (ch == '/') ch = '.';
+  }
+  return dotted;
+}
+
+}  // namespace
+
+std::string renderTunnel(const TunnelSpec& t) {
+  return "ip link add " + t.name + " type " + std::string(tunnelKindName(t.kind)) + " id " +
+         std::to_string(t.vni) + " remote " + t.remote.str() + " dstport " +
+         std::to_string(t.port) + "\nip link set " + t.name + " mtu " + std::to_string(t.mtu) +
+         (t.up ? " up" : " down");
+}
+
+std::string renderAddress(const AddressSpec& a) {
+  return "ip addr add " + a.prefix.str() + " dev " + a.dev;
+}
+
+std::string renderRoute(const RouteSpec& r) {
+  std::string out = r.type == RouteType::kLocal ? "local " : "";
+  out += dstText(r.dst);
+  if (r.via) out += " via " + r.via->str();
+  out += " dev " + r.dev;
+  if (r.onlink) out += " onlink";
+  if (r.scope == RouteScope::kLink) out += " scope link";
+  if (r.scope == RouteScope::kHost) out += " scope host";
+  return out + " table " + std::to_string(r.table) + " proto " + std::to_string(kRouteProtocol);
+}
+
+std::string renderRule(const RuleSpec& r) {
+  std::string out = "pref " + std::to_string(r.priority);
+  if (!r.iif.empty()) out += " iif " + r.iif;
+  if (r.fwmask) out += " fwmark " + hex(r.fwmark) + "/" + hex(r.fwmask);
+  if (r.action == RuleAction::kGoto) {
+    out += " goto " + std::to_string(r.gotoTarget);
+  } else {
+    out += " lookup " + std::to_string(r.table);
+  }
+  return out + " proto " + std::to_string(kRouteProtocol);
+}
+
+std::string renderSysctl(const SysctlSpec& s) { return sysctlKeyText(s.key) + "=" + s.value; }
+
+std::string renderNftTable(const NftTableSpec& t) {
+  std::string out = "add table ip " + t.name + "\n";
+  for (const auto& s : t.sets) {
+    out += "add set ip " + t.name + " " + s.name + " { type ipv4_addr; }\n";
+    if (!s.elements.empty()) {
+      out += "add element ip " + t.name + " " + s.name + " { " + elementList(s.elements) + " }\n";
+    }
+  }
+  for (const auto& c : t.chains) {
+    out += nftChainLine(t.name, c);
+    for (const auto& r : c.rules) out += "add rule ip " + t.name + " " + c.name + " " + r.text + "\n";
+  }
+  return out;
+}
+
+std::string renderPlan(const NetnsPlan& p) {
+  std::string out = "# " + std::string(netnsRoleName(p.role)) + " network namespace\n";
+  for (const auto& t : p.tunnels) out += renderTunnel(t) + "\n";
+  for (const auto& a : p.addresses) out += renderAddress(a) + "\n";
+  for (const auto& r : p.routes) out += "ip route add " + renderRoute(r) + "\n";
+  for (const auto& r : p.rules) out += "ip rule add " + renderRule(r) + "\n";
+  for (const auto& s : p.sysctls) out += "sysctl -w " + renderSysctl(s) + "\n";
+  if (p.nft) out += nftBlock(renderNftTable(*p.nft));
+  return out;
+}
+
+std::string renderChangeSet(const ChangeSet& cs) {
+  std::string out = "# " + std::string(netnsRoleName(cs.role)) + " network namespace: " +
+                    std::to_string(cs.changes.size()) + " change(s)\n";
+  std::string nftPending;
+  auto flushNft = [&] {
+    if (!nftPending.empty()) out += nftBlock(nftPending);
+    nftPending.clear();
+  };
+  for (const auto& c : cs.changes) {
+    if (isNft(c)) {
+      nftPending += nftChangeBody(c);
+      continue;
+    }
+    flushNft();
+    bool del = c.kind == ChangeKind::kDelete;
+    std::visit(
+        [&](const auto& o) {
+          using T = std::decay_t<decltype(o)>;
+          if constexpr (std::is_same_v<T, TunnelSpec>) {
+            if (del) {
+              out += "ip link del " + o.name + "\n";
+            } else if (c.kind == ChangeKind::kUpdate) {
+              out += "ip link set " + o.name + " mtu " + std::to_string(o.mtu) +
+                     (o.up ? " up" : " down") + "\n";
+            } else {
+              out += renderTunnel(o) + "\n";
+            }
+          } else if constexpr (std::is_same_v<T, AddressSpec>) {
+            out += "ip addr " + std::string(del ? "del " : "add ") + o.prefix.str() + " dev " +
+                   o.dev + "\n";
+          } else if constexpr (std::is_same_v<T, RouteSpec>) {
+            out += "ip route " + std::string(del ? "del " : "add ") + renderRoute(o) + "\n";
+          } else if constexpr (std::is_same_v<T, RuleSpec>) {
+            out += "ip rule " + std::string(del ? "del " : "add ") + renderRule(o) + "\n";
+          } else if constexpr (std::is_same_v<T, SysctlSpec>) {
+            out += "sysctl -w " + renderSysctl(o) + (del ? "  # restore original\n" : "\n");
+          }
+        },
+        c.object);
+  }
+  flushNft();
+  return out;
+}
+
+std::string describe(const ChangeObject& object) {
+  return std::visit(
+      [](const auto& o) -> std::string {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, TunnelSpec>) {
+          return "tunnel " + o.name;
+        } else if constexpr (std::is_same_v<T, AddressSpec>) {
+          return "address " + o.prefix.str() + " on " + o.dev;
+        } else if constexpr (std::is_same_v<T, RouteSpec>) {
+          return "route " + dstText(o.dst) + " table " + std::to_string(o.table);
+        } else if constexpr (std::is_same_v<T, RuleSpec>) {
+          return "rule pref " + std::to_string(o.priority);
+        } else if constexpr (std::is_same_v<T, SysctlSpec>) {
+          return "sysctl " + sysctlKeyText(o.key);
+        } else if constexpr (std::is_same_v<T, NftTableSpec>) {
+          return "nft table ip " + o.name;
+        } else {
+          return "nft set " + o.table + "/" + o.set + " elements " + elementList(o.elements);
+        }
+      },
+      object);
+}
+
+std::string_view tunnelKindName(TunnelKind kind) {
+  return kind == TunnelKind::kGeneve ? "geneve" : "vxlan";
+}
+
+std::string_view netnsRoleName(NetnsRole role) {
+  return role == NetnsRole::kNode ? "node" : "ztunnel";
+}
+
+}  // namespace ambient

@@ -1,0 +1,218 @@
+// diff properties: empty against its own applied state, deletes before creates, one pod
+// touches only its objects; checked with a model of apply. Pure.
+#include <catch2/catch.hpp>
+#include <random>
+
+#include "common/core/diff.h"
+#include "plan_fixtures.h"
+
+using namespace ambient;
+
+namespace {
+
+// What the kernel holds after a plan was applied: the plan itself, with every sysctl recorded.
+ObservedState applied(const NetnsPlan& plan) {
+  ObservedState s;
+  s.owned = plan;
+  for (const auto& sc : plan.sysctls) s.sysctlOriginals[sc.key] = "1";
+  return s;
+}
+
+template <class T>
+void eraseByValue(std::vector<T>& v, const T& x) {
+  v.erase(std::remove(v.begin(), v.end(), x), v.end());
+}
+
+// A model of apply(): what the kernel would hold after the changes, including the kernel's
+// own removal of addresses and routes whose device was deleted.
+ObservedState model(ObservedState s, const ChangeSet& cs) {
+  for (const auto& c : cs.changes) {
+    bool del = c.kind == ChangeKind::kDelete;
+    std::visit(
+        [&](const auto& o) {
+          using T = std::decay_t<decltype(o)>;
+          if constexpr (std::is_same_v<T, TunnelSpec>) {
+            auto& v = s.owned.tunnels;
+            v.erase(std::remove_if(v.begin(), v.end(), [&](auto& t) { return t.name == o.name; }),
+                    v.end());
+            if (del) {
+              std::erase_if(s.owned.addresses, [&](auto& a) { return a.dev == o.name; });
+              std::erase_if(s.owned.routes, [&](auto& r) { return r.dev == o.name; });
+            } else {
+              v.push_back(o);
+            }
+          } else if constexpr (std::is_same_v<T, SysctlSpec>) {
+            std::erase_if(s.owned.sysctls, [&](auto& x) { return x.key == o.key; });
+            if (del) {
+              s.sysctlOriginals.erase(o.key);
+            } else {
+              s.sysctlOriginals.emplace(o.key, "1");
+              s.owned.sysctls.push_back(o);
+            }
+          } else if constexpr (std::is_same_v<T, NftTableSpec>) {
+            if (del) s.owned.nft.reset(); else s.owned.nft = o;
+          } else if constexpr (std::is_same_v<T, NftElements>) {
+            auto& elems = s.owned.nft->sets[0].elements;
+            for (auto ip : o.elements) {
+              if (del) eraseByValue(elems, ip); else elems.push_back(ip);
+            }
+            std::sort(elems.begin(), elems.end());
+          } else {
+            auto& v = [&]() -> auto& {
+              if constexpr (std::is_same_v<T, AddressSpec>) return s.owned.addresses;
+              else if constexpr (std::is_same_v<T, RouteSpec>) return s.owned.routes;
+              else return s.owned.rules;
+            }();
+            if (del) eraseByValue(v, o); else v.push_back(o);
+          }
+        },
+        c.object);
+  }
+  return s;
+}
+
+void checkDeletesFirst(const ChangeSet& cs) {
+  bool seenCreate = false;
+  for (const auto& c : cs.changes) {
+    if (c.kind != ChangeKind::kDelete) seenCreate = true;
+    else REQUIRE_FALSE(seenCreate);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a plan diffed against its own applied state is empty", "[diff]") {
+  for (int pods : {0, 1, 3, 50}) {
+    auto node = computeNodePlan(testing::nodeWithPods(pods));
+    auto zt = computeZtunnelPlan(testing::nodeWithPods(pods));
+    CHECK(diff(*node, applied(*node)).empty());
+    CHECK(diff(*zt, applied(*zt)).empty());
+  }
+}
+
+TEST_CASE("diff from nothing creates everything, in dependency order", "[diff]") {
+  auto plan = computeNodePlan(testing::nodeWithPods(2));
+  auto cs = diff(*plan, ObservedState{});
+  size_t objects = plan->tunnels.size() + plan->addresses.size() + plan->routes.size() +
+                   plan->rules.size() + plan->sysctls.size() + 1;
+  CHECK(cs.changes.size() == objects);
+  CHECK(std::holds_alternative<TunnelSpec>(cs.changes.front().object));
+  CHECK(std::holds_alternative<NftTableSpec>(cs.changes.back().object));
+  auto after = model(ObservedState{}, cs);
+  CHECK(diff(*plan, after).empty());
+}
+
+TEST_CASE("releasing one pod touches only its element, route and veth sysctl", "[diff]") {
+  auto before = computeNodePlan(testing::nodeWithPods(3));
+  auto in = testing::nodeWithPods(3);
+  auto released = in.pods[1];
+  in.pods.erase(in.pods.begin() + 1);
+  auto after = computeNodePlan(in);
+  auto cs = diff(*after, applied(*before));
+  REQUIRE(cs.changes.size() == 3);
+  checkDeletesFirst(cs);
+  for (const auto& c : cs.changes) {
+    CHECK(c.kind == ChangeKind::kDelete);
+    if (auto* r = std::get_if<RouteSpec>(&c.object)) {
+      CHECK(r->dst.addr == released.ip);
+    } else if (auto* e = std::get_if<NftElements>(&c.object)) {
+      CHECK(e->elements == std::vector<Ipv4>{released.ip});
+    } else {
+      auto& s = std::get<SysctlSpec>(c.object);
+      CHECK(s.key == "net/ipv4/conf/" + released.hostVeth + "/rp_filter");
+      CHECK(s.value == "1");  // the recorded original comes back
+    }
+  }
+}
+
+TEST_CASE("enrolling one pod among many adds only its objects", "[diff]") {
+  auto in = testing::nodeWithPods(1000);
+  auto extra = in.pods.back();
+  in.pods.pop_back();
+  auto before = computeNodePlan(in);
+  in.pods.push_back(extra);
+  auto after = computeNodePlan(in);
+  auto cs = diff(*after, applied(*before));
+  REQUIRE(cs.changes.size() == 3);
+  for (const auto& c : cs.changes) CHECK(c.kind == ChangeKind::kCreate);
+}
+
+TEST_CASE("a new ztunnel IP replaces the tunnels and re-creates what hangs on them", "[diff]") {
+  auto in = testing::nodeWithPods(2);
+  auto before = computeNodePlan(in);
+  in.ztunnel.podIp = *Ipv4::parse("10.244.1.77");
+  auto after = computeNodePlan(in);
+  auto cs = diff(*after, applied(*before));
+  checkDeletesFirst(cs);
+  int tunnelDeletes = 0;
+  for (const auto& c : cs.changes) {
+    if (c.kind == ChangeKind::kDelete && std::holds_alternative<TunnelSpec>(c.object)) {
+      ++tunnelDeletes;
+    }
+    // The kernel drops addresses on a deleted link by itself.
+    if (c.kind == ChangeKind::kDelete) CHECK_FALSE(std::holds_alternative<AddressSpec>(c.object));
+  }
+  CHECK(tunnelDeletes == 2);
+  CHECK(diff(*after, model(applied(*before), cs)).empty());
+}
+
+TEST_CASE("an MTU change updates the link in place", "[diff]") {
+  auto in = testing::nodeWithPods(1);
+  auto before = computeNodePlan(in);
+  in.tunnelMtu = 1400;
+  auto cs = diff(*computeNodePlan(in), applied(*before));
+  REQUIRE(cs.changes.size() == 2);
+  for (const auto& c : cs.changes) CHECK(c.kind == ChangeKind::kUpdate);
+}
+
+TEST_CASE("a changed nft rule replaces the table in one change", "[diff]") {
+  auto in = testing::nodeWithPods(2);
+  auto before = computeNodePlan(in);
+  in.tunnelPort = 7081;
+  auto after = computeNodePlan(in);
+  auto cs = diff(*after, applied(*before));
+  int tableUpdates = 0;
+  for (const auto& c : cs.changes) {
+    if (std::holds_alternative<NftTableSpec>(c.object)) {
+      CHECK(c.kind == ChangeKind::kUpdate);
+      ++tableUpdates;
+    }
+  }
+  CHECK(tableUpdates == 1);
+}
+
+TEST_CASE("uninstall deletes everything and restores sysctls", "[diff]") {
+  auto plan = computeNodePlan(testing::nodeWithPods(3));
+  auto cs = diff(emptyPlan(NetnsRole::kNode), applied(*plan));
+  for (const auto& c : cs.changes) CHECK(c.kind == ChangeKind::kDelete);
+  auto after = model(applied(*plan), cs);
+  CHECK(after.owned.tunnels.empty());
+  CHECK(after.owned.routes.empty());
+  CHECK(after.owned.rules.empty());
+  CHECK_FALSE(after.owned.nft);
+  CHECK(after.sysctlOriginals.empty());
+}
+
+TEST_CASE("random pod churn always converges in one pass", "[diff][property]") {
+  std::mt19937 rng(20261128);
+  auto all = testing::nodeWithPods(40);
+  auto pick = [&] {
+    auto in = all;
+    in.pods.clear();
+    for (const auto& p : all.pods) {
+      if (rng() % 2) in.pods.push_back(p);
+    }
+    if (rng() % 5 == 0) in.ztunnel.podIp = Ipv4{in.ztunnel.podIp.value + 100};
+    if (rng() % 7 == 0) in.tunnelPort = 7000 + rng() % 100;
+    return in;
+  };
+  ObservedState state;
+  for (int round = 0; round < 200; ++round) {
+    auto plan = computeNodePlan(pick());
+    REQUIRE(plan);
+    auto cs = diff(*plan, state);
+    checkDeletesFirst(cs);
+    state = model(state, cs);
+    REQUIRE(diff(*plan, state).empty());
+  }
+}

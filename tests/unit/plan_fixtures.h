@@ -1,0 +1,23 @@
+// Shared inputs for the pure tests: a node with N enrolled pods. Pure.
+#pragma once
+
+#include <string>
+
+#include "common/core/compute_plan.h"
+
+namespace ambient::testing {
+
+inline PlanInput nodeWithPods(int count) {
+  PlanInput in;
+  in.tunnelKind = TunnelKind::kGeneve;
+  in.tunnelPort = 6081;
+  in.ztunnel = ZtunnelEndpoint{*Ipv4::parse("10.244.1.3"), "vethzt0", *Ipv4::parse("10.244.1.1"),
+                               "eth0", 1500};
+  for (int i = 0; i < count; ++i) {
+    in.pods.push_back(EnrolledPod{Ipv4{(10u << 24) + (244u << 16) + (1u << 8) + uint32_t(10 + i)},
+                                  "vethpod" + std::to_string(i)});
+  }
+  return in;
+}
+
+}  // namespace ambient::testing

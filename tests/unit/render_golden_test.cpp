@@ -1,0 +1,62 @@
+// Golden text of plans: node with 0, 1 and 3 enrolled pods, and the ztunnel namespace.
+// Set AMBIENT_UPDATE_GOLDEN=1 to rewrite the files after an intended change. Pure.
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "common/core/render.h"
+#include "plan_fixtures.h"
+
+using namespace ambient;
+
+namespace {
+
+void checkGolden(const std::string& name, const std::string& actual) {
+  std::string path = std::string(AMBIENT_GOLDEN_DIR) + "/" + name;
+  if (std::getenv("AMBIENT_UPDATE_GOLDEN")) {
+    std::ofstream(path) << actual;
+  }
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  std::stringstream want;
+  want << in.rdbuf();
+  CHECK(actual == want.str());
+}
+
+}  // namespace
+
+TEST_CASE("node plan golden text", "[render][golden]") {
+  for (int pods : {0, 1, 3}) {
+    auto plan = computeNodePlan(testing::nodeWithPods(pods));
+    REQUIRE(plan);
+    checkGolden("node_" + std::to_string(pods) + "_pods.txt", renderPlan(*plan));
+  }
+}
+
+TEST_CASE("ztunnel namespace plan golden text", "[render][golden]") {
+  auto plan = computeZtunnelPlan(testing::nodeWithPods(3));
+  REQUIRE(plan);
+  checkGolden("ztunnel.txt", renderPlan(*plan));
+}
+
+TEST_CASE("vxlan fallback renders vxlan links", "[render]") {
+  auto in = testing::nodeWithPods(0);
+  in.tunnelKind = TunnelKind::kVxlan;
+  in.tunnelPort = 7081;
+  auto plan = computeNodePlan(in);
+  REQUIRE(plan);
+  CHECK(renderPlan(*plan).find(
+            "ip link add istioin type vxlan id 1000 remote 10.244.1.3 dstport 7081") !=
+        std::string::npos);
+}
+
+TEST_CASE("a change set renders deletes and creates as commands", "[render]") {
+  auto plan = computeNodePlan(testing::nodeWithPods(1));
+  REQUIRE(plan);
+  ObservedState empty;
+  auto text = renderChangeSet(diff(*plan, empty));
+  CHECK(text.find("ip route add 10.244.1.10/32 via 192.168.126.2 dev istioin table 100 proto 112") !=
+        std::string::npos);
+  CHECK(text.find("nft -f - <<'NFT'\nadd table ip ambient_redirect\n") != std::string::npos);
+}
