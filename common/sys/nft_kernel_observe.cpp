@@ -1,0 +1,219 @@
+// Observe our nftables table through netlink dumps. Touches the kernel.
+#include <arpa/inet.h>
+#include <cstdio>  // libnftnl headers use FILE without including it
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "common/sys/nft_codec.h"
+#include "common/sys/nft_kernel.h"
+
+namespace ambient {
+namespace {
+
+using Table = CPtr<nftnl_table, nftnl_table_free>;
+using Chain = CPtr<nftnl_chain, nftnl_chain_free>;
+using Rule = CPtr<nftnl_rule, nftnl_rule_free>;
+using Set = CPtr<nftnl_set, nftnl_set_free>;
+
+std::string hookName(uint32_t hook) {
+  switch (hook) {
+    case NF_INET_PRE_ROUTING: return "prerouting";
+    case NF_INET_LOCAL_IN: return "input";
+    case NF_INET_FORWARD: return "forward";
+    case NF_INET_LOCAL_OUT: return "output";
+    case NF_INET_POST_ROUTING: return "postrouting";
+  }
+  return "hook" + std::to_string(hook);
+}
+
+}  // namespace
+
+NftKernel::NftKernel(mnl_socket* s) : sock_(s), portid_(mnl_socket_get_portid(s)) {}
+
+Result<NftKernel> NftKernel::openIn(const Netns& ns) {
+  mnl_socket* s = nullptr;
+  auto st = ns.run([&]() -> Status {
+    s = mnl_socket_open(NETLINK_NETFILTER);
+    if (!s) return fail(ErrorCode::kKernel, "open nfnetlink socket in " + ns.path(), errno);
+    if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
+      int e = errno;
+      mnl_socket_close(s);
+      s = nullptr;
+      return fail(ErrorCode::kKernel, "bind nfnetlink socket in " + ns.path(), e);
+    }
+    return {};
+  });
+  if (!st) return fail(st.error());
+  // Large batches (thousands of set members) need room on both sides; root may force it.
+  int size = 8 << 20;
+  setsockopt(mnl_socket_get_fd(s), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
+  setsockopt(mnl_socket_get_fd(s), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+  return NftKernel(s);
+}
+
+Status NftKernel::request(const std::function<nlmsghdr*(char*, uint32_t)>& build,
+                          const std::function<void(const nlmsghdr*)>& onMsg,
+                          const std::string& what, const std::function<void()>& onRetry) {
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE * 4);
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    uint32_t seq = seq_++;
+    nlmsghdr* nlh = build(buf.data(), seq);
+    if (mnl_socket_sendto(sock_.get(), nlh, nlh->nlmsg_len) < 0) {
+      return fail(ErrorCode::kKernel, what, errno);
+    }
+    struct Ctx {
+      const std::function<void(const nlmsghdr*)>* onMsg;
+    } ctx{&onMsg};
+    auto cb = [](const nlmsghdr* m, void* data) -> int {
+      (*static_cast<Ctx*>(data)->onMsg)(m);
+      return MNL_CB_OK;
+    };
+    int ret = 0;
+    do {
+      ssize_t n = mnl_socket_recvfrom(sock_.get(), buf.data(), buf.size());
+      if (n < 0) return fail(ErrorCode::kKernel, what, errno);
+      ret = mnl_cb_run(buf.data(), n, seq, portid_, cb, &ctx);
+    } while (ret > 0);
+    if (ret == 0) return {};
+    if (errno == EINTR) {  // NLM_F_DUMP_INTR: the ruleset changed under the dump
+      onRetry();
+      continue;
+    }
+    return fail(kernelError(errno, what));
+  }
+  return fail(ErrorCode::kKernel, what + ": dump kept being interrupted");
+}
+
+Result<std::optional<NftTableSpec>> NftKernel::observe(const std::string& name) {
+  const uint16_t family = NFPROTO_IPV4;
+  bool exists = false;
+  auto st = request(
+      [&](char* buf, uint32_t seq) {
+        Table t(nftnl_table_alloc());
+        nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, name.c_str());
+        auto* nlh = nftnl_table_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, family, NLM_F_ACK, seq);
+        nftnl_table_nlmsg_build_payload(nlh, t.get());
+        return nlh;
+      },
+      [&](const nlmsghdr*) { exists = true; }, "read nft table ip " + name, [] {});
+  if (!st) {
+    if (st.error().isNotFound()) return std::optional<NftTableSpec>();
+    return fail(st.error());
+  }
+  if (!exists) return std::optional<NftTableSpec>();
+
+  NftTableSpec spec;
+  spec.name = name;
+  st = request(
+      [&](char* buf, uint32_t seq) {
+        Chain c(nftnl_chain_alloc());
+        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, name.c_str());
+        auto* nlh = nftnl_chain_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, family, NLM_F_DUMP, seq);
+        nftnl_chain_nlmsg_build_payload(nlh, c.get());
+        return nlh;
+      },
+      [&](const nlmsghdr* m) {
+        Chain c(nftnl_chain_alloc());
+        if (nftnl_chain_nlmsg_parse(m, c.get()) < 0) return;
+        if (name != nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE)) return;
+        NftChainSpec chain;
+        chain.name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
+        if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_TYPE)) {
+          chain.type = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE);
+        }
+        if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) {
+          chain.hook = hookName(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM));
+          chain.priority = static_cast<int32_t>(nftnl_chain_get_s32(c.get(), NFTNL_CHAIN_PRIO));
+        }
+        spec.chains.push_back(std::move(chain));
+      },
+      "list chains of nft table ip " + name, [&] { spec.chains.clear(); });
+  if (!st) return fail(st.error());
+
+  st = request(
+      [&](char* buf, uint32_t seq) {
+        Rule r(nftnl_rule_alloc());
+        nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, name.c_str());
+        auto* nlh = nftnl_rule_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, family, NLM_F_DUMP, seq);
+        nftnl_rule_nlmsg_build_payload(nlh, r.get());
+        return nlh;
+      },
+      [&](const nlmsghdr* m) {
+        Rule r(nftnl_rule_alloc());
+        if (nftnl_rule_nlmsg_parse(m, r.get()) < 0) return;
+        if (name != nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE)) return;
+        std::string chain = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
+        for (auto& c : spec.chains) {
+          if (c.name == chain) c.rules.push_back(liftRule(r.get()));
+        }
+      },
+      "list rules of nft table ip " + name, [&] {
+        for (auto& c : spec.chains) c.rules.clear();
+      });
+  if (!st) return fail(st.error());
+
+  std::vector<std::string> setNames;
+  st = request(
+      [&](char* buf, uint32_t seq) {
+        Set s(nftnl_set_alloc());
+        nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, name.c_str());
+        auto* nlh = nftnl_set_nlmsg_build_hdr(buf, NFT_MSG_GETSET, family, NLM_F_DUMP, seq);
+        nftnl_set_nlmsg_build_payload(nlh, s.get());
+        return nlh;
+      },
+      [&](const nlmsghdr* m) {
+        Set s(nftnl_set_alloc());
+        if (nftnl_set_nlmsg_parse(m, s.get()) < 0) return;
+        if (name != nftnl_set_get_str(s.get(), NFTNL_SET_TABLE)) return;
+        setNames.push_back(nftnl_set_get_str(s.get(), NFTNL_SET_NAME));
+      },
+      "list sets of nft table ip " + name, [&] { setNames.clear(); });
+  if (!st) return fail(st.error());
+
+  for (const auto& setName : setNames) {
+    NftSetSpec set{setName, {}};
+    st = request(
+        [&](char* buf, uint32_t seq) {
+          Set s(nftnl_set_alloc());
+          nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, name.c_str());
+          nftnl_set_set_str(s.get(), NFTNL_SET_NAME, setName.c_str());
+          auto* nlh =
+              nftnl_set_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, family, NLM_F_DUMP, seq);
+          nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
+          return nlh;
+        },
+        [&](const nlmsghdr* m) {
+          Set s(nftnl_set_alloc());
+          if (nftnl_set_elems_nlmsg_parse(m, s.get()) < 0) return;
+          nftnl_set_elem_foreach(
+              s.get(),
+              [](nftnl_set_elem* e, void* data) -> int {
+                uint32_t len = 0;
+                const void* key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+                if (key && len == 4) {
+                  uint32_t v;
+                  std::memcpy(&v, key, 4);
+                  static_cast<std::vector<Ipv4>*>(data)->push_back(Ipv4{ntohl(v)});
+                }
+                return 0;
+              },
+              &set.elements);
+        },
+        "list members of nft set " + setName, [&] { set.elements.clear(); });
+    if (!st) return fail(st.error());
+    std::sort(set.elements.begin(), set.elements.end());
+    spec.sets.push_back(std::move(set));
+  }
+  return std::optional<NftTableSpec>(std::move(spec));
+}
+
+}  // namespace ambient

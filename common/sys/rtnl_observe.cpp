@@ -1,0 +1,181 @@
+// Observe the rtnetlink objects we own in one namespace through libnl dumps. Touches the kernel.
+#include <arpa/inet.h>
+#include <linux/fib_rules.h>
+#include <net/if.h>
+#include <linux/rtnetlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/geneve.h>
+#include <netlink/route/link/vxlan.h>
+#include <netlink/route/route.h>
+#include <netlink/route/rule.h>
+
+#include <cstring>
+#include <functional>
+
+#include "common/core/constants.h"
+#include "common/sys/rtnl.h"
+
+namespace ambient {
+namespace {
+
+using Cache = CPtr<nl_cache, nl_cache_free>;
+using Link = CPtr<rtnl_link, rtnl_link_put>;
+using Addr = CPtr<nl_addr, nl_addr_put>;
+
+// A dump interrupted by a concurrent change (NLE_DUMP_INTR) is simply taken again.
+Result<Cache> dump(const std::function<int(nl_cache**)>& alloc, const char* what) {
+  int err = 0;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    nl_cache* c = nullptr;
+    err = alloc(&c);
+    if (err == 0) return Cache(c);
+    if (err != -NLE_DUMP_INTR) break;
+  }
+  return fail(nlError(err, std::string("dump ") + what));
+}
+
+Ipv4 ipOf(nl_addr* a) {
+  uint32_t v = 0;
+  if (a && nl_addr_get_family(a) == AF_INET && nl_addr_get_len(a) == 4) {
+    std::memcpy(&v, nl_addr_get_binary_addr(a), 4);
+  }
+  return Ipv4{ntohl(v)};
+}
+
+std::vector<std::string> tunnelNames(NetnsRole role) {
+  if (role == NetnsRole::kNode) return {std::string(kInboundTunnel), std::string(kOutboundTunnel)};
+  return {std::string(kPodInboundTunnel), std::string(kPodOutboundTunnel)};
+}
+
+std::vector<uint32_t> ownedTables(NetnsRole role) {
+  if (role == NetnsRole::kNode) return {kTableInbound, kTableOutbound, kTableProxyReturn};
+  return {kPodTableLocal};
+}
+
+std::optional<TunnelSpec> readTunnel(rtnl_link* l) {
+  TunnelSpec t;
+  t.name = rtnl_link_get_name(l);
+  t.mtu = rtnl_link_get_mtu(l);
+  t.up = (rtnl_link_get_flags(l) & IFF_UP) != 0;
+  const char* type = rtnl_link_get_type(l);
+  nl_addr* remote = nullptr;
+  uint32_t port = 0;
+  if (type && std::strcmp(type, "geneve") == 0) {
+    t.kind = TunnelKind::kGeneve;
+    rtnl_link_geneve_get_id(l, &t.vni);
+    rtnl_link_geneve_get_remote(l, &remote);
+    rtnl_link_geneve_get_port(l, &port);
+  } else if (type && std::strcmp(type, "vxlan") == 0) {
+    t.kind = TunnelKind::kVxlan;
+    rtnl_link_vxlan_get_id(l, &t.vni);
+    rtnl_link_vxlan_get_group(l, &remote);
+    rtnl_link_vxlan_get_port(l, &port);
+  } else {
+    // A link with our name but of another kind: report it so diff replaces it.
+    t.vni = 0;
+    t.kind = TunnelKind::kVxlan;
+    t.port = 0;
+    return t;
+  }
+  Addr owner(remote);
+  t.remote = ipOf(remote);
+  t.port = static_cast<uint16_t>(port);
+  return t;
+}
+
+RouteScope scopeOf(int s) {
+  if (s == RT_SCOPE_LINK) return RouteScope::kLink;
+  if (s == RT_SCOPE_HOST) return RouteScope::kHost;
+  return RouteScope::kUniverse;
+}
+
+}  // namespace
+
+Result<NetnsPlan> Rtnl::observe(NetnsRole role) {
+  NetnsPlan out;
+  out.role = role;
+  nl_sock* s = sock_.get();
+
+  auto links = dump([&](nl_cache** c) { return rtnl_link_alloc_cache(s, AF_UNSPEC, c); }, "links");
+  if (!links) return fail(links.error());
+  auto nameOf = [&](int ifindex) {
+    char buf[IFNAMSIZ] = {};
+    rtnl_link_i2name(links->get(), ifindex, buf, sizeof buf);
+    return std::string(buf);
+  };
+
+  std::vector<int> tunnelIndexes;
+  for (const auto& name : tunnelNames(role)) {
+    Link l(rtnl_link_get_by_name(links->get(), name.c_str()));
+    if (!l) continue;
+    if (auto t = readTunnel(l.get())) {
+      out.tunnels.push_back(*t);
+      tunnelIndexes.push_back(rtnl_link_get_ifindex(l.get()));
+    }
+  }
+
+  auto addrs = dump([&](nl_cache** c) { return rtnl_addr_alloc_cache(s, c); }, "addresses");
+  if (!addrs) return fail(addrs.error());
+  for (auto* o = nl_cache_get_first(addrs->get()); o; o = nl_cache_get_next(o)) {
+    auto* a = reinterpret_cast<rtnl_addr*>(o);
+    int idx = rtnl_addr_get_ifindex(a);
+    if (rtnl_addr_get_family(a) != AF_INET ||
+        std::find(tunnelIndexes.begin(), tunnelIndexes.end(), idx) == tunnelIndexes.end()) {
+      continue;
+    }
+    out.addresses.push_back(AddressSpec{
+        nameOf(idx), Ipv4Prefix{ipOf(rtnl_addr_get_local(a)),
+                                static_cast<uint8_t>(rtnl_addr_get_prefixlen(a))}});
+  }
+
+  auto tables = ownedTables(role);
+  auto routes =
+      dump([&](nl_cache** c) { return rtnl_route_alloc_cache(s, AF_INET, 0, c); }, "routes");
+  if (!routes) return fail(routes.error());
+  for (auto* o = nl_cache_get_first(routes->get()); o; o = nl_cache_get_next(o)) {
+    auto* r = reinterpret_cast<rtnl_route*>(o);
+    if (rtnl_route_get_protocol(r) != kRouteProtocol ||
+        std::find(tables.begin(), tables.end(), rtnl_route_get_table(r)) == tables.end()) {
+      continue;
+    }
+    RouteSpec spec;
+    spec.table = rtnl_route_get_table(r);
+    spec.type = rtnl_route_get_type(r) == RTN_LOCAL ? RouteType::kLocal : RouteType::kUnicast;
+    nl_addr* dst = rtnl_route_get_dst(r);
+    spec.dst = Ipv4Prefix{ipOf(dst), static_cast<uint8_t>(dst ? nl_addr_get_prefixlen(dst) : 0)};
+    spec.scope = scopeOf(rtnl_route_get_scope(r));
+    if (rtnl_route_get_nnexthops(r) > 0) {
+      rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
+      spec.dev = nameOf(rtnl_route_nh_get_ifindex(nh));
+      if (nl_addr* gw = rtnl_route_nh_get_gateway(nh)) spec.via = ipOf(gw);
+      spec.onlink = (rtnl_route_nh_get_flags(nh) & RTNH_F_ONLINK) != 0;
+    }
+    out.routes.push_back(spec);
+  }
+
+  auto rules = dump([&](nl_cache** c) { return rtnl_rule_alloc_cache(s, AF_INET, c); }, "rules");
+  if (!rules) return fail(rules.error());
+  for (auto* o = nl_cache_get_first(rules->get()); o; o = nl_cache_get_next(o)) {
+    auto* r = reinterpret_cast<rtnl_rule*>(o);
+    uint8_t proto = 0;
+    if (rtnl_rule_get_protocol(r, &proto) != 0 || proto != kRouteProtocol) continue;
+    RuleSpec spec;
+    spec.priority = rtnl_rule_get_prio(r);
+    if (const char* iif = rtnl_rule_get_iif(r)) spec.iif = iif;
+    spec.fwmask = rtnl_rule_get_mask(r);
+    spec.fwmark = rtnl_rule_get_mark(r);
+    if (spec.fwmark == 0 && spec.fwmask == 0xffffffff) spec.fwmask = 0;  // no fwmark match
+    if (rtnl_rule_get_action(r) == FR_ACT_GOTO) {
+      spec.action = RuleAction::kGoto;
+      spec.gotoTarget = rtnl_rule_get_goto(r);
+    } else {
+      spec.action = RuleAction::kLookup;
+      spec.table = rtnl_rule_get_table(r);
+    }
+    out.rules.push_back(spec);
+  }
+  return out;
+}
+
+}  // namespace ambient

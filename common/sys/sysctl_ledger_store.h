@@ -1,0 +1,34 @@
+// The sysctl ledger persisted as a JSON file, rewritten atomically (temp file, fsync, rename)
+// on every change, mode 0600. Touches the file system.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "common/core/kernel_port.h"
+
+namespace ambient {
+
+class SysctlLedgerStore : public SysctlLedger {
+ public:
+  // Loads the file if it exists. A corrupt file is an error naming it (never silently reset:
+  // it holds the only copy of the values to restore).
+  static Result<SysctlLedgerStore> load(std::string path);
+
+  std::map<std::string, std::string> entries(NetnsRole role) const override;
+  Status record(NetnsRole role, const std::string& key, const std::string& original) override;
+  Status forget(NetnsRole role, const std::string& key) override;
+
+ private:
+  explicit SysctlLedgerStore(std::string path) : path_(std::move(path)) {}
+  Status save() const;
+
+  std::string path_;
+  std::map<std::string, std::map<std::string, std::string>> byRole_;
+};
+
+// Writes `content` to `path` atomically: temp file in the same directory, fsync, rename,
+// fsync of the directory. Mode 0600.
+Status writeFileAtomic(const std::string& path, const std::string& content);
+
+}  // namespace ambient

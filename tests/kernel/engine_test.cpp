@@ -1,0 +1,255 @@
+// The engine against real kernel state in fresh namespaces: apply, observe, diff, idempotence,
+// one pod among 1000, foreign objects, uninstall, bad input. Touches the kernel.
+#include "common/core/constants.h"
+#include "common/core/nft_rule_builder.h"
+#include "common/core/render.h"
+#include "node_topology.h"
+
+using namespace ambient;
+using namespace ambient::testing;
+
+namespace {
+
+std::string snapshot(const TestNetns& ns) {
+  return must(ns.ip("-d link show")) + must(ns.ip("addr show")) +
+         must(ns.ip("route show table all")) + must(ns.ip("rule show")) +
+         must(ns.exec("nft -a list ruleset"));
+}
+
+// The prerouting chain's rules with their handles, counters left out (traffic moves them).
+std::string ruleHandles(NodeTopology& t) {
+  return must(t.node.exec("nft -a list chain ip ambient_redirect prerouting") +
+              " | sed 's/packets [0-9]* bytes [0-9]*//'");
+}
+
+void requireClean(NodeTopology& t, const PlanInput& in, SysctlLedger& ledger) {
+  auto nodeVerify = verify(t.kernel, t.nodeTarget(), *computeNodePlan(in), ledger);
+  auto ztVerify = verify(t.kernel, t.ztTarget(), *computeZtunnelPlan(in), ledger);
+  REQUIRE(nodeVerify);
+  REQUIRE(ztVerify);
+  INFO(renderChangeSet(*nodeVerify) << renderChangeSet(*ztVerify));
+  CHECK(nodeVerify->empty());
+  CHECK(ztVerify->empty());
+}
+
+}  // namespace
+
+TEST_CASE("apply, observe, diff is empty; applying twice changes nothing", "[kernel]") {
+  NodeTopology t;
+  t.addPodVeths(3);
+  TempLedger ledger;
+  auto in = t.input(3);
+  CHECK(t.apply(in, ledger.store) > 0);
+  requireClean(t, in, ledger.store);
+
+  std::string nodeBefore = snapshot(t.node), ztBefore = snapshot(t.zt);
+  CHECK(t.apply(in, ledger.store) == 0);
+  CHECK(snapshot(t.node) == nodeBefore);
+  CHECK(snapshot(t.zt) == ztBefore);
+
+  // The reference values are visible to the usual tools.
+  CHECK(must(t.node.ip("rule show")).find("fwmark 0x100/0x100 lookup 101") != std::string::npos);
+  CHECK(must(t.node.ip("-d link show istioin")).find("id 1000") != std::string::npos);
+  CHECK(must(t.zt.ip("-d link show pistioout")).find("id 1001") != std::string::npos);
+  CHECK(must(t.node.ip("route show table 100")).find("10.244.2.1 via 192.168.126.2 dev istioin") !=
+        std::string::npos);
+  CHECK(must(t.node.exec("sysctl -n net.ipv4.conf.all.rp_filter")) == "0\n");
+}
+
+TEST_CASE("the rendered plan is what nft itself would build", "[kernel]") {
+  // Loading our rendered text with nft(8) and observing it must give our plan back: proof that
+  // our expression lowering matches nft's own.
+  NodeTopology t;
+  auto in = t.input(2);
+  for (auto plan : {*computeNodePlan(in), *computeZtunnelPlan(in)}) {
+    TestNetns scratch("nft");
+    std::string text = renderNftTable(*plan.nft);
+    std::string file = "/tmp/" + uniqueName("nft");
+    FILE* f = std::fopen(file.c_str(), "w");
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+    must(scratch.exec("nft -f " + file));
+    unlink(file.c_str());
+    auto observed = t.kernel.observe({scratch.path(), plan.role}, {});
+    REQUIRE(observed);
+    REQUIRE(observed->nft);
+    for (const auto& want : plan.nft->chains) {
+      auto it = std::find_if(observed->nft->chains.begin(), observed->nft->chains.end(),
+                             [&](auto& c) { return c.name == want.name; });
+      REQUIRE(it != observed->nft->chains.end());
+      REQUIRE(it->rules.size() == want.rules.size());
+      for (size_t i = 0; i < want.rules.size(); ++i) {
+        std::string ours, theirs;
+        for (auto& e : want.rules[i].exprs) ours += e.str();
+        for (auto& e : it->rules[i].exprs) theirs += e.str();
+        INFO(want.name << " rule " << i << ": " << want.rules[i].text);
+        CHECK(theirs == ours);
+      }
+    }
+    CHECK(observed->nft->sameStructure(*plan.nft));
+  }
+}
+
+TEST_CASE("enrolling or releasing one pod among 1000 touches only its objects", "[kernel]") {
+  NodeTopology t;
+  t.addPodVeths(1000);
+  TempLedger ledger;
+  auto in = t.input(1000);
+  auto last = in.pods.back();
+  in.pods.pop_back();
+  t.apply(in, ledger.store);
+  std::string handles = ruleHandles(t);
+  std::string rulesBefore = must(t.node.ip("rule show"));
+
+  in.pods.push_back(last);
+  auto cs = reconcile(t.kernel, t.nodeTarget(), *computeNodePlan(in), ledger.store);
+  REQUIRE(cs);
+  INFO(renderChangeSet(*cs));
+  REQUIRE(cs->changes.size() == 3);  // its route, its set element, its veth's rp_filter
+  CHECK(describe(cs->changes[0].object) == "route " + last.ip.str() + "/32 table 100");
+  // Chains were not rebuilt: every rule kept its handle.
+  CHECK(ruleHandles(t) == handles);
+  CHECK(must(t.node.ip("rule show")) == rulesBefore);
+  requireClean(t, in, ledger.store);
+
+  auto released = in.pods[500];
+  in.pods.erase(in.pods.begin() + 500);
+  cs = reconcile(t.kernel, t.nodeTarget(), *computeNodePlan(in), ledger.store);
+  REQUIRE(cs);
+  REQUIRE(cs->changes.size() == 3);
+  for (const auto& c : cs->changes) CHECK(c.kind == ChangeKind::kDelete);
+  CHECK(must(t.node.ip("route show table 100")).find(released.ip.str() + " ") ==
+        std::string::npos);
+  CHECK(ruleHandles(t) == handles);
+  requireClean(t, in, ledger.store);
+}
+
+TEST_CASE("foreign routes, rules, links and nft tables are never modified", "[kernel]") {
+  NodeTopology t;
+  t.addPodVeths(2);
+  must(t.node.ip("link add foreign0 type veth peer name foreign1"));
+  must(t.node.ip("link set foreign0 up"));
+  must(t.node.ip("route add 10.99.0.0/24 dev foreign0 table 100"));
+  must(t.node.ip("route add 10.98.0.0/24 dev foreign0 table 101 proto static"));
+  must(t.node.ip("rule add pref 100 from 10.97.0.0/16 lookup main"));
+  must(t.node.ip("rule add pref 101 fwmark 0x100/0x100 lookup 200"));
+  must(t.node.exec("nft add table ip foreign"));
+  must(t.node.exec("nft add chain ip foreign pre { type filter hook prerouting priority -150 \\; }"));
+  must(t.node.exec("nft add rule ip foreign pre meta mark set 0x1"));
+  auto foreign = [&] {
+    return must(t.node.ip("-d link show foreign0")) +
+           must(t.node.ip("route show table 100 10.99.0.0/24")) +
+           must(t.node.ip("route show table 101 10.98.0.0/24")) +
+           must(t.node.ip("rule show pref 100")) + must(t.node.ip("rule show pref 101")) +
+           must(t.node.exec("nft -a list table ip foreign"));
+  };
+  std::string before = foreign();
+  TempLedger ledger;
+  auto in = t.input(2);
+  t.apply(in, ledger.store);
+  requireClean(t, in, ledger.store);
+  // Our rules sit next to the foreign ones at the same priorities.
+  CHECK(foreign().find("10.97.0.0/16") != std::string::npos);
+  auto uninstall = reconcile(t.kernel, t.nodeTarget(), emptyPlan(NetnsRole::kNode), ledger.store);
+  REQUIRE(uninstall);
+  // The foreign rule at pref 101 carries our old fwmark; only protocol 112 marks ours.
+  std::string after = foreign();
+  auto stripOurs = [](std::string s) {
+    std::string out;
+    size_t pos = 0;
+    while (pos < s.size()) {
+      auto nl = s.find('\n', pos);
+      std::string line = s.substr(pos, nl - pos + 1);
+      if (line.find("proto 112") == std::string::npos) out += line;
+      pos = nl == std::string::npos ? s.size() : nl + 1;
+    }
+    return out;
+  };
+  CHECK(stripOurs(after) == stripOurs(before));
+}
+
+TEST_CASE("removing everything leaves no owned object and restores sysctls", "[kernel]") {
+  NodeTopology t;
+  t.addPodVeths(2);
+  must(t.node.exec("sysctl -qw net.ipv4.conf.all.rp_filter=1"));
+  must(t.node.exec("sysctl -qw net.ipv4.conf.vethzt.rp_filter=2"));
+  must(t.node.exec("sysctl -qw net.ipv4.conf.vethp1.rp_filter=1"));
+  must(t.zt.exec("sysctl -qw net.ipv4.conf.all.rp_filter=1"));
+  TempLedger ledger;
+  auto in = t.input(2);
+  t.apply(in, ledger.store);
+  CHECK(must(t.node.exec("sysctl -n net.ipv4.conf.vethzt.rp_filter")) == "0\n");
+
+  // A restart: the ledger is read back from disk.
+  auto reloaded = SysctlLedgerStore::load(ledger.path);
+  REQUIRE(reloaded);
+  CHECK(reloaded->entries(NetnsRole::kNode).at("net/ipv4/conf/vethzt/rp_filter") == "2");
+  REQUIRE(reconcile(t.kernel, t.nodeTarget(), emptyPlan(NetnsRole::kNode), *reloaded));
+  REQUIRE(reconcile(t.kernel, t.ztTarget(), emptyPlan(NetnsRole::kZtunnel), *reloaded));
+
+  for (auto* ns : {&t.node, &t.zt}) {
+    CHECK(must(ns->exec("nft list tables")).find("ambient_redirect") == std::string::npos);
+    CHECK(must(ns->ip("rule show")).find("proto 112") == std::string::npos);
+    CHECK(must(ns->ip("route show table all proto 112")).empty());
+    CHECK(sh(ns->ip("link show istioin")).rc != 0);
+    CHECK(sh(ns->ip("link show pistioin")).rc != 0);
+  }
+  CHECK(must(t.node.exec("sysctl -n net.ipv4.conf.all.rp_filter")) == "1\n");
+  CHECK(must(t.node.exec("sysctl -n net.ipv4.conf.vethzt.rp_filter")) == "2\n");
+  CHECK(must(t.node.exec("sysctl -n net.ipv4.conf.vethp1.rp_filter")) == "1\n");
+  CHECK(must(t.zt.exec("sysctl -n net.ipv4.conf.all.rp_filter")) == "1\n");
+  CHECK(reloaded->entries(NetnsRole::kNode).empty());
+  CHECK(reloaded->entries(NetnsRole::kZtunnel).empty());
+}
+
+TEST_CASE("a missing or vanished namespace is a clear error", "[kernel][bad-input]") {
+  LinuxKernel kernel;
+  TempLedger ledger;
+  auto r = kernel.observe({"/var/run/netns/does-not-exist", NetnsRole::kNode}, {});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().isNotFound());
+  CHECK(r.error().message().find("/var/run/netns/does-not-exist") != std::string::npos);
+
+  NodeTopology t;
+  auto plan = computeNodePlan(t.input(0));
+  auto observed = observeFor(t.kernel, t.nodeTarget(), *plan, ledger.store);
+  REQUIRE(observed);
+  auto changes = diff(*plan, *observed);
+  std::string path = t.node.path();
+  t.node.remove();
+  auto s = t.kernel.apply({path, NetnsRole::kNode}, changes, ledger.store);
+  REQUIRE_FALSE(s);
+  CHECK(s.error().message().find(path) != std::string::npos);
+}
+
+TEST_CASE("a failing nft batch changes nothing", "[kernel][bad-input]") {
+  NodeTopology t;
+  TempLedger ledger;
+  auto in = t.input(0);
+  auto plan = *computeNodePlan(in);
+  // A rule that looks up a set that does not exist: the kernel rejects it mid-batch.
+  auto broken = plan;
+  broken.nft->chains[0].rules.push_back(
+      NftRuleBuilder().saddrInSet("no_such_set").counter().accept());
+
+  auto first = reconcile(t.kernel, t.nodeTarget(), broken, ledger.store);
+  REQUIRE_FALSE(first);
+  CHECK(first.error().message().find("no_such_set") != std::string::npos);
+  CHECK(must(t.node.exec("nft list tables")).find("ambient_redirect") == std::string::npos);
+
+  REQUIRE(reconcile(t.kernel, t.nodeTarget(), plan, ledger.store));
+  std::string before = must(t.node.exec("nft -a list table ip ambient_redirect"));
+  REQUIRE_FALSE(reconcile(t.kernel, t.nodeTarget(), broken, ledger.store));
+  CHECK(must(t.node.exec("nft -a list table ip ambient_redirect")) == before);
+}
+
+TEST_CASE("tunnel mode auto picks geneve when the kernel has it, vxlan otherwise", "[kernel]") {
+  TestNetns scratch("probe");
+  bool geneve = sh(scratch.ip("link add g0 type geneve id 5 remote 192.0.2.1")).rc == 0;
+  auto choice = chooseTunnelKind(TunnelMode::kAuto);
+  REQUIRE(choice);
+  CHECK(choice->kind == (geneve ? TunnelKind::kGeneve : TunnelKind::kVxlan));
+  CHECK(choice->fellBack == !geneve);
+  if (!geneve) CHECK(choice->reason.find("vxlan") != std::string::npos);
+  WARN("this kernel's tunnel: " << tunnelKindName(choice->kind));
+}
