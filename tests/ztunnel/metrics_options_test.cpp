@@ -1,0 +1,68 @@
+// Unit tests: Prometheus rendering, command-line flags, HTTP request heads. Pure.
+#include <catch2/catch.hpp>
+
+#include "ztunnel/core/http_request.h"
+#include "ztunnel/core/metrics_registry.h"
+#include "ztunnel/core/options.h"
+
+using namespace zt;
+
+TEST_CASE("metrics render the istio_tcp family with workload labels") {
+  MetricsRegistry m;
+  TrafficLabels l;
+  l.reporter = "source";
+  l.sourceWorkload = "sleep";
+  l.sourceNamespace = "default";
+  l.destinationWorkload = "httpbin";
+  l.destinationNamespace = "default";
+  l.securityPolicy = "mutual_tls";
+  auto c = m.traffic(l);
+  CHECK(m.traffic(l) == c);
+  c->opened += 2;
+  c->closed += 1;
+  c->receivedBytes += 100;
+  c->sentBytes += 2000;
+  m.countRejected("inbound_hbone", "tls_handshake");
+  std::string text = m.renderPrometheus();
+  CHECK(text.find("# TYPE istio_tcp_connections_opened_total counter") != std::string::npos);
+  CHECK(text.find("istio_tcp_connections_opened_total{reporter=\"source\",source_workload=\"sleep\","
+                  "source_workload_namespace=\"default\",source_principal=\"unknown\","
+                  "destination_workload=\"httpbin\"") != std::string::npos);
+  CHECK(text.find("connection_security_policy=\"mutual_tls\"} 2\n") != std::string::npos);
+  CHECK(text.find("istio_tcp_sent_bytes_total{") != std::string::npos);
+  CHECK(text.find("} 2000\n") != std::string::npos);
+  CHECK(text.find("ztunnel_connections_rejected_total{listener=\"inbound_hbone\",reason=\"tls_handshake\"} 1") !=
+        std::string::npos);
+  CHECK(escapeLabelValue("a\"b\\c\nd") == "a\\\"b\\\\c\\nd");
+}
+
+TEST_CASE("flags: defaults, both spellings, errors") {
+  auto d = parseOptions({});
+  REQUIRE(d);
+  CHECK(d->outboundPort == 15001);
+  CHECK(d->inboundPort == 15008);
+  CHECK(d->streamWindow == 4u * 1024 * 1024);
+  CHECK(d->defaultIdentity == "spiffe://cluster.local/ns/istio-system/sa/ztunnel");
+  auto o = parseOptions({"--bind=0.0.0.0", "--outbound-port", "25001", "--transparent", "off",
+                         "--mark", "0x539", "--trust-domain", "td.example"});
+  REQUIRE(o);
+  CHECK(o->bindAddress == "0.0.0.0");
+  CHECK(o->outboundPort == 25001);
+  CHECK_FALSE(o->transparent);
+  CHECK(o->mark == 0x539);
+  CHECK(o->defaultIdentity == "spiffe://td.example/ns/istio-system/sa/ztunnel");
+  CHECK_FALSE(parseOptions({"--outbound-port", "70000"}));
+  CHECK_FALSE(parseOptions({"--nope"}));
+  CHECK_FALSE(parseOptions({"--config"}));
+  CHECK_FALSE(parseOptions({"--transparent", "maybe"}));
+  CHECK(renderHelp().find("Exit codes") != std::string::npos);
+}
+
+TEST_CASE("HTTP request heads") {
+  auto h = parseHttpRequestHead("GET /healthz/ready?x=1 HTTP/1.1\r\nHost: a\r\n\r\n");
+  CHECK(h.state == HttpRequestHead::State::kComplete);
+  CHECK(h.path == "/healthz/ready");
+  CHECK(parseHttpRequestHead("GET / HTTP/1.1\r\n").state == HttpRequestHead::State::kIncomplete);
+  CHECK(parseHttpRequestHead("garbage\r\n\r\n").state == HttpRequestHead::State::kBad);
+  CHECK(renderHttpResponse(503, "text/plain", "no").find("HTTP/1.1 503") == 0);
+}

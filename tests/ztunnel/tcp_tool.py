@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Test peer for the ztunnel end-to-end tests (stdlib only).
+
+serve PORT NAME            accept forever; greet "<NAME> <peer ip>\\n", echo bytes, and on the
+                           client's half-close send "END <n>\\n" and close.
+probe HOST PORT [BYTES]    connect, read the greeting, send BYTES random bytes, half-close, read
+                           the echo and the END line; print JSON {server, peer, ok, bytes}.
+hold HOST PORT N SECONDS   open N connections, keep them idle SECONDS, then check each still echoes.
+rst HOST PORT              connect, read the greeting, then abort with RST.
+"""
+import json, os, socket, struct, sys, threading, time
+
+
+def serve(port, name):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", int(port)))
+    ls.listen(1024)
+
+    def handle(c, peer):
+        try:
+            c.sendall(f"{name} {peer[0]}\n".encode())
+            n = 0
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                n += len(d)
+                c.sendall(d)
+            c.sendall(f"END {n}\n".encode())
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    while True:
+        c, peer = ls.accept()
+        threading.Thread(target=handle, args=(c, peer), daemon=True).start()
+
+
+def read_line(s):
+    buf = b""
+    while not buf.endswith(b"\n"):
+        d = s.recv(1)
+        if not d:
+            break
+        buf += d
+    return buf.decode().strip()
+
+
+def probe(host, port, nbytes="1000"):
+    nbytes = int(nbytes)
+    out = {"ok": False}
+    try:
+        s = socket.create_connection((host, int(port)), timeout=10)
+        hello = read_line(s).split()
+        out["server"], out["peer"] = (hello + ["", ""])[:2]
+        payload = os.urandom(nbytes)
+        got = bytearray()
+
+        def reader():
+            while True:
+                d = s.recv(262144)
+                if not d:
+                    break
+                got.extend(d)
+
+        t = threading.Thread(target=reader)
+        t.start()
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        t.join(30)
+        tail = f"END {nbytes}\n".encode()
+        out["bytes"] = len(got) - len(tail)
+        out["ok"] = bytes(got) == payload + tail
+    except OSError as e:
+        out["error"] = f"{type(e).__name__}: {e}"
+    print(json.dumps(out))
+    return 0 if out["ok"] else 1
+
+
+def hold(host, port, n, seconds):
+    socks = []
+    for _ in range(int(n)):
+        s = socket.create_connection((host, int(port)), timeout=10)
+        read_line(s)
+        socks.append(s)
+    time.sleep(float(seconds))
+    ok = 0
+    for s in socks:
+        s.sendall(b"ping\n")
+        if read_line(s) == "ping":
+            ok += 1
+        s.close()
+    print(json.dumps({"held": len(socks), "ok": ok}))
+    return 0 if ok == len(socks) else 1
+
+
+def rst(host, port):
+    s = socket.create_connection((host, int(port)), timeout=10)
+    read_line(s)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    return 0
+
+
+if __name__ == "__main__":
+    cmd, args = sys.argv[1], sys.argv[2:]
+    sys.exit({"serve": serve, "probe": probe, "hold": hold, "rst": rst}[cmd](*args) or 0)

@@ -1,0 +1,85 @@
+// Unit tests: parsing the workload/service view (upstream local-config schema). Pure.
+#include <catch2/catch.hpp>
+
+#include "ztunnel/core/workload_view.h"
+
+using namespace zt;
+
+static const char* kView = R"({
+  "workloads": [
+    {"uid": "c1//v1/Pod/default/sleep", "name": "sleep", "namespace": "default",
+     "serviceAccount": "sleep", "node": "node-a", "workloadIps": ["10.0.1.2"],
+     "protocol": "HBONE", "services": {}},
+    {"uid": "c1//v1/Pod/default/httpbin-1", "name": "httpbin-1", "namespace": "default",
+     "serviceAccount": "httpbin", "node": "node-b", "workloadIps": ["10.0.2.2"],
+     "protocol": "TCP", "services": {"default/httpbin.default.svc.cluster.local": {"8000": 80}}},
+    {"uid": "c1//v1/Pod/default/hello", "name": "hello", "namespace": "default",
+     "workloadIps": ["10.0.3.2"], "tunnelProtocol": "HBONE",
+     "waypoint": {"destination": "/10.0.9.9", "hboneMtlsPort": 15008}, "services": {}}
+  ],
+  "policies": [],
+  "services": [
+    {"name": "httpbin", "namespace": "default", "hostname": "httpbin.default.svc.cluster.local",
+     "vips": ["/10.96.0.10"], "ports": {"8000": 80},
+     "endpoints": {"c1//v1/Pod/default/httpbin-2": {"workloadUid": "c1//v1/Pod/default/httpbin-2",
+                   "port": {"8000": 8080}, "status": "Unhealthy"}}}
+  ]
+})";
+
+TEST_CASE("view parses upstream field names and merges workload services") {
+  auto v = parseWorkloadView(kView, "cluster.local");
+  REQUIRE(v);
+  REQUIRE(v->workloads.size() == 3);
+  const Workload* sleep = v->findWorkloadByIp(*IpAddr::parse("10.0.1.2"));
+  REQUIRE(sleep);
+  CHECK(sleep->protocol == TunnelProtocol::kHbone);
+  CHECK(sleep->identity() == "spiffe://cluster.local/ns/default/sa/sleep");
+  const Workload* hello = v->findWorkloadByUid("c1//v1/Pod/default/hello");
+  REQUIRE(hello);
+  CHECK(hello->protocol == TunnelProtocol::kHbone);
+  CHECK(hello->serviceAccount == "default");
+  REQUIRE(hello->waypoint);
+  CHECK(hello->waypoint->address->toString() == "10.0.9.9");
+  const Service* svc = v->findServiceByVip(*IpAddr::parse("10.96.0.10"));
+  REQUIRE(svc);
+  CHECK(svc->endpoints.size() == 2);
+  CHECK(svc->endpoints.at("c1//v1/Pod/default/httpbin-1").port.at(8000) == 80);
+}
+
+TEST_CASE("view renders back to a document that parses to the same view") {
+  auto v = parseWorkloadView(kView, "cluster.local");
+  REQUIRE(v);
+  auto again = parseWorkloadView(renderWorkloadView(*v), "cluster.local");
+  REQUIRE(again);
+  CHECK(renderWorkloadView(*again) == renderWorkloadView(*v));
+}
+
+TEST_CASE("view errors name the field") {
+  auto missingNs = parseWorkloadView(R"({"workloads":[{"name":"x","workloadIps":["1.2.3.4"]}]})", "td");
+  REQUIRE_FALSE(missingNs);
+  CHECK(missingNs.error().context.find("workloads[0]") != std::string::npos);
+  CHECK(missingNs.error().context.find("namespace") != std::string::npos);
+  CHECK_FALSE(parseWorkloadView("{not json", "td"));
+  CHECK_FALSE(parseWorkloadView(R"({"workloads":[{"namespace":"a","workloadIps":["300.1.1.1"]}]})", "td"));
+  CHECK_FALSE(parseWorkloadView(R"({"workloads":[{"namespace":"a","workloadIps":["1.1.1.1"],"protocol":"QUIC"}]})", "td"));
+  CHECK_FALSE(parseWorkloadView(R"({"services":[{"name":"s","namespace":"n","hostname":"h","vips":["/1.1.1.1"],"ports":{"x":1}}]})", "td"));
+  auto dup = parseWorkloadView(
+      R"({"workloads":[{"namespace":"a","name":"a","workloadIps":["1.1.1.1"]},{"namespace":"a","name":"b","workloadIps":["1.1.1.1"]}]})", "td");
+  REQUIRE_FALSE(dup);
+  CHECK(dup.error().context.find("1.1.1.1") != std::string::npos);
+}
+
+TEST_CASE("empty document is an empty view") {
+  auto v = parseWorkloadView("{}", "td");
+  REQUIRE(v);
+  CHECK(v->workloads.empty());
+}
+
+TEST_CASE("addresses parse in both families") {
+  CHECK(SocketAddr::parse("10.1.2.3:80")->toString() == "10.1.2.3:80");
+  CHECK(SocketAddr::parse("[fd00::1]:15008")->toString() == "[fd00::1]:15008");
+  CHECK(IpAddr::parse("::ffff:10.0.0.1")->toString() == "10.0.0.1");
+  CHECK_FALSE(SocketAddr::parse("10.1.2.3"));
+  CHECK_FALSE(SocketAddr::parse("10.1.2.3:99999"));
+  CHECK_FALSE(SocketAddr::parse("fd00::1:80"));
+}

@@ -1,0 +1,57 @@
+// Command-line options of the ztunnel binary: defaults, parsing, --help text. Pure.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ztunnel/core/error.h"
+
+namespace zt {
+
+// Documented process exit codes.
+inline constexpr int kExitOk = 0;            // normal exit, also after a SIGTERM drain
+inline constexpr int kExitFailure = 1;       // unexpected runtime failure
+inline constexpr int kExitUsage = 2;         // bad command line
+inline constexpr int kExitConfig = 3;        // config or certificates unusable at startup
+inline constexpr int kExitListen = 4;        // a listener could not be bound
+
+struct Options {
+  std::string configPath = "/var/run/ztunnel/config.json";
+  std::string bindAddress = "127.0.0.1";   // 15001/15006/15008
+  std::string statusBindAddress = "0.0.0.0";  // 15020/15021
+  std::string adminBindAddress = "127.0.0.1";  // 15000
+  uint16_t outboundPort = 15001;
+  uint16_t inboundPlainPort = 15006;
+  uint16_t inboundPort = 15008;
+  uint16_t statsPort = 15020;
+  uint16_t readinessPort = 15021;
+  uint16_t adminPort = 15000;
+  uint16_t peerHbonePort = 15008;  // port dialled on destination ztunnels
+  bool transparent = true;         // IP_TRANSPARENT listeners (TPROXY)
+  bool originalSource = true;      // dial upstream with the client's IP as source
+  uint32_t mark = 0;               // SO_MARK on upstream sockets (0: none)
+  std::string node;                // this node's name; inbound serves only its workloads
+  std::string trustDomain = "cluster.local";
+  std::string certDir;             // <dir>/root-cert.pem, <dir>/<ns>/<sa>/{cert-chain,key}.pem
+  std::string devCaDir;            // <dir>/ca-cert.pem + ca-key.pem: mint certificates
+  std::string defaultIdentity;     // server identity when the destination is not in the view
+  int workers = 2;
+  int64_t maxConnections = 100000;
+  int handshakeTimeoutMs = 10000;
+  int connectTimeoutMs = 10000;
+  int drainTimeoutMs = 5000;
+  int configPollMs = 1000;
+  uint32_t streamWindow = 4 * 1024 * 1024;       // HTTP/2 stream window (upstream ztunnel)
+  uint32_t connectionWindow = 16 * 1024 * 1024;  // HTTP/2 connection window (upstream ztunnel)
+  uint32_t frameSize = 1024 * 1024;              // HTTP/2 max frame size (upstream ztunnel)
+  uint32_t maxStreamsPerConnection = 100;        // pooled HBONE connection streams
+  std::string logLevel = "info";
+  bool help = false;
+  bool version = false;
+};
+
+Result<Options> parseOptions(const std::vector<std::string>& args);
+std::string renderHelp();
+
+}  // namespace zt

@@ -1,0 +1,40 @@
+// Accepting sockets of one worker (15001 outbound, 15006 inbound plaintext, 15008 inbound HBONE)
+// and the per-listener accept handling: limits, loop checks, routing. Touches the kernel.
+#pragma once
+
+#include <memory>
+
+#include "ztunnel/sys/event_loop.h"
+#include "ztunnel/sys/proxy_state.h"
+
+namespace zt {
+
+enum class ListenerKind { kOutbound, kInboundPlain, kInboundHbone };
+const char* listenerName(ListenerKind kind);
+
+class Listener : public EventHandler {
+ public:
+  static Result<std::unique_ptr<Listener>> open(WorkerContext& ctx, ListenerKind kind);
+  ~Listener() override;
+  void onEvents(int tag, uint32_t events) override;
+  void close();
+
+ private:
+  Listener(WorkerContext& ctx, ListenerKind kind, int fd);
+  void handle(int fd);
+
+  WorkerContext& ctx_;
+  ListenerKind kind_;
+  int fd_;
+  Watch watch_;
+};
+
+// Per-kind accept handlers (outbound_accept.cpp, inbound_accept.cpp, hbone_server.cpp).
+void acceptOutbound(WorkerContext& ctx, int fd, const SocketAddr& peer, const SocketAddr& dst);
+void acceptInboundPlain(WorkerContext& ctx, int fd, const SocketAddr& peer, const SocketAddr& dst);
+void acceptInboundHbone(WorkerContext& ctx, int fd, const SocketAddr& peer, const SocketAddr& dst);
+
+// True when `dst` is one of our own listeners (a redirect loop).
+bool isOwnListener(const Options& opts, const SocketAddr& dst);
+
+}  // namespace zt

@@ -1,0 +1,77 @@
+// 15001: route a redirected client connection (VIP balancing, HBONE or plain TCP) and start it.
+// Touches the kernel.
+#include <unistd.h>
+
+#include "ztunnel/core/route_plan.h"
+#include "ztunnel/sys/hbone_client.h"
+#include "ztunnel/sys/listener.h"
+#include "ztunnel/sys/log.h"
+#include "ztunnel/sys/plain_relay.h"
+#include "ztunnel/sys/socket_ops.h"
+#include "ztunnel/sys/traffic_labels.h"
+
+namespace zt {
+
+std::optional<IpAddr> originalSourceFor(const Options& opts, const IpAddr& client,
+                                        const IpAddr& dst) {
+  if (!opts.originalSource) return std::nullopt;
+  // A loopback client cannot be the source of a connection that leaves the host.
+  if (client.isLoopback() && !dst.isLoopback()) return std::nullopt;
+  return client;
+}
+
+void acceptOutbound(WorkerContext& ctx, int fd, const SocketAddr& peer, const SocketAddr& dst) {
+  const char* name = listenerName(ListenerKind::kOutbound);
+  if (isOwnListener(ctx.state.opts, dst)) {
+    ctx.state.metrics.countRejected(name, "loop");
+    closeWithReset(fd);
+    return;
+  }
+  auto view = ctx.state.snapshot();
+  OutboundRoute route = computeOutboundRoute(*view, peer, dst, ctx.rng(), ctx.state.opts.peerHbonePort);
+  if (route.kind == RouteKind::kReject) {
+    logLine(LogLevel::kDebug, "outbound refused",
+            {{"src", peer.toString()}, {"dst", dst.toString()}, {"reason", route.reason}});
+    ctx.state.metrics.countRejected(name, "no_route");
+    closeWithReset(fd);
+    return;
+  }
+  bool hbone = route.kind == RouteKind::kHbone;
+  auto counters = ctx.state.metrics.traffic(
+      makeTrafficLabels("source", route.source, route.destination, route.service, hbone));
+  if (hbone) {
+    startHboneOutbound(ctx, fd, peer, route, std::move(counters));
+    return;
+  }
+  auto up = connectFrom(route.connectTo, originalSourceFor(ctx.state.opts, peer.ip, route.connectTo.ip),
+                        ctx.state.opts.mark);
+  if (!up) {
+    logLine(LogLevel::kDebug, "outbound connect failed", {{"error", up.error().message()}});
+    ctx.state.metrics.countRejected(name, "upstream_connect_failed");
+    closeWithReset(fd);
+    return;
+  }
+  PlainRelay::start(ctx, fd, *up, std::move(counters), name);
+}
+
+void acceptInboundPlain(WorkerContext& ctx, int fd, const SocketAddr& peer, const SocketAddr& dst) {
+  const char* name = listenerName(ListenerKind::kInboundPlain);
+  if (isOwnListener(ctx.state.opts, dst)) {
+    ctx.state.metrics.countRejected(name, "loop");
+    closeWithReset(fd);
+    return;
+  }
+  auto view = ctx.state.snapshot();
+  auto counters = ctx.state.metrics.traffic(makeTrafficLabels(
+      "destination", view->findWorkloadByIp(peer.ip), view->findWorkloadByIp(dst.ip), nullptr, false));
+  auto up = connectFrom(dst, originalSourceFor(ctx.state.opts, peer.ip, dst.ip), ctx.state.opts.mark);
+  if (!up) {
+    logLine(LogLevel::kDebug, "inbound connect failed", {{"error", up.error().message()}});
+    ctx.state.metrics.countRejected(name, "upstream_connect_failed");
+    closeWithReset(fd);
+    return;
+  }
+  PlainRelay::start(ctx, fd, *up, std::move(counters), name);
+}
+
+}  // namespace zt

@@ -1,0 +1,49 @@
+// A plain TCP connection pair relayed with splice(2) through borrowed pipes (zero copy), with an
+// optional pending upstream connect. Touches the kernel.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "ztunnel/core/metrics_registry.h"
+#include "ztunnel/sys/event_loop.h"
+#include "ztunnel/sys/proxy_state.h"
+
+namespace zt {
+
+class PlainRelay : public EventHandler {
+ public:
+  // `upstream` may still be connecting (non-blocking connect in progress).
+  static void start(WorkerContext& ctx, int downstream, int upstream,
+                    std::shared_ptr<TrafficCounters> counters, const char* listener);
+  ~PlainRelay() override;
+  void onEvents(int tag, uint32_t events) override;
+
+ private:
+  struct Direction {
+    Pipe pipe;
+    uint32_t inPipe = 0;
+    bool eof = false;
+    bool shut = false;
+  };
+  PlainRelay(WorkerContext& ctx, int down, int up, std::shared_ptr<TrafficCounters> counters,
+             const char* listener);
+  bool pump(int src, int dst, Direction& d, std::atomic<uint64_t>& counter);
+  void finish(bool reset);
+
+  WorkerContext& ctx_;
+  ActiveConnection active_;
+  int down_;
+  int up_;
+  Watch downWatch_;
+  Watch upWatch_;
+  bool connecting_ = true;
+  bool closed_ = false;
+  uint64_t timer_ = 0;
+  const char* listener_;
+  Direction toUp_;
+  Direction toDown_;
+  std::shared_ptr<TrafficCounters> counters_;
+};
+
+}  // namespace zt

@@ -1,0 +1,156 @@
+// Process wiring: start workers and control ports, poll config, drain on SIGTERM.
+// Touches the kernel (signalfd, rlimits).
+#include "ztunnel/sys/proxy_app.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "ztunnel/sys/cert_store.h"
+#include "ztunnel/sys/config_watcher.h"
+#include "ztunnel/sys/control_http.h"
+#include "ztunnel/sys/log.h"
+#include "ztunnel/sys/worker.h"
+
+namespace zt {
+namespace {
+
+class SignalWatch : public EventHandler {
+ public:
+  explicit SignalWatch(std::function<void()> onTerm) : onTerm_(std::move(onTerm)) {}
+  Watch watch{this, 0};
+  int fd = -1;
+  void onEvents(int, uint32_t) override {
+    signalfd_siginfo info;
+    while (::read(fd, &info, sizeof(info)) == sizeof(info)) onTerm_();
+  }
+
+ private:
+  std::function<void()> onTerm_;
+};
+
+void raiseFdLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+}  // namespace
+
+int runProxy(const Options& opts) {
+  raiseFdLimit();
+  signal(SIGPIPE, SIG_IGN);
+  // Block SIGTERM/SIGINT before any thread starts so that only the signalfd sees them.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  ProxyState state;
+  state.opts = opts;
+  state.view.store(std::make_shared<const WorkloadView>());
+
+  ConfigWatcher config(state);
+  if (auto st = config.poll(); !st) {
+    logLine(LogLevel::kError, "config unusable", {{"error", st.error().message()}});
+    return kExitConfig;
+  }
+  if (!config.loaded())
+    logLine(LogLevel::kWarn, "config file absent, waiting for it (not ready)", {{"path", opts.configPath}});
+
+  auto certs = CertStore::create(opts);
+  if (!certs) {
+    logLine(LogLevel::kError, "certificates unusable", {{"error", certs.error().message()}});
+    return kExitConfig;
+  }
+  state.certs = certs->get();
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (int i = 0; i < opts.workers; ++i) {
+    auto w = Worker::create(state);
+    if (!w) {
+      logLine(LogLevel::kError, "listener failed", {{"error", w.error().message()}});
+      return kExitListen;
+    }
+    workers.push_back(std::move(*w));
+  }
+  for (auto& w : workers) w->start();
+  state.listenersUp = true;
+
+  auto loopOr = EventLoop::create();
+  if (!loopOr) return kExitFailure;
+  EventLoop& loop = **loopOr;
+
+  auto ready = [&] { return state.listenersUp.load() && config.loaded() && !state.draining.load(); };
+  std::vector<std::unique_ptr<ControlHttpListener>> control;
+  auto addControl = [&](const std::string& ip, uint16_t port, HttpRoute route) {
+    auto l = ControlHttpListener::open(loop, ip, port, std::move(route));
+    if (!l) {
+      logLine(LogLevel::kError, "control listener failed", {{"error", l.error().message()}});
+      return false;
+    }
+    control.push_back(std::move(*l));
+    return true;
+  };
+  bool ok = addControl(opts.statusBindAddress, opts.readinessPort, [&](const std::string&, const std::string& path) {
+    if (path != "/healthz/ready") return HttpReply{404, "text/plain", "not found\n"};
+    return ready() ? HttpReply{200, "text/plain", "ready\n"} : HttpReply{503, "text/plain", "not ready\n"};
+  });
+  ok = ok && addControl(opts.statusBindAddress, opts.statsPort, [&](const std::string&, const std::string& path) {
+    if (path != "/metrics" && path != "/stats/prometheus") return HttpReply{404, "text/plain", "not found\n"};
+    return HttpReply{200, "text/plain; version=0.0.4", state.metrics.renderPrometheus()};
+  });
+  ok = ok && addControl(opts.adminBindAddress, opts.adminPort, [&](const std::string&, const std::string& path) {
+    if (path == "/config_dump") return HttpReply{200, "application/json", renderWorkloadView(*state.snapshot())};
+    if (path == "/certs") return HttpReply{200, "application/json", state.certs->describe()};
+    return HttpReply{404, "text/plain", "endpoints: /config_dump /certs\n"};
+  });
+  if (!ok) {
+    for (auto& w : workers) w->stop();
+    return kExitListen;
+  }
+
+  EventLoop::Clock::time_point drainDeadline{};
+  std::function<void()> tick = [&] {
+    if (state.draining.load()) {
+      if (state.metrics.activeConnections.load() <= 0 || EventLoop::Clock::now() >= drainDeadline) {
+        logLine(LogLevel::kInfo, "drained, exiting",
+                {{"left", std::to_string(state.metrics.activeConnections.load())}});
+        loop.stop();
+        return;
+      }
+      loop.addTimer(std::chrono::milliseconds(50), tick);
+      return;
+    }
+    if (auto st = config.poll(); !st)
+      logLine(LogLevel::kWarn, "config reload failed, keeping the previous view", {{"error", st.error().message()}});
+    loop.addTimer(std::chrono::milliseconds(state.draining ? 50 : opts.configPollMs), tick);
+  };
+  SignalWatch signals([&] {
+    if (state.draining.exchange(true)) return;
+    logLine(LogLevel::kInfo, "SIGTERM: draining", {{"active", std::to_string(state.metrics.activeConnections.load())}});
+    drainDeadline = EventLoop::Clock::now() + std::chrono::milliseconds(opts.drainTimeoutMs);
+    for (auto& w : workers) w->stopListening();
+    loop.addTimer(std::chrono::milliseconds(50), tick);
+  });
+  signals.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (signals.fd < 0 || !loop.add(signals.fd, EPOLLIN, &signals.watch)) return kExitFailure;
+
+  loop.addTimer(std::chrono::milliseconds(opts.configPollMs), tick);
+  logLine(LogLevel::kInfo, "ztunnel started",
+          {{"bind", opts.bindAddress}, {"outbound", std::to_string(opts.outboundPort)},
+           {"inbound_plaintext", std::to_string(opts.inboundPlainPort)},
+           {"inbound_hbone", std::to_string(opts.inboundPort)}, {"workers", std::to_string(opts.workers)}});
+  loop.run();
+  for (auto& w : workers) w->stop();
+  workers.clear();
+  ::close(signals.fd);
+  return kExitOk;
+}
+
+}  // namespace zt

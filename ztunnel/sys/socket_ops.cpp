@@ -1,0 +1,153 @@
+// Socket helpers. Touches the kernel.
+#include "ztunnel/sys/socket_ops.h"
+
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace zt {
+
+socklen_t toSockaddr(const SocketAddr& a, sockaddr_storage* out) {
+  std::memset(out, 0, sizeof(*out));
+  if (a.ip.v6) {
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(out);
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(a.port);
+    std::memcpy(&s6->sin6_addr, a.ip.bytes.data(), 16);
+    return sizeof(sockaddr_in6);
+  }
+  auto* s4 = reinterpret_cast<sockaddr_in*>(out);
+  s4->sin_family = AF_INET;
+  s4->sin_port = htons(a.port);
+  std::memcpy(&s4->sin_addr, a.ip.bytes.data(), 4);
+  return sizeof(sockaddr_in);
+}
+
+SocketAddr fromSockaddr(const sockaddr_storage& s) {
+  SocketAddr a;
+  if (s.ss_family == AF_INET6) {
+    const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&s);
+    static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(&s6->sin6_addr, kMapped, 12) == 0) {
+      std::memcpy(a.ip.bytes.data(), reinterpret_cast<const uint8_t*>(&s6->sin6_addr) + 12, 4);
+    } else {
+      a.ip.v6 = true;
+      std::memcpy(a.ip.bytes.data(), &s6->sin6_addr, 16);
+    }
+    a.port = ntohs(s6->sin6_port);
+  } else {
+    const auto* s4 = reinterpret_cast<const sockaddr_in*>(&s);
+    std::memcpy(a.ip.bytes.data(), &s4->sin_addr, 4);
+    a.port = ntohs(s4->sin_port);
+  }
+  return a;
+}
+
+namespace {
+
+Status setTransparent(int fd, bool v6) {
+  int one = 1;
+  int rc = v6 ? setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one))
+              : setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one));
+  if (rc < 0)
+    return fail(ErrorCode::kIo, "IP_TRANSPARENT (needs CAP_NET_ADMIN)", errno);
+  return {};
+}
+
+}  // namespace
+
+Result<int> listenTcp(const SocketAddr& addr, bool transparent, int backlog) {
+  int fd = ::socket(addr.ip.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(ErrorCode::kIo, "socket for " + addr.toString(), errno);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  if (transparent) {
+    if (auto st = setTransparent(fd, addr.ip.v6); !st) {
+      ::close(fd);
+      return fail(st.error().wrap("listen " + addr.toString()));
+    }
+  }
+  sockaddr_storage ss;
+  socklen_t len = toSockaddr(addr, &ss);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0) {
+    int e = errno;
+    ::close(fd);
+    return fail(ErrorCode::kIo, "bind " + addr.toString(), e);
+  }
+  if (::listen(fd, backlog) < 0) {
+    int e = errno;
+    ::close(fd);
+    return fail(ErrorCode::kIo, "listen " + addr.toString(), e);
+  }
+  return fd;
+}
+
+Result<SocketAddr> localAddress(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0)
+    return fail(ErrorCode::kIo, "getsockname", errno);
+  return fromSockaddr(ss);
+}
+
+Result<SocketAddr> peerAddress(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0)
+    return fail(ErrorCode::kIo, "getpeername", errno);
+  return fromSockaddr(ss);
+}
+
+Result<int> connectFrom(const SocketAddr& dst, const std::optional<IpAddr>& source, uint32_t mark) {
+  int fd = ::socket(dst.ip.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(ErrorCode::kIo, "socket to " + dst.toString(), errno);
+  auto bail = [fd](ErrorCode code, std::string what, int e) {
+    ::close(fd);
+    return fail(code, std::move(what), e);
+  };
+  if (mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
+    return bail(ErrorCode::kIo, "SO_MARK", errno);
+  if (source) {
+    if (auto st = setTransparent(fd, dst.ip.v6); !st) {
+      ::close(fd);
+      return fail(st.error());
+    }
+    int one = 1;
+    // Let many upstream legs share the client's IP with distinct ephemeral ports.
+    setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    sockaddr_storage ss;
+    socklen_t len = toSockaddr(SocketAddr{*source, 0}, &ss);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0)
+      return bail(ErrorCode::kIo, "bind original source " + source->toString(), errno);
+  }
+  setNoDelay(fd);
+  sockaddr_storage ss;
+  socklen_t len = toSockaddr(dst, &ss);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0 && errno != EINPROGRESS)
+    return bail(ErrorCode::kIo, "connect " + dst.toString(), errno);
+  return fd;
+}
+
+int socketError(int fd) {
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
+  return err;
+}
+
+void closeWithReset(int fd) {
+  linger l{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+  ::close(fd);
+}
+
+void setNoDelay(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+}  // namespace zt
