@@ -1,5 +1,5 @@
 // A node namespace with a ztunnel pod namespace on a veth, as a CNI like ptp builds it:
-// node end "vethzt" holds the gateway 10.244.1.1/32, the pod's eth0 holds 10.244.1.3.
+// node end "vethzt" holds the gateway 10.244.1.1/32, the pod's eth0 holds 10.244.1.3/32.
 // Optional ambient pods and a remote host for packet tests. Touches the kernel.
 #pragma once
 
@@ -20,9 +20,7 @@ class NodeTopology {
     must(node.ip("addr add " + std::string(kGateway) + "/32 dev vethzt"));
     must(node.ip("link set vethzt up"));
     must(node.ip("route add " + std::string(kZtunnelIp) + "/32 dev vethzt scope link"));
-    must(zt.ip("addr add " + std::string(kZtunnelIp) + "/24 dev eth0"));
-    must(zt.ip("link set eth0 up"));
-    must(zt.ip("route add default via " + std::string(kGateway) + " dev eth0 onlink"));
+    podSide(zt, kZtunnelIp);
     must(node.exec("sysctl -qw net.ipv4.ip_forward=1"));
   }
 
@@ -32,9 +30,16 @@ class NodeTopology {
     must(node.ip("addr add " + std::string(kGateway) + "/32 dev " + hostVeth));
     must(node.ip("link set " + hostVeth + " up"));
     must(node.ip("route add " + ip + "/32 dev " + hostVeth + " scope link"));
-    must(pod.ip("addr add " + ip + "/24 dev eth0"));
+    podSide(pod, ip);
+  }
+
+  // The pod end as the ptp plugin leaves it: a /32 address, the gateway on-link, default via it
+  // (no subnet route: every packet goes through the node).
+  static void podSide(TestNetns& pod, const std::string& ip) {
+    must(pod.ip("addr add " + ip + "/32 dev eth0"));
     must(pod.ip("link set eth0 up"));
-    must(pod.ip("route add default via " + std::string(kGateway) + " dev eth0 onlink"));
+    must(pod.ip("route add " + std::string(kGateway) + "/32 dev eth0 scope link"));
+    must(pod.ip("route add default via " + std::string(kGateway) + " dev eth0"));
   }
 
   // A host outside the node, reached over "uplink": node 172.30.0.1, remote 172.30.0.2.

@@ -1,0 +1,103 @@
+// Real TCP through the redirection, no ztunnel binary: a transparent listener in the ztunnel
+// namespace stands where ztunnel listens. Namespaces: node, ztunnel pod, one ambient pod, one
+// non-enrolled pod, one remote host. Touches the kernel.
+#include "node_topology.h"
+
+using namespace ambient;
+using namespace ambient::testing;
+
+namespace {
+
+const std::string kNettool = AMBIENT_NETTOOL;
+
+struct PacketWorld {
+  PacketWorld() {
+    t.addPod(app, "vethapp", "10.244.1.10");
+    t.addPod(other, "vethother", "10.244.1.11");
+    t.addRemote(remote);
+    in = t.input(0);
+    in.pods = {EnrolledPod{*Ipv4::parse("10.244.1.10"), "vethapp"}};
+    t.apply(in, ledger.store);
+  }
+  // Connects from `from` and returns what the server answered ("" when nothing did).
+  std::string connect(const TestNetns& from, const std::string& target) {
+    auto r = sh(from.exec(kNettool + " connect " + target + " --timeout-ms 2000"));
+    return r.rc == 0 ? r.out : "";
+  }
+
+  NodeTopology t;
+  TestNetns app{"app"}, other{"other"}, remote{"remote"};
+  TempLedger ledger;
+  PlanInput in;
+};
+
+bool startsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+}  // namespace
+
+TEST_CASE("ambient pod traffic reaches the ztunnel namespace's transparent listeners",
+          "[kernel][packet]") {
+  PacketWorld w;
+  Background ztunnel(w.t.zt.exec(kNettool +
+                                 " serve --tproxy --addr 127.0.0.1 --port 15001 --port 15006 "
+                                 "--port 15008"));
+  Background remoteServer(w.remote.exec(kNettool + " serve --port 8080"));
+  Background otherServer(w.other.exec(kNettool + " serve --port 80"));
+  REQUIRE(ztunnel.waitFor("listening"));
+  REQUIRE(remoteServer.waitFor("listening"));
+  REQUIRE(otherServer.waitFor("listening"));
+
+  SECTION("outbound: ambient pod -> remote lands on 15001 with the original destination") {
+    auto got = w.connect(w.app, "172.30.0.2:8080");
+    INFO(got);
+    CHECK(startsWith(got, "15001 172.30.0.2:8080 10.244.1.10:"));
+    CHECK(remoteServer.log().find("10.244.1.10") == std::string::npos);
+  }
+  SECTION("inbound: remote -> ambient pod lands on 15006, and port 15008 on 15008") {
+    auto plain = w.connect(w.remote, "10.244.1.10:80");
+    INFO(plain);
+    CHECK(startsWith(plain, "15006 10.244.1.10:80 172.30.0.2:"));
+    auto hbone = w.connect(w.remote, "10.244.1.10:15008");
+    INFO(hbone);
+    CHECK(startsWith(hbone, "15008 10.244.1.10:15008 172.30.0.2:"));
+  }
+  SECTION("a kube-proxy DNAT for a service VIP does not hide the VIP from 15001") {
+    must(w.t.node.exec("iptables-legacy -t nat -A PREROUTING -d 10.96.0.10/32 -p tcp --dport 80 "
+                       "-j DNAT --to-destination 172.30.0.2:8080"));
+    must(w.t.node.exec("iptables-legacy -t nat -A POSTROUTING -j MASQUERADE"));
+    auto ambient = w.connect(w.app, "10.96.0.10:80");
+    INFO(ambient);
+    CHECK(startsWith(ambient, "15001 10.96.0.10:80 10.244.1.10:"));
+    // The DNAT is real: a non-enrolled pod reaches the backend through it.
+    auto plain = w.connect(w.other, "10.96.0.10:80");
+    INFO(plain);
+    CHECK(startsWith(plain, "8080 172.30.0.2:8080 "));
+  }
+  SECTION("non-enrolled pods are not redirected, either way") {
+    auto out = w.connect(w.other, "172.30.0.2:8080");
+    INFO(out);
+    CHECK(startsWith(out, "8080 172.30.0.2:8080 10.244.1.11:"));
+    auto in = w.connect(w.remote, "10.244.1.11:80");
+    INFO(in);
+    CHECK(startsWith(in, "80 10.244.1.11:80 172.30.0.2:"));
+  }
+  SECTION("UDP from an ambient pod is not redirected") {
+    Background udp(w.remote.exec(kNettool + " udp-serve --port 9999 --timeout-ms 3000"));
+    REQUIRE(udp.waitFor("listening"));
+    must(w.app.exec(kNettool + " udp-send 172.30.0.2:9999"));
+    CHECK(udp.waitFor("udp from 10.244.1.10:"));
+  }
+}
+
+TEST_CASE("with nothing listening in the ztunnel namespace, ambient traffic stops",
+          "[kernel][packet]") {
+  PacketWorld w;
+  Background remoteServer(w.remote.exec(kNettool + " serve --port 8080"));
+  REQUIRE(remoteServer.waitFor("listening"));
+  // No transparent listener: the pod's SYN must not leave the ztunnel pod un-proxied.
+  CHECK(w.connect(w.app, "172.30.0.2:8080").empty());
+  CHECK(remoteServer.log().find("10.244.1.10") == std::string::npos);
+  CHECK(w.connect(w.remote, "10.244.1.10:80").empty());
+  CHECK(must(w.t.zt.exec("nft list chain ip ambient_redirect prerouting"))
+            .find("counter packets 0 bytes 0 drop") == std::string::npos);
+}
