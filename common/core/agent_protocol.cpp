@@ -1,0 +1,117 @@
+// JSON encoding of the plugin <-> agent messages. Pure.
+#include "common/core/agent_protocol.h"
+
+#include <nlohmann/json.hpp>
+
+namespace ambient {
+namespace {
+
+using nlohmann::json;
+
+Error bad(std::string what) {
+  return Error{ErrorCode::kProtocol, 0, "agent protocol: " + std::move(what)};
+}
+
+Result<json> parseObject(std::string_view text) {
+  if (text.size() > kMaxMessageBytes) {
+    return fail(bad("message of " + std::to_string(text.size()) + " bytes exceeds " +
+                    std::to_string(kMaxMessageBytes)));
+  }
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return fail(bad("message is not a JSON object"));
+  return j;
+}
+
+template <class T>
+Status field(const json& j, const char* key, T& out, bool required) {
+  auto it = j.find(key);
+  if (it == j.end()) {
+    if (required) return fail(bad(std::string("field \"") + key + "\" is missing"));
+    return {};
+  }
+  try {
+    out = it->template get<T>();
+  } catch (const json::exception&) {
+    return fail(bad(std::string("field \"") + key + "\" has the wrong type"));
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string_view podCommandName(PodCommand c) {
+  switch (c) {
+    case PodCommand::kAdd: return "ADD";
+    case PodCommand::kDel: return "DEL";
+    case PodCommand::kCheck: return "CHECK";
+  }
+  return "?";
+}
+
+std::string_view podVerdictName(PodVerdict v) {
+  switch (v) {
+    case PodVerdict::kEnrolled: return "enrolled";
+    case PodVerdict::kNotAmbient: return "not-ambient";
+    case PodVerdict::kReleased: return "released";
+    case PodVerdict::kError: return "error";
+  }
+  return "?";
+}
+
+std::string encodeRequest(const PodRequest& r) {
+  json j = {{"version", r.version},          {"command", podCommandName(r.command)},
+            {"containerId", r.containerId},  {"netns", r.netns},
+            {"ifname", r.ifname},            {"podNamespace", r.podNamespace},
+            {"podName", r.podName},          {"podUid", r.podUid},
+            {"ips", r.ips}};
+  return j.dump() + "\n";
+}
+
+Result<PodRequest> decodeRequest(std::string_view text) {
+  auto j = parseObject(text);
+  if (!j) return fail(j.error());
+  PodRequest r;
+  std::string command;
+  for (auto st : {field(*j, "version", r.version, true), field(*j, "command", command, true),
+                  field(*j, "containerId", r.containerId, true), field(*j, "netns", r.netns, false),
+                  field(*j, "ifname", r.ifname, false),
+                  field(*j, "podNamespace", r.podNamespace, false),
+                  field(*j, "podName", r.podName, false), field(*j, "podUid", r.podUid, false),
+                  field(*j, "ips", r.ips, false)}) {
+    if (!st) return fail(st.error());
+  }
+  if (r.version != kProtocolVersion) {
+    return fail(bad("version " + std::to_string(r.version) + " is not " +
+                    std::to_string(kProtocolVersion) + " (plugin and agent differ in version?)"));
+  }
+  if (command == "ADD") r.command = PodCommand::kAdd;
+  else if (command == "DEL") r.command = PodCommand::kDel;
+  else if (command == "CHECK") r.command = PodCommand::kCheck;
+  else return fail(bad("unknown command \"" + command + "\""));
+  return r;
+}
+
+std::string encodeReply(const PodReply& r) {
+  json j = {{"verdict", podVerdictName(r.verdict)}, {"cniCode", r.cniCode},
+            {"message", r.message}};
+  return j.dump() + "\n";
+}
+
+Result<PodReply> decodeReply(std::string_view text) {
+  auto j = parseObject(text);
+  if (!j) return fail(j.error());
+  PodReply r;
+  std::string verdict;
+  for (auto st : {field(*j, "verdict", verdict, true), field(*j, "cniCode", r.cniCode, false),
+                  field(*j, "message", r.message, false)}) {
+    if (!st) return fail(st.error());
+  }
+  if (verdict == "enrolled") r.verdict = PodVerdict::kEnrolled;
+  else if (verdict == "not-ambient") r.verdict = PodVerdict::kNotAmbient;
+  else if (verdict == "released") r.verdict = PodVerdict::kReleased;
+  else if (verdict == "error") r.verdict = PodVerdict::kError;
+  else return fail(bad("unknown verdict \"" + verdict + "\""));
+  return r;
+}
+
+}  // namespace ambient

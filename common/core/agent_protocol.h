@@ -1,0 +1,64 @@
+// The local protocol between ambient-cni and ambient-agent: one JSON request, one JSON reply
+// per Unix-socket connection, each at most kMaxMessageBytes and ended by a newline. Defined
+// once here for both sides. Pure.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/core/error.h"
+
+namespace ambient {
+
+inline constexpr int kProtocolVersion = 1;
+inline constexpr size_t kMaxMessageBytes = 64 * 1024;
+inline constexpr const char* kDefaultAgentSocket = "/var/run/ambient/agent.sock";
+
+// CNI spec error codes the agent may ask the plugin to return.
+inline constexpr uint32_t kCniErrIncompatibleVersion = 1;
+inline constexpr uint32_t kCniErrUnsupportedField = 2;
+inline constexpr uint32_t kCniErrUnknownContainer = 3;
+inline constexpr uint32_t kCniErrInvalidEnv = 4;
+inline constexpr uint32_t kCniErrIo = 5;
+inline constexpr uint32_t kCniErrDecode = 6;
+inline constexpr uint32_t kCniErrInvalidConfig = 7;
+inline constexpr uint32_t kCniErrTryAgainLater = 11;
+
+enum class PodCommand { kAdd, kDel, kCheck };
+std::string_view podCommandName(PodCommand c);
+
+struct PodRequest {
+  int version = kProtocolVersion;
+  PodCommand command = PodCommand::kAdd;
+  std::string containerId;
+  std::string netns;   // CNI_NETNS (may be empty on DEL)
+  std::string ifname;  // CNI_IFNAME
+  std::string podNamespace;
+  std::string podName;
+  std::string podUid;
+  std::vector<std::string> ips;  // the pod's addresses on CNI_IFNAME, from prevResult
+  bool operator==(const PodRequest&) const = default;
+};
+
+enum class PodVerdict {
+  kEnrolled,    // ambient: redirection is in place
+  kNotAmbient,  // not ambient (or not enrolled): nothing done
+  kReleased,    // DEL: redirection removed (or there was none)
+  kError,       // see cniCode and message
+};
+std::string_view podVerdictName(PodVerdict v);
+
+struct PodReply {
+  PodVerdict verdict = PodVerdict::kError;
+  uint32_t cniCode = 0;
+  std::string message;
+  bool operator==(const PodReply&) const = default;
+};
+
+std::string encodeRequest(const PodRequest& r);
+Result<PodRequest> decodeRequest(std::string_view text);
+std::string encodeReply(const PodReply& r);
+Result<PodReply> decodeReply(std::string_view text);
+
+}  // namespace ambient

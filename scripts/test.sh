@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every test: unit, kernel (host kernel, vxlan fallback), ztunnel and
+# end-to-end suites on the host, then the kernel suite again inside a Debian kernel under qemu
+# with real geneve (DESIGN.md section 7). Prints one closing line "N passed, N failed".
+# Usage: scripts/test.sh [--no-vm]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+vm=1
+[ "${1:-}" = "--no-vm" ] && vm=0
+
+scripts/setup.sh || { echo "setup failed"; exit 2; }
+
+passed=0
+failed=0
+# Adds the counts from a ctest log ("NN% tests passed, F tests failed out of T").
+count() {
+  local line total bad
+  line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$1" | tail -1)
+  if [ -z "$line" ]; then
+    failed=$((failed + 1))
+    return
+  fi
+  bad=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+  total=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")
+  passed=$((passed + total - bad))
+  failed=$((failed + bad))
+}
+
+log=$(mktemp)
+echo "== host: all suites (kernel: $(uname -r))"
+(cd build && ctest --output-on-failure --timeout 900) 2>&1 | tee "$log"
+count "$log"
+
+if [ "$vm" = 1 ]; then
+  echo "== VM: kernel suite on a Debian kernel with geneve"
+  AMBIENT_VM_ENV="AMBIENT_EXPECT_TUNNEL" AMBIENT_EXPECT_TUNNEL=geneve \
+    scripts/vm/run-in-vm.sh --timeout 1500 -- \
+    ctest --test-dir "$root/build" -L kernel --output-on-failure --timeout 600 2>&1 | tee "$log"
+  count "$log"
+fi
+rm -f "$log"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
