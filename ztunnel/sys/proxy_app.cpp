@@ -13,6 +13,7 @@
 #include "ztunnel/sys/config_watcher.h"
 #include "ztunnel/sys/control_http.h"
 #include "ztunnel/sys/log.h"
+#include "ztunnel/sys/tls_context.h"
 #include "ztunnel/sys/worker.h"
 
 namespace zt {
@@ -69,6 +70,18 @@ int runProxy(const Options& opts) {
     return kExitConfig;
   }
   state.certs = certs->get();
+  std::unique_ptr<TlsContexts> tls;
+  if ((*certs)->hasIdentities()) {
+    auto t = TlsContexts::create(**certs);
+    if (!t) {
+      logLine(LogLevel::kError, "TLS setup failed", {{"error", t.error().message()}});
+      return kExitConfig;
+    }
+    tls = std::move(*t);
+    state.tls = tls.get();
+  } else {
+    logLine(LogLevel::kWarn, "no --cert-dir or --dev-ca: HBONE disabled, plaintext only");
+  }
 
   std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < opts.workers; ++i) {

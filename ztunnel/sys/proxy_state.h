@@ -15,6 +15,7 @@
 namespace zt {
 
 class CertStore;
+class TlsContexts;
 class HbonePool;
 
 struct ProxyState {
@@ -22,6 +23,7 @@ struct ProxyState {
   MetricsRegistry metrics;
   std::atomic<std::shared_ptr<const WorkloadView>> view;
   CertStore* certs = nullptr;
+  TlsContexts* tls = nullptr;  // null when no identity source is configured
   std::atomic<bool> draining{false};
   std::atomic<bool> listenersUp{false};
 
