@@ -1,0 +1,82 @@
+// Outbound HBONE: find or dial a pooled mTLS connection for the route and open a CONNECT stream
+// carrying the client socket. Touches the kernel and OpenSSL.
+#include "ztunnel/sys/hbone_client.h"
+
+#include <unistd.h>
+
+#include "ztunnel/sys/cert_store.h"
+#include "ztunnel/sys/hbone_connection.h"
+#include "ztunnel/sys/hbone_pool.h"
+#include "ztunnel/sys/hbone_stream.h"
+#include "ztunnel/sys/log.h"
+#include "ztunnel/sys/socket_ops.h"
+#include "ztunnel/sys/tls_context.h"
+
+namespace zt {
+
+std::optional<IpAddr> originalSourceFor(const Options& opts, const IpAddr& client, const IpAddr& dst);
+
+namespace {
+
+HboneConnection* dial(WorkerContext& ctx, const std::string& key, const OutboundRoute& route,
+                      const std::optional<IpAddr>& source) {
+  auto cert = ctx.state.certs->get(route.sourceIdentity);
+  if (!cert) {
+    logLine(LogLevel::kWarn, "no certificate for outbound identity", {{"error", cert.error().message()}});
+    ctx.state.metrics.countRejected("outbound", "no_certificate");
+    return nullptr;
+  }
+  auto fd = connectFrom(route.connectTo, source, ctx.state.opts.mark);
+  if (!fd) {
+    ctx.state.metrics.countRejected("outbound", "hbone_connect_failed");
+    return nullptr;
+  }
+  SSL* ssl = SSL_new(ctx.state.tls->client());
+  if (!ssl || !useIdentity(ssl, **cert) || SSL_set_fd(ssl, *fd) != 1) {
+    SSL_free(ssl);
+    ::close(*fd);
+    ctx.state.metrics.countRejected("outbound", "tls_setup");
+    return nullptr;
+  }
+  SSL_set_connect_state(ssl);
+  auto* conn = new HboneConnection(ctx, HboneConnection::Mode::kClient, *fd, ssl, route.connectTo,
+                                   SocketAddr{});
+  conn->poolKey = key;
+  conn->expectedIdentity = route.expectedIdentity;
+  if (!conn->start()) {
+    delete conn;
+    SSL_free(ssl);
+    ::close(*fd);
+    return nullptr;
+  }
+  ctx.hbonePool->add(key, conn);
+  return conn;
+}
+
+}  // namespace
+
+void startHboneOutbound(WorkerContext& ctx, int clientFd, const SocketAddr& client,
+                        const OutboundRoute& route, std::shared_ptr<TrafficCounters> counters) {
+  if (!ctx.state.tls) {
+    ctx.state.metrics.countRejected("outbound", "no_identity_source");
+    closeWithReset(clientFd);
+    return;
+  }
+  auto source = originalSourceFor(ctx.state.opts, client.ip, route.connectTo.ip);
+  std::string key = route.connectTo.toString() + "|" + route.sourceIdentity + "|" +
+                    route.expectedIdentity + "|" + (source ? source->toString() : "");
+  HboneConnection* conn = ctx.hbonePool->find(key);
+  if (!conn) conn = dial(ctx, key, route, source);
+  if (!conn) {
+    closeWithReset(clientFd);
+    return;
+  }
+  auto* stream = new HboneStream(ctx, clientFd, std::move(counters), true, false, "outbound");
+  if (!stream->start()) {
+    stream->onConnectionLost();
+    return;
+  }
+  conn->openStream(stream, route.authority);
+}
+
+}  // namespace zt

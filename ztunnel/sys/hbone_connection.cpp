@@ -1,0 +1,271 @@
+// HBONE connection I/O: TLS handshake and identity checks, TLS <-> nghttp2 pumping, stream
+// bookkeeping, deadlines. Touches the kernel and OpenSSL.
+#include "ztunnel/sys/hbone_connection.h"
+
+#include <openssl/err.h>
+#include <unistd.h>
+
+#include "ztunnel/core/spiffe_identity.h"
+#include "ztunnel/sys/hbone_pool.h"
+#include "ztunnel/sys/hbone_stream.h"
+#include "ztunnel/sys/log.h"
+#include "ztunnel/sys/socket_ops.h"
+#include "ztunnel/sys/tls_context.h"
+
+namespace zt {
+
+nghttp2_session_callbacks* hboneCallbacks();  // hbone_callbacks.cpp
+
+namespace {
+constexpr size_t kOutHighWater = 256 * 1024;
+constexpr auto kIdleClose = std::chrono::seconds(30);
+}  // namespace
+
+HboneConnection::HboneConnection(WorkerContext& ctx, Mode mode, int fd, SSL* ssl,
+                                 const SocketAddr& peer, const SocketAddr& local)
+    : ctx_(ctx), mode_(mode), fd_(fd), ssl_(ssl), peer_(peer), local_(local), watch_{this, 0},
+      state_(mode == Mode::kClient ? State::kConnecting : State::kHandshaking) {}
+
+HboneConnection::~HboneConnection() {
+  if (session_) nghttp2_session_del(session_);
+}
+
+Status HboneConnection::start() {
+  if (auto st = ctx_.loop.add(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &watch_); !st) return st;
+  ctx_.hbonePool->track(this);
+  timer_ = ctx_.loop.addTimer(std::chrono::milliseconds(ctx_.state.opts.handshakeTimeoutMs), [this] {
+    timer_ = 0;
+    drop("handshake_timeout", "no TLS handshake and CONNECT within the deadline");
+  });
+  return {};
+}
+
+const char* listenerFor(HboneConnection::Mode m) {
+  return m == HboneConnection::Mode::kServer ? "inbound_hbone" : "outbound";
+}
+
+void HboneConnection::onEvents(int, uint32_t events) {
+  if (state_ == State::kClosed) return;
+  if (state_ == State::kConnecting) {
+    if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+    if (int err = socketError(fd_); err != 0 || (events & EPOLLERR))
+      return drop("hbone_connect_failed", "connect to " + peer_.toString() + " errno " + std::to_string(err));
+    state_ = State::kHandshaking;
+  }
+  if (state_ == State::kHandshaking) continueHandshake();
+  if (state_ != State::kOpen) return;
+  readTls();
+  if (state_ == State::kOpen) flush();
+}
+
+void HboneConnection::continueHandshake() {
+  ERR_clear_error();
+  int r = SSL_do_handshake(ssl_);
+  if (r == 1) {
+    if (auto st = onHandshakeDone(); !st) drop("peer_identity", st.error().context);
+    return;
+  }
+  int err = SSL_get_error(ssl_, r);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return;
+  drop("tls_handshake", describeTlsFailure(ssl_));
+}
+
+Status HboneConnection::onHandshakeDone() {
+  if (!negotiatedH2(ssl_)) return zt::fail(ErrorCode::kProtocol, "ALPN h2 not negotiated");
+  auto id = checkPeerIdentity(peerUriSans(ssl_), ctx_.state.opts.trustDomain,
+                              mode_ == Mode::kClient ? expectedIdentity : std::string());
+  if (!id) return zt::fail(id.error());
+  peerIdentity_ = id->toUri();
+  nghttp2_option* opt = nullptr;
+  nghttp2_option_new(&opt);
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  nghttp2_option_set_peer_max_concurrent_streams(opt, 100);
+  int rv = mode_ == Mode::kServer ? nghttp2_session_server_new2(&session_, hboneCallbacks(), this, opt)
+                                  : nghttp2_session_client_new2(&session_, hboneCallbacks(), this, opt);
+  nghttp2_option_del(opt);
+  if (rv != 0) return zt::fail(ErrorCode::kInternal, std::string("nghttp2 session: ") + nghttp2_strerror(rv));
+  const Options& o = ctx_.state.opts;
+  nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, mode_ == Mode::kServer ? 1000u : 100u},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, o.streamWindow},
+      {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, o.frameSize},
+  };
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 3);
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+                                        static_cast<int32_t>(o.connectionWindow));
+  state_ = State::kOpen;
+  if (mode_ == Mode::kClient) {
+    if (timer_) ctx_.loop.cancelTimer(timer_);
+    timer_ = 0;
+    auto waiting = std::move(waiting_);
+    waiting_.clear();
+    for (auto& [stream, authority] : waiting) openStream(stream, authority);
+  }
+  return {};
+}
+
+void HboneConnection::readTls() {
+  static thread_local uint8_t buf[64 * 1024];
+  for (;;) {
+    ERR_clear_error();
+    int n = SSL_read(ssl_, buf, sizeof(buf));
+    if (n > 0) {
+      ssize_t rv = nghttp2_session_mem_recv(session_, buf, static_cast<size_t>(n));
+      if (rv < 0) return drop("h2_protocol_error", nghttp2_strerror(static_cast<int>(rv)));
+      if (state_ != State::kOpen) return;
+      continue;
+    }
+    int err = SSL_get_error(ssl_, n);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return;
+    if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
+      close();  // peer closed the connection
+      return;
+    }
+    return drop("tls_read", describeTlsFailure(ssl_));
+  }
+}
+
+void HboneConnection::flush() {
+  if (state_ != State::kOpen) return;
+  for (;;) {
+    while (out_.size() - outPos_ < kOutHighWater) {
+      const uint8_t* data = nullptr;
+      ssize_t n = nghttp2_session_mem_send(session_, &data);
+      if (n < 0) return drop("h2_protocol_error", nghttp2_strerror(static_cast<int>(n)));
+      if (n == 0) break;
+      out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+    }
+    if (outPos_ == out_.size()) {
+      out_.clear();
+      outPos_ = 0;
+      break;
+    }
+    ERR_clear_error();
+    int n = SSL_write(ssl_, out_.data() + outPos_, static_cast<int>(std::min<size_t>(out_.size() - outPos_, 1 << 20)));
+    if (n > 0) {
+      outPos_ += static_cast<size_t>(n);
+      if (outPos_ > (1 << 20)) {
+        out_.erase(0, outPos_);
+        outPos_ = 0;
+      }
+      continue;
+    }
+    int err = SSL_get_error(ssl_, n);
+    if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) return;
+    return drop("tls_write", describeTlsFailure(ssl_));
+  }
+  if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) close();
+}
+
+bool HboneConnection::acceptsStreams() const {
+  if (state_ == State::kClosed || goingAway_ || peerGoAway_) return false;
+  size_t limit = std::min<size_t>(peerMaxStreams_, ctx_.state.opts.maxStreamsPerConnection);
+  return streams_.size() + waiting_.size() < limit;
+}
+
+void HboneConnection::openStream(HboneStream* stream, const SocketAddr& authority) {
+  if (state_ != State::kOpen) {
+    waiting_.emplace_back(stream, authority);
+    return;
+  }
+  if (timer_) ctx_.loop.cancelTimer(timer_);  // idle timer
+  timer_ = 0;
+  std::string auth = authority.toString();
+  const char* method = "CONNECT";
+  nghttp2_nv nva[] = {
+      {(uint8_t*)":method", (uint8_t*)method, 7, 7, NGHTTP2_NV_FLAG_NO_COPY_NAME},
+      {(uint8_t*)":authority", (uint8_t*)auth.data(), 10, auth.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME},
+  };
+  nghttp2_data_provider p = HboneStream::provider(stream);
+  int32_t id = nghttp2_submit_request(session_, nullptr, nva, 2, &p, stream);
+  if (id < 0) {
+    stream->onConnectionLost();
+    return;
+  }
+  stream->attach(this, id);
+  streams_[id] = stream;
+  flush();
+}
+
+void HboneConnection::resumeData(int32_t id) {
+  if (session_) nghttp2_session_resume_data(session_, id);
+}
+
+void HboneConnection::consume(int32_t id, size_t n) {
+  if (session_) nghttp2_session_consume(session_, id, n);
+}
+
+void HboneConnection::resetStream(int32_t id, uint32_t code) {
+  if (session_) nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, code);
+}
+
+void HboneConnection::submitResponse(int32_t id, int status, bool withData) {
+  if (!session_) return;
+  std::string s = std::to_string(status);
+  nghttp2_nv nva[] = {{(uint8_t*)":status", (uint8_t*)s.data(), 7, s.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME}};
+  nghttp2_data_provider p{};
+  if (withData) {
+    auto* stream = static_cast<HboneStream*>(nghttp2_session_get_stream_user_data(session_, id));
+    p = HboneStream::provider(stream);
+  }
+  nghttp2_submit_response(session_, id, nva, 1, withData ? &p : nullptr);
+}
+
+void HboneConnection::detach(HboneStream* stream) {
+  auto it = streams_.find(stream->id());
+  if (it != streams_.end() && it->second == stream) {
+    streams_.erase(it);
+    if (session_) nghttp2_session_set_stream_user_data(session_, stream->id(), nullptr);
+  }
+  if (streams_.empty()) armIdleTimer();
+}
+
+void HboneConnection::armIdleTimer() {
+  if (mode_ != Mode::kClient || state_ != State::kOpen || timer_) return;
+  if (goingAway_) return;  // closes once flushed
+  timer_ = ctx_.loop.addTimer(std::chrono::duration_cast<std::chrono::milliseconds>(kIdleClose), [this] {
+    timer_ = 0;
+    if (streams_.empty()) close();
+  });
+}
+
+void HboneConnection::goAway() {
+  goingAway_ = true;
+  if (state_ != State::kOpen) return;
+  if (mode_ == Mode::kServer) {
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
+                          NGHTTP2_NO_ERROR, nullptr, 0);
+    flush();
+  } else if (streams_.empty()) {
+    close();
+  }
+}
+
+void HboneConnection::drop(const std::string& reason, const std::string& detail) {
+  if (state_ == State::kClosed) return;
+  ctx_.state.metrics.countRejected(listenerFor(mode_), reason);
+  logLine(LogLevel::kDebug, "HBONE connection failed",
+          {{"peer", peer_.toString()}, {"reason", reason}, {"detail", detail}});
+  close();
+}
+
+void HboneConnection::close() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  if (timer_) ctx_.loop.cancelTimer(timer_);
+  timer_ = 0;
+  ctx_.loop.remove(fd_);
+  SSL_free(ssl_);
+  ssl_ = nullptr;
+  ::close(fd_);
+  auto streams = std::move(streams_);
+  streams_.clear();
+  for (auto& [id, s] : streams) s->onConnectionLost();
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& [s, a] : waiting) s->onConnectionLost();
+  ctx_.hbonePool->untrack(this);
+  ctx_.loop.retire(std::unique_ptr<EventHandler>(this));
+}
+
+}  // namespace zt

@@ -1,0 +1,92 @@
+// One HBONE connection: TLS on a non-blocking socket carrying an nghttp2 session, server side
+// (15008) or pooled client side; owns its streams' HTTP/2 state. Touches the kernel and OpenSSL.
+#pragma once
+
+#include <nghttp2/nghttp2.h>
+#include <openssl/ssl.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ztunnel/core/ip_addr.h"
+#include "ztunnel/core/route_plan.h"
+#include "ztunnel/sys/event_loop.h"
+#include "ztunnel/sys/proxy_state.h"
+
+namespace zt {
+
+class HboneStream;
+class HboneConnection;
+
+class HboneConnection : public EventHandler {
+ public:
+  enum class Mode { kServer, kClient };
+  HboneConnection(WorkerContext& ctx, Mode mode, int fd, SSL* ssl, const SocketAddr& peer,
+                  const SocketAddr& local);
+  ~HboneConnection() override;
+  Status start();  // register with the loop, arm the handshake deadline
+  void onEvents(int tag, uint32_t events) override;
+
+  // Client side.
+  std::string poolKey;
+  std::string expectedIdentity;  // empty: any identity of our trust domain
+  bool acceptsStreams() const;
+  void openStream(HboneStream* stream, const SocketAddr& authority);
+
+  // Used by streams (never from inside nghttp2 callbacks unless noted).
+  void resumeData(int32_t id);                     // safe in callbacks
+  void consume(int32_t id, size_t n);              // safe in callbacks
+  void resetStream(int32_t id, uint32_t code);     // safe in callbacks
+  void submitResponse(int32_t id, int status, bool withData);  // server side
+  void flush();
+  void detach(HboneStream* stream);
+  void goAway();  // drain: no new streams
+  size_t streamCount() const { return streams_.size(); }
+
+  const std::string& peerIdentity() const { return peerIdentity_; }
+  const SocketAddr& peer() const { return peer_; }
+  const SocketAddr& local() const { return local_; }
+  WorkerContext& ctx() { return ctx_; }
+
+  // nghttp2 callbacks (hbone_callbacks.cpp).
+  struct Callbacks;
+  friend struct Callbacks;
+
+ private:
+  enum class State { kConnecting, kHandshaking, kOpen, kClosed };
+  void continueHandshake();
+  Status onHandshakeDone();
+  void readTls();
+  void drop(const std::string& reason, const std::string& detail);
+  void close();
+  void armIdleTimer();
+  void onRequest(int32_t id);  // server: a complete CONNECT header block arrived
+
+  WorkerContext& ctx_;
+  Mode mode_;
+  int fd_;
+  SSL* ssl_;
+  SocketAddr peer_;
+  SocketAddr local_;
+  Watch watch_;
+  State state_;
+  nghttp2_session* session_ = nullptr;
+  uint64_t timer_ = 0;
+  bool goingAway_ = false;
+  bool peerGoAway_ = false;
+  uint32_t peerMaxStreams_ = 100;
+  std::string peerIdentity_;
+  std::string out_;
+  size_t outPos_ = 0;
+  std::map<int32_t, HboneStream*> streams_;
+  std::map<int32_t, ConnectRequest> requests_;  // server: header blocks being received
+  std::map<int32_t, int> responses_;            // client: :status by stream
+  std::vector<std::pair<HboneStream*, SocketAddr>> waiting_;  // client: before the handshake
+};
+
+// Listener name used in rejection counters for a connection's side.
+const char* listenerFor(HboneConnection::Mode m);
+
+}  // namespace zt

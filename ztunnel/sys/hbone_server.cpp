@@ -1,0 +1,86 @@
+// 15008: accept HBONE (mTLS with the destination workload's identity), validate each CONNECT
+// and dial the local workload from the original client IP. Touches the kernel and OpenSSL.
+#include <unistd.h>
+
+#include "ztunnel/sys/cert_store.h"
+#include "ztunnel/sys/hbone_connection.h"
+#include "ztunnel/sys/hbone_stream.h"
+#include "ztunnel/sys/listener.h"
+#include "ztunnel/sys/log.h"
+#include "ztunnel/sys/socket_ops.h"
+#include "ztunnel/sys/tls_context.h"
+#include "ztunnel/sys/traffic_labels.h"
+
+namespace zt {
+
+std::optional<IpAddr> originalSourceFor(const Options& opts, const IpAddr& client, const IpAddr& dst);
+
+void acceptInboundHbone(WorkerContext& ctx, int fd, const SocketAddr& peer, const SocketAddr& dst) {
+  const char* name = listenerName(ListenerKind::kInboundHbone);
+  if (!ctx.state.tls) {
+    ctx.state.metrics.countRejected(name, "no_identity_source");
+    closeWithReset(fd);
+    return;
+  }
+  auto view = ctx.state.snapshot();
+  // Present the identity of the workload the client dialled (its IP is our local address).
+  const Workload* w = view->findWorkloadByIp(dst.ip);
+  std::string identity = w && w->protocol == TunnelProtocol::kHbone ? w->identity() : ctx.state.opts.defaultIdentity;
+  auto cert = ctx.state.certs->get(identity);
+  if (!cert) {
+    logLine(LogLevel::kWarn, "no certificate for inbound identity", {{"error", cert.error().message()}});
+    ctx.state.metrics.countRejected(name, "no_certificate");
+    closeWithReset(fd);
+    return;
+  }
+  SSL* ssl = SSL_new(ctx.state.tls->server());
+  if (!ssl || !useIdentity(ssl, **cert) || SSL_set_fd(ssl, fd) != 1) {
+    SSL_free(ssl);
+    ctx.state.metrics.countRejected(name, "tls_setup");
+    closeWithReset(fd);
+    return;
+  }
+  SSL_set_accept_state(ssl);
+  auto* conn = new HboneConnection(ctx, HboneConnection::Mode::kServer, fd, ssl, peer, dst);
+  if (!conn->start()) {
+    delete conn;
+    SSL_free(ssl);
+    ::close(fd);
+  }
+}
+
+void HboneConnection::onRequest(int32_t id) {
+  ConnectRequest req = std::move(requests_[id]);
+  requests_.erase(id);
+  if (timer_) ctx_.loop.cancelTimer(timer_);  // the first CONNECT ends the handshake deadline
+  timer_ = 0;
+  const char* name = listenerName(ListenerKind::kInboundHbone);
+  auto view = ctx_.state.snapshot();
+  InboundDecision d = computeInboundTarget(*view, req, ctx_.state.opts.node);
+  if (d.status == 200 && (goingAway_ || ctx_.state.draining.load())) {
+    d.status = 503;
+    d.reason = "draining";
+  }
+  if (d.status != 200) {
+    logLine(LogLevel::kDebug, "CONNECT refused",
+            {{"peer", peer_.toString()}, {"status", std::to_string(d.status)}, {"reason", d.reason}});
+    ctx_.state.metrics.countRejected(name, "connect_status_" + std::to_string(d.status));
+    submitResponse(id, d.status, false);
+    return;
+  }
+  auto up = connectFrom(d.target, originalSourceFor(ctx_.state.opts, peer_.ip, d.target.ip), ctx_.state.opts.mark);
+  if (!up) {
+    ctx_.state.metrics.countRejected(name, "upstream_connect_failed");
+    submitResponse(id, 503, false);
+    return;
+  }
+  auto counters = ctx_.state.metrics.traffic(makeTrafficLabels(
+      "destination", view->findWorkloadByIp(peer_.ip), d.destination, nullptr, true, peerIdentity_));
+  auto* stream = new HboneStream(ctx_, *up, std::move(counters), false, true, name);
+  stream->attach(this, id);
+  streams_[id] = stream;
+  nghttp2_session_set_stream_user_data(session_, id, stream);
+  if (!stream->start()) stream->onConnectionLost();
+}
+
+}  // namespace zt

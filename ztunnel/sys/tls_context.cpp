@@ -1,0 +1,103 @@
+// TLS contexts and helpers for HBONE. Touches OpenSSL.
+#include "ztunnel/sys/tls_context.h"
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include <cstring>
+
+#include "ztunnel/sys/cert_store.h"
+
+namespace zt {
+namespace {
+
+const unsigned char kAlpnH2[] = {2, 'h', '2'};
+
+int selectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+               unsigned int inlen, void*) {
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, outlen, kAlpnH2, sizeof(kAlpnH2), in, inlen) !=
+      OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_ALERT_FATAL;  // HBONE speaks only h2
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+Result<SSL_CTX*> makeContext(const SSL_METHOD* method, X509_STORE* trust, bool server) {
+  SSL_CTX* ctx = SSL_CTX_new(method);
+  if (!ctx) return fail(ErrorCode::kTls, "SSL_CTX_new: " + takeOpenSslErrors());
+  SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+  SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                            SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  X509_STORE_up_ref(trust);
+  SSL_CTX_set_cert_store(ctx, trust);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), nullptr);
+  if (server) {
+    SSL_CTX_set_alpn_select_cb(ctx, selectAlpn, nullptr);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(ctx, 0);
+  } else {
+    SSL_CTX_set_alpn_protos(ctx, kAlpnH2, sizeof(kAlpnH2));
+  }
+  return ctx;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TlsContexts>> TlsContexts::create(CertStore& certs) {
+  std::unique_ptr<TlsContexts> t(new TlsContexts());
+  auto s = makeContext(TLS_server_method(), certs.trustStore(), true);
+  if (!s) return fail(s.error());
+  t->server_ = *s;
+  auto c = makeContext(TLS_client_method(), certs.trustStore(), false);
+  if (!c) return fail(c.error());
+  t->client_ = *c;
+  return t;
+}
+
+TlsContexts::~TlsContexts() {
+  SSL_CTX_free(server_);
+  SSL_CTX_free(client_);
+}
+
+Status useIdentity(SSL* ssl, const IdentityCert& cert) {
+  if (SSL_use_certificate(ssl, cert.leaf) != 1 || SSL_use_PrivateKey(ssl, cert.key) != 1 ||
+      SSL_set1_chain(ssl, cert.chain) != 1)
+    return fail(ErrorCode::kTls, "install identity " + cert.identity + ": " + takeOpenSslErrors());
+  return {};
+}
+
+std::vector<std::string> peerUriSans(SSL* ssl) {
+  std::vector<std::string> out;
+  X509* peer = SSL_get0_peer_certificate(ssl);
+  if (!peer) return out;
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(peer, NID_subject_alt_name, nullptr, nullptr));
+  if (!names) return out;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
+    if (n->type != GEN_URI) continue;
+    const ASN1_IA5STRING* uri = n->d.uniformResourceIdentifier;
+    out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)), ASN1_STRING_length(uri));
+  }
+  GENERAL_NAMES_free(names);
+  return out;
+}
+
+bool negotiatedH2(SSL* ssl) {
+  const unsigned char* proto = nullptr;
+  unsigned int len = 0;
+  SSL_get0_alpn_selected(ssl, &proto, &len);
+  return len == 2 && std::memcmp(proto, "h2", 2) == 0;
+}
+
+std::string describeTlsFailure(SSL* ssl) {
+  long verify = SSL_get_verify_result(ssl);
+  std::string errors = takeOpenSslErrors();
+  if (verify != X509_V_OK) return std::string("peer certificate rejected: ") +
+                                  X509_verify_cert_error_string(verify) + " (" + errors + ")";
+  return errors;
+}
+
+}  // namespace zt
