@@ -70,6 +70,7 @@ table ip ztest {
   chain pre {
     type filter hook prerouting priority mangle; policy accept;
     iifname "vcli" meta l4proto tcp tproxy ip to 127.0.0.1:15001 meta mark set 0x400 accept
+    iifname "vcli" meta l4proto tcp drop  # nft tproxy falls through when nothing listens
     iifname "vb" meta l4proto tcp ip daddr != 10.77.9.1 meta mark set 0x4d3 accept
   }
 }
@@ -83,6 +84,7 @@ table ip ztest {
     ip daddr 10.77.4.0/24 accept
     iifname "va" tcp dport 15008 tproxy ip to 127.0.0.1:15008 meta mark set 0x400 accept
     iifname "va" meta l4proto tcp tproxy ip to 127.0.0.1:15006 meta mark set 0x400 accept
+    iifname "va" meta l4proto tcp drop
     iifname { "vs1", "vs2" } meta l4proto tcp ip daddr != { 10.77.2.1, 10.77.3.1 } meta mark set 0x4d3 accept
   }
 }
@@ -94,10 +96,12 @@ start_servers() {
   bg srv2 srv2 "$PY" "$ZT_SCRIPTS/tcp_tool.py" serve 8080 srv2
 }
 
-# start_ztunnel NS NODE CONFIG [extra flags]
+# start_ztunnel NS NODE CONFIG [extra flags]; ZT_PID_<ns> holds its PID
 start_ztunnel() {
   local ns=$1 node=$2 config=$3; shift 3
   bg "$ns" "ztunnel-$ns" "$ZTUNNEL_BIN" --config "$config" --node "$node" --config-poll-ms 100 "$@"
+  eval "ZT_PID_$ns=${PIDS[-1]}"
+  [ -n "${NO_WAIT_READY:-}" ] && return 0
   for _ in $(seq 1 100); do
     inns "$ns" curl -sf -o /dev/null "http://127.0.0.1:15021/healthz/ready" && return 0
     sleep 0.05
