@@ -1,0 +1,40 @@
+// The agent's seams besides KernelPort: where the registry is stored, how a pod's network
+// namespace is inspected, where metadata comes from. Real implementations live in
+// node-agent/sys; tests substitute their own. Pure (interfaces).
+#pragma once
+
+#include <string>
+
+#include "common/core/error.h"
+#include "node-agent/core/membership.h"
+#include "node-agent/core/pod_registry.h"
+
+namespace ambient {
+
+class RegistryStore {
+ public:
+  virtual ~RegistryStore() = default;
+  // Durable when it returns (atomic replace of the whole file).
+  virtual Status save(const PodRegistry& registry) = 0;
+};
+
+struct PodLink {
+  std::string hostVeth;  // node end of the pod's veth
+  std::string gateway;   // the pod's default gateway ("" when it has none)
+  uint32_t mtu = 1500;   // MTU of the pod's interface
+};
+
+class PodInspector {
+ public:
+  virtual ~PodInspector() = default;
+  // Reads the pod's interface `ifname` inside `netns` and finds its peer in the node.
+  virtual Result<PodLink> inspect(const std::string& netns, const std::string& ifname) = 0;
+};
+
+class MetadataSource {
+ public:
+  virtual ~MetadataSource() = default;
+  virtual MetadataSnapshot snapshot() = 0;
+};
+
+}  // namespace ambient

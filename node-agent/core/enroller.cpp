@@ -1,0 +1,263 @@
+// The agent's decisions over the seams. Pure logic.
+#include "node-agent/core/enroller.h"
+
+#include "common/core/reconcile.h"
+
+namespace ambient {
+namespace {
+
+double secondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+PodReply reply(PodVerdict v, std::string message) { return PodReply{v, 0, std::move(message)}; }
+
+}  // namespace
+
+Enroller::Enroller(EnrollerConfig config, KernelPort& kernel, SysctlLedger& ledger,
+                   RegistryStore& store, PodInspector& inspector, MetadataSource& metadata,
+                   EnrollerEvents events)
+    : config_(std::move(config)),
+      kernel_(kernel),
+      ledger_(ledger),
+      store_(store),
+      inspector_(inspector),
+      metadata_(metadata),
+      events_(std::move(events)) {}
+
+Status Enroller::start(PodRegistry loaded) {
+  std::lock_guard lock(mu_);
+  registry_ = std::move(loaded);
+  started_ = true;
+  return reconcileLocked();
+}
+
+PodReply Enroller::handle(const PodRequest& r) {
+  auto t0 = std::chrono::steady_clock::now();
+  PodReply out;
+  {
+    std::lock_guard lock(mu_);
+    switch (r.command) {
+      case PodCommand::kAdd: out = add(r); break;
+      case PodCommand::kDel: out = del(r); break;
+      case PodCommand::kCheck: out = check(r); break;
+    }
+  }
+  if (events_.handled) events_.handled(r.command, secondsSince(t0));
+  return out;
+}
+
+PodReply Enroller::errorReply(uint32_t code, std::string message, const std::string& kind) {
+  if (events_.error) events_.error(kind);
+  return PodReply{PodVerdict::kError, code, std::move(message)};
+}
+
+PodReply Enroller::add(const PodRequest& r) {
+  if (r.podUid.empty() || r.podNamespace.empty() || r.podName.empty()) {
+    return errorReply(kCniErrInvalidEnv,
+                      "ADD without K8S_POD_NAMESPACE, K8S_POD_NAME and K8S_POD_UID", "bad-request");
+  }
+  Membership m = classifyPod(r.podNamespace, r.podName, metadata_.snapshot(), config_.policy);
+  if (m.role == PodRole::kZtunnel) return addZtunnel(r);
+
+  PodRecord rec{r.podUid, r.podNamespace, r.podName, r.containerId, r.netns, r.ifname, r.ips,
+                "",       false};
+  if (m.role == PodRole::kNotAmbient) {
+    // Remembered so that a later label flip can enroll it without a restart.
+    registry_.pods[rec.uid] = rec;
+    if (auto s = persist(); !s) return errorReply(kCniErrIo, s.error().message(), "persist");
+    return reply(PodVerdict::kNotAmbient, m.reason);
+  }
+  if (!registry_.ztunnel) {
+    return errorReply(kCniErrTryAgainLater,
+                      "ambient pod " + r.podNamespace + "/" + r.podName +
+                          " cannot start yet: no ztunnel pod is running on this node (the runtime "
+                          "retries; check the ztunnel DaemonSet)",
+                      "ztunnel-not-ready");
+  }
+  if (r.ips.empty()) {
+    return errorReply(kCniErrInvalidConfig,
+                      "ambient pod " + r.podNamespace + "/" + r.podName +
+                          " has no IP address on " + r.ifname + " in prevResult",
+                      "bad-request");
+  }
+  for (const auto& ip : r.ips) {
+    if (auto parsed = Ipv4::parse(ip); !parsed) {
+      return errorReply(kCniErrInvalidConfig, "ambient pod " + r.podNamespace + "/" + r.podName +
+                                                  ": " + parsed.error().message(),
+                        "bad-request");
+    }
+  }
+  auto link = inspector_.inspect(r.netns, r.ifname);
+  if (!link) {
+    return errorReply(kCniErrIo, "ambient pod " + r.podNamespace + "/" + r.podName + ": " +
+                                     link.error().message(),
+                      "inspect");
+  }
+  rec.hostVeth = link->hostVeth;
+  rec.enrolled = true;
+  registry_.pods[rec.uid] = rec;
+  if (auto s = persist(); !s) return errorReply(kCniErrIo, s.error().message(), "persist");
+  if (auto s = reconcileLocked(); !s) {
+    return errorReply(kCniErrTryAgainLater,
+                      "redirection for " + r.podNamespace + "/" + r.podName +
+                          " could not be programmed: " + s.error().message(),
+                      "reconcile");
+  }
+  return reply(PodVerdict::kEnrolled, m.reason);
+}
+
+PodReply Enroller::addZtunnel(const PodRequest& r) {
+  if (r.ips.empty()) {
+    return errorReply(kCniErrInvalidConfig, "ztunnel pod has no IP address in prevResult",
+                      "bad-request");
+  }
+  if (auto ip = Ipv4::parse(r.ips.front()); !ip) {
+    return errorReply(kCniErrInvalidConfig, "ztunnel pod: " + ip.error().message(), "bad-request");
+  }
+  auto link = inspector_.inspect(r.netns, r.ifname);
+  if (!link) return errorReply(kCniErrIo, "ztunnel pod: " + link.error().message(), "inspect");
+  if (link->gateway.empty()) {
+    return errorReply(kCniErrIo, "ztunnel pod has no default gateway in " + r.netns, "inspect");
+  }
+  registry_.ztunnel = ZtunnelRecord{r.podUid, r.netns,     r.ips.front(), link->hostVeth,
+                                    link->gateway, r.ifname, link->mtu};
+  registry_.pods.erase(r.podUid);
+  if (auto s = persist(); !s) return errorReply(kCniErrIo, s.error().message(), "persist");
+  // Re-points the node's tunnels at the new ztunnel; enrolled pods stay enrolled.
+  if (auto s = reconcileLocked(); !s) {
+    return errorReply(kCniErrTryAgainLater,
+                      "ztunnel pod registered but the node could not be programmed: " +
+                          s.error().message(),
+                      "reconcile");
+  }
+  return reply(PodVerdict::kNotAmbient, "ztunnel pod registered; node re-pointed at " + r.ips[0]);
+}
+
+PodReply Enroller::del(const PodRequest& r) {
+  if (registry_.ztunnel && !r.podUid.empty() && registry_.ztunnel->uid == r.podUid) {
+    // The tunnels keep pointing at the departed ztunnel: ambient traffic stops, never leaks,
+    // until the next ztunnel pod registers.
+    return reply(PodVerdict::kReleased, "ztunnel pod removed; ambient traffic waits for the next");
+  }
+  const PodRecord* rec = nullptr;
+  if (auto it = registry_.pods.find(r.podUid); !r.podUid.empty() && it != registry_.pods.end()) {
+    rec = &it->second;
+  } else {
+    rec = registry_.byContainer(r.containerId);
+  }
+  if (!rec) return reply(PodVerdict::kReleased, "pod was not known to the agent");
+  bool wasEnrolled = rec->enrolled;
+  std::string uid = rec->uid;
+  registry_.pods.erase(uid);
+  if (auto s = persist(); !s) return errorReply(kCniErrIo, s.error().message(), "persist");
+  if (wasEnrolled) {
+    if (auto s = reconcileLocked(); !s) {
+      return errorReply(kCniErrTryAgainLater, "release failed: " + s.error().message(),
+                        "reconcile");
+    }
+  }
+  return reply(PodVerdict::kReleased, wasEnrolled ? "redirection removed" : "pod forgotten");
+}
+
+PodReply Enroller::check(const PodRequest& r) {
+  auto it = registry_.pods.find(r.podUid);
+  if (it == registry_.pods.end() || !it->second.enrolled) {
+    return reply(PodVerdict::kNotAmbient, "pod is not enrolled");
+  }
+  auto in = planInputLocked();
+  if (!in) return errorReply(kCniErrTryAgainLater, in.error().message(), "check");
+  auto plan = computeNodePlan(*in);
+  if (!plan) return errorReply(kCniErrInvalidConfig, plan.error().message(), "check");
+  auto changes = verify(kernel_, {config_.nodeNetns, NetnsRole::kNode}, *plan, ledger_);
+  if (!changes) return errorReply(kCniErrIo, changes.error().message(), "check");
+  if (!changes->empty()) {
+    return errorReply(kCniErrTryAgainLater,
+                      std::to_string(changes->changes.size()) +
+                          " redirection object(s) of this node differ from the agent's plan; the "
+                          "agent's next pass repairs them",
+                      "check");
+  }
+  return reply(PodVerdict::kEnrolled, "redirection verified");
+}
+
+Status Enroller::persist() { return store_.save(registry_); }
+
+Result<PlanInput> Enroller::planInputLocked() const {
+  if (!registry_.ztunnel) {
+    return fail(ErrorCode::kUnavailable, "no ztunnel pod is registered on this node yet");
+  }
+  const auto& z = *registry_.ztunnel;
+  auto ip = Ipv4::parse(z.ip);
+  auto gw = Ipv4::parse(z.nodeAddr);
+  if (!ip) return fail(ip.error().wrap("ztunnel record"));
+  if (!gw) return fail(gw.error().wrap("ztunnel record"));
+  PlanInput in;
+  in.tunnelKind = config_.tunnelKind;
+  in.tunnelPort = config_.tunnelPort;
+  in.tunnelMtu = config_.tunnelMtu;
+  in.ztunnel = ZtunnelEndpoint{*ip, z.hostVeth, *gw, z.podIfname, z.lowerMtu};
+  for (const PodRecord* p : registry_.enrolled()) {
+    auto pip = Ipv4::parse(p->ips.front());
+    if (!pip) return fail(pip.error().wrap("pod " + p->podNamespace + "/" + p->name));
+    in.pods.push_back(EnrolledPod{*pip, p->hostVeth});
+  }
+  return in;
+}
+
+Result<PlanInput> Enroller::planInput() const {
+  std::lock_guard lock(mu_);
+  return planInputLocked();
+}
+
+Status Enroller::reconcileLocked() {
+  auto in = planInputLocked();
+  if (!in) {
+    lastError_ = in.error().message();
+    return {};  // nothing to program until ztunnel comes; not a failure of the pass
+  }
+  auto nodePlan = computeNodePlan(*in);
+  if (!nodePlan) return fail(nodePlan.error());
+  auto node = reconcile(kernel_, {config_.nodeNetns, NetnsRole::kNode}, *nodePlan, ledger_);
+  if (!node) {
+    lastError_ = node.error().message();
+    return fail(node.error());
+  }
+  auto ztPlan = computeZtunnelPlan(*in);
+  if (!ztPlan) return fail(ztPlan.error());
+  auto zt = reconcile(kernel_, {registry_.ztunnel->netns, NetnsRole::kZtunnel}, *ztPlan, ledger_);
+  if (!zt) {
+    lastError_ = zt.error().message();
+    return fail(zt.error());
+  }
+  lastError_.clear();
+  if (events_.reconciled) events_.reconciled();
+  return {};
+}
+
+Status Enroller::reconcileAll() {
+  std::lock_guard lock(mu_);
+  return reconcileLocked();
+}
+
+bool Enroller::ready(std::string* reason) const {
+  std::lock_guard lock(mu_);
+  std::string why;
+  if (!started_) why = "starting";
+  else if (!registry_.ztunnel) why = "no ztunnel pod registered on this node";
+  else if (!lastError_.empty()) why = lastError_;
+  if (reason) *reason = why;
+  return why.empty();
+}
+
+PodRegistry Enroller::registry() const {
+  std::lock_guard lock(mu_);
+  return registry_;
+}
+
+size_t Enroller::enrolledCount() const {
+  std::lock_guard lock(mu_);
+  return registry_.enrolled().size();
+}
+
+}  // namespace ambient

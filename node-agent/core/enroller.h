@@ -1,0 +1,74 @@
+// The agent's decisions: handles the plugin's ADD/DEL/CHECK, keeps the registry, learns the
+// ztunnel pod and reconciles the node and ztunnel namespaces through the engine. One writer:
+// every entry point takes the same lock. Pure logic over the seams.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <mutex>
+
+#include "common/core/agent_protocol.h"
+#include "common/core/compute_plan.h"
+#include "common/core/kernel_port.h"
+#include "node-agent/core/agent_ports.h"
+
+namespace ambient {
+
+struct EnrollerConfig {
+  std::string nodeNetns = "/proc/self/ns/net";
+  TunnelKind tunnelKind = TunnelKind::kGeneve;
+  uint16_t tunnelPort = 6081;
+  uint32_t tunnelMtu = 0;
+  MembershipPolicy policy;
+};
+
+// What the enroller reports to metrics; called outside no lock.
+struct EnrollerEvents {
+  std::function<void(PodCommand, double seconds)> handled;
+  std::function<void(const std::string& kind)> error;
+  std::function<void()> reconciled;
+};
+
+class Enroller {
+ public:
+  Enroller(EnrollerConfig config, KernelPort& kernel, SysctlLedger& ledger, RegistryStore& store,
+           PodInspector& inspector, MetadataSource& metadata, EnrollerEvents events = {});
+
+  // Adopts a registry loaded from disk and converges the kernel to it.
+  Status start(PodRegistry loaded);
+  PodReply handle(const PodRequest& request);
+  // A full level-triggered pass over both namespaces.
+  Status reconcileAll();
+  // Ready: started, ztunnel known, last pass clean. `reason` says why not.
+  bool ready(std::string* reason) const;
+
+  PodRegistry registry() const;
+  size_t enrolledCount() const;
+  // The desired node and ztunnel plans and their targets, for `verify`.
+  Result<PlanInput> planInput() const;
+
+ private:
+  PodReply add(const PodRequest& r);
+  PodReply del(const PodRequest& r);
+  PodReply check(const PodRequest& r);
+  PodReply addZtunnel(const PodRequest& r);
+  Status persist();
+  Status reconcileLocked();
+  Result<PlanInput> planInputLocked() const;
+  PodReply errorReply(uint32_t code, std::string message, const std::string& kind);
+
+  EnrollerConfig config_;
+  KernelPort& kernel_;
+  SysctlLedger& ledger_;
+  RegistryStore& store_;
+  PodInspector& inspector_;
+  MetadataSource& metadata_;
+  EnrollerEvents events_;
+
+  mutable std::mutex mu_;
+  PodRegistry registry_;
+  bool started_ = false;
+  std::string lastError_;
+};
+
+}  // namespace ambient

@@ -1,0 +1,83 @@
+// Ambient membership and ztunnel identification. Pure.
+#include "node-agent/core/membership.h"
+
+#include <nlohmann/json.hpp>
+
+namespace ambient {
+
+const NamespaceMeta* MetadataSnapshot::ns(const std::string& name) const {
+  auto it = namespaces.find(name);
+  return it == namespaces.end() ? nullptr : &it->second;
+}
+
+const PodMeta* MetadataSnapshot::pod(const std::string& n, const std::string& name) const {
+  auto it = pods.find(n + "/" + name);
+  return it == pods.end() ? nullptr : &it->second;
+}
+
+Membership classifyPod(const std::string& podNamespace, const std::string& podName,
+                       const MetadataSnapshot& meta, const MembershipPolicy& policy) {
+  const PodMeta* pod = meta.pod(podNamespace, podName);
+  static const PodMeta kNoPodMeta;
+  const PodMeta& p = pod ? *pod : kNoPodMeta;
+
+  // ztunnel: namespace, label and service account must all match (not "any app=ztunnel").
+  auto label = p.labels.find(policy.ztunnelLabelKey);
+  if (podNamespace == policy.ztunnelNamespace && label != p.labels.end() &&
+      label->second == policy.ztunnelLabelValue &&
+      p.serviceAccount == policy.ztunnelServiceAccount) {
+    return {PodRole::kZtunnel, "ztunnel pod (namespace, label and service account match)"};
+  }
+  if (policy.excludedNamespaces.count(podNamespace)) {
+    return {PodRole::kNotAmbient, "namespace " + podNamespace + " is excluded by configuration"};
+  }
+  const NamespaceMeta* ns = meta.ns(podNamespace);
+  auto mode = ns ? ns->labels.find(kDataplaneModeLabel) : Labels::const_iterator{};
+  if (!ns || mode == ns->labels.end() || mode->second != kDataplaneModeAmbient) {
+    return {PodRole::kNotAmbient, std::string("namespace ") + podNamespace + " is not labelled " +
+                                      kDataplaneModeLabel + "=" + kDataplaneModeAmbient};
+  }
+  if (p.annotations.count(kSidecarStatusAnnotation)) {
+    return {PodRole::kNotAmbient, "pod has a sidecar (annotation " +
+                                      std::string(kSidecarStatusAnnotation) + ")"};
+  }
+  auto optOut = p.annotations.find(kRedirectionAnnotation);
+  if (optOut != p.annotations.end() && optOut->second == kRedirectionDisabled) {
+    return {PodRole::kNotAmbient, std::string("pod opted out (") + kRedirectionAnnotation + "=" +
+                                      kRedirectionDisabled + ")"};
+  }
+  return {PodRole::kAmbient, "namespace " + podNamespace + " is ambient"};
+}
+
+Result<MetadataSnapshot> parseMetadataFile(std::string_view text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return fail(ErrorCode::kProtocol, "metadata file is not a JSON object");
+  }
+  MetadataSnapshot out;
+  try {
+    if (j.contains("namespaces")) {
+      for (auto& [name, ns] : j["namespaces"].items()) {
+        out.namespaces[name].labels = ns.value("labels", Labels{});
+      }
+    }
+    if (j.contains("pods")) {
+      for (auto& [key, pod] : j["pods"].items()) {
+        if (key.find('/') == std::string::npos) {
+          return fail(ErrorCode::kProtocol,
+                      "metadata file: pod key \"" + key + "\" is not \"namespace/name\"");
+        }
+        PodMeta m;
+        m.labels = pod.value("labels", Labels{});
+        m.annotations = pod.value("annotations", Labels{});
+        m.serviceAccount = pod.value("serviceAccount", std::string("default"));
+        out.pods[key] = std::move(m);
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return fail(ErrorCode::kProtocol, std::string("metadata file is malformed: ") + e.what());
+  }
+  return out;
+}
+
+}  // namespace ambient

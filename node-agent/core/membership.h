@@ -1,0 +1,63 @@
+// Which pods are ambient, which pod is this node's ztunnel, from namespace and pod metadata.
+// Pure.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "common/core/error.h"
+
+namespace ambient {
+
+inline constexpr const char* kDataplaneModeLabel = "istio.io/dataplane-mode";
+inline constexpr const char* kDataplaneModeAmbient = "ambient";
+inline constexpr const char* kSidecarStatusAnnotation = "sidecar.istio.io/status";
+inline constexpr const char* kRedirectionAnnotation = "ambient.istio.io/redirection";
+inline constexpr const char* kRedirectionDisabled = "disabled";
+inline constexpr const char* kRedirectionEnabled = "enabled";
+
+using Labels = std::map<std::string, std::string>;
+
+struct NamespaceMeta {
+  Labels labels;
+};
+
+struct PodMeta {
+  Labels labels;
+  Labels annotations;
+  std::string serviceAccount;
+};
+
+// Everything the agent knows about metadata at one moment.
+struct MetadataSnapshot {
+  std::map<std::string, NamespaceMeta> namespaces;
+  std::map<std::string, PodMeta> pods;  // by "namespace/name"
+  const NamespaceMeta* ns(const std::string& name) const;
+  const PodMeta* pod(const std::string& ns, const std::string& name) const;
+};
+
+struct MembershipPolicy {
+  std::set<std::string> excludedNamespaces = {"kube-system"};
+  std::string ztunnelNamespace = "istio-system";
+  std::string ztunnelLabelKey = "app";
+  std::string ztunnelLabelValue = "ztunnel";
+  std::string ztunnelServiceAccount = "ztunnel";
+};
+
+enum class PodRole { kAmbient, kNotAmbient, kZtunnel };
+
+struct Membership {
+  PodRole role = PodRole::kNotAmbient;
+  std::string reason;  // why, for logs and `ambientctl`
+};
+
+Membership classifyPod(const std::string& podNamespace, const std::string& podName,
+                       const MetadataSnapshot& meta, const MembershipPolicy& policy);
+
+// The local metadata file (until the Kubernetes API watch):
+// {"namespaces": {"<ns>": {"labels": {...}}},
+//  "pods": {"<ns>/<name>": {"labels": {...}, "annotations": {...}, "serviceAccount": "sa"}}}
+Result<MetadataSnapshot> parseMetadataFile(std::string_view text);
+
+}  // namespace ambient

@@ -1,0 +1,53 @@
+// The agent's registry of pods on this node, as data, with its JSON form. Persisted by the
+// agent after every change so a restart adopts everything. Pure.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/core/error.h"
+#include "common/core/ipv4.h"
+
+namespace ambient {
+
+struct PodRecord {
+  std::string uid;
+  std::string podNamespace;
+  std::string name;
+  std::string containerId;
+  std::string netns;     // network namespace path given by the runtime
+  std::string ifname;    // CNI_IFNAME
+  std::vector<std::string> ips;
+  std::string hostVeth;  // node end of the pod's veth, discovered from the kernel
+  bool enrolled = false;
+  bool operator==(const PodRecord&) const = default;
+};
+
+// The ztunnel pod of this node, as the node sees it.
+struct ZtunnelRecord {
+  std::string uid;
+  std::string netns;
+  std::string ip;
+  std::string hostVeth;
+  std::string nodeAddr;  // the ztunnel pod's gateway: the node's address on that link
+  std::string podIfname = "eth0";
+  uint32_t lowerMtu = 1500;
+  bool operator==(const ZtunnelRecord&) const = default;
+};
+
+struct PodRegistry {
+  std::map<std::string, PodRecord> pods;  // by uid
+  std::optional<ZtunnelRecord> ztunnel;
+  bool operator==(const PodRegistry&) const = default;
+
+  // The record with this container ID, or nullptr.
+  const PodRecord* byContainer(const std::string& containerId) const;
+  std::vector<const PodRecord*> enrolled() const;
+};
+
+std::string encodeRegistry(const PodRegistry& r);
+Result<PodRegistry> decodeRegistry(std::string_view text);
+
+}  // namespace ambient

@@ -1,0 +1,19 @@
+// ambient-agent: the node agent. See `ambient-agent --help`.
+#include <cstdio>
+
+#include "node-agent/core/agent_flags.h"
+#include "node-agent/sys/agent_app.h"
+
+int main(int argc, char** argv) {
+  auto flags = ambient::parseAgentFlags(std::vector<std::string>(argv + 1, argv + argc));
+  if (!flags) {
+    std::fprintf(stderr, "ambient-agent: %s\n", flags.error().message().c_str());
+    return 2;
+  }
+  if (flags->command == "help") {
+    std::fputs(ambient::agentUsage().c_str(), stdout);
+    return 0;
+  }
+  if (flags->command == "uninstall") return ambient::runUninstall(*flags);
+  return ambient::runAgent(*flags);
+}

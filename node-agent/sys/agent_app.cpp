@@ -1,0 +1,176 @@
+// ambient-agent run / uninstall. Touches the kernel, files and sockets.
+#include "node-agent/sys/agent_app.h"
+
+#include <httplib.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "common/core/reconcile.h"
+#include "common/sys/linux_kernel.h"
+#include "common/sys/sysctl_ledger_store.h"
+#include "node-agent/core/agent_metrics.h"
+#include "node-agent/core/enroller.h"
+#include "node-agent/sys/agent_socket_server.h"
+#include "node-agent/sys/json_log.h"
+#include "node-agent/sys/metadata_file_source.h"
+#include "node-agent/sys/netlink_pod_inspector.h"
+#include "node-agent/sys/registry_file.h"
+
+namespace ambient {
+namespace {
+
+std::atomic<bool> gStop{false};
+
+void onSignal(int) { gStop = true; }
+
+int fatal(const std::string& what, const Error& e) {
+  logLine(LogLevel::kError, what, {{"error", e.message()}, {"kind", std::string(errorCodeName(e.code))}});
+  return 1;
+}
+
+bool splitHostPort(const std::string& addr, std::string& host, int& port) {
+  auto colon = addr.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = addr.substr(0, colon);
+  port = std::atoi(addr.c_str() + colon + 1);
+  return port > 0 && port < 65536;
+}
+
+}  // namespace
+
+int runAgent(const AgentFlags& flags) {
+  setLogLevel(flags.logLevel);
+  if (::mkdir(flags.stateDir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return fatal("cannot create state directory " + flags.stateDir,
+                 Error{ErrorCode::kIo, errno, flags.stateDir});
+  }
+  auto tunnel = chooseTunnelKind(flags.tunnelMode);
+  if (!tunnel) return fatal("no usable tunnel", tunnel.error());
+  if (tunnel->fellBack) {
+    logLine(LogLevel::kWarn, "TUNNEL FALLBACK: " + tunnel->reason,
+            {{"tunnelMode", std::string(tunnelModeName(flags.tunnelMode))}});
+  }
+  RegistryFile registryFile(flags.registryPath());
+  auto registry = registryFile.load();
+  if (!registry) return fatal("cannot load the pod registry", registry.error());
+  auto ledger = SysctlLedgerStore::load(flags.ledgerPath());
+  if (!ledger) return fatal("cannot load the sysctl ledger", ledger.error());
+
+  AgentMetrics metrics;
+  LinuxKernel kernel;
+  NetlinkPodInspector inspector(flags.nodeNetns);
+  MetadataFileSource metadata(flags.metadataFile);
+  EnrollerEvents events;
+  events.handled = [&](PodCommand c, double s) {
+    if (c == PodCommand::kAdd) metrics.enroll.observe(s);
+    if (c == PodCommand::kDel) metrics.release.observe(s);
+  };
+  events.error = [&](const std::string& kind) { metrics.countError(kind); };
+  events.reconciled = [&] { ++metrics.reconcilePasses; };
+  EnrollerConfig config{flags.nodeNetns, tunnel->kind, flags.tunnelPort, flags.tunnelMtu,
+                        flags.policy};
+  Enroller enroller(config, kernel, *ledger, registryFile, inspector, metadata, events);
+
+  logLine(LogLevel::kInfo, "adopting registry",
+          {{"pods", std::to_string(registry->pods.size())},
+           {"ztunnel", registry->ztunnel ? registry->ztunnel->ip : "none"},
+           {"tunnel", std::string(tunnelKindName(tunnel->kind))}});
+  if (auto s = enroller.start(std::move(*registry)); !s) {
+    // Not fatal: enrolled pods keep whatever redirection the kernel has; retried each pass.
+    logLine(LogLevel::kError, "initial reconcile failed", {{"error", s.error().message()}});
+  }
+  metrics.podsEnrolled = enroller.enrolledCount();
+
+  auto server = AgentSocketServer::listen(
+      flags.socketPath,
+      [&](const PodRequest& r) {
+        PodReply reply = enroller.handle(r);
+        metrics.podsEnrolled = enroller.enrolledCount();
+        logLine(reply.verdict == PodVerdict::kError ? LogLevel::kWarn : LogLevel::kInfo,
+                std::string(podCommandName(r.command)) + " " + r.podNamespace + "/" + r.podName,
+                {{"verdict", std::string(podVerdictName(reply.verdict))},
+                 {"reason", reply.message},
+                 {"containerId", r.containerId}});
+        return reply;
+      },
+      [](const std::string& complaint) { logLine(LogLevel::kWarn, complaint); });
+  if (!server) return fatal("cannot serve the plugin socket", server.error());
+
+  httplib::Server http;
+  http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  http.Get("/readyz", [&](const httplib::Request&, httplib::Response& res) {
+    std::string reason;
+    bool ok = enroller.ready(&reason);
+    res.status = ok ? 200 : 503;
+    res.set_content(ok ? "ready\n" : "not ready: " + reason + "\n", "text/plain");
+  });
+  http.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics.render(), "text/plain; version=0.0.4");
+  });
+  std::string host;
+  int port = 0;
+  if (!splitHostPort(flags.httpAddr, host, port)) {
+    return fatal("bad --http-addr", Error{ErrorCode::kInvalidInput, 0, flags.httpAddr});
+  }
+  if (!http.bind_to_port(host.c_str(), port)) {
+    return fatal("cannot listen for HTTP", Error{ErrorCode::kIo, errno, flags.httpAddr});
+  }
+  std::thread httpThread([&] { http.listen_after_bind(); });
+
+  signal(SIGTERM, onSignal);
+  signal(SIGINT, onSignal);
+  signal(SIGPIPE, SIG_IGN);
+  std::thread reconciler([&] {
+    auto next = std::chrono::steady_clock::now() + std::chrono::seconds(flags.reconcileIntervalSeconds);
+    while (!gStop.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      if (std::chrono::steady_clock::now() < next) continue;
+      next = std::chrono::steady_clock::now() + std::chrono::seconds(flags.reconcileIntervalSeconds);
+      if (auto s = enroller.reconcileAll(); !s) {
+        metrics.countError("reconcile");
+        logLine(LogLevel::kError, "reconcile pass failed", {{"error", s.error().message()}});
+      }
+    }
+  });
+  logLine(LogLevel::kInfo, "serving", {{"socket", flags.socketPath}, {"http", flags.httpAddr}});
+  (*server)->serve(gStop);
+  reconciler.join();
+  http.stop();
+  httpThread.join();
+  logLine(LogLevel::kInfo, "stopped; kernel state left in place (use `ambient-agent uninstall`)");
+  return 0;
+}
+
+int runUninstall(const AgentFlags& flags) {
+  setLogLevel(flags.logLevel);
+  RegistryFile registryFile(flags.registryPath());
+  auto registry = registryFile.load();
+  if (!registry) return fatal("cannot load the pod registry", registry.error());
+  auto ledger = SysctlLedgerStore::load(flags.ledgerPath());
+  if (!ledger) return fatal("cannot load the sysctl ledger", ledger.error());
+  LinuxKernel kernel;
+  int rc = 0;
+  auto node = reconcile(kernel, {flags.nodeNetns, NetnsRole::kNode}, emptyPlan(NetnsRole::kNode), *ledger);
+  if (!node) rc = fatal("uninstall from the node namespace failed", node.error());
+  else logLine(LogLevel::kInfo, "node namespace cleaned", {{"changes", std::to_string(node->changes.size())}});
+  if (registry->ztunnel) {
+    auto zt = reconcile(kernel, {registry->ztunnel->netns, NetnsRole::kZtunnel},
+                        emptyPlan(NetnsRole::kZtunnel), *ledger);
+    if (!zt && !zt.error().isNotFound()) rc = fatal("uninstall from the ztunnel namespace failed", zt.error());
+    else if (zt) logLine(LogLevel::kInfo, "ztunnel namespace cleaned", {{"changes", std::to_string(zt->changes.size())}});
+    else logLine(LogLevel::kInfo, "ztunnel namespace is gone; nothing to clean there");
+  }
+  if (rc == 0) {
+    ::unlink(flags.registryPath().c_str());
+    ::unlink(flags.ledgerPath().c_str());
+  }
+  return rc;
+}
+
+}  // namespace ambient

@@ -1,0 +1,92 @@
+// A pod's veth peer, gateway and MTU through rtnetlink. Touches the kernel.
+#include "node-agent/sys/netlink_pod_inspector.h"
+
+#include <arpa/inet.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/route.h>
+
+#include <cstring>
+
+#include "common/sys/c_ptr.h"
+#include "common/sys/netns.h"
+#include "common/sys/rtnl.h"
+
+namespace ambient {
+namespace {
+
+using Sock = CPtr<nl_sock, nl_socket_free>;
+using Link = CPtr<rtnl_link, rtnl_link_put>;
+using Cache = CPtr<nl_cache, nl_cache_free>;
+
+Result<Sock> connectIn(const Netns& ns) {
+  nl_sock* s = nullptr;
+  auto st = ns.run([&]() -> Status {
+    s = nl_socket_alloc();
+    if (!s) return fail(ErrorCode::kInternal, "out of memory");
+    if (int err = nl_connect(s, NETLINK_ROUTE); err < 0) {
+      nl_socket_free(s);
+      s = nullptr;
+      return fail(nlError(err, "connect rtnetlink in " + ns.path()));
+    }
+    return {};
+  });
+  if (!st) return fail(st.error());
+  return Sock(s);
+}
+
+}  // namespace
+
+Result<PodLink> NetlinkPodInspector::inspect(const std::string& netns, const std::string& ifname) {
+  auto podNs = Netns::open(netns);
+  if (!podNs) return fail(podNs.error());
+  auto podSock = connectIn(*podNs);
+  if (!podSock) return fail(podSock.error());
+  rtnl_link* raw = nullptr;
+  if (int err = rtnl_link_get_kernel(podSock->get(), 0, ifname.c_str(), &raw); err < 0) {
+    return fail(nlError(err, "interface " + ifname + " in " + netns));
+  }
+  Link link(raw);
+  PodLink out;
+  out.mtu = rtnl_link_get_mtu(link.get());
+  int peer = rtnl_link_get_link(link.get());  // IFLA_LINK: the veth peer's index in the node
+  if (peer <= 0) {
+    return fail(ErrorCode::kNotFound, "interface " + ifname + " in " + netns +
+                                          " is not a veth with a peer in the node");
+  }
+  auto nodeNs = Netns::open(nodeNetns_);
+  if (!nodeNs) return fail(nodeNs.error());
+  auto nodeSock = connectIn(*nodeNs);
+  if (!nodeSock) return fail(nodeSock.error());
+  rtnl_link* hostRaw = nullptr;
+  if (int err = rtnl_link_get_kernel(nodeSock->get(), peer, nullptr, &hostRaw); err < 0) {
+    return fail(nlError(err, "peer (index " + std::to_string(peer) + ") of " + ifname + " in " +
+                                 netns + " in the node namespace"));
+  }
+  Link host(hostRaw);
+  out.hostVeth = rtnl_link_get_name(host.get());
+
+  nl_cache* routesRaw = nullptr;
+  if (int err = rtnl_route_alloc_cache(podSock->get(), AF_INET, 0, &routesRaw); err < 0) {
+    return fail(nlError(err, "routes in " + netns));
+  }
+  Cache routes(routesRaw);
+  for (auto* o = nl_cache_get_first(routes.get()); o; o = nl_cache_get_next(o)) {
+    auto* r = reinterpret_cast<rtnl_route*>(o);
+    nl_addr* dst = rtnl_route_get_dst(r);
+    if (rtnl_route_get_table(r) != RT_TABLE_MAIN || (dst && nl_addr_get_prefixlen(dst) != 0)) {
+      continue;
+    }
+    if (rtnl_route_get_nnexthops(r) == 0) continue;
+    nl_addr* gw = rtnl_route_nh_get_gateway(rtnl_route_nexthop_n(r, 0));
+    if (gw && nl_addr_get_family(gw) == AF_INET) {
+      char buf[INET_ADDRSTRLEN];
+      inet_ntop(AF_INET, nl_addr_get_binary_addr(gw), buf, sizeof buf);
+      out.gateway = buf;
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace ambient

@@ -1,0 +1,18 @@
+// Inspects a pod's interface through rtnetlink: its veth peer in the node, its default
+// gateway and MTU. Touches the kernel.
+#pragma once
+
+#include "node-agent/core/agent_ports.h"
+
+namespace ambient {
+
+class NetlinkPodInspector : public PodInspector {
+ public:
+  explicit NetlinkPodInspector(std::string nodeNetns) : nodeNetns_(std::move(nodeNetns)) {}
+  Result<PodLink> inspect(const std::string& netns, const std::string& ifname) override;
+
+ private:
+  std::string nodeNetns_;
+};
+
+}  // namespace ambient
