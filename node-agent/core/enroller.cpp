@@ -64,8 +64,7 @@ PodReply Enroller::add(const PodRequest& r) {
                 "",       false};
   if (m.role == PodRole::kNotAmbient) {
     // Remembered so that a later label flip can enroll it without a restart.
-    registry_.pods[rec.uid] = rec;
-    if (auto s = persist(); !s) return errorReply(kCniErrIo, s.error().message(), "persist");
+    if (auto s = store(rec); !s) return errorReply(kCniErrIo, s.error().message(), "persist");
     return reply(PodVerdict::kNotAmbient, m.reason);
   }
   if (!registry_.ztunnel) {
@@ -96,8 +95,7 @@ PodReply Enroller::add(const PodRequest& r) {
   }
   rec.hostVeth = link->hostVeth;
   rec.enrolled = true;
-  registry_.pods[rec.uid] = rec;
-  if (auto s = persist(); !s) return errorReply(kCniErrIo, s.error().message(), "persist");
+  if (auto s = store(rec); !s) return errorReply(kCniErrIo, s.error().message(), "persist");
   if (auto s = reconcileLocked(); !s) {
     return errorReply(kCniErrTryAgainLater,
                       "redirection for " + r.podNamespace + "/" + r.podName +
@@ -120,10 +118,13 @@ PodReply Enroller::addZtunnel(const PodRequest& r) {
   if (link->gateway.empty()) {
     return errorReply(kCniErrIo, "ztunnel pod has no default gateway in " + r.netns, "inspect");
   }
+  auto previous = registry_.ztunnel;
   registry_.ztunnel = ZtunnelRecord{r.podUid, r.netns,     r.ips.front(), link->hostVeth,
                                     link->gateway, r.ifname, link->mtu};
-  registry_.pods.erase(r.podUid);
-  if (auto s = persist(); !s) return errorReply(kCniErrIo, s.error().message(), "persist");
+  if (auto s = persist(); !s) {
+    registry_.ztunnel = previous;
+    return errorReply(kCniErrIo, s.error().message(), "persist");
+  }
   // Re-points the node's tunnels at the new ztunnel; enrolled pods stay enrolled.
   if (auto s = reconcileLocked(); !s) {
     return errorReply(kCniErrTryAgainLater,
@@ -147,10 +148,13 @@ PodReply Enroller::del(const PodRequest& r) {
     rec = registry_.byContainer(r.containerId);
   }
   if (!rec) return reply(PodVerdict::kReleased, "pod was not known to the agent");
-  bool wasEnrolled = rec->enrolled;
-  std::string uid = rec->uid;
-  registry_.pods.erase(uid);
-  if (auto s = persist(); !s) return errorReply(kCniErrIo, s.error().message(), "persist");
+  PodRecord removed = *rec;
+  bool wasEnrolled = removed.enrolled;
+  registry_.pods.erase(removed.uid);
+  if (auto s = persist(); !s) {
+    registry_.pods[removed.uid] = removed;
+    return errorReply(kCniErrIo, s.error().message(), "persist");
+  }
   if (wasEnrolled) {
     if (auto s = reconcileLocked(); !s) {
       return errorReply(kCniErrTryAgainLater, "release failed: " + s.error().message(),
@@ -182,6 +186,19 @@ PodReply Enroller::check(const PodRequest& r) {
 }
 
 Status Enroller::persist() { return store_.save(registry_); }
+
+Status Enroller::store(const PodRecord& rec) {
+  std::optional<PodRecord> previous;
+  if (auto it = registry_.pods.find(rec.uid); it != registry_.pods.end()) previous = it->second;
+  registry_.pods[rec.uid] = rec;
+  auto s = persist();
+  if (!s) {
+    // Memory never runs ahead of disk: a restart must see what the kernel was told.
+    if (previous) registry_.pods[rec.uid] = *previous;
+    else registry_.pods.erase(rec.uid);
+  }
+  return s;
+}
 
 Result<PlanInput> Enroller::planInputLocked() const {
   if (!registry_.ztunnel) {

@@ -53,6 +53,8 @@ class Enroller {
   PodReply check(const PodRequest& r);
   PodReply addZtunnel(const PodRequest& r);
   Status persist();
+  // Puts the record in the registry and persists; undone in memory when persisting fails.
+  Status store(const PodRecord& rec);
   Status reconcileLocked();
   Result<PlanInput> planInputLocked() const;
   PodReply errorReply(uint32_t code, std::string message, const std::string& kind);

@@ -4,9 +4,11 @@
 #include <random>
 
 #include "common/core/diff.h"
+#include "kernel_model.h"
 #include "plan_fixtures.h"
 
 using namespace ambient;
+using ambient::testing::model;
 
 namespace {
 
@@ -15,59 +17,6 @@ ObservedState applied(const NetnsPlan& plan) {
   ObservedState s;
   s.owned = plan;
   for (const auto& sc : plan.sysctls) s.sysctlOriginals[sc.key] = "1";
-  return s;
-}
-
-template <class T>
-void eraseByValue(std::vector<T>& v, const T& x) {
-  v.erase(std::remove(v.begin(), v.end(), x), v.end());
-}
-
-// A model of apply(): what the kernel would hold after the changes, including the kernel's
-// own removal of addresses and routes whose device was deleted.
-ObservedState model(ObservedState s, const ChangeSet& cs) {
-  for (const auto& c : cs.changes) {
-    bool del = c.kind == ChangeKind::kDelete;
-    std::visit(
-        [&](const auto& o) {
-          using T = std::decay_t<decltype(o)>;
-          if constexpr (std::is_same_v<T, TunnelSpec>) {
-            auto& v = s.owned.tunnels;
-            v.erase(std::remove_if(v.begin(), v.end(), [&](auto& t) { return t.name == o.name; }),
-                    v.end());
-            if (del) {
-              std::erase_if(s.owned.addresses, [&](auto& a) { return a.dev == o.name; });
-              std::erase_if(s.owned.routes, [&](auto& r) { return r.dev == o.name; });
-            } else {
-              v.push_back(o);
-            }
-          } else if constexpr (std::is_same_v<T, SysctlSpec>) {
-            std::erase_if(s.owned.sysctls, [&](auto& x) { return x.key == o.key; });
-            if (del) {
-              s.sysctlOriginals.erase(o.key);
-            } else {
-              s.sysctlOriginals.emplace(o.key, "1");
-              s.owned.sysctls.push_back(o);
-            }
-          } else if constexpr (std::is_same_v<T, NftTableSpec>) {
-            if (del) s.owned.nft.reset(); else s.owned.nft = o;
-          } else if constexpr (std::is_same_v<T, NftElements>) {
-            auto& elems = s.owned.nft->sets[0].elements;
-            for (auto ip : o.elements) {
-              if (del) eraseByValue(elems, ip); else elems.push_back(ip);
-            }
-            std::sort(elems.begin(), elems.end());
-          } else {
-            auto& v = [&]() -> auto& {
-              if constexpr (std::is_same_v<T, AddressSpec>) return s.owned.addresses;
-              else if constexpr (std::is_same_v<T, RouteSpec>) return s.owned.routes;
-              else return s.owned.rules;
-            }();
-            if (del) eraseByValue(v, o); else v.push_back(o);
-          }
-        },
-        c.object);
-  }
   return s;
 }
 

@@ -1,0 +1,97 @@
+// In-memory stand-ins for the agent's seams in pure tests: a kernel model behind KernelPort
+// (with error injection), a ledger, a registry store, a pod inspector and static metadata.
+// Pure.
+#pragma once
+
+#include <map>
+
+#include "common/core/kernel_port.h"
+#include "kernel_model.h"
+#include "node-agent/core/agent_ports.h"
+
+namespace ambient::testing {
+
+class MemoryLedger : public SysctlLedger {
+ public:
+  std::map<std::string, std::string> entries(NetnsRole role) const override {
+    auto it = byRole.find(role);
+    return it == byRole.end() ? std::map<std::string, std::string>{} : it->second;
+  }
+  Status record(NetnsRole role, const std::string& key, const std::string& v) override {
+    byRole[role].emplace(key, v);
+    return {};
+  }
+  Status forget(NetnsRole role, const std::string& key) override {
+    byRole[role].erase(key);
+    return {};
+  }
+  std::map<NetnsRole, std::map<std::string, std::string>> byRole;
+};
+
+class FakeKernel : public KernelPort {
+ public:
+  // Namespaces that exist; observing or applying to any other path is "not found".
+  std::map<std::string, ObservedState> namespaces;
+  int failApplies = 0;  // the next N applies fail, as a netlink error would
+  int applies = 0;
+
+  Result<NetnsPlan> observe(const NetnsTarget& t, const std::vector<std::string>&) override {
+    auto it = namespaces.find(t.path);
+    if (it == namespaces.end()) return fail(ErrorCode::kNotFound, "namespace " + t.path);
+    NetnsPlan p = it->second.owned;
+    p.role = t.role;
+    return p;
+  }
+  Status apply(const NetnsTarget& t, const ChangeSet& cs, SysctlLedger& ledger) override {
+    ++applies;
+    if (failApplies > 0) {
+      --failApplies;
+      return fail(ErrorCode::kKernel, "injected netlink error applying to " + t.path, 105);
+    }
+    auto it = namespaces.find(t.path);
+    if (it == namespaces.end()) return fail(ErrorCode::kNotFound, "namespace " + t.path);
+    for (const auto& c : cs.changes) {
+      if (auto* s = std::get_if<SysctlSpec>(&c.object)) {
+        if (c.kind == ChangeKind::kCreate) (void)ledger.record(t.role, s->key, "1");
+        if (c.kind == ChangeKind::kDelete) (void)ledger.forget(t.role, s->key);
+      }
+    }
+    it->second = model(it->second, cs);
+    return {};
+  }
+};
+
+class MemoryStore : public RegistryStore {
+ public:
+  Status save(const PodRegistry& r) override {
+    if (failSaves > 0) {
+      --failSaves;
+      return fail(ErrorCode::kIo, "write registry (disk full?)", 28);
+    }
+    saved = r;
+    ++saves;
+    return {};
+  }
+  PodRegistry saved;
+  int saves = 0;
+  int failSaves = 0;
+};
+
+class FakeInspector : public PodInspector {
+ public:
+  Result<PodLink> inspect(const std::string& netns, const std::string&) override {
+    if (netns.find("missing") != std::string::npos) {
+      return fail(ErrorCode::kNotFound, "network namespace " + netns + " cannot be opened");
+    }
+    // "/var/run/netns/pod-7" -> host veth "veth7"
+    return PodLink{"veth" + netns.substr(netns.rfind('-') + 1), "10.244.1.1", 1500};
+  }
+};
+
+class StaticMetadata : public MetadataSource {
+ public:
+  MetadataSnapshot snapshot() override { return meta; }
+  MetadataSnapshot meta;
+};
+
+}  // namespace ambient::testing

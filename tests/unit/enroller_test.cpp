@@ -1,0 +1,203 @@
+// The agent's enrollment decisions over in-memory seams: fail closed without ztunnel, ztunnel
+// learnt and re-pointed, membership rules, idempotent DEL, restart adoption, persistence and
+// kernel failures. Pure.
+#include <catch2/catch.hpp>
+
+#include "agent_fakes.h"
+#include "common/core/constants.h"
+#include "node-agent/core/enroller.h"
+
+using namespace ambient;
+using namespace ambient::testing;
+
+namespace {
+
+constexpr const char* kNode = "/proc/self/ns/net";
+
+struct World {
+  World() {
+    kernel.namespaces[kNode] = ObservedState{};
+    kernel.namespaces["/var/run/netns/zt-1"] = ObservedState{};
+    kernel.namespaces["/var/run/netns/zt-2"] = ObservedState{};
+    meta.meta.namespaces["foo"].labels = {{"istio.io/dataplane-mode", "ambient"}};
+    meta.meta.namespaces["bar"].labels = {{"istio-injection", "enabled"}};
+    meta.meta.pods["istio-system/ztunnel-a"] = {{{"app", "ztunnel"}}, {}, "ztunnel"};
+    meta.meta.pods["istio-system/ztunnel-b"] = {{{"app", "ztunnel"}}, {}, "ztunnel"};
+    meta.meta.pods["other/fake-ztunnel"] = {{{"app", "ztunnel"}}, {}, "ztunnel"};
+    REQUIRE(enroller.start({}));
+  }
+
+  PodReply send(PodCommand cmd, const std::string& ns, const std::string& name, int n,
+                const std::string& ip, const std::string& netns = "") {
+    PodRequest r;
+    r.command = cmd;
+    r.containerId = "c-" + name;
+    r.netns = netns.empty() ? "/var/run/netns/pod-" + std::to_string(n) : netns;
+    r.ifname = "eth0";
+    r.podNamespace = ns;
+    r.podName = name;
+    r.podUid = "uid-" + name;
+    r.ips = {ip};
+    return enroller.handle(r);
+  }
+  PodReply addZtunnel(const std::string& name, const std::string& ip, const std::string& netns) {
+    return send(PodCommand::kAdd, "istio-system", name, 0, ip, netns);
+  }
+  const ObservedState& node() { return kernel.namespaces[kNode]; }
+  std::vector<Ipv4> members() {
+    if (!node().owned.nft) return {};
+    return node().owned.nft->sets[0].elements;
+  }
+
+  FakeKernel kernel;
+  MemoryLedger ledger;
+  MemoryStore store;
+  FakeInspector inspector;
+  StaticMetadata meta;
+  Enroller enroller{EnrollerConfig{kNode, TunnelKind::kGeneve, 6081, 0, {}}, kernel, ledger, store,
+                    inspector, meta};
+};
+
+}  // namespace
+
+TEST_CASE("an ambient pod cannot start before ztunnel: try again later", "[enroller]") {
+  World w;
+  auto r = w.send(PodCommand::kAdd, "foo", "sleep", 7, "10.244.1.7");
+  CHECK(r.verdict == PodVerdict::kError);
+  CHECK(r.cniCode == kCniErrTryAgainLater);
+  CHECK(r.message.find("no ztunnel") != std::string::npos);
+  std::string why;
+  CHECK_FALSE(w.enroller.ready(&why));
+  CHECK(why.find("ztunnel") != std::string::npos);
+}
+
+TEST_CASE("ztunnel is learnt, then ambient pods are enrolled", "[enroller]") {
+  World w;
+  auto z = w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  REQUIRE(z.verdict == PodVerdict::kNotAmbient);
+  CHECK(w.enroller.ready(nullptr));
+  REQUIRE(w.node().owned.tunnels.size() == 2);
+  CHECK(w.node().owned.tunnels[0].remote.str() == "10.244.1.3");
+  CHECK(w.kernel.namespaces["/var/run/netns/zt-1"].owned.tunnels.size() == 2);
+
+  auto r = w.send(PodCommand::kAdd, "foo", "sleep", 7, "10.244.1.7");
+  REQUIRE(r.verdict == PodVerdict::kEnrolled);
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.7")});
+  CHECK(w.store.saved.pods.at("uid-sleep").enrolled);
+  CHECK(w.store.saved.pods.at("uid-sleep").hostVeth == "veth7");
+  CHECK(w.enroller.enrolledCount() == 1);
+}
+
+TEST_CASE("membership: labels, sidecars, opt-out, excluded namespaces", "[enroller]") {
+  World w;
+  REQUIRE(w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1").verdict ==
+          PodVerdict::kNotAmbient);
+  w.meta.meta.namespaces["kube-system"].labels = {{"istio.io/dataplane-mode", "ambient"}};
+  w.meta.meta.pods["foo/with-sidecar"].annotations = {{"sidecar.istio.io/status", "{}"}};
+  w.meta.meta.pods["foo/opted-out"].annotations = {{"ambient.istio.io/redirection", "disabled"}};
+
+  CHECK(w.send(PodCommand::kAdd, "bar", "httpbin", 1, "10.244.1.11").verdict ==
+        PodVerdict::kNotAmbient);
+  CHECK(w.send(PodCommand::kAdd, "foo", "with-sidecar", 2, "10.244.1.12").verdict ==
+        PodVerdict::kNotAmbient);
+  CHECK(w.send(PodCommand::kAdd, "foo", "opted-out", 3, "10.244.1.13").verdict ==
+        PodVerdict::kNotAmbient);
+  CHECK(w.send(PodCommand::kAdd, "kube-system", "dns", 4, "10.244.1.14").verdict ==
+        PodVerdict::kNotAmbient);
+  // app=ztunnel in another namespace is not a ztunnel: here it is just a pod of a plain
+  // namespace.
+  CHECK(w.send(PodCommand::kAdd, "other", "fake-ztunnel", 5, "10.244.1.15").verdict ==
+        PodVerdict::kNotAmbient);
+  CHECK(w.node().owned.tunnels[0].remote.str() == "10.244.1.3");
+  CHECK(w.members().empty());
+  // Remembered, not enrolled (a later label flip can enroll them).
+  CHECK(w.store.saved.pods.size() == 5);
+  CHECK(w.enroller.enrolledCount() == 0);
+}
+
+TEST_CASE("DEL is idempotent and releases only that pod", "[enroller]") {
+  World w;
+  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.send(PodCommand::kAdd, "foo", "a", 1, "10.244.1.21");
+  w.send(PodCommand::kAdd, "foo", "b", 2, "10.244.1.22");
+  CHECK(w.send(PodCommand::kDel, "foo", "a", 1, "10.244.1.21").verdict == PodVerdict::kReleased);
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.22")});
+  CHECK(w.send(PodCommand::kDel, "foo", "a", 1, "10.244.1.21").verdict == PodVerdict::kReleased);
+  // DEL with only a container ID (no pod UID), as after a failed ADD.
+  PodRequest r;
+  r.command = PodCommand::kDel;
+  r.containerId = "c-b";
+  CHECK(w.enroller.handle(r).verdict == PodVerdict::kReleased);
+  CHECK(w.members().empty());
+}
+
+TEST_CASE("a new ztunnel IP re-points the tunnels and keeps enrolled pods", "[enroller]") {
+  World w;
+  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.send(PodCommand::kAdd, "foo", "sleep", 7, "10.244.1.7");
+  // ztunnel goes away: the node keeps its state, so ambient traffic stops rather than leaks.
+  auto before = w.node().owned;
+  CHECK(w.send(PodCommand::kDel, "istio-system", "ztunnel-a", 0, "10.244.1.3").verdict ==
+        PodVerdict::kReleased);
+  CHECK(w.node().owned == before);
+  // It comes back with another IP.
+  REQUIRE(w.addZtunnel("ztunnel-b", "10.244.1.9", "/var/run/netns/zt-2").verdict ==
+          PodVerdict::kNotAmbient);
+  CHECK(w.node().owned.tunnels[0].remote.str() == "10.244.1.9");
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.7")});
+  CHECK(w.kernel.namespaces["/var/run/netns/zt-2"].owned.tunnels[1].name == "pistioout");
+}
+
+TEST_CASE("a restarted agent adopts its registry and converges", "[enroller]") {
+  World w;
+  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  for (int i = 0; i < 20; ++i) {
+    w.send(PodCommand::kAdd, "foo", "p" + std::to_string(i), i, "10.244.2." + std::to_string(i));
+  }
+  // Someone removes the node's table while the agent is down.
+  w.kernel.namespaces[kNode].owned.nft.reset();
+  Enroller second{EnrollerConfig{kNode, TunnelKind::kGeneve, 6081, 0, {}}, w.kernel, w.ledger,
+                  w.store, w.inspector, w.meta};
+  REQUIRE(second.start(w.store.saved));
+  CHECK(second.enrolledCount() == 20);
+  CHECK(w.members().size() == 20);
+  CHECK(second.ready(nullptr));
+}
+
+TEST_CASE("a registry that cannot be saved changes neither memory nor kernel", "[enroller]") {
+  World w;
+  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  int appliesBefore = w.kernel.applies;
+  w.store.failSaves = 1;
+  auto r = w.send(PodCommand::kAdd, "foo", "sleep", 7, "10.244.1.7");
+  CHECK(r.verdict == PodVerdict::kError);
+  CHECK(r.cniCode == kCniErrIo);
+  CHECK(w.enroller.enrolledCount() == 0);
+  CHECK(w.kernel.applies == appliesBefore);
+}
+
+TEST_CASE("a kernel error fails the ADD; the next pass converges", "[enroller]") {
+  World w;
+  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.kernel.failApplies = 1;
+  auto r = w.send(PodCommand::kAdd, "foo", "sleep", 7, "10.244.1.7");
+  CHECK(r.verdict == PodVerdict::kError);
+  CHECK(r.cniCode == kCniErrTryAgainLater);
+  CHECK(r.message.find("injected netlink error") != std::string::npos);
+  CHECK_FALSE(w.enroller.ready(nullptr));
+  REQUIRE(w.enroller.reconcileAll());
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.7")});
+  CHECK(w.enroller.ready(nullptr));
+}
+
+TEST_CASE("bad ADD input is refused with the right CNI code", "[enroller]") {
+  World w;
+  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  CHECK(w.send(PodCommand::kAdd, "foo", "v6", 1, "fd00::1").cniCode == kCniErrInvalidConfig);
+  CHECK(w.send(PodCommand::kAdd, "foo", "gone", 2, "10.244.1.30", "/var/run/netns/missing-2")
+            .cniCode == kCniErrIo);
+  PodRequest anonymous;
+  anonymous.containerId = "c";
+  CHECK(w.enroller.handle(anonymous).cniCode == kCniErrInvalidEnv);
+  CHECK(w.enroller.enrolledCount() == 0);
+}
