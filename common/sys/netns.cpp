@@ -3,7 +3,9 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,7 +27,14 @@ Result<Netns> Netns::open(const std::string& path) {
     return fail(e == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
                 "network namespace " + path + " cannot be opened (does the pod still exist?)", e);
   }
-  return Netns(path, UniqueFd(fd));
+  UniqueFd owned(fd);
+  struct statfs fs {};
+  if (fstatfs(fd, &fs) == 0 && fs.f_type != NSFS_MAGIC && fs.f_type != PROC_SUPER_MAGIC) {
+    return fail(ErrorCode::kInvalidInput,
+                path + " is not a network namespace (not an nsfs mount; was it created in "
+                       "another mount namespace?)");
+  }
+  return Netns(path, std::move(owned));
 }
 
 Status Netns::run(const std::function<Status()>& fn) const {

@@ -96,6 +96,15 @@ class Background {
     unlink(log_.c_str());
   }
   std::string log() const { return must("cat " + log_); }
+  // SIGTERM, then waits for the exit; returns the exit code (-1 if killed by a signal).
+  int terminate() {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
   // Waits until the log contains `text` (bounded).
   bool waitFor(const std::string& text, int ms = 5000) const {
     for (int waited = 0; waited < ms; waited += 20) {

@@ -1,0 +1,101 @@
+// Runs the real ambient-agent binary inside a test node namespace and talks to it over its
+// plugin socket, as ambient-cni does. Touches the kernel, files and sockets.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <fstream>
+
+#include "common/core/agent_protocol.h"
+#include "common/sys/c_ptr.h"
+#include "node_topology.h"
+
+namespace ambient::testing {
+
+inline const std::string kAgentBinary = AMBIENT_AGENT;
+
+class AgentHarness {
+ public:
+  explicit AgentHarness(NodeTopology& topo) : topo_(topo), dir_("/tmp/" + uniqueName("agent")) {
+    must("mkdir -p " + dir_ + "/state");
+    writeMetadata(R"({"namespaces": {"foo": {"labels": {"istio.io/dataplane-mode": "ambient"}},
+                                      "plain": {"labels": {}}},
+                       "pods": {"istio-system/ztunnel-1": {"labels": {"app": "ztunnel"},
+                                                            "serviceAccount": "ztunnel"}}})");
+  }
+  ~AgentHarness() {
+    stop();
+    sh("rm -rf " + dir_);
+  }
+
+  void writeMetadata(const std::string& json) {
+    std::ofstream(dir_ + "/meta.json.tmp") << json;
+    must("mv " + dir_ + "/meta.json.tmp " + dir_ + "/meta.json");
+  }
+  std::string socket() const { return dir_ + "/agent.sock"; }
+  std::string stateDir() const { return dir_ + "/state"; }
+  std::string flags() const {
+    return "--socket " + socket() + " --state-dir " + stateDir() + " --metadata-file " + dir_ +
+           "/meta.json --http-addr 127.0.0.1:15031 --reconcile-interval 2";
+  }
+
+  void start() {
+    agent_ = std::make_unique<Background>(topo_.node.exec(kAgentBinary + " run " + flags()));
+    REQUIRE(agent_->waitFor("\"serving\"", 10000));
+  }
+  // SIGKILL: the agent gets no chance to clean up.
+  void kill() { agent_.reset(); }
+  void stop() { agent_.reset(); }
+  // SIGTERM: a normal exit (upgrade, node drain).
+  int terminate() {
+    int rc = agent_->terminate();
+    agent_.reset();
+    return rc;
+  }
+  std::string http(const std::string& path) const {
+    return sh(topo_.node.exec("curl -s -w ' %{http_code}' http://127.0.0.1:15031" + path)).out;
+  }
+  std::string log() const { return agent_ ? agent_->log() : ""; }
+
+  // One protocol exchange; nullopt when the agent did not answer (down or killed mid-way).
+  std::optional<PodReply> send(const PodRequest& r, int timeoutMs = 5000) const {
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    socket().copy(addr.sun_path, sizeof addr.sun_path - 1);
+    timeval tv{timeoutMs / 1000, (timeoutMs % 1000) * 1000};
+    setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return {};
+    std::string msg = encodeRequest(r);
+    if (::send(fd.get(), msg.data(), msg.size(), MSG_NOSIGNAL) != ssize_t(msg.size())) return {};
+    std::string buf;
+    char chunk[4096];
+    ssize_t n;
+    while ((n = ::recv(fd.get(), chunk, sizeof chunk, 0)) > 0) buf.append(chunk, size_t(n));
+    auto reply = decodeReply(buf);
+    if (!reply) return {};
+    return *reply;
+  }
+
+  static PodRequest add(const std::string& ns, const std::string& name, const std::string& netns,
+                        const std::string& ip) {
+    PodRequest r;
+    r.command = PodCommand::kAdd;
+    r.containerId = "ctr-" + name;
+    r.netns = netns;
+    r.ifname = "eth0";
+    r.podNamespace = ns;
+    r.podName = name;
+    r.podUid = "uid-" + name;
+    r.ips = {ip};
+    return r;
+  }
+
+ private:
+  NodeTopology& topo_;
+  std::string dir_;
+  std::unique_ptr<Background> agent_;
+};
+
+}  // namespace ambient::testing

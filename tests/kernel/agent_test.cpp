@@ -1,0 +1,193 @@
+// The real ambient-agent in a node namespace, driven over its socket as the plugin drives it:
+// ztunnel learnt, ambient pods enrolled, others left alone, restarts adopt everything, SIGTERM
+// leaves state, uninstall removes it; and SIGKILL at random points during 200 enrollments.
+// Touches the kernel.
+#include <random>
+#include <thread>
+
+#include "agent_harness.h"
+#include "common/core/render.h"
+
+using namespace ambient;
+using namespace ambient::testing;
+
+namespace {
+
+std::string ownedState(NodeTopology& t) {
+  return must(t.node.exec("nft list table ip ambient_redirect | sed 's/packets [0-9]* bytes [0-9]*//'")) +
+         must(t.node.ip("route show table all proto 112")) + must(t.node.ip("rule show")) +
+         must(t.zt.ip("-d link show pistioin"));
+}
+
+void requireVerified(NodeTopology& t, const AgentHarness& h, const PlanInput& in) {
+  auto ledger = SysctlLedgerStore::load(h.stateDir() + "/sysctl-ledger.json");
+  REQUIRE(ledger);
+  auto node = verify(t.kernel, t.nodeTarget(), *computeNodePlan(in), *ledger);
+  auto zt = verify(t.kernel, t.ztTarget(), *computeZtunnelPlan(in), *ledger);
+  REQUIRE(node);
+  REQUIRE(zt);
+  INFO(renderChangeSet(*node) << renderChangeSet(*zt));
+  CHECK(node->empty());
+  CHECK(zt->empty());
+}
+
+}  // namespace
+
+TEST_CASE("the agent learns ztunnel, enrolls ambient pods only, and keeps state across restarts",
+          "[kernel][agent]") {
+  NodeTopology t;
+  TestNetns app("app"), plain("plain");
+  t.addPod(app, "vethapp", "10.244.1.10");
+  t.addPod(plain, "vethplain", "10.244.1.11");
+  AgentHarness h(t);
+  h.start();
+  CHECK(h.http("/healthz").find("200") != std::string::npos);
+  std::string notReady = h.http("/readyz");
+  CHECK(notReady.find("no ztunnel pod registered") != std::string::npos);
+  CHECK(notReady.find("503") != std::string::npos);
+
+  auto early = h.send(AgentHarness::add("foo", "app", app.path(), "10.244.1.10"));
+  REQUIRE(early);
+  CHECK(early->cniCode == kCniErrTryAgainLater);
+
+  auto z = h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp));
+  REQUIRE(z);
+  CHECK(z->verdict == PodVerdict::kNotAmbient);
+  CHECK(h.http("/readyz").find("200") != std::string::npos);
+  CHECK(must(t.node.ip("-d link show istioin")).find("remote 10.244.1.3") != std::string::npos);
+
+  auto a = h.send(AgentHarness::add("foo", "app", app.path(), "10.244.1.10"));
+  REQUIRE(a);
+  INFO(a->message);
+  CHECK(a->verdict == PodVerdict::kEnrolled);
+  auto p = h.send(AgentHarness::add("plain", "web", plain.path(), "10.244.1.11"));
+  REQUIRE(p);
+  CHECK(p->verdict == PodVerdict::kNotAmbient);
+  std::string set = must(t.node.exec("nft list set ip ambient_redirect enrolled_pods"));
+  CHECK(set.find("10.244.1.10") != std::string::npos);
+  CHECK(set.find("10.244.1.11") == std::string::npos);
+  CHECK(must(t.node.exec("sysctl -n net.ipv4.conf.vethapp.rp_filter")) == "0\n");
+  CHECK(h.http("/metrics").find("ambient_pods_enrolled 1") != std::string::npos);
+
+  auto in = t.input(0);
+  in.pods = {EnrolledPod{*Ipv4::parse("10.244.1.10"), "vethapp"}};
+  requireVerified(t, h, in);
+
+  SECTION("SIGKILL and restart: nothing is lost") {
+    std::string before = ownedState(t);
+    h.kill();
+    CHECK(ownedState(t) == before);
+    h.start();
+    CHECK(ownedState(t) == before);
+    CHECK(h.http("/metrics").find("ambient_pods_enrolled 1") != std::string::npos);
+    requireVerified(t, h, in);
+  }
+  SECTION("SIGTERM leaves the kernel state; uninstall removes all of it") {
+    std::string before = ownedState(t);
+    CHECK(h.terminate() == 0);
+    CHECK(ownedState(t) == before);
+    must(t.node.exec(kAgentBinary + " uninstall " + h.flags()));
+    CHECK(must(t.node.exec("nft list tables")).find("ambient_redirect") == std::string::npos);
+    CHECK(must(t.node.ip("route show table all proto 112")).empty());
+    CHECK(must(t.zt.exec("nft list tables")).find("ambient_redirect") == std::string::npos);
+    CHECK(sh(t.zt.ip("link show pistioin")).rc != 0);
+    CHECK(must(t.node.exec("sysctl -n net.ipv4.conf.vethapp.rp_filter")) == "1\n");
+  }
+  SECTION("DEL releases the pod; a second DEL is fine") {
+    auto del = AgentHarness::add("foo", "app", app.path(), "10.244.1.10");
+    del.command = PodCommand::kDel;
+    CHECK(h.send(del)->verdict == PodVerdict::kReleased);
+    CHECK(h.send(del)->verdict == PodVerdict::kReleased);
+    CHECK(must(t.node.exec("nft list set ip ambient_redirect enrolled_pods")).find("10.244.1.10") ==
+          std::string::npos);
+    in.pods.clear();
+    requireVerified(t, h, in);
+  }
+  SECTION("garbage on the socket is refused and the agent keeps serving") {
+    must(t.node.exec("sh -c 'printf \"{not json\\n\" | timeout 5 socat - UNIX-CONNECT:" +
+                     h.socket() + " || true'"));
+    auto again = h.send(AgentHarness::add("foo", "app", app.path(), "10.244.1.10"));
+    REQUIRE(again);
+    CHECK(again->verdict == PodVerdict::kEnrolled);
+  }
+}
+
+TEST_CASE("SIGKILL at random points while 200 pods enroll: each enrolled exactly once",
+          "[kernel][agent][faults]") {
+  constexpr int kPods = 200;
+  NodeTopology t;
+  std::string nsBatch, batch, cleanup;
+  std::string prefix = uniqueName("sp");
+  for (int i = 0; i < kPods; ++i) {
+    std::string ns = prefix + std::to_string(i);
+    nsBatch += "netns add " + ns + "\n";
+    batch += "link add vs" + std::to_string(i) + " type veth peer name eth0 netns " + ns + "\n";
+    cleanup += "netns del " + ns + "\n";
+  }
+  std::string nsFile = "/tmp/" + prefix + ".ns", batchFile = "/tmp/" + prefix + ".batch",
+              cleanupFile = "/tmp/" + prefix + ".cleanup";
+  std::ofstream(nsFile) << nsBatch;
+  std::ofstream(batchFile) << batch;
+  std::ofstream(cleanupFile) << cleanup;
+  struct Cleanup {
+    std::string file;
+    ~Cleanup() { sh("ip -force -batch " + file + "; rm -f " + file); }
+  } cleanupGuard{cleanupFile};
+  // Namespaces from the host's mount namespace (`ip -n` runs in a private one), then the veths.
+  must("ip -batch " + nsFile);
+  must(t.node.ip("-batch " + batchFile));
+  unlink(nsFile.c_str());
+  unlink(batchFile.c_str());
+
+  AgentHarness h(t);
+  h.start();
+  REQUIRE(h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp)));
+
+  std::mt19937 rng(4242);
+  std::vector<bool> done(kPods, false);
+  int remaining = kPods, kills = 0, rounds = 0;
+  std::string lastRefusal;
+  while (remaining > 0 && rounds < 200) {
+    ++rounds;
+    if (rounds > 1) h.start();
+    int delayMs = 5 + int(rng() % 60);
+    std::thread killer([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delayMs));
+      h.kill();
+    });
+    for (int i = 0; i < kPods; ++i) {
+      if (done[i]) continue;
+      auto r = h.send(AgentHarness::add("foo", "p" + std::to_string(i),
+                                        "/var/run/netns/" + prefix + std::to_string(i),
+                                        "10.244.3." + std::to_string(i)),
+                      2000);
+      if (!r) break;  // the agent died under us: the runtime would retry this ADD
+      if (r->verdict == PodVerdict::kEnrolled) {
+        done[i] = true;
+        --remaining;
+      } else {
+        lastRefusal = r->message;
+      }
+    }
+    killer.join();
+    ++kills;
+  }
+  INFO("last refusal: " << lastRefusal);
+  REQUIRE(remaining == 0);
+  h.start();
+  std::string set = must(t.node.exec("nft -j list set ip ambient_redirect enrolled_pods"));
+  int members = 0;
+  for (size_t pos = 0; (pos = set.find("10.244.3.", pos)) != std::string::npos; ++pos) ++members;
+  CHECK(members == kPods);
+  std::string routes = must(t.node.ip("route show table 100"));
+  int routeCount = 0;
+  for (size_t pos = 0; (pos = routes.find("10.244.3.", pos)) != std::string::npos; ++pos) ++routeCount;
+  CHECK(routeCount == kPods);
+  auto in = t.input(0);
+  for (int i = 0; i < kPods; ++i) {
+    in.pods.push_back(EnrolledPod{*Ipv4::parse("10.244.3." + std::to_string(i)), "vs" + std::to_string(i)});
+  }
+  requireVerified(t, h, in);
+  WARN("agent SIGKILLed " << kills << " times over " << rounds << " rounds");
+  CHECK(kills >= 3);
+}
