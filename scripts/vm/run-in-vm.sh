@@ -139,8 +139,12 @@ WPID=$!
 
 # Stream the output port: drop everything up to the start marker, print up to
 # the exit marker, record the exit status.
+# mawk (Debian's awk) reads pipes in large blocks unless told to be interactive: without
+# that the start marker could sit in its buffer past the boot timeout.
+awk_interactive=()
+awk -W version 2>&1 | grep -q mawk && awk_interactive=(-W interactive)
 tail -n +1 -s 0.2 --pid="$QPID" -f "$RUN/output.log" 2>/dev/null |
-  awk -v id="$ID" -v rcfile="$RUN/rc" -v startfile="$RUN/started" '
+  awk "${awk_interactive[@]}" -v id="$ID" -v rcfile="$RUN/rc" -v startfile="$RUN/started" '
     BEGIN { start = "<<ambient-vm:" id ":start>>"; endp = "<<ambient-vm:" id ":exit=" }
     state == 0 {
       if (index($0, start)) { state = 1; print "" > startfile; close(startfile) }

@@ -2,6 +2,7 @@
 // ztunnel learnt, ambient pods enrolled, others left alone, restarts adopt everything, SIGTERM
 // leaves state, uninstall removes it; and SIGKILL at random points during 200 enrollments.
 // Touches the kernel.
+#include <atomic>
 #include <random>
 #include <thread>
 
@@ -33,7 +34,7 @@ void requireVerified(NodeTopology& t, const AgentHarness& h, const PlanInput& in
 
 }  // namespace
 
-TEST_CASE("the agent learns ztunnel, enrolls ambient pods only, and keeps state across restarts",
+TEST_CASE("the agent learns ztunnel and enrolls ambient pods only and keeps state across restarts",
           "[kernel][agent]") {
   NodeTopology t;
   TestNetns app("app"), plain("plain");
@@ -150,18 +151,32 @@ TEST_CASE("SIGKILL at random points while 200 pods enroll: each enrolled exactly
   while (remaining > 0 && rounds < 200) {
     ++rounds;
     if (rounds > 1) h.start();
-    int delayMs = 5 + int(rng() % 60);
+    // Kill after a random number of replies (at least one, so every round makes progress) plus
+    // a random fraction of one ADD's latency, so kills also land mid-request. Scaled to the
+    // machine: the same test runs under qemu's emulation.
+    int afterReplies = 1 + int(rng() % 12);
+    double fraction = double(rng() % 150) / 100.0;
+    std::atomic<int> replies{0};
+    std::atomic<bool> roundOver{false};
+    std::atomic<double> lastLatencyMs{5.0};
     std::thread killer([&] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(delayMs));
+      while (replies.load() < afterReplies && !roundOver.load()) {
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+      std::this_thread::sleep_for(
+          std::chrono::microseconds(int64_t(fraction * lastLatencyMs.load() * 1000)));
       h.kill();
     });
     for (int i = 0; i < kPods; ++i) {
       if (done[i]) continue;
+      auto t0 = std::chrono::steady_clock::now();
       auto r = h.send(AgentHarness::add("foo", "p" + std::to_string(i),
                                         "/var/run/netns/" + prefix + std::to_string(i),
                                         "10.244.3." + std::to_string(i)),
-                      2000);
+                      30000);
       if (!r) break;  // the agent died under us: the runtime would retry this ADD
+      lastLatencyMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      ++replies;
       if (r->verdict == PodVerdict::kEnrolled) {
         done[i] = true;
         --remaining;
@@ -169,6 +184,7 @@ TEST_CASE("SIGKILL at random points while 200 pods enroll: each enrolled exactly
         lastRefusal = r->message;
       }
     }
+    roundOver = true;
     killer.join();
     ++kills;
   }

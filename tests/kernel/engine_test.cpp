@@ -36,7 +36,7 @@ void requireClean(NodeTopology& t, const PlanInput& in, SysctlLedger& ledger) {
 
 }  // namespace
 
-TEST_CASE("apply, observe, diff is empty; applying twice changes nothing", "[kernel]") {
+TEST_CASE("apply then observe gives an empty diff and applying twice changes nothing", "[kernel]") {
   NodeTopology t;
   t.addPodVeths(3);
   TempLedger ledger;
@@ -126,7 +126,7 @@ TEST_CASE("enrolling or releasing one pod among 1000 touches only its objects", 
   requireClean(t, in, ledger.store);
 }
 
-TEST_CASE("foreign routes, rules, links and nft tables are never modified", "[kernel]") {
+TEST_CASE("foreign routes and rules and links and nft tables are never modified", "[kernel]") {
   NodeTopology t;
   t.addPodVeths(2);
   must(t.node.ip("link add foreign0 type veth peer name foreign1"));
@@ -249,7 +249,7 @@ TEST_CASE("a failing nft batch changes nothing", "[kernel][bad-input]") {
   CHECK(table() == before);
 }
 
-TEST_CASE("tunnel mode auto picks geneve when the kernel has it, vxlan otherwise", "[kernel]") {
+TEST_CASE("tunnel mode auto picks geneve when the kernel has it and vxlan otherwise", "[kernel]") {
   TestNetns scratch("probe");
   bool geneve = sh(scratch.ip("link add g0 type geneve id 5 remote 192.0.2.1")).rc == 0;
   auto choice = chooseTunnelKind(TunnelMode::kAuto);

@@ -89,7 +89,7 @@ TEST_CASE("ambient pod traffic reaches the ztunnel namespace's transparent liste
   }
 }
 
-TEST_CASE("with nothing listening in the ztunnel namespace, ambient traffic stops",
+TEST_CASE("with nothing listening in the ztunnel namespace ambient traffic stops",
           "[kernel][packet]") {
   PacketWorld w;
   Background remoteServer(w.remote.exec(kNettool + " serve --port 8080"));

@@ -17,7 +17,7 @@ TEST_CASE("requests and replies round-trip", "[protocol]") {
   CHECK(*decodeReply(encodeReply(p)) == p);
 }
 
-TEST_CASE("garbage on the socket is a protocol error, never a crash", "[protocol]") {
+TEST_CASE("garbage on the socket is a protocol error and never a crash", "[protocol]") {
   for (std::string bad : std::vector<std::string>{"", "{", "[]", "null", "{\"version\":1}",
                           "{\"version\":2,\"command\":\"ADD\",\"containerId\":\"c\"}",
                           "{\"version\":1,\"command\":\"PUT\",\"containerId\":\"c\"}",
@@ -42,7 +42,7 @@ TEST_CASE("the registry round-trips and rejects damage", "[registry]") {
   CHECK_FALSE(decodeRegistry("{\"version\":9,\"pods\":[]}"));
 }
 
-TEST_CASE("agent flags: defaults, values and mistakes", "[flags]") {
+TEST_CASE("agent flags: defaults and values and mistakes", "[flags]") {
   auto d = parseAgentFlags({});
   REQUIRE(d);
   CHECK(d->command == "run");

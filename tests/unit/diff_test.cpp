@@ -39,7 +39,7 @@ TEST_CASE("a plan diffed against its own applied state is empty", "[diff]") {
   }
 }
 
-TEST_CASE("diff from nothing creates everything, in dependency order", "[diff]") {
+TEST_CASE("diff from nothing creates everything in dependency order", "[diff]") {
   auto plan = computeNodePlan(testing::nodeWithPods(2));
   auto cs = diff(*plan, ObservedState{});
   size_t objects = plan->tunnels.size() + plan->addresses.size() + plan->routes.size() +
@@ -51,7 +51,7 @@ TEST_CASE("diff from nothing creates everything, in dependency order", "[diff]")
   CHECK(diff(*plan, after).empty());
 }
 
-TEST_CASE("releasing one pod touches only its element, route and veth sysctl", "[diff]") {
+TEST_CASE("releasing one pod touches only its element and route and veth sysctl", "[diff]") {
   auto before = computeNodePlan(testing::nodeWithPods(3));
   auto in = testing::nodeWithPods(3);
   auto released = in.pods[1];

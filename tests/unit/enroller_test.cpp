@@ -71,7 +71,7 @@ TEST_CASE("an ambient pod cannot start before ztunnel: try again later", "[enrol
   CHECK(why.find("ztunnel") != std::string::npos);
 }
 
-TEST_CASE("ztunnel is learnt, then ambient pods are enrolled", "[enroller]") {
+TEST_CASE("ztunnel is learnt and then ambient pods are enrolled", "[enroller]") {
   World w;
   auto z = w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
   REQUIRE(z.verdict == PodVerdict::kNotAmbient);
@@ -88,7 +88,7 @@ TEST_CASE("ztunnel is learnt, then ambient pods are enrolled", "[enroller]") {
   CHECK(w.enroller.enrolledCount() == 1);
 }
 
-TEST_CASE("membership: labels, sidecars, opt-out, excluded namespaces", "[enroller]") {
+TEST_CASE("membership: labels and sidecars and opt-out and excluded namespaces", "[enroller]") {
   World w;
   REQUIRE(w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1").verdict ==
           PodVerdict::kNotAmbient);
