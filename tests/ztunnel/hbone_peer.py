@@ -139,10 +139,14 @@ def raw(host, port, what, ca="", cert_dir=""):
         s.sendall(b"this is not the HTTP/2 client preface at all\r\n\r\n")
     else:
         s.sendall(bytes.fromhex(what))
-    try:
-        closed = s.recv(4096) == b"" or s.recv(4096) == b""
-    except (OSError, ssl.SSLError):
-        closed = True
+    closed = False
+    try:  # whatever the peer sent first (e.g. its SETTINGS), it must then close
+        for _ in range(64):
+            if s.recv(4096) == b"":
+                closed = True
+                break
+    except (OSError, ssl.SSLError) as e:
+        closed = not isinstance(e, socket.timeout)
     print(json.dumps({"closed": closed}))
     return 0 if closed else 1
 

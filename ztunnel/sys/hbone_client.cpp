@@ -32,7 +32,7 @@ HboneConnection* dial(WorkerContext& ctx, const std::string& key, const Outbound
     return nullptr;
   }
   SSL* ssl = SSL_new(ctx.state.tls->client());
-  if (!ssl || !useIdentity(ssl, **cert) || SSL_set_fd(ssl, *fd) != 1) {
+  if (!ssl || !useIdentity(ssl, **cert)) {
     SSL_free(ssl);
     ::close(*fd);
     ctx.state.metrics.countRejected("outbound", "tls_setup");

@@ -59,6 +59,7 @@ class HboneConnection : public EventHandler {
   void continueHandshake();
   Status onHandshakeDone();
   void readTls();
+  bool writeSocket();  // false: the connection was dropped
   void drop(const std::string& reason, const std::string& detail);
   void close();
   void armIdleTimer();
@@ -78,8 +79,8 @@ class HboneConnection : public EventHandler {
   bool peerGoAway_ = false;
   uint32_t peerMaxStreams_ = 100;
   std::string peerIdentity_;
-  std::string out_;
-  size_t outPos_ = 0;
+  std::string tlsOut_;  // encrypted bytes not yet written to the socket
+  size_t tlsOutPos_ = 0;
   std::map<int32_t, HboneStream*> streams_;
   std::map<int32_t, ConnectRequest> requests_;  // server: header blocks being received
   std::map<int32_t, int> responses_;            // client: :status by stream

@@ -34,7 +34,7 @@ void acceptInboundHbone(WorkerContext& ctx, int fd, const SocketAddr& peer, cons
     return;
   }
   SSL* ssl = SSL_new(ctx.state.tls->server());
-  if (!ssl || !useIdentity(ssl, **cert) || SSL_set_fd(ssl, fd) != 1) {
+  if (!ssl || !useIdentity(ssl, **cert)) {
     SSL_free(ssl);
     ctx.state.metrics.countRejected(name, "tls_setup");
     closeWithReset(fd);

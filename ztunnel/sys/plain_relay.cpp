@@ -13,6 +13,7 @@
 namespace zt {
 
 namespace {
+constexpr size_t kCopyBytes = 16 * 1024;
 constexpr uint32_t kEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 }
 
@@ -44,11 +45,16 @@ PlainRelay::~PlainRelay() = default;
 
 void PlainRelay::onEvents(int tag, uint32_t events) {
   if (closed_) return;
+  // Remember a peer FIN: a short read then no longer proves the socket drained (the EOF may
+  // have arrived with the data, and no new edge will announce it).
+  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) (tag == 0 ? toUp_ : toDown_).peerHup = true;
+  bool justConnected = false;
   if (connecting_) {
     if (tag != 1) return;  // client bytes wait until upstream is connected
     int err = socketError(up_);
     if (err == 0 && !(events & (EPOLLERR | EPOLLHUP))) {
       connecting_ = false;
+      justConnected = true;
       if (timer_) ctx_.loop.cancelTimer(timer_);
       timer_ = 0;
     } else if (err != 0 || (events & (EPOLLERR | EPOLLHUP))) {
@@ -58,8 +64,21 @@ void PlainRelay::onEvents(int tag, uint32_t events) {
       return;
     }
   }
-  if (!pump(down_, up_, toUp_, counters_->receivedBytes) ||
-      !pump(up_, down_, toDown_, counters_->sentBytes)) {
+  // Pump only the directions this event can move: reads on the readable side, and the other
+  // direction's pipe only when it holds bytes waiting for this side to become writable.
+  bool readable = events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR);
+  bool writable = events & (EPOLLOUT | EPOLLHUP | EPOLLERR);
+  bool both = justConnected;
+  bool ok = true;
+  if (tag == 0 || both) {
+    if (readable || both) ok = ok && pump(down_, up_, toUp_, counters_->receivedBytes);
+    if ((writable && toDown_.inPipe) || both) ok = ok && pump(up_, down_, toDown_, counters_->sentBytes);
+  }
+  if (tag == 1 || both) {
+    if (readable || both) ok = ok && pump(up_, down_, toDown_, counters_->sentBytes);
+    if ((writable && toUp_.inPipe) || both) ok = ok && pump(down_, up_, toUp_, counters_->receivedBytes);
+  }
+  if (!ok) {
     finish(true);
     return;
   }
@@ -67,6 +86,7 @@ void PlainRelay::onEvents(int tag, uint32_t events) {
 }
 
 bool PlainRelay::pump(int src, int dst, Direction& d, std::atomic<uint64_t>& counter) {
+  bool first = true;
   for (;;) {
     if (d.inPipe > 0) {
       ssize_t n = splice(d.pipe.readFd, nullptr, dst, nullptr, d.inPipe,
@@ -83,6 +103,45 @@ bool PlainRelay::pump(int src, int dst, Direction& d, std::atomic<uint64_t>& cou
       }
       ctx_.pipes.release(d.pipe);
       return true;
+    }
+    if (first) {
+      // Small messages (request/response) are cheaper copied through a small per-thread
+      // buffer than spliced; a full buffer means bulk, and the rest of it goes by splice.
+      first = false;
+      static thread_local char buf[kCopyBytes];
+      ssize_t n = ::recv(src, buf, sizeof(buf), MSG_DONTWAIT);
+      if (n == 0) {
+        d.eof = true;
+        continue;
+      }
+      if (n < 0) {
+        if (errno != EAGAIN) return false;
+        ctx_.pipes.release(d.pipe);
+        return true;
+      }
+      ssize_t w = ::send(dst, buf, static_cast<size_t>(n), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (w < 0) {
+        if (errno != EAGAIN) return false;
+        w = 0;
+      }
+      counter.fetch_add(static_cast<uint64_t>(w), std::memory_order_relaxed);
+      if (w < n) {  // park the rest in a pipe until dst is writable
+        if (!d.pipe) {
+          auto p = ctx_.pipes.acquire();
+          if (!p) return false;
+          d.pipe = *p;
+        }
+        ssize_t parked = ::write(d.pipe.writeFd, buf + w, static_cast<size_t>(n - w));
+        if (parked != n - w) return false;
+        d.inPipe += static_cast<uint32_t>(parked);
+        continue;
+      }
+      // A short read emptied the receive queue; new bytes raise a new edge (safe with EPOLLET).
+      if (static_cast<size_t>(n) < sizeof(buf) && !d.peerHup) {
+        ctx_.pipes.release(d.pipe);
+        return true;
+      }
+      continue;
     }
     if (!d.pipe) {
       auto p = ctx_.pipes.acquire();

@@ -25,6 +25,7 @@ class PlainRelay : public EventHandler {
     uint32_t inPipe = 0;
     bool eof = false;
     bool shut = false;
+    bool peerHup = false;  // the source reported RDHUP/HUP/ERR
   };
   PlainRelay(WorkerContext& ctx, int down, int up, std::shared_ptr<TrafficCounters> counters,
              const char* listener);

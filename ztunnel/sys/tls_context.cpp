@@ -28,8 +28,10 @@ Result<SSL_CTX*> makeContext(const SSL_METHOD* method, X509_STORE* trust, bool s
   if (!ctx) return fail(ErrorCode::kTls, "SSL_CTX_new: " + takeOpenSslErrors());
   SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
   SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                            SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  // Pull many records per read(2); writes go through newAppendBio.
+  SSL_CTX_set_read_ahead(ctx, 1);
+  SSL_CTX_set_default_read_buffer_len(ctx, 64 * 1024);
   SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
   X509_STORE_up_ref(trust);
   SSL_CTX_set_cert_store(ctx, trust);
@@ -44,7 +46,33 @@ Result<SSL_CTX*> makeContext(const SSL_METHOD* method, X509_STORE* trust, bool s
   return ctx;
 }
 
+int appendWrite(BIO* b, const char* data, size_t len, size_t* written) {
+  static_cast<std::string*>(BIO_get_data(b))->append(data, len);
+  *written = len;
+  return 1;
+}
+
+long appendCtrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+
+int appendCreate(BIO* b) {
+  BIO_set_init(b, 1);
+  return 1;
+}
+
 }  // namespace
+
+BIO* newAppendBio(std::string* sink) {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "ztunnel-append");
+    BIO_meth_set_write_ex(m, appendWrite);
+    BIO_meth_set_ctrl(m, appendCtrl);
+    BIO_meth_set_create(m, appendCreate);
+    return m;
+  }();
+  BIO* b = BIO_new(method);
+  if (b) BIO_set_data(b, sink);
+  return b;
+}
 
 Result<std::unique_ptr<TlsContexts>> TlsContexts::create(CertStore& certs) {
   std::unique_ptr<TlsContexts> t(new TlsContexts());

@@ -28,6 +28,10 @@ class TlsContexts {
   SSL_CTX* client_ = nullptr;
 };
 
+// A write BIO that appends every TLS record to `sink`: the caller sends the bytes in big
+// writes (one syscall for many records) and decides itself when to stop producing.
+BIO* newAppendBio(std::string* sink);
+
 // Installs `cert` (leaf, chain, key) on one connection.
 Status useIdentity(SSL* ssl, const IdentityCert& cert);
 // URI subjectAltNames of the verified peer certificate.

@@ -1,0 +1,251 @@
+// Benchmark orchestration: builds the namespaces, starts the server, HAProxy and two ztunnels,
+// measures each path and prints one report with ratios and targets. Touches the kernel (via ip,
+// nft and child processes) and must run as root.
+#include "bench_run.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "bench_topology.h"
+
+extern char** environ;
+
+namespace ztbench {
+namespace {
+
+struct Settings {
+  std::string ztunnel;
+  double seconds = 3;
+  int runs = 3;
+  int iterations = 20000;
+  int idle = 10000;
+  bool keep = false;
+};
+
+std::string self() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "ztunnel_bench";
+}
+
+std::string capture(const std::string& cmd) {
+  std::string out;
+  FILE* f = popen(cmd.c_str(), "r");
+  if (!f) return out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof(buf), f)) out.append(buf, n);
+  pclose(f);
+  return out;
+}
+
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
+
+long rssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  return -1;
+}
+
+double field(const std::string& text, const std::string& key) {
+  size_t at = text.find(key + " ");
+  return at == std::string::npos ? -1 : std::atof(text.c_str() + at + key.size() + 1);
+}
+
+struct PathResult {
+  std::string name;
+  double gbps = -1;
+  double p50 = -1, p99 = -1;
+};
+
+}  // namespace
+
+const char* benchHelp() {
+  return R"(ztunnel_bench - throughput, latency and memory of direct, HAProxy (TCP mode), ztunnel
+plaintext (one ztunnel hop) and ztunnel HBONE (client and server ztunnels) on the same namespaces.
+Needs root, haproxy, nft, ip, taskset, openssl. Client pinned to CPU 0, server to CPU 1.
+
+Usage: ztunnel_bench [run] [--ztunnel PATH] [--seconds S] [--runs N] [--iterations N]
+                     [--idle N] [--keep]
+  --ztunnel PATH   ztunnel binary (default: ../ztunnel next to this program)
+  --seconds S      duration of one throughput run (default 3); the median of --runs is shown
+  --runs N         throughput runs per path (default 3)
+  --iterations N   64-byte request/response round trips per path (default 20000)
+  --idle N         idle proxied connections for the memory figure (default 10000)
+  --keep           leave the namespaces (prefix zb<pid>) for inspection
+Exit codes: 0 figures printed, 1 setup failed, 2 bad usage.)";
+}
+
+int runBenchmark(const std::vector<std::string>& args) {
+  Settings s;
+  std::string me = self();
+  s.ztunnel = me.substr(0, me.rfind('/')) + "/../ztunnel";
+  for (size_t i = 0; i < args.size(); ++i) {
+    auto next = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : ""; };
+    if (args[i] == "--ztunnel") s.ztunnel = next();
+    else if (args[i] == "--seconds") s.seconds = std::atof(next().c_str());
+    else if (args[i] == "--runs") s.runs = std::atoi(next().c_str());
+    else if (args[i] == "--iterations") s.iterations = std::atoi(next().c_str());
+    else if (args[i] == "--idle") s.idle = std::atoi(next().c_str());
+    else if (args[i] == "--keep") s.keep = true;
+    else return std::fprintf(stderr, "unknown argument %s\n%s\n", args[i].c_str(), benchHelp()), 2;
+  }
+  if (geteuid() != 0) return std::fprintf(stderr, "ztunnel_bench needs root (namespaces)\n"), 1;
+  // Children inherit the highest fd limit we may set; a transparent proxy spends two fds per
+  // plaintext connection, so the plaintext idle count is capped by it (reported when it bites).
+  rlimit nofile{};
+  getrlimit(RLIMIT_NOFILE, &nofile);
+  nofile.rlim_cur = nofile.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &nofile);
+  int idlePlain = std::min<int>(s.idle, static_cast<int>((nofile.rlim_cur - 64) / 2));
+  s.runs = std::max(1, s.runs);
+  std::string prefix = "zb" + std::to_string(getpid());
+  std::string dir = "/tmp/" + prefix;
+  std::vector<pid_t> children;
+  auto cleanup = [&] {
+    for (pid_t p : children) kill(p, SIGTERM);
+    for (pid_t p : children) waitpid(p, nullptr, 0);
+    if (!s.keep) {
+      std::system(("for ns in c a b s; do ip netns del " + prefix + "-$ns 2>/dev/null; done; rm -rf " + dir).c_str());
+    }
+  };
+  std::system(("mkdir -p " + dir).c_str());
+  std::ofstream(dir + "/topology.sh") << kTopologyScript;
+  std::ofstream(dir + "/config.json") << kConfigJson;
+  std::ofstream(dir + "/haproxy.cfg") << kHaproxyConfig;
+  std::string ca = "cd " + dir + " && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca-key.pem 2>/dev/null && "
+                   "openssl req -x509 -new -key ca-key.pem -out ca-cert.pem -days 2 -subj /O=bench-ca "
+                   "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null";
+  if (std::system(("P=" + prefix + " bash " + dir + "/topology.sh").c_str()) != 0 || std::system(ca.c_str()) != 0) {
+    std::fprintf(stderr, "setup failed (see above)\n");
+    cleanup();
+    return 1;
+  }
+  auto ns = [&](const std::string& n) { return std::vector<std::string>{"ip", "netns", "exec", prefix + "-" + n}; };
+  auto concat = [](std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  children.push_back(spawn(concat(ns("s"), {"taskset", "-c", "1", me, "serve", "5201"}), dir + "/server.log"));
+  children.push_back(spawn(concat(ns("a"), {"haproxy", "-db", "-f", dir + "/haproxy.cfg"}), dir + "/haproxy.log"));
+  std::vector<std::string> zt = {s.ztunnel, "--config", dir + "/config.json", "--dev-ca", dir, "--log-level", "warn"};
+  pid_t zta = spawn(concat(ns("a"), concat(zt, {"--node", "node-a"})), dir + "/ztunnel-a.log");
+  pid_t ztb = spawn(concat(ns("b"), concat(zt, {"--node", "node-b"})), dir + "/ztunnel-b.log");
+  children.push_back(zta);
+  children.push_back(ztb);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  long freshA = rssKb(zta), freshB = rssKb(ztb);
+  std::string nsc = "ip netns exec " + prefix + "-c taskset -c 0 " + me + " client ";
+
+  std::vector<PathResult> results = {{"direct"}, {"haproxy"}, {"ztunnel-plain"}, {"ztunnel-hbone"}};
+  const char* targets[] = {"10.88.2.2 5201", "10.88.1.1 7000", "10.96.0.1 5201", "10.96.0.2 5201"};
+  for (size_t i = 0; i < results.size(); ++i) {
+    std::vector<double> runs;
+    for (int r = 0; r < s.runs; ++r) {
+      std::string out = capture(nsc + "T " + targets[i] + " " + std::to_string(s.seconds));
+      runs.push_back(field(out, "gbps"));
+    }
+    std::sort(runs.begin(), runs.end());
+    results[i].gbps = runs[runs.size() / 2];
+    std::string lat = capture(nsc + "L " + targets[i] + " " + std::to_string(s.iterations));
+    results[i].p50 = field(lat, "p50");
+    results[i].p99 = field(lat, "p99");
+  }
+
+  long idleRss = rssKb(zta);
+  auto active = [&](const std::string& n) {
+    std::string m = capture("ip netns exec " + prefix + "-" + n + " curl -s http://127.0.0.1:15020/metrics");
+    return static_cast<long>(field(m, "\nztunnel_active_connections"));
+  };
+  long activeA = 0, activeB = 0;
+  auto holdIdle = [&](const char* target, int count, long* rssA, long* rssB) {
+    std::string log = dir + "/idle.log";
+    pid_t holder = spawn(concat(ns("c"), {me, "client", "I", std::string(target).substr(0, 9),
+                                          std::string(target).substr(10), std::to_string(count), "6"}), log);
+    for (int t = 0; t < 600; ++t) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::ifstream in(log);
+      std::string text((std::istreambuf_iterator<char>(in)), {});
+      if (text.find("held") != std::string::npos) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    *rssA = rssKb(zta);
+    *rssB = rssKb(ztb);
+    activeA = active("a");
+    activeB = active("b");
+    waitpid(holder, nullptr, 0);
+    std::ifstream in(log);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    return static_cast<long>(field(text, "held"));
+  };
+  long plainA = 0, plainB = 0, hboneA = 0, hboneB = 0;
+  long idleRssB = rssKb(ztb);
+  long heldPlain = holdIdle("10.96.0.1 5201", idlePlain, &plainA, &plainB);
+  long activePlainA = activeA;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  long afterPlain = rssKb(zta);
+  long heldHbone = holdIdle("10.96.0.2 5201", s.idle, &hboneA, &hboneB);
+
+  const PathResult& d = results[0];
+  const PathResult& h = results[1];
+  std::printf("\nztunnel_bench (single stream, 64-byte request/response, client CPU 0, server CPU 1)\n");
+  std::printf("%-15s %10s %8s %10s %10s %10s %12s\n", "path", "Gbit/s", "x direct", "p50 us", "p99 us",
+              "+p50 us", "+p50/hop us");
+  for (size_t i = 0; i < results.size(); ++i) {
+    const PathResult& r = results[i];
+    int hops = i == 0 ? 0 : i == 3 ? 2 : 1;
+    double added = r.p50 - d.p50;
+    std::printf("%-15s %10.2f %8.2f %10.1f %10.1f %10.1f %12.1f\n", r.name.c_str(), r.gbps,
+                r.gbps / d.gbps, r.p50, r.p99, added, hops ? added / hops : 0.0);
+  }
+  const PathResult& zp = results[2];
+  const PathResult& zh = results[3];
+  auto verdict = [](bool ok) { return ok ? "met" : "MISSED"; };
+  std::printf("\ntargets:\n");
+  std::printf("  plaintext >= 0.85x direct      : %.2fx  %s\n", zp.gbps / d.gbps, verdict(zp.gbps >= 0.85 * d.gbps));
+  std::printf("  plaintext >= 1.3x HAProxy      : %.2fx  %s\n", zp.gbps / h.gbps, verdict(zp.gbps >= 1.3 * h.gbps));
+  std::printf("  HBONE >= 0.5x direct           : %.2fx  %s\n", zh.gbps / d.gbps, verdict(zh.gbps >= 0.5 * d.gbps));
+  std::printf("  plaintext +p50/hop <= HAProxy  : %.1f vs %.1f us  %s\n", zp.p50 - d.p50, h.p50 - d.p50,
+              verdict(zp.p50 - d.p50 <= h.p50 - d.p50));
+  double perConnPlain = activePlainA > 0 ? (plainA - idleRss) * 1024.0 / static_cast<double>(activePlainA) : -1;
+  double perConnHbone = activeA > 0 ? ((hboneA - afterPlain) + (hboneB - idleRssB)) * 1024.0 / static_cast<double>(activeA) : -1;
+  std::printf("\nmemory (ztunnel VmRSS):\n");
+  std::printf("  ztunnel idle at start          : A %ld KB, B %ld KB\n", freshA, freshB);
+  std::printf("  ztunnel idle after the runs    : A %ld KB, B %ld KB\n", idleRss, idleRssB);
+  std::printf("  idle plaintext: client held %ld, ztunnel A proxied %ld : A %ld KB -> %.0f bytes/connection  %s (< 4096)\n",
+              heldPlain, activePlainA, plainA, perConnPlain, verdict(perConnPlain >= 0 && perConnPlain < 4096));
+  if (idlePlain < s.idle)
+    std::printf("    (plaintext count capped at %d: fd hard limit %llu, two fds per proxied connection)\n",
+                idlePlain, static_cast<unsigned long long>(nofile.rlim_max));
+  std::printf("  idle HBONE: client held %ld, streams A %ld / B %ld : A %ld KB, B %ld KB -> %.0f bytes/stream (A+B)  %s\n",
+              heldHbone, activeA, activeB, hboneA, hboneB, perConnHbone, verdict(perConnHbone >= 0 && perConnHbone < 4096));
+  cleanup();
+  return 0;
+}
+
+}  // namespace ztbench
