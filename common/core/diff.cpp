@@ -2,7 +2,9 @@
 #include "common/core/diff.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
+#include <utility>
 
 namespace ambient {
 namespace {
@@ -13,11 +15,18 @@ auto key(const AddressSpec& a) { return std::make_pair(a.dev, a.prefix); }
 auto key(const RouteSpec& r) { return std::make_tuple(r.table, r.dst, r.type); }
 auto key(const RuleSpec& r) { return r.priority; }
 
+// Objects by identity key, for O(log n) matching (a node carries thousands of routes).
 template <class T>
-const T* findByKey(const std::vector<T>& list, const T& probe) {
-  auto it = std::find_if(list.begin(), list.end(),
-                         [&](const T& x) { return key(x) == key(probe); });
-  return it == list.end() ? nullptr : &*it;
+auto indexByKey(const std::vector<T>& list) {
+  std::map<decltype(key(std::declval<const T&>())), const T*> index;
+  for (const auto& x : list) index.emplace(key(x), &x);
+  return index;
+}
+
+template <class Index, class T>
+const T* lookup(const Index& index, const T& probe) {
+  auto it = index.find(key(probe));
+  return it == index.end() ? nullptr : it->second;
 }
 
 bool sameTunnelIdentity(const TunnelSpec& a, const TunnelSpec& b) {
@@ -75,8 +84,10 @@ class Differ {
   }
 
   void diffTunnels() {
+    auto wantIndex = indexByKey(want_.tunnels);
+    auto haveIndex = indexByKey(have_.owned.tunnels);
     for (const auto& h : have_.owned.tunnels) {
-      const TunnelSpec* w = findByKey(want_.tunnels, h);
+      const TunnelSpec* w = lookup(wantIndex, h);
       if (!w) {
         deleteTunnels_.push_back({ChangeKind::kDelete, h});
         gone_.insert(h.name);
@@ -91,7 +102,7 @@ class Differ {
       }
     }
     for (const auto& w : want_.tunnels) {
-      if (!findByKey(have_.owned.tunnels, w)) {
+      if (!lookup(haveIndex, w)) {
         createTunnels_.push_back({ChangeKind::kCreate, w});
         gone_.insert(w.name);
       }
@@ -103,25 +114,28 @@ class Differ {
   template <class T, class Gone>
   void diffList(const std::vector<T>& want, const std::vector<T>& have, Gone onGoneDevice,
                 std::vector<Change>& deletes, std::vector<Change>& creates) {
+    auto wantIndex = indexByKey(want);
+    auto haveIndex = indexByKey(have);
     for (const auto& h : have) {
       if (onGoneDevice(h)) continue;
-      const T* w = findByKey(want, h);
+      const T* w = lookup(wantIndex, h);
       if (!w || !(*w == h)) deletes.push_back({ChangeKind::kDelete, h});
     }
     for (const auto& w : want) {
-      const T* h = findByKey(have, w);
+      const T* h = lookup(haveIndex, w);
       if (!h || !(*h == w) || onGoneDevice(*h)) creates.push_back({ChangeKind::kCreate, w});
     }
   }
 
   void diffSysctls() {
     std::set<std::string> wanted;
+    std::map<std::string, const std::string*> current;
+    for (const auto& h : have_.owned.sysctls) current.emplace(h.key, &h.value);
     for (const auto& w : want_.sysctls) {
       wanted.insert(w.key);
-      auto h = std::find_if(have_.owned.sysctls.begin(), have_.owned.sysctls.end(),
-                            [&](const SysctlSpec& s) { return s.key == w.key; });
+      auto h = current.find(w.key);
       bool fresh = gone_.count(sysctlDevice(w.key)) > 0;
-      if (!fresh && h != have_.owned.sysctls.end() && h->value == w.value) continue;
+      if (!fresh && h != current.end() && *h->second == w.value) continue;
       bool recorded = have_.sysctlOriginals.count(w.key) > 0;
       writeSysctls_.push_back({recorded ? ChangeKind::kUpdate : ChangeKind::kCreate, w});
     }

@@ -2,6 +2,7 @@
 #include "common/sys/linux_kernel.h"
 
 #include <sched.h>
+#include <sys/stat.h>
 
 #include <thread>
 
@@ -41,18 +42,71 @@ Status applySysctl(const Netns& ns, NetnsRole role, const Change& c, SysctlLedge
 
 }  // namespace
 
+// Drops a cached connection unless the call succeeded: after an error a socket may hold
+// stale replies, and the next call starts clean.
+class DropOnFailure {
+ public:
+  DropOnFailure(std::map<std::string, std::unique_ptr<LinuxKernel::Connection>>& m,
+                std::string path)
+      : map_(m), path_(std::move(path)) {}
+  ~DropOnFailure() {
+    if (!ok_) map_.erase(path_);
+  }
+  void succeeded() { ok_ = true; }
+
+ private:
+  std::map<std::string, std::unique_ptr<LinuxKernel::Connection>>& map_;
+  std::string path_;
+  bool ok_ = false;
+};
+
+struct LinuxKernel::Connection {
+  Netns ns;
+  Rtnl rtnl;
+  NftKernel nft;
+  dev_t dev;
+  ino_t ino;
+};
+
+LinuxKernel::LinuxKernel() = default;
+LinuxKernel::~LinuxKernel() = default;
+
+Result<LinuxKernel::Connection*> LinuxKernel::connect(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    auto it = connections_.find(path);
+    if (it != connections_.end() && it->second->dev == st.st_dev && it->second->ino == st.st_ino) {
+      return it->second.get();
+    }
+  }
+  connections_.erase(path);
+  if (connections_.size() >= 16) connections_.clear();  // pods' namespaces come and go
+  auto ns = Netns::open(path);
+  if (!ns) return fail(ns.error());
+  auto rtnl = Rtnl::openIn(*ns);
+  if (!rtnl) return fail(rtnl.error());
+  auto nft = NftKernel::openIn(*ns);
+  if (!nft) return fail(nft.error());
+  struct stat nsStat {};
+  ::fstat(ns->fd(), &nsStat);
+  auto conn = std::unique_ptr<Connection>(new Connection{
+      std::move(*ns), std::move(*rtnl), std::move(*nft), nsStat.st_dev, nsStat.st_ino});
+  auto* raw = conn.get();
+  connections_[path] = std::move(conn);
+  return raw;
+}
+
 Result<NetnsPlan> LinuxKernel::observe(const NetnsTarget& target,
                                        const std::vector<std::string>& sysctlKeys) {
   std::string where = std::string(netnsRoleName(target.role)) + " namespace " + target.path;
-  auto ns = Netns::open(target.path);
-  if (!ns) return fail(ns.error().wrap("observe " + where));
-  auto rtnl = Rtnl::openIn(*ns);
-  if (!rtnl) return fail(rtnl.error().wrap("observe " + where));
-  auto plan = rtnl->observe(target.role);
+  std::lock_guard lock(mu_);
+  DropOnFailure guard(connections_, target.path);
+  auto conn = connect(target.path);
+  if (!conn) return fail(conn.error().wrap("observe " + where));
+  const Netns* ns = &(*conn)->ns;
+  auto plan = (*conn)->rtnl.observe(target.role);
   if (!plan) return fail(plan.error().wrap("observe " + where));
-  auto nft = NftKernel::openIn(*ns);
-  if (!nft) return fail(nft.error().wrap("observe " + where));
-  auto table = nft->observe(std::string(kNftTable));
+  auto table = (*conn)->nft.observe(std::string(kNftTable));
   if (!table) return fail(table.error().wrap("observe " + where));
   plan->nft = *table;
   for (const auto& key : sysctlKeys) {
@@ -63,6 +117,7 @@ Result<NetnsPlan> LinuxKernel::observe(const NetnsTarget& target,
       return fail(v.error().wrap("observe " + where));
     }
   }
+  guard.succeeded();
   return plan;
 }
 
@@ -70,12 +125,13 @@ Status LinuxKernel::apply(const NetnsTarget& target, const ChangeSet& changes,
                           SysctlLedger& ledger) {
   std::string where = "apply to " + std::string(netnsRoleName(target.role)) + " namespace " +
                       target.path;
-  auto ns = Netns::open(target.path);
-  if (!ns) return fail(ns.error().wrap(where));
-  auto rtnl = Rtnl::openIn(*ns);
-  if (!rtnl) return fail(rtnl.error().wrap(where));
-  auto nft = NftKernel::openIn(*ns);
-  if (!nft) return fail(nft.error().wrap(where));
+  std::lock_guard lock(mu_);
+  DropOnFailure guard(connections_, target.path);
+  auto conn = connect(target.path);
+  if (!conn) return fail(conn.error().wrap(where));
+  const Netns* ns = &(*conn)->ns;
+  Rtnl* rtnl = &(*conn)->rtnl;
+  NftKernel* nft = &(*conn)->nft;
 
   std::vector<const Change*> nftRun;
   auto flushNft = [&]() -> Status {
@@ -111,6 +167,7 @@ Status LinuxKernel::apply(const NetnsTarget& target, const ChangeSet& changes,
     if (!s) return fail(s.error().wrap(where));
   }
   if (auto s = flushNft(); !s) return fail(s.error().wrap(where));
+  guard.succeeded();
   return {};
 }
 

@@ -2,6 +2,10 @@
 // inside the namespace given by path. Also the tunnel-kind probe. Touches the kernel.
 #pragma once
 
+#include <map>
+#include <memory>
+#include <mutex>
+
 #include "common/core/compute_plan.h"
 #include "common/core/kernel_port.h"
 
@@ -9,10 +13,21 @@ namespace ambient {
 
 class LinuxKernel : public KernelPort {
  public:
+  LinuxKernel();
+  ~LinuxKernel() override;
   Result<NetnsPlan> observe(const NetnsTarget& target,
                             const std::vector<std::string>& sysctlKeys) override;
   Status apply(const NetnsTarget& target, const ChangeSet& changes,
                SysctlLedger& ledger) override;
+
+  // Open namespace + netlink sockets per path, reused while the path names the same
+  // namespace (checked by inode on every call), so a one-pod change costs no socket setup.
+  struct Connection;
+
+ private:
+  Result<Connection*> connect(const std::string& path);
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<Connection>> connections_;
 };
 
 struct TunnelChoice {

@@ -96,7 +96,7 @@ PodReply Enroller::add(const PodRequest& r) {
   rec.hostVeth = link->hostVeth;
   rec.enrolled = true;
   if (auto s = store(rec); !s) return errorReply(kCniErrIo, s.error().message(), "persist");
-  if (auto s = reconcileLocked(); !s) {
+  if (auto s = applyPodChangeLocked(); !s) {
     return errorReply(kCniErrTryAgainLater,
                       "redirection for " + r.podNamespace + "/" + r.podName +
                           " could not be programmed: " + s.error().message(),
@@ -156,7 +156,7 @@ PodReply Enroller::del(const PodRequest& r) {
     return errorReply(kCniErrIo, s.error().message(), "persist");
   }
   if (wasEnrolled) {
-    if (auto s = reconcileLocked(); !s) {
+    if (auto s = applyPodChangeLocked(); !s) {
       return errorReply(kCniErrTryAgainLater, "release failed: " + s.error().message(),
                         "reconcile");
     }
@@ -237,9 +237,11 @@ Status Enroller::reconcileLocked() {
   if (!nodePlan) return fail(nodePlan.error());
   auto node = reconcile(kernel_, {config_.nodeNetns, NetnsRole::kNode}, *nodePlan, ledger_);
   if (!node) {
+    lastNodePlan_.reset();
     lastError_ = node.error().message();
     return fail(node.error());
   }
+  lastNodePlan_ = std::move(*nodePlan);
   auto ztPlan = computeZtunnelPlan(*in);
   if (!ztPlan) return fail(ztPlan.error());
   auto zt = reconcile(kernel_, {registry_.ztunnel->netns, NetnsRole::kZtunnel}, *ztPlan, ledger_);
@@ -249,6 +251,25 @@ Status Enroller::reconcileLocked() {
   }
   lastError_.clear();
   if (events_.reconciled) events_.reconciled();
+  return {};
+}
+
+Status Enroller::applyPodChangeLocked() {
+  if (!lastNodePlan_) return reconcileLocked();
+  auto in = planInputLocked();
+  if (!in) return reconcileLocked();
+  auto plan = computeNodePlan(*in);
+  if (!plan) return fail(plan.error());
+  ObservedState assumed{*lastNodePlan_, ledger_.entries(NetnsRole::kNode)};
+  ChangeSet changes = diff(*plan, assumed);
+  if (!changes.empty()) {
+    if (auto s = kernel_.apply({config_.nodeNetns, NetnsRole::kNode}, changes, ledger_); !s) {
+      lastNodePlan_.reset();
+      lastError_ = s.error().message();
+      return s;
+    }
+  }
+  lastNodePlan_ = std::move(*plan);
   return {};
 }
 

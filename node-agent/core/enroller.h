@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <mutex>
+#include <optional>
 
 #include "common/core/agent_protocol.h"
 #include "common/core/compute_plan.h"
@@ -56,6 +57,11 @@ class Enroller {
   // Puts the record in the registry and persists; undone in memory when persisting fails.
   Status store(const PodRecord& rec);
   Status reconcileLocked();
+  // After a pod change: applies only the difference between the last plan the kernel was
+  // brought to and the new one (one element, one route, one sysctl), without reading the whole
+  // kernel state; falls back to a full pass when there is no trusted last plan. The periodic
+  // full pass repairs any drift.
+  Status applyPodChangeLocked();
   Result<PlanInput> planInputLocked() const;
   PodReply errorReply(uint32_t code, std::string message, const std::string& kind);
 
@@ -70,6 +76,7 @@ class Enroller {
   mutable std::mutex mu_;
   PodRegistry registry_;
   bool started_ = false;
+  std::optional<NetnsPlan> lastNodePlan_;  // what the node was last brought to, if trusted
   std::string lastError_;
 };
 

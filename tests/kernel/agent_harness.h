@@ -59,7 +59,7 @@ class AgentHarness {
   std::string log() const { return agent_ ? agent_->log() : ""; }
 
   // One protocol exchange; nullopt when the agent did not answer (down or killed mid-way).
-  std::optional<PodReply> send(const PodRequest& r, int timeoutMs = 5000) const {
+  std::optional<PodReply> send(const PodRequest& r, int timeoutMs = 60000) const {
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;

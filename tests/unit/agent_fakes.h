@@ -34,8 +34,11 @@ class FakeKernel : public KernelPort {
   std::map<std::string, ObservedState> namespaces;
   int failApplies = 0;  // the next N applies fail, as a netlink error would
   int applies = 0;
+  int observes = 0;
+  ChangeSet lastApplied;
 
   Result<NetnsPlan> observe(const NetnsTarget& t, const std::vector<std::string>&) override {
+    ++observes;
     auto it = namespaces.find(t.path);
     if (it == namespaces.end()) return fail(ErrorCode::kNotFound, "namespace " + t.path);
     NetnsPlan p = it->second.owned;
@@ -44,6 +47,7 @@ class FakeKernel : public KernelPort {
   }
   Status apply(const NetnsTarget& t, const ChangeSet& cs, SysctlLedger& ledger) override {
     ++applies;
+    lastApplied = cs;
     if (failApplies > 0) {
       --failApplies;
       return fail(ErrorCode::kKernel, "injected netlink error applying to " + t.path, 105);

@@ -201,3 +201,34 @@ TEST_CASE("bad ADD input is refused with the right CNI code", "[enroller]") {
   CHECK(w.enroller.handle(anonymous).cniCode == kCniErrInvalidEnv);
   CHECK(w.enroller.enrolledCount() == 0);
 }
+
+TEST_CASE("a pod change applies only its objects without reading the whole kernel", "[enroller]") {
+  World w;
+  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  for (int i = 0; i < 50; ++i) {
+    w.send(PodCommand::kAdd, "foo", "p" + std::to_string(i), i, "10.244.2." + std::to_string(i));
+  }
+  int observes = w.kernel.observes;
+  REQUIRE(w.send(PodCommand::kAdd, "foo", "extra", 99, "10.244.2.99").verdict ==
+          PodVerdict::kEnrolled);
+  CHECK(w.kernel.observes == observes);
+  CHECK(w.kernel.lastApplied.changes.size() == 3);  // route, set element, veth rp_filter
+  REQUIRE(w.send(PodCommand::kDel, "foo", "extra", 99, "10.244.2.99").verdict ==
+          PodVerdict::kReleased);
+  CHECK(w.kernel.lastApplied.changes.size() == 3);
+  CHECK(w.kernel.observes == observes);
+}
+
+TEST_CASE("drift made behind the agent's back is repaired by the full pass", "[enroller]") {
+  World w;
+  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.send(PodCommand::kAdd, "foo", "a", 1, "10.244.2.1");
+  auto& routes = w.kernel.namespaces[kNode].owned.routes;
+  routes.erase(routes.begin());  // someone deletes a route
+  w.send(PodCommand::kAdd, "foo", "b", 2, "10.244.2.2");
+  REQUIRE(w.enroller.reconcileAll());
+  auto in = w.enroller.planInput();
+  REQUIRE(in);
+  CHECK(diff(*computeNodePlan(*in), ObservedState{w.node().owned, w.ledger.entries(NetnsRole::kNode)})
+            .empty());
+}
