@@ -32,6 +32,7 @@ struct Settings {
   int iterations = 20000;
   int idle = 10000;
   bool keep = false;
+  std::string cpus = "split";
 };
 
 std::string self() {
@@ -88,15 +89,18 @@ struct PathResult {
 const char* benchHelp() {
   return R"(ztunnel_bench - throughput, latency and memory of direct, HAProxy (TCP mode), ztunnel
 plaintext (one ztunnel hop) and ztunnel HBONE (client and server ztunnels) on the same namespaces.
-Needs root, haproxy, nft, ip, taskset, openssl. Client pinned to CPU 0, server to CPU 1.
+Needs root, haproxy, nft, ip, taskset, openssl. CPU pinning (--cpus): by default ("split") the client
+is pinned to CPU 0, the server to CPU 1 and the proxies float; "proxy-core" puts client and
+server on CPU 0 and the proxies (HAProxy, both ztunnels) on CPU 1.
 
 Usage: ztunnel_bench [run] [--ztunnel PATH] [--seconds S] [--runs N] [--iterations N]
                      [--idle N] [--keep]
   --ztunnel PATH   ztunnel binary (default: ../ztunnel next to this program)
-  --seconds S      duration of one throughput run (default 3); the median of --runs is shown
-  --runs N         throughput runs per path (default 3)
-  --iterations N   64-byte request/response round trips per path (default 20000)
+  --seconds S      duration of one throughput run (default 3)
+  --runs N         interleaved rounds over all paths (default 3); medians are shown
+  --iterations N   64-byte request/response round trips per path, split over the rounds
   --idle N         idle proxied connections for the memory figure (default 10000)
+  --cpus MODE      "split" (default) or "proxy-core", see above
   --keep           leave the namespaces (prefix zb<pid>) for inspection
 Exit codes: 0 figures printed, 1 setup failed, 2 bad usage.)";
 }
@@ -113,6 +117,7 @@ int runBenchmark(const std::vector<std::string>& args) {
     else if (args[i] == "--iterations") s.iterations = std::atoi(next().c_str());
     else if (args[i] == "--idle") s.idle = std::atoi(next().c_str());
     else if (args[i] == "--keep") s.keep = true;
+    else if (args[i] == "--cpus") s.cpus = next();
     else return std::fprintf(stderr, "unknown argument %s\n%s\n", args[i].c_str(), benchHelp()), 2;
   }
   if (geteuid() != 0) return std::fprintf(stderr, "ztunnel_bench needs root (namespaces)\n"), 1;
@@ -151,32 +156,23 @@ int runBenchmark(const std::vector<std::string>& args) {
     a.insert(a.end(), b.begin(), b.end());
     return a;
   };
-  children.push_back(spawn(concat(ns("s"), {"taskset", "-c", "1", me, "serve", "5201"}), dir + "/server.log"));
-  children.push_back(spawn(concat(ns("a"), {"haproxy", "-db", "-f", dir + "/haproxy.cfg"}), dir + "/haproxy.log"));
+  bool split = s.cpus == "split";
+  if (!split && s.cpus != "proxy-core") return std::fprintf(stderr, "--cpus: proxy-core or split\n"), 2;
+  std::vector<std::string> clientCpu = {"taskset", "-c", "0"};
+  std::vector<std::string> serverCpu = {"taskset", "-c", split ? "1" : "0"};
+  std::vector<std::string> proxyCpu = split ? std::vector<std::string>{} : std::vector<std::string>{"taskset", "-c", "1"};
+  children.push_back(spawn(concat(ns("s"), concat(serverCpu, {me, "serve", "5201"})), dir + "/server.log"));
+  children.push_back(spawn(concat(ns("a"), concat(proxyCpu, {"haproxy", "-db", "-f", dir + "/haproxy.cfg"})), dir + "/haproxy.log"));
   std::vector<std::string> zt = {s.ztunnel, "--config", dir + "/config.json", "--dev-ca", dir, "--log-level", "warn"};
-  pid_t zta = spawn(concat(ns("a"), concat(zt, {"--node", "node-a"})), dir + "/ztunnel-a.log");
-  pid_t ztb = spawn(concat(ns("b"), concat(zt, {"--node", "node-b"})), dir + "/ztunnel-b.log");
+  pid_t zta = spawn(concat(ns("a"), concat(proxyCpu, concat(zt, {"--node", "node-a"}))), dir + "/ztunnel-a.log");
+  pid_t ztb = spawn(concat(ns("b"), concat(proxyCpu, concat(zt, {"--node", "node-b"}))), dir + "/ztunnel-b.log");
   children.push_back(zta);
   children.push_back(ztb);
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
   long freshA = rssKb(zta), freshB = rssKb(ztb);
   std::string nsc = "ip netns exec " + prefix + "-c taskset -c 0 " + me + " client ";
 
-  std::vector<PathResult> results = {{"direct"}, {"haproxy"}, {"ztunnel-plain"}, {"ztunnel-hbone"}};
-  const char* targets[] = {"10.88.2.2 5201", "10.88.1.1 7000", "10.96.0.1 5201", "10.96.0.2 5201"};
-  for (size_t i = 0; i < results.size(); ++i) {
-    std::vector<double> runs;
-    for (int r = 0; r < s.runs; ++r) {
-      std::string out = capture(nsc + "T " + targets[i] + " " + std::to_string(s.seconds));
-      runs.push_back(field(out, "gbps"));
-    }
-    std::sort(runs.begin(), runs.end());
-    results[i].gbps = runs[runs.size() / 2];
-    std::string lat = capture(nsc + "L " + targets[i] + " " + std::to_string(s.iterations));
-    results[i].p50 = field(lat, "p50");
-    results[i].p99 = field(lat, "p99");
-  }
-
+  // Memory first, on fresh processes: later bulk runs leave freed heap that would hide growth.
   long idleRss = rssKb(zta);
   auto active = [&](const std::string& n) {
     std::string m = capture("ip netns exec " + prefix + "-" + n + " curl -s http://127.0.0.1:15020/metrics");
@@ -211,9 +207,37 @@ int runBenchmark(const std::vector<std::string>& args) {
   long afterPlain = rssKb(zta);
   long heldHbone = holdIdle("10.96.0.2 5201", s.idle, &hboneA, &hboneB);
 
+  std::vector<PathResult> results = {{"direct"}, {"haproxy"}, {"ztunnel-plain"}, {"ztunnel-hbone"}};
+  const char* targets[] = {"10.88.2.2 5201", "10.88.1.1 7000", "10.96.0.1 5201", "10.96.0.2 5201"};
+  // Paths take turns within each round, so a change of background load hits all of them alike.
+  std::vector<std::vector<double>> runs(results.size());
+  for (int r = 0; r < s.runs; ++r)
+    for (size_t i = 0; i < results.size(); ++i)
+      runs[i].push_back(field(capture(nsc + "T " + targets[i] + " " + std::to_string(s.seconds)), "gbps"));
+  for (size_t i = 0; i < results.size(); ++i) {
+    std::sort(runs[i].begin(), runs[i].end());
+    results[i].gbps = runs[i][runs[i].size() / 2];
+  }
+  std::vector<std::vector<double>> p50s(results.size()), p99s(results.size());
+  for (int r = 0; r < s.runs; ++r)
+    for (size_t i = 0; i < results.size(); ++i) {
+      std::string lat = capture(nsc + "L " + targets[i] + " " + std::to_string(s.iterations / s.runs));
+      p50s[i].push_back(field(lat, "p50"));
+      p99s[i].push_back(field(lat, "p99"));
+    }
+  for (size_t i = 0; i < results.size(); ++i) {
+    std::sort(p50s[i].begin(), p50s[i].end());
+    std::sort(p99s[i].begin(), p99s[i].end());
+    results[i].p50 = p50s[i][p50s[i].size() / 2];
+    results[i].p99 = p99s[i][p99s[i].size() / 2];
+  }
+
   const PathResult& d = results[0];
   const PathResult& h = results[1];
-  std::printf("\nztunnel_bench (single stream, 64-byte request/response, client CPU 0, server CPU 1)\n");
+  std::printf("\nztunnel_bench (single stream, 64-byte request/response; CPUs: %s;\n"
+              "medians of %d interleaved rounds of %.1f s and %d round trips)\n",
+              split ? "client 0, server 1, proxies unpinned" : "client+server 0, proxies 1", s.runs,
+              s.seconds, s.iterations / s.runs);
   std::printf("%-15s %10s %8s %10s %10s %10s %12s\n", "path", "Gbit/s", "x direct", "p50 us", "p99 us",
               "+p50 us", "+p50/hop us");
   for (size_t i = 0; i < results.size(); ++i) {
@@ -234,16 +258,18 @@ int runBenchmark(const std::vector<std::string>& args) {
               verdict(zp.p50 - d.p50 <= h.p50 - d.p50));
   double perConnPlain = activePlainA > 0 ? (plainA - idleRss) * 1024.0 / static_cast<double>(activePlainA) : -1;
   double perConnHbone = activeA > 0 ? ((hboneA - afterPlain) + (hboneB - idleRssB)) * 1024.0 / static_cast<double>(activeA) : -1;
+  double perStreamB = activeB > 0 ? (hboneB - idleRssB) * 1024.0 / static_cast<double>(activeB) : -1;
   std::printf("\nmemory (ztunnel VmRSS):\n");
   std::printf("  ztunnel idle at start          : A %ld KB, B %ld KB\n", freshA, freshB);
-  std::printf("  ztunnel idle after the runs    : A %ld KB, B %ld KB\n", idleRss, idleRssB);
+  std::printf("  ztunnel idle after all runs    : A %ld KB, B %ld KB\n", rssKb(zta), rssKb(ztb));
   std::printf("  idle plaintext: client held %ld, ztunnel A proxied %ld : A %ld KB -> %.0f bytes/connection  %s (< 4096)\n",
               heldPlain, activePlainA, plainA, perConnPlain, verdict(perConnPlain >= 0 && perConnPlain < 4096));
   if (idlePlain < s.idle)
     std::printf("    (plaintext count capped at %d: fd hard limit %llu, two fds per proxied connection)\n",
                 idlePlain, static_cast<unsigned long long>(nofile.rlim_max));
-  std::printf("  idle HBONE: client held %ld, streams A %ld / B %ld : A %ld KB, B %ld KB -> %.0f bytes/stream (A+B)  %s\n",
-              heldHbone, activeA, activeB, hboneA, hboneB, perConnHbone, verdict(perConnHbone >= 0 && perConnHbone < 4096));
+  std::printf("  idle HBONE: client held %ld, streams A %ld / B %ld : A %ld KB, B %ld KB -> %.0f bytes/stream (A+B; B alone %.0f)  %s\n",
+              heldHbone, activeA, activeB, hboneA, hboneB, perConnHbone, perStreamB,
+              verdict(perConnHbone >= 0 && perConnHbone < 4096));
   cleanup();
   return 0;
 }

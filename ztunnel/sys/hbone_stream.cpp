@@ -158,7 +158,8 @@ void HboneStream::writePending() {
     }
   }
   if (toPlainPos_ == toPlain_.size()) {
-    toPlain_.clear();
+    if (toPlain_.capacity() > 256 * 1024) std::string().swap(toPlain_);  // a burst is over
+    else toPlain_.clear();
     toPlainPos_ = 0;
     if (h2End_ && !shutSent_) {
       ::shutdown(fd_, SHUT_WR);

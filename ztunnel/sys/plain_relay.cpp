@@ -104,7 +104,7 @@ bool PlainRelay::pump(int src, int dst, Direction& d, std::atomic<uint64_t>& cou
       ctx_.pipes.release(d.pipe);
       return true;
     }
-    if (first) {
+    if (first && !d.bulk) {
       // Small messages (request/response) are cheaper copied through a small per-thread
       // buffer than spliced; a full buffer means bulk, and the rest of it goes by splice.
       first = false;
@@ -141,6 +141,7 @@ bool PlainRelay::pump(int src, int dst, Direction& d, std::atomic<uint64_t>& cou
         ctx_.pipes.release(d.pipe);
         return true;
       }
+      d.bulk = true;
       continue;
     }
     if (!d.pipe) {
@@ -160,6 +161,7 @@ bool PlainRelay::pump(int src, int dst, Direction& d, std::atomic<uint64_t>& cou
       return true;
     }
     d.inPipe += static_cast<uint32_t>(n);
+    d.bulk = static_cast<size_t>(n) >= kCopyBytes;  // small again: next time copy
   }
 }
 

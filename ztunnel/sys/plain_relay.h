@@ -26,6 +26,7 @@ class PlainRelay : public EventHandler {
     bool eof = false;
     bool shut = false;
     bool peerHup = false;  // the source reported RDHUP/HUP/ERR
+    bool bulk = false;     // recent reads were large: splice without trying the copy path
   };
   PlainRelay(WorkerContext& ctx, int down, int up, std::shared_ptr<TrafficCounters> counters,
              const char* listener);

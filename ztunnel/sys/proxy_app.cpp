@@ -2,6 +2,7 @@
 // Touches the kernel (signalfd, rlimits).
 #include "ztunnel/sys/proxy_app.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -129,6 +130,7 @@ int runProxy(const Options& opts) {
   }
 
   EventLoop::Clock::time_point drainDeadline{};
+  uint64_t ticks = 0;
   std::function<void()> tick = [&] {
     if (state.draining.load()) {
       if (state.metrics.activeConnections.load() <= 0 || EventLoop::Clock::now() >= drainDeadline) {
@@ -140,6 +142,7 @@ int runProxy(const Options& opts) {
       loop.addTimer(std::chrono::milliseconds(50), tick);
       return;
     }
+    if (++ticks % 16 == 0) malloc_trim(0);  // hand bursts' freed heap back to the kernel
     if (auto st = config.poll(); !st)
       logLine(LogLevel::kWarn, "config reload failed, keeping the previous view", {{"error", st.error().message()}});
     loop.addTimer(std::chrono::milliseconds(state.draining ? 50 : opts.configPollMs), tick);
