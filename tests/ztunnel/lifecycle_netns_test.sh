@@ -21,6 +21,17 @@ wait_port srv1 127.0.0.1 8080
 sleep 0.5
 ready() { inns zta curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:15021/healthz/ready || true; }
 
+# 0. Documented exit codes.
+rc=0; "$ZTUNNEL_BIN" --no-such-flag 2>/dev/null || rc=$?
+[ "$rc" -eq 2 ] || fail "bad flag: exit $rc, want 2"
+"$ZTUNNEL_BIN" --help | grep -q "Exit codes" || fail "--help lacks exit codes"
+echo '{"workloads": [' >"$WORK/broken.json"
+rc=0; inns zta "$ZTUNNEL_BIN" --config "$WORK/broken.json" 2>/dev/null || rc=$?
+[ "$rc" -eq 3 ] || fail "broken config at startup: exit $rc, want 3"
+rc=0; inns ztb timeout 5 "$ZTUNNEL_BIN" --config "$WORK/good.json" 2>"$WORK/second.log" || rc=$?
+[ "$rc" -eq 4 ] || fail "second instance on taken ports: exit $rc, want 4"
+pass "exit codes: 2 bad flag, 3 broken config, 4 ports taken; --help documents them"
+
 # 1. Readiness follows the config file.
 [ "$(ready)" = "503" ] || fail "ready without a config: $(ready)"
 cp "$WORK/good.json" "$WORK/config.json.tmp" && mv "$WORK/config.json.tmp" "$WORK/config.json"

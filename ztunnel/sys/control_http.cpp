@@ -80,7 +80,7 @@ Result<std::unique_ptr<ControlHttpListener>> ControlHttpListener::open(EventLoop
                                                                       uint16_t port, HttpRoute route) {
   auto addr = IpAddr::parse(ip);
   if (!addr) return fail(addr.error());
-  auto fd = listenTcp(SocketAddr{*addr, port}, false, 128);
+  auto fd = listenTcp(SocketAddr{*addr, port}, false, 128, false);
   if (!fd) return fail(fd.error());
   std::unique_ptr<ControlHttpListener> l(new ControlHttpListener(loop, *fd, std::move(route)));
   if (auto st = loop.add(*fd, EPOLLIN, &l->watch_); !st) return fail(st.error());

@@ -34,7 +34,7 @@ Result<std::unique_ptr<Listener>> Listener::open(WorkerContext& ctx, ListenerKin
                                                         : o.inboundPort;
   auto ip = IpAddr::parse(o.bindAddress);
   if (!ip) return fail(ip.error().wrap("--bind"));
-  auto fd = listenTcp(SocketAddr{*ip, port}, o.transparent, 4096);
+  auto fd = listenTcp(SocketAddr{*ip, port}, o.transparent, 4096, true);
   if (!fd) return fail(fd.error());
   std::unique_ptr<Listener> l(new Listener(ctx, kind, *fd));
   if (auto st = ctx.loop.add(*fd, EPOLLIN, &l->watch_); !st) return fail(st.error());

@@ -84,17 +84,6 @@ int runProxy(const Options& opts) {
     logLine(LogLevel::kWarn, "no --cert-dir or --dev-ca: HBONE disabled, plaintext only");
   }
 
-  std::vector<std::unique_ptr<Worker>> workers;
-  for (int i = 0; i < opts.workers; ++i) {
-    auto w = Worker::create(state);
-    if (!w) {
-      logLine(LogLevel::kError, "listener failed", {{"error", w.error().message()}});
-      return kExitListen;
-    }
-    workers.push_back(std::move(*w));
-  }
-  for (auto& w : workers) w->start();
-  state.listenersUp = true;
 
   auto loopOr = EventLoop::create();
   if (!loopOr) return kExitFailure;
@@ -124,10 +113,18 @@ int runProxy(const Options& opts) {
     if (path == "/certs") return HttpReply{200, "application/json", state.certs->describe()};
     return HttpReply{404, "text/plain", "endpoints: /config_dump /certs\n"};
   });
-  if (!ok) {
-    for (auto& w : workers) w->stop();
-    return kExitListen;
+  if (!ok) return kExitListen;  // control ports first: a second instance fails before taking traffic
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (int i = 0; i < opts.workers; ++i) {
+    auto w = Worker::create(state);
+    if (!w) {
+      logLine(LogLevel::kError, "listener failed", {{"error", w.error().message()}});
+      return kExitListen;
+    }
+    workers.push_back(std::move(*w));
   }
+  for (auto& w : workers) w->start();
+  state.listenersUp = true;
 
   EventLoop::Clock::time_point drainDeadline{};
   uint64_t ticks = 0;

@@ -59,12 +59,12 @@ Status setTransparent(int fd, bool v6) {
 
 }  // namespace
 
-Result<int> listenTcp(const SocketAddr& addr, bool transparent, int backlog) {
+Result<int> listenTcp(const SocketAddr& addr, bool transparent, int backlog, bool reusePort) {
   int fd = ::socket(addr.ip.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail(ErrorCode::kIo, "socket for " + addr.toString(), errno);
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  if (reusePort) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
   if (transparent) {
     if (auto st = setTransparent(fd, addr.ip.v6); !st) {
       ::close(fd);

@@ -17,8 +17,8 @@ socklen_t toSockaddr(const SocketAddr& a, sockaddr_storage* out);
 SocketAddr fromSockaddr(const sockaddr_storage& s);
 
 // Non-blocking listener. `transparent` sets IP_TRANSPARENT (TPROXY accepts any destination);
-// SO_REUSEPORT lets each worker own a listener on the same port.
-Result<int> listenTcp(const SocketAddr& addr, bool transparent, int backlog);
+// `reusePort` (SO_REUSEPORT) lets each worker own a listener on the same port.
+Result<int> listenTcp(const SocketAddr& addr, bool transparent, int backlog, bool reusePort);
 
 Result<SocketAddr> localAddress(int fd);  // for TPROXY'd sockets: the original destination
 Result<SocketAddr> peerAddress(int fd);

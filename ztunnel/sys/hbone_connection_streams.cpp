@@ -1,0 +1,99 @@
+// HBONE connection, stream side: opening CONNECT streams (client), responses (server), flow
+// control credit, resets, detaching, idle close and GOAWAY. Touches nghttp2 state only.
+#include <string>
+
+#include "ztunnel/sys/hbone_connection.h"
+#include "ztunnel/sys/hbone_stream.h"
+
+namespace zt {
+
+namespace {
+constexpr auto kIdleClose = std::chrono::seconds(30);
+}  // namespace
+
+bool HboneConnection::acceptsStreams() const {
+  if (state_ == State::kClosed || goingAway_ || peerGoAway_) return false;
+  size_t limit = std::min<size_t>(peerMaxStreams_, ctx_.state.opts.maxStreamsPerConnection);
+  return streams_.size() + waiting_.size() < limit;
+}
+
+void HboneConnection::openStream(HboneStream* stream, const SocketAddr& authority) {
+  if (state_ != State::kOpen) {
+    waiting_.emplace_back(stream, authority);
+    return;
+  }
+  if (timer_) ctx_.loop.cancelTimer(timer_);  // idle timer
+  timer_ = 0;
+  std::string auth = authority.toString();
+  const char* method = "CONNECT";
+  nghttp2_nv nva[] = {
+      {(uint8_t*)":method", (uint8_t*)method, 7, 7, NGHTTP2_NV_FLAG_NO_COPY_NAME},
+      {(uint8_t*)":authority", (uint8_t*)auth.data(), 10, auth.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME},
+  };
+  nghttp2_data_provider p = HboneStream::provider(stream);
+  int32_t id = nghttp2_submit_request(session_, nullptr, nva, 2, &p, stream);
+  if (id < 0) {
+    stream->onConnectionLost();
+    return;
+  }
+  stream->attach(this, id);
+  streams_[id] = stream;
+  flush();
+}
+
+void HboneConnection::resumeData(int32_t id) {
+  if (session_) nghttp2_session_resume_data(session_, id);
+}
+
+void HboneConnection::consume(int32_t id, size_t n) {
+  if (session_) nghttp2_session_consume(session_, id, n);
+}
+
+void HboneConnection::resetStream(int32_t id, uint32_t code) {
+  if (session_) nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, code);
+}
+
+void HboneConnection::submitResponse(int32_t id, int status, bool withData) {
+  if (!session_) return;
+  std::string s = std::to_string(status);
+  nghttp2_nv nva[] = {{(uint8_t*)":status", (uint8_t*)s.data(), 7, s.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME}};
+  nghttp2_data_provider p{};
+  if (withData) {
+    auto* stream = static_cast<HboneStream*>(nghttp2_session_get_stream_user_data(session_, id));
+    p = HboneStream::provider(stream);
+  }
+  nghttp2_submit_response(session_, id, nva, 1, withData ? &p : nullptr);
+}
+
+void HboneConnection::detach(HboneStream* stream) {
+  auto it = streams_.find(stream->id());
+  if (it != streams_.end() && it->second == stream) {
+    streams_.erase(it);
+    if (session_) nghttp2_session_set_stream_user_data(session_, stream->id(), nullptr);
+  }
+  if (streams_.empty()) armIdleTimer();
+}
+
+void HboneConnection::armIdleTimer() {
+  if (tlsOutPos_ == tlsOut_.size()) std::string().swap(tlsOut_);  // no streams: give memory back
+  if (mode_ != Mode::kClient || state_ != State::kOpen || timer_) return;
+  if (goingAway_) return;  // closes once flushed
+  timer_ = ctx_.loop.addTimer(std::chrono::duration_cast<std::chrono::milliseconds>(kIdleClose), [this] {
+    timer_ = 0;
+    if (streams_.empty()) close();
+  });
+}
+
+void HboneConnection::goAway() {
+  goingAway_ = true;
+  if (state_ != State::kOpen) return;
+  if (mode_ == Mode::kServer) {
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
+                          NGHTTP2_NO_ERROR, nullptr, 0);
+    flush();
+  } else if (streams_.empty()) {
+    close();
+  }
+}
+
+}  // namespace zt
