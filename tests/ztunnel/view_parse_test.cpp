@@ -83,3 +83,34 @@ TEST_CASE("addresses parse in both families") {
   CHECK_FALSE(SocketAddr::parse("10.1.2.3:99999"));
   CHECK_FALSE(SocketAddr::parse("fd00::1:80"));
 }
+
+TEST_CASE("mutated config documents never crash the parser") {
+  // Untrusted-input property: every byte-level mutation either parses or yields an error.
+  const std::string base = kView;
+  uint64_t seed = 0x9e3779b97f4a7c15ull;
+  auto next = [&] {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  const char alphabet[] = "{}[]\":,0123456789./abcHBONETCP \\n-";
+  int parsed = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string doc = base;
+    int edits = 1 + static_cast<int>(next() % 4);
+    for (int e = 0; e < edits; ++e) {
+      size_t at = next() % doc.size();
+      switch (next() % 3) {
+        case 0: doc[at] = alphabet[next() % (sizeof(alphabet) - 1)]; break;
+        case 1: doc.erase(at, 1 + next() % 8); break;
+        default: doc = doc.substr(0, at) + alphabet[next() % (sizeof(alphabet) - 1)] + doc.substr(at); break;
+      }
+      if (doc.empty()) doc = "{";
+    }
+    auto v = parseWorkloadView(doc, "cluster.local");
+    if (v) ++parsed;
+    else CHECK_FALSE(v.error().context.empty());
+  }
+  CHECK(parsed < 3000);
+}
