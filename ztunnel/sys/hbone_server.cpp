@@ -61,6 +61,10 @@ void HboneConnection::onRequest(int32_t id) {
     d.status = 503;
     d.reason = "draining";
   }
+  if (d.status == 200 && ctx_.state.metrics.activeConnections.load() >= ctx_.state.opts.maxConnections) {
+    d.status = 503;
+    d.reason = "connection limit";
+  }
   if (d.status != 200) {
     logLine(LogLevel::kDebug, "CONNECT refused",
             {{"peer", peer_.toString()}, {"status", std::to_string(d.status)}, {"reason", d.reason}});
