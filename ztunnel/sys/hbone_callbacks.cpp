@@ -99,7 +99,9 @@ struct HboneConnection::Callbacks {
   static ssize_t readLength(nghttp2_session*, uint8_t, int32_t, int32_t sessionWindow,
                             int32_t streamWindow, uint32_t remoteMaxFrame, void*) {
     // Bigger DATA frames mean fewer callbacks and syscalls; still within windows and peer limits.
-    return std::min<ssize_t>({sessionWindow, streamWindow, static_cast<ssize_t>(remoteMaxFrame), 256 * 1024});
+    // 16 TLS records minus the 9-byte frame header: a frame fills whole records, no runt record.
+    constexpr ssize_t kFrame = 16 * 16384 - 9;
+    return std::min<ssize_t>({sessionWindow, streamWindow, static_cast<ssize_t>(remoteMaxFrame), kFrame});
   }
 
   static nghttp2_session_callbacks* get() {
