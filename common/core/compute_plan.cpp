@@ -51,6 +51,15 @@ uint32_t tunnelMtu(const PlanInput& in) {
   return in.tunnelMtu ? in.tunnelMtu : in.ztunnel.lowerMtu - kTunnelOverhead;
 }
 
+RouteSpec podRoute(const EnrolledPod& pod) {
+  return RouteSpec{.table = kTableInbound,
+                   .dst = Ipv4Prefix{pod.ip, 32},
+                   .via = ipOf(kInboundPodIp),
+                   .dev = std::string(kInboundTunnel)};
+}
+
+SysctlSpec podVethSysctl(const EnrolledPod& pod) { return {podVethSysctlKey(pod.hostVeth), "0"}; }
+
 RouteSpec ztunnelHostRoute(uint32_t table, const ZtunnelEndpoint& z) {
   return RouteSpec{.table = table,
                    .dst = Ipv4Prefix{z.podIp, 32},
@@ -92,12 +101,7 @@ Result<NetnsPlan> computeNodePlan(const PlanInput& in) {
 
   std::vector<EnrolledPod> pods = in.pods;
   std::sort(pods.begin(), pods.end(), [](auto& a, auto& b) { return a.ip < b.ip; });
-  for (const auto& pod : pods) {
-    p.routes.push_back(RouteSpec{.table = kTableInbound,
-                                 .dst = Ipv4Prefix{pod.ip, 32},
-                                 .via = ipOf(kInboundPodIp),
-                                 .dev = std::string(kInboundTunnel)});
-  }
+  for (const auto& pod : pods) p.routes.push_back(podRoute(pod));
   p.routes.push_back(ztunnelHostRoute(kTableInbound, z));
   p.routes.push_back(RouteSpec{.table = kTableOutbound,
                                .dst = Ipv4Prefix{Ipv4{0}, 0},
@@ -129,7 +133,7 @@ Result<NetnsPlan> computeNodePlan(const PlanInput& in) {
     p.sysctls.push_back({confKey(dev, "rp_filter"), "0"});
     p.sysctls.push_back({confKey(dev, "accept_local"), "1"});
   }
-  for (const auto& pod : pods) p.sysctls.push_back({confKey(pod.hostVeth, "rp_filter"), "0"});
+  for (const auto& pod : pods) p.sysctls.push_back(podVethSysctl(pod));
 
   std::vector<Ipv4> members;
   for (const auto& pod : pods) members.push_back(pod.ip);
@@ -171,6 +175,28 @@ Result<NetnsPlan> computeZtunnelPlan(const PlanInput& in) {
   }
   p.nft = ztunnelNftTable(z);
   return p;
+}
+
+std::string podVethSysctlKey(const std::string& hostVeth) {
+  return confKey(hostVeth, "rp_filter");
+}
+
+ChangeSet computePodChange(const EnrolledPod& pod, bool enroll,
+                           const std::optional<std::string>& vethOriginal) {
+  ChangeSet cs;
+  cs.role = NetnsRole::kNode;
+  NftElements element{std::string(kNftTable), std::string(kNftPodSet), {pod.ip}};
+  SysctlSpec sysctl = podVethSysctl(pod);
+  if (enroll) {
+    cs.changes.push_back({ChangeKind::kCreate, podRoute(pod)});
+    cs.changes.push_back({vethOriginal ? ChangeKind::kUpdate : ChangeKind::kCreate, sysctl});
+    cs.changes.push_back({ChangeKind::kCreate, element});
+  } else {
+    cs.changes.push_back({ChangeKind::kDelete, element});
+    cs.changes.push_back({ChangeKind::kDelete, podRoute(pod)});
+    if (vethOriginal) cs.changes.push_back({ChangeKind::kDelete, SysctlSpec{sysctl.key, *vethOriginal}});
+  }
+  return cs;
 }
 
 NetnsPlan emptyPlan(NetnsRole role) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@ class SysctlLedger {
  public:
   virtual ~SysctlLedger() = default;
   virtual std::map<std::string, std::string> entries(NetnsRole role) const = 0;
+  virtual std::optional<std::string> original(NetnsRole role, const std::string& key) const = 0;
   // Record before the first write; must be durable when it returns.
   virtual Status record(NetnsRole role, const std::string& key, const std::string& original) = 0;
   virtual Status forget(NetnsRole role, const std::string& key) = 0;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/sys/c_ptr.h"
+#include "common/sys/journal_file.h"
 
 namespace ambient {
 
@@ -47,24 +48,35 @@ Status writeFileAtomic(const std::string& path, const std::string& content) {
 
 Result<SysctlLedgerStore> SysctlLedgerStore::load(std::string path) {
   SysctlLedgerStore store(path);
-  std::ifstream in(path);
-  if (!in) {
-    if (errno == ENOENT) return store;
-    return fail(ErrorCode::kIo, "read sysctl ledger " + path, errno);
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  auto j = nlohmann::json::parse(text.str(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
+  auto contents = store.file_.read();
+  if (!contents) return fail(contents.error());
+  auto damaged = [&](const std::string& what) {
     return fail(ErrorCode::kProtocol,
-                "sysctl ledger " + path +
-                    " is not valid JSON; it holds the original sysctl values to restore on "
-                    "uninstall: repair or remove it by hand");
+                "sysctl ledger " + path + " " + what +
+                    "; it holds the original sysctl values to restore on uninstall: repair or "
+                    "remove it by hand");
+  };
+  if (!contents->snapshot.empty()) {
+    auto j = nlohmann::json::parse(contents->snapshot, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return damaged("is not valid JSON");
+    for (auto& [role, entries] : j.items()) {
+      if (!entries.is_object()) continue;
+      for (auto& [key, value] : entries.items()) {
+        if (value.is_string()) store.byRole_[role][key] = value.get<std::string>();
+      }
+    }
   }
-  for (auto& [role, entries] : j.items()) {
-    if (!entries.is_object()) continue;
-    for (auto& [key, value] : entries.items()) {
-      if (value.is_string()) store.byRole_[role][key] = value.get<std::string>();
+  for (const auto& line : contents->changes) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("role") || !j.contains("key")) {
+      return damaged("has a damaged journal line");
+    }
+    auto role = j.value("role", std::string());
+    auto key = j.value("key", std::string());
+    if (j.contains("value")) {
+      store.byRole_[role].emplace(key, j.value("value", std::string()));
+    } else {
+      store.byRole_[role].erase(key);
     }
   }
   return store;
@@ -75,12 +87,23 @@ std::map<std::string, std::string> SysctlLedgerStore::entries(NetnsRole role) co
   return it == byRole_.end() ? std::map<std::string, std::string>{} : it->second;
 }
 
+std::optional<std::string> SysctlLedgerStore::original(NetnsRole role,
+                                                      const std::string& key) const {
+  auto it = byRole_.find(std::string(netnsRoleName(role)));
+  if (it == byRole_.end()) return std::nullopt;
+  auto kv = it->second.find(key);
+  if (kv == it->second.end()) return std::nullopt;
+  return kv->second;
+}
+
 Status SysctlLedgerStore::record(NetnsRole role, const std::string& key,
                                  const std::string& original) {
-  auto& m = byRole_[std::string(netnsRoleName(role))];
+  std::string r(netnsRoleName(role));
+  auto& m = byRole_[r];
   if (m.count(key)) return {};
-  m[key] = original;
-  if (auto s = save(); !s) {
+  nlohmann::json line = {{"role", r}, {"key", key}, {"value", original}};
+  m[key] = original;  // first: a compaction inside append() snapshots the map
+  if (auto s = append(line.dump()); !s) {
     m.erase(key);
     return s;
   }
@@ -88,15 +111,31 @@ Status SysctlLedgerStore::record(NetnsRole role, const std::string& key,
 }
 
 Status SysctlLedgerStore::forget(NetnsRole role, const std::string& key) {
-  auto& m = byRole_[std::string(netnsRoleName(role))];
-  if (!m.erase(key)) return {};
-  return save();
+  std::string r(netnsRoleName(role));
+  auto& m = byRole_[r];
+  if (!m.count(key)) return {};
+  nlohmann::json line = {{"role", r}, {"key", key}};
+  std::string old = m[key];
+  m.erase(key);
+  if (auto s = append(line.dump()); !s) {
+    m[key] = old;
+    return s;
+  }
+  return {};
 }
 
-Status SysctlLedgerStore::save() const {
+Status SysctlLedgerStore::append(const std::string& line) {
+  if (auto s = file_.append(line); !s) return s;
+  size_t live = 0;
+  for (const auto& [role, m] : byRole_) live += m.size();
+  if (file_.journalLines() > 2 * live + 64) return file_.compact(snapshot());
+  return {};
+}
+
+std::string SysctlLedgerStore::snapshot() const {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [role, entries] : byRole_) j[role] = entries;
-  return writeFileAtomic(path_, j.dump(2) + "\n");
+  return j.dump(2) + "\n";
 }
 
 }  // namespace ambient

@@ -1,11 +1,12 @@
-// The sysctl ledger persisted as a JSON file, rewritten atomically (temp file, fsync, rename)
-// on every change, mode 0600. Touches the file system.
+// The sysctl ledger persisted as a JSON snapshot plus an append-only journal (JournalFile):
+// recording one original costs one short append. Mode 0600. Touches the file system.
 #pragma once
 
 #include <map>
 #include <string>
 
 #include "common/core/kernel_port.h"
+#include "common/sys/journal_file.h"
 
 namespace ambient {
 
@@ -16,14 +17,17 @@ class SysctlLedgerStore : public SysctlLedger {
   static Result<SysctlLedgerStore> load(std::string path);
 
   std::map<std::string, std::string> entries(NetnsRole role) const override;
+  std::optional<std::string> original(NetnsRole role, const std::string& key) const override;
   Status record(NetnsRole role, const std::string& key, const std::string& original) override;
   Status forget(NetnsRole role, const std::string& key) override;
 
  private:
-  explicit SysctlLedgerStore(std::string path) : path_(std::move(path)) {}
-  Status save() const;
+  explicit SysctlLedgerStore(std::string path) : path_(path), file_(std::move(path)) {}
+  Status append(const std::string& line);
+  std::string snapshot() const;
 
   std::string path_;
+  JournalFile file_;
   std::map<std::string, std::map<std::string, std::string>> byRole_;
 };
 

@@ -11,11 +11,13 @@
 
 namespace ambient {
 
+// Where the registry lives; each change is durable when the call returns.
 class RegistryStore {
  public:
   virtual ~RegistryStore() = default;
-  // Durable when it returns (atomic replace of the whole file).
-  virtual Status save(const PodRegistry& registry) = 0;
+  virtual Status putPod(const PodRecord& pod) = 0;
+  virtual Status removePod(const std::string& uid) = 0;
+  virtual Status setZtunnel(const ZtunnelRecord& ztunnel) = 0;
 };
 
 struct PodLink {

@@ -96,7 +96,7 @@ PodReply Enroller::add(const PodRequest& r) {
   rec.hostVeth = link->hostVeth;
   rec.enrolled = true;
   if (auto s = store(rec); !s) return errorReply(kCniErrIo, s.error().message(), "persist");
-  if (auto s = applyPodChangeLocked(); !s) {
+  if (auto s = applyPodChangeLocked(rec, true); !s) {
     return errorReply(kCniErrTryAgainLater,
                       "redirection for " + r.podNamespace + "/" + r.podName +
                           " could not be programmed: " + s.error().message(),
@@ -118,13 +118,10 @@ PodReply Enroller::addZtunnel(const PodRequest& r) {
   if (link->gateway.empty()) {
     return errorReply(kCniErrIo, "ztunnel pod has no default gateway in " + r.netns, "inspect");
   }
-  auto previous = registry_.ztunnel;
-  registry_.ztunnel = ZtunnelRecord{r.podUid, r.netns,     r.ips.front(), link->hostVeth,
-                                    link->gateway, r.ifname, link->mtu};
-  if (auto s = persist(); !s) {
-    registry_.ztunnel = previous;
-    return errorReply(kCniErrIo, s.error().message(), "persist");
-  }
+  ZtunnelRecord z{r.podUid, r.netns, r.ips.front(), link->hostVeth, link->gateway, r.ifname,
+                  link->mtu};
+  if (auto s = store_.setZtunnel(z); !s) return errorReply(kCniErrIo, s.error().message(), "persist");
+  registry_.ztunnel = z;
   // Re-points the node's tunnels at the new ztunnel; enrolled pods stay enrolled.
   if (auto s = reconcileLocked(); !s) {
     return errorReply(kCniErrTryAgainLater,
@@ -150,13 +147,12 @@ PodReply Enroller::del(const PodRequest& r) {
   if (!rec) return reply(PodVerdict::kReleased, "pod was not known to the agent");
   PodRecord removed = *rec;
   bool wasEnrolled = removed.enrolled;
-  registry_.pods.erase(removed.uid);
-  if (auto s = persist(); !s) {
-    registry_.pods[removed.uid] = removed;
+  if (auto s = store_.removePod(removed.uid); !s) {
     return errorReply(kCniErrIo, s.error().message(), "persist");
   }
+  registry_.pods.erase(removed.uid);
   if (wasEnrolled) {
-    if (auto s = applyPodChangeLocked(); !s) {
+    if (auto s = applyPodChangeLocked(removed, false); !s) {
       return errorReply(kCniErrTryAgainLater, "release failed: " + s.error().message(),
                         "reconcile");
     }
@@ -185,19 +181,11 @@ PodReply Enroller::check(const PodRequest& r) {
   return reply(PodVerdict::kEnrolled, "redirection verified");
 }
 
-Status Enroller::persist() { return store_.save(registry_); }
-
 Status Enroller::store(const PodRecord& rec) {
-  std::optional<PodRecord> previous;
-  if (auto it = registry_.pods.find(rec.uid); it != registry_.pods.end()) previous = it->second;
+  // Disk first: memory never runs ahead of it, so a restart sees what the kernel was told.
+  if (auto s = store_.putPod(rec); !s) return s;
   registry_.pods[rec.uid] = rec;
-  auto s = persist();
-  if (!s) {
-    // Memory never runs ahead of disk: a restart must see what the kernel was told.
-    if (previous) registry_.pods[rec.uid] = *previous;
-    else registry_.pods.erase(rec.uid);
-  }
-  return s;
+  return {};
 }
 
 Result<PlanInput> Enroller::planInputLocked() const {
@@ -237,11 +225,11 @@ Status Enroller::reconcileLocked() {
   if (!nodePlan) return fail(nodePlan.error());
   auto node = reconcile(kernel_, {config_.nodeNetns, NetnsRole::kNode}, *nodePlan, ledger_);
   if (!node) {
-    lastNodePlan_.reset();
+    nodeTrusted_ = false;
     lastError_ = node.error().message();
     return fail(node.error());
   }
-  lastNodePlan_ = std::move(*nodePlan);
+  nodeTrusted_ = true;
   auto ztPlan = computeZtunnelPlan(*in);
   if (!ztPlan) return fail(ztPlan.error());
   auto zt = reconcile(kernel_, {registry_.ztunnel->netns, NetnsRole::kZtunnel}, *ztPlan, ledger_);
@@ -254,22 +242,19 @@ Status Enroller::reconcileLocked() {
   return {};
 }
 
-Status Enroller::applyPodChangeLocked() {
-  if (!lastNodePlan_) return reconcileLocked();
-  auto in = planInputLocked();
-  if (!in) return reconcileLocked();
-  auto plan = computeNodePlan(*in);
-  if (!plan) return fail(plan.error());
-  ObservedState assumed{*lastNodePlan_, ledger_.entries(NetnsRole::kNode)};
-  ChangeSet changes = diff(*plan, assumed);
-  if (!changes.empty()) {
-    if (auto s = kernel_.apply({config_.nodeNetns, NetnsRole::kNode}, changes, ledger_); !s) {
-      lastNodePlan_.reset();
-      lastError_ = s.error().message();
-      return s;
-    }
+Status Enroller::applyPodChangeLocked(const PodRecord& pod, bool enroll) {
+  if (!nodeTrusted_ || !registry_.ztunnel) return reconcileLocked();
+  auto ip = Ipv4::parse(pod.ips.front());
+  if (!ip) return fail(ip.error());
+  EnrolledPod p{*ip, pod.hostVeth};
+  if (auto s = validateIfName(p.hostVeth, "host veth of pod " + ip->str()); !s) return s;
+  ChangeSet changes = computePodChange(
+      p, enroll, ledger_.original(NetnsRole::kNode, podVethSysctlKey(p.hostVeth)));
+  if (auto s = kernel_.apply({config_.nodeNetns, NetnsRole::kNode}, changes, ledger_); !s) {
+    nodeTrusted_ = false;
+    lastError_ = s.error().message();
+    return s;
   }
-  lastNodePlan_ = std::move(*plan);
   return {};
 }
 
@@ -295,7 +280,9 @@ PodRegistry Enroller::registry() const {
 
 size_t Enroller::enrolledCount() const {
   std::lock_guard lock(mu_);
-  return registry_.enrolled().size();
+  size_t n = 0;
+  for (const auto& [uid, p] : registry_.pods) n += p.enrolled;
+  return n;
 }
 
 }  // namespace ambient

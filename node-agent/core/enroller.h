@@ -53,15 +53,14 @@ class Enroller {
   PodReply del(const PodRequest& r);
   PodReply check(const PodRequest& r);
   PodReply addZtunnel(const PodRequest& r);
-  Status persist();
-  // Puts the record in the registry and persists; undone in memory when persisting fails.
+  // Persists the record, then puts it in the registry (untouched when persisting fails).
   Status store(const PodRecord& rec);
   Status reconcileLocked();
   // After a pod change: applies only the difference between the last plan the kernel was
   // brought to and the new one (one element, one route, one sysctl), without reading the whole
   // kernel state; falls back to a full pass when there is no trusted last plan. The periodic
   // full pass repairs any drift.
-  Status applyPodChangeLocked();
+  Status applyPodChangeLocked(const PodRecord& pod, bool enroll);
   Result<PlanInput> planInputLocked() const;
   PodReply errorReply(uint32_t code, std::string message, const std::string& kind);
 
@@ -76,7 +75,7 @@ class Enroller {
   mutable std::mutex mu_;
   PodRegistry registry_;
   bool started_ = false;
-  std::optional<NetnsPlan> lastNodePlan_;  // what the node was last brought to, if trusted
+  bool nodeTrusted_ = false;  // the node matched the plan after the last pass or change
   std::string lastError_;
 };
 

@@ -15,7 +15,58 @@ json podJson(const PodRecord& p) {
           {"ips", p.ips},       {"hostVeth", p.hostVeth},      {"enrolled", p.enrolled}};
 }
 
+json ztunnelJson(const ZtunnelRecord& z) {
+  return {{"uid", z.uid},           {"netns", z.netns},       {"ip", z.ip},
+          {"hostVeth", z.hostVeth}, {"nodeAddr", z.nodeAddr}, {"podIfname", z.podIfname},
+          {"lowerMtu", z.lowerMtu}};
+}
+
+PodRecord podFromJson(const json& p) {
+  PodRecord rec{p.at("uid").get<std::string>(),         p.at("namespace").get<std::string>(),
+                p.at("name").get<std::string>(),        p.at("containerId").get<std::string>(),
+                p.at("netns").get<std::string>(),       p.at("ifname").get<std::string>(),
+                p.at("ips").get<std::vector<std::string>>(), p.at("hostVeth").get<std::string>(),
+                p.at("enrolled").get<bool>()};
+  if (rec.uid.empty()) throw std::invalid_argument("a pod without uid");
+  return rec;
+}
+
+ZtunnelRecord ztunnelFromJson(const json& z) {
+  return ZtunnelRecord{z.at("uid").get<std::string>(),      z.at("netns").get<std::string>(),
+                       z.at("ip").get<std::string>(),       z.at("hostVeth").get<std::string>(),
+                       z.at("nodeAddr").get<std::string>(), z.at("podIfname").get<std::string>(),
+                       z.at("lowerMtu").get<uint32_t>()};
+}
+
 }  // namespace
+
+std::string encodePut(const PodRecord& p) { return json{{"put", podJson(p)}}.dump(); }
+std::string encodeDelete(const std::string& uid) { return json{{"del", uid}}.dump(); }
+std::string encodeZtunnel(const ZtunnelRecord& z) {
+  return json{{"ztunnel", ztunnelJson(z)}}.dump();
+}
+
+Status applyChange(PodRegistry& r, std::string_view line) {
+  auto j = json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return fail(ErrorCode::kProtocol, "registry journal line is not a JSON object");
+  }
+  try {
+    if (j.contains("put")) {
+      auto rec = podFromJson(j["put"]);
+      r.pods[rec.uid] = std::move(rec);
+    } else if (j.contains("del")) {
+      r.pods.erase(j["del"].get<std::string>());
+    } else if (j.contains("ztunnel")) {
+      r.ztunnel = ztunnelFromJson(j["ztunnel"]);
+    } else {
+      return fail(ErrorCode::kProtocol, "registry journal line has no known change");
+    }
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::kProtocol, std::string("registry journal line is malformed: ") + e.what());
+  }
+  return {};
+}
 
 const PodRecord* PodRegistry::byContainer(const std::string& containerId) const {
   for (const auto& [uid, p] : pods) {
@@ -36,12 +87,7 @@ std::string encodeRegistry(const PodRegistry& r) {
   json pods = json::array();
   for (const auto& [uid, p] : r.pods) pods.push_back(podJson(p));
   json j = {{"version", kRegistryVersion}, {"pods", pods}};
-  if (r.ztunnel) {
-    const auto& z = *r.ztunnel;
-    j["ztunnel"] = {{"uid", z.uid},           {"netns", z.netns},       {"ip", z.ip},
-                    {"hostVeth", z.hostVeth}, {"nodeAddr", z.nodeAddr}, {"podIfname", z.podIfname},
-                    {"lowerMtu", z.lowerMtu}};
-  }
+  if (r.ztunnel) j["ztunnel"] = ztunnelJson(*r.ztunnel);
   return j.dump(1) + "\n";
 }
 
@@ -57,26 +103,11 @@ Result<PodRegistry> decodeRegistry(std::string_view text) {
   PodRegistry r;
   try {
     for (const auto& p : j.at("pods")) {
-      PodRecord rec{p.at("uid").get<std::string>(),
-                    p.at("namespace").get<std::string>(),
-                    p.at("name").get<std::string>(),
-                    p.at("containerId").get<std::string>(),
-                    p.at("netns").get<std::string>(),
-                    p.at("ifname").get<std::string>(),
-                    p.at("ips").get<std::vector<std::string>>(),
-                    p.at("hostVeth").get<std::string>(),
-                    p.at("enrolled").get<bool>()};
-      if (rec.uid.empty()) return fail(ErrorCode::kProtocol, "registry has a pod without uid");
+      auto rec = podFromJson(p);
       r.pods[rec.uid] = std::move(rec);
     }
-    if (j.contains("ztunnel")) {
-      const auto& z = j["ztunnel"];
-      r.ztunnel = ZtunnelRecord{z.at("uid").get<std::string>(),      z.at("netns").get<std::string>(),
-                                z.at("ip").get<std::string>(),       z.at("hostVeth").get<std::string>(),
-                                z.at("nodeAddr").get<std::string>(), z.at("podIfname").get<std::string>(),
-                                z.at("lowerMtu").get<uint32_t>()};
-    }
-  } catch (const json::exception& e) {
+    if (j.contains("ztunnel")) r.ztunnel = ztunnelFromJson(j["ztunnel"]);
+  } catch (const std::exception& e) {
     return fail(ErrorCode::kProtocol, std::string("registry is malformed: ") + e.what());
   }
   return r;

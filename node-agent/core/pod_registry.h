@@ -50,4 +50,11 @@ struct PodRegistry {
 std::string encodeRegistry(const PodRegistry& r);
 Result<PodRegistry> decodeRegistry(std::string_view text);
 
+// One change of the registry as a journal line: {"put": pod}, {"del": uid} or {"ztunnel": z}.
+std::string encodePut(const PodRecord& p);
+std::string encodeDelete(const std::string& uid);
+std::string encodeZtunnel(const ZtunnelRecord& z);
+// Applies one journal line; a damaged line is an error.
+Status applyChange(PodRegistry& r, std::string_view line);
+
 }  // namespace ambient

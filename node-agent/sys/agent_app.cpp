@@ -167,8 +167,10 @@ int runUninstall(const AgentFlags& flags) {
     else logLine(LogLevel::kInfo, "ztunnel namespace is gone; nothing to clean there");
   }
   if (rc == 0) {
-    ::unlink(flags.registryPath().c_str());
-    ::unlink(flags.ledgerPath().c_str());
+    for (const auto& f : {flags.registryPath(), flags.ledgerPath()}) {
+      ::unlink(f.c_str());
+      ::unlink((f + ".journal").c_str());
+    }
   }
   return rc;
 }

@@ -17,6 +17,11 @@ class MemoryLedger : public SysctlLedger {
     auto it = byRole.find(role);
     return it == byRole.end() ? std::map<std::string, std::string>{} : it->second;
   }
+  std::optional<std::string> original(NetnsRole role, const std::string& key) const override {
+    auto m = entries(role);
+    auto it = m.find(key);
+    return it == m.end() ? std::nullopt : std::optional<std::string>(it->second);
+  }
   Status record(NetnsRole role, const std::string& key, const std::string& v) override {
     byRole[role].emplace(key, v);
     return {};
@@ -67,12 +72,22 @@ class FakeKernel : public KernelPort {
 
 class MemoryStore : public RegistryStore {
  public:
-  Status save(const PodRegistry& r) override {
+  Status putPod(const PodRecord& p) override {
+    return change([&] { saved.pods[p.uid] = p; });
+  }
+  Status removePod(const std::string& uid) override {
+    return change([&] { saved.pods.erase(uid); });
+  }
+  Status setZtunnel(const ZtunnelRecord& z) override {
+    return change([&] { saved.ztunnel = z; });
+  }
+  template <class F>
+  Status change(F f) {
     if (failSaves > 0) {
       --failSaves;
       return fail(ErrorCode::kIo, "write registry (disk full?)", 28);
     }
-    saved = r;
+    f();
     ++saves;
     return {};
   }

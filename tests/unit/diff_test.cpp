@@ -165,3 +165,28 @@ TEST_CASE("random pod churn always converges in one pass", "[diff][property]") {
     REQUIRE(diff(*plan, state).empty());
   }
 }
+
+TEST_CASE("computePodChange equals the diff of the whole plans for one pod", "[diff][property]") {
+  std::mt19937 rng(7);
+  auto all = testing::nodeWithPods(60);
+  auto in = all;
+  in.pods.clear();
+  ObservedState state = applied(*computeNodePlan(in));
+  for (int round = 0; round < 300; ++round) {
+    const auto& pod = all.pods[rng() % all.pods.size()];
+    bool enrolled = std::any_of(in.pods.begin(), in.pods.end(), [&](auto& p) { return p.ip == pod.ip; });
+    if (enrolled) {
+      std::erase_if(in.pods, [&](auto& p) { return p.ip == pod.ip; });
+    } else {
+      in.pods.push_back(pod);
+    }
+    auto key = podVethSysctlKey(pod.hostVeth);
+    auto it = state.sysctlOriginals.find(key);
+    auto change = computePodChange(
+        pod, !enrolled, it == state.sysctlOriginals.end() ? std::nullopt : std::optional(it->second));
+    auto plan = computeNodePlan(in);
+    CHECK(change.changes.size() == diff(*plan, state).changes.size());
+    state = model(state, change);
+    REQUIRE(diff(*plan, state).empty());
+  }
+}
