@@ -176,7 +176,7 @@ TEST_CASE("a registry that cannot be saved changes neither memory nor kernel", "
   CHECK(w.kernel.applies == appliesBefore);
 }
 
-TEST_CASE("a kernel error fails the ADD; the next pass converges", "[enroller]") {
+TEST_CASE("a kernel error fails the ADD and the next pass converges", "[enroller]") {
   World w;
   w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
   w.kernel.failApplies = 1;
