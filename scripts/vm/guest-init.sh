@@ -52,7 +52,8 @@ mkdir -p "/newroot/lib/modules/$kver" &&
   mount --bind "/newroot$vmmods" "/newroot/lib/modules/$kver" || fail "cannot bind-mount the modules of $kver"
 
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /newroot/run || fail "cannot mount /run"
-mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /newroot/tmp || fail "cannot mount /tmp"
+# /tmp stays the host's, seen through the overlay (writes stay in the guest): a checkout or
+# build directory under /tmp, as CI may use, is then visible.
 # Everything else is set up here with busybox: loading programs from the 9p
 # root after switch_root is slow under TCG.
 mkdir -p /dev/pts /dev/shm

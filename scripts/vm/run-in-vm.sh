@@ -56,8 +56,8 @@ KERNEL=$VMDIR/vmlinuz
 
 CWD=$(pwd -P) || { err "cannot read the working directory"; exit 125; }
 case "$CWD" in
-  /tmp|/tmp/*|/run|/run/*|/proc|/proc/*|/sys|/sys/*|/dev|/dev/*)
-    err "working directory $CWD is not visible in the guest (its /tmp, /run, /proc, /sys, /dev are its own)"
+  /run|/run/*|/proc|/proc/*|/sys|/sys/*|/dev|/dev/*)
+    err "working directory $CWD is not visible in the guest (its /run, /proc, /sys, /dev are its own)"
     exit 125 ;;
 esac
 
