@@ -17,7 +17,7 @@ inline const std::string kAgentBinary = AMBIENT_AGENT;
 
 class AgentHarness {
  public:
-  explicit AgentHarness(NodeTopology& topo) : topo_(topo), dir_("/tmp/" + uniqueName("agent")) {
+  explicit AgentHarness(const TestNetns& node) : node_(node), dir_("/tmp/" + uniqueName("agent")) {
     must("mkdir -p " + dir_ + "/state");
     writeMetadata(R"({"namespaces": {"foo": {"labels": {"istio.io/dataplane-mode": "ambient"}},
                                       "plain": {"labels": {}}},
@@ -41,7 +41,7 @@ class AgentHarness {
   }
 
   void start() {
-    agent_ = std::make_unique<Background>(topo_.node.exec(kAgentBinary + " run " + flags()));
+    agent_ = std::make_unique<Background>(node_.exec(kAgentBinary + " run " + flags()));
     REQUIRE(agent_->waitFor("\"serving\"", 10000));
   }
   // SIGKILL: the agent gets no chance to clean up.
@@ -54,7 +54,7 @@ class AgentHarness {
     return rc;
   }
   std::string http(const std::string& path) const {
-    return sh(topo_.node.exec("curl -s -w ' %{http_code}' http://127.0.0.1:15031" + path)).out;
+    return sh(node_.exec("curl -s -w ' %{http_code}' http://127.0.0.1:15031" + path)).out;
   }
   std::string log() const { return agent_ ? agent_->log() : ""; }
 
@@ -93,7 +93,7 @@ class AgentHarness {
   }
 
  private:
-  NodeTopology& topo_;
+  const TestNetns& node_;
   std::string dir_;
   std::unique_ptr<Background> agent_;
 };

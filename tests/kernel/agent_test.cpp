@@ -40,7 +40,7 @@ TEST_CASE("the agent learns ztunnel and enrolls ambient pods only and keeps stat
   TestNetns app("app"), plain("plain");
   t.addPod(app, "vethapp", "10.244.1.10");
   t.addPod(plain, "vethplain", "10.244.1.11");
-  AgentHarness h(t);
+  AgentHarness h(t.node);
   h.start();
   CHECK(h.http("/healthz").find("200") != std::string::npos);
   std::string notReady = h.http("/readyz");
@@ -140,7 +140,7 @@ TEST_CASE("SIGKILL at random points while 200 pods enroll: each enrolled exactly
   unlink(nsFile.c_str());
   unlink(batchFile.c_str());
 
-  AgentHarness h(t);
+  AgentHarness h(t.node);
   h.start();
   REQUIRE(h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp)));
 
