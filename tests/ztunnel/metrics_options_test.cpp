@@ -66,3 +66,23 @@ TEST_CASE("HTTP request heads") {
   CHECK(parseHttpRequestHead("garbage\r\n\r\n").state == HttpRequestHead::State::kBad);
   CHECK(renderHttpResponse(503, "text/plain", "no").find("HTTP/1.1 503") == 0);
 }
+
+TEST_CASE("bind lists, loop detection, original source choice") {
+  auto o = parseOptions({"--bind", "127.0.0.1,::1"});
+  REQUIRE(o);
+  REQUIRE(o->bindAddresses.size() == 2);
+  CHECK(o->bindAddresses[1].v6);
+  CHECK_FALSE(parseOptions({"--bind", "127.0.0.1,nope"}));
+  auto sa = [](const char* s) { return *SocketAddr::parse(s); };
+  CHECK(isOwnListener(*o, sa("127.0.0.1:15001")));
+  CHECK(isOwnListener(*o, sa("[::1]:15008")));
+  CHECK_FALSE(isOwnListener(*o, sa("10.0.0.1:15001")));  // a pod's own 15001 is not us
+  CHECK_FALSE(isOwnListener(*o, sa("127.0.0.1:8080")));
+  auto ip = [](const char* s) { return *IpAddr::parse(s); };
+  CHECK(originalSourceFor(*o, ip("10.0.1.2"), ip("10.0.2.2")) == ip("10.0.1.2"));
+  CHECK_FALSE(originalSourceFor(*o, ip("127.0.0.1"), ip("10.0.2.2")));  // loopback cannot leave
+  CHECK_FALSE(originalSourceFor(*o, ip("10.0.1.2"), ip("fd00::2")));    // family mismatch
+  auto off = parseOptions({"--original-source", "off"});
+  REQUIRE(off);
+  CHECK_FALSE(originalSourceFor(*off, ip("10.0.1.2"), ip("10.0.2.2")));
+}

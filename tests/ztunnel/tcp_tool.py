@@ -12,14 +12,16 @@ import json, os, socket, struct, sys, threading, time
 
 
 def serve(port, name):
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)  # dual-stack
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("0.0.0.0", int(port)))
+    ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    ls.bind(("::", int(port)))
     ls.listen(1024)
 
     def handle(c, peer):
         try:
-            c.sendall(f"{name} {peer[0]}\n".encode())
+            ip = peer[0][7:] if peer[0].startswith("::ffff:") else peer[0]
+            c.sendall(f"{name} {ip}\n".encode())
             n = 0
             while True:
                 d = c.recv(65536)

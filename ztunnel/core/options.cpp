@@ -110,9 +110,33 @@ Result<Options> parseOptions(const std::vector<std::string>& args) {
   }
   if (o.logLevel != "debug" && o.logLevel != "info" && o.logLevel != "warn" && o.logLevel != "error")
     return fail(ErrorCode::kInvalidInput, "--log-level must be debug|info|warn|error");
+  o.bindAddresses.clear();
+  for (size_t start = 0; start <= o.bindAddress.size();) {
+    size_t comma = o.bindAddress.find(',', start);
+    if (comma == std::string::npos) comma = o.bindAddress.size();
+    auto ip = IpAddr::parse(o.bindAddress.substr(start, comma - start));
+    if (!ip) return fail(ip.error().wrap("--bind"));
+    o.bindAddresses.push_back(*ip);
+    start = comma + 1;
+  }
   if (o.defaultIdentity.empty())
     o.defaultIdentity = "spiffe://" + o.trustDomain + "/ns/istio-system/sa/ztunnel";
   return o;
+}
+
+bool isOwnListener(const Options& opts, const SocketAddr& dst) {
+  if (dst.port != opts.outboundPort && dst.port != opts.inboundPlainPort && dst.port != opts.inboundPort)
+    return false;
+  if (dst.ip.isLoopback()) return true;
+  for (const IpAddr& ip : opts.bindAddresses)
+    if (ip.isUnspecified() || ip == dst.ip) return true;
+  return false;
+}
+
+std::optional<IpAddr> originalSourceFor(const Options& opts, const IpAddr& client, const IpAddr& dst) {
+  if (!opts.originalSource || client.v6 != dst.v6) return std::nullopt;
+  if (client.isLoopback() && !dst.isLoopback()) return std::nullopt;
+  return client;
 }
 
 std::string renderHelp() {
@@ -121,7 +145,8 @@ std::string renderHelp() {
 Usage: ztunnel [flags]            (flags take "--name value" or "--name=value")
 
 Listeners (transparently redirected with TPROXY; original destination = local address):
-  --bind ADDR                   address of 15001/15006/15008 (default 127.0.0.1)
+  --bind ADDR[,ADDR]            addresses of 15001/15006/15008, e.g. 127.0.0.1,::1
+                                (default 127.0.0.1)
   --outbound-port N             outbound capture (default 15001)
   --inbound-plaintext-port N    inbound plaintext capture (default 15006)
   --inbound-port N              inbound HBONE (default 15008)

@@ -2,10 +2,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ztunnel/core/error.h"
+#include "ztunnel/core/ip_addr.h"
 
 namespace zt {
 
@@ -18,7 +20,8 @@ inline constexpr int kExitListen = 4;        // a listener could not be bound
 
 struct Options {
   std::string configPath = "/var/run/ztunnel/config.json";
-  std::string bindAddress = "127.0.0.1";   // 15001/15006/15008
+  std::string bindAddress = "127.0.0.1";   // 15001/15006/15008; comma-separated list allowed
+  std::vector<IpAddr> bindAddresses;       // parsed from bindAddress
   std::string statusBindAddress = "0.0.0.0";  // 15020/15021
   std::string adminBindAddress = "127.0.0.1";  // 15000
   uint16_t outboundPort = 15001;
@@ -52,6 +55,13 @@ struct Options {
 };
 
 Result<Options> parseOptions(const std::vector<std::string>& args);
+
+// True when `dst` is one of our own capture listeners (a redirect loop).
+bool isOwnListener(const Options& opts, const SocketAddr& dst);
+
+// The source to dial upstream with: the client's IP when original source is on, unless that
+// cannot work (a loopback client towards a non-loopback destination, or another family).
+std::optional<IpAddr> originalSourceFor(const Options& opts, const IpAddr& client, const IpAddr& dst);
 std::string renderHelp();
 
 }  // namespace zt

@@ -14,8 +14,6 @@
 
 namespace zt {
 
-std::optional<IpAddr> originalSourceFor(const Options& opts, const IpAddr& client, const IpAddr& dst);
-
 namespace {
 
 HboneConnection* dial(WorkerContext& ctx, const std::string& key, const OutboundRoute& route,

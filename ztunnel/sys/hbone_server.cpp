@@ -13,8 +13,6 @@
 
 namespace zt {
 
-std::optional<IpAddr> originalSourceFor(const Options& opts, const IpAddr& client, const IpAddr& dst);
-
 void acceptInboundHbone(WorkerContext& ctx, int fd, const SocketAddr& peer, const SocketAddr& dst) {
   const char* name = listenerName(ListenerKind::kInboundHbone);
   if (!ctx.state.tls) {

@@ -20,21 +20,12 @@ const char* listenerName(ListenerKind kind) {
   return "?";
 }
 
-bool isOwnListener(const Options& opts, const SocketAddr& dst) {
-  auto bind = IpAddr::parse(opts.bindAddress);
-  bool ipMatches = (bind && (bind->isUnspecified() || *bind == dst.ip)) || dst.ip.isLoopback();
-  return ipMatches && (dst.port == opts.outboundPort || dst.port == opts.inboundPlainPort ||
-                       dst.port == opts.inboundPort);
-}
-
-Result<std::unique_ptr<Listener>> Listener::open(WorkerContext& ctx, ListenerKind kind) {
+Result<std::unique_ptr<Listener>> Listener::open(WorkerContext& ctx, ListenerKind kind, const IpAddr& ip) {
   const Options& o = ctx.state.opts;
   uint16_t port = kind == ListenerKind::kOutbound       ? o.outboundPort
                   : kind == ListenerKind::kInboundPlain ? o.inboundPlainPort
                                                         : o.inboundPort;
-  auto ip = IpAddr::parse(o.bindAddress);
-  if (!ip) return fail(ip.error().wrap("--bind"));
-  auto fd = listenTcp(SocketAddr{*ip, port}, o.transparent, 4096, true);
+  auto fd = listenTcp(SocketAddr{ip, port}, o.transparent, 4096, true);
   if (!fd) return fail(fd.error());
   std::unique_ptr<Listener> l(new Listener(ctx, kind, *fd));
   if (auto st = ctx.loop.add(*fd, EPOLLIN, &l->watch_); !st) return fail(st.error());

@@ -14,7 +14,7 @@ const char* listenerName(ListenerKind kind);
 
 class Listener : public EventHandler {
  public:
-  static Result<std::unique_ptr<Listener>> open(WorkerContext& ctx, ListenerKind kind);
+  static Result<std::unique_ptr<Listener>> open(WorkerContext& ctx, ListenerKind kind, const IpAddr& ip);
   ~Listener() override;
   void onEvents(int tag, uint32_t events) override;
   void close();
@@ -34,7 +34,5 @@ void acceptOutbound(WorkerContext& ctx, int fd, const SocketAddr& peer, const So
 void acceptInboundPlain(WorkerContext& ctx, int fd, const SocketAddr& peer, const SocketAddr& dst);
 void acceptInboundHbone(WorkerContext& ctx, int fd, const SocketAddr& peer, const SocketAddr& dst);
 
-// True when `dst` is one of our own listeners (a redirect loop).
-bool isOwnListener(const Options& opts, const SocketAddr& dst);
 
 }  // namespace zt

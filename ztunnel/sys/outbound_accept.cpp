@@ -12,14 +12,6 @@
 
 namespace zt {
 
-std::optional<IpAddr> originalSourceFor(const Options& opts, const IpAddr& client,
-                                        const IpAddr& dst) {
-  if (!opts.originalSource) return std::nullopt;
-  // A loopback client cannot be the source of a connection that leaves the host.
-  if (client.isLoopback() && !dst.isLoopback()) return std::nullopt;
-  return client;
-}
-
 void acceptOutbound(WorkerContext& ctx, int fd, const SocketAddr& peer, const SocketAddr& dst) {
   const char* name = listenerName(ListenerKind::kOutbound);
   if (isOwnListener(ctx.state.opts, dst)) {

@@ -27,11 +27,12 @@ Worker::~Worker() {
 }
 
 Status Worker::openListeners() {
-  for (ListenerKind k : {ListenerKind::kOutbound, ListenerKind::kInboundPlain, ListenerKind::kInboundHbone}) {
-    auto l = Listener::open(*ctx_, k);
-    if (!l) return fail(l.error());
-    listeners_.push_back(std::move(*l));
-  }
+  for (const IpAddr& ip : ctx_->state.opts.bindAddresses)
+    for (ListenerKind k : {ListenerKind::kOutbound, ListenerKind::kInboundPlain, ListenerKind::kInboundHbone}) {
+      auto l = Listener::open(*ctx_, k, ip);
+      if (!l) return fail(l.error());
+      listeners_.push_back(std::move(*l));
+    }
   return {};
 }
 
