@@ -13,6 +13,7 @@
 #include "common/sys/linux_kernel.h"
 #include "common/sys/sysctl_ledger_store.h"
 #include "node-agent/core/agent_metrics.h"
+#include "node-agent/core/agent_runtime_config.h"
 #include "node-agent/core/enroller.h"
 #include "node-agent/sys/agent_socket_server.h"
 #include "node-agent/sys/json_log.h"
@@ -59,6 +60,13 @@ int runAgent(const AgentFlags& flags) {
   if (!registry) return fatal("cannot load the pod registry", registry.error());
   auto ledger = SysctlLedgerStore::load(flags.ledgerPath());
   if (!ledger) return fatal("cannot load the sysctl ledger", ledger.error());
+  // What ambientctl needs to compute the same plan.
+  if (auto s = writeFileAtomic(flags.stateDir + "/agent-config.json",
+                               encodeRuntimeConfig({flags.nodeNetns, tunnel->kind,
+                                                    flags.tunnelPort, flags.tunnelMtu}));
+      !s) {
+    return fatal("cannot write the agent's settings", s.error());
+  }
 
   AgentMetrics metrics;
   LinuxKernel kernel;
@@ -171,6 +179,7 @@ int runUninstall(const AgentFlags& flags) {
       ::unlink(f.c_str());
       ::unlink((f + ".journal").c_str());
     }
+    ::unlink((flags.stateDir + "/agent-config.json").c_str());
   }
   return rc;
 }

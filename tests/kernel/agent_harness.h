@@ -6,6 +6,7 @@
 #include <sys/un.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "common/core/agent_protocol.h"
 #include "common/sys/c_ptr.h"
@@ -14,6 +15,7 @@
 namespace ambient::testing {
 
 inline const std::string kAgentBinary = AMBIENT_AGENT;
+inline const std::string kAmbientctl = AMBIENT_AMBIENTCTL;
 
 class AgentHarness {
  public:

@@ -207,3 +207,67 @@ TEST_CASE("SIGKILL at random points while 200 pods enroll: each enrolled exactly
   WARN("agent SIGKILLed " << kills << " times over " << rounds << " rounds");
   CHECK(kills >= 3);
 }
+
+TEST_CASE("ambientctl verify names each drift and the agent's next pass repairs it",
+          "[kernel][agent][ambientctl]") {
+  NodeTopology t;
+  TestNetns app("app");
+  t.addPod(app, "vethapp", "10.244.1.10");
+  AgentHarness h(t.node);
+  h.start();
+  REQUIRE(h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp)));
+  REQUIRE(h.send(AgentHarness::add("foo", "app", app.path(), "10.244.1.10"))->verdict ==
+          PodVerdict::kEnrolled);
+  std::string ctl = kAmbientctl + " --state-dir " + h.stateDir();
+  auto verify = [&] { return sh(t.node.exec(ctl + " verify")); };
+  auto ok = verify();
+  INFO(ok.out);
+  REQUIRE(ok.rc == 0);
+  CHECK(ok.out.find("ok: the kernel matches") != std::string::npos);
+
+  std::string kind(tunnelKindName(kernelTunnelKind()));
+  struct Drift {
+    std::string make;
+    std::string expected;
+  };
+  std::vector<Drift> drifts = {
+      {t.node.ip("route del 10.244.1.10/32 table 100"), "missing route 10.244.1.10/32 table 100"},
+      {t.node.ip("rule add pref 104 lookup 100 proto 112"), "extra rule pref 104"},
+      {t.node.exec("nft delete element ip ambient_redirect enrolled_pods { 10.244.1.10 }"),
+       "missing nft set ambient_redirect/enrolled_pods elements 10.244.1.10"},
+      {t.node.ip("link del istioin") + " && " +
+           t.node.ip("link add istioin type " + kind + " id 1000 remote 10.9.9.9 dstport 6081"),
+       "different tunnel istioin"},
+      {t.node.exec("sysctl -qw net.ipv4.conf.all.rp_filter=1"),
+       "different sysctl net.ipv4.conf.all.rp_filter"},
+  };
+  for (const auto& d : drifts) {
+    INFO("drift: " << d.make);
+    must(d.make);
+    auto r = verify();
+    INFO(r.out);
+    CHECK(r.rc == 1);
+    CHECK(r.out.find(d.expected) != std::string::npos);
+    CHECK(sh(t.node.exec(ctl + " verify --quiet")).out.empty());
+    // The agent's periodic full pass (every 2 s here) repairs it.
+    bool repaired = false;
+    for (int i = 0; i < 100 && !repaired; ++i) {
+      usleep(100 * 1000);
+      repaired = verify().rc == 0;
+    }
+    CHECK(repaired);
+  }
+
+  auto dump = must(t.node.exec(ctl + " dump"));
+  CHECK(dump.find("istioin") != std::string::npos);
+  CHECK(dump.find("10.244.1.10") != std::string::npos);
+  CHECK(dump.find("tproxy to 127.0.0.1:15001") != std::string::npos);  // ztunnel namespace
+  auto json = nlohmann::json::parse(must(t.node.exec(ctl + " dump -o json")), nullptr, false);
+  REQUIRE(json.is_array());
+  CHECK(json[0]["nft"]["sets"]["enrolled_pods"][0] == "10.244.1.10");
+  auto plan = must(t.node.exec(ctl + " plan"));
+  CHECK(plan.find("ip route add 10.244.1.10/32 via 192.168.126.2 dev istioin table 100") !=
+        std::string::npos);
+  CHECK(sh(t.node.exec(ctl + " frobnicate")).rc == 2);
+  CHECK(sh(t.node.exec(kAmbientctl + " verify --state-dir /nonexistent")).rc == 2);
+}

@@ -1,0 +1,203 @@
+// ambientctl: plan, verify, dump. Touches the kernel (reads only) and files (reads only).
+#include "node-agent/sys/ctl_app.h"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "common/core/compute_plan.h"
+#include "common/core/reconcile.h"
+#include "common/core/render.h"
+#include "common/sys/linux_kernel.h"
+#include "common/sys/sysctl_ledger_store.h"
+#include "node-agent/core/agent_runtime_config.h"
+#include "node-agent/core/state_report.h"
+#include "node-agent/sys/registry_file.h"
+
+namespace ambient {
+namespace {
+
+const char* kUsage = R"(ambientctl: show and check this node's ambient redirection.
+
+Usage:
+  ambientctl [flags] plan     the desired state as the ip/sysctl/nft commands the agent applies
+  ambientctl [flags] verify   compare the desired state with the kernel
+  ambientctl [flags] dump     every object the agent owns, from the live kernel
+  ambientctl --help
+
+Flags:
+  --state-dir DIR   the agent's state directory [/var/run/ambient]
+  -o text|json      output format [text]
+  --quiet           verify: print nothing, only the exit code
+
+The desired state comes from the agent's registry and resolved settings in the state
+directory; run on the node as root or inside the agent's container.
+Exit codes: 0 ok (verify: the kernel matches), 1 verify found differences, 2 could not check
+or bad usage (the message says why).
+)";
+
+struct CtlFlags {
+  std::string command;
+  std::string stateDir = "/var/run/ambient";
+  bool json = false;
+  bool quiet = false;
+};
+
+struct Desired {
+  AgentRuntimeConfig config;
+  PodRegistry registry;
+  std::optional<PlanInput> input;  // nullopt: no ztunnel registered, nothing to program
+  NetnsPlan node = emptyPlan(NetnsRole::kNode);
+  NetnsPlan ztunnel = emptyPlan(NetnsRole::kZtunnel);
+};
+
+int usage(const std::string& why) {
+  std::fprintf(stderr, "ambientctl: %s (see --help)\n", why.c_str());
+  return 2;
+}
+
+int cannot(const std::string& why) {
+  std::fprintf(stderr, "ambientctl: cannot check: %s\n", why.c_str());
+  return 2;
+}
+
+Result<Desired> loadDesired(const std::string& stateDir) {
+  Desired d;
+  std::ifstream in(stateDir + "/agent-config.json");
+  if (!in) {
+    return fail(ErrorCode::kNotFound, stateDir + "/agent-config.json is missing: is the agent "
+                                                 "running with --state-dir " + stateDir + "?");
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto config = decodeRuntimeConfig(text.str());
+  if (!config) return fail(config.error());
+  d.config = *config;
+  RegistryFile file(stateDir + "/registry.json");
+  auto registry = file.load();
+  if (!registry) return fail(registry.error());
+  d.registry = *registry;
+  if (!d.registry.ztunnel) return d;
+  const auto& z = *d.registry.ztunnel;
+  PlanInput in2;
+  in2.tunnelKind = d.config.tunnelKind;
+  in2.tunnelPort = d.config.tunnelPort;
+  in2.tunnelMtu = d.config.tunnelMtu;
+  auto ip = Ipv4::parse(z.ip);
+  auto gw = Ipv4::parse(z.nodeAddr);
+  if (!ip || !gw) return fail(ErrorCode::kProtocol, "the registry's ztunnel record is damaged");
+  in2.ztunnel = ZtunnelEndpoint{*ip, z.hostVeth, *gw, z.podIfname, z.lowerMtu};
+  for (const auto* p : d.registry.enrolled()) {
+    auto pip = Ipv4::parse(p->ips.front());
+    if (!pip) return fail(pip.error());
+    in2.pods.push_back(EnrolledPod{*pip, p->hostVeth});
+  }
+  auto node = computeNodePlan(in2);
+  if (!node) return fail(node.error());
+  auto zt = computeZtunnelPlan(in2);
+  if (!zt) return fail(zt.error());
+  d.input = in2;
+  d.node = *node;
+  d.ztunnel = *zt;
+  return d;
+}
+
+std::vector<std::pair<NetnsTarget, const NetnsPlan*>> targets(const Desired& d) {
+  std::vector<std::pair<NetnsTarget, const NetnsPlan*>> out = {
+      {{d.config.nodeNetns, NetnsRole::kNode}, &d.node}};
+  if (d.registry.ztunnel) out.push_back({{d.registry.ztunnel->netns, NetnsRole::kZtunnel}, &d.ztunnel});
+  return out;
+}
+
+int plan(const CtlFlags& f, const Desired& d) {
+  if (f.json) {
+    nlohmann::json j = {{"node", renderPlan(d.node)}, {"ztunnel", renderPlan(d.ztunnel)},
+                        {"enrolledPods", d.input ? d.input->pods.size() : 0}};
+    std::puts(j.dump(2).c_str());
+    return 0;
+  }
+  if (!d.input) std::puts("# no ztunnel pod is registered: the agent programs nothing yet");
+  std::fputs(renderPlan(d.node).c_str(), stdout);
+  if (d.input) std::fputs(renderPlan(d.ztunnel).c_str(), stdout);
+  return 0;
+}
+
+int verifyAll(const CtlFlags& f, const Desired& d) {
+  auto ledger = SysctlLedgerStore::load(f.stateDir + "/sysctl-ledger.json");
+  if (!ledger) return cannot(ledger.error().message());
+  LinuxKernel kernel;
+  size_t differences = 0;
+  nlohmann::json report = nlohmann::json::object();
+  for (const auto& [target, desired] : targets(d)) {
+    auto changes = verify(kernel, target, *desired, *ledger);
+    if (!changes) return cannot(changes.error().message());
+    auto lines = describeDifferences(*changes);
+    differences += lines.size();
+    std::string role(netnsRoleName(target.role));
+    report[role] = lines;
+    if (f.quiet || f.json) continue;
+    for (const auto& l : lines) std::printf("%s namespace: %s\n", role.c_str(), l.c_str());
+  }
+  if (f.json && !f.quiet) {
+    report["match"] = differences == 0;
+    std::puts(report.dump(2).c_str());
+  } else if (!f.quiet) {
+    if (differences == 0) std::puts("ok: the kernel matches the agent's plan");
+    else std::printf("%zu difference(s); the agent's next full pass repairs them\n", differences);
+  }
+  return differences == 0 ? 0 : 1;
+}
+
+int dump(const CtlFlags& f, const Desired& d) {
+  auto ledger = SysctlLedgerStore::load(f.stateDir + "/sysctl-ledger.json");
+  if (!ledger) return cannot(ledger.error().message());
+  LinuxKernel kernel;
+  nlohmann::json all = nlohmann::json::array();
+  for (const auto& [target, desired] : targets(d)) {
+    auto observed = observeFor(kernel, target, *desired, *ledger);
+    if (!observed) return cannot(observed.error().message());
+    if (f.json) {
+      all.push_back(dumpJson(observed->owned, target.path, desired));
+    } else {
+      std::fputs(renderDumpTables(observed->owned, target.path, desired).c_str(), stdout);
+      std::puts("");
+    }
+  }
+  if (f.json) std::puts(all.dump(2).c_str());
+  return 0;
+}
+
+}  // namespace
+
+int runCtl(const std::vector<std::string>& args) {
+  CtlFlags f;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const auto& a = args[i];
+    if (a == "--help" || a == "-h" || a == "help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--state-dir" && i + 1 < args.size()) {
+      f.stateDir = args[++i];
+    } else if (a == "-o" && i + 1 < args.size()) {
+      std::string o = args[++i];
+      if (o != "json" && o != "text") return usage("-o wants text or json");
+      f.json = o == "json";
+    } else if (a == "--quiet" || a == "-q") {
+      f.quiet = true;
+    } else if (f.command.empty() && a[0] != '-') {
+      f.command = a;
+    } else {
+      return usage("unexpected argument " + a);
+    }
+  }
+  if (f.command != "plan" && f.command != "verify" && f.command != "dump") {
+    return usage(f.command.empty() ? "no command given" : "unknown command " + f.command);
+  }
+  auto d = loadDesired(f.stateDir);
+  if (!d) return cannot(d.error().message());
+  if (f.command == "plan") return plan(f, *d);
+  if (f.command == "verify") return verifyAll(f, *d);
+  return dump(f, *d);
+}
+
+}  // namespace ambient
