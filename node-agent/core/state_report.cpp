@@ -62,6 +62,14 @@ std::string scopeName(RouteScope s) {
 
 }  // namespace
 
+void labelRules(NetnsPlan& observed, const NetnsPlan& desired) {
+  if (!observed.nft) return;
+  for (auto& c : observed.nft->chains) {
+    const NftChainSpec* want = findChain(&desired, c.name);
+    for (auto& r : c.rules) r.text = ruleText(r, want);
+  }
+}
+
 std::vector<std::string> describeDifferences(const ChangeSet& cs) {
   // A delete and a create of the same object is one "different" object.
   std::map<std::string, int> seen;

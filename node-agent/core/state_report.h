@@ -16,6 +16,9 @@ std::vector<std::string> describeDifferences(const ChangeSet& changes);
 
 // Aligned tables of what we own in one namespace (tunnels, addresses, routes, rules, nft
 // chains with rule counters, set members, sysctls).
+// Gives each observed nft rule the nft text of the desired rule with the same expressions.
+void labelRules(NetnsPlan& observed, const NetnsPlan& desired);
+
 // Rules are named by the nft text of the matching rule in `desired` when there is one, else
 // shown as their raw expressions.
 std::string renderDumpTables(const NetnsPlan& observed, const std::string& path,

@@ -2,6 +2,7 @@
 #include "node-agent/sys/ctl_app.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -12,6 +13,7 @@
 #include "common/sys/sysctl_ledger_store.h"
 #include "node-agent/core/agent_runtime_config.h"
 #include "node-agent/core/state_report.h"
+#include "node-agent/sys/kernel_route_get.h"
 #include "node-agent/sys/registry_file.h"
 
 namespace ambient {
@@ -23,6 +25,8 @@ Usage:
   ambientctl [flags] plan     the desired state as the ip/sysctl/nft commands the agent applies
   ambientctl [flags] verify   compare the desired state with the kernel
   ambientctl [flags] dump     every object the agent owns, from the live kernel
+  ambientctl [flags] trace SOURCE DESTINATION[:PORT]
+                              the numbered hops a TCP SYN takes (pods by IP or namespace/name)
   ambientctl --help
 
 Flags:
@@ -38,6 +42,7 @@ or bad usage (the message says why).
 
 struct CtlFlags {
   std::string command;
+  std::vector<std::string> operands;
   std::string stateDir = "/var/run/ambient";
   bool json = false;
   bool quiet = false;
@@ -167,6 +172,57 @@ int dump(const CtlFlags& f, const Desired& d) {
   return 0;
 }
 
+// "10.0.0.5", or "namespace/name" of a pod in the registry.
+Result<Ipv4> resolve(const std::string& what, const Desired& d) {
+  if (what.find('/') != std::string::npos) {
+    for (const auto& [uid, p] : d.registry.pods) {
+      if (p.podNamespace + "/" + p.name == what && !p.ips.empty()) return Ipv4::parse(p.ips[0]);
+    }
+    return fail(ErrorCode::kNotFound, "no pod " + what + " in the agent's registry");
+  }
+  return Ipv4::parse(what);
+}
+
+int trace(const CtlFlags& f, const Desired& d) {
+  if (f.operands.size() != 2) return usage("trace wants SOURCE DESTINATION[:PORT]");
+  std::string dstText = f.operands[1];
+  uint16_t port = 80;
+  if (auto colon = dstText.rfind(':'); colon != std::string::npos) {
+    port = static_cast<uint16_t>(std::atoi(dstText.c_str() + colon + 1));
+    dstText = dstText.substr(0, colon);
+  }
+  auto src = resolve(f.operands[0], d);
+  if (!src) return usage(src.error().message());
+  auto dst = resolve(dstText, d);
+  if (!dst) return usage(dst.error().message());
+  if (!d.registry.ztunnel) return cannot("no ztunnel pod is registered: nothing is redirected yet");
+  auto ledger = SysctlLedgerStore::load(f.stateDir + "/sysctl-ledger.json");
+  if (!ledger) return cannot(ledger.error().message());
+  LinuxKernel kernel;
+  TraceState state;
+  state.registry = d.registry;
+  for (const auto& [target, desired] : targets(d)) {
+    auto observed = observeFor(kernel, target, *desired, *ledger);
+    if (!observed) return cannot(observed.error().message());
+    auto& slot = target.role == NetnsRole::kNode ? state.node : state.ztunnel;
+    slot = observed->owned;
+    labelRules(slot, *desired);
+  }
+  RouteLookup lookup = [&](NetnsRole role, Ipv4 to, Ipv4 from, const std::string& iif,
+                           uint32_t mark) {
+    return kernelRouteGet(role == NetnsRole::kNode ? d.config.nodeNetns : d.registry.ztunnel->netns,
+                          to, from, iif, mark);
+  };
+  auto hops = traceSyn(state, *src, *dst, port, lookup);
+  if (!hops) return cannot(hops.error().message());
+  if (f.json) {
+    std::puts(nlohmann::json(*hops).dump(2).c_str());
+  } else {
+    for (const auto& h : *hops) std::puts(h.c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int runCtl(const std::vector<std::string>& args) {
@@ -186,17 +242,21 @@ int runCtl(const std::vector<std::string>& args) {
       f.quiet = true;
     } else if (f.command.empty() && a[0] != '-') {
       f.command = a;
+    } else if (f.command == "trace" && a[0] != '-') {
+      f.operands.push_back(a);
     } else {
       return usage("unexpected argument " + a);
     }
   }
-  if (f.command != "plan" && f.command != "verify" && f.command != "dump") {
+  if (f.command != "plan" && f.command != "verify" && f.command != "dump" &&
+      f.command != "trace") {
     return usage(f.command.empty() ? "no command given" : "unknown command " + f.command);
   }
   auto d = loadDesired(f.stateDir);
   if (!d) return cannot(d.error().message());
   if (f.command == "plan") return plan(f, *d);
   if (f.command == "verify") return verifyAll(f, *d);
+  if (f.command == "trace") return trace(f, *d);
   return dump(f, *d);
 }
 

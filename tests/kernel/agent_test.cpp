@@ -271,3 +271,54 @@ TEST_CASE("ambientctl verify names each drift and the agent's next pass repairs 
   CHECK(sh(t.node.exec(ctl + " frobnicate")).rc == 2);
   CHECK(sh(t.node.exec(kAmbientctl + " verify --state-dir /nonexistent")).rc == 2);
 }
+
+TEST_CASE("ambientctl trace prints the seed's numbered paths from the live kernel",
+          "[kernel][agent][ambientctl]") {
+  NodeTopology t;
+  TestNetns app("app"), remote("remote");
+  t.addPod(app, "vethapp", "10.244.1.10");
+  t.addRemote(remote);
+  AgentHarness h(t.node);
+  h.start();
+  REQUIRE(h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp)));
+  REQUIRE(h.send(AgentHarness::add("foo", "app", app.path(), "10.244.1.10"))->verdict ==
+          PodVerdict::kEnrolled);
+  std::string ctl = kAmbientctl + " --state-dir " + h.stateDir();
+  auto contains = [](const std::string& text, std::vector<std::string> parts) {
+    size_t pos = 0;
+    for (const auto& p : parts) {  // in this order
+      pos = text.find(p, pos);
+      if (pos == std::string::npos) return false;
+    }
+    return true;
+  };
+
+  auto out = sh(t.node.exec(ctl + " trace foo/app 172.30.0.2:8080"));
+  INFO(out.out);
+  REQUIRE(out.rc == 0);
+  CHECK(contains(out.out, {"(1) foo/app (10.244.1.10) sends a TCP SYN to 172.30.0.2:8080",
+                           "enters the node on vethapp", "(2) node nft prerouting rule #9",
+                           "ip saddr @enrolled_pods", "-> mark 0x100",
+                           "(3) node routing: ip rule pref 101 fwmark 0x100/0x100 lookup 101",
+                           "-> 172.30.0.2 via 192.168.127.2 dev istioout",
+                           "(4) istioout:", "VNI 1001 to 10.244.1.3:6081 -> pistioout",
+                           "(5) ztunnel nft prerouting rule #3", "tproxy to 127.0.0.1:15001",
+                           "(6) ztunnel routing: ip rule pref 20000", "local delivery",
+                           "(7) ztunnel accepts on 127.0.0.1:15001 with original destination "
+                           "172.30.0.2:8080 and source 10.244.1.10",
+                           "mark 0x210", "leaves via uplink off the node"}));
+
+  auto in = sh(t.node.exec(ctl + " trace 172.30.0.2 foo/app:80"));
+  INFO(in.out);
+  REQUIRE(in.rc == 0);
+  CHECK(contains(in.out, {"(1) 172.30.0.2 is outside this node", "arrives on uplink",
+                          "node nft prerouting: no rule matches",
+                          "ip rule pref 103 lookup 100",
+                          "-> 10.244.1.10 via 192.168.126.2 dev istioin",
+                          "VNI 1000 to 10.244.1.3:6081 -> pistioin",
+                          "tproxy to 127.0.0.1:15006", "accepts on 127.0.0.1:15006",
+                          "leaves via vethapp to foo/app"}));
+  auto hbone = sh(t.node.exec(ctl + " trace 172.30.0.2 10.244.1.10:15008"));
+  CHECK(hbone.out.find("accepts on 127.0.0.1:15008") != std::string::npos);
+  CHECK(sh(t.node.exec(ctl + " trace foo/nope 10.0.0.1")).rc == 2);
+}

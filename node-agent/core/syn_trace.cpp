@@ -1,0 +1,151 @@
+// The hops of a TCP SYN through the node and the ztunnel pod, from observed state. Pure.
+#include "node-agent/core/syn_trace.h"
+
+#include <cstdio>
+
+#include "common/core/constants.h"
+#include "common/core/nft_eval.h"
+#include "common/core/render.h"
+
+namespace ambient {
+namespace {
+
+std::string hex(uint32_t v) {
+  char b[16];
+  std::snprintf(b, sizeof b, "0x%x", v);
+  return b;
+}
+
+class Tracer {
+ public:
+  Tracer(const TraceState& s, const RouteLookup& lookup) : s_(s), lookup_(lookup) {}
+
+  void hop(const std::string& text) { hops_.push_back("(" + std::to_string(hops_.size() + 1) + ") " + text); }
+
+  // Our prerouting chain of one namespace; returns the packet's mark after it.
+  ChainVerdict prerouting(const NetnsPlan& ns, TracePacket& p, const std::string& where) {
+    ChainVerdict v;
+    if (!ns.nft) {
+      hop(where + ": no nft table of ours (not programmed)");
+      return v;
+    }
+    for (const auto& c : ns.nft->chains) {
+      if (c.name != "prerouting") continue;
+      v = evaluateChain(*ns.nft, c, p);
+      if (v.ruleIndex < 0) {
+        hop(where + " nft prerouting: no rule matches; mark stays " + hex(p.mark));
+      } else {
+        std::string counter = v.counter ? " [counter " + std::to_string(v.counter->packets) + " packets]" : "";
+        hop(where + " nft prerouting rule #" + std::to_string(v.ruleIndex) + ": " + v.ruleText +
+            counter + " -> mark " + hex(p.mark));
+      }
+    }
+    return v;
+  }
+
+  // The first of our ip rules that matches, as the kernel walks them (lower priority first).
+  std::string ruleFor(const NetnsPlan& ns, const std::string& iif, uint32_t mark) {
+    auto rules = ns.rules;
+    std::sort(rules.begin(), rules.end(), [](auto& a, auto& b) { return a.priority < b.priority; });
+    for (const auto& r : rules) {
+      if (!r.iif.empty() && r.iif != (iif.empty() ? "lo" : iif)) continue;
+      if (r.fwmask && (mark & r.fwmask) != r.fwmark) continue;
+      return "ip rule " + renderRule(r);
+    }
+    return "ip rule 32766 lookup main";
+  }
+
+  Result<RouteAnswer> route(NetnsRole role, const NetnsPlan& ns, const TracePacket& p,
+                            const std::string& where) {
+    auto a = lookup_(role, p.daddr, p.saddr, p.iif, p.mark);
+    if (!a) return fail(a.error().wrap(where + " route lookup"));
+    std::string via = a->via ? " via " + a->via->str() : "";
+    hop(where + " routing: " + ruleFor(ns, p.iif, p.mark) + " -> " +
+        (a->local ? "local delivery" : p.daddr.str() + via + " dev " + a->dev));
+    return a;
+  }
+
+  const TunnelSpec* tunnel(const std::string& dev) const {
+    for (const auto& t : s_.node.tunnels) {
+      if (t.name == dev) return &t;
+    }
+    return nullptr;
+  }
+
+  const PodRecord* podByIp(Ipv4 ip) const {
+    for (const auto& [uid, p] : s_.registry.pods) {
+      for (const auto& a : p.ips) {
+        if (a == ip.str()) return &p;
+      }
+    }
+    return nullptr;
+  }
+
+  Result<std::vector<std::string>> run(Ipv4 src, Ipv4 dst, uint16_t port) {
+    TracePacket p{"", src, dst, 6, port, 0, 0};
+    const PodRecord* from = podByIp(src);
+    if (from) {
+      p.iif = from->hostVeth;
+      hop(from->podNamespace + "/" + from->name + " (" + src.str() + ") sends a TCP SYN to " +
+          dst.str() + ":" + std::to_string(port) + "; it enters the node on " + p.iif +
+          (from->enrolled ? " (enrolled)" : " (not enrolled)"));
+    } else {
+      auto back = lookup_(NetnsRole::kNode, src, Ipv4{0}, "", 0);
+      if (!back) return fail(back.error().wrap("route back to " + src.str()));
+      p.iif = back->dev;
+      hop(src.str() + " is outside this node; its SYN to " + dst.str() + ":" +
+          std::to_string(port) + " arrives on " + p.iif + " (the node's route back to it)");
+    }
+    prerouting(s_.node, p, "node");
+    auto r = route(NetnsRole::kNode, s_.node, p, "node");
+    if (!r) return fail(r.error());
+    const TunnelSpec* t = tunnel(r->dev);
+    if (!t) {
+      hop("leaves the node via " + r->dev + ": not redirected");
+      return hops_;
+    }
+    std::string peer = "p" + t->name;
+    hop(t->name + ": " + std::string(tunnelKindName(t->kind)) + " VNI " + std::to_string(t->vni) +
+        " to " + t->remote.str() + ":" + std::to_string(t->port) + " -> " + peer +
+        " in the ztunnel pod");
+    TracePacket z{peer, src, dst, 6, port, 0, 0};  // marks do not cross the encapsulation
+    auto v = prerouting(s_.ztunnel, z, "ztunnel");
+    if (!v.tproxy) {
+      hop("ztunnel: no TPROXY rule took the SYN" + std::string(v.verdict == "drop" ? ": dropped" : ""));
+      return hops_;
+    }
+    auto local = route(NetnsRole::kZtunnel, s_.ztunnel, z, "ztunnel");
+    if (!local) return fail(local.error());
+    uint16_t listener = v.tproxy->second;
+    hop("ztunnel accepts on " + v.tproxy->first.str() + ":" + std::to_string(listener) +
+        " with original destination " + dst.str() + ":" + std::to_string(port) + " and source " +
+        src.str());
+    // ztunnel's onward (15001) or delivering (15006/15008) connection, from the original source.
+    const auto& z0 = s_.registry.ztunnel;
+    if (!z0) return hops_;
+    TracePacket onward{z0->hostVeth, src, dst, 6, port, 0, 0};
+    hop("ztunnel connects from " + src.str() + " (original source) to " + dst.str() + ":" +
+        std::to_string(port) + "; it enters the node on " + z0->hostVeth);
+    prerouting(s_.node, onward, "node");
+    auto out = route(NetnsRole::kNode, s_.node, onward, "node");
+    if (!out) return fail(out.error());
+    const PodRecord* to = podByIp(dst);
+    hop("leaves via " + out->dev +
+        (to ? " to " + to->podNamespace + "/" + to->name : std::string(" off the node")));
+    return hops_;
+  }
+
+ private:
+  const TraceState& s_;
+  const RouteLookup& lookup_;
+  std::vector<std::string> hops_;
+};
+
+}  // namespace
+
+Result<std::vector<std::string>> traceSyn(const TraceState& state, Ipv4 src, Ipv4 dst,
+                                          uint16_t port, const RouteLookup& lookup) {
+  return Tracer(state, lookup).run(src, dst, port);
+}
+
+}  // namespace ambient

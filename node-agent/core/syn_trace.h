@@ -1,0 +1,37 @@
+// `ambientctl trace`: the numbered hops a TCP SYN takes, in the seed article's style, computed
+// from the live kernel state: our nft rules evaluated against the packet, our ip rules, and the
+// kernel's own answer to each route lookup (asked through a callback). Pure.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/core/plan.h"
+#include "node-agent/core/pod_registry.h"
+
+namespace ambient {
+
+struct RouteAnswer {
+  std::string dev;
+  std::optional<Ipv4> via;
+  uint32_t table = 0;
+  bool local = false;
+};
+
+// Asks the kernel of one namespace where a packet goes (like `ip route get DST from SRC iif
+// IIF mark MARK`). An empty iif means a locally generated packet.
+using RouteLookup = std::function<Result<RouteAnswer>(NetnsRole role, Ipv4 dst, Ipv4 src,
+                                                      const std::string& iif, uint32_t mark)>;
+
+struct TraceState {
+  NetnsPlan node;     // observed, with nft counters (rule texts from labelRules)
+  NetnsPlan ztunnel;  // observed
+  PodRegistry registry;
+};
+
+Result<std::vector<std::string>> traceSyn(const TraceState& state, Ipv4 src, Ipv4 dst,
+                                          uint16_t port, const RouteLookup& lookup);
+
+}  // namespace ambient

@@ -1,0 +1,99 @@
+// RTM_GETROUTE through libnl inside a namespace. Touches the kernel (reads only).
+#include "node-agent/sys/kernel_route_get.h"
+
+#include <arpa/inet.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+
+#include <cstring>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/route.h>
+
+#include "common/sys/c_ptr.h"
+#include "common/sys/netns.h"
+#include "common/sys/rtnl.h"
+
+namespace ambient {
+namespace {
+
+using Sock = CPtr<nl_sock, nl_socket_free>;
+using Msg = CPtr<nl_msg, nlmsg_free>;
+using Route = CPtr<rtnl_route, rtnl_route_put>;
+using Link = CPtr<rtnl_link, rtnl_link_put>;
+
+}  // namespace
+
+Result<RouteAnswer> kernelRouteGet(const std::string& netnsPath, Ipv4 dst, Ipv4 src,
+                                   const std::string& iif, uint32_t mark) {
+  auto ns = Netns::open(netnsPath);
+  if (!ns) return fail(ns.error());
+  Sock sock;
+  auto st = ns->run([&]() -> Status {
+    sock.reset(nl_socket_alloc());
+    if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0) {
+      return fail(nlError(err, "connect rtnetlink in " + netnsPath));
+    }
+    return {};
+  });
+  if (!st) return fail(st.error());
+  int ifindex = 0;
+  if (!iif.empty()) {
+    rtnl_link* l = nullptr;
+    if (int err = rtnl_link_get_kernel(sock.get(), 0, iif.c_str(), &l); err < 0) {
+      return fail(nlError(err, "interface " + iif));
+    }
+    Link owner(l);
+    ifindex = rtnl_link_get_ifindex(l);
+  }
+  Msg msg(nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST));
+  rtmsg rtm{};
+  rtm.rtm_family = AF_INET;
+  rtm.rtm_dst_len = 32;
+  rtm.rtm_src_len = src.value ? 32 : 0;
+  nlmsg_append(msg.get(), &rtm, sizeof rtm, NLMSG_ALIGNTO);
+  nla_put_u32(msg.get(), RTA_DST, htonl(dst.value));
+  if (src.value) nla_put_u32(msg.get(), RTA_SRC, htonl(src.value));
+  if (ifindex) nla_put_u32(msg.get(), RTA_IIF, ifindex);
+  if (mark) nla_put_u32(msg.get(), RTA_MARK, mark);
+  if (int err = nl_send_auto(sock.get(), msg.get()); err < 0) {
+    return fail(nlError(err, "route get " + dst.str()));
+  }
+  struct Ctx {
+    Route route;
+  } ctx;
+  auto cb = [](nl_msg* m, void* arg) -> int {
+    rtnl_route* r = nullptr;
+    if (rtnl_route_parse(nlmsg_hdr(m), &r) >= 0) static_cast<Ctx*>(arg)->route.reset(r);
+    return NL_OK;
+  };
+  nl_socket_modify_cb(sock.get(), NL_CB_VALID, NL_CB_CUSTOM, cb, &ctx);
+  if (int err = nl_recvmsgs_default(sock.get()); err < 0) {
+    return fail(nlError(err, "route get " + dst.str() + " from " + src.str() +
+                                 (iif.empty() ? "" : " iif " + iif) + " mark " + std::to_string(mark)));
+  }
+  if (!ctx.route) return fail(ErrorCode::kNotFound, "no route answer for " + dst.str());
+  RouteAnswer a;
+  a.table = rtnl_route_get_table(ctx.route.get());
+  a.local = rtnl_route_get_type(ctx.route.get()) == RTN_LOCAL;
+  if (rtnl_route_get_nnexthops(ctx.route.get()) > 0) {
+    rtnl_nexthop* nh = rtnl_route_nexthop_n(ctx.route.get(), 0);
+    // The socket's callbacks now parse routes: name the device with the namespace's own ioctl.
+    int index = rtnl_route_nh_get_ifindex(nh);
+    char name[IF_NAMESIZE] = {};
+    (void)ns->run([&]() -> Status {
+      if (!if_indextoname(static_cast<unsigned>(index), name)) name[0] = 0;
+      return {};
+    });
+    a.dev = name[0] ? name : "if" + std::to_string(index);
+    if (nl_addr* gw = rtnl_route_nh_get_gateway(nh)) {
+      uint32_t v = 0;
+      std::memcpy(&v, nl_addr_get_binary_addr(gw), 4);
+      a.via = Ipv4{ntohl(v)};
+    }
+  }
+  return a;
+}
+
+}  // namespace ambient
