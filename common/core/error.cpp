@@ -15,6 +15,7 @@ std::string_view errorCodeName(ErrorCode code) {
     case ErrorCode::kKernel: return "kernel";
     case ErrorCode::kIo: return "io";
     case ErrorCode::kProtocol: return "protocol";
+    case ErrorCode::kTls: return "tls";
     case ErrorCode::kUnavailable: return "unavailable";
     case ErrorCode::kInternal: return "internal";
   }

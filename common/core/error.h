@@ -14,6 +14,7 @@ enum class ErrorCode {
   kKernel,        // a netlink/nftables/sysctl call failed
   kIo,            // file or socket I/O failed
   kProtocol,      // a peer sent something we cannot parse
+  kTls,           // OpenSSL reported an error (ztunnel)
   kUnavailable,   // a dependency is not ready (agent, ztunnel, API server); retry later
   kInternal,      // a bug
 };

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/core/hex.h"
+
 namespace ambient {
 namespace {
 
@@ -29,11 +31,6 @@ Bytes be32Bytes(uint32_t v) {
   Bytes b(4);
   std::memcpy(b.data(), &n, 4);
   return b;
-}
-std::string hex(uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%x", v);
-  return buf;
 }
 NftExpr expr(std::string kind, std::vector<NftAttr> attrs) {
   return NftExpr{std::move(kind), std::move(attrs)};
@@ -120,7 +117,7 @@ NftRuleBuilder& NftRuleBuilder::saddrInSet(std::string_view set) {
 }
 
 NftRuleBuilder& NftRuleBuilder::markHas(uint32_t bits) {
-  word("meta mark & " + hex(bits) + " == " + hex(bits));
+  word("meta mark & " + hexString(bits) + " == " + hexString(bits));
   rule_.exprs.push_back(
       expr("meta", {{"key", uint32_t{NFT_META_MARK}}, {"dreg", uint32_t{NFT_REG_1}}}));
   bitwise(bits, 0);
@@ -129,7 +126,7 @@ NftRuleBuilder& NftRuleBuilder::markHas(uint32_t bits) {
 }
 
 NftRuleBuilder& NftRuleBuilder::ctMarkHas(uint32_t bits, bool negate) {
-  word("ct mark & " + hex(bits) + (negate ? " != " : " == ") + hex(bits));
+  word("ct mark & " + hexString(bits) + (negate ? " != " : " == ") + hexString(bits));
   rule_.exprs.push_back(
       expr("ct", {{"key", uint32_t{NFT_CT_MARK}}, {"dreg", uint32_t{NFT_REG_1}}}));
   bitwise(bits, 0);
@@ -138,7 +135,7 @@ NftRuleBuilder& NftRuleBuilder::ctMarkHas(uint32_t bits, bool negate) {
 }
 
 NftRuleBuilder& NftRuleBuilder::setMark(uint32_t value, uint32_t mask) {
-  word("meta mark set meta mark & " + hex(~mask) + " | " + hex(value));
+  word("meta mark set meta mark & " + hexString(~mask) + " | " + hexString(value));
   rule_.exprs.push_back(
       expr("meta", {{"key", uint32_t{NFT_META_MARK}}, {"dreg", uint32_t{NFT_REG_1}}}));
   bitwise(~mask, value);
@@ -148,7 +145,7 @@ NftRuleBuilder& NftRuleBuilder::setMark(uint32_t value, uint32_t mask) {
 }
 
 NftRuleBuilder& NftRuleBuilder::setCtMarkBits(uint32_t bits) {
-  word("ct mark set ct mark & " + hex(~bits) + " | " + hex(bits));
+  word("ct mark set ct mark & " + hexString(~bits) + " | " + hexString(bits));
   rule_.exprs.push_back(
       expr("ct", {{"key", uint32_t{NFT_CT_MARK}}, {"dreg", uint32_t{NFT_REG_1}}}));
   bitwise(~bits, bits);

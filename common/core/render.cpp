@@ -4,15 +4,10 @@
 #include <cstdio>
 
 #include "common/core/constants.h"
+#include "common/core/hex.h"
 
 namespace ambient {
 namespace {
-
-std::string hex(uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%x", v);
-  return buf;
-}
 
 std::string dstText(const Ipv4Prefix& p) { return p.len == 0 ? "default" : p.str(); }
 
@@ -85,7 +80,7 @@ std::string renderRoute(const RouteSpec& r) {
 std::string renderRule(const RuleSpec& r) {
   std::string out = "pref " + std::to_string(r.priority);
   if (!r.iif.empty()) out += " iif " + r.iif;
-  if (r.fwmask) out += " fwmark " + hex(r.fwmark) + "/" + hex(r.fwmask);
+  if (r.fwmask) out += " fwmark " + hexString(r.fwmark) + "/" + hexString(r.fwmask);
   if (r.action == RuleAction::kGoto) {
     out += " goto " + std::to_string(r.gotoTarget);
   } else {

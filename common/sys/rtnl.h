@@ -31,6 +31,10 @@ class Rtnl {
   CPtr<nl_sock, nl_socket_free> sock_;
 };
 
+using NlSocket = CPtr<nl_sock, nl_socket_free>;
+// An rtnetlink socket connected inside `ns` (usable from any thread afterwards).
+Result<NlSocket> connectRtnl(const Netns& ns);
+
 // libnl error -> our error (NLE_EXIST -> kExists, NLE_OBJ_NOTFOUND/NODEV -> kNotFound, ...).
 Error nlError(int nlErr, std::string context);
 

@@ -53,20 +53,23 @@ Error nlError(int nlErr, std::string context) {
   return Error{code, 0, context + ": " + nl_geterror(nlErr)};
 }
 
-Result<Rtnl> Rtnl::openIn(const Netns& ns) {
-  nl_sock* s = nullptr;
+Result<NlSocket> connectRtnl(const Netns& ns) {
+  NlSocket sock(nl_socket_alloc());
+  if (!sock) return fail(ErrorCode::kInternal, "out of memory allocating a netlink socket");
   auto st = ns.run([&]() -> Status {
-    s = nl_socket_alloc();
-    if (!s) return fail(ErrorCode::kInternal, "out of memory allocating a netlink socket");
-    if (int err = nl_connect(s, NETLINK_ROUTE); err < 0) {
-      nl_socket_free(s);
-      s = nullptr;
+    if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0) {
       return fail(nlError(err, "connect rtnetlink in " + ns.path()));
     }
     return {};
   });
   if (!st) return fail(st.error());
-  return Rtnl(s);
+  return sock;
+}
+
+Result<Rtnl> Rtnl::openIn(const Netns& ns) {
+  auto sock = connectRtnl(ns);
+  if (!sock) return fail(sock.error());
+  return Rtnl(sock->release());
 }
 
 Result<int> Rtnl::ifindex(const std::string& name) {

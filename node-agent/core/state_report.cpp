@@ -5,16 +5,11 @@
 #include <cstdio>
 #include <map>
 
+#include "common/core/hex.h"
 #include "common/core/render.h"
 
 namespace ambient {
 namespace {
-
-std::string hex(uint32_t v) {
-  char b[16];
-  std::snprintf(b, sizeof b, "0x%x", v);
-  return b;
-}
 
 // Left-aligned columns, two spaces apart.
 std::string table(const std::vector<std::string>& header,
@@ -121,7 +116,7 @@ std::string renderDumpTables(const NetnsPlan& o, const std::string& path, const 
   rows.clear();
   for (const auto& r : o.rules) {
     rows.push_back({std::to_string(r.priority), r.iif.empty() ? "-" : r.iif,
-                    r.fwmask ? hex(r.fwmark) + "/" + hex(r.fwmask) : "-",
+                    r.fwmask ? hexString(r.fwmark) + "/" + hexString(r.fwmask) : "-",
                     r.action == RuleAction::kGoto ? "goto " + std::to_string(r.gotoTarget)
                                                   : "lookup " + std::to_string(r.table)});
   }

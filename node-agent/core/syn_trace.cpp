@@ -4,17 +4,12 @@
 #include <cstdio>
 
 #include "common/core/constants.h"
+#include "common/core/hex.h"
 #include "common/core/nft_eval.h"
 #include "common/core/render.h"
 
 namespace ambient {
 namespace {
-
-std::string hex(uint32_t v) {
-  char b[16];
-  std::snprintf(b, sizeof b, "0x%x", v);
-  return b;
-}
 
 class Tracer {
  public:
@@ -33,11 +28,11 @@ class Tracer {
       if (c.name != "prerouting") continue;
       v = evaluateChain(*ns.nft, c, p);
       if (v.ruleIndex < 0) {
-        hop(where + " nft prerouting: no rule matches; mark stays " + hex(p.mark));
+        hop(where + " nft prerouting: no rule matches; mark stays " + hexString(p.mark));
       } else {
         std::string counter = v.counter ? " [counter " + std::to_string(v.counter->packets) + " packets]" : "";
         hop(where + " nft prerouting rule #" + std::to_string(v.ruleIndex) + ": " + v.ruleText +
-            counter + " -> mark " + hex(p.mark));
+            counter + " -> mark " + hexString(p.mark));
       }
     }
     return v;

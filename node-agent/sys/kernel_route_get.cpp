@@ -18,7 +18,6 @@
 namespace ambient {
 namespace {
 
-using Sock = CPtr<nl_sock, nl_socket_free>;
 using Msg = CPtr<nl_msg, nlmsg_free>;
 using Route = CPtr<rtnl_route, rtnl_route_put>;
 using Link = CPtr<rtnl_link, rtnl_link_put>;
@@ -29,15 +28,9 @@ Result<RouteAnswer> kernelRouteGet(const std::string& netnsPath, Ipv4 dst, Ipv4 
                                    const std::string& iif, uint32_t mark) {
   auto ns = Netns::open(netnsPath);
   if (!ns) return fail(ns.error());
-  Sock sock;
-  auto st = ns->run([&]() -> Status {
-    sock.reset(nl_socket_alloc());
-    if (int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0) {
-      return fail(nlError(err, "connect rtnetlink in " + netnsPath));
-    }
-    return {};
-  });
-  if (!st) return fail(st.error());
+  auto connected = connectRtnl(*ns);
+  if (!connected) return fail(connected.error());
+  NlSocket sock = std::move(*connected);
   int ifindex = 0;
   if (!iif.empty()) {
     rtnl_link* l = nullptr;

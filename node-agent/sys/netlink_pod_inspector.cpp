@@ -15,32 +15,15 @@
 namespace ambient {
 namespace {
 
-using Sock = CPtr<nl_sock, nl_socket_free>;
 using Link = CPtr<rtnl_link, rtnl_link_put>;
 using Cache = CPtr<nl_cache, nl_cache_free>;
-
-Result<Sock> connectIn(const Netns& ns) {
-  nl_sock* s = nullptr;
-  auto st = ns.run([&]() -> Status {
-    s = nl_socket_alloc();
-    if (!s) return fail(ErrorCode::kInternal, "out of memory");
-    if (int err = nl_connect(s, NETLINK_ROUTE); err < 0) {
-      nl_socket_free(s);
-      s = nullptr;
-      return fail(nlError(err, "connect rtnetlink in " + ns.path()));
-    }
-    return {};
-  });
-  if (!st) return fail(st.error());
-  return Sock(s);
-}
 
 }  // namespace
 
 Result<PodLink> NetlinkPodInspector::inspect(const std::string& netns, const std::string& ifname) {
   auto podNs = Netns::open(netns);
   if (!podNs) return fail(podNs.error());
-  auto podSock = connectIn(*podNs);
+  auto podSock = connectRtnl(*podNs);
   if (!podSock) return fail(podSock.error());
   rtnl_link* raw = nullptr;
   if (int err = rtnl_link_get_kernel(podSock->get(), 0, ifname.c_str(), &raw); err < 0) {
@@ -56,7 +39,7 @@ Result<PodLink> NetlinkPodInspector::inspect(const std::string& netns, const std
   }
   auto nodeNs = Netns::open(nodeNetns_);
   if (!nodeNs) return fail(nodeNs.error());
-  auto nodeSock = connectIn(*nodeNs);
+  auto nodeSock = connectRtnl(*nodeNs);
   if (!nodeSock) return fail(nodeSock.error());
   rtnl_link* hostRaw = nullptr;
   if (int err = rtnl_link_get_kernel(nodeSock->get(), peer, nullptr, &hostRaw); err < 0) {
