@@ -56,6 +56,7 @@ Flags (defaults in brackets):
   --log-level LEVEL           debug, info, warn or error [info]
 
 A normal exit (SIGTERM, SIGINT) leaves the kernel state in place; only `uninstall` removes it.
+SIGHUP runs a full reconcile pass at once.
 Exit codes: 0 success, 1 runtime failure (the message says what and where), 2 usage error.
 )";
 }

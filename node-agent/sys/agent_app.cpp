@@ -25,8 +25,10 @@ namespace ambient {
 namespace {
 
 std::atomic<bool> gStop{false};
+std::atomic<bool> gReconcileNow{false};
 
 void onSignal(int) { gStop = true; }
+void onHangup(int) { gReconcileNow = true; }
 
 int fatal(const std::string& what, const Error& e) {
   logLine(LogLevel::kError, what, {{"error", e.message()}, {"kind", std::string(errorCodeName(e.code))}});
@@ -134,11 +136,12 @@ int runAgent(const AgentFlags& flags) {
   signal(SIGTERM, onSignal);
   signal(SIGINT, onSignal);
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGHUP, onHangup);
   std::thread reconciler([&] {
     auto next = std::chrono::steady_clock::now() + std::chrono::seconds(flags.reconcileIntervalSeconds);
     while (!gStop.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      if (std::chrono::steady_clock::now() < next) continue;
+      if (std::chrono::steady_clock::now() < next && !gReconcileNow.exchange(false)) continue;
       next = std::chrono::steady_clock::now() + std::chrono::seconds(flags.reconcileIntervalSeconds);
       if (auto s = enroller.reconcileAll(); !s) {
         metrics.countError("reconcile");

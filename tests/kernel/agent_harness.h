@@ -39,12 +39,17 @@ class AgentHarness {
   std::string stateDir() const { return dir_ + "/state"; }
   std::string flags() const {
     return "--socket " + socket() + " --state-dir " + stateDir() + " --metadata-file " + dir_ +
-           "/meta.json --http-addr 127.0.0.1:15031 --reconcile-interval 2";
+           "/meta.json --http-addr 127.0.0.1:15031 --reconcile-interval " +
+           std::to_string(reconcileInterval);
   }
+  // The agent's periodic full pass; tests that make drift on purpose lengthen it and ask for
+  // a pass with reconcileNow(), so a slow machine cannot repair before they look.
+  int reconcileInterval = 2;
+  void reconcileNow() { agent_->signal(SIGHUP); }
 
   void start() {
     agent_ = std::make_unique<Background>(node_.exec(kAgentBinary + " run " + flags()));
-    REQUIRE(agent_->waitFor("\"serving\"", 10000));
+    REQUIRE(agent_->waitFor("\"serving\"", 60000));
   }
   // SIGKILL: the agent gets no chance to clean up.
   void kill() { agent_.reset(); }

@@ -214,6 +214,7 @@ TEST_CASE("ambientctl verify names each drift and the agent's next pass repairs 
   TestNetns app("app");
   t.addPod(app, "vethapp", "10.244.1.10");
   AgentHarness h(t.node);
+  h.reconcileInterval = 3600;
   h.start();
   REQUIRE(h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp)));
   REQUIRE(h.send(AgentHarness::add("foo", "app", app.path(), "10.244.1.10"))->verdict ==
@@ -249,9 +250,10 @@ TEST_CASE("ambientctl verify names each drift and the agent's next pass repairs 
     CHECK(r.rc == 1);
     CHECK(r.out.find(d.expected) != std::string::npos);
     CHECK(sh(t.node.exec(ctl + " verify --quiet")).out.empty());
-    // The agent's periodic full pass (every 2 s here) repairs it.
+    // The agent's full pass (asked for with SIGHUP) repairs it.
+    h.reconcileNow();
     bool repaired = false;
-    for (int i = 0; i < 100 && !repaired; ++i) {
+    for (int i = 0; i < 600 && !repaired; ++i) {
       usleep(100 * 1000);
       repaired = verify().rc == 0;
     }

@@ -96,6 +96,9 @@ class Background {
     unlink(log_.c_str());
   }
   std::string log() const { return must("cat " + log_); }
+  void signal(int sig) {
+    if (pid_ > 0) kill(pid_, sig);
+  }
   // SIGTERM, then waits for the exit; returns the exit code (-1 if killed by a signal).
   int terminate() {
     if (pid_ <= 0) return -1;
