@@ -41,26 +41,11 @@ bool has(const NftExpr& e, const char* key) {
   return std::any_of(e.attrs.begin(), e.attrs.end(), [&](auto& a) { return a.key == key; });
 }
 
-Bytes hostU32(uint32_t v) {
-  Bytes b(4);
-  std::memcpy(b.data(), &v, 4);
-  return b;
-}
-
 uint32_t toU32(const Bytes& b) {
   uint32_t v = 0;
   std::memcpy(&v, b.data(), std::min<size_t>(4, b.size()));
   return v;
 }
-
-Bytes be32(uint32_t v) {
-  uint32_t n = htonl(v);
-  Bytes b(4);
-  std::memcpy(b.data(), &n, 4);
-  return b;
-}
-
-enum class Step { kNext, kNoMatch, kVerdict };
 
 }  // namespace
 
@@ -85,25 +70,21 @@ ChainVerdict evaluateChain(const NftTableSpec& table, const NftChainSpec& chain,
           } else if (key == NFT_META_L4PROTO) {
             v = {trial.l4proto};
           } else if (key == NFT_META_MARK) {
-            v = hostU32(trial.mark);
+            v = hostU32Bytes(trial.mark);
           }
           reg[u32(e, "dreg")] = v;
         } else if (key == NFT_META_MARK) {
           trial.mark = toU32(reg[u32(e, "sreg")]);
         }
       } else if (e.kind == "ct") {
-        if (has(e, "dreg")) reg[u32(e, "dreg")] = hostU32(trial.ctmark);
+        if (has(e, "dreg")) reg[u32(e, "dreg")] = hostU32Bytes(trial.ctmark);
         else trial.ctmark = toU32(reg[u32(e, "sreg")]);
       } else if (e.kind == "payload") {
         uint32_t base = u32(e, "base"), off = u32(e, "offset");
         Bytes v;
-        if (base == NFT_PAYLOAD_NETWORK_HEADER && off == 12) v = be32(trial.saddr.value);
-        if (base == NFT_PAYLOAD_NETWORK_HEADER && off == 16) v = be32(trial.daddr.value);
-        if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 2) {
-          uint16_t n = htons(trial.dport);
-          v.resize(2);
-          std::memcpy(v.data(), &n, 2);
-        }
+        if (base == NFT_PAYLOAD_NETWORK_HEADER && off == 12) v = be32Bytes(trial.saddr.value);
+        if (base == NFT_PAYLOAD_NETWORK_HEADER && off == 16) v = be32Bytes(trial.daddr.value);
+        if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 2) v = be16Bytes(trial.dport);
         reg[u32(e, "dreg")] = v;
       } else if (e.kind == "cmp") {
         const Bytes* data = bytes(e, "data");
@@ -131,7 +112,7 @@ ChainVerdict evaluateChain(const NftTableSpec& table, const NftChainSpec& chain,
         bool found = false;
         for (const auto& s : table.sets) {
           if (s.name != set) continue;
-          for (Ipv4 ip : s.elements) found |= be32(ip.value) == key;
+          for (Ipv4 ip : s.elements) found |= be32Bytes(ip.value) == key;
         }
         if (!found) {
           matched = false;

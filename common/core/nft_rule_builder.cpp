@@ -15,23 +15,6 @@ namespace {
 
 constexpr size_t kIfNameBytes = 16;  // IFNAMSIZ: meta iifname loads the whole buffer
 
-Bytes u32Bytes(uint32_t v) {  // register values are host-endian
-  Bytes b(4);
-  std::memcpy(b.data(), &v, 4);
-  return b;
-}
-Bytes be16Bytes(uint16_t v) {
-  uint16_t n = htons(v);
-  Bytes b(2);
-  std::memcpy(b.data(), &n, 2);
-  return b;
-}
-Bytes be32Bytes(uint32_t v) {
-  uint32_t n = htonl(v);
-  Bytes b(4);
-  std::memcpy(b.data(), &n, 4);
-  return b;
-}
 NftExpr expr(std::string kind, std::vector<NftAttr> attrs) {
   return NftExpr{std::move(kind), std::move(attrs)};
 }
@@ -62,8 +45,8 @@ void NftRuleBuilder::bitwise(uint32_t mask, uint32_t xorValue) {
   rule_.exprs.push_back(expr("bitwise", {{"sreg", uint32_t{NFT_REG_1}},
                                          {"dreg", uint32_t{NFT_REG_1}},
                                          {"len", uint32_t{4}},
-                                         {"mask", u32Bytes(mask)},
-                                         {"xor", u32Bytes(xorValue)}}));
+                                         {"mask", hostU32Bytes(mask)},
+                                         {"xor", hostU32Bytes(xorValue)}}));
 }
 
 NftRuleBuilder& NftRuleBuilder::iifname(std::string_view name, bool negate) {
@@ -121,7 +104,7 @@ NftRuleBuilder& NftRuleBuilder::markHas(uint32_t bits) {
   rule_.exprs.push_back(
       expr("meta", {{"key", uint32_t{NFT_META_MARK}}, {"dreg", uint32_t{NFT_REG_1}}}));
   bitwise(bits, 0);
-  cmp(NFT_CMP_EQ, u32Bytes(bits));
+  cmp(NFT_CMP_EQ, hostU32Bytes(bits));
   return *this;
 }
 
@@ -130,7 +113,7 @@ NftRuleBuilder& NftRuleBuilder::ctMarkHas(uint32_t bits, bool negate) {
   rule_.exprs.push_back(
       expr("ct", {{"key", uint32_t{NFT_CT_MARK}}, {"dreg", uint32_t{NFT_REG_1}}}));
   bitwise(bits, 0);
-  cmp(negate ? NFT_CMP_NEQ : NFT_CMP_EQ, u32Bytes(bits));
+  cmp(negate ? NFT_CMP_NEQ : NFT_CMP_EQ, hostU32Bytes(bits));
   return *this;
 }
 

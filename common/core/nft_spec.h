@@ -2,7 +2,10 @@
 // so desired and observed rules compare exactly (DESIGN.md: compare as data, not text). Pure.
 #pragma once
 
+#include <arpa/inet.h>
+
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <variant>
@@ -13,6 +16,26 @@
 namespace ambient {
 
 using Bytes = std::vector<uint8_t>;
+
+// Register contents as nft stores them: host-endian u32 (marks), network-order addresses and
+// ports.
+inline Bytes hostU32Bytes(uint32_t v) {
+  Bytes b(4);
+  std::memcpy(b.data(), &v, 4);
+  return b;
+}
+inline Bytes be32Bytes(uint32_t v) {
+  uint32_t n = htonl(v);
+  Bytes b(4);
+  std::memcpy(b.data(), &n, 4);
+  return b;
+}
+inline Bytes be16Bytes(uint16_t v) {
+  uint16_t n = htons(v);
+  Bytes b(2);
+  std::memcpy(b.data(), &n, 2);
+  return b;
+}
 
 // One attribute of an expression: keys are libnftnl's attribute names ("sreg", "data", ...).
 struct NftAttr {
