@@ -12,9 +12,11 @@ using namespace ambient::testing;
 
 namespace {
 
+// The namespace's IPv4 state as the tools print it (IPv6 link-local addresses and link
+// states settle at their own pace, on a slow VM after the first look).
 std::string snapshot(const TestNetns& ns) {
-  return must(ns.ip("-d link show")) + must(ns.ip("addr show")) +
-         must(ns.ip("route show table all")) + must(ns.ip("rule show")) +
+  return must(ns.ip("-4 -o addr show")) + must(ns.ip("-4 route show table all")) +
+         must(ns.ip("-4 rule show")) +
          must(ns.exec("nft -a list ruleset") + " | sed 's/packets [0-9]* bytes [0-9]*//'");
 }
 
