@@ -52,8 +52,10 @@ cat >"$WORK/config.json" <<'JSON'
  "services": [{"name": "echo6", "namespace": "default", "hostname": "echo6",
                "vips": ["/fd77:96::10"], "ports": {"80": 8080}}]}
 JSON
-inns srv "$PY" "$ZT_SCRIPTS/tcp_tool.py" serve 8080 srv >"$WORK/srv.log" 2>&1 & PIDS+=($!)
-inns zt "$ZTUNNEL_BIN" --config "$WORK/config.json" --bind 127.0.0.1,::1 >"$WORK/ztunnel.log" 2>&1 & PIDS+=($!)
+# Started with `ip netns exec` itself, not the inns function: a backgrounded function runs in a
+# subshell, and $! would name the subshell, leaving the server and ztunnel running at cleanup.
+ip netns exec "$P-srv" "$PY" "$ZT_SCRIPTS/tcp_tool.py" serve 8080 srv >"$WORK/srv.log" 2>&1 & PIDS+=($!)
+ip netns exec "$P-zt" "$ZTUNNEL_BIN" --config "$WORK/config.json" --bind 127.0.0.1,::1 >"$WORK/ztunnel.log" 2>&1 & PIDS+=($!)
 for _ in $(seq 1 100); do inns zt curl -sf -o /dev/null http://127.0.0.1:15021/healthz/ready && break; sleep 0.05; done
 inns zt ss -Htln | grep -q '\[::1\]:15001' || fail "no [::1]:15001 listener"
 inns zt ss -Htln | grep -q '127.0.0.1:15001' || fail "no 127.0.0.1:15001 listener"
