@@ -2,6 +2,7 @@
 #include "node-agent/core/enroller.h"
 
 #include "common/core/reconcile.h"
+#include "node-agent/core/plan_input.h"
 
 namespace ambient {
 namespace {
@@ -10,7 +11,9 @@ double secondsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-PodReply reply(PodVerdict v, std::string message) { return PodReply{v, 0, std::move(message)}; }
+PodReply reply(PodVerdict v, std::string message) {
+  return PodReply{v, 0, std::move(message)};
+}
 
 }  // namespace
 
@@ -28,6 +31,7 @@ Enroller::Enroller(EnrollerConfig config, KernelPort& kernel, SysctlLedger& ledg
 Status Enroller::start(PodRegistry loaded) {
   std::lock_guard lock(mu_);
   registry_ = std::move(loaded);
+  enrolledCount_ = registry_.enrolled().size();
   started_ = true;
   return reconcileLocked();
 }
@@ -38,9 +42,15 @@ PodReply Enroller::handle(const PodRequest& r) {
   {
     std::lock_guard lock(mu_);
     switch (r.command) {
-      case PodCommand::kAdd: out = add(r); break;
-      case PodCommand::kDel: out = del(r); break;
-      case PodCommand::kCheck: out = check(r); break;
+      case PodCommand::kAdd:
+        out = add(r);
+        break;
+      case PodCommand::kDel:
+        out = del(r);
+        break;
+      case PodCommand::kCheck:
+        out = check(r);
+        break;
     }
   }
   if (events_.handled) events_.handled(r.command, secondsSince(t0));
@@ -60,8 +70,8 @@ PodReply Enroller::add(const PodRequest& r) {
   Membership m = classifyPod(r.podNamespace, r.podName, metadata_.snapshot(), config_.policy);
   if (m.role == PodRole::kZtunnel) return addZtunnel(r);
 
-  PodRecord rec{r.podUid, r.podNamespace, r.podName, r.containerId, r.netns, r.ifname, r.ips,
-                "",       false};
+  PodRecord rec{r.podUid, r.podNamespace, r.podName, r.containerId, r.netns,
+                r.ifname, r.ips,          "",        false};
   if (m.role == PodRole::kNotAmbient) {
     // Remembered so that a later label flip can enroll it without a restart.
     if (auto s = store(rec); !s) return errorReply(kCniErrIo, s.error().message(), "persist");
@@ -76,22 +86,24 @@ PodReply Enroller::add(const PodRequest& r) {
   }
   if (r.ips.empty()) {
     return errorReply(kCniErrInvalidConfig,
-                      "ambient pod " + r.podNamespace + "/" + r.podName +
-                          " has no IP address on " + r.ifname + " in prevResult",
+                      "ambient pod " + r.podNamespace + "/" + r.podName + " has no IP address on " +
+                          r.ifname + " in prevResult",
                       "bad-request");
   }
   for (const auto& ip : r.ips) {
     if (auto parsed = Ipv4::parse(ip); !parsed) {
-      return errorReply(kCniErrInvalidConfig, "ambient pod " + r.podNamespace + "/" + r.podName +
-                                                  ": " + parsed.error().message(),
-                        "bad-request");
+      return errorReply(
+          kCniErrInvalidConfig,
+          "ambient pod " + r.podNamespace + "/" + r.podName + ": " + parsed.error().message(),
+          "bad-request");
     }
   }
   auto link = inspector_.inspect(r.netns, r.ifname);
   if (!link) {
-    return errorReply(kCniErrIo, "ambient pod " + r.podNamespace + "/" + r.podName + ": " +
-                                     link.error().message(),
-                      "inspect");
+    return errorReply(
+        kCniErrIo,
+        "ambient pod " + r.podNamespace + "/" + r.podName + ": " + link.error().message(),
+        "inspect");
   }
   rec.hostVeth = link->hostVeth;
   rec.enrolled = true;
@@ -118,16 +130,17 @@ PodReply Enroller::addZtunnel(const PodRequest& r) {
   if (link->gateway.empty()) {
     return errorReply(kCniErrIo, "ztunnel pod has no default gateway in " + r.netns, "inspect");
   }
-  ZtunnelRecord z{r.podUid, r.netns, r.ips.front(), link->hostVeth, link->gateway, r.ifname,
-                  link->mtu};
-  if (auto s = store_.setZtunnel(z); !s) return errorReply(kCniErrIo, s.error().message(), "persist");
+  ZtunnelRecord z{r.podUid,      r.netns,  r.ips.front(), link->hostVeth,
+                  link->gateway, r.ifname, link->mtu};
+  if (auto s = store_.setZtunnel(z); !s)
+    return errorReply(kCniErrIo, s.error().message(), "persist");
   registry_.ztunnel = z;
   // Re-points the node's tunnels at the new ztunnel; enrolled pods stay enrolled.
   if (auto s = reconcileLocked(); !s) {
-    return errorReply(kCniErrTryAgainLater,
-                      "ztunnel pod registered but the node could not be programmed: " +
-                          s.error().message(),
-                      "reconcile");
+    return errorReply(
+        kCniErrTryAgainLater,
+        "ztunnel pod registered but the node could not be programmed: " + s.error().message(),
+        "reconcile");
   }
   return reply(PodVerdict::kNotAmbient, "ztunnel pod registered; node re-pointed at " + r.ips[0]);
 }
@@ -147,10 +160,8 @@ PodReply Enroller::del(const PodRequest& r) {
   if (!rec) return reply(PodVerdict::kReleased, "pod was not known to the agent");
   PodRecord removed = *rec;
   bool wasEnrolled = removed.enrolled;
-  if (auto s = store_.removePod(removed.uid); !s) {
+  if (auto s = forget(removed.uid); !s)
     return errorReply(kCniErrIo, s.error().message(), "persist");
-  }
-  registry_.pods.erase(removed.uid);
   if (wasEnrolled) {
     if (auto s = applyPodChangeLocked(removed, false); !s) {
       return errorReply(kCniErrTryAgainLater, "release failed: " + s.error().message(),
@@ -165,11 +176,11 @@ PodReply Enroller::check(const PodRequest& r) {
   if (it == registry_.pods.end() || !it->second.enrolled) {
     return reply(PodVerdict::kNotAmbient, "pod is not enrolled");
   }
-  auto in = planInputLocked();
+  auto in = planInputFrom(registry_, config_.runtime);
   if (!in) return errorReply(kCniErrTryAgainLater, in.error().message(), "check");
   auto plan = computeNodePlan(*in);
   if (!plan) return errorReply(kCniErrInvalidConfig, plan.error().message(), "check");
-  auto changes = verify(kernel_, {config_.nodeNetns, NetnsRole::kNode}, *plan, ledger_);
+  auto changes = verify(kernel_, {config_.runtime.nodeNetns, NetnsRole::kNode}, *plan, ledger_);
   if (!changes) return errorReply(kCniErrIo, changes.error().message(), "check");
   if (!changes->empty()) {
     return errorReply(kCniErrTryAgainLater,
@@ -184,46 +195,38 @@ PodReply Enroller::check(const PodRequest& r) {
 Status Enroller::store(const PodRecord& rec) {
   // Disk first: memory never runs ahead of it, so a restart sees what the kernel was told.
   if (auto s = store_.putPod(rec); !s) return s;
-  registry_.pods[rec.uid] = rec;
+  auto [it, inserted] = registry_.pods.try_emplace(rec.uid, rec);
+  if (!inserted) {
+    enrolledCount_ -= it->second.enrolled;
+    it->second = rec;
+  }
+  enrolledCount_ += rec.enrolled;
   return {};
 }
 
-Result<PlanInput> Enroller::planInputLocked() const {
-  if (!registry_.ztunnel) {
-    return fail(ErrorCode::kUnavailable, "no ztunnel pod is registered on this node yet");
+Status Enroller::forget(const std::string& uid) {
+  if (auto s = store_.removePod(uid); !s) return s;
+  if (auto it = registry_.pods.find(uid); it != registry_.pods.end()) {
+    enrolledCount_ -= it->second.enrolled;
+    registry_.pods.erase(it);
   }
-  const auto& z = *registry_.ztunnel;
-  auto ip = Ipv4::parse(z.ip);
-  auto gw = Ipv4::parse(z.nodeAddr);
-  if (!ip) return fail(ip.error().wrap("ztunnel record"));
-  if (!gw) return fail(gw.error().wrap("ztunnel record"));
-  PlanInput in;
-  in.tunnelKind = config_.tunnelKind;
-  in.tunnelPort = config_.tunnelPort;
-  in.tunnelMtu = config_.tunnelMtu;
-  in.ztunnel = ZtunnelEndpoint{*ip, z.hostVeth, *gw, z.podIfname, z.lowerMtu};
-  for (const PodRecord* p : registry_.enrolled()) {
-    auto pip = Ipv4::parse(p->ips.front());
-    if (!pip) return fail(pip.error().wrap("pod " + p->podNamespace + "/" + p->name));
-    in.pods.push_back(EnrolledPod{*pip, p->hostVeth});
-  }
-  return in;
+  return {};
 }
 
 Result<PlanInput> Enroller::planInput() const {
   std::lock_guard lock(mu_);
-  return planInputLocked();
+  return planInputFrom(registry_, config_.runtime);
 }
 
 Status Enroller::reconcileLocked() {
-  auto in = planInputLocked();
+  auto in = planInputFrom(registry_, config_.runtime);
   if (!in) {
     lastError_ = in.error().message();
     return {};  // nothing to program until ztunnel comes; not a failure of the pass
   }
   auto nodePlan = computeNodePlan(*in);
   if (!nodePlan) return fail(nodePlan.error());
-  auto node = reconcile(kernel_, {config_.nodeNetns, NetnsRole::kNode}, *nodePlan, ledger_);
+  auto node = reconcile(kernel_, {config_.runtime.nodeNetns, NetnsRole::kNode}, *nodePlan, ledger_);
   if (!node) {
     nodeTrusted_ = false;
     lastError_ = node.error().message();
@@ -248,9 +251,9 @@ Status Enroller::applyPodChangeLocked(const PodRecord& pod, bool enroll) {
   if (!ip) return fail(ip.error());
   EnrolledPod p{*ip, pod.hostVeth};
   if (auto s = validateIfName(p.hostVeth, "host veth of pod " + ip->str()); !s) return s;
-  ChangeSet changes = computePodChange(
-      p, enroll, ledger_.original(NetnsRole::kNode, podVethSysctlKey(p.hostVeth)));
-  if (auto s = kernel_.apply({config_.nodeNetns, NetnsRole::kNode}, changes, ledger_); !s) {
+  ChangeSet changes =
+      computePodChange(p, enroll, ledger_.original(NetnsRole::kNode, podVethSysctlKey(p.hostVeth)));
+  if (auto s = kernel_.apply({config_.runtime.nodeNetns, NetnsRole::kNode}, changes, ledger_); !s) {
     nodeTrusted_ = false;
     lastError_ = s.error().message();
     return s;
@@ -266,9 +269,12 @@ Status Enroller::reconcileAll() {
 bool Enroller::ready(std::string* reason) const {
   std::lock_guard lock(mu_);
   std::string why;
-  if (!started_) why = "starting";
-  else if (!registry_.ztunnel) why = "no ztunnel pod registered on this node";
-  else if (!lastError_.empty()) why = lastError_;
+  if (!started_)
+    why = "starting";
+  else if (!registry_.ztunnel)
+    why = "no ztunnel pod registered on this node";
+  else if (!lastError_.empty())
+    why = lastError_;
   if (reason) *reason = why;
   return why.empty();
 }
@@ -279,10 +285,7 @@ PodRegistry Enroller::registry() const {
 }
 
 size_t Enroller::enrolledCount() const {
-  std::lock_guard lock(mu_);
-  size_t n = 0;
-  for (const auto& [uid, p] : registry_.pods) n += p.enrolled;
-  return n;
+  return enrolledCount_;
 }
 
 }  // namespace ambient

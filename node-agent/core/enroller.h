@@ -3,6 +3,7 @@
 // every entry point takes the same lock. Pure logic over the seams.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -12,14 +13,12 @@
 #include "common/core/compute_plan.h"
 #include "common/core/kernel_port.h"
 #include "node-agent/core/agent_ports.h"
+#include "node-agent/core/agent_runtime_config.h"
 
 namespace ambient {
 
 struct EnrollerConfig {
-  std::string nodeNetns = "/proc/self/ns/net";
-  TunnelKind tunnelKind = TunnelKind::kGeneve;
-  uint16_t tunnelPort = 6081;
-  uint32_t tunnelMtu = 0;
+  AgentRuntimeConfig runtime;  // node namespace and tunnel settings
   MembershipPolicy policy;
 };
 
@@ -55,13 +54,14 @@ class Enroller {
   PodReply addZtunnel(const PodRequest& r);
   // Persists the record, then puts it in the registry (untouched when persisting fails).
   Status store(const PodRecord& rec);
+  // Removes the record from disk, then from the registry.
+  Status forget(const std::string& uid);
   Status reconcileLocked();
   // After a pod change: applies only the difference between the last plan the kernel was
   // brought to and the new one (one element, one route, one sysctl), without reading the whole
   // kernel state; falls back to a full pass when there is no trusted last plan. The periodic
   // full pass repairs any drift.
   Status applyPodChangeLocked(const PodRecord& pod, bool enroll);
-  Result<PlanInput> planInputLocked() const;
   PodReply errorReply(uint32_t code, std::string message, const std::string& kind);
 
   EnrollerConfig config_;
@@ -74,6 +74,7 @@ class Enroller {
 
   mutable std::mutex mu_;
   PodRegistry registry_;
+  std::atomic<size_t> enrolledCount_ = 0;  // pods in registry_ with enrolled set
   bool started_ = false;
   bool nodeTrusted_ = false;  // the node matched the plan after the last pass or change
   std::string lastError_;

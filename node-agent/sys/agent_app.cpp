@@ -27,11 +27,16 @@ namespace {
 std::atomic<bool> gStop{false};
 std::atomic<bool> gReconcileNow{false};
 
-void onSignal(int) { gStop = true; }
-void onHangup(int) { gReconcileNow = true; }
+void onSignal(int) {
+  gStop = true;
+}
+void onHangup(int) {
+  gReconcileNow = true;
+}
 
 int fatal(const std::string& what, const Error& e) {
-  logLine(LogLevel::kError, what, {{"error", e.message()}, {"kind", std::string(errorCodeName(e.code))}});
+  logLine(LogLevel::kError, what,
+          {{"error", e.message()}, {"kind", std::string(errorCodeName(e.code))}});
   return 1;
 }
 
@@ -63,9 +68,9 @@ int runAgent(const AgentFlags& flags) {
   auto ledger = SysctlLedgerStore::load(flags.ledgerPath());
   if (!ledger) return fatal("cannot load the sysctl ledger", ledger.error());
   // What ambientctl needs to compute the same plan.
-  if (auto s = writeFileAtomic(flags.stateDir + "/agent-config.json",
-                               encodeRuntimeConfig({flags.nodeNetns, tunnel->kind,
-                                                    flags.tunnelPort, flags.tunnelMtu}));
+  const AgentRuntimeConfig runtime{flags.nodeNetns, tunnel->kind, flags.tunnelPort,
+                                   flags.tunnelMtu};
+  if (auto s = writeFileAtomic(flags.stateDir + "/agent-config.json", encodeRuntimeConfig(runtime));
       !s) {
     return fatal("cannot write the agent's settings", s.error());
   }
@@ -81,8 +86,7 @@ int runAgent(const AgentFlags& flags) {
   };
   events.error = [&](const std::string& kind) { metrics.countError(kind); };
   events.reconciled = [&] { ++metrics.reconcilePasses; };
-  EnrollerConfig config{flags.nodeNetns, tunnel->kind, flags.tunnelPort, flags.tunnelMtu,
-                        flags.policy};
+  EnrollerConfig config{runtime, flags.policy};
   Enroller enroller(config, kernel, *ledger, registryFile, inspector, metadata, events);
 
   logLine(LogLevel::kInfo, "adopting registry",
@@ -138,11 +142,13 @@ int runAgent(const AgentFlags& flags) {
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, onHangup);
   std::thread reconciler([&] {
-    auto next = std::chrono::steady_clock::now() + std::chrono::seconds(flags.reconcileIntervalSeconds);
+    auto next =
+        std::chrono::steady_clock::now() + std::chrono::seconds(flags.reconcileIntervalSeconds);
     while (!gStop.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       if (std::chrono::steady_clock::now() < next && !gReconcileNow.exchange(false)) continue;
-      next = std::chrono::steady_clock::now() + std::chrono::seconds(flags.reconcileIntervalSeconds);
+      next =
+          std::chrono::steady_clock::now() + std::chrono::seconds(flags.reconcileIntervalSeconds);
       if (auto s = enroller.reconcileAll(); !s) {
         metrics.countError("reconcile");
         logLine(LogLevel::kError, "reconcile pass failed", {{"error", s.error().message()}});
@@ -167,15 +173,23 @@ int runUninstall(const AgentFlags& flags) {
   if (!ledger) return fatal("cannot load the sysctl ledger", ledger.error());
   LinuxKernel kernel;
   int rc = 0;
-  auto node = reconcile(kernel, {flags.nodeNetns, NetnsRole::kNode}, emptyPlan(NetnsRole::kNode), *ledger);
-  if (!node) rc = fatal("uninstall from the node namespace failed", node.error());
-  else logLine(LogLevel::kInfo, "node namespace cleaned", {{"changes", std::to_string(node->changes.size())}});
+  auto node =
+      reconcile(kernel, {flags.nodeNetns, NetnsRole::kNode}, emptyPlan(NetnsRole::kNode), *ledger);
+  if (!node)
+    rc = fatal("uninstall from the node namespace failed", node.error());
+  else
+    logLine(LogLevel::kInfo, "node namespace cleaned",
+            {{"changes", std::to_string(node->changes.size())}});
   if (registry->ztunnel) {
     auto zt = reconcile(kernel, {registry->ztunnel->netns, NetnsRole::kZtunnel},
                         emptyPlan(NetnsRole::kZtunnel), *ledger);
-    if (!zt && !zt.error().isNotFound()) rc = fatal("uninstall from the ztunnel namespace failed", zt.error());
-    else if (zt) logLine(LogLevel::kInfo, "ztunnel namespace cleaned", {{"changes", std::to_string(zt->changes.size())}});
-    else logLine(LogLevel::kInfo, "ztunnel namespace is gone; nothing to clean there");
+    if (!zt && !zt.error().isNotFound())
+      rc = fatal("uninstall from the ztunnel namespace failed", zt.error());
+    else if (zt)
+      logLine(LogLevel::kInfo, "ztunnel namespace cleaned",
+              {{"changes", std::to_string(zt->changes.size())}});
+    else
+      logLine(LogLevel::kInfo, "ztunnel namespace is gone; nothing to clean there");
   }
   if (rc == 0) {
     for (const auto& f : {flags.registryPath(), flags.ledgerPath()}) {

@@ -12,6 +12,7 @@
 #include "common/sys/linux_kernel.h"
 #include "common/sys/sysctl_ledger_store.h"
 #include "node-agent/core/agent_runtime_config.h"
+#include "node-agent/core/plan_input.h"
 #include "node-agent/core/state_report.h"
 #include "node-agent/sys/kernel_route_get.h"
 #include "node-agent/sys/registry_file.h"
@@ -70,8 +71,10 @@ Result<Desired> loadDesired(const std::string& stateDir) {
   Desired d;
   std::ifstream in(stateDir + "/agent-config.json");
   if (!in) {
-    return fail(ErrorCode::kNotFound, stateDir + "/agent-config.json is missing: is the agent "
-                                                 "running with --state-dir " + stateDir + "?");
+    return fail(ErrorCode::kNotFound, stateDir +
+                                          "/agent-config.json is missing: is the agent "
+                                          "running with --state-dir " +
+                                          stateDir + "?");
   }
   std::stringstream text;
   text << in.rdbuf();
@@ -83,25 +86,13 @@ Result<Desired> loadDesired(const std::string& stateDir) {
   if (!registry) return fail(registry.error());
   d.registry = *registry;
   if (!d.registry.ztunnel) return d;
-  const auto& z = *d.registry.ztunnel;
-  PlanInput in2;
-  in2.tunnelKind = d.config.tunnelKind;
-  in2.tunnelPort = d.config.tunnelPort;
-  in2.tunnelMtu = d.config.tunnelMtu;
-  auto ip = Ipv4::parse(z.ip);
-  auto gw = Ipv4::parse(z.nodeAddr);
-  if (!ip || !gw) return fail(ErrorCode::kProtocol, "the registry's ztunnel record is damaged");
-  in2.ztunnel = ZtunnelEndpoint{*ip, z.hostVeth, *gw, z.podIfname, z.lowerMtu};
-  for (const auto* p : d.registry.enrolled()) {
-    auto pip = Ipv4::parse(p->ips.front());
-    if (!pip) return fail(pip.error());
-    in2.pods.push_back(EnrolledPod{*pip, p->hostVeth});
-  }
-  auto node = computeNodePlan(in2);
+  auto input = planInputFrom(d.registry, d.config);
+  if (!input) return fail(input.error().wrap("the registry in " + stateDir));
+  auto node = computeNodePlan(*input);
   if (!node) return fail(node.error());
-  auto zt = computeZtunnelPlan(in2);
+  auto zt = computeZtunnelPlan(*input);
   if (!zt) return fail(zt.error());
-  d.input = in2;
+  d.input = *input;
   d.node = *node;
   d.ztunnel = *zt;
   return d;
@@ -110,13 +101,15 @@ Result<Desired> loadDesired(const std::string& stateDir) {
 std::vector<std::pair<NetnsTarget, const NetnsPlan*>> targets(const Desired& d) {
   std::vector<std::pair<NetnsTarget, const NetnsPlan*>> out = {
       {{d.config.nodeNetns, NetnsRole::kNode}, &d.node}};
-  if (d.registry.ztunnel) out.push_back({{d.registry.ztunnel->netns, NetnsRole::kZtunnel}, &d.ztunnel});
+  if (d.registry.ztunnel)
+    out.push_back({{d.registry.ztunnel->netns, NetnsRole::kZtunnel}, &d.ztunnel});
   return out;
 }
 
 int plan(const CtlFlags& f, const Desired& d) {
   if (f.json) {
-    nlohmann::json j = {{"node", renderPlan(d.node)}, {"ztunnel", renderPlan(d.ztunnel)},
+    nlohmann::json j = {{"node", renderPlan(d.node)},
+                        {"ztunnel", renderPlan(d.ztunnel)},
                         {"enrolledPods", d.input ? d.input->pods.size() : 0}};
     std::puts(j.dump(2).c_str());
     return 0;
@@ -147,8 +140,10 @@ int verifyAll(const CtlFlags& f, const Desired& d) {
     report["match"] = differences == 0;
     std::puts(report.dump(2).c_str());
   } else if (!f.quiet) {
-    if (differences == 0) std::puts("ok: the kernel matches the agent's plan");
-    else std::printf("%zu difference(s); the agent's next full pass repairs them\n", differences);
+    if (differences == 0)
+      std::puts("ok: the kernel matches the agent's plan");
+    else
+      std::printf("%zu difference(s); the agent's next full pass repairs them\n", differences);
   }
   return differences == 0 ? 0 : 1;
 }
@@ -248,8 +243,7 @@ int runCtl(const std::vector<std::string>& args) {
       return usage("unexpected argument " + a);
     }
   }
-  if (f.command != "plan" && f.command != "verify" && f.command != "dump" &&
-      f.command != "trace") {
+  if (f.command != "plan" && f.command != "verify" && f.command != "dump" && f.command != "trace") {
     return usage(f.command.empty() ? "no command given" : "unknown command " + f.command);
   }
   auto d = loadDesired(f.stateDir);

@@ -54,7 +54,7 @@ struct World {
   MemoryStore store;
   FakeInspector inspector;
   StaticMetadata meta;
-  Enroller enroller{EnrollerConfig{kNode, TunnelKind::kGeneve, 6081, 0, {}}, kernel, ledger, store,
+  Enroller enroller{EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}}, kernel, ledger, store,
                     inspector, meta};
 };
 
@@ -122,13 +122,16 @@ TEST_CASE("DEL is idempotent and releases only that pod", "[enroller]") {
   w.send(PodCommand::kAdd, "foo", "b", 2, "10.244.1.22");
   CHECK(w.send(PodCommand::kDel, "foo", "a", 1, "10.244.1.21").verdict == PodVerdict::kReleased);
   CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.22")});
+  CHECK(w.enroller.enrolledCount() == 1);
   CHECK(w.send(PodCommand::kDel, "foo", "a", 1, "10.244.1.21").verdict == PodVerdict::kReleased);
+  CHECK(w.enroller.enrolledCount() == 1);
   // DEL with only a container ID (no pod UID), as after a failed ADD.
   PodRequest r;
   r.command = PodCommand::kDel;
   r.containerId = "c-b";
   CHECK(w.enroller.handle(r).verdict == PodVerdict::kReleased);
   CHECK(w.members().empty());
+  CHECK(w.enroller.enrolledCount() == 0);
 }
 
 TEST_CASE("a new ztunnel IP re-points the tunnels and keeps enrolled pods", "[enroller]") {
@@ -156,7 +159,7 @@ TEST_CASE("a restarted agent adopts its registry and converges", "[enroller]") {
   }
   // Someone removes the node's table while the agent is down.
   w.kernel.namespaces[kNode].owned.nft.reset();
-  Enroller second{EnrollerConfig{kNode, TunnelKind::kGeneve, 6081, 0, {}}, w.kernel, w.ledger,
+  Enroller second{EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}}, w.kernel, w.ledger,
                   w.store, w.inspector, w.meta};
   REQUIRE(second.start(w.store.saved));
   CHECK(second.enrolledCount() == 20);

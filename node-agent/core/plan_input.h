@@ -1,0 +1,14 @@
+// The engine's input for this node: the registry's ztunnel and enrolled pods with the settings
+// the agent resolved at start. Shared by the agent and ambientctl so both compute one plan. Pure.
+#pragma once
+
+#include "common/core/compute_plan.h"
+#include "node-agent/core/agent_runtime_config.h"
+#include "node-agent/core/pod_registry.h"
+
+namespace ambient {
+
+// kUnavailable when no ztunnel is registered yet; a damaged record names the pod.
+Result<PlanInput> planInputFrom(const PodRegistry& registry, const AgentRuntimeConfig& config);
+
+}  // namespace ambient
