@@ -1,5 +1,7 @@
 // CNI request parsing, version handling, prevResult IP extraction and error JSON. Pure.
 #include "cni-plugin/core/cni_request.h"
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace ambient::cni {
@@ -9,8 +11,16 @@ const std::vector<std::string>& supportedVersions() {
   return v;
 }
 bool isSupportedVersion(const std::string& v) {
-  for (const auto& s : supportedVersions()) if (s == v) return true;
+  for (const auto& s : supportedVersions())
+    if (s == v) return true;
   return false;
+}
+
+bool versionAtLeast(const std::string& v, const std::string& min) {
+  const auto& all = supportedVersions();
+  auto iv = std::find(all.begin(), all.end(), v);
+  auto im = std::find(all.begin(), all.end(), min);
+  return iv != all.end() && im != all.end() && iv >= im;
 }
 
 std::map<std::string, std::string> parseCniArgs(const std::string& text) {
@@ -34,7 +44,8 @@ std::vector<std::string> podIps(const std::string& prevResultJson, const std::st
   auto ipsIt = j.find("ips");
   if (ipsIt == j.end() || !ipsIt->is_array()) return ips;
   for (const auto& ip : *ipsIt) {
-    if (!ip.is_object() || !ip.contains("interface") || !ip["interface"].is_number_unsigned()) continue;
+    if (!ip.is_object() || !ip.contains("interface") || !ip["interface"].is_number_unsigned())
+      continue;
     size_t idx = ip["interface"].get<size_t>();
     if (idx >= ifs.size() || !ifs[idx].is_object()) continue;
     const auto& itf = ifs[idx];

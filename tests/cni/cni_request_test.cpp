@@ -1,7 +1,8 @@
 // Unit tests for cni_core: CNI_ARGS, prevResult IPs, versions, error JSON. Pure.
 #define CATCH_CONFIG_MAIN
-#include <catch2/catch.hpp>
 #include "cni-plugin/core/cni_request.h"
+
+#include <catch2/catch.hpp>
 using namespace ambient::cni;
 
 TEST_CASE("CNI_ARGS keys in any order") {
@@ -17,7 +18,8 @@ TEST_CASE("pod IPs only from the sandbox interface named CNI_IFNAME") {
 TEST_CASE("versions and error JSON") {
   CHECK(isSupportedVersion("1.1.0"));
   CHECK_FALSE(isSupportedVersion("0.2.0"));
-  CHECK(errorJson("1.0.0", {11, "m", "d"}) == R"({"cniVersion":"1.0.0","code":11,"msg":"m","details":"d"})");
+  CHECK(errorJson("1.0.0", {11, "m", "d"}) ==
+        R"({"cniVersion":"1.0.0","code":11,"msg":"m","details":"d"})");
   CHECK(versionJson("1.0.0") ==
         R"({"cniVersion":"1.0.0","supportedVersions":["0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]})");
 }
