@@ -1,12 +1,62 @@
-// Converts a prevResult to the result of the request's cniVersion. Pure.
+// Converts a prevResult to a result of the request's cniVersion. Pure.
 #include "cni-plugin/core/result_convert.h"
 
-namespace ambient::cni {
+#include <arpa/inet.h>
 
-tl::expected<nlohmann::ordered_json, std::string> convertResult(
-    const nlohmann::ordered_json& prevResult, const std::string& toVersion) {
-  nlohmann::ordered_json r = prevResult;
-  r["cniVersion"] = toVersion;
+#include "cni-plugin/core/cni_request.h"
+
+namespace ambient::cni {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+// `obj` with `key` = `value` as its first member (or replaced where it stands).
+json withFirst(const json& obj, const std::string& key, const json& value) {
+  if (obj.contains(key)) {
+    json out = obj;
+    out[key] = value;
+    return out;
+  }
+  json out = json::object();
+  out[key] = value;
+  for (const auto& [k, v] : obj.items()) out[k] = v;
+  return out;
+}
+
+}  // namespace
+
+std::string addressFamily(const std::string& address) {
+  std::string ip = address.substr(0, address.find('/'));
+  unsigned char buf[16];
+  if (::inet_pton(AF_INET, ip.c_str(), buf) == 1) return "4";
+  if (::inet_pton(AF_INET6, ip.c_str(), buf) == 1) return "6";
+  return "";
+}
+
+tl::expected<json, std::string> convertResult(const json& prevResult,
+                                              const std::string& toVersion) {
+  if (!prevResult.is_object()) return tl::unexpected<std::string>("prevResult is not an object");
+  json r = withFirst(prevResult, "cniVersion", toVersion);
+  auto ips = r.find("ips");
+  if (ips == r.end()) return r;
+  if (!ips->is_array()) return tl::unexpected<std::string>("prevResult ips is not an array");
+  const bool wantVersion = !versionAtLeast(toVersion, "1.0.0");
+  for (size_t i = 0; i < ips->size(); ++i) {
+    json& ip = (*ips)[i];
+    std::string where = "prevResult ips[" + std::to_string(i) + "]";
+    if (!ip.is_object()) return tl::unexpected<std::string>(where + " is not an object");
+    if (!wantVersion) {
+      ip.erase("version");
+      continue;
+    }
+    if (ip.contains("version")) continue;
+    auto addr = ip.find("address");
+    std::string family =
+        addr != ip.end() && addr->is_string() ? addressFamily(addr->get<std::string>()) : "";
+    if (family.empty())
+      return tl::unexpected<std::string>(where + ".address is not an IPv4 or IPv6 address");
+    ip = withFirst(ip, "version", family);
+  }
   return r;
 }
 
