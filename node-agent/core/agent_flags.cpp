@@ -67,8 +67,8 @@ Result<AgentFlags> parseAgentFlags(const std::vector<std::string>& args) {
   if (i < args.size() && !args[i].empty() && args[i][0] != '-') {
     f.command = args[i++];
     if (f.command != "run" && f.command != "uninstall" && f.command != "help") {
-      return fail(ErrorCode::kInvalidInput, "unknown command \"" + f.command +
-                                                "\" (run, uninstall or --help)");
+      return fail(ErrorCode::kInvalidInput,
+                  "unknown command \"" + f.command + "\" (run, uninstall or --help)");
     }
   }
   for (; i < args.size(); ++i) {
@@ -77,11 +77,20 @@ Result<AgentFlags> parseAgentFlags(const std::vector<std::string>& args) {
       f.command = "help";
       continue;
     }
-    static const std::set<std::string> kKnown = {
-        "--socket", "--state-dir", "--node-netns", "--tunnel-mode", "--tunnel-port",
-        "--tunnel-mtu", "--ztunnel-namespace", "--ztunnel-label", "--ztunnel-service-account",
-        "--exclude-namespaces", "--metadata-file", "--http-addr", "--reconcile-interval",
-        "--log-level"};
+    static const std::set<std::string> kKnown = {"--socket",
+                                                 "--state-dir",
+                                                 "--node-netns",
+                                                 "--tunnel-mode",
+                                                 "--tunnel-port",
+                                                 "--tunnel-mtu",
+                                                 "--ztunnel-namespace",
+                                                 "--ztunnel-label",
+                                                 "--ztunnel-service-account",
+                                                 "--exclude-namespaces",
+                                                 "--metadata-file",
+                                                 "--http-addr",
+                                                 "--reconcile-interval",
+                                                 "--log-level"};
     std::string flag = a.substr(0, a.find('=')), value;
     if (!kKnown.count(flag)) {
       return fail(ErrorCode::kInvalidInput, "unknown flag " + flag + " (see --help)");
@@ -93,9 +102,12 @@ Result<AgentFlags> parseAgentFlags(const std::vector<std::string>& args) {
     } else {
       return fail(ErrorCode::kInvalidInput, "flag " + a + " needs a value (see --help)");
     }
-    if (flag == "--socket") f.socketPath = value;
-    else if (flag == "--state-dir") f.stateDir = value;
-    else if (flag == "--node-netns") f.nodeNetns = value;
+    if (flag == "--socket")
+      f.socketPath = value;
+    else if (flag == "--state-dir")
+      f.stateDir = value;
+    else if (flag == "--node-netns")
+      f.nodeNetns = value;
     else if (flag == "--tunnel-mode") {
       auto m = parseTunnelMode(value);
       if (!m) return fail(m.error());
@@ -108,18 +120,24 @@ Result<AgentFlags> parseAgentFlags(const std::vector<std::string>& args) {
       auto n = number(flag, value, 0, 65535);
       if (!n) return fail(n.error());
       f.tunnelMtu = static_cast<uint32_t>(*n);
-    } else if (flag == "--ztunnel-namespace") f.policy.ztunnelNamespace = value;
+    } else if (flag == "--ztunnel-namespace")
+      f.policy.ztunnelNamespace = value;
     else if (flag == "--ztunnel-label") {
       auto eq = value.find('=');
       if (eq == std::string::npos || eq == 0) {
-        return fail(ErrorCode::kInvalidInput, "--ztunnel-label wants KEY=VALUE, not \"" + value + "\"");
+        return fail(ErrorCode::kInvalidInput,
+                    "--ztunnel-label wants KEY=VALUE, not \"" + value + "\"");
       }
       f.policy.ztunnelLabelKey = value.substr(0, eq);
       f.policy.ztunnelLabelValue = value.substr(eq + 1);
-    } else if (flag == "--ztunnel-service-account") f.policy.ztunnelServiceAccount = value;
-    else if (flag == "--exclude-namespaces") f.policy.excludedNamespaces = splitList(value);
-    else if (flag == "--metadata-file") f.metadataFile = value;
-    else if (flag == "--http-addr") f.httpAddr = value;
+    } else if (flag == "--ztunnel-service-account")
+      f.policy.ztunnelServiceAccount = value;
+    else if (flag == "--exclude-namespaces")
+      f.policy.excludedNamespaces = splitList(value);
+    else if (flag == "--metadata-file")
+      f.metadataFile = value;
+    else if (flag == "--http-addr")
+      f.httpAddr = value;
     else if (flag == "--reconcile-interval") {
       auto n = number(flag, value, 1, 86400);
       if (!n) return fail(n.error());

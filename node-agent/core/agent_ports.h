@@ -36,7 +36,17 @@ class PodInspector {
 class MetadataSource {
  public:
   virtual ~MetadataSource() = default;
-  virtual MetadataSnapshot snapshot() = 0;
+  // The current snapshot; never null.
+  virtual SnapshotPtr snapshot() = 0;
+};
+
+// Sets or clears the pod annotation ambient.istio.io/redirection=enabled on the API server.
+// Never blocks the caller: a real annotator queues and retries on its own thread.
+class PodAnnotator {
+ public:
+  virtual ~PodAnnotator() = default;
+  virtual void markEnrolled(const std::string& podNamespace, const std::string& podName,
+                            bool enrolled) = 0;
 };
 
 }  // namespace ambient

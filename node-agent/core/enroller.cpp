@@ -19,14 +19,15 @@ PodReply reply(PodVerdict v, std::string message) {
 
 Enroller::Enroller(EnrollerConfig config, KernelPort& kernel, SysctlLedger& ledger,
                    RegistryStore& store, PodInspector& inspector, MetadataSource& metadata,
-                   EnrollerEvents events)
+                   EnrollerEvents events, PodAnnotator* annotator)
     : config_(std::move(config)),
       kernel_(kernel),
       ledger_(ledger),
       store_(store),
       inspector_(inspector),
       metadata_(metadata),
-      events_(std::move(events)) {}
+      events_(std::move(events)),
+      annotator_(annotator) {}
 
 Status Enroller::start(PodRegistry loaded) {
   std::lock_guard lock(mu_);
@@ -67,7 +68,7 @@ PodReply Enroller::add(const PodRequest& r) {
     return errorReply(kCniErrInvalidEnv,
                       "ADD without K8S_POD_NAMESPACE, K8S_POD_NAME and K8S_POD_UID", "bad-request");
   }
-  Membership m = classifyPod(r.podNamespace, r.podName, metadata_.snapshot(), config_.policy);
+  Membership m = classifyPod(r.podNamespace, r.podName, *metadata_.snapshot(), config_.policy);
   if (m.role == PodRole::kZtunnel) return addZtunnel(r);
 
   PodRecord rec{r.podUid, r.podNamespace, r.podName, r.containerId, r.netns,
@@ -114,6 +115,7 @@ PodReply Enroller::add(const PodRequest& r) {
                           " could not be programmed: " + s.error().message(),
                       "reconcile");
   }
+  if (annotator_) annotator_->markEnrolled(r.podNamespace, r.podName, true);
   return reply(PodVerdict::kEnrolled, m.reason);
 }
 
@@ -190,6 +192,57 @@ PodReply Enroller::check(const PodRequest& r) {
                       "check");
   }
   return reply(PodVerdict::kEnrolled, "redirection verified");
+}
+
+Status Enroller::resync() {
+  std::lock_guard lock(mu_);
+  if (!started_) return {};
+  SnapshotPtr meta = metadata_.snapshot();
+  Status first;
+  auto keep = [&](Status s, const std::string& kind) {
+    if (s) return;
+    if (events_.error) events_.error(kind);
+    if (first) first = std::move(s);
+  };
+  std::vector<PodRecord> pods;
+  pods.reserve(registry_.pods.size());
+  for (const auto& [uid, p] : registry_.pods) pods.push_back(p);
+  for (PodRecord& rec : pods) {
+    const PodMeta* pm = meta->pod(rec.podNamespace, rec.name);
+    bool gone = meta->complete && (!pm || (!pm->uid.empty() && pm->uid != rec.uid));
+    if (gone) {
+      // Deleted while no DEL reached us (agent down, runtime crash): release and forget.
+      keep(forget(rec.uid), "persist");
+      if (rec.enrolled) keep(applyPodChangeLocked(rec, false), "reconcile");
+      if (events_.resynced) events_.resynced(rec, false, "pod no longer exists in the API");
+      continue;
+    }
+    Membership m = classifyPod(rec.podNamespace, rec.name, *meta, config_.policy);
+    bool want = m.role == PodRole::kAmbient;
+    if (want != rec.enrolled) keep(setEnrolledLocked(std::move(rec), want, m.reason), "resync");
+  }
+  return first;
+}
+
+Status Enroller::setEnrolledLocked(PodRecord rec, bool enroll, const std::string& why) {
+  const std::string pod = rec.podNamespace + "/" + rec.name;
+  if (enroll) {
+    if (!registry_.ztunnel) {
+      return fail(ErrorCode::kUnavailable, "pod " + pod + " waits for a ztunnel pod on this node");
+    }
+    if (rec.ips.empty()) return fail(ErrorCode::kInvalidInput, "pod " + pod + " has no IP address");
+    if (auto ip = Ipv4::parse(rec.ips.front()); !ip) return fail(ip.error().wrap("pod " + pod));
+    auto link = inspector_.inspect(rec.netns, rec.ifname);
+    if (!link) return fail(link.error().wrap("pod " + pod));
+    rec.hostVeth = link->hostVeth;
+  }
+  PodRecord before = rec;
+  rec.enrolled = enroll;
+  if (auto s = store(rec); !s) return s;
+  if (auto s = applyPodChangeLocked(enroll ? rec : before, enroll); !s) return s;
+  if (annotator_) annotator_->markEnrolled(rec.podNamespace, rec.name, enroll);
+  if (events_.resynced) events_.resynced(rec, enroll, why);
+  return {};
 }
 
 Status Enroller::store(const PodRecord& rec) {

@@ -27,18 +27,27 @@ struct EnrollerEvents {
   std::function<void(PodCommand, double seconds)> handled;
   std::function<void(const std::string& kind)> error;
   std::function<void()> reconciled;
+  // A pod enrolled or released by resync (not by the plugin), with why.
+  std::function<void(const PodRecord& pod, bool enrolled, const std::string& why)> resynced;
 };
 
 class Enroller {
  public:
   Enroller(EnrollerConfig config, KernelPort& kernel, SysctlLedger& ledger, RegistryStore& store,
-           PodInspector& inspector, MetadataSource& metadata, EnrollerEvents events = {});
+           PodInspector& inspector, MetadataSource& metadata, EnrollerEvents events = {},
+           PodAnnotator* annotator = nullptr);
 
   // Adopts a registry loaded from disk and converges the kernel to it.
   Status start(PodRegistry loaded);
   PodReply handle(const PodRequest& request);
   // A full level-triggered pass over both namespaces.
   Status reconcileAll();
+  // Re-decides every registered pod against the current metadata, without restarts: enrolls
+  // pods whose namespace became ambient, releases pods that left ambient, and forgets pods the
+  // API no longer has (only when the snapshot is the API's complete list). A pod that cannot
+  // be enrolled now (no ztunnel, namespace gone) is retried by the next call. Errors are
+  // counted; the first is returned after every pod was tried.
+  Status resync();
   // Ready: started, ztunnel known, last pass clean. `reason` says why not.
   bool ready(std::string* reason) const;
 
@@ -62,6 +71,8 @@ class Enroller {
   // kernel state; falls back to a full pass when there is no trusted last plan. The periodic
   // full pass repairs any drift.
   Status applyPodChangeLocked(const PodRecord& pod, bool enroll);
+  // Enrolls or releases one registered pod; `why` is the membership reason.
+  Status setEnrolledLocked(PodRecord rec, bool enroll, const std::string& why);
   PodReply errorReply(uint32_t code, std::string message, const std::string& kind);
 
   EnrollerConfig config_;
@@ -71,6 +82,7 @@ class Enroller {
   PodInspector& inspector_;
   MetadataSource& metadata_;
   EnrollerEvents events_;
+  PodAnnotator* annotator_;
 
   mutable std::mutex mu_;
   PodRegistry registry_;

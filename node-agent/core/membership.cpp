@@ -5,16 +5,6 @@
 
 namespace ambient {
 
-const NamespaceMeta* MetadataSnapshot::ns(const std::string& name) const {
-  auto it = namespaces.find(name);
-  return it == namespaces.end() ? nullptr : &it->second;
-}
-
-const PodMeta* MetadataSnapshot::pod(const std::string& n, const std::string& name) const {
-  auto it = pods.find(n + "/" + name);
-  return it == pods.end() ? nullptr : &it->second;
-}
-
 Membership classifyPod(const std::string& podNamespace, const std::string& podName,
                        const MetadataSnapshot& meta, const MembershipPolicy& policy) {
   const PodMeta* pod = meta.pod(podNamespace, podName);
@@ -38,8 +28,8 @@ Membership classifyPod(const std::string& podNamespace, const std::string& podNa
                                       kDataplaneModeLabel + "=" + kDataplaneModeAmbient};
   }
   if (p.annotations.count(kSidecarStatusAnnotation)) {
-    return {PodRole::kNotAmbient, "pod has a sidecar (annotation " +
-                                      std::string(kSidecarStatusAnnotation) + ")"};
+    return {PodRole::kNotAmbient,
+            "pod has a sidecar (annotation " + std::string(kSidecarStatusAnnotation) + ")"};
   }
   auto optOut = p.annotations.find(kRedirectionAnnotation);
   if (optOut != p.annotations.end() && optOut->second == kRedirectionDisabled) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/core/error.h"
+#include "node-agent/core/cluster_state.h"
 
 namespace ambient {
 
@@ -16,26 +17,6 @@ inline constexpr const char* kSidecarStatusAnnotation = "sidecar.istio.io/status
 inline constexpr const char* kRedirectionAnnotation = "ambient.istio.io/redirection";
 inline constexpr const char* kRedirectionDisabled = "disabled";
 inline constexpr const char* kRedirectionEnabled = "enabled";
-
-using Labels = std::map<std::string, std::string>;
-
-struct NamespaceMeta {
-  Labels labels;
-};
-
-struct PodMeta {
-  Labels labels;
-  Labels annotations;
-  std::string serviceAccount;
-};
-
-// Everything the agent knows about metadata at one moment.
-struct MetadataSnapshot {
-  std::map<std::string, NamespaceMeta> namespaces;
-  std::map<std::string, PodMeta> pods;  // by "namespace/name"
-  const NamespaceMeta* ns(const std::string& name) const;
-  const PodMeta* pod(const std::string& ns, const std::string& name) const;
-};
 
 struct MembershipPolicy {
   std::set<std::string> excludedNamespaces = {"kube-system"};

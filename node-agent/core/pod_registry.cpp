@@ -10,9 +10,11 @@ using nlohmann::json;
 constexpr int kRegistryVersion = 1;
 
 json podJson(const PodRecord& p) {
-  return {{"uid", p.uid},       {"namespace", p.podNamespace}, {"name", p.name},
-          {"containerId", p.containerId}, {"netns", p.netns}, {"ifname", p.ifname},
-          {"ips", p.ips},       {"hostVeth", p.hostVeth},      {"enrolled", p.enrolled}};
+  return {{"uid", p.uid},          {"namespace", p.podNamespace},
+          {"name", p.name},        {"containerId", p.containerId},
+          {"netns", p.netns},      {"ifname", p.ifname},
+          {"ips", p.ips},          {"hostVeth", p.hostVeth},
+          {"enrolled", p.enrolled}};
 }
 
 json ztunnelJson(const ZtunnelRecord& z) {
@@ -22,10 +24,14 @@ json ztunnelJson(const ZtunnelRecord& z) {
 }
 
 PodRecord podFromJson(const json& p) {
-  PodRecord rec{p.at("uid").get<std::string>(),         p.at("namespace").get<std::string>(),
-                p.at("name").get<std::string>(),        p.at("containerId").get<std::string>(),
-                p.at("netns").get<std::string>(),       p.at("ifname").get<std::string>(),
-                p.at("ips").get<std::vector<std::string>>(), p.at("hostVeth").get<std::string>(),
+  PodRecord rec{p.at("uid").get<std::string>(),
+                p.at("namespace").get<std::string>(),
+                p.at("name").get<std::string>(),
+                p.at("containerId").get<std::string>(),
+                p.at("netns").get<std::string>(),
+                p.at("ifname").get<std::string>(),
+                p.at("ips").get<std::vector<std::string>>(),
+                p.at("hostVeth").get<std::string>(),
                 p.at("enrolled").get<bool>()};
   if (rec.uid.empty()) throw std::invalid_argument("a pod without uid");
   return rec;
@@ -40,8 +46,12 @@ ZtunnelRecord ztunnelFromJson(const json& z) {
 
 }  // namespace
 
-std::string encodePut(const PodRecord& p) { return json{{"put", podJson(p)}}.dump(); }
-std::string encodeDelete(const std::string& uid) { return json{{"del", uid}}.dump(); }
+std::string encodePut(const PodRecord& p) {
+  return json{{"put", podJson(p)}}.dump();
+}
+std::string encodeDelete(const std::string& uid) {
+  return json{{"del", uid}}.dump();
+}
 std::string encodeZtunnel(const ZtunnelRecord& z) {
   return json{{"ztunnel", ztunnelJson(z)}}.dump();
 }
@@ -63,7 +73,8 @@ Status applyChange(PodRegistry& r, std::string_view line) {
       return fail(ErrorCode::kProtocol, "registry journal line has no known change");
     }
   } catch (const std::exception& e) {
-    return fail(ErrorCode::kProtocol, std::string("registry journal line is malformed: ") + e.what());
+    return fail(ErrorCode::kProtocol,
+                std::string("registry journal line is malformed: ") + e.what());
   }
   return {};
 }

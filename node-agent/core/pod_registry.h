@@ -17,8 +17,8 @@ struct PodRecord {
   std::string podNamespace;
   std::string name;
   std::string containerId;
-  std::string netns;     // network namespace path given by the runtime
-  std::string ifname;    // CNI_IFNAME
+  std::string netns;   // network namespace path given by the runtime
+  std::string ifname;  // CNI_IFNAME
   std::vector<std::string> ips;
   std::string hostVeth;  // node end of the pod's veth, discovered from the kernel
   bool enrolled = false;

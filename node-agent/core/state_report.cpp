@@ -68,7 +68,8 @@ void labelRules(NetnsPlan& observed, const NetnsPlan& desired) {
 std::vector<std::string> describeDifferences(const ChangeSet& cs) {
   // A delete and a create of the same object is one "different" object.
   std::map<std::string, int> seen;
-  for (const auto& c : cs.changes) seen[describe(c.object)] |= c.kind == ChangeKind::kDelete ? 1 : 2;
+  for (const auto& c : cs.changes)
+    seen[describe(c.object)] |= c.kind == ChangeKind::kDelete ? 1 : 2;
   std::vector<std::string> out;
   std::map<std::string, bool> printed;
   for (const auto& c : cs.changes) {
@@ -90,22 +91,24 @@ std::vector<std::string> describeDifferences(const ChangeSet& cs) {
   return out;
 }
 
-std::string renderDumpTables(const NetnsPlan& o, const std::string& path, const NetnsPlan* desired) {
+std::string renderDumpTables(const NetnsPlan& o, const std::string& path,
+                             const NetnsPlan* desired) {
   std::string out = "== " + std::string(netnsRoleName(o.role)) + " namespace (" + path + ")\n\n";
   std::vector<std::vector<std::string>> rows;
   for (const auto& t : o.tunnels) {
     rows.push_back({t.name, std::string(tunnelKindName(t.kind)), std::to_string(t.vni),
-                    t.remote.str(), std::to_string(t.port), std::to_string(t.mtu), t.up ? "up" : "down"});
+                    t.remote.str(), std::to_string(t.port), std::to_string(t.mtu),
+                    t.up ? "up" : "down"});
   }
-  out += "tunnels\n" + table({"NAME", "KIND", "VNI", "REMOTE", "PORT", "MTU", "STATE"}, rows) + "\n";
+  out +=
+      "tunnels\n" + table({"NAME", "KIND", "VNI", "REMOTE", "PORT", "MTU", "STATE"}, rows) + "\n";
   rows.clear();
   for (const auto& a : o.addresses) rows.push_back({a.dev, a.prefix.str()});
   out += "addresses\n" + table({"DEVICE", "ADDRESS"}, rows) + "\n";
   rows.clear();
   auto routes = o.routes;
-  std::sort(routes.begin(), routes.end(), [](auto& a, auto& b) {
-    return std::tie(a.table, a.dst) < std::tie(b.table, b.dst);
-  });
+  std::sort(routes.begin(), routes.end(),
+            [](auto& a, auto& b) { return std::tie(a.table, a.dst) < std::tie(b.table, b.dst); });
   for (const auto& r : routes) {
     rows.push_back({std::to_string(r.table), r.type == RouteType::kLocal ? "local" : "unicast",
                     r.dst.len == 0 ? "default" : r.dst.str(), r.via ? r.via->str() : "-", r.dev,
@@ -153,16 +156,23 @@ nlohmann::json dumpJson(const NetnsPlan& o, const std::string& path, const Netns
   json j = {{"namespace", netnsRoleName(o.role)}, {"path", path}};
   j["tunnels"] = json::array();
   for (const auto& t : o.tunnels) {
-    j["tunnels"].push_back({{"name", t.name}, {"kind", tunnelKindName(t.kind)}, {"vni", t.vni},
-                            {"remote", t.remote.str()}, {"port", t.port}, {"mtu", t.mtu},
+    j["tunnels"].push_back({{"name", t.name},
+                            {"kind", tunnelKindName(t.kind)},
+                            {"vni", t.vni},
+                            {"remote", t.remote.str()},
+                            {"port", t.port},
+                            {"mtu", t.mtu},
                             {"up", t.up}});
   }
   j["addresses"] = json::array();
-  for (const auto& a : o.addresses) j["addresses"].push_back({{"dev", a.dev}, {"address", a.prefix.str()}});
+  for (const auto& a : o.addresses)
+    j["addresses"].push_back({{"dev", a.dev}, {"address", a.prefix.str()}});
   j["routes"] = json::array();
-  for (const auto& r : o.routes) j["routes"].push_back({{"table", r.table}, {"route", renderRoute(r)}});
+  for (const auto& r : o.routes)
+    j["routes"].push_back({{"table", r.table}, {"route", renderRoute(r)}});
   j["rules"] = json::array();
-  for (const auto& r : o.rules) j["rules"].push_back({{"priority", r.priority}, {"rule", renderRule(r)}});
+  for (const auto& r : o.rules)
+    j["rules"].push_back({{"priority", r.priority}, {"rule", renderRule(r)}});
   j["sysctls"] = json::object();
   for (const auto& s : o.sysctls) j["sysctls"][s.key] = s.value;
   if (o.nft) {
@@ -174,8 +184,11 @@ nlohmann::json dumpJson(const NetnsPlan& o, const std::string& path, const Netns
                          {"packets", r.counter ? r.counter->packets : 0},
                          {"bytes", r.counter ? r.counter->bytes : 0}});
       }
-      chains.push_back({{"name", c.name}, {"type", c.type}, {"hook", c.hook},
-                        {"priority", c.priority}, {"rules", rules}});
+      chains.push_back({{"name", c.name},
+                        {"type", c.type},
+                        {"hook", c.hook},
+                        {"priority", c.priority},
+                        {"rules", rules}});
     }
     json sets = json::object();
     for (const auto& s : o.nft->sets) {

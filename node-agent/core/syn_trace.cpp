@@ -15,7 +15,9 @@ class Tracer {
  public:
   Tracer(const TraceState& s, const RouteLookup& lookup) : s_(s), lookup_(lookup) {}
 
-  void hop(const std::string& text) { hops_.push_back("(" + std::to_string(hops_.size() + 1) + ") " + text); }
+  void hop(const std::string& text) {
+    hops_.push_back("(" + std::to_string(hops_.size() + 1) + ") " + text);
+  }
 
   // Our prerouting chain of one namespace; returns the packet's mark after it.
   ChainVerdict prerouting(const NetnsPlan& ns, TracePacket& p, const std::string& where) {
@@ -30,7 +32,8 @@ class Tracer {
       if (v.ruleIndex < 0) {
         hop(where + " nft prerouting: no rule matches; mark stays " + hexString(p.mark));
       } else {
-        std::string counter = v.counter ? " [counter " + std::to_string(v.counter->packets) + " packets]" : "";
+        std::string counter =
+            v.counter ? " [counter " + std::to_string(v.counter->packets) + " packets]" : "";
         hop(where + " nft prerouting rule #" + std::to_string(v.ruleIndex) + ": " + v.ruleText +
             counter + " -> mark " + hexString(p.mark));
       }
@@ -106,7 +109,8 @@ class Tracer {
     TracePacket z{peer, src, dst, 6, port, 0, 0};  // marks do not cross the encapsulation
     auto v = prerouting(s_.ztunnel, z, "ztunnel");
     if (!v.tproxy) {
-      hop("ztunnel: no TPROXY rule took the SYN" + std::string(v.verdict == "drop" ? ": dropped" : ""));
+      hop("ztunnel: no TPROXY rule took the SYN" +
+          std::string(v.verdict == "drop" ? ": dropped" : ""));
       return hops_;
     }
     auto local = route(NetnsRole::kZtunnel, s_.ztunnel, z, "ztunnel");

@@ -10,7 +10,7 @@
 
 namespace ambient {
 
-MetadataSnapshot MetadataFileSource::snapshot() {
+SnapshotPtr MetadataFileSource::snapshot() {
   std::lock_guard lock(mu_);
   if (path_.empty()) return snapshot_;
   struct stat st {};
@@ -27,7 +27,7 @@ MetadataSnapshot MetadataFileSource::snapshot() {
     lastError_ = parsed.error().wrap("metadata file " + path_).message();
     return snapshot_;
   }
-  snapshot_ = std::move(*parsed);
+  snapshot_ = std::make_shared<const MetadataSnapshot>(std::move(*parsed));
   mtime_ = st.st_mtim;
   lastError_.clear();
   return snapshot_;

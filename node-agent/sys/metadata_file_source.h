@@ -14,7 +14,7 @@ namespace ambient {
 class MetadataFileSource : public MetadataSource {
  public:
   explicit MetadataFileSource(std::string path) : path_(std::move(path)) {}
-  MetadataSnapshot snapshot() override;
+  SnapshotPtr snapshot() override;
   // The last read error ("" when the last read was good).
   std::string lastError() const;
 
@@ -22,7 +22,7 @@ class MetadataFileSource : public MetadataSource {
   std::string path_;
   mutable std::mutex mu_;
   timespec mtime_{};
-  MetadataSnapshot snapshot_;
+  SnapshotPtr snapshot_ = std::make_shared<MetadataSnapshot>();
   std::string lastError_;
 };
 

@@ -107,9 +107,17 @@ class FakeInspector : public PodInspector {
   }
 };
 
+class RecordingAnnotator : public PodAnnotator {
+ public:
+  void markEnrolled(const std::string& ns, const std::string& name, bool enrolled) override {
+    marks[ns + "/" + name] = enrolled;
+  }
+  std::map<std::string, bool> marks;  // last mark per "namespace/name"
+};
+
 class StaticMetadata : public MetadataSource {
  public:
-  MetadataSnapshot snapshot() override { return meta; }
+  SnapshotPtr snapshot() override { return std::make_shared<const MetadataSnapshot>(meta); }
   MetadataSnapshot meta;
 };
 

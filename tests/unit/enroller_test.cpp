@@ -1,11 +1,12 @@
 // The agent's enrollment decisions over in-memory seams: fail closed without ztunnel, ztunnel
 // learnt and re-pointed, membership rules, idempotent DEL, restart adoption, persistence and
 // kernel failures. Pure.
+#include "node-agent/core/enroller.h"
+
 #include <catch2/catch.hpp>
 
 #include "agent_fakes.h"
 #include "common/core/constants.h"
-#include "node-agent/core/enroller.h"
 
 using namespace ambient;
 using namespace ambient::testing;
@@ -54,8 +55,15 @@ struct World {
   MemoryStore store;
   FakeInspector inspector;
   StaticMetadata meta;
-  Enroller enroller{EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}}, kernel, ledger, store,
-                    inspector, meta};
+  RecordingAnnotator annotator;
+  Enroller enroller{EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}},
+                    kernel,
+                    ledger,
+                    store,
+                    inspector,
+                    meta,
+                    {},
+                    &annotator};
 };
 
 }  // namespace
@@ -159,8 +167,12 @@ TEST_CASE("a restarted agent adopts its registry and converges", "[enroller]") {
   }
   // Someone removes the node's table while the agent is down.
   w.kernel.namespaces[kNode].owned.nft.reset();
-  Enroller second{EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}}, w.kernel, w.ledger,
-                  w.store, w.inspector, w.meta};
+  Enroller second{EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}},
+                  w.kernel,
+                  w.ledger,
+                  w.store,
+                  w.inspector,
+                  w.meta};
   REQUIRE(second.start(w.store.saved));
   CHECK(second.enrolledCount() == 20);
   CHECK(w.members().size() == 20);
@@ -232,6 +244,81 @@ TEST_CASE("drift made behind the agent's back is repaired by the full pass", "[e
   REQUIRE(w.enroller.reconcileAll());
   auto in = w.enroller.planInput();
   REQUIRE(in);
-  CHECK(diff(*computeNodePlan(*in), ObservedState{w.node().owned, w.ledger.entries(NetnsRole::kNode)})
-            .empty());
+  CHECK(
+      diff(*computeNodePlan(*in), ObservedState{w.node().owned, w.ledger.entries(NetnsRole::kNode)})
+          .empty());
+}
+
+TEST_CASE("labelling a namespace enrolls its running pods and unlabelling releases them",
+          "[enroller][resync]") {
+  World w;
+  REQUIRE(w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1").verdict ==
+          PodVerdict::kNotAmbient);
+  REQUIRE(w.send(PodCommand::kAdd, "bar", "httpbin", 1, "10.244.1.11").verdict ==
+          PodVerdict::kNotAmbient);
+  REQUIRE(w.send(PodCommand::kAdd, "bar", "sleep", 2, "10.244.1.12").verdict ==
+          PodVerdict::kNotAmbient);
+  w.meta.meta.pods["bar/sleep"].annotations = {{"sidecar.istio.io/status", "{}"}};
+  REQUIRE(w.enroller.resync());
+  CHECK(w.members().empty());
+
+  w.meta.meta.namespaces["bar"].labels = {{"istio.io/dataplane-mode", "ambient"}};
+  REQUIRE(w.enroller.resync());
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.11")});  // not the sidecar pod
+  CHECK(w.store.saved.pods.at("uid-httpbin").enrolled);
+  CHECK(w.store.saved.pods.at("uid-httpbin").hostVeth == "veth1");
+  CHECK(w.annotator.marks == std::map<std::string, bool>{{"bar/httpbin", true}});
+  CHECK(w.enroller.enrolledCount() == 1);
+  REQUIRE(w.enroller.resync());  // nothing left to do
+  CHECK(w.enroller.enrolledCount() == 1);
+
+  SECTION("the label removed") {
+    w.meta.meta.namespaces["bar"].labels.clear();
+  }
+  SECTION("the pod opts out") {
+    w.meta.meta.pods["bar/httpbin"].annotations = {{"ambient.istio.io/redirection", "disabled"}};
+  }
+  SECTION("a sidecar appears") {
+    w.meta.meta.pods["bar/httpbin"].annotations = {{"sidecar.istio.io/status", "{}"}};
+  }
+  REQUIRE(w.enroller.resync());
+  CHECK(w.members().empty());
+  CHECK_FALSE(w.store.saved.pods.at("uid-httpbin").enrolled);
+  CHECK(w.annotator.marks.at("bar/httpbin") == false);
+  CHECK(w.enroller.enrolledCount() == 0);
+}
+
+TEST_CASE("a pod the API no longer has is released even without DEL", "[enroller][resync]") {
+  World w;
+  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  REQUIRE(w.send(PodCommand::kAdd, "foo", "a", 1, "10.244.1.21").verdict == PodVerdict::kEnrolled);
+  REQUIRE(w.send(PodCommand::kAdd, "foo", "b", 2, "10.244.1.22").verdict == PodVerdict::kEnrolled);
+  w.meta.meta.pods["foo/a"].uid = "uid-a";
+  // An incomplete snapshot (metadata file) never implies deletion.
+  REQUIRE(w.enroller.resync());
+  CHECK(w.enroller.enrolledCount() == 2);
+
+  w.meta.meta.complete = true;
+  SECTION("deleted") {}
+  SECTION("recreated under the same name with another uid") {
+    w.meta.meta.pods["foo/b"].uid = "uid-b-second";
+  }
+  REQUIRE(w.enroller.resync());
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.21")});
+  CHECK(w.store.saved.pods.count("uid-b") == 0);
+  CHECK(w.enroller.enrolledCount() == 1);
+}
+
+TEST_CASE("a pod that cannot be enrolled yet is retried by the next resync", "[enroller][resync]") {
+  World w;
+  REQUIRE(w.send(PodCommand::kAdd, "bar", "httpbin", 1, "10.244.1.11").verdict ==
+          PodVerdict::kNotAmbient);
+  w.meta.meta.namespaces["bar"].labels = {{"istio.io/dataplane-mode", "ambient"}};
+  auto first = w.enroller.resync();
+  REQUIRE_FALSE(first);
+  CHECK(first.error().message().find("waits for a ztunnel") != std::string::npos);
+  CHECK(w.enroller.enrolledCount() == 0);
+  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  REQUIRE(w.enroller.resync());
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.11")});
 }

@@ -1,0 +1,72 @@
+// What the agent knows about the cluster at one moment: namespaces, pods, services and their
+// endpoints, from the Kubernetes API watch or the local metadata file. Immutable once built and
+// shared by pointer, so a CNI ADD reads it without copying. Pure.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ambient {
+
+using Labels = std::map<std::string, std::string>;
+
+struct NamespaceMeta {
+  Labels labels;
+};
+
+struct PodMeta {
+  Labels labels;
+  Labels annotations;
+  std::string serviceAccount = "default";
+  std::string uid;               // "" when the source does not know it (metadata file)
+  std::string nodeName;          // spec.nodeName
+  std::vector<std::string> ips;  // status.podIPs
+  bool running = true;           // phase Running and not being deleted
+};
+
+struct ServicePortMeta {
+  std::string name;
+  uint16_t port = 0;
+  uint16_t targetPort = 0;     // 0 when named or unset
+  std::string targetPortName;  // a named target port, resolved through the endpoints
+  std::string protocol = "TCP";
+};
+
+struct ServiceMeta {
+  Labels labels;
+  std::vector<std::string> clusterIps;  // without "None"
+  std::vector<ServicePortMeta> ports;
+};
+
+struct EndpointMeta {
+  std::string podNamespace;  // targetRef, "" when the endpoint is not a pod
+  std::string podName;
+  std::vector<std::string> addresses;
+  bool ready = true;
+};
+
+struct EndpointSliceMeta {
+  std::string serviceNamespace;
+  std::string serviceName;                // label kubernetes.io/service-name
+  std::map<std::string, uint16_t> ports;  // port name -> port
+  std::vector<EndpointMeta> endpoints;
+};
+
+struct MetadataSnapshot {
+  std::map<std::string, NamespaceMeta> namespaces;
+  std::map<std::string, PodMeta> pods;                      // by "namespace/name"
+  std::map<std::string, ServiceMeta> services;              // by "namespace/name"
+  std::map<std::string, EndpointSliceMeta> endpointSlices;  // by "namespace/name" of the slice
+  // True when `pods` is the API's full list: a registered pod missing from it was deleted.
+  bool complete = false;
+
+  const NamespaceMeta* ns(const std::string& name) const;
+  const PodMeta* pod(const std::string& ns, const std::string& name) const;
+};
+
+using SnapshotPtr = std::shared_ptr<const MetadataSnapshot>;
+
+}  // namespace ambient
