@@ -1,0 +1,84 @@
+// Command line and usage text of ambient-cni-install. Pure.
+#include "cni-plugin/core/install_flags.h"
+
+#include "common/core/agent_protocol.h"
+
+namespace ambient::cni {
+
+Result<InstallOptions> parseInstallFlags(const std::vector<std::string>& args) {
+  InstallOptions o;
+  o.agentSocket = kDefaultAgentSocket;
+  struct ValueFlag {
+    const char* name;
+    std::string* out;
+  };
+  const ValueFlag valueFlags[] = {
+      {"--cni-conf-dir", &o.confDir},       {"--cni-bin-dir", &o.binDir},
+      {"--plugin-binary", &o.pluginBinary}, {"--agent-socket", &o.agentSocket},
+      {"--log-file", &o.logFile},           {"--kubeconfig", &o.kubeconfig}};
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i], value;
+    bool hasValue = false;
+    if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg.resize(eq);
+      hasValue = true;
+    }
+    if (arg == "--watch" || arg == "--uninstall" || arg == "--help" || arg == "-h") {
+      if (hasValue) return fail(ErrorCode::kInvalidInput, arg + " takes no value");
+      (arg == "--watch" ? o.watch : arg == "--uninstall" ? o.uninstall : o.help) = true;
+      continue;
+    }
+    const ValueFlag* flag = nullptr;
+    for (const auto& f : valueFlags)
+      if (arg == f.name) flag = &f;
+    if (!flag) return fail(ErrorCode::kInvalidInput, "unknown argument " + args[i]);
+    if (!hasValue) {
+      if (i + 1 >= args.size()) return fail(ErrorCode::kInvalidInput, arg + " needs a value");
+      value = args[++i];
+    }
+    *flag->out = value;
+  }
+  if (o.help) return o;
+  if (o.watch && o.uninstall)
+    return fail(ErrorCode::kInvalidInput, "--watch and --uninstall exclude each other");
+  for (const auto& [name, value] : {std::pair{"--cni-conf-dir", o.confDir},
+                                    {"--cni-bin-dir", o.binDir},
+                                    {"--agent-socket", o.agentSocket}}) {
+    if (value.empty()) return fail(ErrorCode::kInvalidInput, std::string(name) + " is empty");
+  }
+  return o;
+}
+
+std::string installUsage() {
+  return R"(Usage: ambient-cni-install [flags]
+
+Puts ambient-cni last in the node's primary CNI config (the first *.conflist or *.conf in
+lexical order that is a valid CNI config; invalid files are skipped with a warning). A single
+X.conf is wrapped into X.conflist and X.conf removed. Running it again changes nothing.
+
+  --cni-conf-dir DIR     CNI config directory (default /etc/cni/net.d)
+  --cni-bin-dir DIR      CNI plugin directory (default /opt/cni/bin)
+  --plugin-binary PATH   copy this ambient-cni binary to DIR/ambient-cni (mode 0755)
+  --agent-socket PATH    agentSocket of the plugin entry (default /var/run/ambient/agent.sock)
+  --log-file PATH        logFile of the plugin entry (left out when not given)
+  --kubeconfig PATH      kubeconfig of the plugin entry (left out when not given)
+  --watch                keep running; put the entry back whenever the primary CNI rewrites
+                         its config; exit 0 on SIGTERM/SIGINT, leaving the entry in place
+  --uninstall            remove what install added: the entry, the .conf wrapping (original
+                         bytes restored), the copied binary, the state file
+  --help                 this text
+
+What install did is recorded in DIR/.ambient-cni-install.state (runtimes ignore that name).
+
+Exit codes:
+  0  done (or, with --watch, stopped by SIGTERM/SIGINT)
+  2  usage error
+  3  no valid primary CNI config in the directory (with --watch: wait for one instead)
+  4  I/O error (the message names the file)
+  5  the primary config cannot take ambient-cni (unsupported cniVersion, or X.conflist exists
+     next to the X.conf to wrap); with --watch: wait for it to change instead
+)";
+}
+
+}  // namespace ambient::cni

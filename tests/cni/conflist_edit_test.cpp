@@ -1,0 +1,241 @@
+// Golden and property tests of the installer's planning: primary choice, insertion, .conf
+// wrapping, idempotence, uninstall round trips; and its command line. Pure (reads golden files).
+#include "cni-plugin/core/conflist_edit.h"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cni-plugin/core/install_flags.h"
+
+using namespace ambient;
+using namespace ambient::cni;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+using Dir = std::map<std::string, std::string>;  // name -> bytes, the state file included
+
+std::string golden(const std::string& name) {
+  std::ifstream f(std::string(AMBIENT_CNI_GOLDEN_DIR) + "/install/" + name);
+  REQUIRE(f.good());
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+std::vector<ConfFile> filesOf(const Dir& d) {
+  std::vector<ConfFile> out;
+  for (const auto& [name, content] : d)
+    if (isConfigName(name)) out.push_back({name, content});
+  return out;
+}
+
+std::optional<InstallState> stateOf(const Dir& d) {
+  auto it = d.find(kInstallStateFile);
+  if (it == d.end()) return std::nullopt;
+  auto s = parseInstallState(it->second);
+  REQUIRE(s);
+  return *s;
+}
+
+void applyPlan(Dir& d, const EditPlan& p) {
+  for (const auto& c : p.changes) {
+    if (c.kind == FileChange::Kind::kWrite)
+      d[c.name] = c.content;
+    else
+      d.erase(c.name);
+  }
+}
+
+const AmbientEntry kFull{"/var/run/ambient/agent.sock", "/var/log/ambient-cni.log",
+                         "/etc/cni/net.d/ambient-kubeconfig"};
+const AmbientEntry kPlain{"/var/run/ambient/agent.sock", "", ""};
+
+EditPlan install(Dir& d, const AmbientEntry& e = kFull, const std::string& bin = "") {
+  auto p = computeInstall(filesOf(d), stateOf(d), e, bin);
+  INFO((p ? "" : p.error().message()));
+  REQUIRE(p);
+  applyPlan(d, *p);
+  return *p;
+}
+
+EditPlan uninstall(Dir& d) {
+  auto p = computeUninstall(filesOf(d), stateOf(d));
+  REQUIRE(p);
+  applyPlan(d, *p);
+  return *p;
+}
+
+}  // namespace
+
+TEST_CASE("install puts ambient-cni last in a conflist and keeps the rest", "[cni][install]") {
+  const Dir orig{{"10-calico.conflist", golden("calico.in.conflist")}};
+  Dir d = orig;
+  auto p = install(d);
+  CHECK(p.primary == "10-calico.conflist");
+  CHECK(d["10-calico.conflist"] == golden("calico.expected.conflist"));
+  CHECK(d.count(kInstallStateFile));
+  SECTION("a second install changes nothing") {
+    CHECK(install(d).changes.empty());
+    CHECK(json::parse(d["10-calico.conflist"])["plugins"].size() == 4);
+  }
+  SECTION("uninstall gives the original bytes back and removes the state") {
+    uninstall(d);
+    CHECK(d == orig);
+  }
+}
+
+TEST_CASE("install wraps a single .conf into a .conflist and uninstall unwraps it",
+          "[cni][install]") {
+  const Dir orig{{"10-flannel.conf", golden("flannel.in.conf")},
+                 {"99-loopback.conf", R"({"cniVersion":"1.0.0","name":"lo","type":"loopback"})"}};
+  Dir d = orig;
+  install(d, {"/run/ambient.sock", "", ""});
+  CHECK_FALSE(d.count("10-flannel.conf"));
+  CHECK(d["10-flannel.conflist"] == golden("flannel.expected.conflist"));
+  CHECK(d["99-loopback.conf"] == orig.at("99-loopback.conf"));
+  CHECK(install(d, {"/run/ambient.sock", "", ""}).changes.empty());
+  uninstall(d);
+  CHECK(d == orig);
+}
+
+TEST_CASE("an existing ambient-cni entry is updated and moved last, never duplicated",
+          "[cni][install]") {
+  Dir d{{"10-ptp.conflist", golden("middle.in.conflist")}};
+  auto p = install(d, kPlain);
+  CHECK(d["10-ptp.conflist"] == golden("middle.expected.conflist"));
+  CHECK(p.warnings.size() == 1);  // an entry this installer did not record
+  CHECK(install(d, kPlain).changes.empty());
+  uninstall(d);  // unrecorded: only the entry goes
+  auto left = json::parse(d["10-ptp.conflist"]);
+  CHECK(left["plugins"].size() == 2);
+  CHECK(left["plugins"][1]["type"] == "portmap");
+  CHECK_FALSE(d.count(kInstallStateFile));
+}
+
+TEST_CASE("invalid files are skipped and the first valid one in lexical order is primary",
+          "[cni][install]") {
+  const Dir orig{{"00-broken.conflist", "{\"name\": \"x\", \"plugins\": ["},
+                 {"01-empty.conflist", R"({"cniVersion":"1.0.0","name":"e","plugins":[]})"},
+                 {"02-notype.conf", R"({"cniVersion":"1.0.0","name":"n"})"},
+                 {"03-ours.conf", R"({"cniVersion":"1.0.0","name":"n","type":"ambient-cni"})"},
+                 {"10-b.conflist", golden("calico.in.conflist")},
+                 {"20-a.conf", golden("flannel.in.conf")},
+                 {"README.md", "not a config"}};
+  Dir d = orig;
+  auto p = install(d);
+  CHECK(p.primary == "10-b.conflist");
+  CHECK(p.warnings.size() == 4);
+  for (const char* skipped : {"00-broken.conflist", "01-empty.conflist", "02-notype.conf",
+                              "03-ours.conf", "20-a.conf", "README.md"})
+    CHECK(d[skipped] == orig.at(skipped));
+  uninstall(d);
+  CHECK(d == orig);
+}
+
+TEST_CASE("install refusals: no primary, unsupported version, wrap target exists",
+          "[cni][install]") {
+  auto plan = [](const Dir& d) { return computeInstall(filesOf(d), stateOf(d), kFull, ""); };
+  auto none = plan({{"a.conflist", "garbage"}, {"b.json", golden("flannel.in.conf")}});
+  REQUIRE_FALSE(none);
+  CHECK(none.error().isNotFound());
+  auto old = plan({{"a.conf", R"({"cniVersion":"0.2.0","name":"x","type":"bridge"})"}});
+  REQUIRE_FALSE(old);
+  CHECK(old.error().code == ErrorCode::kInvalidInput);
+  CHECK(old.error().context.find("a.conf") != std::string::npos);
+  CHECK_FALSE(plan({{"a.conf", R"({"name":"x","type":"bridge"})"}}));
+  auto clash = plan({{"a.conf", golden("flannel.in.conf")}, {"a.conflist", "{}"}});
+  REQUIRE_FALSE(clash);
+  CHECK(clash.error().context.find("a.conflist exists") != std::string::npos);
+}
+
+TEST_CASE("when the primary CNI rewrites its file, install re-inserts and re-records",
+          "[cni][install]") {
+  Dir d{{"10-calico.conflist", golden("calico.in.conflist")}};
+  install(d);
+  // The primary CNI writes a new version of its config, without our entry.
+  json rewritten = json::parse(golden("calico.in.conflist"));
+  rewritten["plugins"][0]["mtu"] = 1380;
+  const std::string rewrittenBytes = rewritten.dump(4) + "\n";
+  d["10-calico.conflist"] = rewrittenBytes;
+  install(d);
+  auto j = json::parse(d["10-calico.conflist"]);
+  CHECK(j["plugins"].size() == 4);
+  CHECK(j["plugins"][3]["type"] == "ambient-cni");
+  CHECK(j["plugins"][0]["mtu"] == 1380);
+  uninstall(d);
+  CHECK(d["10-calico.conflist"] == rewrittenBytes);
+  CHECK(d.size() == 1);
+}
+
+TEST_CASE("a .conf the primary CNI rewrites next to our wrap is wrapped again", "[cni][install]") {
+  Dir d{{"10-flannel.conf", golden("flannel.in.conf")}};
+  install(d);
+  json conf = json::parse(golden("flannel.in.conf"));
+  conf["delegate"]["hairpinMode"] = false;
+  const std::string newConf = conf.dump() + "\n";
+  d["10-flannel.conf"] = newConf;  // flannel writes its .conf again
+  install(d);
+  CHECK_FALSE(d.count("10-flannel.conf"));
+  auto j = json::parse(d["10-flannel.conflist"]);
+  CHECK(j["plugins"][0]["delegate"]["hairpinMode"] == false);
+  CHECK(j["plugins"].size() == 2);
+  uninstall(d);
+  CHECK(d == Dir{{"10-flannel.conf", newConf}});
+}
+
+TEST_CASE("uninstall after other edits to the file removes only our entry", "[cni][install]") {
+  Dir d{{"10-calico.conflist", golden("calico.in.conflist")}};
+  install(d);
+  auto j = json::parse(d["10-calico.conflist"]);
+  j["plugins"][1]["snat"] = false;  // someone edited portmap, our entry still there
+  d["10-calico.conflist"] = j.dump();
+  auto p = uninstall(d);
+  CHECK(p.warnings.size() == 1);
+  auto left = json::parse(d["10-calico.conflist"]);
+  CHECK(left["plugins"].size() == 3);
+  CHECK(left["plugins"][1]["snat"] == false);
+  CHECK(d.size() == 1);
+}
+
+TEST_CASE("install state records the binary and round-trips", "[cni][install]") {
+  Dir d{{"10-calico.conflist", golden("calico.in.conflist")}};
+  install(d, kFull, "/opt/cni/bin/ambient-cni");
+  auto s = stateOf(d);
+  REQUIRE(s);
+  CHECK(s->binaryPath == "/opt/cni/bin/ambient-cni");
+  CHECK(s->files.at("10-calico.conflist").original == golden("calico.in.conflist"));
+  auto again = parseInstallState(renderInstallState(*s));
+  REQUIRE(again);
+  CHECK(*again == *s);
+  CHECK(uninstall(d).removeBinary == "/opt/cni/bin/ambient-cni");
+  CHECK_FALSE(parseInstallState("{}"));
+  CHECK_FALSE(parseInstallState(R"({"version":1,"files":{"a":{"original":1}}})"));
+}
+
+TEST_CASE("installer flags", "[cni][install]") {
+  auto o = parseInstallFlags({"--cni-conf-dir", "/n", "--cni-bin-dir=/b", "--watch",
+                              "--plugin-binary", "/p", "--log-file=/l", "--kubeconfig", "/k"});
+  REQUIRE(o);
+  CHECK(o->confDir == "/n");
+  CHECK(o->binDir == "/b");
+  CHECK(o->pluginBinary == "/p");
+  CHECK(o->logFile == "/l");
+  CHECK(o->kubeconfig == "/k");
+  CHECK(o->watch);
+  CHECK(o->agentSocket == "/var/run/ambient/agent.sock");
+  auto d = parseInstallFlags({});
+  REQUIRE(d);
+  CHECK(d->confDir == "/etc/cni/net.d");
+  CHECK(d->binDir == "/opt/cni/bin");
+  CHECK(parseInstallFlags({"--help"})->help);
+  CHECK_FALSE(parseInstallFlags({"--bogus"}));
+  CHECK_FALSE(parseInstallFlags({"--cni-conf-dir"}));
+  CHECK_FALSE(parseInstallFlags({"--watch", "--uninstall"}));
+  CHECK_FALSE(parseInstallFlags({"--watch=1"}));
+  CHECK_FALSE(parseInstallFlags({"--agent-socket="}));
+  CHECK(installUsage().find("Exit codes") != std::string::npos);
+}
