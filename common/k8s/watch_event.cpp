@@ -21,6 +21,15 @@ std::string_view watchEventTypeName(WatchEventType type) {
   return "?";
 }
 
+std::string describeHttpFailure(int httpStatus, const ApiStatus& status) {
+  std::string text = "HTTP " + std::to_string(httpStatus);
+  if (!status.reason.empty()) text += " " + status.reason;
+  if (!status.message.empty() && status.message != status.reason) text += ": " + status.message;
+  if (httpStatus == 401) text += " (check the bearer token)";
+  if (httpStatus == 403) text += " (check the service account's RBAC)";
+  return text;
+}
+
 std::optional<ApiStatus> parseApiStatus(const json& body) {
   if (!body.is_object()) return std::nullopt;
   auto kind = body.find("kind");

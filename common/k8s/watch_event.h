@@ -31,6 +31,9 @@ struct ApiStatus {
   bool isExpired() const { return code == 410 || reason == "Expired" || reason == "Gone"; }
 };
 
+// "HTTP 401 Unauthorized: <message> (check the bearer token)": a failed request for operators.
+std::string describeHttpFailure(int httpStatus, const ApiStatus& status);
+
 // Reads a Status object; nullopt when `body` is not one.
 std::optional<ApiStatus> parseApiStatus(const nlohmann::json& body);
 

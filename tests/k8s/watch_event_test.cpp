@@ -99,3 +99,11 @@ TEST_CASE("API paths and queries") {
         "pods (labelSelector=app=web fieldSelector=spec.nodeName=node-1)");
   CHECK(urlEncode("a b/c") == "a%20b%2Fc");
 }
+
+TEST_CASE("HTTP failures are described for operators") {
+  CHECK(describeHttpFailure(401, {401, "Unauthorized", "Unauthorized"}) ==
+        "HTTP 401 Unauthorized (check the bearer token)");
+  CHECK(describeHttpFailure(404, {404, "NotFound", "pods \"x\" not found"}) ==
+        "HTTP 404 NotFound: pods \"x\" not found");
+  CHECK(describeHttpFailure(403, {}) == "HTTP 403 (check the service account's RBAC)");
+}

@@ -1,0 +1,199 @@
+// ApiClient against the test API server on loopback: GET, merge patch, errors, bearer token
+// rotation; config loading from files and the in-cluster environment.
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+
+#include "common/k8s/api_client.h"
+#include "common/k8s/api_paths.h"
+#include "common/k8s/cluster_config_load.h"
+#include "common/k8s/informer.h"
+#include "test_apiserver.h"
+
+using namespace ambient::k8s;
+using namespace ambient::k8s::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A fresh temporary folder, removed at the end of the test.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "k8s-test-XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+}  // namespace
+
+TEST_CASE("merge patch of pod annotations arrives at the server") {
+  TestApiServer server;
+  server.apply("pods", makePod("shop", "web", "node-1"));
+  auto client = ApiClient::create(server.clusterConfig());
+  REQUIRE(client);
+  nlohmann::json patch = {
+      {"metadata", {{"annotations", {{"ambient.istio.io/redirection", "enabled"}}}}}};
+  auto patched = (*client)->mergePatch(renderObjectPath(kPods, "shop", "web"), patch);
+  REQUIRE(patched);
+  CHECK((*patched)["metadata"]["annotations"]["ambient.istio.io/redirection"] == "enabled");
+  auto received = server.patches();
+  REQUIRE(received.size() == 1);
+  CHECK(received[0]["contentType"] == "application/merge-patch+json");
+  CHECK(received[0]["name"] == "web");
+  CHECK(received[0]["patch"] == patch);
+  auto fetched = (*client)->get(renderObjectPath(kPods, "shop", "web"));
+  REQUIRE(fetched);
+  CHECK((*fetched)["metadata"]["annotations"]["ambient.istio.io/redirection"] == "enabled");
+  auto pod = parsePod(*fetched);
+  REQUIRE(pod);
+  CHECK(pod->meta.annotations.at("ambient.istio.io/redirection") == "enabled");
+  // Removing the annotation is a merge patch with null.
+  auto removed = (*client)->mergePatch(
+      renderObjectPath(kPods, "shop", "web"),
+      {{"metadata", {{"annotations", {{"ambient.istio.io/redirection", nullptr}}}}}});
+  REQUIRE(removed);
+  CHECK_FALSE((*removed)["metadata"]["annotations"].contains("ambient.istio.io/redirection"));
+}
+
+TEST_CASE("API errors map to codes and carry the server's message") {
+  TestApiServer server;
+  auto client = ApiClient::create(server.clusterConfig());
+  REQUIRE(client);
+  auto missing = (*client)->get(renderObjectPath(kPods, "shop", "nope"));
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().isNotFound());
+  CHECK(missing.error().message().find("HTTP 404 NotFound: pods \"nope\" not found") !=
+        std::string::npos);
+  auto patchMissing = (*client)->mergePatch(renderObjectPath(kPods, "shop", "nope"), {{"a", 1}});
+  REQUIRE_FALSE(patchMissing);
+  CHECK(patchMissing.error().isNotFound());
+
+  server.fault("status", 1, 503);
+  auto unavailable = (*client)->get("/api/v1/pods");
+  REQUIRE_FALSE(unavailable);
+  CHECK(unavailable.error().code == ambient::ErrorCode::kUnavailable);
+
+  auto refused = ApiClient::create({.server = "http://127.0.0.1:1", .source = "t"});
+  REQUIRE(refused);
+  auto down = (*refused)->get("/api/v1/pods");
+  REQUIRE_FALSE(down);
+  CHECK(down.error().code == ambient::ErrorCode::kUnavailable);
+  CHECK(down.error().message().find("GET http://127.0.0.1:1/api/v1/pods") != std::string::npos);
+
+  CHECK_FALSE(ApiClient::create({.server = "ftp://x"}));
+  CHECK_FALSE(ApiClient::create({.server = "https://[::1"}));
+  CHECK_FALSE(ApiClient::create({.server = "http://host:99999"}));
+  auto badCa = ApiClient::create({.server = "https://127.0.0.1:6443", .caData = "not pem"});
+  REQUIRE_FALSE(badCa);
+  CHECK(badCa.error().message().find("certificate-authority-data is not PEM") != std::string::npos);
+}
+
+TEST_CASE("a rotated token file is picked up") {
+  TempDir dir;
+  std::string serverToken = dir.file("server-token");
+  std::string clientToken = dir.file("client-token");
+  writeFileAtomically(serverToken, "token-1\n");
+  writeFileAtomically(clientToken, "token-1\n");
+  TestApiServer server({.tokenFile = serverToken});
+  ClusterConfig config = server.clusterConfig();
+  config.tokenFile = clientToken;
+
+  std::mutex mutex;
+  std::vector<std::string> logs;
+  auto sink = [&](LogLevel, const std::string& message, const LogFields&) {
+    std::lock_guard<std::mutex> lock(mutex);
+    logs.push_back(message);
+  };
+  auto logged = [&](const std::string& text) {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (const auto& l : logs) {
+      if (l.find(text) != std::string::npos) return true;
+    }
+    return false;
+  };
+  WatchOptions fast;
+  fast.backoffInitial = 50ms;
+  fast.backoffMax = 300ms;
+  Informer<Pod> pods(config, {}, nullptr, sink, {}, fast);
+  REQUIRE(pods.start());
+  REQUIRE(pods.waitForSync(10s));
+
+  // The server moves to a new token first: the next watch gets 401 and is retried.
+  writeFileAtomically(serverToken, "token-2\n");
+  server.dropWatches();
+  REQUIRE(waitFor([&] { return logged("401"); }));
+  CHECK(logged("check the bearer token"));
+  // The kubelet rotates our file: the watcher recovers with the new token.
+  writeFileAtomically(clientToken, "token-2\n");
+  server.apply("pods", makePod("shop", "after-rotation", "node-1"));
+  REQUIRE(waitFor([&] { return pods.get("shop/after-rotation").has_value(); }));
+  auto requests = server.requests();
+  REQUIRE_FALSE(requests.empty());
+  CHECK(requests.back()["authorization"] == "Bearer token-2");
+  bool sawOld = false;
+  for (const auto& r : requests) sawOld |= r["authorization"] == "Bearer token-1";
+  CHECK(sawOld);
+
+  // A unary client reads the file too; an empty file is an error naming it.
+  auto client = ApiClient::create(config);
+  REQUIRE(client);
+  REQUIRE((*client)->get("/api/v1/pods"));
+  writeFileAtomically(clientToken, "");
+  auto empty = (*client)->get("/api/v1/pods");
+  REQUIRE_FALSE(empty);
+  CHECK(empty.error().message().find(clientToken + " is empty") != std::string::npos);
+}
+
+TEST_CASE("a request without the token is refused with 401") {
+  TempDir dir;
+  writeFileAtomically(dir.file("token"), "secret");
+  TestApiServer server({.tokenFile = dir.file("token")});
+  auto client = ApiClient::create(server.clusterConfig());
+  REQUIRE(client);
+  auto refused = (*client)->get("/api/v1/namespaces");
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message().find("HTTP 401 Unauthorized") != std::string::npos);
+  ClusterConfig withToken = server.clusterConfig();
+  withToken.token = "secret";
+  auto ok = ApiClient::create(withToken);
+  REQUIRE(ok);
+  CHECK((*ok)->get("/api/v1/namespaces"));
+}
+
+TEST_CASE("kubeconfig file and in-cluster loading") {
+  TempDir dir;
+  writeFileAtomically(dir.file("config"), R"(current-context: c
+clusters: [{name: k, cluster: {server: "http://127.0.0.1:8080", certificate-authority: ca.crt}}]
+users: [{name: u, user: {tokenFile: token}}]
+contexts: [{name: c, context: {cluster: k, user: u, namespace: ns1}}]
+)");
+  auto config = loadKubeconfigFile(dir.file("config"));
+  REQUIRE(config);
+  CHECK(config->caFile == dir.file("ca.crt"));
+  CHECK(config->tokenFile == dir.file("token"));
+  CHECK(config->namespace_ == "ns1");
+  auto missing = loadKubeconfigFile(dir.file("nope"));
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message().find(dir.file("nope")) != std::string::npos);
+
+  writeFileAtomically(dir.file("sa-token"), "t");
+  writeFileAtomically(dir.file("sa-ns"), "kube-system\n");
+  InClusterPaths paths{dir.file("sa-token"), dir.file("sa-ca"), dir.file("sa-ns")};
+  ::setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
+  ::setenv("KUBERNETES_SERVICE_PORT", "443", 1);
+  auto inCluster = loadClusterConfig("", "", paths);
+  ::unsetenv("KUBERNETES_SERVICE_HOST");
+  ::unsetenv("KUBERNETES_SERVICE_PORT");
+  REQUIRE(inCluster);
+  CHECK(inCluster->server == "https://10.96.0.1:443");
+  CHECK(inCluster->namespace_ == "kube-system");
+  CHECK(inCluster->tokenFile == dir.file("sa-token"));
+  auto noToken = loadInClusterConfig({dir.file("absent"), "", ""});
+  REQUIRE_FALSE(noToken);
+  CHECK(noToken.error().message().find(dir.file("absent")) != std::string::npos);
+}
