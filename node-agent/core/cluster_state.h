@@ -25,6 +25,7 @@ struct PodMeta {
   std::string nodeName;          // spec.nodeName
   std::vector<std::string> ips;  // status.podIPs
   bool running = true;           // phase Running and not being deleted
+  bool hostNetwork = false;      // shares the node's address: not a workload of its own
 };
 
 struct ServicePortMeta {

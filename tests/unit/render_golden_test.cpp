@@ -6,25 +6,13 @@
 #include <sstream>
 
 #include "common/core/render.h"
+#include "golden.h"
 #include "plan_fixtures.h"
 
 using namespace ambient;
+using ambient::testing::checkGolden;
 
-namespace {
-
-void checkGolden(const std::string& name, const std::string& actual) {
-  std::string path = std::string(AMBIENT_GOLDEN_DIR) + "/" + name;
-  if (std::getenv("AMBIENT_UPDATE_GOLDEN")) {
-    std::ofstream(path) << actual;
-  }
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  std::stringstream want;
-  want << in.rdbuf();
-  CHECK(actual == want.str());
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("node plan golden text", "[render][golden]") {
   for (int pods : {0, 1, 3}) {
@@ -56,7 +44,8 @@ TEST_CASE("a change set renders deletes and creates as commands", "[render]") {
   REQUIRE(plan);
   ObservedState empty;
   auto text = renderChangeSet(diff(*plan, empty));
-  CHECK(text.find("ip route add 10.244.1.10/32 via 192.168.126.2 dev istioin table 100 proto 112") !=
-        std::string::npos);
+  CHECK(
+      text.find("ip route add 10.244.1.10/32 via 192.168.126.2 dev istioin table 100 proto 112") !=
+      std::string::npos);
   CHECK(text.find("nft -f - <<'NFT'\nadd table ip ambient_redirect\n") != std::string::npos);
 }

@@ -1,12 +1,14 @@
 // ambientctl's renderings: dump tables golden-tested against a known plan, verify's wording of
 // each kind of difference. Pure.
+#include "node-agent/core/state_report.h"
+
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
+#include "golden.h"
 #include "kernel_model.h"
-#include "node-agent/core/state_report.h"
 #include "plan_fixtures.h"
 
 using namespace ambient;
@@ -17,16 +19,10 @@ TEST_CASE("dump tables of a known plan match the golden text", "[report][golden]
   for (auto& c : observed.nft->chains) {
     for (auto& r : c.rules) r.counter = NftCounter{7, 420};
   }
-  std::string text = renderDumpTables(observed, "/var/run/netns/node", &plan) +
-                     renderDumpTables(*computeZtunnelPlan(testing::nodeWithPods(3)),
-                                      "/var/run/netns/zt", nullptr);
-  std::string path = std::string(AMBIENT_GOLDEN_DIR) + "/dump_tables.txt";
-  if (std::getenv("AMBIENT_UPDATE_GOLDEN")) std::ofstream(path) << text;
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  std::stringstream want;
-  want << in.rdbuf();
-  CHECK(text == want.str());
+  std::string text =
+      renderDumpTables(observed, "/var/run/netns/node", &plan) +
+      renderDumpTables(*computeZtunnelPlan(testing::nodeWithPods(3)), "/var/run/netns/zt", nullptr);
+  testing::checkGolden("dump_tables.txt", text);
   auto j = dumpJson(observed, "/var/run/netns/node", &plan);
   CHECK(j["nft"]["sets"]["enrolled_pods"].size() == 3);
   CHECK(j["nft"]["chains"][0]["rules"][0]["packets"] == 7);

@@ -1,0 +1,24 @@
+// The agent's cluster snapshot built from the Kubernetes API objects its informers hold.
+// Pure.
+#pragma once
+
+#include <vector>
+
+#include "common/k8s/objects.h"
+#include "node-agent/core/cluster_state.h"
+
+namespace ambient {
+
+struct ApiObjects {
+  std::vector<k8s::Namespace> namespaces;
+  std::vector<k8s::Pod> pods;
+  std::vector<k8s::Service> services;
+  std::vector<k8s::EndpointSlice> endpointSlices;
+};
+
+// `complete` marks the pod list as the API's full list (all informers synced): only then may a
+// registered pod missing from it be treated as deleted. Finished pods (Succeeded, Failed) are
+// left out: their IPs may already belong to someone else.
+MetadataSnapshot snapshotFromApi(const ApiObjects& objects, bool complete);
+
+}  // namespace ambient
