@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "common/core/compute_plan.h"
-#include "node-agent/core/membership.h"
+#include "common/mesh/membership.h"
 
 namespace ambient {
 

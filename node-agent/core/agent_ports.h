@@ -6,7 +6,7 @@
 #include <string>
 
 #include "common/core/error.h"
-#include "node-agent/core/membership.h"
+#include "common/mesh/membership.h"
 #include "node-agent/core/pod_registry.h"
 
 namespace ambient {

@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "node-agent/core/membership.h"
+#include "common/mesh/membership.h"
 
 namespace ambient {
 namespace {

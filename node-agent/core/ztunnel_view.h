@@ -8,7 +8,7 @@
 #include <set>
 #include <string>
 
-#include "node-agent/core/cluster_state.h"
+#include "common/mesh/cluster_state.h"
 
 namespace ambient {
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "common/k8s/objects.h"
-#include "node-agent/core/cluster_state.h"
+#include "common/mesh/cluster_state.h"
 
 namespace ambient {
 

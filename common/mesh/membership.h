@@ -7,7 +7,7 @@
 #include <string>
 
 #include "common/core/error.h"
-#include "node-agent/core/cluster_state.h"
+#include "common/mesh/cluster_state.h"
 
 namespace ambient {
 

@@ -1,5 +1,5 @@
 // API objects to the agent's snapshot. Pure.
-#include "node-agent/core/api_snapshot.h"
+#include "common/mesh/api_snapshot.h"
 
 namespace ambient {
 

@@ -1,5 +1,5 @@
 // Lookups in the cluster snapshot. Pure.
-#include "node-agent/core/cluster_state.h"
+#include "common/mesh/cluster_state.h"
 
 namespace ambient {
 

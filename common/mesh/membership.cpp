@@ -1,5 +1,5 @@
 // Ambient membership and ztunnel identification. Pure.
-#include "node-agent/core/membership.h"
+#include "common/mesh/membership.h"
 
 #include <nlohmann/json.hpp>
 

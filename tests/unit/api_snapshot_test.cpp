@@ -1,0 +1,65 @@
+// The agent's snapshot from Kubernetes API objects: finished pods left out, deletion and phase
+// to health, endpoints resolved to pods, FQDN slices skipped. Pure.
+#include "common/mesh/api_snapshot.h"
+
+#include <catch2/catch.hpp>
+
+using namespace ambient;
+
+TEST_CASE("API objects become the agent's snapshot", "[api-snapshot]") {
+  ApiObjects o;
+  o.namespaces.push_back(
+      {k8s::ObjectMeta{.name = "foo", .labels = {{"istio.io/dataplane-mode", "ambient"}}}});
+  k8s::Pod running;
+  running.meta = {.name = "a", .namespace_ = "foo", .uid = "u1"};
+  running.phase = "Running";
+  running.podIPs = {"10.244.1.5"};
+  running.nodeName = "node-a";
+  k8s::Pod deleting = running;
+  deleting.meta.name = "b";
+  deleting.meta.deletionTimestamp = "2026-11-28T10:00:00Z";
+  k8s::Pod done = running;
+  done.meta.name = "c";
+  done.phase = "Succeeded";
+  k8s::Pod pending = running;
+  pending.meta.name = "d";
+  pending.phase = "Pending";
+  pending.serviceAccountName = "";
+  o.pods = {running, deleting, done, pending};
+  k8s::Service svc;
+  svc.meta = {.name = "web", .namespace_ = "foo"};
+  svc.clusterIPs = {"10.96.0.1"};
+  svc.ports = {k8s::ServicePort{"http", 80, 0, "web-port", "TCP"}};
+  o.services = {svc};
+  k8s::EndpointSlice slice;
+  slice.meta = {.name = "web-x", .namespace_ = "foo"};
+  slice.serviceName = "web";
+  slice.addressType = "IPv4";
+  slice.ports = {k8s::EndpointPort{"http", 8080, "TCP"}, k8s::EndpointPort{"dns", 53, "UDP"}};
+  slice.endpoints = {
+      k8s::Endpoint{{"10.244.1.5"}, false, "node-a", k8s::ObjectReference{"Pod", "", "a", "u1"}}};
+  k8s::EndpointSlice fqdn = slice;
+  fqdn.meta.name = "web-fqdn";
+  fqdn.addressType = "FQDN";
+  o.endpointSlices = {slice, fqdn};
+
+  MetadataSnapshot s = snapshotFromApi(o, true);
+  CHECK(s.complete);
+  CHECK(s.ns("foo")->labels.at("istio.io/dataplane-mode") == "ambient");
+  REQUIRE(s.pod("foo", "a"));
+  CHECK(s.pod("foo", "a")->running);
+  CHECK(s.pod("foo", "a")->uid == "u1");
+  CHECK_FALSE(s.pod("foo", "b")->running);
+  CHECK(s.pod("foo", "c") == nullptr);
+  CHECK_FALSE(s.pod("foo", "d")->running);
+  CHECK(s.pod("foo", "d")->serviceAccount == "default");
+  CHECK(s.services.at("foo/web").ports.at(0).targetPortName == "web-port");
+  REQUIRE(s.endpointSlices.size() == 1);
+  const auto& e = s.endpointSlices.at("foo/web-x");
+  CHECK(e.ports == std::map<std::string, uint16_t>{{"http", 8080}});
+  REQUIRE(e.endpoints.size() == 1);
+  CHECK(e.endpoints[0].podNamespace == "foo");  // targetRef without namespace: the slice's
+  CHECK(e.endpoints[0].podName == "a");
+  CHECK_FALSE(e.endpoints[0].ready);
+  CHECK_FALSE(snapshotFromApi(o, false).complete);
+}
