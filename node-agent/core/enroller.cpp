@@ -209,7 +209,10 @@ Status Enroller::resync() {
   for (const auto& [uid, p] : registry_.pods) pods.push_back(p);
   for (PodRecord& rec : pods) {
     const PodMeta* pm = meta->pod(rec.podNamespace, rec.name);
-    bool gone = meta->complete && (!pm || (!pm->uid.empty() && pm->uid != rec.uid));
+    auto registered = registeredAt_.find(rec.uid);
+    bool recent = registered != registeredAt_.end() &&
+                  std::chrono::steady_clock::now() - registered->second < config_.deletionGrace;
+    bool gone = meta->complete && !recent && (!pm || (!pm->uid.empty() && pm->uid != rec.uid));
     if (gone) {
       // Deleted while no DEL reached us (agent down, runtime crash): release and forget.
       keep(forget(rec.uid), "persist");
@@ -249,6 +252,7 @@ Status Enroller::store(const PodRecord& rec) {
   // Disk first: memory never runs ahead of it, so a restart sees what the kernel was told.
   if (auto s = store_.putPod(rec); !s) return s;
   auto [it, inserted] = registry_.pods.try_emplace(rec.uid, rec);
+  if (inserted) registeredAt_[rec.uid] = std::chrono::steady_clock::now();
   if (!inserted) {
     enrolledCount_ -= it->second.enrolled;
     it->second = rec;
@@ -263,6 +267,7 @@ Status Enroller::forget(const std::string& uid) {
     enrolledCount_ -= it->second.enrolled;
     registry_.pods.erase(it);
   }
+  registeredAt_.erase(uid);
   return {};
 }
 
@@ -300,6 +305,12 @@ Status Enroller::reconcileLocked() {
 
 Status Enroller::applyPodChangeLocked(const PodRecord& pod, bool enroll) {
   if (!nodeTrusted_ || !registry_.ztunnel) return reconcileLocked();
+  if (!enroll) {
+    // Another enrolled pod reusing the address (a recreated pod): a full pass keeps its element.
+    for (const PodRecord* other : registry_.enrolled()) {
+      if (other->uid != pod.uid && other->ips == pod.ips) return reconcileLocked();
+    }
+  }
   auto ip = Ipv4::parse(pod.ips.front());
   if (!ip) return fail(ip.error());
   EnrolledPod p{*ip, pod.hostVeth};

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 
@@ -20,6 +21,9 @@ namespace ambient {
 struct EnrollerConfig {
   AgentRuntimeConfig runtime;  // node namespace and tunnel settings
   MembershipPolicy policy;
+  // A pod registered by the plugin less than this long ago is never taken for deleted because
+  // the API's list does not show it yet (the watch may lag behind the runtime).
+  std::chrono::milliseconds deletionGrace{30000};
 };
 
 // What the enroller reports to metrics; called outside no lock.
@@ -87,6 +91,8 @@ class Enroller {
   mutable std::mutex mu_;
   PodRegistry registry_;
   std::atomic<size_t> enrolledCount_ = 0;  // pods in registry_ with enrolled set
+  // When this process registered each pod (pods adopted at start are old).
+  std::map<std::string, std::chrono::steady_clock::time_point> registeredAt_;
   bool started_ = false;
   bool nodeTrusted_ = false;  // the node matched the plan after the last pass or change
   std::string lastError_;

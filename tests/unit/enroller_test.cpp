@@ -56,7 +56,7 @@ struct World {
   FakeInspector inspector;
   StaticMetadata meta;
   RecordingAnnotator annotator;
-  Enroller enroller{EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}},
+  Enroller enroller{EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}, {}},
                     kernel,
                     ledger,
                     store,
@@ -286,6 +286,46 @@ TEST_CASE("labelling a namespace enrolls its running pods and unlabelling releas
   CHECK_FALSE(w.store.saved.pods.at("uid-httpbin").enrolled);
   CHECK(w.annotator.marks.at("bar/httpbin") == false);
   CHECK(w.enroller.enrolledCount() == 0);
+}
+
+TEST_CASE("a pod just registered is not taken for deleted while the API list lags",
+          "[enroller][resync]") {
+  FakeKernel kernel;
+  kernel.namespaces[kNode] = ObservedState{};
+  kernel.namespaces["/var/run/netns/zt-1"] = ObservedState{};
+  MemoryLedger ledger;
+  MemoryStore store;
+  FakeInspector inspector;
+  StaticMetadata meta;
+  meta.meta.namespaces["foo"].labels = {{"istio.io/dataplane-mode", "ambient"}};
+  meta.meta.pods["istio-system/ztunnel-a"] = {{{"app", "ztunnel"}}, {}, "ztunnel"};
+  meta.meta.pods["foo/a"] = {};
+  Enroller enroller(
+      EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}, std::chrono::hours(1)}, kernel,
+      ledger, store, inspector, meta);
+  REQUIRE(enroller.start({}));
+  PodRequest z{.command = PodCommand::kAdd,
+               .containerId = "cz",
+               .netns = "/var/run/netns/zt-1",
+               .ifname = "eth0",
+               .podNamespace = "istio-system",
+               .podName = "ztunnel-a",
+               .podUid = "uid-z",
+               .ips = {"10.244.1.3"}};
+  REQUIRE(enroller.handle(z).verdict == PodVerdict::kNotAmbient);
+  PodRequest a{.command = PodCommand::kAdd,
+               .containerId = "ca",
+               .netns = "/var/run/netns/pod-1",
+               .ifname = "eth0",
+               .podNamespace = "foo",
+               .podName = "a",
+               .podUid = "uid-a",
+               .ips = {"10.244.1.21"}};
+  REQUIRE(enroller.handle(a).verdict == PodVerdict::kEnrolled);
+  meta.meta.pods.erase("foo/a");  // the watch has not delivered the pod yet
+  meta.meta.complete = true;
+  REQUIRE(enroller.resync());
+  CHECK(enroller.enrolledCount() == 1);
 }
 
 TEST_CASE("a pod the API no longer has is released even without DEL", "[enroller][resync]") {
