@@ -1,11 +1,17 @@
 // ambient-agent: the node agent. See `ambient-agent --help`.
 #include <cstdio>
+#include <cstdlib>
+#include <map>
 
 #include "node-agent/core/agent_flags.h"
 #include "node-agent/sys/agent_app.h"
 
 int main(int argc, char** argv) {
-  auto flags = ambient::parseAgentFlags(std::vector<std::string>(argv + 1, argv + argc));
+  std::map<std::string, std::string> env;
+  for (const char* name : {"NODE_NAME", "KUBERNETES_SERVICE_HOST"}) {
+    if (const char* v = std::getenv(name)) env[name] = v;
+  }
+  auto flags = ambient::parseAgentFlags(std::vector<std::string>(argv + 1, argv + argc), env);
   if (!flags) {
     std::fprintf(stderr, "ambient-agent: %s\n", flags.error().message().c_str());
     return 2;

@@ -63,6 +63,10 @@ struct MetadataSnapshot {
   std::map<std::string, EndpointSliceMeta> endpointSlices;  // by "namespace/name" of the slice
   // True when `pods` is the API's full list: a registered pod missing from it was deleted.
   bool complete = false;
+  // False while an authoritative source (the API) has not delivered its first lists: nothing can
+  // be decided from this snapshot, and new pods are refused (fail closed) with `notReadyReason`.
+  bool ready = true;
+  std::string notReadyReason;
 
   const NamespaceMeta* ns(const std::string& name) const;
   const PodMeta* pod(const std::string& ns, const std::string& name) const;

@@ -50,7 +50,13 @@ Flags (defaults in brackets):
   --ztunnel-label KEY=VALUE   label of ztunnel pods [app=ztunnel]
   --ztunnel-service-account SA  service account of ztunnel pods [ztunnel]
   --exclude-namespaces A,B    namespaces never enrolled [kube-system]
-  --metadata-file PATH        pod/namespace metadata as JSON (until the API watch) []
+  --kubeconfig PATH|in-cluster  Kubernetes API access; "" disables the API [in-cluster when
+                              KUBERNETES_SERVICE_HOST is set, else ""]
+  --node-name NAME            this node in the API [$NODE_NAME]; required with the API
+  --ztunnel-view-file PATH    ztunnel's config, written from the API [<state-dir>/ztunnel-config.json]
+  --trust-domain TD           SPIFFE trust domain of workloads in the view [cluster.local]
+  --cluster-domain D          services are <name>.<ns>.svc.D [cluster.local]
+  --metadata-file PATH        pod/namespace metadata as JSON, when there is no API []
   --http-addr HOST:PORT       /healthz, /readyz, /metrics [0.0.0.0:15031]
   --reconcile-interval SECS   full level-triggered pass period [60]
   --log-level LEVEL           debug, info, warn or error [info]
@@ -61,8 +67,15 @@ Exit codes: 0 success, 1 runtime failure (the message says what and where), 2 us
 )";
 }
 
-Result<AgentFlags> parseAgentFlags(const std::vector<std::string>& args) {
+Result<AgentFlags> parseAgentFlags(const std::vector<std::string>& args,
+                                   const std::map<std::string, std::string>& env) {
   AgentFlags f;
+  auto fromEnv = [&](const char* name) {
+    auto it = env.find(name);
+    return it == env.end() ? std::string() : it->second;
+  };
+  f.nodeName = fromEnv("NODE_NAME");
+  if (!fromEnv("KUBERNETES_SERVICE_HOST").empty()) f.kubeconfig = "in-cluster";
   size_t i = 0;
   if (i < args.size() && !args[i].empty() && args[i][0] != '-') {
     f.command = args[i++];
@@ -88,6 +101,11 @@ Result<AgentFlags> parseAgentFlags(const std::vector<std::string>& args) {
                                                  "--ztunnel-service-account",
                                                  "--exclude-namespaces",
                                                  "--metadata-file",
+                                                 "--kubeconfig",
+                                                 "--node-name",
+                                                 "--ztunnel-view-file",
+                                                 "--trust-domain",
+                                                 "--cluster-domain",
                                                  "--http-addr",
                                                  "--reconcile-interval",
                                                  "--log-level"};
@@ -134,6 +152,16 @@ Result<AgentFlags> parseAgentFlags(const std::vector<std::string>& args) {
       f.policy.ztunnelServiceAccount = value;
     else if (flag == "--exclude-namespaces")
       f.policy.excludedNamespaces = splitList(value);
+    else if (flag == "--kubeconfig")
+      f.kubeconfig = value;
+    else if (flag == "--node-name")
+      f.nodeName = value;
+    else if (flag == "--ztunnel-view-file")
+      f.ztunnelViewFile = value;
+    else if (flag == "--trust-domain")
+      f.trustDomain = value;
+    else if (flag == "--cluster-domain")
+      f.clusterDomain = value;
     else if (flag == "--metadata-file")
       f.metadataFile = value;
     else if (flag == "--http-addr")
@@ -148,6 +176,11 @@ Result<AgentFlags> parseAgentFlags(const std::vector<std::string>& args) {
       }
       f.logLevel = value;
     }
+  }
+  if (f.command == "run" && !f.kubeconfig.empty() && f.nodeName.empty()) {
+    return fail(ErrorCode::kInvalidInput,
+                "--node-name (or NODE_NAME) is required with the Kubernetes API (--kubeconfig " +
+                    f.kubeconfig + ")");
   }
   return f;
 }

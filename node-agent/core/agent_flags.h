@@ -1,6 +1,7 @@
 // ambient-agent's command line: subcommand and flags, with defaults and --help text. Pure.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,16 +20,28 @@ struct AgentFlags {
   uint32_t tunnelMtu = 0;
   MembershipPolicy policy;
   std::string metadataFile;
+  // Kubernetes API: "in-cluster" (service account; the default when KUBERNETES_SERVICE_HOST is
+  // set), a kubeconfig path, or "" for none (metadata file only).
+  std::string kubeconfig;
+  std::string nodeName;         // this node's name in the API (NODE_NAME by default)
+  std::string ztunnelViewFile;  // "" = <state-dir>/ztunnel-config.json
+  std::string trustDomain = "cluster.local";
+  std::string clusterDomain = "cluster.local";
   std::string httpAddr = "0.0.0.0:15031";
   int reconcileIntervalSeconds = 60;
   std::string logLevel = "info";
 
   std::string registryPath() const { return stateDir + "/registry.json"; }
   std::string ledgerPath() const { return stateDir + "/sysctl-ledger.json"; }
+  std::string viewPath() const {
+    return ztunnelViewFile.empty() ? stateDir + "/ztunnel-config.json" : ztunnelViewFile;
+  }
 };
 
 std::string agentUsage();
-// Parses argv (without argv[0]). Errors name the flag and say what is expected.
-Result<AgentFlags> parseAgentFlags(const std::vector<std::string>& args);
+// Parses argv (without argv[0]). Errors name the flag and say what is expected. `env` supplies
+// defaults: NODE_NAME for --node-name, KUBERNETES_SERVICE_HOST for --kubeconfig in-cluster.
+Result<AgentFlags> parseAgentFlags(const std::vector<std::string>& args,
+                                   const std::map<std::string, std::string>& env = {});
 
 }  // namespace ambient

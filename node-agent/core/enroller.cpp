@@ -68,7 +68,14 @@ PodReply Enroller::add(const PodRequest& r) {
     return errorReply(kCniErrInvalidEnv,
                       "ADD without K8S_POD_NAMESPACE, K8S_POD_NAME and K8S_POD_UID", "bad-request");
   }
-  Membership m = classifyPod(r.podNamespace, r.podName, *metadata_.snapshot(), config_.policy);
+  SnapshotPtr meta = metadata_.snapshot();
+  if (!meta->ready) {
+    return errorReply(kCniErrTryAgainLater,
+                      "pod " + r.podNamespace + "/" + r.podName +
+                          " cannot be classified yet: " + meta->notReadyReason,
+                      "metadata-not-ready");
+  }
+  Membership m = classifyPod(r.podNamespace, r.podName, *meta, config_.policy);
   if (m.role == PodRole::kZtunnel) return addZtunnel(r);
 
   PodRecord rec{r.podUid, r.podNamespace, r.podName, r.containerId, r.netns,
@@ -198,6 +205,7 @@ Status Enroller::resync() {
   std::lock_guard lock(mu_);
   if (!started_) return {};
   SnapshotPtr meta = metadata_.snapshot();
+  if (!meta->ready) return {};  // nothing can be decided; existing pods stay as they are
   Status first;
   auto keep = [&](Status s, const std::string& kind) {
     if (s) return;

@@ -1,9 +1,10 @@
 // diff properties: empty against its own applied state, deletes before creates, one pod
 // touches only its objects; checked with a model of apply. Pure.
+#include "common/core/diff.h"
+
 #include <catch2/catch.hpp>
 #include <random>
 
-#include "common/core/diff.h"
 #include "kernel_model.h"
 #include "plan_fixtures.h"
 
@@ -23,8 +24,10 @@ ObservedState applied(const NetnsPlan& plan) {
 void checkDeletesFirst(const ChangeSet& cs) {
   bool seenCreate = false;
   for (const auto& c : cs.changes) {
-    if (c.kind != ChangeKind::kDelete) seenCreate = true;
-    else REQUIRE_FALSE(seenCreate);
+    if (c.kind != ChangeKind::kDelete)
+      seenCreate = true;
+    else
+      REQUIRE_FALSE(seenCreate);
   }
 }
 
@@ -174,7 +177,8 @@ TEST_CASE("computePodChange equals the diff of the whole plans for one pod", "[d
   ObservedState state = applied(*computeNodePlan(in));
   for (int round = 0; round < 300; ++round) {
     const auto& pod = all.pods[rng() % all.pods.size()];
-    bool enrolled = std::any_of(in.pods.begin(), in.pods.end(), [&](auto& p) { return p.ip == pod.ip; });
+    bool enrolled =
+        std::any_of(in.pods.begin(), in.pods.end(), [&](auto& p) { return p.ip == pod.ip; });
     if (enrolled) {
       std::erase_if(in.pods, [&](auto& p) { return p.ip == pod.ip; });
     } else {
@@ -183,7 +187,8 @@ TEST_CASE("computePodChange equals the diff of the whole plans for one pod", "[d
     auto key = podVethSysctlKey(pod.hostVeth);
     auto it = state.sysctlOriginals.find(key);
     auto change = computePodChange(
-        pod, !enrolled, it == state.sysctlOriginals.end() ? std::nullopt : std::optional(it->second));
+        pod, !enrolled,
+        it == state.sysctlOriginals.end() ? std::nullopt : std::optional(it->second));
     auto plan = computeNodePlan(in);
     CHECK(change.changes.size() == diff(*plan, state).changes.size());
     state = model(state, change);

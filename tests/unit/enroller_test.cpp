@@ -362,3 +362,20 @@ TEST_CASE("a pod that cannot be enrolled yet is retried by the next resync", "[e
   REQUIRE(w.enroller.resync());
   CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.11")});
 }
+
+TEST_CASE("with metadata not synced yet new pods fail closed and enrolled pods stay",
+          "[enroller][resync]") {
+  World w;
+  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  REQUIRE(w.send(PodCommand::kAdd, "foo", "a", 1, "10.244.1.21").verdict == PodVerdict::kEnrolled);
+  w.meta.meta = MetadataSnapshot{};
+  w.meta.meta.complete = true;
+  w.meta.meta.ready = false;
+  w.meta.meta.notReadyReason = "Kubernetes API not synced: connection refused";
+  auto r = w.send(PodCommand::kAdd, "bar", "b", 2, "10.244.1.22");
+  CHECK(r.verdict == PodVerdict::kError);
+  CHECK(r.cniCode == kCniErrTryAgainLater);
+  CHECK(r.message.find("connection refused") != std::string::npos);
+  REQUIRE(w.enroller.resync());
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.21")});
+}

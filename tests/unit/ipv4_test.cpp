@@ -1,7 +1,7 @@
 // Address parsing and interface-name validation. Pure.
-#include <catch2/catch.hpp>
-
 #include "common/core/ipv4.h"
+
+#include <catch2/catch.hpp>
 
 using namespace ambient;
 

@@ -1,16 +1,21 @@
 // The rule evaluator that ambientctl trace uses, against the node's and ztunnel's rules: the
 // first match of DESIGN.md section 3's mark logic and section 4's TPROXY rules. Pure.
+#include "common/core/nft_eval.h"
+
 #include <catch2/catch.hpp>
 
-#include "common/core/nft_eval.h"
 #include "plan_fixtures.h"
 
 using namespace ambient;
 
 namespace {
 
-ChainVerdict run(const NftTableSpec& t, TracePacket& p) { return evaluateChain(t, t.chains[0], p); }
-Ipv4 ip(const char* s) { return *Ipv4::parse(s); }
+ChainVerdict run(const NftTableSpec& t, TracePacket& p) {
+  return evaluateChain(t, t.chains[0], p);
+}
+Ipv4 ip(const char* s) {
+  return *Ipv4::parse(s);
+}
 
 }  // namespace
 
