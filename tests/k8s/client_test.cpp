@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 
 #include "common/k8s/api_client.h"
@@ -196,4 +197,42 @@ contexts: [{name: c, context: {cluster: k, user: u, namespace: ns1}}]
   auto noToken = loadInClusterConfig({dir.file("absent"), "", ""});
   REQUIRE_FALSE(noToken);
   CHECK(noToken.error().message().find(dir.file("absent")) != std::string::npos);
+}
+
+TEST_CASE("HTTPS with certificate-authority-data verifies the server") {
+  TempDir dir;
+  std::string cert = dir.file("server.crt"), key = dir.file("server.key");
+  std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=apiserver "
+      "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+      key + " -out " + cert + " >/dev/null 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  TestApiServer server({.tlsCert = cert, .tlsKey = key});
+  server.apply("namespaces", {{"metadata", {{"name", "shop"}}}});
+  std::ifstream in(cert);
+  std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+
+  ClusterConfig trusted = server.clusterConfig();
+  trusted.caData = pem;
+  auto client = ApiClient::create(trusted);
+  REQUIRE(client);
+  auto list = (*client)->get("/api/v1/namespaces");
+  REQUIRE(list);
+  CHECK((*list)["items"].size() == 1);
+  Informer<Namespace> namespaces(trusted, {}, nullptr, nullptr);
+  REQUIRE(namespaces.start());
+  REQUIRE(namespaces.waitForSync(10s));
+  CHECK(namespaces.get("shop"));
+
+  ClusterConfig byFile = server.clusterConfig();
+  byFile.caFile = cert;
+  CHECK((*ApiClient::create(byFile))->get("/api/v1/namespaces"));
+
+  // No CA for this server: verification fails; insecure-skip-tls-verify accepts it.
+  auto untrusted = ApiClient::create(server.clusterConfig());
+  REQUIRE(untrusted);
+  CHECK_FALSE((*untrusted)->get("/api/v1/namespaces"));
+  ClusterConfig insecure = server.clusterConfig();
+  insecure.insecureSkipTlsVerify = true;
+  CHECK((*ApiClient::create(insecure))->get("/api/v1/namespaces"));
 }

@@ -33,7 +33,7 @@ TEST_CASE("pod parses the fields the agent needs and ignores the rest") {
   CHECK(parsed->podIPs == std::vector<std::string>{"10.0.0.5", "fd00::5"});
 }
 
-TEST_CASE("pod with only a name parses with defaults; podIP is the fallback") {
+TEST_CASE("pod with only a name parses with defaults and podIP is the fallback") {
   auto bare = parsePod(json::parse(R"({"metadata": {"name": "p"}})"));
   REQUIRE(bare);
   CHECK(bare->meta.namespace_.empty());

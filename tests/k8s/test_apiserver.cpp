@@ -19,12 +19,22 @@ extern char** environ;
 namespace ambient::k8s::testing {
 
 TestApiServer::TestApiServer(const ServerOptions& options) {
+  // TLS writes to a closed peer raise SIGPIPE (OpenSSL uses write()); the agent ignores it too.
+  ::signal(SIGPIPE, SIG_IGN);
   int pipeFds[2];
   REQUIRE(::pipe(pipeFds) == 0);
-  std::vector<std::string> args{AMBIENT_K8S_PYTHON, AMBIENT_K8S_APISERVER, "--port", "0"};
+  std::vector<std::string> args{AMBIENT_K8S_PYTHON, AMBIENT_K8S_APISERVER,     "--port", "0",
+                                "--parent-pid",     std::to_string(::getpid())};
   if (!options.tokenFile.empty()) {
     args.push_back("--token-file");
     args.push_back(options.tokenFile);
+  }
+  if (!options.tlsCert.empty()) {
+    tls_ = true;
+    for (const char* a :
+         {"--tls-cert", options.tlsCert.c_str(), "--tls-key", options.tlsKey.c_str()}) {
+      args.push_back(a);
+    }
   }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -72,7 +82,8 @@ ClusterConfig TestApiServer::clusterConfig() const {
 
 nlohmann::json TestApiServer::control(const std::string& method, const std::string& op,
                                       const nlohmann::json& body) {
-  httplib::Client client("127.0.0.1", port_);
+  httplib::Client client(url());
+  client.enable_server_certificate_verification(false);
   client.set_read_timeout(10, 0);
   std::string path = "/_test/" + op;
   auto res = method == "GET"
@@ -117,7 +128,8 @@ nlohmann::json TestApiServer::state() {
 }
 
 nlohmann::json TestApiServer::list(const std::string& path) {
-  httplib::Client client("127.0.0.1", port_);
+  httplib::Client client(url());
+  client.enable_server_certificate_verification(false);
   auto res = client.Get(path);
   REQUIRE(res);
   REQUIRE(res->status == 200);

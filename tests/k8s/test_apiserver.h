@@ -15,6 +15,8 @@ namespace ambient::k8s::testing {
 
 struct ServerOptions {
   std::string tokenFile;  // --token-file
+  std::string tlsCert;    // --tls-cert/--tls-key: serve HTTPS
+  std::string tlsKey;
 };
 
 class TestApiServer {
@@ -25,7 +27,9 @@ class TestApiServer {
   TestApiServer& operator=(const TestApiServer&) = delete;
 
   int port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const {
+    return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_);
+  }
   ClusterConfig clusterConfig() const;
 
   nlohmann::json apply(const std::string& resource, const nlohmann::json& object);
@@ -45,6 +49,7 @@ class TestApiServer {
   nlohmann::json control(const std::string& method, const std::string& op,
                          const nlohmann::json& body = nullptr);
   pid_t pid_ = -1;
+  bool tls_ = false;
   int port_ = 0;
 };
 

@@ -221,7 +221,7 @@ TEST_CASE("stop returns promptly during an open watch and during a hanging reque
     REQUIRE(waitFor([&] { return server.state()["openWatches"] == 1; }));
     auto t0 = std::chrono::steady_clock::now();
     pods.stop();
-    CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+    CHECK(std::chrono::steady_clock::now() - t0 < 2s);
   }
   server.fault("hang", 1);
   ClientOptions slow;
@@ -231,7 +231,7 @@ TEST_CASE("stop returns promptly during an open watch and during a hanging reque
   REQUIRE(waitFor([&] { return server.state()["pendingFaults"] == 0; }));
   auto t0 = std::chrono::steady_clock::now();
   hanging.stop();
-  CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+  CHECK(std::chrono::steady_clock::now() - t0 < 2s);
   CHECK_FALSE(hanging.synced());
   server.release();
 }

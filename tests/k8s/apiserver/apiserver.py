@@ -5,6 +5,7 @@ pods, services and discovery.k8s.io/v1 endpointslices, plus a control interface 
 
 Usage: apiserver.py [--port N] [--host 127.0.0.1] [--port-file F] [--token-file F]
                     [--tls-cert F --tls-key F] [--bookmark-interval SECONDS]
+                    [--parent-pid PID] [--watch-timeout S] [--max-hang S] [--verbose]
   --port 0 (default) picks a free port and prints it as stdout's first line.
   --token-file: every API request needs "Authorization: Bearer <file content>"; the file is
                 re-read on each request, so tests can rotate the token.
@@ -353,6 +354,8 @@ def main():
     parser.add_argument("--watch-timeout", type=float, default=1800.0,
                         help="server-side watch length when the client sends no timeoutSeconds")
     parser.add_argument("--max-hang", type=float, default=300.0)
+    parser.add_argument("--parent-pid", type=int, default=0,
+                        help="exit when this process is gone (a test that crashed)")
     parser.add_argument("--verbose", action="store_true")
     OPTIONS = parser.parse_args()
     server = Server((OPTIONS.host, OPTIONS.port), Handler)
@@ -372,6 +375,16 @@ def main():
         RELEASE_HANGS.set()
         threading.Thread(target=server.shutdown, daemon=True).start()
 
+    if OPTIONS.parent_pid:
+        def watch_parent():
+            while True:
+                time.sleep(0.5)
+                try:
+                    os.kill(OPTIONS.parent_pid, 0)
+                except ProcessLookupError:
+                    return stop()
+
+        threading.Thread(target=watch_parent, daemon=True).start()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     server.serve_forever(poll_interval=0.2)
