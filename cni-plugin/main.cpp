@@ -1,5 +1,6 @@
 // ambient-cni: thin main of the chained CNI plugin; reads env + stdin, runs runPlugin() with
-// the Unix-socket agent client, prints the outcome, appends the invocation log line when the
+// the Unix-socket agent client (and the Kubernetes API lookup used while the agent is down),
+// prints the outcome, appends the invocation log line when the
 // config names a logFile (a log that cannot be written never fails the call). Touches files
 // and sockets.
 #include <chrono>
@@ -10,6 +11,7 @@
 #include "cni-plugin/core/invocation_log.h"
 #include "cni-plugin/core/run_plugin.h"
 #include "cni-plugin/sys/agent_client.h"
+#include "cni-plugin/sys/api_metadata_lookup.h"
 #include "cni-plugin/sys/log_file.h"
 
 extern char** environ;
@@ -29,7 +31,8 @@ int main() {
          (std::cin.read(buf, sizeof buf) || std::cin.gcount() > 0))
     in.stdinText.append(buf, static_cast<size_t>(std::cin.gcount()));
   ambient::cni::UnixAgentClient agent;
-  auto out = ambient::cni::runPlugin(in, agent);
+  ambient::cni::ApiMetadataLookup lookup;
+  auto out = ambient::cni::runPlugin(in, agent, lookup);
   std::fwrite(out.stdoutText.data(), 1, out.stdoutText.size(), stdout);
   std::fflush(stdout);
   auto line = ambient::cni::renderLogLine(

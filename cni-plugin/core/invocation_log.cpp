@@ -23,9 +23,10 @@ std::optional<std::string> renderLogLine(const CniOutcome& o, int64_t unixMicros
   const std::string& level = o.logLevel;
   if (o.logFile.empty() || level == "none") return std::nullopt;
   if (level == "error" && o.exitCode == 0) return std::nullopt;
+  if (level == "warn" && o.exitCode == 0 && o.warning.empty()) return std::nullopt;
   nlohmann::ordered_json j;
   j["time"] = renderUtcTime(unixMicros);
-  j["level"] = o.exitCode == 0 ? "info" : "error";
+  j["level"] = o.exitCode != 0 ? "error" : o.warning.empty() ? "info" : "warn";
   j["command"] = o.command;
   j["containerId"] = o.containerId;
   j["pod"] = o.pod;
@@ -33,6 +34,7 @@ std::optional<std::string> renderLogLine(const CniOutcome& o, int64_t unixMicros
   j["durationUs"] = durationUs;
   j["error"] = o.error;
   if (o.exitCode != 0) j["cniCode"] = o.cniCode;
+  if (!o.warning.empty()) j["warning"] = o.warning;
   if (level == "debug") {
     j["agentRequest"] = o.agentRequest;
     j["agentReply"] = o.agentReply;

@@ -1,6 +1,7 @@
 // One JSON line per plugin invocation for the `logFile` config field, filtered by `logLevel`:
 // "debug" (every call, plus the agent request and reply), "info" (every call; the default and
-// what an unknown value means), "error" (failed calls only), "none". Pure.
+// what an unknown value means), "warn" (failed calls and warnings such as an ADD allowed
+// while the agent was down), "error" (failed calls only), "none". Pure.
 #pragma once
 
 #include <cstdint>

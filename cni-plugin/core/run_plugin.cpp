@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cni-plugin/core/agent_down_fallback.h"
 #include "cni-plugin/core/cni_request.h"
 #include "cni-plugin/core/result_convert.h"
 #include "common/core/agent_protocol.h"
@@ -30,7 +31,8 @@ CniOutcome& failWith(CniOutcome& o, const std::string& ver, uint32_t code, const
 
 // Reads our fields of the network config into `o` and `at`; "" or an error for code 7.
 // logFile/logLevel of the wrong type are ignored: logging never fails a CNI call.
-std::string readPluginConfig(const json& conf, AgentEndpoint& at, CniOutcome& o) {
+std::string readPluginConfig(const json& conf, AgentEndpoint& at, FallbackConfig& fb,
+                             CniOutcome& o) {
   at.socketPath = kDefaultAgentSocket;
   if (auto it = conf.find("agentSocket"); it != conf.end()) {
     if (!it->is_string() || it->get<std::string>().empty())
@@ -44,7 +46,7 @@ std::string readPluginConfig(const json& conf, AgentEndpoint& at, CniOutcome& o)
   }
   if (auto it = conf.find("logFile"); it != conf.end() && it->is_string()) o.logFile = *it;
   if (auto it = conf.find("logLevel"); it != conf.end() && it->is_string()) o.logLevel = *it;
-  return "";
+  return readFallbackConfig(conf, fb);
 }
 
 CniOutcome& echoAdd(CniOutcome& o, const std::string& ver, const json& prev) {
@@ -55,7 +57,8 @@ CniOutcome& echoAdd(CniOutcome& o, const std::string& ver, const json& prev) {
 }
 
 CniOutcome& podVerb(CniOutcome& o, const CniInvocation& in, const std::string& ver,
-                    const json& conf, const AgentEndpoint& at, AgentClient& agent) {
+                    const json& conf, const AgentEndpoint& at, const FallbackConfig& fb,
+                    AgentClient& agent, MetadataLookup& lookup) {
   PodCommand pc = o.command == "ADD"   ? PodCommand::kAdd
                   : o.command == "DEL" ? PodCommand::kDel
                                        : PodCommand::kCheck;
@@ -101,6 +104,14 @@ CniOutcome& podVerb(CniOutcome& o, const CniInvocation& in, const std::string& v
       o.error = reply.error().message();
       return o;
     }
+    if (pc == PodCommand::kAdd && fb.enabled) {
+      auto d = decideWithoutAgent(fb.target, fb.policy, req.podNamespace, req.podName,
+                                  at.socketPath, reply.error().message(), lookup);
+      if (!d.allow) return failWith(o, ver, kCniErrTryAgainLater, d.message, d.details);
+      o.verdict = kVerdictAgentDownNotAmbient;
+      o.warning = d.message;
+      return done();
+    }
     return failWith(o, ver, kCniErrTryAgainLater,
                     "ambient node agent unreachable at " + at.socketPath +
                         ": ambient pods cannot start while the node agent is down",
@@ -123,6 +134,11 @@ CniOutcome& podVerb(CniOutcome& o, const CniInvocation& in, const std::string& v
 }  // namespace
 
 CniOutcome runPlugin(const CniInvocation& in, AgentClient& agent) {
+  NoMetadataLookup none;
+  return runPlugin(in, agent, none);
+}
+
+CniOutcome runPlugin(const CniInvocation& in, AgentClient& agent, MetadataLookup& lookup) {
   CniOutcome o;
   o.command = envOf(in, "CNI_COMMAND");
   o.containerId = envOf(in, "CNI_CONTAINERID");
@@ -147,7 +163,8 @@ CniOutcome runPlugin(const CniInvocation& in, AgentClient& agent) {
     return failWith(o, "", kCniErrIncompatibleVersion, "unsupported cniVersion " + ver,
                     "supported: 0.3.0 0.3.1 0.4.0 1.0.0 1.1.0");
   AgentEndpoint at;
-  if (auto bad = readPluginConfig(conf, at, o); !bad.empty())
+  FallbackConfig fb;
+  if (auto bad = readPluginConfig(conf, at, fb, o); !bad.empty())
     return failWith(o, ver, kCniErrInvalidConfig, "ambient-cni config: " + bad);
   if (o.command == "GC" || o.command == "STATUS") {
     if (!versionAtLeast(ver, "1.1.0"))
@@ -164,7 +181,7 @@ CniOutcome runPlugin(const CniInvocation& in, AgentClient& agent) {
   }
   if (o.command != "ADD" && o.command != "DEL" && o.command != "CHECK")
     return failWith(o, ver, kCniErrInvalidEnv, "unknown CNI_COMMAND " + o.command);
-  return podVerb(o, in, ver, conf, at, agent);
+  return podVerb(o, in, ver, conf, at, fb, agent, lookup);
 }
 
 }  // namespace ambient::cni

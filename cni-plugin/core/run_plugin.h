@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cni-plugin/core/agent_client.h"
+#include "cni-plugin/core/metadata_lookup.h"
 
 namespace ambient::cni {
 
@@ -24,8 +25,10 @@ struct CniOutcome {
   std::string command;
   std::string containerId;
   std::string pod;      // "namespace/name" for Kubernetes pods
-  std::string verdict;  // agent verdict, "passthrough", "agent-unreachable", "ok" or "error"
+  std::string verdict;  // agent verdict, "passthrough", "agent-unreachable",
+                        // "agent-down-not-ambient", "ok" or "error"
   std::string error;    // the error message (and details) when exitCode is 1
+  std::string warning;  // a success the operator should know about (ADD without the agent)
   std::string logFile;
   std::string logLevel;
   std::string agentRequest;  // the protocol line sent, for logLevel debug
@@ -35,6 +38,9 @@ struct CniOutcome {
 // CNI error code for STATUS when the agent is not available (CNI spec 1.1.0).
 inline constexpr uint32_t kCniErrPluginNotAvailable = 50;
 
+// `lookup` is asked only on ADD when the agent cannot be reached and the config names a
+// `kubeconfig` (see agent_down_fallback.h). The two-argument form has no API lookup.
+CniOutcome runPlugin(const CniInvocation& in, AgentClient& agent, MetadataLookup& lookup);
 CniOutcome runPlugin(const CniInvocation& in, AgentClient& agent);
 
 }  // namespace ambient::cni

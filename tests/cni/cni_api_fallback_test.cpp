@@ -1,0 +1,204 @@
+// The real ambient-cni binary with no agent listening and the test Kubernetes API server
+// (tests/k8s/apiserver, a child killed by PID) behind the plugin's kubeconfig: a non-ambient
+// pod starts, an ambient pod fails closed (11), and with the API gone too every pod fails
+// closed. Loopback only, no root. Touches processes, files and the network.
+#include <httplib.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+extern char** environ;
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/ambient-cni-api-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    path = tmpl;
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+// python3 apiserver.py --port 0 --port-file F --token-file T; stopped by PID.
+class ApiServer {
+ public:
+  ApiServer(const fs::path& dir, const std::string& token) {
+    std::ofstream(dir / "token") << token;
+    std::vector<std::string> args{
+        AMBIENT_CNI_PYTHON, AMBIENT_CNI_APISERVER,   "--port",       "0",
+        "--port-file",      (dir / "port").string(), "--token-file", (dir / "token").string()};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    int rc = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    REQUIRE(rc == 0);
+    auto deadline = Clock::now() + std::chrono::seconds(15);
+    while (port_ == 0 && Clock::now() < deadline) {  // the file appears atomically
+      std::ifstream f(dir / "port");
+      if (!(f >> port_)) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    REQUIRE(port_ > 0);
+  }
+  ~ApiServer() { stop(); }
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  int port() const { return port_; }
+  void apply(const std::string& resource, const json& object) {
+    httplib::Client c("127.0.0.1", port_);
+    auto r = c.Post("/_test/apply", json{{"resource", resource}, {"object", object}}.dump(),
+                    "application/json");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+  }
+  void fault(const std::string& mode, int count) {
+    httplib::Client c("127.0.0.1", port_);
+    auto r =
+        c.Post("/_test/fault", json{{"mode", mode}, {"count", count}}.dump(), "application/json");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+  }
+  void release() {
+    httplib::Client c("127.0.0.1", port_);
+    REQUIRE(c.Post("/_test/release", "{}", "application/json"));
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+struct Run {
+  int rc;
+  json out;
+  double seconds;
+};
+
+Run runAdd(const fs::path& stdinFile, const std::string& ns, const std::string& name) {
+  std::string cmd =
+      "env -i CNI_COMMAND=ADD CNI_CONTAINERID=c-" + name +
+      " CNI_NETNS=/var/run/netns/x CNI_IFNAME=eth0 CNI_ARGS='K8S_POD_NAMESPACE=" + ns +
+      ";K8S_POD_NAME=" + name + "' " AMBIENT_CNI_BINARY " < " + stdinFile.string();
+  auto t0 = Clock::now();
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int st = ::pclose(p);
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  INFO(out);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, json::parse(out), secs};
+}
+
+json pod(const std::string& ns, const std::string& name) {
+  return {{"metadata", {{"namespace", ns}, {"name", name}, {"uid", ns + "-" + name}}},
+          {"spec", {{"nodeName", "node1"}, {"serviceAccountName", "default"}}},
+          {"status", {{"phase", "Pending"}}}};
+}
+
+std::string lastLogLine(const fs::path& p) {
+  std::ifstream f(p);
+  std::string line, last;
+  while (std::getline(f, line)) last = line;
+  return last;
+}
+
+}  // namespace
+
+TEST_CASE("ambient-cni with the agent down decides from the Kubernetes API", "[cni][fallback]") {
+  TempDir d;
+  ApiServer api(d.path, "s3cret");
+  api.apply("namespaces", {{"metadata", {{"name", "plain"}}}});
+  api.apply(
+      "namespaces",
+      {{"metadata", {{"name", "foo"}, {"labels", {{"istio.io/dataplane-mode", "ambient"}}}}}});
+  api.apply("pods", pod("plain", "pod"));
+  api.apply("pods", pod("foo", "pod"));
+  std::ofstream(d.path / "kubeconfig")
+      << "apiVersion: v1\nkind: Config\nclusters:\n- name: t\n  cluster:\n    server: "
+         "http://127.0.0.1:"
+      << api.port()
+      << "\nusers:\n- name: u\n  user:\n    token: s3cret\ncontexts:\n- name: c\n  context:\n"
+         "    cluster: t\n    user: u\ncurrent-context: c\n";
+  json prev = {{"cniVersion", "1.0.0"},
+               {"interfaces", {{{"name", "eth0"}, {"sandbox", "/var/run/netns/x"}}}},
+               {"ips", {{{"address", "10.244.1.5/24"}, {"interface", 0}}}}};
+  json conf = {{"cniVersion", "1.0.0"},
+               {"name", "k8s"},
+               {"type", "ambient-cni"},
+               {"agentSocket", (d.path / "agent.sock").string()},  // nothing listens
+               {"logFile", (d.path / "cni.log").string()},
+               {"kubeconfig", (d.path / "kubeconfig").string()},
+               {"apiTimeoutMs", 1000},
+               {"prevResult", prev}};
+  std::ofstream(d.path / "stdin") << conf.dump();
+
+  auto plain = runAdd(d.path / "stdin", "plain", "pod");
+  CHECK(plain.rc == 0);
+  CHECK(plain.out == prev);
+  auto log = json::parse(lastLogLine(d.path / "cni.log"));
+  CHECK(log["level"] == "warn");
+  CHECK(log["verdict"] == "agent-down-not-ambient");
+  CHECK(log["warning"].get<std::string>().find((d.path / "agent.sock").string()) !=
+        std::string::npos);
+
+  auto foo = runAdd(d.path / "stdin", "foo", "pod");
+  CHECK(foo.rc == 1);
+  CHECK(foo.out["code"] == 11);
+  CHECK(foo.out["msg"].get<std::string>().find("foo/pod") != std::string::npos);
+  CHECK(foo.out["msg"].get<std::string>().find("agent.sock") != std::string::npos);
+
+  // A hanging API is cut off by apiTimeoutMs: fail closed, in time.
+  api.fault("hang", 10);
+  auto hung = runAdd(d.path / "stdin", "plain", "pod");
+  api.release();
+  CHECK(hung.rc == 1);
+  CHECK(hung.out["code"] == 11);
+  CHECK(hung.seconds < 1.9);
+
+  // A wrong token: the API refuses, the plugin cannot decide.
+  std::ofstream(d.path / "token") << "rotated";
+  auto refused = runAdd(d.path / "stdin", "plain", "pod");
+  CHECK(refused.out["code"] == 11);
+  CHECK(refused.out["details"].get<std::string>().find("API:") != std::string::npos);
+  std::ofstream(d.path / "token") << "s3cret";
+  CHECK(runAdd(d.path / "stdin", "plain", "pod").rc == 0);
+
+  api.stop();
+  auto down = runAdd(d.path / "stdin", "plain", "pod");
+  CHECK(down.rc == 1);
+  CHECK(down.out["code"] == 11);
+  const std::string details = down.out.value("details", "");
+  CHECK(details.find("agent:") != std::string::npos);
+  CHECK(details.find("API:") != std::string::npos);
+  CHECK(details.find("127.0.0.1") != std::string::npos);
+
+  fs::remove(d.path / "kubeconfig");
+  auto noKubeconfig = runAdd(d.path / "stdin", "plain", "pod");
+  CHECK(noKubeconfig.out["code"] == 11);
+  CHECK(noKubeconfig.out.value("details", "").find("kubeconfig") != std::string::npos);
+}
