@@ -1,5 +1,5 @@
 // ambient-cni: thin main of the chained CNI plugin; reads env + stdin, runs runPlugin() with
-// the Unix-socket agent client (and the Kubernetes API lookup used while the agent is down),
+// the Unix-socket agent client (and ambient-cni-api-lookup while the agent is down),
 // prints the outcome, appends the invocation log line when the
 // config names a logFile (a log that cannot be written never fails the call). Touches files
 // and sockets.
@@ -11,7 +11,7 @@
 #include "cni-plugin/core/invocation_log.h"
 #include "cni-plugin/core/run_plugin.h"
 #include "cni-plugin/sys/agent_client.h"
-#include "cni-plugin/sys/api_metadata_lookup.h"
+#include "cni-plugin/sys/exec_metadata_lookup.h"
 #include "cni-plugin/sys/log_file.h"
 
 extern char** environ;
@@ -31,7 +31,7 @@ int main() {
          (std::cin.read(buf, sizeof buf) || std::cin.gcount() > 0))
     in.stdinText.append(buf, static_cast<size_t>(std::cin.gcount()));
   ambient::cni::UnixAgentClient agent;
-  ambient::cni::ApiMetadataLookup lookup;
+  ambient::cni::ExecMetadataLookup lookup(ambient::cni::ExecMetadataLookup::besideSelf());
   auto out = ambient::cni::runPlugin(in, agent, lookup);
   std::fwrite(out.stdoutText.data(), 1, out.stdoutText.size(), stdout);
   std::fflush(stdout);

@@ -59,14 +59,16 @@ X.conf is wrapped into X.conflist and X.conf removed. Running it again changes n
 
   --cni-conf-dir DIR     CNI config directory (default /etc/cni/net.d)
   --cni-bin-dir DIR      CNI plugin directory (default /opt/cni/bin)
-  --plugin-binary PATH   copy this ambient-cni binary to DIR/ambient-cni (mode 0755)
+  --plugin-binary PATH   copy this ambient-cni binary to DIR/ambient-cni (mode 0755), and
+                         ambient-cni-api-lookup from the same folder beside it
   --agent-socket PATH    agentSocket of the plugin entry (default /var/run/ambient/agent.sock)
   --log-file PATH        logFile of the plugin entry (left out when not given)
-  --kubeconfig PATH      kubeconfig of the plugin entry (left out when not given)
+  --kubeconfig PATH      kubeconfig of the plugin entry (left out when not given); lets the
+                         plugin start non-ambient pods while the agent is down
   --watch                keep running; put the entry back whenever the primary CNI rewrites
                          its config; exit 0 on SIGTERM/SIGINT, leaving the entry in place
   --uninstall            remove what install added: the entry, the .conf wrapping (original
-                         bytes restored), the copied binary, the state file
+                         bytes restored), the copied binaries, the state file
   --help                 this text
 
 What install did is recorded in DIR/.ambient-cni-install.state (runtimes ignore that name).

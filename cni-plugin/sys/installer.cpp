@@ -14,6 +14,7 @@
 #include <set>
 
 #include "cni-plugin/core/invocation_log.h"
+#include "cni-plugin/core/lookup_reply.h"
 #include "cni-plugin/sys/conf_dir.h"
 
 namespace ambient::cni {
@@ -138,6 +139,8 @@ class Installer {
       std::string dir = slash == std::string::npos ? "." : plan->removeBinary.substr(0, slash);
       if (auto st = removeFile(dir, plan->removeBinary.substr(slash + 1)); !st)
         return fatal(st.error());
+      // The fallback's API helper, copied with the plugin (absent is fine).
+      if (auto st = removeFile(dir, kApiLookupBinary); !st) return fatal(st.error());
     }
     logLine("info", "ambient-cni uninstalled",
             {{"dir", o_.confDir}, {"files", changedNames(*plan)}, {"binary", plan->removeBinary}});
@@ -150,6 +153,19 @@ class Installer {
     if (auto st = copyFileAtomic(o_.pluginBinary, o_.binDir, kPluginType, 0755); !st) return st;
     binaryPath_ = o_.binDir + "/" + kPluginType;
     logLine("info", "copied the plugin binary", {{"from", o_.pluginBinary}, {"to", binaryPath_}});
+    // ambient-cni runs its API helper from its own directory (agent-down fallback).
+    auto slash = o_.pluginBinary.rfind('/');
+    std::string helper = (slash == std::string::npos ? "." : o_.pluginBinary.substr(0, slash)) +
+                         "/" + kApiLookupBinary;
+    if (::access(helper.c_str(), F_OK) != 0) {
+      logLine("warn",
+              "no API helper next to the plugin binary: the agent-down fallback fails closed",
+              {{"missing", helper}});
+      return {};
+    }
+    if (auto st = copyFileAtomic(helper, o_.binDir, kApiLookupBinary, 0755); !st) return st;
+    logLine("info", "copied the API helper",
+            {{"from", helper}, {"to", o_.binDir + "/" + kApiLookupBinary}});
     return {};
   }
 

@@ -8,6 +8,7 @@
 
 #include "cni-plugin/core/cni_request.h"
 #include "cni-plugin/core/invocation_log.h"
+#include "cni-plugin/core/lookup_reply.h"
 #include "cni-plugin/core/run_plugin.h"
 #include "common/core/agent_protocol.h"
 #include "fake_agent.h"
@@ -236,4 +237,33 @@ TEST_CASE("decideWithoutAgent refuses empty pod names", "[cni][fallback]") {
   auto d = decideWithoutAgent({"/k", 2000}, {}, "", "pod", "/s", "down", api);
   CHECK_FALSE(d.allow);
   CHECK(api.calls.empty());
+}
+
+TEST_CASE("ambient-cni-api-lookup replies round-trip and bad replies are errors",
+          "[cni][fallback]") {
+  json ns = {{"metadata", {{"name", "foo"}, {"labels", {{kDataplaneModeLabel, "ambient"}}}}}};
+  json pod = {{"metadata", {{"namespace", "foo"}, {"name", "p"}}},
+              {"spec", {{"serviceAccountName", "sa"}}},
+              {"status", {{"phase", "Pending"}}}};
+  auto both = parseLookupReply(renderLookupReply(ns, pod));
+  REQUIRE(both);
+  REQUIRE(both->namespaces.size() == 1);
+  CHECK(both->namespaces[0].meta.labels.at(kDataplaneModeLabel) == "ambient");
+  REQUIRE(both->pods.size() == 1);
+  CHECK(both->pods[0].serviceAccountName == "sa");
+  auto none = parseLookupReply(renderLookupReply(nullptr, nullptr));
+  REQUIRE(none);
+  CHECK(none->namespaces.empty());
+  CHECK(none->pods.empty());
+  auto err = parseLookupReply(renderLookupError("GET /api/v1/namespaces/foo: refused"));
+  REQUIRE_FALSE(err);
+  CHECK(err.error().code == ErrorCode::kUnavailable);
+  CHECK(err.error().message() == "GET /api/v1/namespaces/foo: refused");
+  for (const char* bad :
+       {"", "null", "[]", R"({"namespace":null})", R"({"namespace":{"metadata":5},"pod":null})"}) {
+    INFO(bad);
+    auto r = parseLookupReply(bad);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::kProtocol);
+  }
 }

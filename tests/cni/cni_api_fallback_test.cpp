@@ -96,11 +96,12 @@ struct Run {
   double seconds;
 };
 
-Run runAdd(const fs::path& stdinFile, const std::string& ns, const std::string& name) {
+Run runAdd(const fs::path& stdinFile, const std::string& ns, const std::string& name,
+           const std::string& binary = AMBIENT_CNI_BINARY) {
   std::string cmd =
       "env -i CNI_COMMAND=ADD CNI_CONTAINERID=c-" + name +
       " CNI_NETNS=/var/run/netns/x CNI_IFNAME=eth0 CNI_ARGS='K8S_POD_NAMESPACE=" + ns +
-      ";K8S_POD_NAME=" + name + "' " AMBIENT_CNI_BINARY " < " + stdinFile.string();
+      ";K8S_POD_NAME=" + name + "' " + binary + " < " + stdinFile.string();
   auto t0 = Clock::now();
   FILE* p = ::popen(cmd.c_str(), "r");
   REQUIRE(p);
@@ -201,4 +202,36 @@ TEST_CASE("ambient-cni with the agent down decides from the Kubernetes API", "[c
   auto noKubeconfig = runAdd(d.path / "stdin", "plain", "pod");
   CHECK(noKubeconfig.out["code"] == 11);
   CHECK(noKubeconfig.out.value("details", "").find("kubeconfig") != std::string::npos);
+}
+
+TEST_CASE("ambient-cni without its API helper fails closed and says why", "[cni][fallback]") {
+  TempDir d;
+  fs::copy_file(AMBIENT_CNI_BINARY, d.path / "ambient-cni");  // no helper beside it
+  fs::permissions(d.path / "ambient-cni", fs::perms::owner_all);
+  std::ofstream(d.path / "kubeconfig") << "apiVersion: v1\nkind: Config\n";
+  json conf = {{"cniVersion", "1.0.0"},
+               {"name", "k8s"},
+               {"type", "ambient-cni"},
+               {"agentSocket", (d.path / "agent.sock").string()},
+               {"kubeconfig", (d.path / "kubeconfig").string()},
+               {"prevResult", {{"cniVersion", "1.0.0"}}}};
+  std::ofstream(d.path / "stdin") << conf.dump();
+  auto r = runAdd(d.path / "stdin", "plain", "pod", (d.path / "ambient-cni").string());
+  CHECK(r.rc == 1);
+  CHECK(r.out["code"] == 11);
+  CHECK(r.out.value("details", "")
+            .find("cannot run " + (d.path / "ambient-cni-api-lookup").string()) !=
+        std::string::npos);
+}
+
+TEST_CASE("ambient-cni-api-lookup usage and an unreadable kubeconfig", "[cni][fallback]") {
+  auto usage = ::system(AMBIENT_CNI_LOOKUP_BINARY " >/dev/null 2>&1");
+  CHECK(WEXITSTATUS(usage) == 2);
+  FILE* p = ::popen(AMBIENT_CNI_LOOKUP_BINARY " /nonexistent/kubeconfig 500 ns pod", "r");
+  REQUIRE(p);
+  char buf[4096];
+  std::string out(buf, std::fread(buf, 1, sizeof buf, p));
+  CHECK(WEXITSTATUS(::pclose(p)) == 0);
+  auto j = json::parse(out);
+  CHECK(j["error"].get<std::string>().find("/nonexistent/kubeconfig") != std::string::npos);
 }

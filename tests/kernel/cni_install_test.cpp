@@ -148,6 +148,10 @@ TEST_CASE("ambient-cni-install --watch re-inserts after the primary CNI rewrites
   REQUIRE(::stat((bin.path / "ambient-cni").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0755);
   CHECK(readAll(bin.path / "ambient-cni") == readAll(kPlugin));
+  // The agent-down fallback's API helper goes next to the plugin.
+  REQUIRE(::stat((bin.path / "ambient-cni-api-lookup").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0755);
+  CHECK(readAll(bin.path / "ambient-cni-api-lookup") == readAll(kPlugin + "-api-lookup"));
   REQUIRE(::stat(primary.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0644);
   CHECK(readAll(conf.path / "05-broken.conflist") == "{ half a config");
@@ -233,6 +237,8 @@ TEST_CASE("ambient-cni-install then --uninstall leaves the directory byte-identi
   REQUIRE(runInstaller("--uninstall --cni-conf-dir " + conf.path.string()) == 0);
   CHECK(snapshot(conf.path) == orig);
   CHECK_FALSE(fs::exists(bin.path / "ambient-cni"));
+  CHECK(fs::exists(kPlugin + "-api-lookup"));
+  CHECK_FALSE(fs::exists(bin.path / "ambient-cni-api-lookup"));
 }
 
 TEST_CASE("ambient-cni-install exit codes", "[cni][install]") {

@@ -1,7 +1,8 @@
 // GET /api/v1/namespaces/NS and /api/v1/namespaces/NS/pods/NAME with one deadline for both.
 // Touches files and the network.
-#include "cni-plugin/sys/api_metadata_lookup.h"
+#include "cni-plugin/sys/api_object_fetch.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/k8s/api_client.h"
@@ -36,29 +37,20 @@ Result<nlohmann::json> getWithin(const k8s::ClusterConfig& config, const std::st
 
 }  // namespace
 
-Result<ApiObjects> ApiMetadataLookup::lookup(const ApiLookupTarget& target,
-                                             const std::string& podNamespace,
-                                             const std::string& podName) {
+Result<PodObjects> fetchPodObjects(const ApiLookupTarget& target, const std::string& podNamespace,
+                                   const std::string& podName) {
   const auto deadline = Clock::now() + milliseconds(target.timeoutMs);
   auto config = k8s::loadKubeconfigFile(target.kubeconfig);
   if (!config) return fail(config.error());
-  ApiObjects out;
-  const std::string nsPath = k8s::renderObjectPath(k8s::kNamespaces, "", podNamespace);
-  auto ns = getWithin(*config, nsPath, deadline, target.timeoutMs);
+  PodObjects out;
+  auto ns = getWithin(*config, k8s::renderObjectPath(k8s::kNamespaces, "", podNamespace), deadline,
+                      target.timeoutMs);
   if (!ns) return fail(ns.error());
-  if (!ns->is_null()) {
-    auto parsed = k8s::parseNamespace(*ns);
-    if (!parsed) return fail(parsed.error().wrap("GET " + nsPath));
-    out.namespaces.push_back(std::move(*parsed));
-  }
-  const std::string podPath = k8s::renderObjectPath(k8s::kPods, podNamespace, podName);
-  auto pod = getWithin(*config, podPath, deadline, target.timeoutMs);
+  out.namespaceObject = std::move(*ns);
+  auto pod = getWithin(*config, k8s::renderObjectPath(k8s::kPods, podNamespace, podName), deadline,
+                       target.timeoutMs);
   if (!pod) return fail(pod.error());
-  if (!pod->is_null()) {
-    auto parsed = k8s::parsePod(*pod);
-    if (!parsed) return fail(parsed.error().wrap("GET " + podPath));
-    out.pods.push_back(std::move(*parsed));
-  }
+  out.podObject = std::move(*pod);
   return out;
 }
 
