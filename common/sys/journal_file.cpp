@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/sys/sysctl_ledger_store.h"
+#include "common/sys/atomic_file.h"
 
 namespace ambient {
 

@@ -2,6 +2,8 @@
 // recording one original costs one short append. Mode 0600. Touches the file system.
 #pragma once
 
+#include "common/sys/atomic_file.h"
+
 #include <map>
 #include <string>
 
@@ -31,8 +33,5 @@ class SysctlLedgerStore : public SysctlLedger {
   std::map<std::string, std::map<std::string, std::string>> byRole_;
 };
 
-// Writes `content` to `path` atomically: temp file in the same directory, fsync, rename,
-// fsync of the directory. Mode 0600.
-Status writeFileAtomic(const std::string& path, const std::string& content);
 
 }  // namespace ambient

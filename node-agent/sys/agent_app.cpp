@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #include "common/core/reconcile.h"
@@ -16,8 +17,8 @@
 #include "node-agent/core/agent_runtime_config.h"
 #include "node-agent/core/enroller.h"
 #include "node-agent/sys/agent_socket_server.h"
+#include "node-agent/sys/cluster_sync.h"
 #include "node-agent/sys/json_log.h"
-#include "node-agent/sys/metadata_file_source.h"
 #include "node-agent/sys/netlink_pod_inspector.h"
 #include "node-agent/sys/registry_file.h"
 
@@ -78,7 +79,8 @@ int runAgent(const AgentFlags& flags) {
   AgentMetrics metrics;
   LinuxKernel kernel;
   NetlinkPodInspector inspector(flags.nodeNetns);
-  MetadataFileSource metadata(flags.metadataFile);
+  auto cluster = ClusterSync::create(flags);
+  if (!cluster) return fatal("cannot set up the cluster metadata source", cluster.error());
   EnrollerEvents events;
   events.handled = [&](PodCommand c, double s) {
     if (c == PodCommand::kAdd) metrics.enroll.observe(s);
@@ -86,8 +88,14 @@ int runAgent(const AgentFlags& flags) {
   };
   events.error = [&](const std::string& kind) { metrics.countError(kind); };
   events.reconciled = [&] { ++metrics.reconcilePasses; };
+  events.resynced = [&](const PodRecord& pod, bool enrolled, const std::string& why) {
+    logLine(LogLevel::kInfo,
+            std::string(enrolled ? "enrolled " : "released ") + pod.podNamespace + "/" + pod.name,
+            {{"reason", why}, {"by", "resync"}});
+  };
   EnrollerConfig config{runtime, flags.policy};
-  Enroller enroller(config, kernel, *ledger, registryFile, inspector, metadata, events);
+  Enroller enroller(config, kernel, *ledger, registryFile, inspector, (*cluster)->metadata(),
+                    events, (*cluster)->annotator());
 
   logLine(LogLevel::kInfo, "adopting registry",
           {{"pods", std::to_string(registry->pods.size())},
@@ -104,6 +112,9 @@ int runAgent(const AgentFlags& flags) {
       [&](const PodRequest& r) {
         PodReply reply = enroller.handle(r);
         metrics.podsEnrolled = enroller.enrolledCount();
+        if (reply.verdict == PodVerdict::kEnrolled || reply.verdict == PodVerdict::kReleased) {
+          (*cluster)->poke();  // ztunnel's view follows the registry
+        }
         logLine(reply.verdict == PodVerdict::kError ? LogLevel::kWarn : LogLevel::kInfo,
                 std::string(podCommandName(r.command)) + " " + r.podNamespace + "/" + r.podName,
                 {{"verdict", std::string(podVerdictName(reply.verdict))},
@@ -120,7 +131,7 @@ int runAgent(const AgentFlags& flags) {
   });
   http.Get("/readyz", [&](const httplib::Request&, httplib::Response& res) {
     std::string reason;
-    bool ok = enroller.ready(&reason);
+    bool ok = enroller.ready(&reason) && (*cluster)->ready(&reason);
     res.status = ok ? 200 : 503;
     res.set_content(ok ? "ready\n" : "not ready: " + reason + "\n", "text/plain");
   });
@@ -155,9 +166,26 @@ int runAgent(const AgentFlags& flags) {
       }
     }
   });
-  logLine(LogLevel::kInfo, "serving", {{"socket", flags.socketPath}, {"http", flags.httpAddr}});
+  std::mutex resyncErrorMu;
+  std::string lastResyncError;
+  auto resyncError = [&](const std::string& error) {
+    metrics.countError("resync");
+    std::lock_guard lock(resyncErrorMu);
+    if (error == lastResyncError) return;  // once per distinct error, not per pass
+    lastResyncError = error;
+    logLine(LogLevel::kWarn, "resync left pods undecided", {{"error", error}});
+  };
+  if (auto s = (*cluster)->start(enroller, resyncError); !s) {
+    return fatal("cannot start the Kubernetes API watch", s.error());
+  }
+  logLine(LogLevel::kInfo, "serving",
+          {{"socket", flags.socketPath},
+           {"http", flags.httpAddr},
+           {"metadata", (*cluster)->usesApi() ? "kubernetes api (" + flags.kubeconfig + ")"
+                                              : "file " + flags.metadataFile}});
   (*server)->serve(gStop);
   reconciler.join();
+  (*cluster)->stop();
   http.stop();
   httpThread.join();
   logLine(LogLevel::kInfo, "stopped; kernel state left in place (use `ambient-agent uninstall`)");

@@ -38,17 +38,35 @@ class AgentHarness {
   std::string socket() const { return dir_ + "/agent.sock"; }
   std::string stateDir() const { return dir_ + "/state"; }
   std::string flags() const {
-    return "--socket " + socket() + " --state-dir " + stateDir() + " --metadata-file " + dir_ +
-           "/meta.json --http-addr 127.0.0.1:15031 --reconcile-interval " +
+    std::string metadata = apiServer_.empty()
+                               ? " --metadata-file " + dir_ + "/meta.json"
+                               : " --kubeconfig " + dir_ + "/kubeconfig --node-name " + nodeName_ +
+                                     " --node-netns " + node_.path();
+    return "--socket " + socket() + " --state-dir " + stateDir() + metadata +
+           " --http-addr 127.0.0.1:" + std::to_string(httpPort()) + " --reconcile-interval " +
            std::to_string(reconcileInterval);
   }
+  // Metadata from a Kubernetes API server on the host's loopback instead of the file. The agent
+  // then runs in the host namespace, as a hostNetwork DaemonSet does, and programs the node
+  // namespace through --node-netns.
+  void useApi(const std::string& serverUrl, const std::string& nodeName) {
+    apiServer_ = serverUrl;
+    nodeName_ = nodeName;
+    std::ofstream(dir_ + "/kubeconfig")
+        << "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: "
+        << serverUrl
+        << "\nusers:\n- name: agent\n  user:\n    token: test-token\ncontexts:\n- name: test\n"
+           "  context:\n    cluster: test\n    user: agent\ncurrent-context: test\n";
+  }
+  std::string viewFile() const { return stateDir() + "/ztunnel-config.json"; }
   // The agent's periodic full pass; tests that make drift on purpose lengthen it and ask for
   // a pass with reconcileNow(), so a slow machine cannot repair before they look.
   int reconcileInterval = 2;
   void reconcileNow() { agent_->signal(SIGHUP); }
 
   void start() {
-    agent_ = std::make_unique<Background>(node_.exec(kAgentBinary + " run " + flags()));
+    std::string command = kAgentBinary + " run " + flags();
+    agent_ = std::make_unique<Background>(apiServer_.empty() ? node_.exec(command) : command);
     REQUIRE(agent_->waitFor("\"serving\"", 60000));
   }
   // SIGKILL: the agent gets no chance to clean up.
@@ -61,7 +79,9 @@ class AgentHarness {
     return rc;
   }
   std::string http(const std::string& path) const {
-    return sh(node_.exec("curl -s -w ' %{http_code}' http://127.0.0.1:15031" + path)).out;
+    std::string curl =
+        "curl -s -w ' %{http_code}' http://127.0.0.1:" + std::to_string(httpPort()) + path;
+    return sh(apiServer_.empty() ? node_.exec(curl) : curl).out;
   }
   std::string log() const { return agent_ ? agent_->log() : ""; }
 
@@ -100,8 +120,13 @@ class AgentHarness {
   }
 
  private:
+  // In the node namespace every agent can use 15031; on the host a test port.
+  int httpPort() const { return apiServer_.empty() ? 15031 : 15131; }
+
   const TestNetns& node_;
   std::string dir_;
+  std::string apiServer_;
+  std::string nodeName_;
   std::unique_ptr<Background> agent_;
 };
 

@@ -1,0 +1,51 @@
+// Pod, namespace, service and EndpointSlice metadata from the Kubernetes API: one informer per
+// resource (list + watch, relist on 410, reconnect with backoff). The snapshot is rebuilt on
+// the first read after a change; until every informer has listed once it is not ready and says
+// why. Touches the network.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "common/k8s/informer.h"
+#include "common/k8s/kubeconfig.h"
+#include "node-agent/core/agent_ports.h"
+
+namespace ambient {
+
+class ApiMetadataSource : public MetadataSource {
+ public:
+  // `onChange` runs on an informer thread after any object changed; it must not block.
+  ApiMetadataSource(const k8s::ClusterConfig& config, k8s::LogSink log,
+                    std::function<void()> onChange);
+  ~ApiMetadataSource() override;
+  Status start();
+  void stop();
+
+  SnapshotPtr snapshot() override;
+  // All informers listed at least once; otherwise `reason` names the ones still waiting and the
+  // last API error seen.
+  bool synced(std::string* reason) const;
+  std::string describeStats() const;
+
+ private:
+  template <class T>
+  k8s::Informer<T> makeInformer(const k8s::ClusterConfig& config);
+  void changed();
+
+  k8s::LogSink log_;
+  std::function<void()> onChange_;
+  mutable std::mutex errorMu_;
+  std::string lastError_;
+  std::atomic<bool> dirty_{true};
+  std::mutex snapshotMu_;
+  SnapshotPtr snapshot_;
+  k8s::Informer<k8s::Namespace> namespaces_;
+  k8s::Informer<k8s::Pod> pods_;
+  k8s::Informer<k8s::Service> services_;
+  k8s::Informer<k8s::EndpointSlice> slices_;
+};
+
+}  // namespace ambient
