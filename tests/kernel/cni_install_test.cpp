@@ -205,9 +205,13 @@ TEST_CASE("ambient-cni-install --watch waits for a primary config to appear", "[
       log, "the waiting log line");
   const std::string conf1 = R"({"cniVersion":"1.0.0","name":"br","type":"bridge"})";
   writeFile(conf.path / "10-br.conf", conf1);
-  requireEventually([&] { return types(conf.path / "10-br.conflist") == "bridge,ambient-cni"; },
-                    log, "wrapping of the new .conf");
-  CHECK_FALSE(fs::exists(conf.path / "10-br.conf"));
+  // The wrapper is renamed into place before the .conf is removed: wait for both.
+  requireEventually(
+      [&] {
+        return types(conf.path / "10-br.conflist") == "bridge,ambient-cni" &&
+               !fs::exists(conf.path / "10-br.conf");
+      },
+      log, "wrapping of the new .conf");
   CHECK(inst.stop(SIGTERM) == 0);
   CHECK(runInstaller("--uninstall --cni-conf-dir " + conf.path.string()) == 0);
   CHECK(snapshot(conf.path) == std::map<std::string, std::string>{{"10-br.conf", conf1}});
