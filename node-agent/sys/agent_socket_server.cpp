@@ -30,8 +30,10 @@ PodReply protocolError(uint32_t code, std::string msg) {
 
 }  // namespace
 
-Result<std::unique_ptr<AgentSocketServer>> AgentSocketServer::listen(const std::string& path, Handler handler,
-                                                    Complaint complain, int readTimeoutMs) {
+Result<std::unique_ptr<AgentSocketServer>> AgentSocketServer::listen(const std::string& path,
+                                                                     Handler handler,
+                                                                     Complaint complain,
+                                                                     int readTimeoutMs) {
   sockaddr_un addr{};
   if (path.size() >= sizeof addr.sun_path) {
     return fail(ErrorCode::kInvalidInput, "agent socket path " + path + " is too long");
@@ -53,8 +55,8 @@ Result<std::unique_ptr<AgentSocketServer>> AgentSocketServer::listen(const std::
   }
   ::chmod(path.c_str(), 0600);
   if (::listen(fd.get(), 128) != 0) return fail(ErrorCode::kIo, "listen on " + path, errno);
-  return std::unique_ptr<AgentSocketServer>(new AgentSocketServer(
-      std::move(fd), std::move(handler), std::move(complain), readTimeoutMs));
+  return std::unique_ptr<AgentSocketServer>(
+      new AgentSocketServer(std::move(fd), std::move(handler), std::move(complain), readTimeoutMs));
 }
 
 void AgentSocketServer::serve(const std::atomic<bool>& stop) {

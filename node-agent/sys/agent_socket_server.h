@@ -20,14 +20,18 @@ class AgentSocketServer {
   using Complaint = std::function<void(const std::string&)>;
 
   static Result<std::unique_ptr<AgentSocketServer>> listen(const std::string& path, Handler handler,
-                                          Complaint complain, int readTimeoutMs = 5000);
+                                                           Complaint complain,
+                                                           int readTimeoutMs = 5000);
   // Accepts until `stop` is set (checked at least every 200 ms). Each connection is served on
   // its own short-lived thread; at most 64 at once.
   void serve(const std::atomic<bool>& stop);
 
  private:
   AgentSocketServer(UniqueFd fd, Handler h, Complaint c, int timeoutMs)
-      : fd_(std::move(fd)), handler_(std::move(h)), complain_(std::move(c)), timeoutMs_(timeoutMs) {}
+      : fd_(std::move(fd)),
+        handler_(std::move(h)),
+        complain_(std::move(c)),
+        timeoutMs_(timeoutMs) {}
   void serveOne(int conn);
 
   UniqueFd fd_;

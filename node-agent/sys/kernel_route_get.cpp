@@ -4,12 +4,12 @@
 #include <arpa/inet.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
-
-#include <cstring>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
+
+#include <cstring>
 
 #include "common/sys/c_ptr.h"
 #include "common/sys/netns.h"
@@ -64,7 +64,8 @@ Result<RouteAnswer> kernelRouteGet(const std::string& netnsPath, Ipv4 dst, Ipv4 
   nl_socket_modify_cb(sock.get(), NL_CB_VALID, NL_CB_CUSTOM, cb, &ctx);
   if (int err = nl_recvmsgs_default(sock.get()); err < 0) {
     return fail(nlError(err, "route get " + dst.str() + " from " + src.str() +
-                                 (iif.empty() ? "" : " iif " + iif) + " mark " + std::to_string(mark)));
+                                 (iif.empty() ? "" : " iif " + iif) + " mark " +
+                                 std::to_string(mark)));
   }
   if (!ctx.route) return fail(ErrorCode::kNotFound, "no route answer for " + dst.str());
   RouteAnswer a;

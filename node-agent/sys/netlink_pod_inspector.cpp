@@ -34,8 +34,8 @@ Result<PodLink> NetlinkPodInspector::inspect(const std::string& netns, const std
   out.mtu = rtnl_link_get_mtu(link.get());
   int peer = rtnl_link_get_link(link.get());  // IFLA_LINK: the veth peer's index in the node
   if (peer <= 0) {
-    return fail(ErrorCode::kNotFound, "interface " + ifname + " in " + netns +
-                                          " is not a veth with a peer in the node");
+    return fail(ErrorCode::kNotFound,
+                "interface " + ifname + " in " + netns + " is not a veth with a peer in the node");
   }
   auto nodeNs = Netns::open(nodeNetns_);
   if (!nodeNs) return fail(nodeNs.error());

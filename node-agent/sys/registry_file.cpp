@@ -5,7 +5,6 @@
 #include <fstream>
 #include <sstream>
 
-
 namespace ambient {
 
 Result<PodRegistry> RegistryFile::load() {
@@ -38,8 +37,14 @@ Status RegistryFile::append(const std::string& line) {
   return {};
 }
 
-Status RegistryFile::putPod(const PodRecord& pod) { return append(encodePut(pod)); }
-Status RegistryFile::removePod(const std::string& uid) { return append(encodeDelete(uid)); }
-Status RegistryFile::setZtunnel(const ZtunnelRecord& z) { return append(encodeZtunnel(z)); }
+Status RegistryFile::putPod(const PodRecord& pod) {
+  return append(encodePut(pod));
+}
+Status RegistryFile::removePod(const std::string& uid) {
+  return append(encodeDelete(uid));
+}
+Status RegistryFile::setZtunnel(const ZtunnelRecord& z) {
+  return append(encodeZtunnel(z));
+}
 
 }  // namespace ambient

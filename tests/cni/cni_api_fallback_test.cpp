@@ -1,10 +1,7 @@
 // The real ambient-cni binary with no agent listening and the test Kubernetes API server
-// (tests/k8s/apiserver, a child killed by PID) behind the plugin's kubeconfig: a non-ambient
+// (tests/k8s/test_apiserver.h: a child killed by PID) behind the plugin's kubeconfig: a non-ambient
 // pod starts, an ambient pod fails closed (11), and with the API gone too every pod fails
 // closed. Loopback only, no root. Touches processes, files and the network.
-#include <httplib.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,11 +13,13 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-extern char** environ;
+#include "test_apiserver.h"
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using ambient::k8s::testing::ServerOptions;
+using ambient::k8s::testing::TestApiServer;
 
 namespace {
 
@@ -32,62 +31,6 @@ struct TempDir {
     path = tmpl;
   }
   ~TempDir() { fs::remove_all(path); }
-};
-
-// python3 apiserver.py --port 0 --port-file F --token-file T; stopped by PID.
-class ApiServer {
- public:
-  ApiServer(const fs::path& dir, const std::string& token) {
-    std::ofstream(dir / "token") << token;
-    std::vector<std::string> args{
-        AMBIENT_CNI_PYTHON, AMBIENT_CNI_APISERVER,   "--port",       "0",
-        "--port-file",      (dir / "port").string(), "--token-file", (dir / "token").string()};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    int rc = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    REQUIRE(rc == 0);
-    auto deadline = Clock::now() + std::chrono::seconds(15);
-    while (port_ == 0 && Clock::now() < deadline) {  // the file appears atomically
-      std::ifstream f(dir / "port");
-      if (!(f >> port_)) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    REQUIRE(port_ > 0);
-  }
-  ~ApiServer() { stop(); }
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  int port() const { return port_; }
-  void apply(const std::string& resource, const json& object) {
-    httplib::Client c("127.0.0.1", port_);
-    auto r = c.Post("/_test/apply", json{{"resource", resource}, {"object", object}}.dump(),
-                    "application/json");
-    REQUIRE(r);
-    REQUIRE(r->status == 200);
-  }
-  void fault(const std::string& mode, int count) {
-    httplib::Client c("127.0.0.1", port_);
-    auto r =
-        c.Post("/_test/fault", json{{"mode", mode}, {"count", count}}.dump(), "application/json");
-    REQUIRE(r);
-    REQUIRE(r->status == 200);
-  }
-  void release() {
-    httplib::Client c("127.0.0.1", port_);
-    REQUIRE(c.Post("/_test/release", "{}", "application/json"));
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
 };
 
 struct Run {
@@ -132,7 +75,9 @@ std::string lastLogLine(const fs::path& p) {
 
 TEST_CASE("ambient-cni with the agent down decides from the Kubernetes API", "[cni][fallback]") {
   TempDir d;
-  ApiServer api(d.path, "s3cret");
+  std::ofstream(d.path / "token") << "s3cret";
+  auto server = std::make_unique<TestApiServer>(ServerOptions{(d.path / "token").string()});
+  TestApiServer& api = *server;
   api.apply("namespaces", {{"metadata", {{"name", "plain"}}}});
   api.apply(
       "namespaces",
@@ -189,7 +134,7 @@ TEST_CASE("ambient-cni with the agent down decides from the Kubernetes API", "[c
   std::ofstream(d.path / "token") << "s3cret";
   CHECK(runAdd(d.path / "stdin", "plain", "pod").rc == 0);
 
-  api.stop();
+  server.reset();  // the API server is gone too
   auto down = runAdd(d.path / "stdin", "plain", "pod");
   CHECK(down.rc == 1);
   CHECK(down.out["code"] == 11);

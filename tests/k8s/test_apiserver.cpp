@@ -48,7 +48,8 @@ TestApiServer::TestApiServer(const ServerOptions& options) {
   ::close(pipeFds[1]);
   REQUIRE(rc == 0);
   std::string line;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  // Python starts slowly under the geneve VM's emulated CPU.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
     pollfd pfd{pipeFds[0], POLLIN, 0};
     if (::poll(&pfd, 1, 100) <= 0) continue;
