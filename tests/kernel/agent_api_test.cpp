@@ -17,7 +17,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr auto kConverge = std::chrono::seconds(30);  // the VM is slow
+constexpr auto kConverge = std::chrono::seconds(120);  // the VM's emulated CPU is slow
 
 json ns(const std::string& name, const json& labels = json::object()) {
   return {{"metadata", {{"name", name}, {"labels", labels}}}};
@@ -153,15 +153,7 @@ TEST_CASE("a pod deleted from the API while the agent was down is released at st
           "[kernel][agent][api]") {
   ApiCluster c;
   c.api->apply("namespaces", ns("bar", kAmbient));
-  c.h.start();
-  REQUIRE(c.h.send(AgentHarness::add("istio-system", "ztunnel-1", c.t.zt.path(), kZtunnelIp)));
-  // The agent must have listed the API before it classifies pods.
-  REQUIRE(waitFor(
-      [&] {
-        auto a = c.h.send(AgentHarness::add("bar", "app", c.app.path(), "10.244.1.10"));
-        return a && a->verdict == PodVerdict::kEnrolled;
-      },
-      kConverge));
+  c.startAndRegister(PodVerdict::kEnrolled);
   REQUIRE(enrolled(c.t, "10.244.1.10"));
   CHECK(c.h.terminate() == 0);
   CHECK(enrolled(c.t, "10.244.1.10"));  // SIGTERM leaves the kernel as it was
@@ -179,14 +171,7 @@ TEST_CASE("with no API server the agent keeps its pods and refuses new ones with
   TestNetns other("other");
   c.t.addPod(other, "vethother", "10.244.1.11");
   c.api->apply("namespaces", ns("bar", kAmbient));
-  c.h.start();
-  REQUIRE(c.h.send(AgentHarness::add("istio-system", "ztunnel-1", c.t.zt.path(), kZtunnelIp)));
-  REQUIRE(waitFor(
-      [&] {
-        auto a = c.h.send(AgentHarness::add("bar", "app", c.app.path(), "10.244.1.10"));
-        return a && a->verdict == PodVerdict::kEnrolled;
-      },
-      kConverge));
+  c.startAndRegister(PodVerdict::kEnrolled);
   CHECK(c.h.terminate() == 0);
   c.api.reset();  // the API server is gone
 
