@@ -1,0 +1,296 @@
+# shellcheck shell=bash disable=SC2034
+# Sourced by the end-to-end tests (and scripts/demo.sh): an emulated two-node cluster on one
+# machine. Network namespaces stand for nodes and pods, the test Kubernetes API server for the
+# control plane; everything else is real: Debian's ptp + host-local CNI plugins with ambient-cni
+# chained last, one ambient-agent and one ztunnel per node. Needs root. Removes every namespace
+# and stops every process it started (by PID) on exit.
+#
+#   fabric netns: bridge br0
+#     |-- node-a eth0 172.30.0.1/24, pods 10.244.1.0/24 (route 10.244.2.0/24 via 172.30.0.2)
+#     `-- node-b eth0 172.30.0.2/24, pods 10.244.2.0/24 (route 10.244.1.0/24 via 172.30.0.1)
+#
+# Environment: AGENT_BIN, CNI_BIN (ambient-cni), ZTUNNEL_BIN, REPO (source root).
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "SKIP: the end-to-end tests need root (network namespaces, nftables)"
+  [ -n "${CI:-}" ] && { echo "FAIL: CI is set, so a skip is a failure"; exit 1; }
+  exit 77
+fi
+: "${AGENT_BIN:?set AGENT_BIN to the ambient-agent binary}"
+: "${CNI_BIN:?set CNI_BIN to the ambient-cni binary}"
+: "${ZTUNNEL_BIN:?set ZTUNNEL_BIN to the ztunnel binary}"
+: "${REPO:?set REPO to the source tree}"
+for f in "$AGENT_BIN" "$CNI_BIN" "$ZTUNNEL_BIN" /usr/lib/cni/ptp /usr/lib/cni/host-local; do
+  [ -x "$f" ] || { echo "FAIL: $f is missing or not executable"; exit 1; }
+done
+
+PY=/usr/bin/python3  # Debian's python3 (sees python3-h2)
+P="e2e$$"            # namespace prefix, unique per run
+WORK=$(mktemp -d /tmp/e2e.XXXXXX)
+PIDS=()
+NETNS=()
+declare -A POD_IP POD_NETNS NODE_OF
+PORT_BASE=$((20000 + ($$ % 2000) * 4))  # agents' health ports on the host loopback
+
+cleanup() {
+  local rc=$?
+  set +e
+  declare -F on_exit >/dev/null && on_exit "$rc"
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  local i
+  for ((i = ${#NETNS[@]} - 1; i >= 0; i--)); do ip netns del "${NETNS[$i]}" 2>/dev/null; done
+  if [ -n "${KEEP_WORK:-}" ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+  echo "FAIL: $*"
+  for f in "$WORK"/*.log "$WORK"/*/*.log; do
+    [ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }
+  done
+  exit 1
+}
+log() { echo "[$(date +%T)] $*"; }
+inns() { local ns=$1; shift; ip netns exec "$P-$ns" "$@"; }
+newns() { ip netns add "$P-$1"; NETNS+=("$P-$1"); inns "$1" ip link set lo up; }
+# bg NS LOGNAME CMD...: a background process in namespace NS ("-" = the host); PID in LAST_PID.
+bg() {
+  local ns=$1 name=$2; shift 2
+  if [ "$ns" = "-" ]; then "$@" >"$WORK/$name.log" 2>&1 &
+  else ip netns exec "$P-$ns" "$@" >"$WORK/$name.log" 2>&1 &
+  fi
+  LAST_PID=$!
+  PIDS+=("$LAST_PID")
+}
+# poll TIMEOUT_S CMD...: runs CMD every 0.1 s until it succeeds; fails after TIMEOUT_S.
+poll() {
+  local limit=$(($1 * 10)); shift
+  for ((i = 0; i < limit; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
+
+# ---- control plane --------------------------------------------------------------------------
+start_api() {
+  bg - apiserver "$PY" "$REPO/tests/k8s/apiserver/apiserver.py" --port 0 \
+    --port-file "$WORK/api.port" --parent-pid $$
+  poll 30 test -s "$WORK/api.port" || fail "test API server did not start"
+  API="http://127.0.0.1:$(cat "$WORK/api.port")"
+  cat >"$WORK/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: e2e
+  cluster:
+    server: $API
+users:
+- name: agent
+  user:
+    token: e2e-token
+contexts:
+- name: e2e
+  context:
+    cluster: e2e
+    user: agent
+current-context: e2e
+EOF
+}
+api_apply() {  # api_apply RESOURCE OBJECT-JSON
+  curl -sf -X POST -H 'Content-Type: application/json' \
+    --data "{\"resource\":\"$1\",\"object\":$2}" "$API/_test/apply" >/dev/null ||
+    fail "API apply of $1 failed: $2"
+}
+api_namespace() {  # api_namespace NAME LABELS-JSON
+  api_apply namespaces "{\"metadata\":{\"name\":\"$1\",\"labels\":$2}}"
+}
+# api_pod NS NAME NODE LABELS ANNOTATIONS SA [IP]: Pending without IP, Running with it.
+api_pod() {
+  local status='{"phase":"Pending"}'
+  [ -n "${7:-}" ] && status="{\"phase\":\"Running\",\"podIP\":\"$7\",\"podIPs\":[{\"ip\":\"$7\"}]}"
+  api_apply pods "{\"metadata\":{\"name\":\"$2\",\"namespace\":\"$1\",\"uid\":\"uid-$1-$2\",
+    \"labels\":$4,\"annotations\":$5},\"spec\":{\"nodeName\":\"$3\",\"serviceAccountName\":\"$6\"},
+    \"status\":$status}"
+}
+# api_service NS NAME VIP PORT TARGET-PORT POD...: a Service and its EndpointSlice.
+api_service() {
+  local ns=$1 name=$2 vip=$3 port=$4 target=$5; shift 5
+  api_apply services "{\"metadata\":{\"name\":\"$name\",\"namespace\":\"$ns\"},
+    \"spec\":{\"clusterIP\":\"$vip\",\"clusterIPs\":[\"$vip\"],
+    \"ports\":[{\"name\":\"http\",\"port\":$port,\"targetPort\":$target,\"protocol\":\"TCP\"}]}}"
+  local eps="" pod
+  for pod in "$@"; do
+    eps="$eps${eps:+,}{\"addresses\":[\"${POD_IP[$ns/$pod]}\"],\"conditions\":{\"ready\":true},
+      \"nodeName\":\"${NODE_OF[$ns/$pod]}\",
+      \"targetRef\":{\"kind\":\"Pod\",\"namespace\":\"$ns\",\"name\":\"$pod\"}}"
+  done
+  api_apply endpointslices "{\"metadata\":{\"name\":\"$name-e2e\",\"namespace\":\"$ns\",
+    \"labels\":{\"kubernetes.io/service-name\":\"$name\"}},\"addressType\":\"IPv4\",
+    \"ports\":[{\"name\":\"http\",\"port\":$target,\"protocol\":\"TCP\"}],\"endpoints\":[$eps]}"
+}
+
+# ---- nodes ----------------------------------------------------------------------------------
+# add_node NAME INDEX: node namespace on the fabric bridge, 172.30.0.INDEX, pods 10.244.INDEX.0/24.
+add_node() {
+  local node=$1 n=$2
+  [ -e "/var/run/netns/$P-fabric" ] || {
+    newns fabric
+    inns fabric ip link add br0 type bridge
+    inns fabric ip link set br0 up
+  }
+  newns "$node"
+  ip link add "$P-u$n" type veth peer name "$P-f$n"
+  ip link set "$P-u$n" netns "$P-$node" name eth0
+  ip link set "$P-f$n" netns "$P-fabric" name "port$n"
+  inns fabric ip link set "port$n" master br0 up
+  inns "$node" ip addr add "172.30.0.$n/24" dev eth0
+  inns "$node" ip link set eth0 up
+  inns "$node" sysctl -qw net.ipv4.ip_forward=1
+  # IPv4 only (as the agent): no IPv6 neighbour/MLD chatter on the tunnels, so their packet
+  # counters count only the redirected traffic.
+  inns "$node" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  mkdir -p "$WORK/$node/ipam"
+  cat >"$WORK/$node/conflist.json" <<EOF
+{"cniVersion": "1.0.0", "name": "k8s-pod-network", "plugins": [
+  {"type": "ptp", "ipMasq": false, "ipam": {"type": "host-local", "subnet": "10.244.$n.0/24",
+   "dataDir": "$WORK/$node/ipam", "routes": [{"dst": "0.0.0.0/0"}]}},
+  {"type": "ambient-cni", "agentSocket": "$WORK/$node/agent.sock", "agentTimeoutMs": 10000,
+   "logFile": "$WORK/$node/cni.log"}]}
+EOF
+}
+# route_nodes N...: every node routes every other node's pod CIDR via that node's IP.
+route_nodes() {
+  local a b
+  for a in "$@"; do for b in "$@"; do
+    [ "$a" = "$b" ] && continue
+    inns "node-$(idx_name "$a")" ip route add "10.244.$b.0/24" via "172.30.0.$b"
+  done; done
+}
+idx_name() { case $1 in 1) echo a ;; 2) echo b ;; 3) echo c ;; *) echo d ;; esac; }
+
+start_agent() {  # start_agent NODE INDEX
+  local node=$1 n=$2
+  bg - "$node/agent" "$AGENT_BIN" run --socket "$WORK/$node/agent.sock" \
+    --state-dir "$WORK/$node/state" --kubeconfig "$WORK/kubeconfig" --node-name "$node" \
+    --node-netns "/var/run/netns/$P-$node" --http-addr "127.0.0.1:$((PORT_BASE + n))" \
+    --reconcile-interval 5
+  eval "AGENT_PID_${node//-/_}=$LAST_PID"
+  poll 30 grep -q '"serving"' "$WORK/$node/agent.log" || fail "agent of $node did not start"
+}
+
+# ---- pods through the CNI chain -------------------------------------------------------------
+# cni_plugin NODE CMD CONTAINER NETNS ARGS PLUGIN-INDEX PREV-FILE: one plugin as a runtime runs it.
+cni_plugin() {
+  local node=$1 cmd=$2 cid=$3 netns=$4 args=$5 i=$6 prev=$7 bin
+  local conf="$WORK/$node/conflist.json"
+  local type
+  type=$(jq -r ".plugins[$i].type" "$conf")
+  bin=/usr/lib/cni/$type
+  [ "$type" = "ambient-cni" ] && bin=$CNI_BIN
+  if [ -s "$prev" ]; then
+    jq -c --slurpfile p "$prev" \
+      '. as $l | $l.plugins['"$i"'] + {cniVersion: $l.cniVersion, name: $l.name, prevResult: $p[0]}' \
+      "$conf" >"$WORK/$node/stdin.json"
+  else
+    jq -c '. as $l | $l.plugins['"$i"'] + {cniVersion: $l.cniVersion, name: $l.name}' \
+      "$conf" >"$WORK/$node/stdin.json"
+  fi
+  inns "$node" env CNI_COMMAND="$cmd" CNI_CONTAINERID="$cid" CNI_NETNS="$netns" CNI_IFNAME=eth0 \
+    CNI_PATH="$(dirname "$CNI_BIN"):/usr/lib/cni" CNI_ARGS="$args" "$bin" <"$WORK/$node/stdin.json"
+}
+
+# add_pod NODE NS NAME LABELS ANNOTATIONS SA: the pod object (Pending), its namespace, the CNI
+# chain ADD (ptp, then ambient-cni) retried as a runtime retries (DEL, then ADD again) while the
+# agent answers "try again later", then the pod object Running with its IP.
+add_pod() {
+  local node=$1 ns=$2 name=$3 labels=$4 annotations=$5 sa=$6
+  local pns="$ns-$name" cid="ctr-$ns-$name" out="$WORK/$node/result-$ns-$name.json"
+  local args="IgnoreUnknown=1;K8S_POD_NAMESPACE=$ns;K8S_POD_NAME=$name;K8S_POD_UID=uid-$ns-$name"
+  api_pod "$ns" "$name" "$node" "$labels" "$annotations" "$sa"
+  newns "$pns"
+  local attempt ok=""
+  for attempt in $(seq 1 60); do
+    : >"$out.ptp"
+    if cni_plugin "$node" ADD "$cid" "/var/run/netns/$P-$pns" "$args" 0 /dev/null >"$out.ptp" &&
+       cni_plugin "$node" ADD "$cid" "/var/run/netns/$P-$pns" "$args" 1 "$out.ptp" >"$out"; then
+      ok=1
+      break
+    fi
+    echo "ADD $ns/$name attempt $attempt: $(cat "$out" 2>/dev/null)" >>"$WORK/$node/runtime.log"
+    cni_plugin "$node" DEL "$cid" "/var/run/netns/$P-$pns" "$args" 1 /dev/null >/dev/null || true
+    cni_plugin "$node" DEL "$cid" "/var/run/netns/$P-$pns" "$args" 0 /dev/null >/dev/null || true
+    sleep 0.5
+  done
+  [ -n "$ok" ] || fail "CNI ADD of $ns/$name on $node kept failing: $(cat "$out")"
+  local ip
+  ip=$(jq -r '.ips[0].address' "$out" | cut -d/ -f1)
+  POD_IP[$ns/$name]=$ip
+  POD_NETNS[$ns/$name]=$pns
+  NODE_OF[$ns/$name]=$node
+  api_pod "$ns" "$name" "$node" "$labels" "$annotations" "$sa" "$ip"
+  log "pod $ns/$name on $node: $ip (netns $P-$pns)"
+}
+
+# start_ztunnel NODE: the ztunnel pod's process, fed by the agent's view file.
+start_ztunnel() {
+  local node=$1
+  bg "istio-system-ztunnel-$node" "$node/ztunnel" "$ZTUNNEL_BIN" \
+    --config "$WORK/$node/state/ztunnel-config.json" --node "$node" --dev-ca "$WORK/ca" \
+    --config-poll-ms 200 --workers 1
+  local pid=$LAST_PID i
+  for ((i = 0; i < 300; i++)); do
+    kill -0 "$pid" 2>/dev/null || fail "ztunnel on $node exited (log $WORK/$node/ztunnel.log)"
+    inns "istio-system-ztunnel-$node" curl -sf -o /dev/null http://127.0.0.1:15021/healthz/ready &&
+      return 0
+    sleep 0.1
+  done
+  fail "ztunnel on $node did not become ready in 30 s"
+}
+
+# The cluster of the seed article: nodes a and b, namespaces foo/bar/istio-system, a ztunnel
+# pod per node registered through the CNI chain, the agents and ztunnels running.
+build_cluster() {
+  "$REPO/scripts/make-test-ca.sh" "$WORK/ca" --identity bar/sleep >"$WORK/ca.log" 2>&1 ||
+    fail "make-test-ca.sh failed: $(cat "$WORK/ca.log")"
+  start_api
+  api_namespace istio-system '{}'
+  api_namespace foo '{"istio.io/dataplane-mode":"ambient"}'
+  api_namespace bar '{"istio-injection":"enabled"}'
+  add_node node-a 1
+  add_node node-b 2
+  route_nodes 1 2
+  start_agent node-a 1
+  start_agent node-b 2
+  local node
+  for node in node-a node-b; do
+    add_pod "$node" istio-system "ztunnel-$node" '{"app":"ztunnel"}' '{}' ztunnel
+    start_ztunnel "$node"
+  done
+}
+
+# ---- evidence -------------------------------------------------------------------------------
+# Each reader prints -1 when it cannot read (so a comparison fails instead of the script).
+# nft_counter NETNS CHAIN PATTERN: packets of the first rule of table ip ambient_redirect (or
+# TABLE=...) whose text contains PATTERN.
+nft_counter() {
+  local n
+  n=$(inns "$1" nft list chain ip "${TABLE:-ambient_redirect}" "$2" 2>/dev/null |
+    grep -F -- "$3" | head -n1 | sed -n 's/.*counter packets \([0-9]*\).*/\1/p') || true
+  echo "${n:--1}"
+}
+link_stat() {  # link_stat NETNS DEV rx|tx -> packets
+  local n
+  n=$(inns "$1" ip -s -j link show "$2" 2>/dev/null | jq -r ".[0].stats64.$3.packets // empty") || true
+  echo "${n:--1}"
+}
+metric() {  # metric NODE NAME FILTER-REGEX -> sum of the matching series of that node's ztunnel
+  local body
+  body=$(inns "istio-system-ztunnel-$1" curl -sf "http://127.0.0.1:15020/metrics") || { echo -1; return; }
+  { grep "^$2{" <<<"$body" || true; } | { grep -E "$3" || true; } | awk '{s+=$NF} END {print s+0}'
+}
