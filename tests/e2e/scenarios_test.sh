@@ -26,6 +26,18 @@ expect() {
 }
 on_exit() {
   [ ${#ROWS[@]} -gt 0 ] || return 0
+  print_table
+  if [ -n "${E2E_HOLD:-}" ] && [ -t 0 ]; then
+    echo
+    echo "The cluster stays up until you press Enter (or Ctrl-C). Namespaces: ip netns list | grep $P"
+    echo "  pods (namespace $P-<ns>-<name>): ${!POD_NETNS[*]}; work dir $WORK"
+    echo "  ip netns exec $P-node-a nft list table ip ambient_redirect"
+    echo "  ip netns exec $P-istio-system-ztunnel-node-a curl -s 127.0.0.1:15020/metrics"
+    trap 'echo' INT  # Ctrl-C ends the wait, not the clean-up
+    read -r _ || true
+  fi
+}
+print_table() {
   echo
   printf '%-8s | %-5s | %-92s | %s\n' scenario step evidence result
   printf '%.0s-' $(seq 1 120); echo
