@@ -34,6 +34,8 @@ echo "== host: all suites (kernel: $(uname -r))"
 count "$log"
 
 if [ "$vm" = 1 ]; then
+  # The `api` label (agent against the test API server) does not depend on the tunnel kind and
+  # runs on the host only (see tests/kernel/CMakeLists.txt).
   echo "== VM: kernel suite on a Debian kernel with geneve"
   AMBIENT_VM_ENV="AMBIENT_EXPECT_TUNNEL" AMBIENT_EXPECT_TUNNEL=geneve \
     scripts/vm/run-in-vm.sh --timeout 1500 -- \
