@@ -36,10 +36,10 @@ count "$log"
 if [ "$vm" = 1 ]; then
   # The `api` label (agent against the test API server) does not depend on the tunnel kind and
   # runs on the host only (see tests/kernel/CMakeLists.txt).
-  echo "== VM: kernel suite on a Debian kernel with geneve"
+  echo "== VM: kernel and e2e suites on a Debian kernel with geneve"
   AMBIENT_VM_ENV="AMBIENT_EXPECT_TUNNEL" AMBIENT_EXPECT_TUNNEL=geneve \
     scripts/vm/run-in-vm.sh --timeout 1500 -- \
-    ctest --test-dir "$root/build" -L kernel --output-on-failure --timeout 600 2>&1 | tee "$log"
+    ctest --test-dir "$root/build" -L "^(kernel|e2e)$" --output-on-failure --timeout 600 2>&1 | tee "$log"
   count "$log"
 fi
 rm -f "$log"
