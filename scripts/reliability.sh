@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# Runs the reliability suite of issue 9 (faults, load, security) and prints ONE table:
+#   test | trials | passed | figure
+# Short settings by default (CI); --long for the recorded run (docs/RELIABILITY.md).
+# Usage: scripts/reliability.sh [--long] [--only NAME-SUBSTRING] [--list]
+# Env: AMBIENT_BUILD_DIR (default build), AMBIENT_SEED (repeat a run's random choices).
+# Exit codes: 0 every row passed, 1 a row failed, 2 usage or missing binaries. Needs root.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+build=${AMBIENT_BUILD_DIR:-build}
+case "$build" in /*) ;; *) build="$root/$build" ;; esac
+
+long=0
+only=""
+list=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --long) long=1 ;;
+    --only) only=${2:-}; shift ;;
+    --list) list=1 ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "reliability.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ "$(id -u)" -ne 0 ] && [ "$list" = 0 ]; then
+  echo "reliability.sh: needs root (network namespaces, mounts, nftables)" >&2
+  exit 2
+fi
+
+rel="$build/tests/reliability/reliability_tests"
+kern="$build/tests/kernel/kernel_tests"
+unit="$build/tests/unit/unit_tests"
+zt="$build/ztunnel/ztunnel"
+if [ "$list" = 0 ]; then
+  for b in "$rel" "$kern" "$unit" "$zt"; do
+    if [ ! -x "$b" ]; then
+      echo "reliability.sh: $b missing; building" >&2
+      cmake --build "$build" -j"$(nproc)" --target reliability_tests kernel_tests unit_tests ztunnel \
+        >/dev/null || { echo "reliability.sh: build failed in $build" >&2; exit 2; }
+      break
+    fi
+  done
+fi
+
+# Settings: short (CI) and long.
+if [ "$long" = 1 ]; then
+  T_KILL=10 T_STATE=100 T_DISK=60 T_NETNS=100 T_ZTKILL=10 T_WATCH=10 T_FILES=200
+  S_CNI=180 S_ZT=60 CONNS=10000
+else
+  T_KILL=1 T_STATE=12 T_DISK=30 T_NETNS=20 T_ZTKILL=2 T_WATCH=2 T_FILES=20
+  S_CNI=20 S_ZT=10 CONNS=10000
+fi
+
+work=$(mktemp -d /tmp/reliability.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+table="$work/table"
+: >"$table"
+export AMBIENT_RELIABILITY_REPORT="$work/rows"
+seed=${AMBIENT_SEED:-$RANDOM$RANDOM}
+export AMBIENT_SEED=$seed
+failed_rows=0
+
+# add_row NAME TRIALS PASSED FIGURE RC: a row fails when RC != 0 or PASSED != TRIALS.
+add_row() {
+  local status=ok
+  if [ "$5" != 0 ] || [ "$2" != "$3" ]; then status=FAIL; failed_rows=$((failed_rows + 1)); fi
+  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$status" >>"$table"
+}
+want() { [ "$list" = 1 ] && { echo "$1"; return 1; }; [ -z "$only" ] || [[ "$1" == *"$only"* ]]; }
+log_of() { echo "$work/$(echo "$1" | tr -c 'a-zA-Z0-9' '_').log"; }
+
+# A reliability_tests case that writes its own row; a failure without a row still gets one.
+catch_row() {  # NAME TRIALS-ENV CASE [ENV...]
+  local name=$1 trials=$2 case=$3; shift 3
+  want "$name" || return 0
+  local log; log=$(log_of "$name")
+  : >"$AMBIENT_RELIABILITY_REPORT"
+  echo "== $name" >&2
+  env AMBIENT_TRIALS="$trials" "$@" "$rel" "$case" >"$log" 2>&1
+  local rc=$?
+  if [ -s "$AMBIENT_RELIABILITY_REPORT" ]; then
+    while IFS=$'\t' read -r _ t p f; do add_row "$name" "$t" "$p" "$f" "$rc"; done <"$AMBIENT_RELIABILITY_REPORT"
+  else
+    add_row "$name" "$trials" 0 "exit $rc before reporting: $(grep -m1 -E 'FAILED|REQUIRE|error' "$log" | cut -c1-80)" "$rc"
+  fi
+  [ "$rc" = 0 ] || { echo "--- $name failed (exit $rc); log tail:" >&2; tail -n 30 "$log" >&2; }
+}
+
+# An existing test driven N times (existing coverage reused, not duplicated).
+repeat_row() {  # NAME N FIGURE-SUFFIX BINARY CASE
+  local name=$1 n=$2 suffix=$3 bin=$4 case=$5
+  want "$name" || return 0
+  local log; log=$(log_of "$name")
+  echo "== $name ($n runs)" >&2
+  local ok=0 kills=0 i rc=0
+  for i in $(seq 1 "$n"); do
+    if "$bin" "$case" >"$log.$i" 2>&1; then
+      ok=$((ok + 1))
+    else
+      rc=1; echo "--- $name run $i failed; log tail:" >&2; tail -n 30 "$log.$i" >&2
+    fi
+    k=$(grep -oE 'agent SIGKILLed [0-9]+ times' "$log.$i" | grep -oE '[0-9]+' | head -1)
+    kills=$((kills + ${k:-0}))
+  done
+  local fig=${suffix//KILLS/$kills}
+  add_row "$name" "$n" "$ok" "$fig" "$rc"
+}
+
+start=$(date +%s)
+
+# --- faults
+repeat_row "agent SIGKILL during enrollment storm" "$T_KILL" \
+  "KILLS kills survived, 200 pods per run each enrolled exactly once, diff empty" \
+  "$kern" "SIGKILL at random points while 200 pods enroll: each enrolled exactly once"
+catch_row "state file truncated/corrupted" "$T_STATE" \
+  "registry truncated or corrupted at random: a clear refusal or a clean start"
+catch_row "disk full while persisting" "$T_DISK" \
+  "disk full while persisting: ADD fails closed, nothing unpersisted in the kernel"
+catch_row "pod netns deleted before DEL" "$T_NETNS" \
+  "pod network namespace deleted before DEL: DEL succeeds and releases the pod"
+catch_row "ztunnel SIGKILL during traffic" "$T_ZTKILL" \
+  "ztunnel SIGKILL during traffic: no connection bypasses it, traffic resumes after"
+repeat_row "CNI config rewritten by primary CNI" "$T_WATCH" \
+  "installer --watch re-inserted ambient-cni after every rewrite" \
+  "$kern" "ambient-cni-install --watch re-inserts after the primary CNI rewrites its config"
+if want "netlink errors injected (engine seam)"; then
+  echo "== netlink errors injected" >&2
+  log=$(log_of netlink)
+  rc=0
+  "$unit" "a kernel error fails the ADD and the next pass converges" \
+    "a registry that cannot be saved changes neither memory nor kernel" >"$log" 2>&1 || rc=1
+  "$kern" "a failing nft batch changes nothing" >>"$log" 2>&1 || rc=1
+  cases=$(grep -oE '[0-9]+ assertions? in [0-9]+ test cases?' "$log" |
+    awk '{a+=$1; c+=$4} END {print c+0, a+0}')
+  set -- $cases
+  add_row "netlink errors injected (engine seam)" 3 "$([ $rc = 0 ] && echo 3 || echo 0)" \
+    "$1 cases (unit seam + real nft batch), $2 assertions: ADD fails, next pass converges" "$rc"
+fi
+
+# --- load
+catch_row "64 concurrent CNI ADD/DEL streams" 1 \
+  "64 concurrent CNI ADD/DEL streams: no errors, no descriptor or memory growth" \
+  AMBIENT_SECONDS="$S_CNI"
+if want "ztunnel connections and churn"; then
+  echo "== ztunnel connections and churn" >&2
+  : >"$AMBIENT_RELIABILITY_REPORT"
+  log=$(log_of ztload)
+  ZTUNNEL_BIN="$zt" AMBIENT_CONNS=$CONNS AMBIENT_SECONDS=$S_ZT \
+    bash tests/reliability/ztunnel_load.sh >"$log" 2>&1
+  rc=$?
+  if [ -s "$AMBIENT_RELIABILITY_REPORT" ]; then
+    while IFS=$'\t' read -r n t p f; do add_row "$n" "$t" "$p" "$f" "$rc"; done <"$AMBIENT_RELIABILITY_REPORT"
+  else
+    add_row "ztunnel connections and churn" 1 0 "exit $rc: $(tail -1 "$log" | cut -c1-80)" "$rc"
+  fi
+  [ "$rc" = 0 ] || tail -n 30 "$log" >&2
+fi
+
+# --- security
+catch_row "agent socket refuses non-root" 2 "the agent socket refuses non-root peers"
+if want "ztunnel refuses non-mTLS and foreign identities"; then
+  echo "== ztunnel mTLS negatives (tests/ztunnel/hbone_netns_test.sh)" >&2
+  log=$(log_of hbone)
+  ZTUNNEL_BIN="$zt" ZT_SCRIPTS="$root/tests/ztunnel" ZT_REPO="$root" \
+    bash tests/ztunnel/hbone_netns_test.sh >"$log" 2>&1
+  rc=$?
+  refused=$(grep -c -E '^ok: (mTLS refused|waypoint presenting|CONNECT refusals)' "$log")
+  add_row "ztunnel refuses non-mTLS and foreign identities" 3 "$refused" \
+    "$(grep -m1 '^ok: mTLS refused' "$log" | sed 's/^ok: //' | cut -c1-110)" "$rc"
+fi
+catch_row "nothing listens beyond README ports" 1 "nothing listens beyond the README's ports table"
+catch_row "state files atomic and mode-restricted" "$T_FILES" \
+  "agent state files: written atomically, mode-restricted, no temp files left"
+catch_row "a pod cannot opt another pod out" 1 "one pod's CNI requests cannot release or opt out another pod"
+
+[ "$list" = 1 ] && exit 0
+elapsed=$(( $(date +%s) - start ))
+{
+  printf '| test | trials | passed | figure |\n|---|---|---|---|\n'
+  while IFS=$'\t' read -r n t p f s; do
+    [ "$s" = ok ] || n="**FAIL** $n"
+    printf '| %s | %s | %s | %s |\n' "$n" "$t" "$p" "$f"
+  done <"$table"
+} | tee "$work/out"
+rows=$(wc -l <"$table")
+echo "reliability: $((rows - failed_rows)) rows passed, $failed_rows failed, ${elapsed} s," \
+  "$([ $long = 1 ] && echo long || echo short) settings, seed $seed, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+[ -n "${AMBIENT_RELIABILITY_TABLE:-}" ] && cp "$table" "$AMBIENT_RELIABILITY_TABLE"
+[ "$failed_rows" -eq 0 ]
