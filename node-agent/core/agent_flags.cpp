@@ -36,7 +36,8 @@ std::string agentUsage() {
 
 Usage:
   ambient-agent [run] [flags]     serve the CNI plugin and keep the node programmed
-  ambient-agent uninstall [flags] remove every object the agent owns and restore sysctls
+  ambient-agent uninstall [flags] remove every object the agent owns, restore sysctls, delete
+                                  ztunnel's view file and, with the API, this node's pod marks
   ambient-agent --help
 
 Flags (defaults in brackets):

@@ -17,6 +17,8 @@
 #include "node-agent/core/agent_runtime_config.h"
 #include "node-agent/core/enroller.h"
 #include "node-agent/sys/agent_socket_server.h"
+#include "node-agent/sys/api_access.h"
+#include "node-agent/sys/api_pod_annotator.h"
 #include "node-agent/sys/cluster_sync.h"
 #include "node-agent/sys/json_log.h"
 #include "node-agent/sys/netlink_pod_inspector.h"
@@ -47,6 +49,34 @@ bool splitHostPort(const std::string& addr, std::string& host, int& port) {
   host = addr.substr(0, colon);
   port = std::atoi(addr.c_str() + colon + 1);
   return port > 0 && port < 65536;
+}
+
+// Uninstall: removes the ambient.istio.io/redirection mark from every pod this node enrolled
+// (a user's "disabled" is never touched), waiting up to `timeout` for the API server.
+Status unmarkEnrolledPods(const AgentFlags& flags, const PodRegistry& registry,
+                          std::chrono::seconds timeout) {
+  if (flags.kubeconfig.empty()) return {};
+  auto config = loadAgentApiConfig(flags.kubeconfig);
+  if (!config) return fail(config.error());
+  auto annotator = ApiPodAnnotator::create(*config, agentLogSink());
+  if (!annotator) return fail(annotator.error().wrap("Kubernetes API client"));
+  size_t marked = 0;
+  for (const auto& [uid, pod] : registry.pods) {
+    if (!pod.enrolled) continue;
+    (*annotator)->markEnrolled(pod.podNamespace, pod.name, false);
+    ++marked;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while ((*annotator)->pending() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (size_t left = (*annotator)->pending(); left > 0) {
+    return fail(ErrorCode::kUnavailable, std::to_string(left) + " of " + std::to_string(marked) +
+                                             " pod marks could not be removed in " +
+                                             std::to_string(timeout.count()) + " s");
+  }
+  logLine(LogLevel::kInfo, "pod marks removed", {{"pods", std::to_string(marked)}});
+  return {};
 }
 
 }  // namespace
@@ -219,12 +249,17 @@ int runUninstall(const AgentFlags& flags) {
     else
       logLine(LogLevel::kInfo, "ztunnel namespace is gone; nothing to clean there");
   }
+  // Before the registry goes: it names the pods whose marks are ours.
+  if (auto s = unmarkEnrolledPods(flags, *registry, std::chrono::seconds(30)); !s) {
+    rc = fatal("uninstall could not remove the pod marks; run it again", s.error());
+  }
   if (rc == 0) {
     for (const auto& f : {flags.registryPath(), flags.ledgerPath()}) {
       ::unlink(f.c_str());
       ::unlink((f + ".journal").c_str());
     }
     ::unlink((flags.stateDir + "/agent-config.json").c_str());
+    ::unlink(flags.viewPath().c_str());
   }
   return rc;
 }

@@ -3,22 +3,13 @@
 
 #include <set>
 
-#include "common/k8s/cluster_config_load.h"
 #include "common/sys/atomic_file.h"
 #include "node-agent/core/ztunnel_view.h"
+#include "node-agent/sys/api_access.h"
 #include "node-agent/sys/json_log.h"
 
 namespace ambient {
 namespace {
-
-// The k8s library's messages through the agent's logger.
-k8s::LogSink agentLogSink() {
-  return [](k8s::LogLevel level, const std::string& message, const k8s::LogFields& fields) {
-    static constexpr LogLevel kLevels[] = {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn,
-                                           LogLevel::kError};
-    logLine(kLevels[static_cast<int>(level)], message, fields);
-  };
-}
 
 // Coalesces a burst of changes (a relist, a namespace label flip) into one pass.
 constexpr auto kSettle = std::chrono::milliseconds(100);
@@ -28,9 +19,8 @@ constexpr auto kSettle = std::chrono::milliseconds(100);
 Result<std::unique_ptr<ClusterSync>> ClusterSync::create(const AgentFlags& flags) {
   std::unique_ptr<ClusterSync> sync(new ClusterSync(flags));
   if (flags.kubeconfig.empty()) return sync;
-  auto config = flags.kubeconfig == "in-cluster" ? k8s::loadInClusterConfig()
-                                                 : k8s::loadKubeconfigFile(flags.kubeconfig);
-  if (!config) return fail(config.error().wrap("Kubernetes API configuration"));
+  auto config = loadAgentApiConfig(flags.kubeconfig);
+  if (!config) return fail(config.error());
   ClusterSync* self = sync.get();
   sync->api_ =
       std::make_unique<ApiMetadataSource>(*config, agentLogSink(), [self] { self->poke(); });
