@@ -1,13 +1,17 @@
 # shellcheck shell=bash disable=SC2034
-# Sourced by the end-to-end tests (and scripts/demo.sh): an emulated two-node cluster on one
+# Sourced by the end-to-end tests (and scripts/demo.sh): an emulated four-node cluster on one
 # machine. Network namespaces stand for nodes and pods, the test Kubernetes API server for the
-# control plane; everything else is real: Debian's ptp + host-local CNI plugins with ambient-cni
-# chained last, one ambient-agent and one ztunnel per node. Needs root. Removes every namespace
-# and stops every process it started (by PID) on exit.
+# control plane, one nft DNAT table per node for kube-proxy; everything else is real: Debian's
+# ptp + host-local CNI plugins with ambient-cni chained last, one ambient-agent and one ztunnel
+# per node. Needs root. Removes every namespace and stops every process it started (by PID) on
+# exit.
 #
 #   fabric netns: bridge br0
-#     |-- node-a eth0 172.30.0.1/24, pods 10.244.1.0/24 (route 10.244.2.0/24 via 172.30.0.2)
-#     `-- node-b eth0 172.30.0.2/24, pods 10.244.2.0/24 (route 10.244.1.0/24 via 172.30.0.1)
+#     |-- node-a eth0 172.30.0.1/24, pods 10.244.1.0/24
+#     |-- node-b eth0 172.30.0.2/24, pods 10.244.2.0/24
+#     |-- node-c eth0 172.30.0.3/24, pods 10.244.3.0/24
+#     `-- node-d eth0 172.30.0.4/24, pods 10.244.4.0/24
+#   each node routes the other nodes' pod CIDRs via their eth0 address.
 #
 # Environment: AGENT_BIN, CNI_BIN (ambient-cni), ZTUNNEL_BIN, REPO (source root).
 set -euo pipefail
@@ -30,7 +34,8 @@ P="e2e$$"            # namespace prefix, unique per run
 WORK=$(mktemp -d /tmp/e2e.XXXXXX)
 PIDS=()
 NETNS=()
-declare -A POD_IP POD_NETNS NODE_OF
+NODES=()
+declare -A POD_IP POD_NETNS NODE_OF AGENT_PID ZTUNNEL_PID RPF_BEFORE
 PORT_BASE=$((20000 + ($$ % 2000) * 4))  # agents' health ports on the host loopback
 
 cleanup() {
@@ -133,6 +138,13 @@ api_service() {
   api_apply endpointslices "{\"metadata\":{\"name\":\"$name-e2e\",\"namespace\":\"$ns\",
     \"labels\":{\"kubernetes.io/service-name\":\"$name\"}},\"addressType\":\"IPv4\",
     \"ports\":[{\"name\":\"http\",\"port\":$target,\"protocol\":\"TCP\"}],\"endpoints\":[$eps]}"
+  # kube-proxy's part on every node: DNAT of the VIP to the (first) endpoint. The agent's null
+  # DNAT (priority -110) runs first for enrolled pods, so ztunnel still sees the VIP.
+  local node
+  for node in "${NODES[@]}"; do
+    inns "$node" nft add rule ip e2e_kube_proxy prerouting ip daddr "$vip" tcp dport "$port" \
+      counter dnat to "${POD_IP[$ns/$1]}:$target"
+  done
 }
 
 # ---- nodes ----------------------------------------------------------------------------------
@@ -155,6 +167,13 @@ add_node() {
   # IPv4 only (as the agent): no IPv6 neighbour/MLD chatter on the tunnels, so their packet
   # counters count only the redirected traffic.
   inns "$node" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  inns "$node" nft -f - <<'NFT'
+table ip e2e_kube_proxy {
+  chain prerouting { type nat hook prerouting priority dstnat; policy accept; }
+}
+NFT
+  NODES+=("$node")
+  RPF_BEFORE[$node]=$(inns "$node" sysctl -n net.ipv4.conf.all.rp_filter)
   mkdir -p "$WORK/$node/ipam"
   cat >"$WORK/$node/conflist.json" <<EOF
 {"cniVersion": "1.0.0", "name": "k8s-pod-network", "plugins": [
@@ -174,14 +193,14 @@ route_nodes() {
 }
 idx_name() { case $1 in 1) echo a ;; 2) echo b ;; 3) echo c ;; *) echo d ;; esac; }
 
-start_agent() {  # start_agent NODE INDEX
-  local node=$1 n=$2
-  bg - "$node/agent" "$AGENT_BIN" run --socket "$WORK/$node/agent.sock" \
+start_agent() {  # start_agent NODE INDEX [LOG-NAME]: AGENT_PID[NODE] is its PID
+  local node=$1 n=$2 name=${3:-agent}
+  bg - "$node/$name" "$AGENT_BIN" run --socket "$WORK/$node/agent.sock" \
     --state-dir "$WORK/$node/state" --kubeconfig "$WORK/kubeconfig" --node-name "$node" \
     --node-netns "/var/run/netns/$P-$node" --http-addr "127.0.0.1:$((PORT_BASE + n))" \
     --reconcile-interval 5
-  eval "AGENT_PID_${node//-/_}=$LAST_PID"
-  poll 30 grep -q '"serving"' "$WORK/$node/agent.log" || fail "agent of $node did not start"
+  AGENT_PID[$node]=$LAST_PID
+  poll 30 grep -q '"serving"' "$WORK/$node/$name.log" || fail "agent of $node did not start"
 }
 
 # ---- pods through the CNI chain -------------------------------------------------------------
@@ -238,14 +257,15 @@ add_pod() {
 }
 
 # start_ztunnel NODE: the ztunnel pod's process, fed by the agent's view file.
-start_ztunnel() {
-  local node=$1
-  bg "istio-system-ztunnel-$node" "$node/ztunnel" "$ZTUNNEL_BIN" \
+start_ztunnel() {  # start_ztunnel NODE [LOG-NAME]: ZTUNNEL_PID[NODE] is its PID
+  local node=$1 name=${2:-ztunnel}
+  bg "istio-system-ztunnel-$node" "$node/$name" "$ZTUNNEL_BIN" \
     --config "$WORK/$node/state/ztunnel-config.json" --node "$node" --dev-ca "$WORK/ca" \
     --config-poll-ms 200 --workers 1
   local pid=$LAST_PID i
+  ZTUNNEL_PID[$node]=$pid
   for ((i = 0; i < 300; i++)); do
-    kill -0 "$pid" 2>/dev/null || fail "ztunnel on $node exited (log $WORK/$node/ztunnel.log)"
+    kill -0 "$pid" 2>/dev/null || fail "ztunnel on $node exited (log $WORK/$node/$name.log)"
     inns "istio-system-ztunnel-$node" curl -sf -o /dev/null http://127.0.0.1:15021/healthz/ready &&
       return 0
     sleep 0.1
@@ -253,25 +273,46 @@ start_ztunnel() {
   fail "ztunnel on $node did not become ready in 30 s"
 }
 
-# The cluster of the seed article: nodes a and b, namespaces foo/bar/istio-system, a ztunnel
-# pod per node registered through the CNI chain, the agents and ztunnels running.
+# The clusters of the seed article: nodes a to d, namespaces foo (ambient; scenario 2 relabels
+# it for sidecar injection), bar (sidecar injection), bar-1 and bar-2 (ambient), a ztunnel pod
+# per node registered through the CNI chain, the agents and ztunnels running. The certificates
+# of the proxies that are not ztunnel (sidecars, the waypoint) come from the same test CA.
 build_cluster() {
-  "$REPO/scripts/make-test-ca.sh" "$WORK/ca" --identity bar/sleep >"$WORK/ca.log" 2>&1 ||
+  "$REPO/scripts/make-test-ca.sh" "$WORK/ca" --identity foo/sleep --identity bar/sleep \
+    --identity bar-2/waypoint >"$WORK/ca.log" 2>&1 ||
     fail "make-test-ca.sh failed: $(cat "$WORK/ca.log")"
   start_api
   api_namespace istio-system '{}'
   api_namespace foo '{"istio.io/dataplane-mode":"ambient"}'
   api_namespace bar '{"istio-injection":"enabled"}'
-  add_node node-a 1
-  add_node node-b 2
-  route_nodes 1 2
-  start_agent node-a 1
-  start_agent node-b 2
-  local node
-  for node in node-a node-b; do
+  api_namespace bar-1 '{"istio.io/dataplane-mode":"ambient"}'
+  api_namespace bar-2 '{"istio.io/dataplane-mode":"ambient"}'
+  local node n
+  for n in 1 2 3 4; do add_node "node-$(idx_name $n)" "$n"; done
+  route_nodes 1 2 3 4
+  for n in 1 2 3 4; do start_agent "node-$(idx_name $n)" "$n"; done
+  for node in "${NODES[@]}"; do
     add_pod "$node" istio-system "ztunnel-$node" '{"app":"ztunnel"}' '{}' ztunnel
     start_ztunnel "$node"
   done
+}
+
+# remove_pod NS/NAME: the CNI chain DEL (ambient-cni first, as a runtime runs it in reverse),
+# then the pod object deleted from the API.
+remove_pod() {
+  local pod=$1 ns=${1%/*} name=${1#*/}
+  local node=${NODE_OF[$pod]} pns=${POD_NETNS[$pod]} cid="ctr-$ns-$name"
+  local args="IgnoreUnknown=1;K8S_POD_NAMESPACE=$ns;K8S_POD_NAME=$name;K8S_POD_UID=uid-$ns-$name"
+  cni_plugin "$node" DEL "$cid" "/var/run/netns/$P-$pns" "$args" 1 /dev/null >/dev/null ||
+    fail "CNI DEL (ambient-cni) of $pod failed"
+  cni_plugin "$node" DEL "$cid" "/var/run/netns/$P-$pns" "$args" 0 /dev/null >/dev/null ||
+    fail "CNI DEL (ptp) of $pod failed"
+  curl -sf -X POST -H 'Content-Type: application/json' \
+    --data "{\"resource\":\"pods\",\"namespace\":\"$ns\",\"name\":\"$name\"}" \
+    "$API/_test/delete" >/dev/null || fail "API delete of $pod failed"
+  ip netns del "$P-$pns"
+  unset "POD_IP[$pod]" "POD_NETNS[$pod]" "NODE_OF[$pod]"
+  log "pod $pod removed from $node"
 }
 
 # ---- evidence -------------------------------------------------------------------------------

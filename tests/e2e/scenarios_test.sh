@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# End-to-end: the seed article's traffic paths on an emulated two-node cluster (cluster.sh),
+# End-to-end: the seed article's traffic paths on an emulated four-node cluster (cluster.sh),
 # each numbered step asserted with evidence from the kernel, ztunnel and the pods:
 #   scenario 1: ambient sleep (foo, node-a) -> sidecar httpbin (bar, node-b) through the
 #               httpbin Service VIP; ztunnel on node-a balances, httpbin's sidecar captures.
-#   scenario 2: sidecar sleep (bar, node-a) -> ambient httpbin (foo, node-b): the sidecar's HBONE
-#               to httpbin:15008 is captured on node-b into ztunnel's 15008.
-# Prints a summary table (scenario, step, evidence, result); exits 1 if any step failed.
+#   flip:       foo's ambient label removed and restored while sleep sends traffic.
+#   restart:    node-a's agent, then its ztunnel, SIGKILLed and restarted during traffic.
+#   scenario 2: foo relabelled for sidecar injection and sleep redeployed with a sidecar (node-a):
+#               -> ambient httpbin (bar-1, node-b): HBONE to httpbin:15008, captured on node-b
+#               into ztunnel's 15008; -> ambient helloworld (bar-2, node-d) through its waypoint
+#               (node-c): HBONE to the waypoint, which opens HBONE to helloworld:15008.
+#   uninstall:  every agent stopped and `ambient-agent uninstall` run: nothing of ours is left.
+# Prints `ambientctl trace` of each path and a summary table (scenario, step, evidence, result);
+# exits 1 if any step failed.
 source "$(dirname "$0")/cluster.sh"
 E2E=$(cd "$(dirname "$0")" && pwd)
 ZT_TOOLS="$REPO/tests/ztunnel"
@@ -27,15 +33,21 @@ expect() {
 on_exit() {
   [ ${#ROWS[@]} -gt 0 ] || return 0
   print_table
-  if [ -n "${E2E_HOLD:-}" ] && [ -t 0 ]; then
-    echo
-    echo "The cluster stays up until you press Enter (or Ctrl-C). Namespaces: ip netns list | grep $P"
-    echo "  pods (namespace $P-<ns>-<name>): ${!POD_NETNS[*]}; work dir $WORK"
-    echo "  ip netns exec $P-node-a nft list table ip ambient_redirect"
-    echo "  ip netns exec $P-istio-system-ztunnel-node-a curl -s 127.0.0.1:15020/metrics"
-    trap 'echo' INT  # Ctrl-C ends the wait, not the clean-up
-    read -r _ || true
-  fi
+}
+# With E2E_HOLD (scripts/demo.sh --keep) and a terminal: the table so far, then the cluster stays
+# up, before the uninstall, until Enter.
+hold_for_exploring() {
+  [ -n "${E2E_HOLD:-}" ] && [ -t 0 ] || return 0
+  print_table
+  echo
+  echo "The cluster stays up until you press Enter; then the agents are uninstalled and"
+  echo "everything is removed. Namespaces: ip netns list | grep $P"
+  echo "  pods (namespace $P-<ns>-<name>): ${!POD_NETNS[*]}"
+  echo "  ip netns exec $P-node-a nft list table ip ambient_redirect"
+  echo "  $AMBIENTCTL_BIN dump --state-dir $WORK/node-b/state"
+  echo "  ip netns exec $P-istio-system-ztunnel-node-d curl -s 127.0.0.1:15020/metrics"
+  echo "  logs: $WORK/*.log (sidecars, waypoint, apps) and $WORK/node-*/ (agents, ztunnels, CNI)"
+  read -r _ || true
 }
 print_table() {
   echo
@@ -47,10 +59,19 @@ print_table() {
     printf '%-8s | %-5s | %-92s | %s\n' "$s" "$n" "$e" "$r"
   done
 }
+trace() {  # trace NODE SEED-LABEL SOURCE DESTINATION
+  echo
+  echo "== ambientctl trace on $1, $2: $3 -> $4"
+  "$AMBIENTCTL_BIN" trace --state-dir "$WORK/$1/state" "$3" "$4" 2>&1 | sed 's/^/   /' || true
+}
 json_get() { jq -r "$2" <<<"$1" 2>/dev/null; }
 host_veth() { jq -r '.interfaces[] | select(.sandbox == null) | .name' \
   "$WORK/${NODE_OF[$1]}/result-${1%/*}-${1#*/}.json" | head -n1; }
-enrolled() { inns "${NODE_OF[$1]}" nft list set ip ambient_redirect enrolled_pods | grep -qw "${POD_IP[$1]}"; }
+enrolled() {  # enrolled NS/NAME: the pod's IP is in its node's enrolled_pods set
+  local set
+  set=$(inns "${NODE_OF[$1]}" nft list set ip ambient_redirect enrolled_pods) &&
+    grep -qw "${POD_IP[$1]}" <<<"$set"
+}
 ztunnel_knows() {  # ztunnel_knows NODE NS/NAME PROTOCOL SERVICE-HOSTNAME
   local dump
   dump=$(inns "istio-system-ztunnel-$1" curl -sf http://127.0.0.1:15000/config_dump) || return 1
@@ -59,14 +80,23 @@ ztunnel_knows() {  # ztunnel_knows NODE NS/NAME PROTOCOL SERVICE-HOSTNAME
      and ([.services[] | select(.hostname == $h)] | length > 0)' <<<"$dump" >/dev/null
 }
 
-# The sidecar of a pod, Istio TPROXY interception style: inbound TCP on eth0 (except the proxy's
+# sidecar_capture NS/NAME [ROUTES-JSON]: the sidecar of a pod (tests/e2e/mesh_proxy.py; ROUTES is
+# its HBONE routing, as istiod's EDS would push it). Inbound, Istio TPROXY style: inbound TCP on eth0 (except the proxy's
 # own ports) goes to the proxy's 15006 with mark 0x539; the proxy dials the app from the client's
 # IP with SO_MARK 0x539, and the mark, kept on the connection, routes the app's replies back to
 # the proxy through table 133 (local default).
 sidecar_capture() {
   local pod=$1 pns=${POD_NETNS[$1]}
+  # Outbound (Istio's REDIRECT mode): TCP the app sends goes to the sidecar's 15001; the
+  # sidecar's own upstream sockets (marks 0x539 inbound, 0x53a outbound) pass.
   inns "$pns" nft -f - <<'NFT'
 table ip e2e_sidecar {
+  chain output_nat {
+    type nat hook output priority -100; policy accept;
+    meta mark { 0x539, 0x53a } return
+    ip daddr 127.0.0.0/8 return
+    meta l4proto tcp counter redirect to :15001
+  }
   chain prerouting {
     type filter hook prerouting priority mangle; policy accept;
     iifname "eth0" meta l4proto tcp tcp dport != { 15006, 15008, 15020, 15021, 15090 } tproxy to 127.0.0.1:15006 meta mark set 0x539 counter accept
@@ -80,8 +110,14 @@ table ip e2e_sidecar {
 NFT
   inns "$pns" ip rule add fwmark 0x539 lookup 133 pref 32000
   inns "$pns" ip route add local default dev lo table 133
-  bg "$pns" "sidecar-${pod//\//-}" "$PY" "$E2E/sidecar_proxy.py" inbound 15006 0x539
-  poll 20 grep -q listening "$WORK/sidecar-${pod//\//-}.log" || fail "sidecar proxy of $pod did not start"
+  local id=${pod//\//-} routes=${2:-}
+  echo "${routes:-"{}"}" >"$WORK/routes-$id.json"
+  bg "$pns" "sidecar-$id" "$PY" "$E2E/mesh_proxy.py" sidecar-inbound 15006 0x539
+  poll 20 grep -q listening "$WORK/sidecar-$id.log" || fail "sidecar inbound proxy of $pod did not start"
+  bg "$pns" "sidecar-out-$id" "$PY" "$E2E/mesh_proxy.py" sidecar-outbound 15001 0x53a \
+    "$WORK/routes-$id.json" "$WORK/ca/$pod" "$WORK/ca/root-cert.pem"
+  poll 20 grep -q listening "$WORK/sidecar-out-$id.log" ||
+    fail "sidecar outbound proxy of $pod did not start"
 }
 start_app() {  # start_app NS/NAME: the app, greeting "<name> <peer ip>" and echoing, on :80
   local pod=$1
@@ -93,7 +129,7 @@ start_app() {  # start_app NS/NAME: the app, greeting "<name> <peer ip>" and ech
 START=$(date +%s)
 log "building the cluster (prefix $P, work $WORK)"
 build_cluster
-log "cluster up: ztunnel-node-a ${POD_IP[istio-system/ztunnel-node-a]}, ztunnel-node-b ${POD_IP[istio-system/ztunnel-node-b]}"
+log "cluster up: ztunnel IPs $(for n in "${NODES[@]}"; do printf "%s " "${POD_IP[istio-system/ztunnel-$n]}"; done)"
 
 # ---- scenario 1: ambient sleep (foo, node-a) -> sidecar httpbin (bar, node-b) ---------------
 SIDECAR_ANN='{"sidecar.istio.io/status":"{\"containers\":[\"istio-proxy\"]}"}'
@@ -163,58 +199,273 @@ expect 1 "8" "app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok
   "$([ "$(json_get "$probe" .peer)" = "$SLEEP" ] && [ "$(json_get "$probe" .ok)" = true ] &&
      [ "$(json_get "$probe" .server)" = httpbin ] && echo 0 || echo 1)" -eq 0
 
-# ---- scenario 2: sidecar sleep (bar, node-a) -> ambient httpbin (foo, node-b) ---------------
-add_pod node-a bar sleep '{"app":"sleep"}' "$SIDECAR_ANN" sleep
-add_pod node-b foo httpbin '{"app":"httpbin"}' '{}' httpbin
-! enrolled bar/sleep || fail "bar/sleep (sidecar) was enrolled on node-a"
-enrolled foo/httpbin || fail "foo/httpbin was not enrolled on node-b"
-start_app foo/httpbin
-api_service foo httpbin 10.96.0.81 8000 80 httpbin
-SLEEP2=${POD_IP[bar/sleep]}
-HTTPBIN2=${POD_IP[foo/httpbin]}
-poll 30 ztunnel_knows node-b foo/httpbin HBONE httpbin.foo.svc.cluster.local ||
-  fail "ztunnel on node-b never learnt foo/httpbin as HBONE"
+trace node-a "scenario 1 steps 1-5 (ambient sleep -> httpbin VIP)" "$SLEEP" 10.96.0.80:8000
+trace node-b "scenario 1 step 6 (arrival at the sidecar pod)" "$SLEEP" "$HTTPBIN:80"
 
+# ---- flip: foo's ambient label removed and restored while sleep sends traffic -----------------
+# Each connection goes either through ztunnel (enrolled) or straight to httpbin through the
+# emulated kube-proxy (released); the pod is never restarted (no CNI call for it).
+SLEEP_NS=${POD_NETNS[foo/sleep]}
+traffic_loop() {  # traffic_loop NETNS HOST PORT LOG STOP-FILE: one probe every 0.2 s until STOP-FILE
+  while [ ! -e "$5" ]; do
+    inns "$1" timeout 10 "$PY" "$ZT_TOOLS/tcp_tool.py" probe "$2" "$3" 100 >>"$4" 2>&1 || true
+    sleep 0.2
+  done
+}
+ok_probes() { grep -c '"ok": true' "$1" 2>/dev/null || true; }
+probes_at_least() { [ "$(ok_probes "$1")" -ge "$2" ]; }
+wait_probes() {  # wait_probes LOG N: until N more successful probes than now
+  poll 30 probes_at_least "$1" $(($(ok_probes "$1") + $2))
+}
+annotation_of() {  # annotation_of NS/NAME: the pod's ambient.istio.io/redirection annotation
+  curl -sf "$API/api/v1/namespaces/${1%/*}/pods/${1#*/}" |
+    jq -r '.metadata.annotations["ambient.istio.io/redirection"] // "none"'
+}
+FLIP_LOG=$WORK/flip-traffic.log
+cni0=$(wc -l <"$WORK/node-a/cni.log")
+log "flip: foo/sleep probes httpbin.bar every 0.2 s while foo's label changes"
+traffic_loop "$SLEEP_NS" 10.96.0.80 8000 "$FLIP_LOG" "$WORK/flip.stop" &
+LOOP_PID=$!
+PIDS+=("$LOOP_PID")
+wait_probes "$FLIP_LOG" 3 || fail "no traffic from foo/sleep before the flip"
+api_namespace foo '{}'
+poll 30 bash -c "! ip netns exec $P-node-a nft list set ip ambient_redirect enrolled_pods | grep -qw $SLEEP"
+released=$?
+ann_off=$(annotation_of foo/sleep)
+m1=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
+kp1=$(TABLE=e2e_kube_proxy nft_counter node-a prerouting 'ip daddr 10.96.0.80')
+wait_probes "$FLIP_LOG" 3
+m2=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
+kp2=$(TABLE=e2e_kube_proxy nft_counter node-a prerouting 'ip daddr 10.96.0.80')
+expect flip "off" "label removed: released=$([ "$released" -eq 0 ] && echo yes || echo no), annotation '$ann_off'; ztunnel-a opened +$((m2 - m1)), kube-proxy DNAT +$((kp2 - kp1))" \
+  "$([ "$released" -eq 0 ] && [ "$ann_off" = none ] && [ "$m2" -eq "$m1" ] && [ "$kp2" -gt "$kp1" ] && echo 0 || echo 1)" -eq 0
+api_namespace foo '{"istio.io/dataplane-mode":"ambient"}'
+poll 30 enrolled foo/sleep
+reenrolled=$?
+annotated() { [ "$(annotation_of "$1")" = "$2" ]; }
+poll 30 annotated foo/sleep enabled
+ann_on=$(annotation_of foo/sleep)
+m3=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
+wait_probes "$FLIP_LOG" 3
+m4=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
+touch "$WORK/flip.stop"
+wait "$LOOP_PID" 2>/dev/null || true
+total=$(grep -c '"ok"' "$FLIP_LOG" || true)
+bad=$((total - $(ok_probes "$FLIP_LOG")))
+cni1=$(wc -l <"$WORK/node-a/cni.log")
+expect flip "on" "label restored: enrolled=$([ "$reenrolled" -eq 0 ] && echo yes || echo no), annotation '$ann_on'; ztunnel-a opened +$((m4 - m3))" \
+  "$([ "$reenrolled" -eq 0 ] && [ "$ann_on" = enabled ] && [ "$m4" -gt "$m3" ] && echo 0 || echo 1)" -eq 0
+# A connection open at the instant of a flip may break (its packets change path), as upstream's.
+expect flip "all" "$total connections, $bad failed (at most 1 per flip); CNI calls on node-a during the flips: $((cni1 - cni0))" \
+  "$([ "$total" -gt 6 ] && [ "$bad" -le 2 ] && [ "$cni1" -eq "$cni0" ] && echo 0 || echo 1)" -eq 0
+
+# ---- restart: node-a's agent, then its ztunnel, killed and restarted during traffic ----------
+# A non-ambient pod on node-a (bar/sleep, sidecar-injected namespace) holds connections that must
+# survive both restarts; foo/sleep (ambient) holds connections through ztunnel-a that must
+# survive the agent's restart.
+add_pod node-a bar sleep '{"app":"sleep"}' "$SIDECAR_ANN" sleep
+hold() {  # hold POD HOST PORT N SECONDS OUT: idle connections in the background; PID in HOLD_PID
+  inns "${POD_NETNS[$1]}" "$PY" "$ZT_TOOLS/tcp_tool.py" hold "$2" "$3" "$4" "$5" >"$6" 2>&1 &
+  HOLD_PID=$!
+  PIDS+=("$HOLD_PID")
+}
+established() {  # established POD PORT N: N connections to PORT established in the pod
+  test "$(inns "${POD_NETNS[$1]}" ss -Htn state established "( dport = :$2 )" | wc -l)" -ge "$3"
+}
+held() { jq -r '"\(.ok)/\(.held)"' "$1" 2>/dev/null || echo "none"; }
+held_all() { [ "$(jq -r '.ok == .held and .held > 0' "$1" 2>/dev/null)" = true ]; }
+
+log "restart: SIGKILL of node-a's agent with connections open"
+hold foo/sleep 10.96.0.80 8000 3 6 "$WORK/hold-ambient.json"; HOLD_AMBIENT=$HOLD_PID
+hold bar/sleep "$HTTPBIN" 80 2 6 "$WORK/hold-plain.json"; HOLD_PLAIN=$HOLD_PID
+poll 20 established foo/sleep 8000 3 && poll 20 established bar/sleep 80 2 ||
+  fail "the held connections did not open"
+kill -KILL "${AGENT_PID[node-a]}"
+wait "${AGENT_PID[node-a]}" 2>/dev/null || true
+m0=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
+down=$(inns "$SLEEP_NS" timeout 10 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.80 8000 100 || true)
+m1=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
+expect restart "agent down" "new connection while the agent is away: ok=$(json_get "$down" .ok), through ztunnel-a (+$((m1 - m0)))" \
+  "$([ "$(json_get "$down" .ok)" = true ] && [ "$m1" -gt "$m0" ] && echo 0 || echo 1)" -eq 0
+start_agent node-a 1 agent-restarted
+poll 30 curl -sf "http://127.0.0.1:$((PORT_BASE + 1))/readyz" || fail "restarted agent of node-a never ready"
+wait "$HOLD_AMBIENT" "$HOLD_PLAIN" 2>/dev/null || true
+rc=0
+"$AMBIENTCTL_BIN" verify --quiet --state-dir "$WORK/node-a/state" || rc=$?
+expect restart "agent back" "held through the restart: ambient $(held "$WORK/hold-ambient.json"), non-ambient $(held "$WORK/hold-plain.json"); verify exit $rc" \
+  "$(held_all "$WORK/hold-ambient.json" && held_all "$WORK/hold-plain.json" && [ "$rc" -eq 0 ] && echo 0 || echo 1)" -eq 0
+
+log "restart: SIGKILL of node-a's ztunnel"
+hold bar/sleep "$HTTPBIN" 80 2 5 "$WORK/hold-plain2.json"; HOLD_PLAIN=$HOLD_PID
+poll 20 established bar/sleep 80 2 || fail "the held connections did not open"
+kill -KILL "${ZTUNNEL_PID[node-a]}"
+wait "${ZTUNNEL_PID[node-a]}" 2>/dev/null || true
+arr0=$(TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting "ip saddr $SLEEP")
+side0=$(grep -c "^inbound $SLEEP:" "$WORK/sidecar-bar-httpbin.log" || true)
+down=$(inns "$SLEEP_NS" timeout 3 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.80 8000 100 || true)
+arr1=$(TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting "ip saddr $SLEEP")
+side1=$(grep -c "^inbound $SLEEP:" "$WORK/sidecar-bar-httpbin.log" || true)
+expect restart "ztunnel down" "foo/sleep while ztunnel-a is away: ok=$(json_get "$down" .ok); packets from it at httpbin +$((arr1 - arr0)), sidecar accepts +$((side1 - side0))" \
+  "$([ "$(json_get "$down" .ok)" != true ] && [ "$arr1" -eq "$arr0" ] && [ "$side1" -eq "$side0" ] && echo 0 || echo 1)" -eq 0
+start_ztunnel node-a ztunnel-restarted
+up=$(inns "$SLEEP_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.80 8000 100 || true)
+wait "$HOLD_PLAIN" 2>/dev/null || true
+expect restart "ztunnel back" "foo/sleep after the restart: ok=$(json_get "$up" .ok) peer $(json_get "$up" .peer); non-ambient held $(held "$WORK/hold-plain2.json")" \
+  "$([ "$(json_get "$up" .ok)" = true ] && [ "$(json_get "$up" .peer)" = "$SLEEP" ] &&
+     held_all "$WORK/hold-plain2.json" && echo 0 || echo 1)" -eq 0
+
+# ---- scenario 2: sidecar sleep (foo, node-a) -> ambient httpbin (bar-1, node-b) and -> ambient
+# helloworld (bar-2, node-d) through its waypoint (node-c) --------------------------------------
+log "scenario 2: foo relabelled for sidecar injection; sleep redeployed with a sidecar"
+api_namespace foo '{"istio-injection":"enabled"}'
+poll 30 bash -c "! ip netns exec $P-node-a nft list set ip ambient_redirect enrolled_pods | grep -qw $SLEEP" ||
+  fail "foo/sleep was not released after foo lost its ambient label"
+remove_pod foo/sleep
+add_pod node-a foo sleep '{"app":"sleep"}' "$SIDECAR_ANN" sleep
+add_pod node-b bar-1 httpbin '{"app":"httpbin"}' '{}' httpbin
+add_pod node-c bar-2 waypoint '{"gateway.istio.io/managed":"istio.io-mesh-controller"}' \
+  '{"ambient.istio.io/redirection":"disabled"}' waypoint
+add_pod node-d bar-2 helloworld '{"app":"helloworld","istio.io/use-waypoint":"waypoint"}' '{}' helloworld
+! enrolled foo/sleep || fail "foo/sleep (sidecar) was enrolled on node-a"
+! enrolled bar-2/waypoint || fail "the waypoint (opted out) was enrolled on node-c"
+enrolled bar-1/httpbin || fail "bar-1/httpbin was not enrolled on node-b"
+enrolled bar-2/helloworld || fail "bar-2/helloworld was not enrolled on node-d"
+start_app bar-1/httpbin
+start_app bar-2/helloworld
+api_service bar-1 httpbin 10.96.0.81 8000 80 httpbin
+api_service bar-2 helloworld 10.96.0.82 8000 80 helloworld
+api_service bar-2 waypoint 10.96.0.83 15008 15008 waypoint
+SLEEP2=${POD_IP[foo/sleep]}
+HTTPBIN2=${POD_IP[bar-1/httpbin]}
+HELLO=${POD_IP[bar-2/helloworld]}
+WAYPOINT=${POD_IP[bar-2/waypoint]}
+# The sidecar's and the waypoint's routing, as istiod would push it: HBONE to the ambient pod,
+# or to the waypoint for a service that has one.
+sidecar_capture foo/sleep "{
+  \"10.96.0.81:8000\": {\"hbone\": \"$HTTPBIN2:15008\", \"authority\": \"$HTTPBIN2:80\",
+                       \"identity\": \"spiffe://cluster.local/ns/bar-1/sa/httpbin\"},
+  \"10.96.0.82:8000\": {\"hbone\": \"$WAYPOINT:15008\", \"authority\": \"10.96.0.82:8000\",
+                       \"identity\": \"spiffe://cluster.local/ns/bar-2/sa/waypoint\"}}"
+cat >"$WORK/routes-waypoint.json" <<EOF
+{"10.96.0.82:8000": {"hbone": "$HELLO:15008", "authority": "$HELLO:80",
+                     "identity": "spiffe://cluster.local/ns/bar-2/sa/helloworld"}}
+EOF
+bg "${POD_NETNS[bar-2/waypoint]}" waypoint "$PY" "$E2E/mesh_proxy.py" waypoint 15008 \
+  "$WORK/ca/bar-2/waypoint" "$WORK/ca/root-cert.pem" "$WORK/routes-waypoint.json"
+poll 20 grep -q listening "$WORK/waypoint.log" || fail "the waypoint proxy did not start"
+poll 30 ztunnel_knows node-b bar-1/httpbin HBONE httpbin.bar-1.svc.cluster.local ||
+  fail "ztunnel on node-b never learnt bar-1/httpbin as HBONE"
+poll 30 ztunnel_knows node-d bar-2/helloworld HBONE helloworld.bar-2.svc.cluster.local ||
+  fail "ztunnel on node-d never learnt bar-2/helloworld as HBONE"
+SL_NS=${POD_NETNS[foo/sleep]}
 ZTB=istio-system-ztunnel-node-b
-DST_RE="reporter=\"destination\".*source_principal=\"spiffe://cluster.local/ns/bar/sa/sleep\".*destination_workload=\"httpbin\""
+ZTD=istio-system-ztunnel-node-d
+OUT_LOG=$WORK/sidecar-out-foo-sleep.log
+
+# Part 1: [sleep -> sidecar] -> ztunnel (node-b) -> httpbin
+DST_RE="reporter=\"destination\".*source_principal=\"spiffe://cluster.local/ns/foo/sa/sleep\".*destination_workload=\"httpbin\""
+cap0=$(TABLE=e2e_sidecar nft_counter "$SL_NS" output_nat 'redirect to :15001')
 mark0=$(nft_counter node-a prerouting '@enrolled_pods')
 bin0=$(link_stat node-b istioin tx)
 pin0=$(link_stat "$ZTB" pistioin rx)
 tp0=$(nft_counter "$ZTB" prerouting 'tcp dport 15008 tproxy')
 open0=$(metric node-b istio_tcp_connections_opened_total "$DST_RE")
-
-log "scenario 2: bar/sleep $SLEEP2 -> HBONE $HTTPBIN2:15008 (CONNECT $HTTPBIN2:80)"
-hb=$(inns "${POD_NETNS[bar/sleep]}" timeout 20 "$PY" "$ZT_TOOLS/hbone_peer.py" client "$HTTPBIN2" 15008 \
-  "$HTTPBIN2:80" "$WORK/ca/bar/sleep" "$WORK/ca/root-cert.pem" CONNECT \
-  spiffe://cluster.local/ns/foo/sa/httpbin 1000 || true)
-echo "  sleep's sidecar (HBONE client): $hb"
-
+log "scenario 2 part 1: foo/sleep $SLEEP2 -> httpbin.bar-1 10.96.0.81:8000"
+probe=$(inns "$SL_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.81 8000 1000 || true)
+echo "  sleep's client: $probe"
+cap1=$(TABLE=e2e_sidecar nft_counter "$SL_NS" output_nat 'redirect to :15001')
 mark1=$(nft_counter node-a prerouting '@enrolled_pods')
 bin1=$(link_stat node-b istioin tx)
 pin1=$(link_stat "$ZTB" pistioin rx)
 tp1=$(nft_counter "$ZTB" prerouting 'tcp dport 15008 tproxy')
 open1=$(metric node-b istio_tcp_connections_opened_total "$DST_RE")
 route=$(inns node-b ip route get "$HTTPBIN2" from "$SLEEP2" iif eth0 2>&1 | head -n1)
+out_line=$(grep -- "-> 10.96.0.81:8000 " "$OUT_LOG" | tail -n1 || true)
 
-expect 2 "1-4" "sidecar HBONE: status $(json_get "$hb" .status), server id $(json_get "$hb" .server_identity); node-a 0x100 rule +$((mark1 - mark0))" \
-  "$([ "$(json_get "$hb" .status)" = 200 ] && [ "$mark1" -eq "$mark0" ] &&
-     [ "$(json_get "$hb" .server_identity)" = spiffe://cluster.local/ns/foo/sa/httpbin ] && echo 0 || echo 1)" -eq 0
+expect 2 "1-4" "sleep REDIRECT->15001 +$((cap1 - cap0)); sidecar: ${out_line#outbound }; node-a 0x100 rule +$((mark1 - mark0))" \
+  "$([ "$cap1" -gt "$cap0" ] && [ "$mark1" -eq "$mark0" ] &&
+     grep -q "hbone $HTTPBIN2:15008 .*identity spiffe://cluster.local/ns/bar-1/sa/httpbin status 200" <<<"$out_line" &&
+     echo 0 || echo 1)" -eq 0
 expect 2 "5-6" "node-b: istioin tx +$((bin1 - bin0)); route get: ${route//  / }" \
   "$([ "$bin1" -gt "$bin0" ] && grep -q 'dev istioin table 100' <<<"$route" && echo 0 || echo 1)" -eq 0
 expect 2 "7-8" "ztunnel-b: pistioin rx +$((pin1 - pin0)); TPROXY dport 15008->15008 rule +$((tp1 - tp0))" \
   "$([ "$pin1" -gt "$pin0" ] && [ "$tp1" -gt "$tp0" ] && echo 0 || echo 1)" -eq 0
-expect 2 "9" "ztunnel-b opened{destination,bar/sleep->httpbin} +$((open1 - open0)); app: $(json_get "$hb" .greeting) echo_ok=$(json_get "$hb" .echo_ok)" \
-  "$([ "$open1" -gt "$open0" ] && [ "$(json_get "$hb" .greeting)" = "httpbin $SLEEP2" ] &&
-     [ "$(json_get "$hb" .echo_ok)" = true ] && echo 0 || echo 1)" -eq 0
+expect 2 "9" "ztunnel-b opened{destination,foo/sleep->httpbin} +$((open1 - open0)); app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"')" \
+  "$([ "$open1" -gt "$open0" ] && [ "$(json_get "$probe" .server)" = httpbin ] &&
+     [ "$(json_get "$probe" .peer)" = "$SLEEP2" ] && [ "$(json_get "$probe" .ok)" = true ] && echo 0 || echo 1)" -eq 0
 
-# ---- afterwards: each node's kernel state is exactly the agent's plan ------------------------
-if [ -n "${AMBIENTCTL_BIN:-}" ]; then
-  for node in node-a node-b; do
-    rc=0
-    v=$("$AMBIENTCTL_BIN" verify --state-dir "$WORK/$node/state" 2>&1) || rc=$?
-    expect all verify "$node: ambientctl verify exit $rc: $(tail -n1 <<<"$v" | cut -c1-60)" "$rc" -eq 0
+# Part 2: [sleep -> sidecar] -> waypoint (node-c) -> ztunnel (node-d) -> helloworld
+WP_RE="reporter=\"destination\".*source_principal=\"spiffe://cluster.local/ns/bar-2/sa/waypoint\".*destination_workload=\"helloworld\""
+cin0=$(link_stat node-c istioin tx); cout0=$(link_stat node-c istioout tx)
+din0=$(link_stat node-d istioin tx)
+pin0=$(link_stat "$ZTD" pistioin rx)
+tp0=$(nft_counter "$ZTD" prerouting 'tcp dport 15008 tproxy')
+open0=$(metric node-d istio_tcp_connections_opened_total "$WP_RE")
+log "scenario 2 part 2: foo/sleep $SLEEP2 -> helloworld.bar-2 10.96.0.82:8000 (waypoint $WAYPOINT)"
+probe=$(inns "$SL_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.82 8000 1000 || true)
+echo "  sleep's client: $probe"
+cin1=$(link_stat node-c istioin tx); cout1=$(link_stat node-c istioout tx)
+din1=$(link_stat node-d istioin tx)
+pin1=$(link_stat "$ZTD" pistioin rx)
+tp1=$(nft_counter "$ZTD" prerouting 'tcp dport 15008 tproxy')
+open1=$(metric node-d istio_tcp_connections_opened_total "$WP_RE")
+out_line=$(grep -- "-> 10.96.0.82:8000 " "$OUT_LOG" | tail -n1 || true)
+wp_line=$(grep "^waypoint spiffe://cluster.local/ns/foo/sa/sleep 10.96.0.82:8000 " "$WORK/waypoint.log" | tail -n1 || true)
+view_wp=$(inns "istio-system-ztunnel-node-d" curl -sf http://127.0.0.1:15000/config_dump |
+  jq -r --arg ip "$HELLO" '.workloads[] | select(.workloadIps | index($ip)) | .waypoint.destination.hostname // "none"' 2>/dev/null || true)
+
+expect 2 "w1" "sidecar: ${out_line#outbound }" \
+  "$(grep -q "hbone $WAYPOINT:15008 authority 10.96.0.82:8000 identity spiffe://cluster.local/ns/bar-2/sa/waypoint status 200" <<<"$out_line" &&
+     echo 0 || echo 1)" -eq 0
+expect 2 "w2" "node-c: waypoint not captured (istioin +$((cin1 - cin0)), istioout +$((cout1 - cout0))); ${wp_line:-no waypoint log line}" \
+  "$([ "$cin1" -eq "$cin0" ] && [ "$cout1" -eq "$cout0" ] && grep -q "hbone $HELLO:15008 authority $HELLO:80 status 200" <<<"$wp_line" &&
+     echo 0 || echo 1)" -eq 0
+expect 2 "w3" "node-d: istioin tx +$((din1 - din0)); ztunnel-d pistioin rx +$((pin1 - pin0)), TPROXY 15008 +$((tp1 - tp0)); view: waypoint $view_wp" \
+  "$([ "$din1" -gt "$din0" ] && [ "$pin1" -gt "$pin0" ] && [ "$tp1" -gt "$tp0" ] &&
+     [ "$view_wp" = waypoint.bar-2.svc.cluster.local ] && echo 0 || echo 1)" -eq 0
+expect 2 "w4" "ztunnel-d opened{destination,waypoint->helloworld} +$((open1 - open0)); app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"') (want peer $WAYPOINT)" \
+  "$([ "$open1" -gt "$open0" ] && [ "$(json_get "$probe" .server)" = helloworld ] &&
+     [ "$(json_get "$probe" .peer)" = "$WAYPOINT" ] && [ "$(json_get "$probe" .ok)" = true ] && echo 0 || echo 1)" -eq 0
+
+# ---- each node's kernel state is exactly the agent's plan; the paths as ambientctl traces them -
+for node in "${NODES[@]}"; do
+  rc=0
+  v=$("$AMBIENTCTL_BIN" verify --state-dir "$WORK/$node/state" 2>&1) || rc=$?
+  echo "  ambientctl verify ($node): $(tail -n1 <<<"$v")"
+  expect all verify "$node: ambientctl verify exit $rc: $(tail -n1 <<<"$v" | cut -c1-60)" "$rc" -eq 0
+done
+trace node-b "scenario 2 steps 5-6 (sidecar's HBONE to ambient httpbin)" "$SLEEP2" "$HTTPBIN2:15008"
+trace node-d "scenario 2 waypoint path (waypoint's HBONE to helloworld)" "$WAYPOINT" "$HELLO:15008"
+
+hold_for_exploring
+
+# ---- uninstall: every agent stopped, `ambient-agent uninstall` run; nothing of ours is left ---
+leftovers() {  # leftovers NETNS: our objects still in that namespace, one word each
+  local ns=$1 out=""
+  inns "$ns" nft list table ip ambient_redirect >/dev/null 2>&1 && out="$out nft"
+  for l in istioin istioout pistioin pistioout; do
+    inns "$ns" ip link show "$l" >/dev/null 2>&1 && out="$out $l"
   done
-fi
+  [ -n "$(inns "$ns" ip route show table all proto 112 2>/dev/null)" ] && out="$out routes"
+  inns "$ns" ip rule show | grep -qE '^(99|100|101|102|103|20000|20003):' && out="$out rules"
+  echo "${out:-none}"
+}
+for node in "${NODES[@]}"; do
+  kill -TERM "${AGENT_PID[$node]}"
+  wait "${AGENT_PID[$node]}" 2>/dev/null || true
+  rc=0
+  "$AGENT_BIN" uninstall --state-dir "$WORK/$node/state" --node-netns "/var/run/netns/$P-$node" \
+    --kubeconfig "$WORK/kubeconfig" --node-name "$node" >"$WORK/$node/uninstall.log" 2>&1 || rc=$?
+  left_node=$(leftovers "$node")
+  left_zt=$(leftovers "istio-system-ztunnel-$node")
+  files=$(cd "$WORK/$node/state" && ls -A | tr '\n' ' ')
+  rpf=$(inns "$node" sysctl -n net.ipv4.conf.all.rp_filter)
+  expect uninstall "$node" "exit $rc; left on the node: $left_node, in the ztunnel pod: $left_zt; state files: ${files:-none}; all.rp_filter $rpf (was ${RPF_BEFORE[$node]})" \
+    "$([ "$rc" -eq 0 ] && [ "$left_node" = none ] && [ "$left_zt" = none ] && [ -z "$files" ] &&
+       [ "$rpf" = "${RPF_BEFORE[$node]}" ] && echo 0 || echo 1)" -eq 0
+done
+marked=$(curl -sf "$API/api/v1/pods" | jq -r '[.items[] | select(.metadata.annotations["ambient.istio.io/redirection"] == "enabled") | "\(.metadata.namespace)/\(.metadata.name)"] | join(" ")')
+expect uninstall "api" "pods still annotated ambient.istio.io/redirection=enabled: ${marked:-none}" "$([ -z "$marked" ] && echo 0 || echo 1)" -eq 0
 
 log "done in $(($(date +%s) - START)) s"
 [ "$FAILED" -eq 0 ] || fail "some steps failed (table below)"
