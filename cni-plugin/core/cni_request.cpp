@@ -63,14 +63,15 @@ std::string errorJson(const std::string& cniVersion, const CniFailure& f) {
   j["code"] = f.code;
   j["msg"] = f.msg;
   if (!f.details.empty()) j["details"] = f.details;
-  return j.dump();
+  // Messages quote runtime-given bytes (CNI_COMMAND, ...): non-UTF-8 becomes U+FFFD.
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 std::string versionJson(const std::string& cniVersion) {
   nlohmann::ordered_json j;
   j["cniVersion"] = cniVersion.empty() ? "1.1.0" : cniVersion;
   j["supportedVersions"] = supportedVersions();
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace ambient::cni

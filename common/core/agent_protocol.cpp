@@ -8,6 +8,12 @@ namespace {
 
 using nlohmann::json;
 
+// The plugin puts runtime-given bytes (CNI_ARGS, CNI_CONTAINERID, CNI_NETNS) in requests and the
+// agent echoes them in messages; bytes that are not UTF-8 become U+FFFD instead of throwing.
+std::string dumpLine(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
 Error bad(std::string what) {
   return Error{ErrorCode::kProtocol, 0, "agent protocol: " + std::move(what)};
 }
@@ -64,7 +70,7 @@ std::string encodeRequest(const PodRequest& r) {
             {"ifname", r.ifname},            {"podNamespace", r.podNamespace},
             {"podName", r.podName},          {"podUid", r.podUid},
             {"ips", r.ips}};
-  return j.dump() + "\n";
+  return dumpLine(j);
 }
 
 Result<PodRequest> decodeRequest(std::string_view text) {
@@ -94,7 +100,7 @@ Result<PodRequest> decodeRequest(std::string_view text) {
 std::string encodeReply(const PodReply& r) {
   json j = {{"verdict", podVerdictName(r.verdict)}, {"cniCode", r.cniCode},
             {"message", r.message}};
-  return j.dump() + "\n";
+  return dumpLine(j);
 }
 
 Result<PodReply> decodeReply(std::string_view text) {
