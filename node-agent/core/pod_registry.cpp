@@ -37,11 +37,18 @@ PodRecord podFromJson(const json& p) {
   return rec;
 }
 
+// get<uint32_t>() of a float out of range is undefined behaviour, of -1 a wrap: check first.
+uint32_t u32(const json& v, const char* name) {
+  if (!v.is_number_unsigned() || v.get<uint64_t>() > UINT32_MAX)
+    throw std::invalid_argument(std::string(name) + " must be an integer 0..4294967295");
+  return static_cast<uint32_t>(v.get<uint64_t>());
+}
+
 ZtunnelRecord ztunnelFromJson(const json& z) {
   return ZtunnelRecord{z.at("uid").get<std::string>(),      z.at("netns").get<std::string>(),
                        z.at("ip").get<std::string>(),       z.at("hostVeth").get<std::string>(),
                        z.at("nodeAddr").get<std::string>(), z.at("podIfname").get<std::string>(),
-                       z.at("lowerMtu").get<uint32_t>()};
+                       u32(z.at("lowerMtu"), "lowerMtu")};
 }
 
 }  // namespace
@@ -107,9 +114,14 @@ Result<PodRegistry> decodeRegistry(std::string_view text) {
   if (j.is_discarded() || !j.is_object()) {
     return fail(ErrorCode::kProtocol, "registry is not a JSON object");
   }
-  if (j.value("version", 0) != kRegistryVersion) {
-    return fail(ErrorCode::kProtocol, "registry version " + j.value("version", json()).dump() +
-                                          " is not " + std::to_string(kRegistryVersion));
+  // Checked before reading: value("version", 0) throws on a non-number.
+  auto version = j.find("version");
+  if (version == j.end() || !version->is_number_integer() ||
+      version->get<int64_t>() != kRegistryVersion) {
+    return fail(ErrorCode::kProtocol,
+                "registry version " +
+                    (version == j.end() ? std::string("(none)") : version->dump()) + " is not " +
+                    std::to_string(kRegistryVersion));
   }
   PodRegistry r;
   try {
