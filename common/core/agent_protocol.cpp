@@ -2,6 +2,8 @@
 #include "common/core/agent_protocol.h"
 
 #include <nlohmann/json.hpp>
+#include <type_traits>
+#include <utility>
 
 namespace ambient {
 namespace {
@@ -34,6 +36,13 @@ Status field(const json& j, const char* key, T& out, bool required) {
   if (it == j.end()) {
     if (required) return fail(bad(std::string("field \"") + key + "\" is missing"));
     return {};
+  }
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // get<int>() of a float out of range is undefined behaviour, of 2^40 a silent wrap.
+    bool fits = it->is_number_unsigned()  ? std::in_range<T>(it->template get<uint64_t>())
+                : it->is_number_integer() ? std::in_range<T>(it->template get<int64_t>())
+                                          : false;
+    if (!fits) return fail(bad(std::string("field \"") + key + "\" is not an integer in range"));
   }
   try {
     out = it->template get<T>();
