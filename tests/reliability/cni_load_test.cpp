@@ -50,7 +50,7 @@ Exec runCni(const std::vector<std::string>& env, const std::string& stdinFile,
 
 }  // namespace
 
-TEST_CASE("64 concurrent CNI ADD/DEL streams: no errors, no descriptor or memory growth",
+TEST_CASE("64 concurrent CNI ADD/DEL streams: no errors and no descriptor or memory growth",
           "[reliability][load]") {
   const int kStreams = 64;
   const int total = seconds(20);

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
+#include <set>
+#include <sstream>
 
 #include "agent_harness.h"
 
@@ -73,7 +75,7 @@ inline long rssKiB(pid_t pid) {
 // The PID of the process whose command line contains `needle` (our own agent: its state dir
 // is unique to the test).
 inline pid_t findPid(const std::string& needle) {
-  auto r = sh("pgrep -f -n -- '" + needle + "'");
+  auto r = sh("pgrep -f -o -- '" + needle + "'");
   return r.rc == 0 ? pid_t(std::atoi(r.out.c_str())) : -1;
 }
 

@@ -95,7 +95,7 @@ TEST_CASE("the agent socket refuses non-root peers", "[reliability][security]") 
          "uid 65534: connect EACCES (0600 socket); with 0666: refused by SO_PEERCRED, 0 enrolled");
 }
 
-TEST_CASE("agent state files: written atomically, mode-restricted, no temp files left",
+TEST_CASE("agent state files are written atomically and mode-restricted with no temp files left",
           "[reliability][security]") {
   const int kPods = 16;
   NodeTopology t;
@@ -226,7 +226,12 @@ TEST_CASE("one pod's CNI requests cannot release or opt out another pod",
     auto r = h.send(a.req);
     bool ok = r.has_value() && victimIntact();
     held += ok;
-    if (!ok) broken += a.what + "\n";
+    if (!ok) {
+      broken += a.what + ": reply " + (r ? r->message : "none") + "; set has victim " +
+                std::to_string(enrolledSet(t.node).count(vip)) + "; verify " +
+                sh(t.node.exec(kAmbientctl + " --state-dir " + h.stateDir() + " verify")).out +
+                "\n";
+    }
   }
   report("a pod cannot opt another pod out", int(attempts.size()), held,
          std::to_string(held) + "/" + std::to_string(attempts.size()) +

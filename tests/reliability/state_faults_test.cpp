@@ -109,10 +109,8 @@ TEST_CASE("registry truncated or corrupted at random: a clear refusal or a clean
       Background agent(t.node.exec(kAgentBinary + " run " + h.flags()));
       bool serving = false, fatal = false;
       for (int i = 0; i < 300 && !serving && !fatal; ++i) {
-        std::string log = agent.log();
-        serving = log.find("\"serving\"") != std::string::npos;
-        fatal = log.find("cannot load the pod registry") != std::string::npos;
-        if (!serving && !fatal) usleep(20 * 1000);
+        serving = agent.waitFor("\"serving\"", 10);
+        fatal = !serving && agent.waitFor("cannot load the pod registry", 10);
       }
       if (fatal) {
         // Documented: an error naming the file, kernel state untouched.
@@ -157,7 +155,7 @@ TEST_CASE("registry truncated or corrupted at random: a clear refusal or a clean
   CHECK(passed == n);
 }
 
-TEST_CASE("disk full while persisting: ADD fails closed, nothing unpersisted in the kernel",
+TEST_CASE("disk full while persisting: ADD fails closed and nothing unpersisted is in the kernel",
           "[reliability][state]") {
   NodeTopology t;
   const int kPods = trials(40);

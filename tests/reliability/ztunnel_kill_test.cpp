@@ -33,7 +33,7 @@ long metricSum(const TestNetns& zt, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("ztunnel SIGKILL during traffic: no connection bypasses it, traffic resumes after",
+TEST_CASE("ztunnel SIGKILL during traffic: no connection bypasses it and traffic resumes after",
           "[reliability][ztunnel]") {
   const int n = trials(3);
   NodeTopology t;
