@@ -78,26 +78,27 @@ TEST_CASE("64 concurrent CNI ADD/DEL streams: no errors and no descriptor or mem
       streams.emplace_back([&, s] {
         std::string conf = dir + "/conf-" + std::to_string(s);
         std::string out = dir + "/out-" + std::to_string(s);
-        std::ofstream(conf) << nlohmann::json{
-            {"cniVersion", "1.0.0"},
-            {"name", "k8s-pod-network"},
-            {"type", "ambient-cni"},
-            {"agentSocket", h.socket()},
-            {"agentTimeoutMs", 60000},
-            {"prevResult",
-             {{"cniVersion", "1.0.0"},
-              {"interfaces", {{{"name", "eth0"}, {"sandbox", pods.path(s)}}}},
-              {"ips", {{{"address", pods.ip(s) + "/32"}, {"interface", 0}}}}}}}
-                                   .dump();
+        std::ofstream(conf)
+            << nlohmann::json{{"cniVersion", "1.0.0"},
+                              {"name", "k8s-pod-network"},
+                              {"type", "ambient-cni"},
+                              {"agentSocket", h.socket()},
+                              {"agentTimeoutMs", 60000},
+                              {"prevResult",
+                               {{"cniVersion", "1.0.0"},
+                                {"interfaces", {{{"name", "eth0"}, {"sandbox", pods.path(s)}}}},
+                                {"ips", {{{"address", pods.ip(s) + "/32"}, {"interface", 0}}}}}}}
+                   .dump();
         for (int k = 0; std::chrono::steady_clock::now() < deadline; ++k) {
-          std::string id = std::to_string(s) + "-" + std::to_string(k) + "-" +
-                           std::to_string(ops.load());
+          std::string id =
+              std::to_string(s) + "-" + std::to_string(k) + "-" + std::to_string(ops.load());
           for (const char* verb : {"ADD", "DEL"}) {
-            auto r = runCni({std::string("CNI_COMMAND=") + verb, "CNI_CONTAINERID=c" + id,
-                             "CNI_NETNS=" + pods.path(s), "CNI_IFNAME=eth0", "CNI_PATH=/usr/lib/cni",
-                             "CNI_ARGS=K8S_POD_NAMESPACE=foo;K8S_POD_NAME=load" + std::to_string(s) +
-                                 ";K8S_POD_UID=u" + id},
-                            conf, out);
+            auto r =
+                runCni({std::string("CNI_COMMAND=") + verb, "CNI_CONTAINERID=c" + id,
+                        "CNI_NETNS=" + pods.path(s), "CNI_IFNAME=eth0", "CNI_PATH=/usr/lib/cni",
+                        "CNI_ARGS=K8S_POD_NAMESPACE=foo;K8S_POD_NAME=load" + std::to_string(s) +
+                            ";K8S_POD_UID=u" + id},
+                       conf, out);
             ++ops;
             if (r.rc != 0) {
               ++errors;

@@ -101,7 +101,9 @@ class PodBatch {
   std::string ns(int i) const { return prefix_ + "-" + std::to_string(i); }
   std::string path(int i) const { return "/var/run/netns/" + ns(i); }
   std::string hostVeth(int i) const { return veth_ + std::to_string(i); }
-  std::string ip(int i) const { return "10.244." + std::to_string(octet_) + "." + std::to_string(i + 1); }
+  std::string ip(int i) const {
+    return "10.244." + std::to_string(octet_) + "." + std::to_string(i + 1);
+  }
   PodRequest add(int i, const std::string& podNs = "foo") const {
     return AgentHarness::add(podNs, "p" + prefix_ + "-" + std::to_string(i), path(i), ip(i));
   }

@@ -59,7 +59,7 @@ std::string askAsNobody(const std::string& socket, const PodRequest& req) {
 }
 
 std::string modeOf(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   if (lstat(path.c_str(), &st) != 0) return "missing";
   char buf[8];
   std::snprintf(buf, sizeof buf, "%04o", st.st_mode & 07777);
@@ -143,7 +143,8 @@ TEST_CASE("agent state files are written atomically and mode-restricted with no 
   std::istringstream names(listing);
   for (std::string name; std::getline(names, name);) {
     if (name.find(".tmp") != std::string::npos) bad += "temp file left: " + name + "\n";
-    if (!want.count(name)) bad += "unexpected file: " + name + " " + modeOf(h.stateDir() + "/" + name) + "\n";
+    if (!want.count(name))
+      bad += "unexpected file: " + name + " " + modeOf(h.stateDir() + "/" + name) + "\n";
   }
   int checked = 0, good = 0;
   for (const auto& [name, mode] : want) {
@@ -161,8 +162,8 @@ TEST_CASE("agent state files are written atomically and mode-restricted with no 
   if (sockMode != "0600") bad += "socket mode " + sockMode + "\n";
   report("state files atomic and mode-restricted", int(reads), int(reads - torn),
          std::to_string(reads) + " racing reads, " + std::to_string(torn) + " torn, " +
-             std::to_string(compactions) + " snapshot replacements; " + std::to_string(good) +
-             "/" + std::to_string(checked) + " files at 0600/0700, socket " + sockMode +
+             std::to_string(compactions) + " snapshot replacements; " + std::to_string(good) + "/" +
+             std::to_string(checked) + " files at 0600/0700, socket " + sockMode +
              (bad.empty() ? ", no temp files" : ""));
   INFO(bad << "listing:\n" << listing << "socket dir " << sockDirMode);
   CHECK(torn == 0);
@@ -207,8 +208,8 @@ TEST_CASE("one pod's CNI requests cannot release or opt out another pod",
   for (auto [ns, name] : {std::pair{"plain", "web"}, {"foo", "optout"}, {"foo", "twin"}}) {
     auto add = mk(ns, name, vip);
     attempts.push_back({std::string("ADD ") + ns + "/" + name + " with the victim's IP", add});
-    attempts.push_back({std::string("DEL ") + ns + "/" + name + " with the victim's IP",
-                        PodBatch::del(add)});
+    attempts.push_back(
+        {std::string("DEL ") + ns + "/" + name + " with the victim's IP", PodBatch::del(add)});
   }
   // DELs naming the victim without its UID or container ID.
   auto byName = PodBatch::del(mk("foo", "victim", vip));
@@ -268,14 +269,15 @@ TEST_CASE("nothing listens beyond the README's ports table", "[reliability][secu
   // The agent with its default --http-addr, and ztunnel with its defaults, in fresh namespaces.
   AgentHarness h(t.node);
   std::string dir = h.stateDir();
-  Background agent(t.node.exec(kAgentBinary + " run --socket " + dir + "/../agent.sock --state-dir " +
-                               dir + " --metadata-file " + dir + "/../meta.json"));
+  Background agent(t.node.exec(kAgentBinary + " run --socket " + dir +
+                               "/../agent.sock --state-dir " + dir + " --metadata-file " + dir +
+                               "/../meta.json"));
   REQUIRE(agent.waitFor("\"serving\"", 60000));
   REQUIRE(h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp)));
   std::ofstream(dir + "/../zt.json") << R"({"workloads": [], "services": [], "policies": []})";
   REQUIRE(std::string(AMBIENT_ZTUNNEL) != "");
-  Background zt(t.zt.exec(std::string(AMBIENT_ZTUNNEL) + " --config " + dir +
-                          "/../zt.json --node node-a"));
+  Background zt(
+      t.zt.exec(std::string(AMBIENT_ZTUNNEL) + " --config " + dir + "/../zt.json --node node-a"));
   bool ready = false;
   for (int i = 0; i < 200 && !ready; ++i) {
     ready = sh(t.zt.exec("curl -sf -o /dev/null http://127.0.0.1:15021/healthz/ready")).rc == 0;

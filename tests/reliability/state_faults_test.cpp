@@ -124,8 +124,8 @@ TEST_CASE("registry truncated or corrupted at random: a clear refusal or a clean
         auto want = enrolledIps(*expect);
         auto have = enrolledSet(t.node);
         ok = conv && (!expect->ztunnel || have == want);
-        detail = "started: verify " + last + " enrolled " + std::to_string(have.size()) +
-                 " want " + std::to_string(want.size());
+        detail = "started: verify " + last + " enrolled " + std::to_string(have.size()) + " want " +
+                 std::to_string(want.size());
         clean += ok;
         // A truncated journal drops its last changes; a changed byte can still be valid JSON
         // with another value (no checksum): counted, not hidden.

@@ -53,8 +53,8 @@ TEST_CASE("ztunnel SIGKILL during traffic: no connection bypasses it and traffic
   Background server(remote.exec(kNettool + " serve --port 8080"));
   REQUIRE(server.waitFor("listening"));
   auto startZtunnel = [&] {
-    auto z = std::make_unique<Background>(t.zt.exec(kZtunnel + " --config " + config +
-                                                    " --node node-a --config-poll-ms 100"));
+    auto z = std::make_unique<Background>(
+        t.zt.exec(kZtunnel + " --config " + config + " --node node-a --config-poll-ms 100"));
     for (int i = 0; i < 200; ++i) {
       if (sh(t.zt.exec("curl -sf -o /dev/null http://127.0.0.1:15021/healthz/ready")).rc == 0)
         return z;
@@ -92,7 +92,7 @@ TEST_CASE("ztunnel SIGKILL during traffic: no connection bypasses it and traffic
     });
     usleep(useconds_t(300000 + rng() % 700000));
     state = 1;
-    z.reset();  // SIGKILL
+    z.reset();           // SIGKILL
     usleep(100 * 1000);  // a leg ztunnel dialled just before its death may still be accepted
     int serverBefore = countLines(server.log(), " 10.244.1.10:");
     usleep(1500 * 1000);
