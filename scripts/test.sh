@@ -45,6 +45,16 @@ else
 fi
 rm -f "$rel_rows"
 
+# libFuzzer targets (tests/fuzz, clang build in build-fuzz/), 15 s each; each target counts as
+# one test, a build failure as one failed test.
+echo "== host: fuzz targets (scripts/fuzz.sh --seconds 15)"
+scripts/fuzz.sh --seconds 15 --jobs "$(nproc)" 2>&1 | tee "$log"
+fuzz_ok=$(grep -c '^FUZZ .* result=ok$' "$log")
+fuzz_bad=$(grep -c '^FUZZ .* result=FAIL$' "$log")
+passed=$((passed + fuzz_ok))
+failed=$((failed + fuzz_bad))
+((fuzz_ok + fuzz_bad > 0)) || failed=$((failed + 1))
+
 if [ "$vm" = 1 ]; then
   # The `api` label (agent against the test API server) does not depend on the tunnel kind and
   # runs on the host only (see tests/kernel/CMakeLists.txt).
