@@ -202,31 +202,26 @@ Error transportError(const std::string& what, httplib::Error error) {
 }  // namespace
 
 Result<nlohmann::json> ApiClient::get(const std::string& target) {
-  std::string what = "GET " + config_.server + pathPrefix_ + target;
-  if (stopped_) return fail(ErrorCode::kUnavailable, what + ": client stopped");
-  auto auth = authorization();
-  if (!auth) return fail(auth.error());
-  std::lock_guard<std::mutex> lock(requestMutex_);
-  auto [rs, ru] = secUsec(options_.requestTimeout);
-  http_->set_read_timeout(rs, ru);
-  auto res = http_->Get(pathPrefix_ + target, makeHeaders(*auth, options_.userAgent));
-  if (!res) return fail(transportError(what, res.error()));
-  if (res->status < 200 || res->status > 299) return fail(httpError(what, res->status, res->body));
-  auto doc = nlohmann::json::parse(res->body, nullptr, false);
-  if (doc.is_discarded()) return fail(ErrorCode::kProtocol, what + ": answer is not JSON");
-  return doc;
+  return request("GET", target, nullptr);
 }
 
 Result<nlohmann::json> ApiClient::mergePatch(const std::string& path, const nlohmann::json& patch) {
-  std::string what = "PATCH " + config_.server + pathPrefix_ + path;
+  return request("PATCH", path, &patch);
+}
+
+Result<nlohmann::json> ApiClient::request(const char* method, const std::string& target,
+                                          const nlohmann::json* mergePatchBody) {
+  std::string what = std::string(method) + " " + config_.server + pathPrefix_ + target;
   if (stopped_) return fail(ErrorCode::kUnavailable, what + ": client stopped");
   auto auth = authorization();
   if (!auth) return fail(auth.error());
   std::lock_guard<std::mutex> lock(requestMutex_);
   auto [rs, ru] = secUsec(options_.requestTimeout);
   http_->set_read_timeout(rs, ru);
-  auto res = http_->Patch(pathPrefix_ + path, makeHeaders(*auth, options_.userAgent), patch.dump(),
-                          "application/merge-patch+json");
+  auto headers = makeHeaders(*auth, options_.userAgent);
+  auto res = mergePatchBody ? http_->Patch(pathPrefix_ + target, headers, mergePatchBody->dump(),
+                                           "application/merge-patch+json")
+                            : http_->Get(pathPrefix_ + target, headers);
   if (!res) return fail(transportError(what, res.error()));
   if (res->status < 200 || res->status > 299) return fail(httpError(what, res->status, res->body));
   auto doc = nlohmann::json::parse(res->body, nullptr, false);

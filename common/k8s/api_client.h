@@ -65,6 +65,10 @@ class ApiClient {
  private:
   ApiClient(ClusterConfig config, ClientOptions options);
   Result<std::string> authorization();
+  // GET, or PATCH with a JSON merge patch when `mergePatchBody` is set: token, timeout, status
+  // and JSON handling shared by both.
+  Result<nlohmann::json> request(const char* method, const std::string& target,
+                                 const nlohmann::json* mergePatchBody);
   Error httpError(const std::string& what, int httpStatus, const std::string& body);
 
   ClusterConfig config_;
