@@ -9,23 +9,10 @@
 #include <cstring>
 
 #include "common/core/agent_protocol.h"
+#include "common/sys/unique_fd.h"
 
 namespace ambient::cni {
 namespace {
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 Error unavailable(const AgentEndpoint& at, const std::string& what, int err) {
   return Error{ErrorCode::kUnavailable, err, what + " " + at.socketPath};
@@ -56,7 +43,7 @@ Result<int> connectTo(const AgentEndpoint& at) {
 Result<std::string> UnixAgentClient::ask(const AgentEndpoint& at, const std::string& line) {
   auto c = connectTo(at);
   if (!c) return fail(c.error());
-  Fd fd(*c);
+  UniqueFd fd(*c);
   std::string out = line;
   if (out.empty() || out.back() != '\n') out += '\n';
   size_t sent = 0;
@@ -83,7 +70,7 @@ Result<std::string> UnixAgentClient::ask(const AgentEndpoint& at, const std::str
 Status UnixAgentClient::probe(const AgentEndpoint& at) {
   auto c = connectTo(at);
   if (!c) return fail(c.error());
-  Fd fd(*c);
+  UniqueFd fd(*c);
   return {};
 }
 

@@ -8,6 +8,9 @@
 
 #include <cerrno>
 
+#include "common/sys/atomic_file.h"
+#include "common/sys/unique_fd.h"
+
 namespace ambient::cni {
 namespace {
 
@@ -17,55 +20,10 @@ Error ioError(const std::string& what, int err = errno) {
   return Error{ErrorCode::kIo, err, what};
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-Status writeAll(int fd, const char* data, size_t size, const std::string& path) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(ioError("write " + path));
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return {};
-}
-
 Status syncDir(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0 || ::fsync(fd.get()) != 0) return fail(ioError("fsync directory " + dir));
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid() || ::fsync(fd.get()) != 0) return fail(ioError("fsync directory " + dir));
   return {};
-}
-
-// Writes `content` through a temp file in `dir` and renames it to dir/name. `fill` may replace
-// the write (binary copy).
-template <class Fill>
-Status replaceAtomic(const std::string& dir, const std::string& name, unsigned mode, Fill fill) {
-  std::string tmpl = dir + "/.ambient-cni-tmp-XXXXXX";
-  int raw = ::mkostemp(tmpl.data(), O_CLOEXEC);
-  if (raw < 0) return fail(ioError("create a temp file in " + dir));
-  Fd fd(raw);
-  auto cleanup = [&](Error e) {
-    ::unlink(tmpl.c_str());
-    return fail(std::move(e));
-  };
-  if (auto st = fill(fd.get(), tmpl); !st) return cleanup(st.error());
-  if (::fchmod(fd.get(), mode) != 0) return cleanup(ioError("chmod " + tmpl));
-  if (::fsync(fd.get()) != 0) return cleanup(ioError("fsync " + tmpl));
-  std::string path = dir + "/" + name;
-  if (::rename(tmpl.c_str(), path.c_str()) != 0) return cleanup(ioError("rename to " + path));
-  return syncDir(dir);
 }
 
 bool hasConfigSuffix(const std::string& name) {
@@ -75,8 +33,8 @@ bool hasConfigSuffix(const std::string& name) {
 }  // namespace
 
 Result<std::optional<std::string>> readFileIfExists(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
     if (errno == ENOENT) return std::optional<std::string>{};
     return fail(ioError("open " + path));
   }
@@ -114,13 +72,6 @@ Result<std::vector<ConfFile>> readConfDir(const std::string& dir) {
   return files;
 }
 
-Status writeFileAtomic(const std::string& dir, const std::string& name, const std::string& content,
-                       unsigned mode) {
-  return replaceAtomic(dir, name, mode, [&](int fd, const std::string& tmp) {
-    return writeAll(fd, content.data(), content.size(), tmp);
-  });
-}
-
 Status removeFile(const std::string& dir, const std::string& name) {
   std::string path = dir + "/" + name;
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return fail(ioError("remove " + path));
@@ -129,24 +80,25 @@ Status removeFile(const std::string& dir, const std::string& name) {
 
 Status copyFileAtomic(const std::string& src, const std::string& dir, const std::string& name,
                       unsigned mode) {
-  Fd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
-  if (in.get() < 0) return fail(ioError("open plugin binary " + src));
-  return replaceAtomic(dir, name, mode, [&](int fd, const std::string& tmp) -> Status {
+  UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) return fail(ioError("open plugin binary " + src));
+  return replaceFileAtomic(dir + "/" + name, mode, [&](int fd, const std::string& tmp) -> Status {
     char buf[65536];
     for (;;) {
       ssize_t n = ::read(in.get(), buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return fail(ioError("read " + src));
       if (n == 0) return {};
-      if (auto st = writeAll(fd, buf, static_cast<size_t>(n), tmp); !st) return st;
+      if (auto st = writeAllTo(fd, buf, static_cast<size_t>(n), tmp); !st) return st;
     }
   });
 }
 
 Status applyEditPlan(const std::string& dir, const EditPlan& plan) {
   for (const auto& c : plan.changes) {
-    auto st = c.kind == FileChange::Kind::kWrite ? writeFileAtomic(dir, c.name, c.content, 0644)
-                                                 : removeFile(dir, c.name);
+    auto st = c.kind == FileChange::Kind::kWrite
+                  ? writeFileAtomic(dir + "/" + c.name, c.content, 0644)
+                  : removeFile(dir, c.name);
     if (!st) return st;
   }
   return {};

@@ -15,8 +15,6 @@ namespace ambient::cni {
 Result<std::vector<ConfFile>> readConfDir(const std::string& dir);
 // nullopt when the file does not exist.
 Result<std::optional<std::string>> readFileIfExists(const std::string& path);
-Status writeFileAtomic(const std::string& dir, const std::string& name, const std::string& content,
-                       unsigned mode);
 // Succeeds when the file is already gone.
 Status removeFile(const std::string& dir, const std::string& name);
 // Copies `src` to dir/name through a temp file in `dir`, mode `mode`, then renames.

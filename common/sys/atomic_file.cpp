@@ -5,41 +5,57 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/sys/c_ptr.h"
+#include <cerrno>
+#include <cstdlib>
+
+#include "common/sys/unique_fd.h"
 
 namespace ambient {
 
-Status writeFileAtomic(const std::string& path, const std::string& content, mode_t mode) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-  if (fd.valid()) ::fchmod(fd.get(), mode);  // not narrowed by the umask
-  if (!fd.valid()) return fail(ErrorCode::kIo, "create " + tmp, errno);
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+Status writeAllTo(int fd, const char* data, size_t size, const std::string& path) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int e = errno;
-      ::unlink(tmp.c_str());
-      return fail(ErrorCode::kIo, "write " + tmp + " (disk full?)", e);
+      return fail(ErrorCode::kIo, "write " + path + (e == ENOSPC ? " (disk full)" : ""), e);
     }
-    done += static_cast<size_t>(n);
+    data += n;
+    size -= static_cast<size_t>(n);
   }
-  if (::fsync(fd.get()) != 0) {
-    int e = errno;
+  return {};
+}
+
+Status replaceFileAtomic(const std::string& path, mode_t mode,
+                         const std::function<Status(int fd, const std::string& tmpPath)>& fill) {
+  // A unique temp name next to `path`: never a config suffix a reader would pick up.
+  std::string tmp = path + ".tmp-XXXXXX";
+  UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
+  if (!fd.valid()) return fail(ErrorCode::kIo, "create a temp file for " + path, errno);
+  auto abandon = [&](Error e) {
     ::unlink(tmp.c_str());
-    return fail(ErrorCode::kIo, "fsync " + tmp, e);
-  }
+    return fail(std::move(e));
+  };
+  if (auto s = fill(fd.get(), tmp); !s) return abandon(s.error());
+  if (::fchmod(fd.get(), mode) != 0) return abandon(Error{ErrorCode::kIo, errno, "chmod " + tmp});
+  if (::fsync(fd.get()) != 0) return abandon(Error{ErrorCode::kIo, errno, "fsync " + tmp});
   fd.reset();
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return fail(ErrorCode::kIo, "rename " + tmp + " to " + path, e);
+    return abandon(Error{ErrorCode::kIo, errno, "rename " + tmp + " to " + path});
   }
   auto slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : path.substr(0, slash ? slash : 1);
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dfd.valid()) ::fsync(dfd.get());
+  if (!dfd.valid() || ::fsync(dfd.get()) != 0) {
+    return fail(ErrorCode::kIo, "fsync directory " + dir + " after replacing " + path, errno);
+  }
   return {};
+}
+
+Status writeFileAtomic(const std::string& path, const std::string& content, mode_t mode) {
+  return replaceFileAtomic(path, mode, [&](int fd, const std::string& tmp) {
+    return writeAllTo(fd, content.data(), content.size(), tmp);
+  });
 }
 
 }  // namespace ambient

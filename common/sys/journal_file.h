@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/core/error.h"
-#include "common/sys/c_ptr.h"
+#include "common/sys/unique_fd.h"
 
 namespace ambient {
 

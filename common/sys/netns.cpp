@@ -2,8 +2,8 @@
 #include "common/sys/netns.h"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <linux/magic.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -14,11 +14,6 @@
 #include <cstring>
 
 namespace ambient {
-
-void UniqueFd::reset(int fd) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
 
 Result<Netns> Netns::open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -31,8 +26,9 @@ Result<Netns> Netns::open(const std::string& path) {
   struct statfs fs {};
   if (fstatfs(fd, &fs) == 0 && fs.f_type != NSFS_MAGIC && fs.f_type != PROC_SUPER_MAGIC) {
     return fail(ErrorCode::kInvalidInput,
-                path + " is not a network namespace (not an nsfs mount; was it created in "
-                       "another mount namespace?)");
+                path +
+                    " is not a network namespace (not an nsfs mount; was it created in "
+                    "another mount namespace?)");
   }
   return Netns(path, std::move(owned));
 }
@@ -42,7 +38,8 @@ Status Netns::run(const std::function<Status()>& fn) const {
   if (!self.valid()) {
     return fail(ErrorCode::kIo, "cannot open this thread's network namespace", errno);
   }
-  struct stat a {}, b {};
+  struct stat a {
+  }, b{};
   if (fstat(self.get(), &a) == 0 && fstat(fd(), &b) == 0 && a.st_ino == b.st_ino &&
       a.st_dev == b.st_dev) {
     return fn();  // already there

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "common/core/error.h"
-#include "common/sys/c_ptr.h"
+#include "common/sys/unique_fd.h"
 
 namespace ambient {
 

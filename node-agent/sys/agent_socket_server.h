@@ -9,7 +9,7 @@
 #include <string>
 
 #include "common/core/agent_protocol.h"
-#include "common/sys/c_ptr.h"
+#include "common/sys/unique_fd.h"
 
 namespace ambient {
 

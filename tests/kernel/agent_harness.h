@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/core/agent_protocol.h"
-#include "common/sys/c_ptr.h"
+#include "common/sys/unique_fd.h"
 #include "node_topology.h"
 
 namespace ambient::testing {
