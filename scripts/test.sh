@@ -57,7 +57,8 @@ failed=$((failed + fuzz_bad))
 
 if [ "$vm" = 1 ]; then
   # The `api` label (agent against the test API server) does not depend on the tunnel kind and
-  # runs on the host only (see tests/kernel/CMakeLists.txt).
+  # runs on the host only (see tests/kernel/CMakeLists.txt); so do the e2e flip and restart
+  # sections (tests/e2e/README.md).
   echo "== VM: kernel and e2e suites on a Debian kernel with geneve"
   AMBIENT_VM_ENV="AMBIENT_EXPECT_TUNNEL E2E_SECTIONS" AMBIENT_EXPECT_TUNNEL=geneve E2E_SECTIONS=uninstall \
     scripts/vm/run-in-vm.sh --timeout 1500 -- \

@@ -18,6 +18,11 @@ ZT_TOOLS="$REPO/tests/ztunnel"
 
 ROWS=()
 FAILED=0
+# E2E_SECTIONS: which of the sections beyond the two scenarios run (default all of them). The
+# geneve VM runs "uninstall" only: flip and restart do not depend on the tunnel kind and take
+# minutes under its emulated CPU.
+E2E_SECTIONS=${E2E_SECTIONS-flip restart uninstall}
+want() { [[ " $E2E_SECTIONS " == *" $1 "* ]]; }
 # step SCENARIO STEP EVIDENCE OK(0/1)
 step() {
   local result=PASS
@@ -141,6 +146,7 @@ start_app bar/httpbin
 sidecar_capture bar/httpbin
 api_service bar httpbin 10.96.0.80 8000 80 httpbin
 SLEEP=${POD_IP[foo/sleep]}
+SLEEP_NS=${POD_NETNS[foo/sleep]}
 HTTPBIN=${POD_IP[bar/httpbin]}
 HB_NS=${POD_NETNS[bar/httpbin]}
 inns "$HB_NS" nft insert rule ip e2e_sidecar prerouting iifname eth0 ip saddr "$SLEEP" \
@@ -205,114 +211,117 @@ trace node-b "scenario 1 step 6 (arrival at the sidecar pod)" "$SLEEP" "$HTTPBIN
 # ---- flip: foo's ambient label removed and restored while sleep sends traffic -----------------
 # Each connection goes either through ztunnel (enrolled) or straight to httpbin through the
 # emulated kube-proxy (released); the pod is never restarted (no CNI call for it).
-SLEEP_NS=${POD_NETNS[foo/sleep]}
-traffic_loop() {  # traffic_loop NETNS HOST PORT LOG STOP-FILE: one probe every 0.2 s until STOP-FILE
-  while [ ! -e "$5" ]; do
-    inns "$1" timeout 10 "$PY" "$ZT_TOOLS/tcp_tool.py" probe "$2" "$3" 100 >>"$4" 2>&1 || true
-    sleep 0.2
-  done
-}
-ok_probes() { grep -c '"ok": true' "$1" 2>/dev/null || true; }
-probes_at_least() { [ "$(ok_probes "$1")" -ge "$2" ]; }
-wait_probes() {  # wait_probes LOG N: until N more successful probes than now
-  poll 30 probes_at_least "$1" $(($(ok_probes "$1") + $2))
-}
-annotation_of() {  # annotation_of NS/NAME: the pod's ambient.istio.io/redirection annotation
-  curl -sf "$API/api/v1/namespaces/${1%/*}/pods/${1#*/}" |
-    jq -r '.metadata.annotations["ambient.istio.io/redirection"] // "none"'
-}
-FLIP_LOG=$WORK/flip-traffic.log
-cni0=$(wc -l <"$WORK/node-a/cni.log")
-log "flip: foo/sleep probes httpbin.bar every 0.2 s while foo's label changes"
-traffic_loop "$SLEEP_NS" 10.96.0.80 8000 "$FLIP_LOG" "$WORK/flip.stop" &
-LOOP_PID=$!
-PIDS+=("$LOOP_PID")
-wait_probes "$FLIP_LOG" 3 || fail "no traffic from foo/sleep before the flip"
-api_namespace foo '{}'
-poll 30 bash -c "! ip netns exec $P-node-a nft list set ip ambient_redirect enrolled_pods | grep -qw $SLEEP"
-released=$?
-ann_off=$(annotation_of foo/sleep)
-m1=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
-kp1=$(TABLE=e2e_kube_proxy nft_counter node-a prerouting 'ip daddr 10.96.0.80')
-wait_probes "$FLIP_LOG" 3
-m2=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
-kp2=$(TABLE=e2e_kube_proxy nft_counter node-a prerouting 'ip daddr 10.96.0.80')
-expect flip "off" "label removed: released=$([ "$released" -eq 0 ] && echo yes || echo no), annotation '$ann_off'; ztunnel-a opened +$((m2 - m1)), kube-proxy DNAT +$((kp2 - kp1))" \
-  "$([ "$released" -eq 0 ] && [ "$ann_off" = none ] && [ "$m2" -eq "$m1" ] && [ "$kp2" -gt "$kp1" ] && echo 0 || echo 1)" -eq 0
-api_namespace foo '{"istio.io/dataplane-mode":"ambient"}'
-poll 30 enrolled foo/sleep
-reenrolled=$?
-annotated() { [ "$(annotation_of "$1")" = "$2" ]; }
-poll 30 annotated foo/sleep enabled
-ann_on=$(annotation_of foo/sleep)
-m3=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
-wait_probes "$FLIP_LOG" 3
-m4=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
-touch "$WORK/flip.stop"
-wait "$LOOP_PID" 2>/dev/null || true
-total=$(grep -c '"ok"' "$FLIP_LOG" || true)
-bad=$((total - $(ok_probes "$FLIP_LOG")))
-cni1=$(wc -l <"$WORK/node-a/cni.log")
-expect flip "on" "label restored: enrolled=$([ "$reenrolled" -eq 0 ] && echo yes || echo no), annotation '$ann_on'; ztunnel-a opened +$((m4 - m3))" \
-  "$([ "$reenrolled" -eq 0 ] && [ "$ann_on" = enabled ] && [ "$m4" -gt "$m3" ] && echo 0 || echo 1)" -eq 0
-# A connection open at the instant of a flip may break (its packets change path), as upstream's.
-expect flip "all" "$total connections, $bad failed (at most 1 per flip); CNI calls on node-a during the flips: $((cni1 - cni0))" \
-  "$([ "$total" -gt 6 ] && [ "$bad" -le 2 ] && [ "$cni1" -eq "$cni0" ] && echo 0 || echo 1)" -eq 0
+if want flip; then
+  traffic_loop() {  # traffic_loop NETNS HOST PORT LOG STOP-FILE: one probe every 0.2 s until STOP-FILE
+    while [ ! -e "$5" ]; do
+      inns "$1" timeout 10 "$PY" "$ZT_TOOLS/tcp_tool.py" probe "$2" "$3" 100 >>"$4" 2>&1 || true
+      sleep 0.2
+    done
+  }
+  ok_probes() { grep -c '"ok": true' "$1" 2>/dev/null || true; }
+  probes_at_least() { [ "$(ok_probes "$1")" -ge "$2" ]; }
+  wait_probes() {  # wait_probes LOG N: until N more successful probes than now
+    poll 30 probes_at_least "$1" $(($(ok_probes "$1") + $2))
+  }
+  annotation_of() {  # annotation_of NS/NAME: the pod's ambient.istio.io/redirection annotation
+    curl -sf "$API/api/v1/namespaces/${1%/*}/pods/${1#*/}" |
+      jq -r '.metadata.annotations["ambient.istio.io/redirection"] // "none"'
+  }
+  FLIP_LOG=$WORK/flip-traffic.log
+  cni0=$(wc -l <"$WORK/node-a/cni.log")
+  log "flip: foo/sleep probes httpbin.bar every 0.2 s while foo's label changes"
+  traffic_loop "$SLEEP_NS" 10.96.0.80 8000 "$FLIP_LOG" "$WORK/flip.stop" &
+  LOOP_PID=$!
+  PIDS+=("$LOOP_PID")
+  wait_probes "$FLIP_LOG" 3 || fail "no traffic from foo/sleep before the flip"
+  api_namespace foo '{}'
+  poll 30 bash -c "! ip netns exec $P-node-a nft list set ip ambient_redirect enrolled_pods | grep -qw $SLEEP"
+  released=$?
+  ann_off=$(annotation_of foo/sleep)
+  m1=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
+  kp1=$(TABLE=e2e_kube_proxy nft_counter node-a prerouting 'ip daddr 10.96.0.80')
+  wait_probes "$FLIP_LOG" 3
+  m2=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
+  kp2=$(TABLE=e2e_kube_proxy nft_counter node-a prerouting 'ip daddr 10.96.0.80')
+  expect flip "off" "label removed: released=$([ "$released" -eq 0 ] && echo yes || echo no), annotation '$ann_off'; ztunnel-a opened +$((m2 - m1)), kube-proxy DNAT +$((kp2 - kp1))" \
+    "$([ "$released" -eq 0 ] && [ "$ann_off" = none ] && [ "$m2" -eq "$m1" ] && [ "$kp2" -gt "$kp1" ] && echo 0 || echo 1)" -eq 0
+  api_namespace foo '{"istio.io/dataplane-mode":"ambient"}'
+  poll 30 enrolled foo/sleep
+  reenrolled=$?
+  annotated() { [ "$(annotation_of "$1")" = "$2" ]; }
+  poll 30 annotated foo/sleep enabled
+  ann_on=$(annotation_of foo/sleep)
+  m3=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
+  wait_probes "$FLIP_LOG" 3
+  m4=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
+  touch "$WORK/flip.stop"
+  wait "$LOOP_PID" 2>/dev/null || true
+  total=$(grep -c '"ok"' "$FLIP_LOG" || true)
+  bad=$((total - $(ok_probes "$FLIP_LOG")))
+  cni1=$(wc -l <"$WORK/node-a/cni.log")
+  expect flip "on" "label restored: enrolled=$([ "$reenrolled" -eq 0 ] && echo yes || echo no), annotation '$ann_on'; ztunnel-a opened +$((m4 - m3))" \
+    "$([ "$reenrolled" -eq 0 ] && [ "$ann_on" = enabled ] && [ "$m4" -gt "$m3" ] && echo 0 || echo 1)" -eq 0
+  # A connection open at the instant of a flip may break (its packets change path), as upstream's.
+  expect flip "all" "$total connections, $bad failed (at most 1 per flip); CNI calls on node-a during the flips: $((cni1 - cni0))" \
+    "$([ "$total" -gt 6 ] && [ "$bad" -le 2 ] && [ "$cni1" -eq "$cni0" ] && echo 0 || echo 1)" -eq 0
+fi
 
 # ---- restart: node-a's agent, then its ztunnel, killed and restarted during traffic ----------
 # A non-ambient pod on node-a (bar/sleep, sidecar-injected namespace) holds connections that must
 # survive both restarts; foo/sleep (ambient) holds connections through ztunnel-a that must
 # survive the agent's restart.
-add_pod node-a bar sleep '{"app":"sleep"}' "$SIDECAR_ANN" sleep
-hold() {  # hold POD HOST PORT N SECONDS OUT: idle connections in the background; PID in HOLD_PID
-  inns "${POD_NETNS[$1]}" "$PY" "$ZT_TOOLS/tcp_tool.py" hold "$2" "$3" "$4" "$5" >"$6" 2>&1 &
-  HOLD_PID=$!
-  PIDS+=("$HOLD_PID")
-}
-established() {  # established POD PORT N: N connections to PORT established in the pod
-  test "$(inns "${POD_NETNS[$1]}" ss -Htn state established "( dport = :$2 )" | wc -l)" -ge "$3"
-}
-held() { jq -r '"\(.ok)/\(.held)"' "$1" 2>/dev/null || echo "none"; }
-held_all() { [ "$(jq -r '.ok == .held and .held > 0' "$1" 2>/dev/null)" = true ]; }
+if want restart; then
+  add_pod node-a bar sleep '{"app":"sleep"}' "$SIDECAR_ANN" sleep
+  hold() {  # hold POD HOST PORT N SECONDS OUT: idle connections in the background; PID in HOLD_PID
+    inns "${POD_NETNS[$1]}" "$PY" "$ZT_TOOLS/tcp_tool.py" hold "$2" "$3" "$4" "$5" >"$6" 2>&1 &
+    HOLD_PID=$!
+    PIDS+=("$HOLD_PID")
+  }
+  established() {  # established POD PORT N: N connections to PORT established in the pod
+    test "$(inns "${POD_NETNS[$1]}" ss -Htn state established "( dport = :$2 )" | wc -l)" -ge "$3"
+  }
+  held() { jq -r '"\(.ok)/\(.held)"' "$1" 2>/dev/null || echo "none"; }
+  held_all() { [ "$(jq -r '.ok == .held and .held > 0' "$1" 2>/dev/null)" = true ]; }
 
-log "restart: SIGKILL of node-a's agent with connections open"
-hold foo/sleep 10.96.0.80 8000 3 6 "$WORK/hold-ambient.json"; HOLD_AMBIENT=$HOLD_PID
-hold bar/sleep "$HTTPBIN" 80 2 6 "$WORK/hold-plain.json"; HOLD_PLAIN=$HOLD_PID
-poll 20 established foo/sleep 8000 3 && poll 20 established bar/sleep 80 2 ||
-  fail "the held connections did not open"
-kill -KILL "${AGENT_PID[node-a]}"
-wait "${AGENT_PID[node-a]}" 2>/dev/null || true
-m0=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
-down=$(inns "$SLEEP_NS" timeout 10 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.80 8000 100 || true)
-m1=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
-expect restart "agent down" "new connection while the agent is away: ok=$(json_get "$down" .ok), through ztunnel-a (+$((m1 - m0)))" \
-  "$([ "$(json_get "$down" .ok)" = true ] && [ "$m1" -gt "$m0" ] && echo 0 || echo 1)" -eq 0
-start_agent node-a 1 agent-restarted
-poll 30 curl -sf "http://127.0.0.1:$((PORT_BASE + 1))/readyz" || fail "restarted agent of node-a never ready"
-wait "$HOLD_AMBIENT" "$HOLD_PLAIN" 2>/dev/null || true
-rc=0
-"$AMBIENTCTL_BIN" verify --quiet --state-dir "$WORK/node-a/state" || rc=$?
-expect restart "agent back" "held through the restart: ambient $(held "$WORK/hold-ambient.json"), non-ambient $(held "$WORK/hold-plain.json"); verify exit $rc" \
-  "$(held_all "$WORK/hold-ambient.json" && held_all "$WORK/hold-plain.json" && [ "$rc" -eq 0 ] && echo 0 || echo 1)" -eq 0
+  log "restart: SIGKILL of node-a's agent with connections open"
+  hold foo/sleep 10.96.0.80 8000 3 6 "$WORK/hold-ambient.json"; HOLD_AMBIENT=$HOLD_PID
+  hold bar/sleep "$HTTPBIN" 80 2 6 "$WORK/hold-plain.json"; HOLD_PLAIN=$HOLD_PID
+  poll 20 established foo/sleep 8000 3 && poll 20 established bar/sleep 80 2 ||
+    fail "the held connections did not open"
+  kill -KILL "${AGENT_PID[node-a]}"
+  wait "${AGENT_PID[node-a]}" 2>/dev/null || true
+  m0=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
+  down=$(inns "$SLEEP_NS" timeout 10 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.80 8000 100 || true)
+  m1=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
+  expect restart "agent down" "new connection while the agent is away: ok=$(json_get "$down" .ok), through ztunnel-a (+$((m1 - m0)))" \
+    "$([ "$(json_get "$down" .ok)" = true ] && [ "$m1" -gt "$m0" ] && echo 0 || echo 1)" -eq 0
+  start_agent node-a 1 agent-restarted
+  poll 30 curl -sf "http://127.0.0.1:$((PORT_BASE + 1))/readyz" || fail "restarted agent of node-a never ready"
+  wait "$HOLD_AMBIENT" "$HOLD_PLAIN" 2>/dev/null || true
+  rc=0
+  "$AMBIENTCTL_BIN" verify --quiet --state-dir "$WORK/node-a/state" || rc=$?
+  expect restart "agent back" "held through the restart: ambient $(held "$WORK/hold-ambient.json"), non-ambient $(held "$WORK/hold-plain.json"); verify exit $rc" \
+    "$(held_all "$WORK/hold-ambient.json" && held_all "$WORK/hold-plain.json" && [ "$rc" -eq 0 ] && echo 0 || echo 1)" -eq 0
 
-log "restart: SIGKILL of node-a's ztunnel"
-hold bar/sleep "$HTTPBIN" 80 2 5 "$WORK/hold-plain2.json"; HOLD_PLAIN=$HOLD_PID
-poll 20 established bar/sleep 80 2 || fail "the held connections did not open"
-kill -KILL "${ZTUNNEL_PID[node-a]}"
-wait "${ZTUNNEL_PID[node-a]}" 2>/dev/null || true
-arr0=$(TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting "ip saddr $SLEEP")
-side0=$(grep -c "^inbound $SLEEP:" "$WORK/sidecar-bar-httpbin.log" || true)
-down=$(inns "$SLEEP_NS" timeout 3 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.80 8000 100 || true)
-arr1=$(TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting "ip saddr $SLEEP")
-side1=$(grep -c "^inbound $SLEEP:" "$WORK/sidecar-bar-httpbin.log" || true)
-expect restart "ztunnel down" "foo/sleep while ztunnel-a is away: ok=$(json_get "$down" .ok); packets from it at httpbin +$((arr1 - arr0)), sidecar accepts +$((side1 - side0))" \
-  "$([ "$(json_get "$down" .ok)" != true ] && [ "$arr1" -eq "$arr0" ] && [ "$side1" -eq "$side0" ] && echo 0 || echo 1)" -eq 0
-start_ztunnel node-a ztunnel-restarted
-up=$(inns "$SLEEP_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.80 8000 100 || true)
-wait "$HOLD_PLAIN" 2>/dev/null || true
-expect restart "ztunnel back" "foo/sleep after the restart: ok=$(json_get "$up" .ok) peer $(json_get "$up" .peer); non-ambient held $(held "$WORK/hold-plain2.json")" \
-  "$([ "$(json_get "$up" .ok)" = true ] && [ "$(json_get "$up" .peer)" = "$SLEEP" ] &&
-     held_all "$WORK/hold-plain2.json" && echo 0 || echo 1)" -eq 0
+  log "restart: SIGKILL of node-a's ztunnel"
+  hold bar/sleep "$HTTPBIN" 80 2 5 "$WORK/hold-plain2.json"; HOLD_PLAIN=$HOLD_PID
+  poll 20 established bar/sleep 80 2 || fail "the held connections did not open"
+  kill -KILL "${ZTUNNEL_PID[node-a]}"
+  wait "${ZTUNNEL_PID[node-a]}" 2>/dev/null || true
+  arr0=$(TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting "ip saddr $SLEEP")
+  side0=$(grep -c "^inbound $SLEEP:" "$WORK/sidecar-bar-httpbin.log" || true)
+  down=$(inns "$SLEEP_NS" timeout 3 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.80 8000 100 || true)
+  arr1=$(TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting "ip saddr $SLEEP")
+  side1=$(grep -c "^inbound $SLEEP:" "$WORK/sidecar-bar-httpbin.log" || true)
+  expect restart "ztunnel down" "foo/sleep while ztunnel-a is away: ok=$(json_get "$down" .ok); packets from it at httpbin +$((arr1 - arr0)), sidecar accepts +$((side1 - side0))" \
+    "$([ "$(json_get "$down" .ok)" != true ] && [ "$arr1" -eq "$arr0" ] && [ "$side1" -eq "$side0" ] && echo 0 || echo 1)" -eq 0
+  start_ztunnel node-a ztunnel-restarted
+  up=$(inns "$SLEEP_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.80 8000 100 || true)
+  wait "$HOLD_PLAIN" 2>/dev/null || true
+  expect restart "ztunnel back" "foo/sleep after the restart: ok=$(json_get "$up" .ok) peer $(json_get "$up" .peer); non-ambient held $(held "$WORK/hold-plain2.json")" \
+    "$([ "$(json_get "$up" .ok)" = true ] && [ "$(json_get "$up" .peer)" = "$SLEEP" ] &&
+       held_all "$WORK/hold-plain2.json" && echo 0 || echo 1)" -eq 0
+fi
 
 # ---- scenario 2: sidecar sleep (foo, node-a) -> ambient httpbin (bar-1, node-b) and -> ambient
 # helloworld (bar-2, node-d) through its waypoint (node-c) --------------------------------------
@@ -440,32 +449,34 @@ trace node-d "scenario 2 waypoint path (waypoint's HBONE to helloworld)" "$WAYPO
 hold_for_exploring
 
 # ---- uninstall: every agent stopped, `ambient-agent uninstall` run; nothing of ours is left ---
-leftovers() {  # leftovers NETNS: our objects still in that namespace, one word each
-  local ns=$1 out=""
-  inns "$ns" nft list table ip ambient_redirect >/dev/null 2>&1 && out="$out nft"
-  for l in istioin istioout pistioin pistioout; do
-    inns "$ns" ip link show "$l" >/dev/null 2>&1 && out="$out $l"
+if want uninstall; then
+  leftovers() {  # leftovers NETNS: our objects still in that namespace, one word each
+    local ns=$1 out=""
+    inns "$ns" nft list table ip ambient_redirect >/dev/null 2>&1 && out="$out nft"
+    for l in istioin istioout pistioin pistioout; do
+      inns "$ns" ip link show "$l" >/dev/null 2>&1 && out="$out $l"
+    done
+    [ -n "$(inns "$ns" ip route show table all proto 112 2>/dev/null)" ] && out="$out routes"
+    inns "$ns" ip rule show | grep -qE '^(99|100|101|102|103|20000|20003):' && out="$out rules"
+    echo "${out:-none}"
+  }
+  for node in "${NODES[@]}"; do
+    kill -TERM "${AGENT_PID[$node]}"
+    wait "${AGENT_PID[$node]}" 2>/dev/null || true
+    rc=0
+    "$AGENT_BIN" uninstall --state-dir "$WORK/$node/state" --node-netns "/var/run/netns/$P-$node" \
+      --kubeconfig "$WORK/kubeconfig" --node-name "$node" >"$WORK/$node/uninstall.log" 2>&1 || rc=$?
+    left_node=$(leftovers "$node")
+    left_zt=$(leftovers "istio-system-ztunnel-$node")
+    files=$(cd "$WORK/$node/state" && ls -A | tr '\n' ' ')
+    rpf=$(inns "$node" sysctl -n net.ipv4.conf.all.rp_filter)
+    expect uninstall "$node" "exit $rc; left on the node: $left_node, in the ztunnel pod: $left_zt; state files: ${files:-none}; all.rp_filter $rpf (was ${RPF_BEFORE[$node]})" \
+      "$([ "$rc" -eq 0 ] && [ "$left_node" = none ] && [ "$left_zt" = none ] && [ -z "$files" ] &&
+         [ "$rpf" = "${RPF_BEFORE[$node]}" ] && echo 0 || echo 1)" -eq 0
   done
-  [ -n "$(inns "$ns" ip route show table all proto 112 2>/dev/null)" ] && out="$out routes"
-  inns "$ns" ip rule show | grep -qE '^(99|100|101|102|103|20000|20003):' && out="$out rules"
-  echo "${out:-none}"
-}
-for node in "${NODES[@]}"; do
-  kill -TERM "${AGENT_PID[$node]}"
-  wait "${AGENT_PID[$node]}" 2>/dev/null || true
-  rc=0
-  "$AGENT_BIN" uninstall --state-dir "$WORK/$node/state" --node-netns "/var/run/netns/$P-$node" \
-    --kubeconfig "$WORK/kubeconfig" --node-name "$node" >"$WORK/$node/uninstall.log" 2>&1 || rc=$?
-  left_node=$(leftovers "$node")
-  left_zt=$(leftovers "istio-system-ztunnel-$node")
-  files=$(cd "$WORK/$node/state" && ls -A | tr '\n' ' ')
-  rpf=$(inns "$node" sysctl -n net.ipv4.conf.all.rp_filter)
-  expect uninstall "$node" "exit $rc; left on the node: $left_node, in the ztunnel pod: $left_zt; state files: ${files:-none}; all.rp_filter $rpf (was ${RPF_BEFORE[$node]})" \
-    "$([ "$rc" -eq 0 ] && [ "$left_node" = none ] && [ "$left_zt" = none ] && [ -z "$files" ] &&
-       [ "$rpf" = "${RPF_BEFORE[$node]}" ] && echo 0 || echo 1)" -eq 0
-done
-marked=$(curl -sf "$API/api/v1/pods" | jq -r '[.items[] | select(.metadata.annotations["ambient.istio.io/redirection"] == "enabled") | "\(.metadata.namespace)/\(.metadata.name)"] | join(" ")')
-expect uninstall "api" "pods still annotated ambient.istio.io/redirection=enabled: ${marked:-none}" "$([ -z "$marked" ] && echo 0 || echo 1)" -eq 0
+  marked=$(curl -sf "$API/api/v1/pods" | jq -r '[.items[] | select(.metadata.annotations["ambient.istio.io/redirection"] == "enabled") | "\(.metadata.namespace)/\(.metadata.name)"] | join(" ")')
+  expect uninstall "api" "pods still annotated ambient.istio.io/redirection=enabled: ${marked:-none}" "$([ -z "$marked" ] && echo 0 || echo 1)" -eq 0
+fi
 
 log "done in $(($(date +%s) - START)) s"
 [ "$FAILED" -eq 0 ] || fail "some steps failed (table below)"
