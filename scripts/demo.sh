@@ -14,7 +14,7 @@
 # 124/125 (--vm) the VM timed out or could not boot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 vm=0
 case "${1:-}" in
   "") ;;
