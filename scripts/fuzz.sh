@@ -63,8 +63,10 @@ fi
 build=$root/build-fuzz
 cmake -S tests/fuzz -B "$build" -DCMAKE_CXX_COMPILER=/usr/bin/clang++ >/dev/null ||
   { echo "fuzz.sh: cmake configure of tests/fuzz failed" >&2; exit 2; }
+build_start=$(date +%s)
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]/#/fuzz-}" >"$build/build.log" 2>&1 ||
   { tail -40 "$build/build.log" >&2; echo "fuzz.sh: build failed (log: $build/build.log)" >&2; exit 2; }
+echo "fuzz.sh: build took $(($(date +%s) - build_start)) s (build-fuzz/, clang)"
 
 work=$(mktemp -d -t ambient-fuzz.XXXXXX)
 # Scratch files of the targets (registry_file writes two per input): tmpfs when there is one,
