@@ -31,6 +31,9 @@ class PodInspector {
   virtual ~PodInspector() = default;
   // Reads the pod's interface `ifname` inside `netns` and finds its peer in the node.
   virtual Result<PodLink> inspect(const std::string& netns, const std::string& ifname) = 0;
+  // True when `netns` certainly no longer exists (the path is missing): its pod was removed.
+  // False when it exists or cannot be told.
+  virtual bool netnsGone(const std::string& netns) = 0;
 };
 
 class MetadataSource {

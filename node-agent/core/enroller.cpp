@@ -1,6 +1,8 @@
 // The agent's decisions over the seams. Pure logic.
 #include "node-agent/core/enroller.h"
 
+#include <algorithm>
+
 #include "common/core/reconcile.h"
 #include "node-agent/core/plan_input.h"
 
@@ -81,6 +83,7 @@ PodReply Enroller::add(const PodRequest& r) {
   PodRecord rec{r.podUid, r.podNamespace, r.podName, r.containerId, r.netns,
                 r.ifname, r.ips,          "",        false};
   if (m.role == PodRole::kNotAmbient) {
+    if (auto refused = claimIpsLocked(r, false)) return *refused;
     // Remembered so that a later label flip can enroll it without a restart.
     if (auto s = store(rec); !s) return errorReply(kCniErrIo, s.error().message(), "persist");
     return reply(PodVerdict::kNotAmbient, m.reason);
@@ -106,6 +109,7 @@ PodReply Enroller::add(const PodRequest& r) {
           "bad-request");
     }
   }
+  if (auto refused = claimIpsLocked(r, true)) return *refused;
   auto link = inspector_.inspect(r.netns, r.ifname);
   if (!link) {
     return errorReply(
@@ -124,6 +128,62 @@ PodReply Enroller::add(const PodRequest& r) {
   }
   if (annotator_) annotator_->markEnrolled(r.podNamespace, r.podName, true);
   return reply(PodVerdict::kEnrolled, m.reason);
+}
+
+const PodRecord* Enroller::enrolledWithIp(const std::vector<std::string>& ips,
+                                          const std::string& uid) const {
+  for (const PodRecord* other : registry_.enrolled()) {
+    if (other->uid == uid) continue;
+    for (const auto& ip : ips) {
+      if (std::find(other->ips.begin(), other->ips.end(), ip) != other->ips.end()) return other;
+    }
+  }
+  return nullptr;
+}
+
+std::optional<PodReply> Enroller::claimIpsLocked(const PodRequest& r, bool ambient) {
+  std::vector<PodRecord> holders;
+  for (const auto& [uid, other] : registry_.pods) {
+    if (uid == r.podUid) continue;
+    for (const auto& ip : r.ips) {
+      if (std::find(other.ips.begin(), other.ips.end(), ip) != other.ips.end()) {
+        holders.push_back(other);
+        break;
+      }
+    }
+  }
+  for (const PodRecord& other : holders) {
+    const std::string pod = other.podNamespace + "/" + other.name;
+    if (inspector_.netnsGone(other.netns)) {
+      // host-local hands an IP out again only after it was released: the holder was removed
+      // without a DEL reaching us. Release it first so the node never has the IP twice.
+      if (auto s = forget(other.uid); !s)
+        return errorReply(kCniErrIo, s.error().message(), "persist");
+      if (other.enrolled) {
+        if (auto s = applyPodChangeLocked(other, false); !s) {
+          return errorReply(kCniErrTryAgainLater,
+                            "stale pod " + pod + " could not be released: " + s.error().message(),
+                            "reconcile");
+        }
+      }
+      if (events_.resynced) {
+        events_.resynced(other, false,
+                         "its network namespace " + other.netns + " is gone and pod " +
+                             r.podNamespace + "/" + r.podName + " now has its IP");
+      }
+      continue;
+    }
+    if (ambient && other.enrolled) {
+      return errorReply(kCniErrInvalidConfig,
+                        "ambient pod " + r.podNamespace + "/" + r.podName + ": IP " +
+                            other.ips.front() + " in prevResult belongs to enrolled pod " + pod +
+                            " (uid " + other.uid + ", netns " + other.netns +
+                            " still exists); one IP cannot be redirected for two pods (check the "
+                            "IPAM plugin)",
+                        "ip-conflict");
+    }
+  }
+  return std::nullopt;
 }
 
 PodReply Enroller::addZtunnel(const PodRequest& r) {
@@ -165,6 +225,9 @@ PodReply Enroller::del(const PodRequest& r) {
     rec = &it->second;
   } else {
     rec = registry_.byContainer(r.containerId);
+    // The runtime sends the UID it sent with the ADD: a DEL naming another UID is not this
+    // record's, whatever container ID it carries.
+    if (rec && !r.podUid.empty() && rec->uid != r.podUid) rec = nullptr;
   }
   if (!rec) return reply(PodVerdict::kReleased, "pod was not known to the agent");
   PodRecord removed = *rec;
@@ -243,6 +306,10 @@ Status Enroller::setEnrolledLocked(PodRecord rec, bool enroll, const std::string
     }
     if (rec.ips.empty()) return fail(ErrorCode::kInvalidInput, "pod " + pod + " has no IP address");
     if (auto ip = Ipv4::parse(rec.ips.front()); !ip) return fail(ip.error().wrap("pod " + pod));
+    if (const PodRecord* other = enrolledWithIp(rec.ips, rec.uid)) {
+      return fail(ErrorCode::kExists, "pod " + pod + " waits: its IP is enrolled for pod " +
+                                          other->podNamespace + "/" + other->name);
+    }
     auto link = inspector_.inspect(rec.netns, rec.ifname);
     if (!link) return fail(link.error().wrap("pod " + pod));
     rec.hostVeth = link->hostVeth;

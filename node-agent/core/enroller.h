@@ -65,6 +65,14 @@ class Enroller {
   PodReply del(const PodRequest& r);
   PodReply check(const PodRequest& r);
   PodReply addZtunnel(const PodRequest& r);
+  // Before an ADD registers `r.ips`: another registered pod with one of these IPs whose
+  // network namespace is gone was removed without a DEL and is released and forgotten. When
+  // the other pod is still there and enrolled, an ambient ADD is refused (code 7, naming it):
+  // the node plan cannot hold one IP twice. Returns the refusal, or nothing to go on.
+  std::optional<PodReply> claimIpsLocked(const PodRequest& r, bool ambient);
+  // The enrolled pod other than `uid` that has one of `ips`, or null.
+  const PodRecord* enrolledWithIp(const std::vector<std::string>& ips,
+                                  const std::string& uid) const;
   // Persists the record, then puts it in the registry (untouched when persisting fails).
   Status store(const PodRecord& rec);
   // Removes the record from disk, then from the registry.

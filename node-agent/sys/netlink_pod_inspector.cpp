@@ -20,6 +20,11 @@ using Cache = CPtr<nl_cache, nl_cache_free>;
 
 }  // namespace
 
+bool NetlinkPodInspector::netnsGone(const std::string& netns) {
+  auto ns = Netns::open(netns);
+  return !ns && ns.error().isNotFound();  // ENOENT: the runtime removed it with its pod
+}
+
 Result<PodLink> NetlinkPodInspector::inspect(const std::string& netns, const std::string& ifname) {
   auto podNs = Netns::open(netns);
   if (!podNs) return fail(podNs.error());

@@ -10,6 +10,7 @@ class NetlinkPodInspector : public PodInspector {
  public:
   explicit NetlinkPodInspector(std::string nodeNetns) : nodeNetns_(std::move(nodeNetns)) {}
   Result<PodLink> inspect(const std::string& netns, const std::string& ifname) override;
+  bool netnsGone(const std::string& netns) override;
 
  private:
   std::string nodeNetns_;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 
 #include "common/core/kernel_port.h"
 #include "kernel_model.h"
@@ -105,6 +106,10 @@ class FakeInspector : public PodInspector {
     // "/var/run/netns/pod-7" -> host veth "veth7"
     return PodLink{"veth" + netns.substr(netns.rfind('-') + 1), "10.244.1.1", 1500};
   }
+  bool netnsGone(const std::string& netns) override {
+    return netns.empty() || netns.find("missing") != std::string::npos || gone.count(netns) != 0;
+  }
+  std::set<std::string> gone;  // netns paths removed since their pod's ADD
 };
 
 class RecordingAnnotator : public PodAnnotator {

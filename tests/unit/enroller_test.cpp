@@ -7,6 +7,7 @@
 
 #include "agent_fakes.h"
 #include "common/core/constants.h"
+#include "common/core/reconcile.h"
 
 using namespace ambient;
 using namespace ambient::testing;
@@ -378,4 +379,84 @@ TEST_CASE("with metadata not synced yet new pods fail closed and enrolled pods s
   CHECK(r.message.find("connection refused") != std::string::npos);
   REQUIRE(w.enroller.resync());
   CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.21")});
+}
+
+TEST_CASE("an ambient ADD with a live enrolled pod's IP is refused and names that pod",
+          "[enroller][ip-conflict]") {
+  World w;
+  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  REQUIRE(w.send(PodCommand::kAdd, "foo", "victim", 1, "10.244.1.20").verdict ==
+          PodVerdict::kEnrolled);
+  auto r = w.send(PodCommand::kAdd, "foo", "twin", 2, "10.244.1.20");
+  CHECK(r.verdict == PodVerdict::kError);
+  CHECK(r.cniCode == kCniErrInvalidConfig);
+  CHECK(r.message.find("foo/victim") != std::string::npos);
+  CHECK(w.store.saved.pods.count("uid-twin") == 0);
+  CHECK(w.store.saved.pods.at("uid-victim").enrolled);
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.20")});
+  auto in = w.enroller.planInput();
+  REQUIRE(in);
+  CHECK(computeNodePlan(*in));  // no "enrolled twice"
+  // The same pod's repeated ADD is not a conflict with itself.
+  CHECK(w.send(PodCommand::kAdd, "foo", "victim", 1, "10.244.1.20").verdict ==
+        PodVerdict::kEnrolled);
+}
+
+TEST_CASE("an ADD with the IP of a pod whose netns is gone releases the stale pod first",
+          "[enroller][ip-conflict]") {
+  World w;
+  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  REQUIRE(w.send(PodCommand::kAdd, "foo", "old", 1, "10.244.1.20").verdict ==
+          PodVerdict::kEnrolled);
+  w.inspector.gone.insert("/var/run/netns/pod-1");  // removed without a DEL
+  auto r = w.send(PodCommand::kAdd, "foo", "new", 2, "10.244.1.20");
+  CHECK(r.verdict == PodVerdict::kEnrolled);
+  CHECK(w.store.saved.pods.count("uid-old") == 0);
+  CHECK(w.store.saved.pods.at("uid-new").hostVeth == "veth2");
+  CHECK(w.enroller.enrolledCount() == 1);
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.20")});
+  auto in = w.enroller.planInput();
+  REQUIRE(in);
+  auto plan = computeNodePlan(*in);
+  REQUIRE(plan);
+  // The set element and the route via the new pod's veth match the plan.
+  auto changes = verify(w.kernel, {kNode, NetnsRole::kNode}, *plan, w.ledger);
+  REQUIRE(changes);
+  std::string left;
+  // (The fake kernel keeps the departed veth's sysctl; the real one is gone with the veth.)
+  for (const auto& c : changes->changes) {
+    if (!std::holds_alternative<SysctlSpec>(c.object)) left += describe(c.object) + "\n";
+  }
+  CHECK(left.empty());
+}
+
+TEST_CASE("a plain pod with a live pod's IP is not enrolled by a later label flip",
+          "[enroller][ip-conflict]") {
+  World w;
+  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  REQUIRE(w.send(PodCommand::kAdd, "foo", "victim", 1, "10.244.1.20").verdict ==
+          PodVerdict::kEnrolled);
+  REQUIRE(w.send(PodCommand::kAdd, "plain", "web", 2, "10.244.1.20").verdict ==
+          PodVerdict::kNotAmbient);
+  w.meta.meta.namespaces["plain"].labels = {{"istio.io/dataplane-mode", "ambient"}};
+  CHECK_FALSE(w.enroller.resync());
+  CHECK_FALSE(w.store.saved.pods.at("uid-web").enrolled);
+  auto in = w.enroller.planInput();
+  REQUIRE(in);
+  CHECK(computeNodePlan(*in));
+}
+
+TEST_CASE("a DEL with another pod's container ID and an unknown UID releases nothing",
+          "[enroller]") {
+  World w;
+  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  REQUIRE(w.send(PodCommand::kAdd, "foo", "victim", 1, "10.244.1.20").verdict ==
+          PodVerdict::kEnrolled);
+  PodRequest r;
+  r.command = PodCommand::kDel;
+  r.containerId = "c-victim";
+  r.podUid = "uid-attacker";
+  CHECK(w.enroller.handle(r).verdict == PodVerdict::kReleased);  // DEL stays idempotent
+  CHECK(w.store.saved.pods.at("uid-victim").enrolled);
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.20")});
 }
