@@ -41,7 +41,9 @@ async def roundtrip(reader, writer, payload):
     writer.write(payload)
     await writer.drain()
     got = await asyncio.wait_for(reader.readexactly(len(payload)), 30)
-    return got == payload
+    if got != payload:
+        raise RuntimeError("echo mismatch: sent %r, got %r" % (payload, got))
+    return 1
 
 
 async def hold(host, port, n, seconds):
@@ -64,7 +66,10 @@ async def hold(host, port, n, seconds):
             out["opened"] += 1
             conns.append((r, w))
             try:
-                out["echoed"] += await roundtrip(r, w, b"%08d" % i)
+                # Not `out[k] += await ...`: that reads out[k] before the await, and concurrent
+                # tasks then overwrite each other's increments.
+                ok = await roundtrip(r, w, b"%08d" % i)
+                out["echoed"] += ok
             except Exception as e:  # noqa: BLE001
                 error(e)
 
@@ -74,7 +79,8 @@ async def hold(host, port, n, seconds):
 
     async def again(i, r, w):
         try:
-            out["held"] += await roundtrip(r, w, b"again%05d" % i)
+            ok = await roundtrip(r, w, b"again%05d" % i)
+            out["held"] += ok
         except Exception as e:  # noqa: BLE001
             error(e)
 
@@ -92,12 +98,10 @@ async def churn(host, port, seconds, conc):
         while time.monotonic() < deadline:
             try:
                 r, w = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 10)
-                ok = await roundtrip(r, w, b"0123456789abcdef")
+                await roundtrip(r, w, b"0123456789abcdef")
                 w.close()
                 await w.wait_closed()
                 out["conns"] += 1
-                if not ok:
-                    raise RuntimeError("echo mismatch")
             except Exception as e:  # noqa: BLE001
                 out["errors"] += 1
                 out["first_error"] = out["first_error"] or repr(e)

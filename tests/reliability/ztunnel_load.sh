@@ -80,7 +80,10 @@ if ! prlimit --nofile=65536:65536 true 2>/dev/null; then
   hard=$(ulimit -Hn)
   NOFILE="prlimit --nofile=$hard:$hard"
   fit=$(( (hard - 256) / 6 ))
-  if [ "$CONNS" -gt "$fit" ]; then CAP=" (capped from $CONNS: RLIMIT_NOFILE hard limit $hard here)"; CONNS=$fit; fi
+  if [ "$CONNS" -gt "$fit" ]; then
+    CAP=" (capped from $CONNS: RLIMIT_NOFILE hard limit $hard cannot be raised here, ztunnel needs up to 6 fds per conn)"
+    CONNS=$fit
+  fi
 fi
 inns srv $NOFILE "$PY" "$HERE/conn_load.py" serve 8080 >"$WORK/srv.log" 2>&1 &
 PIDS+=($!)
