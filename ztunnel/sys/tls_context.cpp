@@ -34,9 +34,19 @@ Result<SSL_CTX*> makeContext(const SSL_METHOD* method, X509_STORE* trust, bool s
   SSL_CTX_set_read_ahead(ctx, 1);
   SSL_CTX_set_default_read_buffer_len(ctx, 64 * 1024);
   SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  // AES-128-GCM first (AES-NI + PCLMUL; ~10% fewer cycles per byte than AES-256-GCM, which is
+  // OpenSSL's default first choice); the server's order decides, ChaCha20 stays for peers without
+  // AES.
+  if (SSL_CTX_set_ciphersuites(
+          ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256") != 1) {
+    SSL_CTX_free(ctx);
+    return fail(ErrorCode::kTls, "SSL_CTX_set_ciphersuites: " + takeOpenSslErrors());
+  }
+  if (server) SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   X509_STORE_up_ref(trust);
   SSL_CTX_set_cert_store(ctx, trust);
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), nullptr);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+                     nullptr);
   if (server) {
     SSL_CTX_set_alpn_select_cb(ctx, selectAlpn, nullptr);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
@@ -53,7 +63,9 @@ int appendWrite(BIO* b, const char* data, size_t len, size_t* written) {
   return 1;
 }
 
-long appendCtrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+long appendCtrl(BIO*, int cmd, long, void*) {
+  return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
 
 int appendCreate(BIO* b) {
   BIO_set_init(b, 1);
@@ -102,13 +114,15 @@ std::vector<std::string> peerUriSans(SSL* ssl) {
   std::vector<std::string> out;
   X509* peer = SSL_get0_peer_certificate(ssl);
   if (!peer) return out;
-  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(peer, NID_subject_alt_name, nullptr, nullptr));
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(peer, NID_subject_alt_name, nullptr, nullptr));
   if (!names) return out;
   for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
     const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
     if (n->type != GEN_URI) continue;
     const ASN1_IA5STRING* uri = n->d.uniformResourceIdentifier;
-    out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)), ASN1_STRING_length(uri));
+    out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+                     ASN1_STRING_length(uri));
   }
   GENERAL_NAMES_free(names);
   return out;
@@ -124,8 +138,9 @@ bool negotiatedH2(SSL* ssl) {
 std::string describeTlsFailure(SSL* ssl) {
   long verify = SSL_get_verify_result(ssl);
   std::string errors = takeOpenSslErrors();
-  if (verify != X509_V_OK) return std::string("peer certificate rejected: ") +
-                                  X509_verify_cert_error_string(verify) + " (" + errors + ")";
+  if (verify != X509_V_OK)
+    return std::string("peer certificate rejected: ") + X509_verify_cert_error_string(verify) +
+           " (" + errors + ")";
   return errors;
 }
 
