@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 
@@ -86,6 +87,23 @@ int runAgent(const AgentFlags& flags) {
   if (::mkdir(flags.stateDir.c_str(), 0700) != 0 && errno != EEXIST) {
     return fatal("cannot create state directory " + flags.stateDir,
                  Error{ErrorCode::kIo, errno, flags.stateDir});
+  }
+  // The registry names every pod of the node: root only, also when the directory was made by
+  // someone else (an older agent, a hostPath created by the kubelet with 0755).
+  struct stat st {};
+  if (::stat(flags.stateDir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return fatal("state directory " + flags.stateDir + " is not a directory",
+                 Error{ErrorCode::kInvalidInput, errno, flags.stateDir});
+  }
+  if ((st.st_mode & 07777) != 0700) {
+    if (::chmod(flags.stateDir.c_str(), 0700) != 0) {
+      return fatal("cannot restrict state directory " + flags.stateDir + " to mode 0700",
+                   Error{ErrorCode::kIo, errno, flags.stateDir});
+    }
+    char was[8];
+    std::snprintf(was, sizeof was, "%04o", st.st_mode & 07777);
+    logLine(LogLevel::kInfo, "state directory mode tightened to 0700",
+            {{"dir", flags.stateDir}, {"was", was}});
   }
   auto tunnel = chooseTunnelKind(flags.tunnelMode);
   if (!tunnel) return fatal("no usable tunnel", tunnel.error());
