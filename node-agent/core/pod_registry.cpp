@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/core/ipv4.h"
+
 namespace ambient {
 namespace {
 
@@ -34,6 +36,19 @@ PodRecord podFromJson(const json& p) {
                 p.at("hostVeth").get<std::string>(),
                 p.at("enrolled").get<bool>()};
   if (rec.uid.empty()) throw std::invalid_argument("a pod without uid");
+  if (rec.enrolled) {
+    // The agent enrolls only pods with IPv4 addresses and a valid host veth; anything else is
+    // damage (no checksum guards the file) that would stop every later plan of the node.
+    const std::string pod = "enrolled pod " + rec.podNamespace + "/" + rec.name;
+    if (rec.ips.empty()) throw std::invalid_argument(pod + " has no IP");
+    for (const auto& ip : rec.ips) {
+      if (auto v = Ipv4::parse(ip); !v)
+        throw std::invalid_argument(pod + ": " + v.error().message());
+    }
+    if (auto s = validateIfName(rec.hostVeth, "host veth of " + pod); !s) {
+      throw std::invalid_argument(s.error().message());
+    }
+  }
   return rec;
 }
 

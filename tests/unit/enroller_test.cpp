@@ -460,3 +460,24 @@ TEST_CASE("a DEL with another pod's container ID and an unknown UID releases not
   CHECK(w.store.saved.pods.at("uid-victim").enrolled);
   CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.20")});
 }
+
+TEST_CASE("a registry whose enrolled pod has a damaged IP or veth is refused at load",
+          "[registry]") {
+  PodRegistry r;
+  r.pods["u1"] = PodRecord{"u1",   "foo",          "a",     "c1", "/var/run/netns/pod-1",
+                           "eth0", {"10.244.5.8"}, "veth1", true};
+  REQUIRE(decodeRegistry(encodeRegistry(r)));
+  auto damaged = r;
+  damaged.pods["u1"].ips = {"10.:44.5.8"};  // one changed byte, still valid JSON
+  auto bad = decodeRegistry(encodeRegistry(damaged));
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message().find("foo/a") != std::string::npos);
+  damaged = r;
+  damaged.pods["u1"].hostVeth = "ve th1";
+  CHECK_FALSE(decodeRegistry(encodeRegistry(damaged)));
+  CHECK_FALSE(applyChange(damaged, encodePut(damaged.pods["u1"])));
+  // A pod that is not enrolled may have any address (dual-stack plain pods).
+  damaged.pods["u1"].enrolled = false;
+  damaged.pods["u1"].ips = {"fd00::5"};
+  CHECK(decodeRegistry(encodeRegistry(damaged)));
+}
