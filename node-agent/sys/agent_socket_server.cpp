@@ -8,12 +8,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <thread>
 
 namespace ambient {
 namespace {
 
-constexpr int kMaxInFlight = 64;
+constexpr int kMaxInFlight = 64;  // connections served at once
 
 void writeAll(int fd, const std::string& s) {
   size_t done = 0;
@@ -54,30 +55,41 @@ Result<std::unique_ptr<AgentSocketServer>> AgentSocketServer::listen(const std::
     return fail(ErrorCode::kIo, "bind agent socket " + path, errno);
   }
   ::chmod(path.c_str(), 0600);
-  if (::listen(fd.get(), 128) != 0) return fail(ErrorCode::kIo, "listen on " + path, errno);
+  if (::listen(fd.get(), SOMAXCONN) != 0) return fail(ErrorCode::kIo, "listen on " + path, errno);
   return std::unique_ptr<AgentSocketServer>(
       new AgentSocketServer(std::move(fd), std::move(handler), std::move(complain), readTimeoutMs));
 }
 
 void AgentSocketServer::serve(const std::atomic<bool>& stop) {
   while (!stop.load()) {
+    {
+      // Back-pressure instead of refusal: with every slot taken, further plugins wait in the
+      // listen backlog (their own agentTimeoutMs bounds the wait). Closing an accepted
+      // connection before reading its request made the plugin's send fail (EPIPE).
+      std::unique_lock lock(mu_);
+      if (!slotFree_.wait_for(lock, std::chrono::milliseconds(200),
+                              [this] { return inFlight_ < kMaxInFlight; })) {
+        continue;
+      }
+    }
     pollfd p{fd_.get(), POLLIN, 0};
     if (::poll(&p, 1, 200) <= 0) continue;
     int conn = ::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (conn < 0) continue;
-    if (inFlight_.load() >= kMaxInFlight) {
-      writeAll(conn, encodeReply(protocolError(kCniErrTryAgainLater, "agent is busy")));
-      ::close(conn);
-      continue;
+    {
+      std::lock_guard lock(mu_);
+      ++inFlight_;
     }
-    ++inFlight_;
     std::thread([this, conn] {
       serveOne(conn);
       ::close(conn);
+      std::lock_guard lock(mu_);
       --inFlight_;
+      slotFree_.notify_all();
     }).detach();
   }
-  while (inFlight_.load() > 0) ::usleep(10 * 1000);  // let replies in flight finish
+  std::unique_lock lock(mu_);
+  slotFree_.wait(lock, [this] { return inFlight_ == 0; });  // let replies in flight finish
 }
 
 void AgentSocketServer::serveOne(int conn) {

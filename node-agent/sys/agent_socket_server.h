@@ -4,8 +4,10 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/core/agent_protocol.h"
@@ -23,7 +25,8 @@ class AgentSocketServer {
                                                            Complaint complain,
                                                            int readTimeoutMs = 5000);
   // Accepts until `stop` is set (checked at least every 200 ms). Each connection is served on
-  // its own short-lived thread; at most 64 at once.
+  // its own short-lived thread; at most 64 at once, further connections wait in the listen
+  // backlog (never refused or closed unread).
   void serve(const std::atomic<bool>& stop);
 
  private:
@@ -38,7 +41,9 @@ class AgentSocketServer {
   Handler handler_;
   Complaint complain_;
   int timeoutMs_;
-  std::atomic<int> inFlight_{0};
+  std::mutex mu_;
+  std::condition_variable slotFree_;
+  int inFlight_ = 0;  // guarded by mu_
 };
 
 }  // namespace ambient
