@@ -73,6 +73,28 @@ long rssKb(pid_t pid) {
   return -1;
 }
 
+// CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat.
+double cpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  size_t at = text.rfind(')');
+  if (at == std::string::npos) return 0;
+  std::istringstream rest(text.substr(at + 2));
+  std::string skip;
+  for (int i = 3; i < 14; ++i) rest >> skip;  // fields 3..13
+  double utime = 0, stime = 0;
+  rest >> utime >> stime;
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds of waited-for children (the measuring clients).
+double childrenCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_CHILDREN, &ru);
+  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
+
 double field(const std::string& text, const std::string& key) {
   size_t at = text.find(key + " ");
   return at == std::string::npos ? -1 : std::atof(text.c_str() + at + key.size() + 1);
@@ -81,6 +103,7 @@ double field(const std::string& text, const std::string& key) {
 struct PathResult {
   std::string name;
   double gbps = -1;
+  double cpuNsPerByte = -1;  // CPU of client, server and proxies per byte moved
   double p50 = -1, p99 = -1;
 };
 
@@ -210,13 +233,27 @@ int runBenchmark(const std::vector<std::string>& args) {
   std::vector<PathResult> results = {{"direct"}, {"haproxy"}, {"ztunnel-plain"}, {"ztunnel-hbone"}};
   const char* targets[] = {"10.88.2.2 5201", "10.88.1.1 7000", "10.96.0.1 5201", "10.96.0.2 5201"};
   // Paths take turns within each round, so a change of background load hits all of them alike.
-  std::vector<std::vector<double>> runs(results.size());
+  // CPU per byte (every process of the path; the others are idle meanwhile) shows the cost of a
+  // path independently of how much CPU background load leaves to the benchmark.
+  std::vector<std::vector<double>> runs(results.size()), cpu(results.size());
+  auto busy = [&] {
+    double t = childrenCpuSeconds();
+    for (pid_t p : children) t += cpuSeconds(p);
+    return t;
+  };
   for (int r = 0; r < s.runs; ++r)
-    for (size_t i = 0; i < results.size(); ++i)
-      runs[i].push_back(field(capture(nsc + "T " + targets[i] + " " + std::to_string(s.seconds)), "gbps"));
+    for (size_t i = 0; i < results.size(); ++i) {
+      double before = busy();
+      std::string out = capture(nsc + "T " + targets[i] + " " + std::to_string(s.seconds));
+      double bytes = field(out, "bytes");
+      runs[i].push_back(field(out, "gbps"));
+      cpu[i].push_back(bytes > 0 ? (busy() - before) / bytes * 1e9 : -1);
+    }
   for (size_t i = 0; i < results.size(); ++i) {
     std::sort(runs[i].begin(), runs[i].end());
+    std::sort(cpu[i].begin(), cpu[i].end());
     results[i].gbps = runs[i][runs[i].size() / 2];
+    results[i].cpuNsPerByte = cpu[i][cpu[i].size() / 2];
   }
   std::vector<std::vector<double>> p50s(results.size()), p99s(results.size());
   for (int r = 0; r < s.runs; ++r)
@@ -238,14 +275,14 @@ int runBenchmark(const std::vector<std::string>& args) {
               "medians of %d interleaved rounds of %.1f s and %d round trips)\n",
               split ? "client 0, server 1, proxies unpinned" : "client+server 0, proxies 1", s.runs,
               s.seconds, s.iterations / s.runs);
-  std::printf("%-15s %10s %8s %10s %10s %10s %12s\n", "path", "Gbit/s", "x direct", "p50 us", "p99 us",
-              "+p50 us", "+p50/hop us");
+  std::printf("%-15s %10s %8s %10s %10s %10s %12s %10s\n", "path", "Gbit/s", "x direct", "p50 us",
+              "p99 us", "+p50 us", "+p50/hop us", "CPU ns/B");
   for (size_t i = 0; i < results.size(); ++i) {
     const PathResult& r = results[i];
     int hops = i == 0 ? 0 : i == 3 ? 2 : 1;
     double added = r.p50 - d.p50;
-    std::printf("%-15s %10.2f %8.2f %10.1f %10.1f %10.1f %12.1f\n", r.name.c_str(), r.gbps,
-                r.gbps / d.gbps, r.p50, r.p99, added, hops ? added / hops : 0.0);
+    std::printf("%-15s %10.2f %8.2f %10.1f %10.1f %10.1f %12.1f %10.2f\n", r.name.c_str(), r.gbps,
+                r.gbps / d.gbps, r.p50, r.p99, added, hops ? added / hops : 0.0, r.cpuNsPerByte);
   }
   const PathResult& zp = results[2];
   const PathResult& zh = results[3];
