@@ -36,6 +36,18 @@ Status Enroller::start(PodRegistry loaded) {
   registry_ = std::move(loaded);
   enrolledCount_ = registry_.enrolled().size();
   started_ = true;
+  if (registry_.ztunnel) {
+    // The ztunnel record's host veth, node address and MTU were read from the kernel at its
+    // ADD: read them again, so an outdated or damaged copy cannot keep the node from
+    // converging. (When its namespace cannot be inspected the record stays as it is.)
+    ZtunnelRecord z = *registry_.ztunnel;
+    if (auto link = inspector_.inspect(z.netns, z.podIfname); link && !link->gateway.empty()) {
+      z.hostVeth = link->hostVeth;
+      z.nodeAddr = link->gateway;
+      z.lowerMtu = link->mtu;
+      if (z != *registry_.ztunnel && store_.setZtunnel(z)) registry_.ztunnel = z;
+    }
+  }
   return reconcileLocked();
 }
 

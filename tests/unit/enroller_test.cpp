@@ -481,3 +481,31 @@ TEST_CASE("a registry whose enrolled pod has a damaged IP or veth is refused at 
   damaged.pods["u1"].ips = {"fd00::5"};
   CHECK(decodeRegistry(encodeRegistry(damaged)));
 }
+
+TEST_CASE("a restarted agent re-reads the ztunnel record's veth and node address from the kernel",
+          "[enroller]") {
+  World w;
+  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.send(PodCommand::kAdd, "foo", "a", 1, "10.244.2.1");
+  PodRegistry damaged = w.store.saved;
+  damaged.ztunnel->hostVeth = "vethtt";  // one changed byte in registry.json
+  damaged.ztunnel->nodeAddr = "10.244.1.9";
+  Enroller second{EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}},
+                  w.kernel,
+                  w.ledger,
+                  w.store,
+                  w.inspector,
+                  w.meta};
+  REQUIRE(second.start(damaged));
+  REQUIRE(second.registry().ztunnel);
+  CHECK(second.registry().ztunnel->hostVeth == "veth1");
+  CHECK(second.registry().ztunnel->nodeAddr == "10.244.1.1");
+  CHECK(w.store.saved.ztunnel->hostVeth == "veth1");
+  auto in = second.planInput();
+  REQUIRE(in);
+  auto plan = computeNodePlan(*in);
+  REQUIRE(plan);
+  auto changes = verify(w.kernel, {kNode, NetnsRole::kNode}, *plan, w.ledger);
+  REQUIRE(changes);
+  CHECK(changes->empty());
+}
