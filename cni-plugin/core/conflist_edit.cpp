@@ -74,12 +74,20 @@ bool hasOurs(const json& list) {
 json mergedEntry(const json* existing, const AmbientEntry& e) {
   json entry = existing ? *existing : json{{"type", kPluginType}};
   entry["agentSocket"] = e.agentSocket;
-  for (auto [key, value] : {std::pair{"logFile", &e.logFile}, {"kubeconfig", &e.kubeconfig}}) {
+  for (auto [key, value] : {std::pair{"logFile", &e.logFile},
+                            {"kubeconfig", &e.kubeconfig},
+                            {"ztunnelNamespace", &e.ztunnelNamespace},
+                            {"ztunnelLabel", &e.ztunnelLabel},
+                            {"ztunnelServiceAccount", &e.ztunnelServiceAccount}}) {
     if (value->empty())
       entry.erase(key);
     else
       entry[key] = *value;
   }
+  if (e.excludeNamespaces.empty())
+    entry.erase("excludeNamespaces");
+  else
+    entry["excludeNamespaces"] = e.excludeNamespaces;
   return entry;
 }
 

@@ -28,10 +28,17 @@ struct ConfFile {
 };
 
 // Our plugin entry's fields; empty logFile/kubeconfig are left out of the entry.
+// The fields install writes into the plugin's entry; empty ones are left out (the plugin's
+// defaults, which equal the agent's).
 struct AmbientEntry {
   std::string agentSocket;
   std::string logFile;
   std::string kubeconfig;
+  // The agent's membership settings, for the plugin's decisions while the agent is down.
+  std::vector<std::string> excludeNamespaces;
+  std::string ztunnelNamespace;
+  std::string ztunnelLabel;  // KEY=VALUE
+  std::string ztunnelServiceAccount;
 };
 
 struct InstallRecord {

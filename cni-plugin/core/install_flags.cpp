@@ -12,10 +12,16 @@ Result<InstallOptions> parseInstallFlags(const std::vector<std::string>& args) {
     const char* name;
     std::string* out;
   };
-  const ValueFlag valueFlags[] = {
-      {"--cni-conf-dir", &o.confDir},       {"--cni-bin-dir", &o.binDir},
-      {"--plugin-binary", &o.pluginBinary}, {"--agent-socket", &o.agentSocket},
-      {"--log-file", &o.logFile},           {"--kubeconfig", &o.kubeconfig}};
+  const ValueFlag valueFlags[] = {{"--cni-conf-dir", &o.confDir},
+                                  {"--cni-bin-dir", &o.binDir},
+                                  {"--plugin-binary", &o.pluginBinary},
+                                  {"--agent-socket", &o.agentSocket},
+                                  {"--log-file", &o.logFile},
+                                  {"--kubeconfig", &o.kubeconfig},
+                                  {"--exclude-namespaces", &o.excludeNamespaces},
+                                  {"--ztunnel-namespace", &o.ztunnelNamespace},
+                                  {"--ztunnel-label", &o.ztunnelLabel},
+                                  {"--ztunnel-service-account", &o.ztunnelServiceAccount}};
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i], value;
     bool hasValue = false;
@@ -47,7 +53,24 @@ Result<InstallOptions> parseInstallFlags(const std::vector<std::string>& args) {
                                     {"--agent-socket", o.agentSocket}}) {
     if (value.empty()) return fail(ErrorCode::kInvalidInput, std::string(name) + " is empty");
   }
+  if (!o.ztunnelLabel.empty() && o.ztunnelLabel.find('=') == std::string::npos)
+    return fail(ErrorCode::kInvalidInput,
+                "--ztunnel-label must be KEY=VALUE, not \"" + o.ztunnelLabel + "\"");
   return o;
+}
+
+AmbientEntry ambientEntryOf(const InstallOptions& o) {
+  AmbientEntry e{o.agentSocket,      o.logFile,      o.kubeconfig,           {},
+                 o.ztunnelNamespace, o.ztunnelLabel, o.ztunnelServiceAccount};
+  size_t start = 0;
+  while (start <= o.excludeNamespaces.size()) {
+    size_t comma = o.excludeNamespaces.find(',', start);
+    if (comma == std::string::npos) comma = o.excludeNamespaces.size();
+    if (comma > start)
+      e.excludeNamespaces.push_back(o.excludeNamespaces.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return e;
 }
 
 std::string installUsage() {
@@ -65,6 +88,12 @@ X.conf is wrapped into X.conflist and X.conf removed. Running it again changes n
   --log-file PATH        logFile of the plugin entry (left out when not given)
   --kubeconfig PATH      kubeconfig of the plugin entry (left out when not given); lets the
                          plugin start non-ambient pods while the agent is down
+  --exclude-namespaces A,B       excludeNamespaces of the plugin entry; give the agent's
+  --ztunnel-namespace NS         ztunnelNamespace, --ztunnel-label KEY=VALUE ztunnelLabel and
+  --ztunnel-label KEY=VALUE      --ztunnel-service-account SA ztunnelServiceAccount: the
+  --ztunnel-service-account SA   agent's settings, so that the plugin decides as the agent
+                         does while the agent is down (each left out when not given: the
+                         plugin's defaults equal the agent's)
   --watch                keep running; put the entry back whenever the primary CNI rewrites
                          its config; exit 0 on SIGTERM/SIGINT, leaving the entry in place
   --uninstall            remove what install added: the entry, the .conf wrapping (original

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "cni-plugin/core/conflist_edit.h"
 #include "common/core/error.h"
 
 namespace ambient::cni {
@@ -21,6 +22,11 @@ struct InstallOptions {
   std::string agentSocket;   // default kDefaultAgentSocket
   std::string logFile;
   std::string kubeconfig;
+  // The agent's membership settings, copied into the plugin entry (left out when not given).
+  std::string excludeNamespaces;  // comma-separated
+  std::string ztunnelNamespace;
+  std::string ztunnelLabel;  // KEY=VALUE
+  std::string ztunnelServiceAccount;
   bool watch = false;
   bool uninstall = false;
   bool help = false;
@@ -30,5 +36,8 @@ struct InstallOptions {
 Result<InstallOptions> parseInstallFlags(const std::vector<std::string>& args);
 
 std::string installUsage();
+
+// The plugin entry the options describe (the comma list split, empty names dropped).
+AmbientEntry ambientEntryOf(const InstallOptions& o);
 
 }  // namespace ambient::cni

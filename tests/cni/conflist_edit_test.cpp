@@ -5,9 +5,11 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cni-plugin/core/agent_down_fallback.h"
 #include "cni-plugin/core/install_flags.h"
 
 using namespace ambient;
@@ -238,4 +240,35 @@ TEST_CASE("installer flags", "[cni][install]") {
   CHECK_FALSE(parseInstallFlags({"--watch=1"}));
   CHECK_FALSE(parseInstallFlags({"--agent-socket="}));
   CHECK(installUsage().find("Exit codes") != std::string::npos);
+}
+
+TEST_CASE("installer flags carry the agent's membership settings into the plugin entry",
+          "[cni][install]") {
+  auto o = parseInstallFlags({"--exclude-namespaces", "kube-system,,monitoring",
+                              "--ztunnel-namespace=mesh", "--ztunnel-label", "app=zt",
+                              "--ztunnel-service-account", "zt-sa", "--kubeconfig", "/k"});
+  REQUIRE(o);
+  Dir d{{"10-net.conflist", R"({"cniVersion":"1.0.0","name":"k8s","plugins":[{"type":"ptp"}]})"}};
+  install(d, ambientEntryOf(*o));
+  auto list = json::parse(d["10-net.conflist"]);
+  const auto& entry = list["plugins"].back();
+  CHECK(entry["excludeNamespaces"] == json::array({"kube-system", "monitoring"}));
+  // What the plugin itself reads back while the agent is down.
+  FallbackConfig fb;
+  REQUIRE(readFallbackConfig(entry, fb).empty());
+  CHECK(fb.enabled);
+  CHECK(fb.policy.excludedNamespaces == std::set<std::string>{"kube-system", "monitoring"});
+  CHECK(fb.policy.ztunnelNamespace == "mesh");
+  CHECK(fb.policy.ztunnelLabelKey == "app");
+  CHECK(fb.policy.ztunnelLabelValue == "zt");
+  CHECK(fb.policy.ztunnelServiceAccount == "zt-sa");
+
+  // Not given: left out, so the plugin keeps its defaults (the agent's).
+  Dir plain{{"10-net.conflist", d["10-net.conflist"]}};
+  install(plain, ambientEntryOf(*parseInstallFlags({})));
+  auto again = json::parse(plain["10-net.conflist"])["plugins"].back();
+  for (const char* key :
+       {"excludeNamespaces", "ztunnelNamespace", "ztunnelLabel", "ztunnelServiceAccount"})
+    CHECK_FALSE(again.contains(key));
+  CHECK_FALSE(parseInstallFlags({"--ztunnel-label", "app"}));
 }
