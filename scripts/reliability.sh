@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Runs the reliability suite of issue 9 (faults, load, security) and prints ONE table:
+# Runs the reliability suite of issue 9 (faults, load, security, and the libFuzzer targets
+# through scripts/fuzz.sh) and prints ONE table:
 #   test | trials | passed | figure
-# Short settings by default (CI); --long for the recorded run (docs/RELIABILITY.md).
-# Usage: scripts/reliability.sh [--long] [--only NAME-SUBSTRING] [--list]
+# Short settings by default (CI: fuzz 15 s a target); --long for the recorded run
+# (docs/RELIABILITY.md; fuzz 300 s a target). --no-fuzz leaves the fuzz rows out.
+# Usage: scripts/reliability.sh [--long] [--no-fuzz] [--only NAME-SUBSTRING] [--list]
 # Env: AMBIENT_BUILD_DIR (default build), AMBIENT_SEED (repeat a run's random choices).
 # Exit codes: 0 every row passed, 1 a row failed, 2 usage or missing binaries. Needs root.
 set -uo pipefail
@@ -12,14 +14,16 @@ build=${AMBIENT_BUILD_DIR:-build}
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 
 long=0
+fuzz=1
 only=""
 list=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --long) long=1 ;;
+    --no-fuzz) fuzz=0 ;;
     --only) only=${2:-}; shift ;;
     --list) list=1 ;;
-    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "reliability.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -47,10 +51,10 @@ fi
 # Settings: short (CI) and long.
 if [ "$long" = 1 ]; then
   T_KILL=10 T_STATE=100 T_DISK=60 T_NETNS=100 T_ZTKILL=10 T_WATCH=10 T_FILES=200
-  S_CNI=180 S_ZT=60 CONNS=10000
+  S_CNI=180 S_ZT=60 CONNS=10000 S_FUZZ=300
 else
   T_KILL=1 T_STATE=12 T_DISK=30 T_NETNS=20 T_ZTKILL=2 T_WATCH=2 T_FILES=20
-  S_CNI=20 S_ZT=10 CONNS=10000
+  S_CNI=20 S_ZT=10 CONNS=10000 S_FUZZ=15
 fi
 
 work=$(mktemp -d /tmp/reliability.XXXXXX)
@@ -174,6 +178,27 @@ catch_row "nothing listens beyond README ports" 1 "nothing listens beyond the RE
 catch_row "state files atomic and mode-restricted" "$T_FILES" \
   "agent state files are written atomically and mode-restricted with no temp files left"
 catch_row "a pod cannot opt another pod out" 1 "one pod's CNI requests cannot release or opt out another pod"
+
+# --- fuzzing: one row a libFuzzer target (ASan + UBSan + LSan), from scripts/fuzz.sh's lines
+if [ "$fuzz" = 1 ] && want "fuzz"; then
+  echo "== fuzz targets, $S_FUZZ s each (scripts/fuzz.sh)" >&2
+  log=$(log_of fuzz)
+  scripts/fuzz.sh --seconds "$S_FUZZ" --jobs "$(nproc)" >"$log" 2>&1
+  rc=$?
+  rows=0
+  while read -r line; do
+    declare -A f=()
+    for kv in ${line#FUZZ }; do f[${kv%%=*}]=${kv#*=}; done
+    ok=$([ "${f[result]}" = ok ] && echo 1 || echo 0)
+    add_row "fuzz ${f[target]}" 1 "$ok" \
+      "${f[execs]} execs in ${f[seconds]} s, ${f[findings]} findings" "$([ "$ok" = 1 ] && echo 0 || echo 1)"
+    rows=$((rows + 1))
+  done < <(grep '^FUZZ ' "$log")
+  if [ "$rows" = 0 ]; then
+    add_row "fuzz targets" 1 0 "scripts/fuzz.sh exit $rc before any target ran: $(tail -n1 "$log" | cut -c1-80)" 1
+  fi
+  [ "$rc" = 0 ] || { echo "--- fuzz.sh exit $rc; log tail:" >&2; tail -n 30 "$log" >&2; }
+fi
 
 [ "$list" = 1 ] && exit 0
 elapsed=$(( $(date +%s) - start ))

@@ -33,7 +33,8 @@ echo "== host: all suites (kernel: $(uname -r))"
 (cd build && ctest --output-on-failure --timeout 900) 2>&1 | tee "$log"
 count "$log"
 
-# Reliability (issue 9): faults, load and security, one table; each row counts once here.
+# Reliability (issue 9): faults, load, security and the fuzz targets (15 s each), one table;
+# each row counts once here.
 echo "== host: reliability table (scripts/reliability.sh)"
 rel_rows=$(mktemp)
 AMBIENT_RELIABILITY_TABLE="$rel_rows" scripts/reliability.sh
@@ -44,16 +45,6 @@ else
   failed=$((failed + 1))
 fi
 rm -f "$rel_rows"
-
-# libFuzzer targets (tests/fuzz, clang build in build-fuzz/), 15 s each; each target counts as
-# one test, a build failure as one failed test.
-echo "== host: fuzz targets (scripts/fuzz.sh --seconds 15)"
-scripts/fuzz.sh --seconds 15 --jobs "$(nproc)" 2>&1 | tee "$log"
-fuzz_ok=$(grep -c '^FUZZ .* result=ok$' "$log")
-fuzz_bad=$(grep -c '^FUZZ .* result=FAIL$' "$log")
-passed=$((passed + fuzz_ok))
-failed=$((failed + fuzz_bad))
-((fuzz_ok + fuzz_bad > 0)) || failed=$((failed + 1))
 
 if [ "$vm" = 1 ]; then
   # The `api` label (agent against the test API server) does not depend on the tunnel kind and
