@@ -24,9 +24,15 @@ struct TempDir {
 };
 
 PodRecord pod(int i) {
-  return PodRecord{"uid" + std::to_string(i), "foo", "p" + std::to_string(i), "c" + std::to_string(i),
-                   "/ns/" + std::to_string(i), "eth0", {"10.0.0." + std::to_string(i)},
-                   "veth" + std::to_string(i), true};
+  return PodRecord{"uid" + std::to_string(i),
+                   "foo",
+                   "p" + std::to_string(i),
+                   "c" + std::to_string(i),
+                   "/ns/" + std::to_string(i),
+                   "eth0",
+                   {"10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256)},
+                   "veth" + std::to_string(i),
+                   true};
 }
 
 }  // namespace
@@ -86,7 +92,8 @@ TEST_CASE("the sysctl ledger reads back records and forgets", "[files]") {
     auto l = SysctlLedgerStore::load(path);
     REQUIRE(l);
     for (int i = 0; i < 200; ++i) {
-      REQUIRE(l->record(NetnsRole::kNode, "net/ipv4/conf/v" + std::to_string(i) + "/rp_filter", "1"));
+      REQUIRE(
+          l->record(NetnsRole::kNode, "net/ipv4/conf/v" + std::to_string(i) + "/rp_filter", "1"));
     }
     REQUIRE(l->record(NetnsRole::kNode, "net/ipv4/conf/v0/rp_filter", "2"));  // first one wins
     for (int i = 0; i < 100; ++i) {
