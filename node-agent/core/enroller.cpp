@@ -48,6 +48,15 @@ Status Enroller::start(PodRegistry loaded) {
       if (z != *registry_.ztunnel && store_.setZtunnel(z)) registry_.ztunnel = z;
     }
   }
+  // Likewise each enrolled pod's host veth (its rp_filter and route name it).
+  std::vector<PodRecord> refreshed;
+  for (const PodRecord* pod : registry_.enrolled()) {
+    auto link = inspector_.inspect(pod->netns, pod->ifname);
+    if (!link || link->hostVeth.empty() || link->hostVeth == pod->hostVeth) continue;
+    refreshed.push_back(*pod);
+    refreshed.back().hostVeth = link->hostVeth;
+  }
+  for (const PodRecord& pod : refreshed) (void)store(pod);  // a failed save keeps the old copy
   return reconcileLocked();
 }
 

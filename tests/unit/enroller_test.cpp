@@ -482,6 +482,34 @@ TEST_CASE("a registry whose enrolled pod has a damaged IP or veth is refused at 
   CHECK(decodeRegistry(encodeRegistry(damaged)));
 }
 
+TEST_CASE("a restarted agent re-reads each enrolled pod's host veth from the kernel",
+          "[enroller]") {
+  World w;
+  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.send(PodCommand::kAdd, "foo", "a", 1, "10.244.2.1");
+  PodRegistry damaged = w.store.saved;
+  REQUIRE(damaged.pods.size() == 1);
+  const std::string uid = damaged.pods.begin()->first;
+  const std::string real = damaged.pods.begin()->second.hostVeth;
+  damaged.pods.begin()->second.hostVeth = "vr(";  // one changed byte in the journal
+  Enroller second{EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}},
+                  w.kernel,
+                  w.ledger,
+                  w.store,
+                  w.inspector,
+                  w.meta};
+  REQUIRE(second.start(damaged));
+  CHECK(second.registry().pods.at(uid).hostVeth == real);
+  CHECK(w.store.saved.pods.at(uid).hostVeth == real);
+  auto in = second.planInput();
+  REQUIRE(in);
+  auto plan = computeNodePlan(*in);
+  REQUIRE(plan);
+  auto changes = verify(w.kernel, {kNode, NetnsRole::kNode}, *plan, w.ledger);
+  REQUIRE(changes);
+  CHECK(changes->empty());
+}
+
 TEST_CASE("a restarted agent re-reads the ztunnel record's veth and node address from the kernel",
           "[enroller]") {
   World w;
