@@ -85,9 +85,11 @@ if ! prlimit --nofile=65536:65536 true 2>/dev/null; then
     CONNS=$fit
   fi
 fi
-inns srv $NOFILE "$PY" "$HERE/conn_load.py" serve 8080 >"$WORK/srv.log" 2>&1 &
+# Started with `ip netns exec` itself, not the inns function: `$!` of a backgrounded function is a
+# subshell, and killing it would leave the process running.
+ip netns exec "$P-srv" $NOFILE "$PY" "$HERE/conn_load.py" serve 8080 >"$WORK/srv.log" 2>&1 &
 PIDS+=($!)
-inns zt $NOFILE "$ZTUNNEL_BIN" --config "$WORK/config.json" --node node-a \
+ip netns exec "$P-zt" $NOFILE "$ZTUNNEL_BIN" --config "$WORK/config.json" --node node-a \
   --original-source off >"$WORK/zt.log" 2>&1 &
 ZT=$!
 PIDS+=($ZT)
@@ -102,7 +104,7 @@ fail=0
 fd0=$(fds "$ZTPID"); rss0=$(rss "$ZTPID")
 
 # 1. N concurrent connections held through ztunnel.
-inns cli $NOFILE "$PY" "$HERE/conn_load.py" hold 10.78.2.2 8080 "$CONNS" 3 >"$WORK/hold.json" 2>&1 &
+ip netns exec "$P-cli" $NOFILE "$PY" "$HERE/conn_load.py" hold 10.78.2.2 8080 "$CONNS" 3 >"$WORK/hold.json" 2>&1 &
 HOLD=$!
 PIDS+=($HOLD)
 peakfd=0; peakrss=0
