@@ -482,6 +482,17 @@ TEST_CASE("a registry whose enrolled pod has a damaged IP or veth is refused at 
   CHECK(decodeRegistry(encodeRegistry(damaged)));
 }
 
+// The node namespace of the fake kernel equals the plan of `enroller` (a restarted agent).
+static void checkNodeMatchesPlan(Enroller& enroller, World& w) {
+  auto in = enroller.planInput();
+  REQUIRE(in);
+  auto plan = computeNodePlan(*in);
+  REQUIRE(plan);
+  auto changes = verify(w.kernel, {kNode, NetnsRole::kNode}, *plan, w.ledger);
+  REQUIRE(changes);
+  CHECK(changes->empty());
+}
+
 TEST_CASE("a restarted agent re-reads each enrolled pod's host veth from the kernel",
           "[enroller]") {
   World w;
@@ -501,13 +512,7 @@ TEST_CASE("a restarted agent re-reads each enrolled pod's host veth from the ker
   REQUIRE(second.start(damaged));
   CHECK(second.registry().pods.at(uid).hostVeth == real);
   CHECK(w.store.saved.pods.at(uid).hostVeth == real);
-  auto in = second.planInput();
-  REQUIRE(in);
-  auto plan = computeNodePlan(*in);
-  REQUIRE(plan);
-  auto changes = verify(w.kernel, {kNode, NetnsRole::kNode}, *plan, w.ledger);
-  REQUIRE(changes);
-  CHECK(changes->empty());
+  checkNodeMatchesPlan(second, w);
 }
 
 TEST_CASE("a restarted agent re-reads the ztunnel record's veth and node address from the kernel",
@@ -529,11 +534,5 @@ TEST_CASE("a restarted agent re-reads the ztunnel record's veth and node address
   CHECK(second.registry().ztunnel->hostVeth == "veth1");
   CHECK(second.registry().ztunnel->nodeAddr == "10.244.1.1");
   CHECK(w.store.saved.ztunnel->hostVeth == "veth1");
-  auto in = second.planInput();
-  REQUIRE(in);
-  auto plan = computeNodePlan(*in);
-  REQUIRE(plan);
-  auto changes = verify(w.kernel, {kNode, NetnsRole::kNode}, *plan, w.ledger);
-  REQUIRE(changes);
-  CHECK(changes->empty());
+  checkNodeMatchesPlan(second, w);
 }
