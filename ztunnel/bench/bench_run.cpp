@@ -95,6 +95,12 @@ double childrenCpuSeconds() {
   return secs(ru.ru_utime) + secs(ru.ru_stime);
 }
 
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f", v);
+  return buf;
+}
+
 double field(const std::string& text, const std::string& key) {
   size_t at = text.find(key + " ");
   return at == std::string::npos ? -1 : std::atof(text.c_str() + at + key.size() + 1);
@@ -102,6 +108,8 @@ double field(const std::string& text, const std::string& key) {
 
 struct PathResult {
   std::string name;
+  std::string target;  // "ip port" the client dials
+  int hops = 0;        // proxies on the path
   double gbps = -1;
   double cpuNsPerByte = -1;  // CPU of client, server and proxies per byte moved
   double p50 = -1, p99 = -1;
@@ -110,11 +118,12 @@ struct PathResult {
 }  // namespace
 
 const char* benchHelp() {
-  return R"(ztunnel_bench - throughput, latency and memory of direct, HAProxy (TCP mode), ztunnel
-plaintext (one ztunnel hop) and ztunnel HBONE (client and server ztunnels) on the same namespaces.
+  return R"(ztunnel_bench - throughput, latency and memory of direct, HAProxy (TCP mode), two HAProxies
+with TLS 1.3 between them, ztunnel plaintext (one ztunnel hop) and ztunnel HBONE (client and server
+ztunnels) on the same namespaces.
 Needs root, haproxy, nft, ip, taskset, openssl. CPU pinning (--cpus): by default ("split") the client
 is pinned to CPU 0, the server to CPU 1 and the proxies float; "proxy-core" puts client and
-server on CPU 0 and the proxies (HAProxy, both ztunnels) on CPU 1.
+server on CPU 0 and the proxies (the HAProxies, both ztunnels) on CPU 1.
 
 Usage: ztunnel_bench [run] [--ztunnel PATH] [--seconds S] [--runs N] [--iterations N]
                      [--idle N] [--keep]
@@ -134,14 +143,22 @@ int runBenchmark(const std::vector<std::string>& args) {
   s.ztunnel = me.substr(0, me.rfind('/')) + "/../ztunnel";
   for (size_t i = 0; i < args.size(); ++i) {
     auto next = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : ""; };
-    if (args[i] == "--ztunnel") s.ztunnel = next();
-    else if (args[i] == "--seconds") s.seconds = std::atof(next().c_str());
-    else if (args[i] == "--runs") s.runs = std::atoi(next().c_str());
-    else if (args[i] == "--iterations") s.iterations = std::atoi(next().c_str());
-    else if (args[i] == "--idle") s.idle = std::atoi(next().c_str());
-    else if (args[i] == "--keep") s.keep = true;
-    else if (args[i] == "--cpus") s.cpus = next();
-    else return std::fprintf(stderr, "unknown argument %s\n%s\n", args[i].c_str(), benchHelp()), 2;
+    if (args[i] == "--ztunnel")
+      s.ztunnel = next();
+    else if (args[i] == "--seconds")
+      s.seconds = std::atof(next().c_str());
+    else if (args[i] == "--runs")
+      s.runs = std::atoi(next().c_str());
+    else if (args[i] == "--iterations")
+      s.iterations = std::atoi(next().c_str());
+    else if (args[i] == "--idle")
+      s.idle = std::atoi(next().c_str());
+    else if (args[i] == "--keep")
+      s.keep = true;
+    else if (args[i] == "--cpus")
+      s.cpus = next();
+    else
+      return std::fprintf(stderr, "unknown argument %s\n%s\n", args[i].c_str(), benchHelp()), 2;
   }
   if (geteuid() != 0) return std::fprintf(stderr, "ztunnel_bench needs root (namespaces)\n"), 1;
   // Children inherit the highest fd limit we may set; a transparent proxy spends two fds per
@@ -159,36 +176,62 @@ int runBenchmark(const std::vector<std::string>& args) {
     for (pid_t p : children) kill(p, SIGTERM);
     for (pid_t p : children) waitpid(p, nullptr, 0);
     if (!s.keep) {
-      std::system(("for ns in c a b s; do ip netns del " + prefix + "-$ns 2>/dev/null; done; rm -rf " + dir).c_str());
+      std::system(
+          ("for ns in c a b s; do ip netns del " + prefix + "-$ns 2>/dev/null; done; rm -rf " + dir)
+              .c_str());
     }
   };
   std::system(("mkdir -p " + dir).c_str());
   std::ofstream(dir + "/topology.sh") << kTopologyScript;
   std::ofstream(dir + "/config.json") << kConfigJson;
   std::ofstream(dir + "/haproxy.cfg") << kHaproxyConfig;
-  std::string ca = "cd " + dir + " && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca-key.pem 2>/dev/null && "
-                   "openssl req -x509 -new -key ca-key.pem -out ca-cert.pem -days 2 -subj /O=bench-ca "
-                   "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null";
-  if (std::system(("P=" + prefix + " bash " + dir + "/topology.sh").c_str()) != 0 || std::system(ca.c_str()) != 0) {
+  std::string tlsServer = kHaproxyTlsServerConfig;
+  tlsServer.replace(tlsServer.find("@CERT@"), 6, dir + "/haproxy-b.pem");
+  std::ofstream(dir + "/haproxy-b.cfg") << tlsServer;
+  std::string ca =
+      "cd " + dir +
+      " && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca-key.pem "
+      "2>/dev/null && "
+      "openssl req -x509 -new -key ca-key.pem -out ca-cert.pem -days 2 -subj /O=bench-ca "
+      "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null "
+      "&& "
+      "openssl req -x509 -new -key ca-key.pem -out haproxy-b-cert.pem -days 2 -subj /CN=haproxy-b "
+      "2>/dev/null && "
+      "cat haproxy-b-cert.pem ca-key.pem > haproxy-b.pem";
+  if (std::system(("P=" + prefix + " bash " + dir + "/topology.sh").c_str()) != 0 ||
+      std::system(ca.c_str()) != 0) {
     std::fprintf(stderr, "setup failed (see above)\n");
     cleanup();
     return 1;
   }
-  auto ns = [&](const std::string& n) { return std::vector<std::string>{"ip", "netns", "exec", prefix + "-" + n}; };
+  auto ns = [&](const std::string& n) {
+    return std::vector<std::string>{"ip", "netns", "exec", prefix + "-" + n};
+  };
   auto concat = [](std::vector<std::string> a, const std::vector<std::string>& b) {
     a.insert(a.end(), b.begin(), b.end());
     return a;
   };
   bool split = s.cpus == "split";
-  if (!split && s.cpus != "proxy-core") return std::fprintf(stderr, "--cpus: proxy-core or split\n"), 2;
+  if (!split && s.cpus != "proxy-core")
+    return std::fprintf(stderr, "--cpus: proxy-core or split\n"), 2;
   std::vector<std::string> clientCpu = {"taskset", "-c", "0"};
   std::vector<std::string> serverCpu = {"taskset", "-c", split ? "1" : "0"};
-  std::vector<std::string> proxyCpu = split ? std::vector<std::string>{} : std::vector<std::string>{"taskset", "-c", "1"};
-  children.push_back(spawn(concat(ns("s"), concat(serverCpu, {me, "serve", "5201"})), dir + "/server.log"));
-  children.push_back(spawn(concat(ns("a"), concat(proxyCpu, {"haproxy", "-db", "-f", dir + "/haproxy.cfg"})), dir + "/haproxy.log"));
-  std::vector<std::string> zt = {s.ztunnel, "--config", dir + "/config.json", "--dev-ca", dir, "--log-level", "warn"};
-  pid_t zta = spawn(concat(ns("a"), concat(proxyCpu, concat(zt, {"--node", "node-a"}))), dir + "/ztunnel-a.log");
-  pid_t ztb = spawn(concat(ns("b"), concat(proxyCpu, concat(zt, {"--node", "node-b"}))), dir + "/ztunnel-b.log");
+  std::vector<std::string> proxyCpu =
+      split ? std::vector<std::string>{} : std::vector<std::string>{"taskset", "-c", "1"};
+  children.push_back(
+      spawn(concat(ns("s"), concat(serverCpu, {me, "serve", "5201"})), dir + "/server.log"));
+  children.push_back(
+      spawn(concat(ns("a"), concat(proxyCpu, {"haproxy", "-db", "-f", dir + "/haproxy.cfg"})),
+            dir + "/haproxy.log"));
+  children.push_back(
+      spawn(concat(ns("b"), concat(proxyCpu, {"haproxy", "-db", "-f", dir + "/haproxy-b.cfg"})),
+            dir + "/haproxy-b.log"));
+  std::vector<std::string> zt = {s.ztunnel,     "--config", dir + "/config.json", "--dev-ca", dir,
+                                 "--log-level", "warn"};
+  pid_t zta = spawn(concat(ns("a"), concat(proxyCpu, concat(zt, {"--node", "node-a"}))),
+                    dir + "/ztunnel-a.log");
+  pid_t ztb = spawn(concat(ns("b"), concat(proxyCpu, concat(zt, {"--node", "node-b"}))),
+                    dir + "/ztunnel-b.log");
   children.push_back(zta);
   children.push_back(ztb);
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
@@ -198,14 +241,17 @@ int runBenchmark(const std::vector<std::string>& args) {
   // Memory first, on fresh processes: later bulk runs leave freed heap that would hide growth.
   long idleRss = rssKb(zta);
   auto active = [&](const std::string& n) {
-    std::string m = capture("ip netns exec " + prefix + "-" + n + " curl -s http://127.0.0.1:15020/metrics");
+    std::string m =
+        capture("ip netns exec " + prefix + "-" + n + " curl -s http://127.0.0.1:15020/metrics");
     return static_cast<long>(field(m, "\nztunnel_active_connections"));
   };
   long activeA = 0, activeB = 0;
   auto holdIdle = [&](const char* target, int count, long* rssA, long* rssB) {
     std::string log = dir + "/idle.log";
-    pid_t holder = spawn(concat(ns("c"), {me, "client", "I", std::string(target).substr(0, 9),
-                                          std::string(target).substr(10), std::to_string(count), "6"}), log);
+    pid_t holder =
+        spawn(concat(ns("c"), {me, "client", "I", std::string(target).substr(0, 9),
+                               std::string(target).substr(10), std::to_string(count), "6"}),
+              log);
     for (int t = 0; t < 600; ++t) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       std::ifstream in(log);
@@ -230,8 +276,12 @@ int runBenchmark(const std::vector<std::string>& args) {
   long afterPlain = rssKb(zta);
   long heldHbone = holdIdle("10.96.0.2 5201", s.idle, &hboneA, &hboneB);
 
-  std::vector<PathResult> results = {{"direct"}, {"haproxy"}, {"ztunnel-plain"}, {"ztunnel-hbone"}};
-  const char* targets[] = {"10.88.2.2 5201", "10.88.1.1 7000", "10.96.0.1 5201", "10.96.0.2 5201"};
+  // haproxy-tls is the reference for HBONE: two HAProxies with TLS 1.3 (AES-128-GCM) between them.
+  std::vector<PathResult> results = {{"direct", "10.88.2.2 5201", 0},
+                                     {"haproxy", "10.88.1.1 7000", 1},
+                                     {"haproxy-tls", "10.88.1.1 7001", 2},
+                                     {"ztunnel-plain", "10.96.0.1 5201", 1},
+                                     {"ztunnel-hbone", "10.96.0.2 5201", 2}};
   // Paths take turns within each round, so a change of background load hits all of them alike.
   // CPU per byte (every process of the path; the others are idle meanwhile) shows the cost of a
   // path independently of how much CPU background load leaves to the benchmark.
@@ -244,7 +294,7 @@ int runBenchmark(const std::vector<std::string>& args) {
   for (int r = 0; r < s.runs; ++r)
     for (size_t i = 0; i < results.size(); ++i) {
       double before = busy();
-      std::string out = capture(nsc + "T " + targets[i] + " " + std::to_string(s.seconds));
+      std::string out = capture(nsc + "T " + results[i].target + " " + std::to_string(s.seconds));
       double bytes = field(out, "bytes");
       runs[i].push_back(field(out, "gbps"));
       cpu[i].push_back(bytes > 0 ? (busy() - before) / bytes * 1e9 : -1);
@@ -258,7 +308,8 @@ int runBenchmark(const std::vector<std::string>& args) {
   std::vector<std::vector<double>> p50s(results.size()), p99s(results.size());
   for (int r = 0; r < s.runs; ++r)
     for (size_t i = 0; i < results.size(); ++i) {
-      std::string lat = capture(nsc + "L " + targets[i] + " " + std::to_string(s.iterations / s.runs));
+      std::string lat =
+          capture(nsc + "L " + results[i].target + " " + std::to_string(s.iterations / s.runs));
       p50s[i].push_back(field(lat, "p50"));
       p99s[i].push_back(field(lat, "p99"));
     }
@@ -271,42 +322,75 @@ int runBenchmark(const std::vector<std::string>& args) {
 
   const PathResult& d = results[0];
   const PathResult& h = results[1];
-  std::printf("\nztunnel_bench (single stream, 64-byte request/response; CPUs: %s;\n"
-              "medians of %d interleaved rounds of %.1f s and %d round trips)\n",
-              split ? "client 0, server 1, proxies unpinned" : "client+server 0, proxies 1", s.runs,
-              s.seconds, s.iterations / s.runs);
-  std::printf("%-15s %10s %8s %10s %10s %10s %12s %10s\n", "path", "Gbit/s", "x direct", "p50 us",
-              "p99 us", "+p50 us", "+p50/hop us", "CPU ns/B");
-  for (size_t i = 0; i < results.size(); ++i) {
-    const PathResult& r = results[i];
-    int hops = i == 0 ? 0 : i == 3 ? 2 : 1;
+  const PathResult& ht = results[2];
+  const PathResult& zp = results[3];
+  const PathResult& zh = results[4];
+  // The most a path could move if it had every CPU of the machine to itself: a path that needs
+  // more CPU per byte than that allows cannot reach a ratio, whatever the scheduling.
+  long cpus = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
+  auto cpuBoundGbps = [&](const PathResult& r) {
+    return r.cpuNsPerByte > 0 ? cpus * 8.0 / r.cpuNsPerByte : -1;
+  };
+  std::printf(
+      "\nztunnel_bench (single stream, 64-byte request/response; CPUs: %s;\n"
+      "medians of %d interleaved rounds of %.1f s and %d round trips)\n",
+      split ? "client 0, server 1, proxies unpinned" : "client+server 0, proxies 1", s.runs,
+      s.seconds, s.iterations / s.runs);
+  std::printf("%-15s %10s %8s %10s %10s %10s %12s %10s %14s\n", "path", "Gbit/s", "x direct",
+              "p50 us", "p99 us", "+p50 us", "+p50/hop us", "CPU ns/B", "CPU-bound max");
+  for (const PathResult& r : results) {
     double added = r.p50 - d.p50;
-    std::printf("%-15s %10.2f %8.2f %10.1f %10.1f %10.1f %12.1f %10.2f\n", r.name.c_str(), r.gbps,
-                r.gbps / d.gbps, r.p50, r.p99, added, hops ? added / hops : 0.0, r.cpuNsPerByte);
+    std::printf("%-15s %10.2f %8.2f %10.1f %10.1f %10.1f %12.1f %10.2f %8.1f Gb/s\n",
+                r.name.c_str(), r.gbps, r.gbps / d.gbps, r.p50, r.p99, added,
+                r.hops ? added / r.hops : 0.0, r.cpuNsPerByte, cpuBoundGbps(r));
   }
-  const PathResult& zp = results[2];
-  const PathResult& zh = results[3];
+  std::printf(
+      "(CPU-bound max = %ld CPUs / CPU ns/B: the path's throughput if it had the whole machine)\n",
+      cpus);
   auto verdict = [](bool ok) { return ok ? "met" : "MISSED"; };
+  auto reachable = [&](const PathResult& r, double ratio) {
+    double most = cpuBoundGbps(r) / d.gbps;
+    return most < ratio ? "; at most " + fmt(most) + "x on this machine, see CPU-bound max"
+                        : std::string();
+  };
   std::printf("\ntargets:\n");
-  std::printf("  plaintext >= 0.85x direct      : %.2fx  %s\n", zp.gbps / d.gbps, verdict(zp.gbps >= 0.85 * d.gbps));
-  std::printf("  plaintext >= 1.3x HAProxy      : %.2fx  %s\n", zp.gbps / h.gbps, verdict(zp.gbps >= 1.3 * h.gbps));
-  std::printf("  HBONE >= 0.5x direct           : %.2fx  %s\n", zh.gbps / d.gbps, verdict(zh.gbps >= 0.5 * d.gbps));
-  std::printf("  plaintext +p50/hop <= HAProxy  : %.1f vs %.1f us  %s\n", zp.p50 - d.p50, h.p50 - d.p50,
-              verdict(zp.p50 - d.p50 <= h.p50 - d.p50));
-  double perConnPlain = activePlainA > 0 ? (plainA - idleRss) * 1024.0 / static_cast<double>(activePlainA) : -1;
-  double perConnHbone = activeA > 0 ? ((hboneA - afterPlain) + (hboneB - idleRssB)) * 1024.0 / static_cast<double>(activeA) : -1;
-  double perStreamB = activeB > 0 ? (hboneB - idleRssB) * 1024.0 / static_cast<double>(activeB) : -1;
+  std::printf("  plaintext >= 0.85x direct      : %.2fx  %s%s\n", zp.gbps / d.gbps,
+              verdict(zp.gbps >= 0.85 * d.gbps), reachable(zp, 0.85).c_str());
+  std::printf("  plaintext >= 1.3x HAProxy      : %.2fx  %s\n", zp.gbps / h.gbps,
+              verdict(zp.gbps >= 1.3 * h.gbps));
+  std::printf("  HBONE >= 0.5x direct           : %.2fx  %s%s\n", zh.gbps / d.gbps,
+              verdict(zh.gbps >= 0.5 * d.gbps), reachable(zh, 0.5).c_str());
+  std::printf("  plaintext +p50/hop <= HAProxy  : %.1f vs %.1f us  %s\n", zp.p50 - d.p50,
+              h.p50 - d.p50, verdict(zp.p50 - d.p50 <= h.p50 - d.p50));
+  std::printf("reference (not a target):\n");
+  std::printf(
+      "  HBONE vs HAProxy TLS tunnel    : %.2fx throughput, %.2fx CPU per byte, +p50 %.1f vs %.1f "
+      "us\n",
+      zh.gbps / ht.gbps, zh.cpuNsPerByte / ht.cpuNsPerByte, zh.p50 - d.p50, ht.p50 - d.p50);
+  double perConnPlain =
+      activePlainA > 0 ? (plainA - idleRss) * 1024.0 / static_cast<double>(activePlainA) : -1;
+  double perConnHbone = activeA > 0 ? ((hboneA - afterPlain) + (hboneB - idleRssB)) * 1024.0 /
+                                          static_cast<double>(activeA)
+                                    : -1;
+  double perStreamB =
+      activeB > 0 ? (hboneB - idleRssB) * 1024.0 / static_cast<double>(activeB) : -1;
   std::printf("\nmemory (ztunnel VmRSS):\n");
   std::printf("  ztunnel idle at start          : A %ld KB, B %ld KB\n", freshA, freshB);
   std::printf("  ztunnel idle after all runs    : A %ld KB, B %ld KB\n", rssKb(zta), rssKb(ztb));
-  std::printf("  idle plaintext: client held %ld, ztunnel A proxied %ld : A %ld KB -> %.0f bytes/connection  %s (< 4096)\n",
-              heldPlain, activePlainA, plainA, perConnPlain, verdict(perConnPlain >= 0 && perConnPlain < 4096));
+  std::printf(
+      "  idle plaintext: client held %ld, ztunnel A proxied %ld : A %ld KB -> %.0f "
+      "bytes/connection  %s (< 4096)\n",
+      heldPlain, activePlainA, plainA, perConnPlain,
+      verdict(perConnPlain >= 0 && perConnPlain < 4096));
   if (idlePlain < s.idle)
-    std::printf("    (plaintext count capped at %d: fd hard limit %llu, two fds per proxied connection)\n",
-                idlePlain, static_cast<unsigned long long>(nofile.rlim_max));
-  std::printf("  idle HBONE: client held %ld, streams A %ld / B %ld : A %ld KB, B %ld KB -> %.0f bytes/stream (A+B; B alone %.0f)  %s\n",
-              heldHbone, activeA, activeB, hboneA, hboneB, perConnHbone, perStreamB,
-              verdict(perConnHbone >= 0 && perConnHbone < 4096));
+    std::printf(
+        "    (plaintext count capped at %d: fd hard limit %llu, two fds per proxied connection)\n",
+        idlePlain, static_cast<unsigned long long>(nofile.rlim_max));
+  std::printf(
+      "  idle HBONE: client held %ld, streams A %ld / B %ld : A %ld KB, B %ld KB -> %.0f "
+      "bytes/stream (A+B; B alone %.0f)  %s\n",
+      heldHbone, activeA, activeB, hboneA, hboneB, perConnHbone, perStreamB,
+      verdict(perConnHbone >= 0 && perConnHbone < 4096));
   cleanup();
   return 0;
 }

@@ -5,10 +5,10 @@
 namespace ztbench {
 
 // $P is the namespace prefix. c = client 10.88.1.2, a = node A (HAProxy, ztunnel A),
-// b = node B (ztunnel B), s = server 10.88.2.2 (plain workload) and 10.88.2.3 (HBONE workload).
-// VIPs 10.96.0.0/16 from the client are TPROXY'd to ztunnel A's 15001; HBONE to 10.88.2.3:15008
-// is TPROXY'd to ztunnel B's 15008; packets of ztunnels' spoofed sockets come home via
-// `socket transparent` so that every other path is plain forwarding.
+// b = node B (ztunnel B, the TLS-terminating HAProxy), s = server 10.88.2.2 (plain workload)
+// and 10.88.2.3 (HBONE workload). VIPs 10.96.0.0/16 from the client are TPROXY'd to ztunnel A's
+// 15001; HBONE to 10.88.2.3:15008 is TPROXY'd to ztunnel B's 15008; packets of ztunnels' spoofed
+// sockets come home via `socket transparent` so that every other path is plain forwarding.
 inline constexpr const char* kTopologyScript = R"SH(
 set -e
 for ns in c a b s; do ip netns add $P-$ns; ip -n $P-$ns link set lo up; done
@@ -77,6 +77,24 @@ defaults
   timeout server 1h
 listen bench
   bind 10.88.1.1:7000
+  server s1 10.88.2.2:5201
+listen bench-tls
+  bind 10.88.1.1:7001
+  server b1 10.88.9.2:7443 ssl verify none ssl-min-ver TLSv1.3
+)";
+
+// The server side of the HAProxy TLS tunnel (node B): terminates TLS 1.3 with the cipher
+// ztunnel prefers, so the two encrypted paths do the same crypto per byte.
+inline constexpr const char* kHaproxyTlsServerConfig = R"(global
+  maxconn 9000
+  ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 1h
+  timeout server 1h
+listen bench-tls
+  bind 10.88.9.2:7443 ssl crt @CERT@ ssl-min-ver TLSv1.3
   server s1 10.88.2.2:5201
 )";
 
