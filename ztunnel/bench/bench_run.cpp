@@ -32,7 +32,7 @@ struct Settings {
   int iterations = 20000;
   int idle = 10000;
   bool keep = false;
-  std::string cpus = "split";
+  std::string cpus = "none";
 };
 
 std::string self() {
@@ -121,9 +121,10 @@ const char* benchHelp() {
   return R"(ztunnel_bench - throughput, latency and memory of direct, HAProxy (TCP mode), two HAProxies
 with TLS 1.3 between them, ztunnel plaintext (one ztunnel hop) and ztunnel HBONE (client and server
 ztunnels) on the same namespaces.
-Needs root, haproxy, nft, ip, taskset, openssl. CPU pinning (--cpus): by default ("split") the client
-is pinned to CPU 0, the server to CPU 1 and the proxies float; "proxy-core" puts client and
-server on CPU 0 and the proxies (the HAProxies, both ztunnels) on CPU 1.
+Needs root, haproxy, nft, ip, taskset, openssl. CPU pinning (--cpus): by default ("none") nothing is
+pinned, as on a node, where the scheduler places every process; "split" pins the client to CPU 0
+and the server to CPU 1 and lets the proxies float; "proxy-core" puts client and server on CPU 0
+and the proxies (the HAProxies, both ztunnels) on CPU 1.
 
 Usage: ztunnel_bench [run] [--ztunnel PATH] [--seconds S] [--runs N] [--iterations N]
                      [--idle N] [--keep]
@@ -132,7 +133,7 @@ Usage: ztunnel_bench [run] [--ztunnel PATH] [--seconds S] [--runs N] [--iteratio
   --runs N         interleaved rounds over all paths (default 3); medians are shown
   --iterations N   64-byte request/response round trips per path, split over the rounds
   --idle N         idle proxied connections for the memory figure (default 10000)
-  --cpus MODE      "split" (default) or "proxy-core", see above
+  --cpus MODE      "none" (default), "split" or "proxy-core", see above
   --keep           leave the namespaces (prefix zb<pid>) for inspection
 Exit codes: 0 figures printed, 1 setup failed, 2 bad usage.)";
 }
@@ -155,9 +156,13 @@ int runBenchmark(const std::vector<std::string>& args) {
       s.idle = std::atoi(next().c_str());
     else if (args[i] == "--keep")
       s.keep = true;
-    else if (args[i] == "--cpus")
+    else if (args[i] == "--cpus") {
       s.cpus = next();
-    else
+      if (s.cpus != "split" && s.cpus != "proxy-core" && s.cpus != "none")
+        return std::fprintf(stderr, "--cpus: split, proxy-core or none, not '%s'\n",
+                            s.cpus.c_str()),
+               2;
+    } else
       return std::fprintf(stderr, "unknown argument %s\n%s\n", args[i].c_str(), benchHelp()), 2;
   }
   if (geteuid() != 0) return std::fprintf(stderr, "ztunnel_bench needs root (namespaces)\n"), 1;
@@ -211,13 +216,12 @@ int runBenchmark(const std::vector<std::string>& args) {
     a.insert(a.end(), b.begin(), b.end());
     return a;
   };
-  bool split = s.cpus == "split";
-  if (!split && s.cpus != "proxy-core")
-    return std::fprintf(stderr, "--cpus: proxy-core or split\n"), 2;
-  std::vector<std::string> clientCpu = {"taskset", "-c", "0"};
-  std::vector<std::string> serverCpu = {"taskset", "-c", split ? "1" : "0"};
-  std::vector<std::string> proxyCpu =
-      split ? std::vector<std::string>{} : std::vector<std::string>{"taskset", "-c", "1"};
+  using Argv = std::vector<std::string>;
+  auto pin = [](const char* cpu) { return Argv{"taskset", "-c", cpu}; };
+  bool split = s.cpus == "split", proxyCore = s.cpus == "proxy-core";
+  Argv clientCpu = split || proxyCore ? pin("0") : Argv{};
+  Argv serverCpu = split ? pin("1") : proxyCore ? pin("0") : Argv{};
+  Argv proxyCpu = proxyCore ? pin("1") : Argv{};
   children.push_back(
       spawn(concat(ns("s"), concat(serverCpu, {me, "serve", "5201"})), dir + "/server.log"));
   children.push_back(
@@ -236,7 +240,8 @@ int runBenchmark(const std::vector<std::string>& args) {
   children.push_back(ztb);
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
   long freshA = rssKb(zta), freshB = rssKb(ztb);
-  std::string nsc = "ip netns exec " + prefix + "-c taskset -c 0 " + me + " client ";
+  std::string nsc = "ip netns exec " + prefix + "-c " + (clientCpu.empty() ? "" : "taskset -c 0 ") +
+                    me + " client ";
 
   // Memory first, on fresh processes: later bulk runs leave freed heap that would hide growth.
   long idleRss = rssKb(zta);
@@ -334,8 +339,10 @@ int runBenchmark(const std::vector<std::string>& args) {
   std::printf(
       "\nztunnel_bench (single stream, 64-byte request/response; CPUs: %s;\n"
       "medians of %d interleaved rounds of %.1f s and %d round trips)\n",
-      split ? "client 0, server 1, proxies unpinned" : "client+server 0, proxies 1", s.runs,
-      s.seconds, s.iterations / s.runs);
+      split       ? "client 0, server 1, proxies unpinned"
+      : proxyCore ? "client+server 0, proxies 1"
+                  : "nothing pinned",
+      s.runs, s.seconds, s.iterations / s.runs);
   std::printf("%-15s %10s %8s %10s %10s %10s %12s %10s %14s\n", "path", "Gbit/s", "x direct",
               "p50 us", "p99 us", "+p50 us", "+p50/hop us", "CPU ns/B", "CPU-bound max");
   for (const PathResult& r : results) {
