@@ -392,6 +392,16 @@ Status Enroller::reconcileLocked() {
   auto zt = reconcile(kernel_, {registry_.ztunnel->netns, NetnsRole::kZtunnel}, *ztPlan, ledger_);
   if (!zt) {
     lastError_ = zt.error().message();
+    if (zt.error().isNotFound()) {
+      // Also what a damaged ztunnel record looks like: nothing can tell the two apart, and
+      // the safe answer to both is to keep the pods redirected and wait for ztunnel's ADD.
+      lastError_ = "the registered ztunnel pod (IP " + registry_.ztunnel->ip +
+                   ", network namespace " + registry_.ztunnel->netns +
+                   ") cannot be reached: " + lastError_ +
+                   ". The pod was removed or is restarting; enrolled pods stay redirected to it "
+                   "(fail closed) until the ztunnel pod's next start registers it again. If "
+                   "ztunnel is running, restart the ztunnel pod on this node";
+    }
     return fail(zt.error());
   }
   lastError_.clear();

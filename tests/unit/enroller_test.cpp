@@ -536,3 +536,43 @@ TEST_CASE("a restarted agent re-reads the ztunnel record's veth and node address
   CHECK(w.store.saved.ztunnel->hostVeth == "veth1");
   checkNodeMatchesPlan(second, w);
 }
+
+TEST_CASE("a restarted agent whose ztunnel is gone stays fail-closed and converges at its ADD",
+          "[enroller]") {
+  World w;
+  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.send(PodCommand::kAdd, "foo", "a", 1, "10.244.2.1");
+  // The ztunnel pod goes while the agent is down (or its record's netns path was damaged).
+  w.kernel.namespaces.erase("/var/run/netns/zt-1");
+  w.inspector.gone.insert("/var/run/netns/zt-1");
+  Enroller second{EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}},
+                  w.kernel,
+                  w.ledger,
+                  w.store,
+                  w.inspector,
+                  w.meta};
+  CHECK_FALSE(second.start(w.store.saved));
+  std::string why;
+  CHECK_FALSE(second.ready(&why));
+  CHECK_THAT(why, Catch::Contains("/var/run/netns/zt-1") && Catch::Contains("fail closed") &&
+                      Catch::Contains("restart the ztunnel pod"));
+  // Fail closed: the pod is still redirected toward ztunnel.
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.2.1")});
+  // The ztunnel pod's next start: its ADD re-points the node and the agent is ready again.
+  auto reply = second.handle([&] {
+    PodRequest r;
+    r.command = PodCommand::kAdd;
+    r.containerId = "c-ztunnel-b";
+    r.netns = "/var/run/netns/zt-2";
+    r.ifname = "eth0";
+    r.podNamespace = "istio-system";
+    r.podName = "ztunnel-b";
+    r.podUid = "uid-ztunnel-b";
+    r.ips = {"10.244.1.4"};
+    return r;
+  }());
+  CHECK(reply.verdict == PodVerdict::kNotAmbient);  // ztunnel itself is never redirected
+  CHECK(second.ready(&why));
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.2.1")});
+  CHECK(w.kernel.namespaces["/var/run/netns/zt-2"].owned.tunnels.size() == 2);
+}
