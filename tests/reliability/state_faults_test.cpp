@@ -150,12 +150,14 @@ TEST_CASE("registry truncated or corrupted at random: a clear refusal or a clean
         if (!ok && expect->ztunnel) {
           // A damaged ztunnel netns path or ifname reads exactly like "the ztunnel pod went
           // while the agent was down". Accepted only as the documented fail-closed start (not
-          // ready, saying why and what to do; pods still redirected), and only if the ztunnel
-          // pod's next start (its ADD, as the kubelet sends) brings the node back.
+          // ready, naming the recorded netns and saying what to do; pods still redirected: the
+          // node's redirect set, rules and routes as before the damage), and only if the
+          // ztunnel pod's next start (its ADD, as the kubelet sends) brings the node back.
           std::string ready = h.http("/readyz");
           bool failClosed = ready.find(" 503") != std::string::npos &&
+                            ready.find(expect->ztunnel->netns) != std::string::npos &&
                             ready.find("restart the ztunnel pod") != std::string::npos &&
-                            have == want;
+                            have == want && (want != all || ownedState(t) == goodKernel);
           detail += "; readyz: " + ready.substr(0, 300);
           if (failClosed) {
             auto z =
