@@ -31,6 +31,10 @@ struct World {
 
   PodReply send(PodCommand cmd, const std::string& ns, const std::string& name, int n,
                 const std::string& ip, const std::string& netns = "") {
+    return enroller.handle(request(cmd, ns, name, n, ip, netns));
+  }
+  PodRequest request(PodCommand cmd, const std::string& ns, const std::string& name, int n,
+                     const std::string& ip, const std::string& netns = "") {
     PodRequest r;
     r.command = cmd;
     r.containerId = "c-" + name;
@@ -40,7 +44,12 @@ struct World {
     r.podName = name;
     r.podUid = "uid-" + name;
     r.ips = {ip};
-    return enroller.handle(r);
+    return r;
+  }
+  // Another agent on the same node, state and API, as after a restart (not started yet).
+  std::unique_ptr<Enroller> restarted() {
+    return std::make_unique<Enroller>(EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}},
+                                      kernel, ledger, store, inspector, meta);
   }
   PodReply addZtunnel(const std::string& name, const std::string& ip, const std::string& netns) {
     return send(PodCommand::kAdd, "istio-system", name, 0, ip, netns);
@@ -168,16 +177,11 @@ TEST_CASE("a restarted agent adopts its registry and converges", "[enroller]") {
   }
   // Someone removes the node's table while the agent is down.
   w.kernel.namespaces[kNode].owned.nft.reset();
-  Enroller second{EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}},
-                  w.kernel,
-                  w.ledger,
-                  w.store,
-                  w.inspector,
-                  w.meta};
-  REQUIRE(second.start(w.store.saved));
-  CHECK(second.enrolledCount() == 20);
+  auto second = w.restarted();
+  REQUIRE(second->start(w.store.saved));
+  CHECK(second->enrolledCount() == 20);
   CHECK(w.members().size() == 20);
-  CHECK(second.ready(nullptr));
+  CHECK(second->ready(nullptr));
 }
 
 TEST_CASE("a registry that cannot be saved changes neither memory nor kernel", "[enroller]") {
@@ -503,16 +507,11 @@ TEST_CASE("a restarted agent re-reads each enrolled pod's host veth from the ker
   const std::string uid = damaged.pods.begin()->first;
   const std::string real = damaged.pods.begin()->second.hostVeth;
   damaged.pods.begin()->second.hostVeth = "vr(";  // one changed byte in the journal
-  Enroller second{EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}},
-                  w.kernel,
-                  w.ledger,
-                  w.store,
-                  w.inspector,
-                  w.meta};
-  REQUIRE(second.start(damaged));
-  CHECK(second.registry().pods.at(uid).hostVeth == real);
+  auto second = w.restarted();
+  REQUIRE(second->start(damaged));
+  CHECK(second->registry().pods.at(uid).hostVeth == real);
   CHECK(w.store.saved.pods.at(uid).hostVeth == real);
-  checkNodeMatchesPlan(second, w);
+  checkNodeMatchesPlan(*second, w);
 }
 
 TEST_CASE("a restarted agent re-reads the ztunnel record's veth and node address from the kernel",
@@ -523,18 +522,13 @@ TEST_CASE("a restarted agent re-reads the ztunnel record's veth and node address
   PodRegistry damaged = w.store.saved;
   damaged.ztunnel->hostVeth = "vethtt";  // one changed byte in registry.json
   damaged.ztunnel->nodeAddr = "10.244.1.9";
-  Enroller second{EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}},
-                  w.kernel,
-                  w.ledger,
-                  w.store,
-                  w.inspector,
-                  w.meta};
-  REQUIRE(second.start(damaged));
-  REQUIRE(second.registry().ztunnel);
-  CHECK(second.registry().ztunnel->hostVeth == "veth1");
-  CHECK(second.registry().ztunnel->nodeAddr == "10.244.1.1");
+  auto second = w.restarted();
+  REQUIRE(second->start(damaged));
+  REQUIRE(second->registry().ztunnel);
+  CHECK(second->registry().ztunnel->hostVeth == "veth1");
+  CHECK(second->registry().ztunnel->nodeAddr == "10.244.1.1");
   CHECK(w.store.saved.ztunnel->hostVeth == "veth1");
-  checkNodeMatchesPlan(second, w);
+  checkNodeMatchesPlan(*second, w);
 }
 
 TEST_CASE("a restarted agent whose ztunnel is gone stays fail-closed and converges at its ADD",
@@ -545,34 +539,19 @@ TEST_CASE("a restarted agent whose ztunnel is gone stays fail-closed and converg
   // The ztunnel pod goes while the agent is down (or its record's netns path was damaged).
   w.kernel.namespaces.erase("/var/run/netns/zt-1");
   w.inspector.gone.insert("/var/run/netns/zt-1");
-  Enroller second{EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}},
-                  w.kernel,
-                  w.ledger,
-                  w.store,
-                  w.inspector,
-                  w.meta};
-  CHECK_FALSE(second.start(w.store.saved));
+  auto second = w.restarted();
+  CHECK_FALSE(second->start(w.store.saved));
   std::string why;
-  CHECK_FALSE(second.ready(&why));
+  CHECK_FALSE(second->ready(&why));
   CHECK_THAT(why, Catch::Contains("/var/run/netns/zt-1") && Catch::Contains("fail closed") &&
                       Catch::Contains("restart the ztunnel pod"));
   // Fail closed: the pod is still redirected toward ztunnel.
   CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.2.1")});
   // The ztunnel pod's next start: its ADD re-points the node and the agent is ready again.
-  auto reply = second.handle([&] {
-    PodRequest r;
-    r.command = PodCommand::kAdd;
-    r.containerId = "c-ztunnel-b";
-    r.netns = "/var/run/netns/zt-2";
-    r.ifname = "eth0";
-    r.podNamespace = "istio-system";
-    r.podName = "ztunnel-b";
-    r.podUid = "uid-ztunnel-b";
-    r.ips = {"10.244.1.4"};
-    return r;
-  }());
+  auto reply = second->handle(w.request(PodCommand::kAdd, "istio-system", "ztunnel-b", 0,
+                                        "10.244.1.4", "/var/run/netns/zt-2"));
   CHECK(reply.verdict == PodVerdict::kNotAmbient);  // ztunnel itself is never redirected
-  CHECK(second.ready(&why));
+  CHECK(second->ready(&why));
   CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.2.1")});
   CHECK(w.kernel.namespaces["/var/run/netns/zt-2"].owned.tunnels.size() == 2);
 }
