@@ -20,8 +20,6 @@ class AgentClient {
   // Sends one protocol line, returns the reply line without its newline. kUnavailable when
   // the agent cannot be reached or does not answer in time.
   virtual Result<std::string> ask(const AgentEndpoint& at, const std::string& line) = 0;
-  // Succeeds when something accepts connections on the socket (STATUS).
-  virtual Status probe(const AgentEndpoint& at) = 0;
 };
 
 }  // namespace ambient::cni

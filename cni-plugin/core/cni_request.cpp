@@ -1,4 +1,4 @@
-// CNI request parsing, version handling, prevResult IP extraction and error JSON. Pure.
+// CNI request parsing: versions, CNI_ARGS and the error and VERSION JSON. Pure.
 #include "cni-plugin/core/cni_request.h"
 
 #include <algorithm>
@@ -23,38 +23,28 @@ bool versionAtLeast(const std::string& v, const std::string& min) {
   return iv != all.end() && im != all.end() && iv >= im;
 }
 
-std::map<std::string, std::string> parseCniArgs(const std::string& text) {
+tl::expected<std::map<std::string, std::string>, std::string> parseCniArgs(
+    const std::string& text) {
+  using Err = tl::unexpected<std::string>;
   std::map<std::string, std::string> out;
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t end = text.find(';', pos);
     if (end == std::string::npos) end = text.size();
     std::string kv = text.substr(pos, end - pos);
-    if (auto eq = kv.find('='); eq != std::string::npos) out[kv.substr(0, eq)] = kv.substr(eq + 1);
     pos = end + 1;
+    if (kv.empty()) continue;
+    auto eq = kv.find('=');
+    if (eq == std::string::npos) return Err("CNI_ARGS entry \"" + kv + "\" is not KEY=VALUE");
+    if (eq == 0) return Err("CNI_ARGS entry \"" + kv + "\" has an empty key");
+    std::string key = kv.substr(0, eq);
+    if (!out.emplace(key, kv.substr(eq + 1)).second && key.rfind("K8S_POD_", 0) == 0)
+      return Err("CNI_ARGS gives " + key + " twice (which pod is meant?)");
   }
+  for (const char* key : {"K8S_POD_NAMESPACE", "K8S_POD_NAME"})
+    if (auto it = out.find(key); it != out.end() && it->second.empty())
+      return Err(std::string("CNI_ARGS ") + key + " is empty");
   return out;
-}
-
-std::vector<std::string> podIps(const std::string& prevResultJson, const std::string& ifname) {
-  std::vector<std::string> ips;
-  auto j = nlohmann::json::parse(prevResultJson, nullptr, false);
-  if (!j.is_object() || !j.contains("interfaces") || !j["interfaces"].is_array()) return ips;
-  const auto& ifs = j["interfaces"];
-  auto ipsIt = j.find("ips");
-  if (ipsIt == j.end() || !ipsIt->is_array()) return ips;
-  for (const auto& ip : *ipsIt) {
-    if (!ip.is_object() || !ip.contains("interface") || !ip["interface"].is_number_unsigned())
-      continue;
-    size_t idx = ip["interface"].get<size_t>();
-    if (idx >= ifs.size() || !ifs[idx].is_object()) continue;
-    const auto& itf = ifs[idx];
-    if (itf.value("name", "") != ifname || itf.value("sandbox", "").empty()) continue;
-    std::string addr = ip.value("address", "");
-    if (auto slash = addr.find('/'); slash != std::string::npos) addr.resize(slash);
-    if (!addr.empty()) ips.push_back(addr);
-  }
-  return ips;
 }
 
 std::string errorJson(const std::string& cniVersion, const CniFailure& f) {

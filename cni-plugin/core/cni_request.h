@@ -1,4 +1,4 @@
-// CNI request parsing, version handling, prevResult IP extraction and error JSON. Pure.
+// CNI request parsing: versions, CNI_ARGS and the error and VERSION JSON. Pure.
 #pragma once
 #include <map>
 #include <string>
@@ -20,11 +20,12 @@ struct CniFailure {
   std::string details;
 };
 
-// Parses CNI_ARGS ("K=V;K=V"), keys in any order; unknown keys kept, ignored by callers.
-std::map<std::string, std::string> parseCniArgs(const std::string& text);
-
-// Pod IPs (address without prefix) on interface `ifname` with a sandbox, from prevResult.
-std::vector<std::string> podIps(const std::string& prevResultJson, const std::string& ifname);
+// Parses CNI_ARGS ("K=V;K=V"), keys in any order; unknown keys kept, ignored by callers. Empty
+// segments (";;", a trailing ";") are skipped. The error (CNI code 4) names what is wrong: a
+// pair without "=", an empty key, a K8S_POD_* key given twice (which pod is meant?), or an
+// empty K8S_POD_NAMESPACE or K8S_POD_NAME. Other keys given twice: the first counts.
+tl::expected<std::map<std::string, std::string>, std::string> parseCniArgs(
+    const std::string& text);
 
 std::string errorJson(const std::string& cniVersion, const CniFailure& f);
 std::string versionJson(const std::string& cniVersion);

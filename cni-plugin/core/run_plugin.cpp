@@ -5,7 +5,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cni-plugin/core/agent_down_fallback.h"
+#include "cni-plugin/core/agent_exchange.h"
 #include "cni-plugin/core/cni_request.h"
+#include "cni-plugin/core/node_verbs.h"
+#include "cni-plugin/core/prev_result.h"
 #include "cni-plugin/core/result_convert.h"
 #include "common/core/agent_protocol.h"
 
@@ -21,16 +24,12 @@ std::string envOf(const CniInvocation& in, const char* key) {
 
 CniOutcome& failWith(CniOutcome& o, const std::string& ver, uint32_t code, const std::string& msg,
                      const std::string& details = "") {
-  o.stdoutText = errorJson(ver, {code, msg, details}) + "\n";
-  o.exitCode = 1;
-  o.cniCode = code;
-  o.verdict = "error";
-  o.error = details.empty() ? msg : msg + " (" + details + ")";
-  return o;
+  return failOutcome(o, ver, code, msg, details);
 }
 
 // Reads our fields of the network config into `o` and `at`; "" or an error for code 7.
-// logFile/logLevel of the wrong type are ignored: logging never fails a CNI call.
+// logFile/logLevel of the wrong type are ignored with a warning (in `o.warning`): logging never
+// fails a CNI call.
 std::string readPluginConfig(const json& conf, AgentEndpoint& at, FallbackConfig& fb,
                              CniOutcome& o) {
   at.socketPath = kDefaultAgentSocket;
@@ -44,8 +43,13 @@ std::string readPluginConfig(const json& conf, AgentEndpoint& at, FallbackConfig
       return "agentTimeoutMs must be an integer between 1 and 600000";
     at.timeoutMs = it->get<int>();
   }
-  if (auto it = conf.find("logFile"); it != conf.end() && it->is_string()) o.logFile = *it;
-  if (auto it = conf.find("logLevel"); it != conf.end() && it->is_string()) o.logLevel = *it;
+  for (auto [key, out] : {std::pair{"logFile", &o.logFile}, std::pair{"logLevel", &o.logLevel}}) {
+    auto it = conf.find(key);
+    if (it == conf.end()) continue;
+    if (it->is_string()) *out = it->get<std::string>();
+    else o.warning += std::string(o.warning.empty() ? "" : "; ") + key +
+                      " is not a string and was ignored (logging never fails a CNI call)";
+  }
   return readFallbackConfig(conf, fb);
 }
 
@@ -72,33 +76,49 @@ CniOutcome& podVerb(CniOutcome& o, const CniInvocation& in, const std::string& v
     return failWith(o, ver, kCniErrInvalidEnv, "CNI_NETNS is not set");
   auto prevIt = conf.find("prevResult");
   bool hasPrev = prevIt != conf.end() && !prevIt->is_null();
-  if (hasPrev && !prevIt->is_object())
-    return failWith(o, ver, kCniErrDecode, "prevResult is not a JSON object");
   if (pc != PodCommand::kDel && !hasPrev)
     return failWith(o, ver, kCniErrInvalidConfig,
                     "ambient-cni must be chained after a plugin that provides prevResult",
                     "put ambient-cni last in the conflist's plugins");
+  PrevResult prev;
+  if (hasPrev) {
+    auto p = readPrevResult(*prevIt);
+    if (!p)
+      return failWith(o, ver, kCniErrDecode, "invalid prevResult: " + p.error(),
+                      "the plugin before ambient-cni in the conflist produced it: " + p.error());
+    prev = std::move(*p);
+  }
   auto done = [&]() -> CniOutcome& {
     return pc == PodCommand::kAdd ? echoAdd(o, ver, *prevIt) : o;
   };
   auto args = parseCniArgs(envOf(in, "CNI_ARGS"));
-  if (!args.count("K8S_POD_NAME") || !args.count("K8S_POD_NAMESPACE")) {
+  if (!args) return failWith(o, ver, kCniErrInvalidEnv, args.error());
+  if (!args->count("K8S_POD_NAME") || !args->count("K8S_POD_NAMESPACE")) {
     o.verdict = "passthrough";
     return done();
   }
-  o.pod = args["K8S_POD_NAMESPACE"] + "/" + args["K8S_POD_NAME"];
+  o.pod = args->at("K8S_POD_NAMESPACE") + "/" + args->at("K8S_POD_NAME");
+  auto uid = args->find("K8S_POD_UID");
+  // A CNI_IFNAME other than the pod's default interface (Multus) goes to the agent too: the
+  // agent decides (it neither enrolls nor releases for a secondary network).
   PodRequest req{.command = pc,
                  .containerId = o.containerId,
                  .netns = envOf(in, "CNI_NETNS"),
                  .ifname = envOf(in, "CNI_IFNAME"),
-                 .podNamespace = args["K8S_POD_NAMESPACE"],
-                 .podName = args["K8S_POD_NAME"],
-                 .podUid = args["K8S_POD_UID"]};
-  if (hasPrev) req.ips = podIps(prevIt->dump(), req.ifname);
-  o.agentRequest = encodeRequest(req);
-  if (!o.agentRequest.empty() && o.agentRequest.back() == '\n') o.agentRequest.pop_back();
-  auto reply = agent.ask(at, o.agentRequest);
-  if (!reply) {
+                 .podNamespace = args->at("K8S_POD_NAMESPACE"),
+                 .podName = args->at("K8S_POD_NAME"),
+                 .podUid = uid == args->end() ? "" : uid->second,
+                 .ips = podIps(prev, envOf(in, "CNI_IFNAME"))};
+  AgentExchange seen;
+  auto reply = exchangeWithAgent(agent, at, req, seen);
+  o.agentRequest = seen.requestLine;
+  o.agentReply = seen.replyLine;
+  if (!reply && reply.error().code == ErrorCode::kInvalidInput)
+    return failWith(o, ver, kCniErrInvalidConfig,
+                    "ambient-cni: CNI_ARGS, CNI_NETNS, CNI_CONTAINERID or prevResult ips too "
+                    "long for the agent protocol",
+                    reply.error().message());
+  if (!reply && reply.error().code == ErrorCode::kUnavailable) {
     if (pc == PodCommand::kDel) {  // the agent reconciles released pods itself
       o.verdict = "agent-unreachable";
       o.error = reply.error().message();
@@ -109,7 +129,7 @@ CniOutcome& podVerb(CniOutcome& o, const CniInvocation& in, const std::string& v
                                   at.socketPath, reply.error().message(), lookup);
       if (!d.allow) return failWith(o, ver, kCniErrTryAgainLater, d.message, d.details);
       o.verdict = kVerdictAgentDownNotAmbient;
-      o.warning = d.message;
+      o.warning = d.message + (o.warning.empty() ? "" : "; " + o.warning);
       return done();
     }
     return failWith(o, ver, kCniErrTryAgainLater,
@@ -117,11 +137,10 @@ CniOutcome& podVerb(CniOutcome& o, const CniInvocation& in, const std::string& v
                         ": ambient pods cannot start while the node agent is down",
                     reply.error().message());
   }
-  o.agentReply = *reply;
-  auto r = decodeReply(*reply);
-  if (!r)
+  if (!reply)
     return failWith(o, ver, kCniErrDecode, "bad reply from the ambient node agent",
-                    r.error().message());
+                    reply.error().message());
+  const PodReply* r = &*reply;
   o.verdict = podVerdictName(r->verdict);
   if (r->verdict == PodVerdict::kError) {
     auto& f = failWith(o, ver, r->cniCode ? r->cniCode : kCniErrTryAgainLater, r->message);
@@ -132,6 +151,16 @@ CniOutcome& podVerb(CniOutcome& o, const CniInvocation& in, const std::string& v
 }
 
 }  // namespace
+
+CniOutcome& failOutcome(CniOutcome& o, const std::string& ver, uint32_t code,
+                        const std::string& msg, const std::string& details) {
+  o.stdoutText = errorJson(ver, {code, msg, details}) + "\n";
+  o.exitCode = 1;
+  o.cniCode = code;
+  o.verdict = "error";
+  o.error = details.empty() ? msg : msg + " (" + details + ")";
+  return o;
+}
 
 CniOutcome runPlugin(const CniInvocation& in, AgentClient& agent) {
   NoMetadataLookup none;
@@ -148,16 +177,19 @@ CniOutcome runPlugin(const CniInvocation& in, AgentClient& agent, MetadataLookup
   json conf = json::parse(in.stdinText, nullptr, false);
   if (o.command == "VERSION") {
     auto it = conf.is_object() ? conf.find("cniVersion") : conf.end();
-    o.stdoutText =
-        versionJson(it != conf.end() && it->is_string() ? it->get<std::string>() : "") + "\n";
+    if (it != conf.end() && !it->is_string())
+      return failWith(o, "", kCniErrInvalidConfig, "cniVersion must be a string such as \"1.0.0\"");
+    o.stdoutText = versionJson(it != conf.end() ? it->get<std::string>() : "") + "\n";
     o.verdict = "ok";
     return o;
   }
   if (!conf.is_object())
-    return failWith(o, "", kCniErrDecode, "network config on stdin is not valid JSON");
+    return failWith(o, "", kCniErrDecode, "network config on stdin is not a JSON object");
   auto verIt = conf.find("cniVersion");
-  if (verIt == conf.end() || !verIt->is_string())
+  if (verIt == conf.end())
     return failWith(o, "", kCniErrIncompatibleVersion, "network config has no cniVersion");
+  if (!verIt->is_string())
+    return failWith(o, "", kCniErrInvalidConfig, "cniVersion must be a string such as \"1.0.0\"");
   const std::string ver = *verIt;
   if (!isSupportedVersion(ver))
     return failWith(o, "", kCniErrIncompatibleVersion, "unsupported cniVersion " + ver,
@@ -170,14 +202,7 @@ CniOutcome runPlugin(const CniInvocation& in, AgentClient& agent, MetadataLookup
     if (!versionAtLeast(ver, "1.1.0"))
       return failWith(o, ver, kCniErrIncompatibleVersion,
                       "cniVersion " + ver + " does not allow " + o.command + " (needs 1.1.0)");
-    if (o.command == "STATUS") {
-      if (auto st = agent.probe(at); !st)
-        return failWith(o, ver, kCniErrPluginNotAvailable,
-                        "ambient node agent socket " + at.socketPath + " does not answer",
-                        st.error().message());
-    }
-    o.verdict = "ok";
-    return o;
+    return o.command == "STATUS" ? runStatus(o, ver, at, agent) : runGc(o, ver, conf, at, agent);
   }
   if (o.command != "ADD" && o.command != "DEL" && o.command != "CHECK")
     return failWith(o, ver, kCniErrInvalidEnv, "unknown CNI_COMMAND " + o.command);

@@ -35,8 +35,10 @@ struct CniOutcome {
   std::string agentReply;
 };
 
-// CNI error code for STATUS when the agent is not available (CNI spec 1.1.0).
-inline constexpr uint32_t kCniErrPluginNotAvailable = 50;
+// Makes `o` a failure: the CNI error JSON (cniVersion `ver`, "" for 1.1.0) on stdout, exit code
+// 1, verdict "error", and `error` for the log (msg and details).
+CniOutcome& failOutcome(CniOutcome& o, const std::string& ver, uint32_t code,
+                        const std::string& msg, const std::string& details = "");
 
 // `lookup` is asked only on ADD when the agent cannot be reached and the config names a
 // `kubeconfig` (see agent_down_fallback.h). The two-argument form has no API lookup.

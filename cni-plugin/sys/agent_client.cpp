@@ -67,11 +67,4 @@ Result<std::string> UnixAgentClient::ask(const AgentEndpoint& at, const std::str
   return reply;
 }
 
-Status UnixAgentClient::probe(const AgentEndpoint& at) {
-  auto c = connectTo(at);
-  if (!c) return fail(c.error());
-  UniqueFd fd(*c);
-  return {};
-}
-
 }  // namespace ambient::cni

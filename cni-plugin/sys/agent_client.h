@@ -9,7 +9,6 @@ namespace ambient::cni {
 class UnixAgentClient : public AgentClient {
  public:
   Result<std::string> ask(const AgentEndpoint& at, const std::string& line) override;
-  Status probe(const AgentEndpoint& at) override;
 };
 
 }  // namespace ambient::cni

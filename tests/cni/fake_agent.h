@@ -15,19 +15,12 @@ class FakeAgent : public AgentClient {
   std::string reply = R"({"verdict":"enrolled"})";
   std::vector<std::string> requests;
   std::vector<AgentEndpoint> endpoints;
-  int probes = 0;
 
   Result<std::string> ask(const AgentEndpoint& at, const std::string& line) override {
     requests.push_back(line);
     endpoints.push_back(at);
     if (!up) return fail(ErrorCode::kUnavailable, "connect to " + at.socketPath, 111);
     return reply;
-  }
-  Status probe(const AgentEndpoint& at) override {
-    ++probes;
-    endpoints.push_back(at);
-    if (!up) return fail(ErrorCode::kUnavailable, "connect to " + at.socketPath, 111);
-    return {};
   }
 };
 

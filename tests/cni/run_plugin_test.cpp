@@ -217,15 +217,20 @@ TEST_CASE("VERSION, STATUS and GC", "[cni][verbs]") {
   v.stdinText = "";
   CHECK(json::parse(runPlugin(v, agent).stdoutText)["supportedVersions"].size() == 5);
 
+  agent.reply = R"({"verdict":"ready"})";
   CHECK(runPlugin(call("STATUS", conf("1.1.0", false)), agent).exitCode == 0);
-  CHECK(agent.probes == 1);
-  CHECK(runPlugin(call("GC", conf("1.1.0", false)), agent).exitCode == 0);
+  CHECK(agent.requests.size() == 1);
+  auto gcConf = conf("1.1.0", false);
+  gcConf["cni.dev/valid-attachments"] = json::array();
+  agent.reply = R"({"verdict":"released"})";
+  CHECK(runPlugin(call("GC", gcConf), agent).exitCode == 0);
   agent.up = false;
   CHECK(codeOf(runPlugin(call("STATUS", conf("1.1.0", false)), agent)) ==
         kCniErrPluginNotAvailable);
-  CHECK(runPlugin(call("GC", conf("1.1.0", false)), agent).exitCode == 0);
+  CHECK(codeOf(runPlugin(call("GC", gcConf), agent)) == kCniErrTryAgainLater);
+  CHECK(agent.requests.size() == 4);
   CHECK(codeOf(runPlugin(call("STATUS", conf("1.0.0", false)), agent)) ==
         kCniErrIncompatibleVersion);
   CHECK(codeOf(runPlugin(call("GC", conf("1.0.0", false)), agent)) == kCniErrIncompatibleVersion);
-  CHECK(agent.requests.empty());
+  CHECK(agent.requests.size() == 4);
 }

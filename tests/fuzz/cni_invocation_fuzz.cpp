@@ -2,6 +2,10 @@
 // runPlugin(), then the invocation log line), with a fake agent and a fake API lookup whose
 // answers also come from the input. Pure.
 //
+// Checks: stdout is one JSON object (or nothing), error codes match, an ADD's echo is stable, every
+// request decodes on the agent's side, and a success was earned (a verdict that answers the
+// verb; STATUS and GC only with the agent's answer).
+//
 // Input: "KEY=VALUE" environment lines, an empty line, the network config (stdin); optionally
 // "\n--reply\n" and the agent's reply line (without it the agent is unreachable), and
 // "\n--api\n" with {"namespaces":[...],"pods":[...]} for the agent-down API lookup.
@@ -22,15 +26,14 @@ using namespace ambient::cni;
 class FuzzAgent : public AgentClient {
  public:
   std::optional<std::string_view> reply;
+  std::vector<PodRequest> sent;
   Result<std::string> ask(const AgentEndpoint&, const std::string& line) override {
     // What the plugin sends, the agent must be able to read.
-    fuzz::check(decodeRequest(line).has_value());
+    auto req = decodeRequest(line);
+    fuzz::check(req.has_value());
+    sent.push_back(*req);
     if (!reply) return fail(ErrorCode::kUnavailable, "fuzz: agent down");
     return std::string(*reply);
-  }
-  Status probe(const AgentEndpoint&) override {
-    if (!reply) return fail(ErrorCode::kUnavailable, "fuzz: agent down");
-    return {};
   }
 };
 
@@ -90,5 +93,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     fuzz::check(o.exitCode == 0);
   }
+
+  // At most one request per call, of the invoked verb.
+  fuzz::check(agent.sent.size() <= 1);
+  for (const auto& req : agent.sent) fuzz::check(podCommandName(req.command) == o.command);
+  // A success of a verb that asked the agent is a reply that answers that verb (never a
+  // "ready" taken for an ADD, nor an unreachable agent for STATUS).
+  if (o.exitCode == 0 && !agent.sent.empty() && o.verdict != "agent-unreachable" &&
+      o.verdict != "agent-down-not-ambient") {
+    auto r = decodeReply(*agent.reply);
+    fuzz::check(r.has_value() && r->verdict != PodVerdict::kError);
+    switch (agent.sent[0].command) {
+      case PodCommand::kStatus: fuzz::check(r->verdict == PodVerdict::kReady); break;
+      case PodCommand::kAdd:
+      case PodCommand::kCheck:
+        fuzz::check(r->verdict == PodVerdict::kEnrolled || r->verdict == PodVerdict::kNotAmbient);
+        break;
+      case PodCommand::kDel:
+      case PodCommand::kGc:
+        fuzz::check(r->verdict == PodVerdict::kReleased || r->verdict == PodVerdict::kNotAmbient);
+        break;
+    }
+  }
+  // STATUS and GC succeed only through the agent.
+  if (o.exitCode == 0 && (o.command == "STATUS" || o.command == "GC"))
+    fuzz::check(agent.sent.size() == 1);
   return 0;
 }
