@@ -123,17 +123,46 @@ std::string defaultCniPlugin() {
 int main(int argc, char** argv) {
   int pods = 1000, iterations = 200, cniPods = 200;
   std::string cniPlugin = defaultCniPlugin();
-  for (int i = 1; i + 1 < argc; i += 2) {
+  const char* usage =
+      "usage: enroll-bench [--pods N] [--iterations N] [--cni-pods N] [--cni-plugin PATH]\n"
+      "  --pods N         pods enrolled per run (default 1000)\n"
+      "  --iterations N   single-pod enrolment latency samples (default 200)\n"
+      "  --cni-pods N     pods through the CNI plugin path, 0 = skip (default 200)\n"
+      "  --cni-plugin P   ambient-cni binary (default: ../cni-plugin/ambient-cni next to this)\n"
+      "Needs root (network namespaces). Exit codes: 0 figures printed, 1 failure, 2 bad usage.\n";
+  for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--pods") pods = std::atoi(argv[i + 1]);
-    else if (a == "--iterations") iterations = std::atoi(argv[i + 1]);
-    else if (a == "--cni-pods") cniPods = std::atoi(argv[i + 1]);
-    else if (a == "--cni-plugin") cniPlugin = argv[i + 1];
+    if (a == "--help" || a == "-h") {
+      std::fputs(usage, stdout);  // answers without doing any work
+      return 0;
+    }
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    bool known = a == "--pods" || a == "--iterations" || a == "--cni-pods" || a == "--cni-plugin";
+    if (!known) {
+      std::fprintf(stderr, "enroll-bench: unknown argument '%s'\n%s", a.c_str(), usage);
+      return 2;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "enroll-bench: %s needs a value\n%s", a.c_str(), usage);
+      return 2;
+    }
+    std::string v = argv[++i];
+    if (a == "--cni-plugin") {
+      cniPlugin = v;
+      continue;
+    }
+    char* end = nullptr;
+    long n = std::strtol(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || n < 0 || n > 1000000) {
+      std::fprintf(stderr, "enroll-bench: %s: '%s' is not a count\n%s", a.c_str(), v.c_str(), usage);
+      return 2;
+    }
+    (a == "--pods" ? pods : a == "--iterations" ? iterations : cniPods) = static_cast<int>(n);
   }
   if (pods < 1 || iterations < 1 || cniPods < 0) {
-    std::fprintf(stderr,
-                 "usage: enroll-bench [--pods N] [--iterations N] [--cni-pods N] "
-                 "[--cni-plugin PATH]\n");
+    std::fputs(usage, stderr);
     return 2;
   }
   if (cniPlugin.empty()) cniPods = 0;

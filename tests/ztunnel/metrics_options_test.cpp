@@ -56,6 +56,15 @@ TEST_CASE("flags: defaults, both spellings, errors") {
   CHECK_FALSE(parseOptions({"--config"}));
   CHECK_FALSE(parseOptions({"--transparent", "maybe"}));
   CHECK(renderHelp().find("Exit codes") != std::string::npos);
+  // The per-connection buffer limit clamps the advertised windows.
+  CHECK(effectiveConnectionWindow(*d) == 16u * 1024 * 1024);
+  CHECK(effectiveStreamWindow(*d) == 4u * 1024 * 1024);
+  auto lim = parseOptions({"--max-connection-buffer", "1048576"});
+  REQUIRE(lim);
+  CHECK(effectiveConnectionWindow(*lim) == 1048576u);
+  CHECK(effectiveStreamWindow(*lim) == 1048576u);
+  CHECK_FALSE(parseOptions({"--max-connection-buffer", "1000"}));
+  CHECK(renderHelp().find("--max-connection-buffer") != std::string::npos);
 }
 
 TEST_CASE("HTTP request heads") {

@@ -7,6 +7,12 @@ probe HOST PORT [BYTES]    connect, read the greeting, send BYTES random bytes, 
                            the echo and the END line; print JSON {server, peer, ok, bytes}.
 hold HOST PORT N SECONDS   open N connections, keep them idle SECONDS, then check each still echoes.
 rst HOST PORT              connect, read the greeting, then abort with RST.
+bulkserve PORT             accept forever; the client's first line says "UP RATE" (read until
+                           EOF at most RATE bytes/s, answer "GOT <n>") or "DOWN N" (send N
+                           bytes as fast as possible, then close).
+bulk HOST PORT up|down BYTES RATE
+                           upload BYTES to a reader limited to RATE bytes/s, or download BYTES
+                           reading at most RATE bytes/s; print JSON {ok, bytes, seconds}.
 """
 import json, os, socket, struct, sys, threading, time
 
@@ -106,6 +112,71 @@ def rst(host, port):
     return 0
 
 
+def read_paced(s, rate, limit=None):
+    """recv until EOF (or `limit` bytes), never faster than `rate` bytes/s."""
+    n, start = 0, time.monotonic()
+    while limit is None or n < limit:
+        d = s.recv(65536)
+        if not d:
+            break
+        n += len(d)
+        ahead = n / rate - (time.monotonic() - start)
+        if ahead > 0:
+            time.sleep(ahead)
+    return n
+
+
+def bulkserve(port):
+    ls = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    ls.bind(("::", int(port)))
+    ls.listen(64)
+
+    def handle(c):
+        try:
+            cmd = read_line(c).split() or ["-"]  # a port probe sends nothing
+            if cmd[0] == "UP":
+                c.sendall(f"GOT {read_paced(c, float(cmd[1]))}\n".encode())
+            elif cmd[0] == "DOWN":
+                chunk, left = b"\x5a" * 262144, int(cmd[1])
+                while left > 0:
+                    left -= c.send(chunk[:min(left, len(chunk))])
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=handle, args=(c,), daemon=True).start()
+
+
+def bulk(host, port, direction, nbytes, rate):
+    nbytes, rate = int(nbytes), float(rate)
+    out, start = {"ok": False}, time.monotonic()
+    try:
+        s = socket.create_connection((host, int(port)), timeout=60)
+        if direction == "up":
+            s.sendall(f"UP {rate}\n".encode())
+            chunk, left = b"\xa5" * 262144, nbytes
+            while left > 0:
+                left -= s.send(chunk[:min(left, len(chunk))])
+            s.shutdown(socket.SHUT_WR)
+            reply = read_line(s)
+            out["bytes"] = int(reply.split()[1]) if reply.startswith("GOT ") else -1
+        else:
+            s.sendall(f"DOWN {nbytes}\n".encode())
+            out["bytes"] = read_paced(s, rate)
+        out["ok"] = out["bytes"] == nbytes
+    except OSError as e:
+        out["error"] = f"{type(e).__name__}: {e}"
+    out["seconds"] = round(time.monotonic() - start, 2)
+    print(json.dumps(out))
+    return 0 if out["ok"] else 1
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    sys.exit({"serve": serve, "probe": probe, "hold": hold, "rst": rst}[cmd](*args) or 0)
+    sys.exit({"serve": serve, "probe": probe, "hold": hold, "rst": rst, "bulkserve": bulkserve,
+              "bulk": bulk}[cmd](*args) or 0)

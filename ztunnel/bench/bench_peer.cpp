@@ -1,6 +1,11 @@
 // Benchmark peers: epoll sink/echo/idle server and measuring clients. Touches the kernel.
 #include "bench_peer.h"
 
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -62,11 +67,32 @@ bool readAll(int fd, char* p, size_t n) {
   return true;
 }
 
+bool parseInt(const std::string& s, int min, int max, int* out) {
+  int v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v < min || v > max) return false;
+  *out = v;
+  return true;
+}
+
+bool parseDouble(const std::string& s, double* out) {
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || errno != 0 || *end != '\0') return false;
+  *out = v;
+  return true;
+}
+
 }  // namespace
 
 int runServer(const std::vector<std::string>& args) {
+  int port = 5201;
+  if (args.size() > 1 || (args.size() == 1 && !parseInt(args[0], 1, 65535, &port))) {
+    std::fprintf(stderr, "usage: ztunnel_bench serve [PORT]\n");
+    return 2;
+  }
   raiseFdLimit();
-  int port = args.empty() ? 5201 : std::stoi(args[0]);
   int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -124,12 +150,16 @@ int runServer(const std::vector<std::string>& args) {
 }
 
 int runClient(const std::vector<std::string>& args) {
+  int port = 0;
+  double amount = 0;
+  if (args.size() < 4 || args[0].empty() || !parseInt(args[2], 1, 65535, &port) ||
+      !parseDouble(args[3], &amount)) {
+    std::fprintf(stderr, "usage: ztunnel_bench client MODE HOST PORT AMOUNT [...]\n");
+    return 2;
+  }
   raiseFdLimit();
-  if (args.size() < 4) return 2;
   char mode = args[0][0];
   const std::string& host = args[1];
-  int port = std::stoi(args[2]);
-  double amount = std::stod(args[3]);
   if (mode == 'T') {
     int fd = connectTo(host, port);
     if (fd < 0 || !writeAll(fd, "T", 1)) return std::puts("error connect"), 1;

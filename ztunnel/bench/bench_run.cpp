@@ -143,27 +143,38 @@ int runBenchmark(const std::vector<std::string>& args) {
   std::string me = self();
   s.ztunnel = me.substr(0, me.rfind('/')) + "/../ztunnel";
   for (size_t i = 0; i < args.size(); ++i) {
-    auto next = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : ""; };
-    if (args[i] == "--ztunnel")
-      s.ztunnel = next();
-    else if (args[i] == "--seconds")
-      s.seconds = std::atof(next().c_str());
-    else if (args[i] == "--runs")
-      s.runs = std::atoi(next().c_str());
-    else if (args[i] == "--iterations")
-      s.iterations = std::atoi(next().c_str());
-    else if (args[i] == "--idle")
-      s.idle = std::atoi(next().c_str());
-    else if (args[i] == "--keep")
+    const std::string& a = args[i];
+    bool takesValue = a == "--ztunnel" || a == "--seconds" || a == "--runs" || a == "--iterations" ||
+                      a == "--idle" || a == "--cpus";
+    if (!takesValue && a != "--keep")
+      return std::fprintf(stderr, "unknown argument %s (see --help)\n", a.c_str()), 2;
+    if (takesValue && i + 1 >= args.size())
+      return std::fprintf(stderr, "%s needs a value (see --help)\n", a.c_str()), 2;
+    std::string v = takesValue ? args[++i] : "";
+    char* end = nullptr;
+    double num = takesValue ? std::strtod(v.c_str(), &end) : 0;
+    bool numeric = takesValue && !v.empty() && *end == '\0' && num >= 0;
+    if (a == "--ztunnel") {
+      s.ztunnel = v;
+    } else if (a == "--keep") {
       s.keep = true;
-    else if (args[i] == "--cpus") {
-      s.cpus = next();
+    } else if (a == "--cpus") {
+      s.cpus = v;
       if (s.cpus != "split" && s.cpus != "proxy-core" && s.cpus != "none")
         return std::fprintf(stderr, "--cpus: split, proxy-core or none, not '%s'\n",
                             s.cpus.c_str()),
                2;
-    } else
-      return std::fprintf(stderr, "unknown argument %s\n%s\n", args[i].c_str(), benchHelp()), 2;
+    } else if (!numeric) {
+      return std::fprintf(stderr, "%s: '%s' is not a number\n", a.c_str(), v.c_str()), 2;
+    } else if (a == "--seconds") {
+      s.seconds = num;
+    } else if (a == "--runs") {
+      s.runs = static_cast<int>(num);
+    } else if (a == "--iterations") {
+      s.iterations = static_cast<int>(num);
+    } else {
+      s.idle = static_cast<int>(num);
+    }
   }
   if (geteuid() != 0) return std::fprintf(stderr, "ztunnel_bench needs root (namespaces)\n"), 1;
   // Children inherit the highest fd limit we may set; a transparent proxy spends two fds per

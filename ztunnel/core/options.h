@@ -49,12 +49,23 @@ struct Options {
   uint32_t connectionWindow = 16 * 1024 * 1024;  // HTTP/2 connection window (upstream ztunnel)
   uint32_t frameSize = 1024 * 1024;              // HTTP/2 max frame size (upstream ztunnel)
   uint32_t maxStreamsPerConnection = 100;        // pooled HBONE connection streams
+  // Received HTTP/2 DATA one HBONE connection may hold for slow plain sockets: the windows we
+  // advertise are clamped to it, and credit is returned only for bytes a socket took.
+  uint32_t maxConnectionBuffer = 16 * 1024 * 1024;
   std::string logLevel = "info";
   bool help = false;
   bool version = false;
 };
 
 Result<Options> parseOptions(const std::vector<std::string>& args);
+
+// The receive windows actually advertised (clamped to --max-connection-buffer).
+inline uint32_t effectiveStreamWindow(const Options& o) {
+  return o.streamWindow < o.maxConnectionBuffer ? o.streamWindow : o.maxConnectionBuffer;
+}
+inline uint32_t effectiveConnectionWindow(const Options& o) {
+  return o.connectionWindow < o.maxConnectionBuffer ? o.connectionWindow : o.maxConnectionBuffer;
+}
 
 // True when `dst` is one of our own capture listeners (a redirect loop).
 bool isOwnListener(const Options& opts, const SocketAddr& dst);

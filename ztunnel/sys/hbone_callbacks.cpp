@@ -1,5 +1,6 @@
 // nghttp2 callbacks of an HBONE connection: collect CONNECT headers and :status, route DATA and
 // END_STREAM to streams, track GOAWAY/SETTINGS, count protocol errors. Touches nothing directly.
+#include <cctype>
 #include <cstdlib>
 
 #include "ztunnel/sys/hbone_connection.h"
@@ -90,9 +91,24 @@ struct HboneConnection::Callbacks {
     return 0;
   }
 
+  // "h2_flow_control_error" style reason from an HTTP/2 error code.
+  static std::string reasonFor(const char* prefix, uint32_t code) {
+    std::string r = prefix;
+    for (const char* c = nghttp2_http2_strerror(code); *c; ++c)
+      r += static_cast<char>(std::tolower(static_cast<unsigned char>(*c)));
+    return r;
+  }
+
   static int onFrameSend(nghttp2_session*, const nghttp2_frame* f, void* p) {
+    auto* c = self(p);
+    // A connection error ends the connection: counted once, under the code we sent.
     if (f->hd.type == NGHTTP2_GOAWAY && f->goaway.error_code != NGHTTP2_NO_ERROR)
-      self(p)->ctx_.state.metrics.countRejected(listenerFor(self(p)->mode_), "h2_protocol_error");
+      c->countOnce(reasonFor("h2_", f->goaway.error_code));
+    // A stream error refuses one stream (our own CANCELs pass on a plain-side reset: not counted).
+    if (f->hd.type == NGHTTP2_RST_STREAM && f->rst_stream.error_code != NGHTTP2_NO_ERROR &&
+        f->rst_stream.error_code != NGHTTP2_CANCEL)
+      c->ctx_.state.metrics.countRejected(listenerFor(c->mode_),
+                                          reasonFor("h2_stream_", f->rst_stream.error_code));
     return 0;
   }
 

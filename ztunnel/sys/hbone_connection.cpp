@@ -19,7 +19,10 @@ namespace zt {
 nghttp2_session_callbacks* hboneCallbacks();  // hbone_callbacks.cpp
 
 namespace {
+// flush() stops producing TLS records at kOutHighWater; the last frame it took (at most 16
+// records of 16 KiB, see readLength in hbone_callbacks.cpp) may overshoot by kOutSlack.
 constexpr size_t kOutHighWater = 512 * 1024;
+constexpr size_t kOutSlack = 16 * (16384 + 256);
 constexpr size_t kReadChunk = 256 * 1024;
 }  // namespace
 
@@ -28,6 +31,7 @@ HboneConnection::HboneConnection(WorkerContext& ctx, Mode mode, int fd, SSL* ssl
     : ctx_(ctx), mode_(mode), fd_(fd), ssl_(ssl), peer_(peer), local_(local), watch_{this, 0},
       state_(mode == Mode::kClient ? State::kConnecting : State::kHandshaking) {
   SSL_set_bio(ssl_, BIO_new_socket(fd_, BIO_NOCLOSE), newAppendBio(&tlsOut_));
+  tlsOut_.setGrowthLimit(kOutHighWater + kOutSlack);
 }
 
 HboneConnection::~HboneConnection() {
@@ -35,6 +39,9 @@ HboneConnection::~HboneConnection() {
 }
 
 Status HboneConnection::start() {
+  policy_.trustDomain = ctx_.state.opts.trustDomain;
+  policy_.expectedIdentity = mode_ == Mode::kClient ? expectedIdentity : std::string();
+  attachPeerPolicy(ssl_, &policy_);
   if (auto st = ctx_.loop.add(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &watch_); !st) return st;
   ctx_.hbonePool->track(this);
   timer_ = ctx_.loop.addTimer(std::chrono::milliseconds(ctx_.state.opts.handshakeTimeoutMs), [this] {
@@ -68,7 +75,8 @@ void HboneConnection::continueHandshake() {
   int r = SSL_do_handshake(ssl_);
   if (r == 1) {
     if (!writeSocket()) return;
-    if (auto st = onHandshakeDone(); !st) drop("peer_identity", st.error().context);
+    if (auto st = onHandshakeDone(); !st)
+      drop(st.error().code == ErrorCode::kProtocol ? "alpn_mismatch" : "peer_identity", st.error().context);
     return;
   }
   int err = SSL_get_error(ssl_, r);
@@ -78,11 +86,16 @@ void HboneConnection::continueHandshake() {
   }
   std::string why = describeTlsFailure(ssl_);
   writeSocket();  // best effort: let the peer see our alert
+  tlsBroken_ = true;
+  // Name the real cause: the peer's identity (bad_certificate sent), ALPN without h2
+  // (no_application_protocol sent), else the chain, the version or the peer itself.
+  if (!policy_.identityFailure.empty()) return drop("peer_identity", policy_.identityFailure);
+  if (policy_.alpnRefused) return drop("alpn_mismatch", "client offered ALPN without h2");
   drop("tls_handshake", why);
 }
 
 Status HboneConnection::onHandshakeDone() {
-  if (!negotiatedH2(ssl_)) return zt::fail(ErrorCode::kProtocol, "ALPN h2 not negotiated");
+  if (!alpnAllowsH2(ssl_)) return zt::fail(ErrorCode::kProtocol, "ALPN selected a protocol other than h2");
   auto id = checkPeerIdentity(peerUriSans(ssl_), ctx_.state.opts.trustDomain,
                               mode_ == Mode::kClient ? expectedIdentity : std::string());
   if (!id) return zt::fail(id.error());
@@ -98,12 +111,12 @@ Status HboneConnection::onHandshakeDone() {
   const Options& o = ctx_.state.opts;
   nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, mode_ == Mode::kServer ? 1000u : 100u},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, o.streamWindow},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, effectiveStreamWindow(o)},
       {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, o.frameSize},
   };
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 3);
   nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
-                                        static_cast<int32_t>(o.connectionWindow));
+                                        static_cast<int32_t>(effectiveConnectionWindow(o)));
   state_ = State::kOpen;
   if (mode_ == Mode::kClient) {
     if (timer_) ctx_.loop.cancelTimer(timer_);
@@ -133,9 +146,15 @@ void HboneConnection::readTls() {
       int err = SSL_get_error(ssl_, n);
       if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
         wouldBlock = true;
-      } else if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
-        eof = true;  // the peer closed the connection
+      } else if (err == SSL_ERROR_ZERO_RETURN) {
+        eof = true;  // close_notify
+      } else if ((err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) ||
+                 (err == SSL_ERROR_SSL &&
+                  ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+        eof = true;  // FIN without close_notify: TLS can no longer speak
+        tlsBroken_ = true;
       } else {
+        tlsBroken_ = true;
         return drop("tls_read", describeTlsFailure(ssl_));
       }
       break;
@@ -145,26 +164,31 @@ void HboneConnection::readTls() {
       if (rv < 0) return drop("h2_protocol_error", nghttp2_strerror(static_cast<int>(rv)));
       if (state_ != State::kOpen) return;
     }
-    if (eof) return close();
+    if (eof) {
+      // A peer that leaves after its streams ended closes normally; one that leaves in the
+      // middle of streams truncates them.
+      if (hasOpenStreams()) return drop("peer_closed_mid_stream", "EOF with streams open");
+      return close();
+    }
     if (wouldBlock) return;
   }
 }
 
 bool HboneConnection::writeSocket() {
-  while (tlsOutPos_ < tlsOut_.size()) {
-    ssize_t n = ::send(fd_, tlsOut_.data() + tlsOutPos_, tlsOut_.size() - tlsOutPos_, MSG_NOSIGNAL);
+  while (!tlsOut_.empty()) {
+    auto f = tlsOut_.front();
+    ssize_t n = ::send(fd_, f.data(), f.size(), MSG_NOSIGNAL);
     if (n > 0) {
-      tlsOutPos_ += static_cast<size_t>(n);
+      tlsOut_.consume(static_cast<size_t>(n));
       continue;
     }
     if (n < 0 && errno == EAGAIN) return true;
-    tlsOut_.clear();
-    tlsOutPos_ = 0;
-    drop("tls_write", "send: errno " + std::to_string(errno));
+    int e = errno;
+    tlsOut_.consume(tlsOut_.size());
+    tlsBroken_ = true;
+    drop("tls_write", "send: errno " + std::to_string(e));
     return false;
   }
-  tlsOut_.clear();
-  tlsOutPos_ = 0;
   return true;
 }
 
@@ -172,7 +196,7 @@ void HboneConnection::flush() {
   if (state_ != State::kOpen) return;
   for (;;) {
     bool more = true;
-    while (tlsOut_.size() - tlsOutPos_ < kOutHighWater) {
+    while (tlsOut_.size() < kOutHighWater) {
       const uint8_t* data = nullptr;
       ssize_t n = nghttp2_session_mem_send(session_, &data);
       if (n < 0) return drop("h2_protocol_error", nghttp2_strerror(static_cast<int>(n)));
@@ -182,18 +206,31 @@ void HboneConnection::flush() {
       }
       ERR_clear_error();
       // The append BIO never blocks, so SSL_write takes the whole frame.
-      if (SSL_write(ssl_, data, static_cast<int>(n)) != n) return drop("tls_write", describeTlsFailure(ssl_));
+      if (SSL_write(ssl_, data, static_cast<int>(n)) != n) {
+        tlsBroken_ = true;
+        return drop("tls_write", describeTlsFailure(ssl_));
+      }
     }
     if (!writeSocket()) return;
-    if (tlsOutPos_ < tlsOut_.size()) return;  // socket full: EPOLLOUT resumes
+    if (!tlsOut_.empty()) return;  // socket full: EPOLLOUT resumes
     if (!more) break;
   }
   if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) close();
 }
 
+void HboneConnection::countOnce(const std::string& reason) {
+  if (counted_) return;
+  counted_ = true;
+  ctx_.state.metrics.countRejected(listenerFor(mode_), reason);
+}
+
+bool HboneConnection::hasOpenStreams() const {
+  return !streams_.empty() || !requests_.empty() || !waiting_.empty();
+}
+
 void HboneConnection::drop(const std::string& reason, const std::string& detail) {
   if (state_ == State::kClosed) return;
-  ctx_.state.metrics.countRejected(listenerFor(mode_), reason);
+  countOnce(reason);
   logLine(LogLevel::kDebug, "HBONE connection failed",
           {{"peer", peer_.toString()}, {"reason", reason}, {"detail", detail}});
   close();
@@ -205,6 +242,17 @@ void HboneConnection::close() {
   if (timer_) ctx_.loop.cancelTimer(timer_);
   timer_ = 0;
   ctx_.loop.remove(fd_);
+  if (!tlsBroken_ && SSL_is_init_finished(ssl_)) {
+    // close_notify, best effort: whatever the socket takes now (no waiting for the peer's).
+    ERR_clear_error();
+    SSL_shutdown(ssl_);
+    while (!tlsOut_.empty()) {
+      auto f = tlsOut_.front();
+      ssize_t n = ::send(fd_, f.data(), f.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n <= 0) break;
+      tlsOut_.consume(static_cast<size_t>(n));
+    }
+  }
   SSL_free(ssl_);
   ssl_ = nullptr;
   ::close(fd_);

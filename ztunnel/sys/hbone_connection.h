@@ -10,10 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "ztunnel/core/byte_ring.h"
 #include "ztunnel/core/ip_addr.h"
 #include "ztunnel/core/route_plan.h"
 #include "ztunnel/sys/event_loop.h"
 #include "ztunnel/sys/proxy_state.h"
+#include "ztunnel/sys/tls_context.h"
 
 namespace zt {
 
@@ -60,8 +62,12 @@ class HboneConnection : public EventHandler {
   Status onHandshakeDone();
   void readTls();
   bool writeSocket();  // false: the connection was dropped
+  // Refusal or failure: counted once per connection under `reason`, then close().
   void drop(const std::string& reason, const std::string& detail);
+  void countOnce(const std::string& reason);
+  // Orderly when the handshake completed and TLS is intact: close_notify is sent first.
   void close();
+  bool hasOpenStreams() const;
   void armIdleTimer();
   void onRequest(int32_t id);  // server: a complete CONNECT header block arrived
 
@@ -79,8 +85,11 @@ class HboneConnection : public EventHandler {
   bool peerGoAway_ = false;
   uint32_t peerMaxStreams_ = 100;
   std::string peerIdentity_;
-  std::string tlsOut_;  // encrypted bytes not yet written to the socket
-  size_t tlsOutPos_ = 0;
+  bool counted_ = false;   // a rejection was counted for this connection
+  bool tlsBroken_ = false;  // fatal TLS error or socket error: no close_notify
+  PeerPolicy policy_;
+  // Encrypted bytes not yet taken by the socket; flush() stops producing at kOutHighWater.
+  ByteRing tlsOut_;
   std::map<int32_t, HboneStream*> streams_;
   std::map<int32_t, ConnectRequest> requests_;  // server: header blocks being received
   std::map<int32_t, int> responses_;            // client: :status by stream

@@ -75,7 +75,7 @@ void HboneConnection::detach(HboneStream* stream) {
 }
 
 void HboneConnection::armIdleTimer() {
-  if (tlsOutPos_ == tlsOut_.size()) std::string().swap(tlsOut_);  // no streams: give memory back
+  tlsOut_.shrinkIfEmpty();  // no streams: give memory back
   if (mode_ != Mode::kClient || state_ != State::kOpen || timer_) return;
   if (goingAway_) return;  // closes once flushed
   timer_ = ctx_.loop.addTimer(std::chrono::duration_cast<std::chrono::milliseconds>(kIdleClose), [this] {

@@ -36,6 +36,7 @@ HboneStream::HboneStream(WorkerContext& ctx, int fd, std::shared_ptr<TrafficCoun
     : ctx_(ctx), active_(ctx), fd_(fd), counters_(std::move(counters)), outbound_(outbound),
       connecting_(connecting), listener_(listener), watch_{this, 0} {
   counters_->opened.fetch_add(1, std::memory_order_relaxed);
+  toPlain_.setGrowthLimit(effectiveStreamWindow(ctx_.state.opts));
 }
 
 HboneStream::~HboneStream() = default;
@@ -119,7 +120,7 @@ void HboneStream::onH2Data(const uint8_t* data, size_t len) {
     return;
   }
   size_t written = 0;
-  if (!connecting_ && toPlainPos_ == toPlain_.size()) {
+  if (!connecting_ && toPlain_.empty()) {
     ssize_t n = ::send(fd_, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0 && errno != EAGAIN) {
       if (conn_) conn_->resetStream(id_, NGHTTP2_CANCEL);
@@ -130,15 +131,17 @@ void HboneStream::onH2Data(const uint8_t* data, size_t len) {
         .fetch_add(written, std::memory_order_relaxed);
     if (conn_ && written) conn_->consume(id_, written);
   }
-  if (written < len) toPlain_.append(reinterpret_cast<const char*>(data) + written, len - written);
+  // Only the unsent rest is kept; nghttp2 refuses DATA beyond the window we advertised, so this
+  // stays within --stream-window (and all streams together within the connection window).
+  if (written < len) toPlain_.append(data + written, len - written);
 }
 
 void HboneStream::writePending() {
   if (connecting_ || closed_) return;
-  size_t before = toPlainPos_;
-  while (toPlainPos_ < toPlain_.size()) {
-    ssize_t n = ::send(fd_, toPlain_.data() + toPlainPos_, toPlain_.size() - toPlainPos_,
-                       MSG_NOSIGNAL | MSG_DONTWAIT);
+  size_t moved = 0;
+  while (!toPlain_.empty()) {
+    auto f = toPlain_.front();
+    ssize_t n = ::send(fd_, f.data(), f.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EAGAIN) break;
       if (conn_) {
@@ -147,9 +150,9 @@ void HboneStream::writePending() {
       }
       return finish(true);
     }
-    toPlainPos_ += static_cast<size_t>(n);
+    toPlain_.consume(static_cast<size_t>(n));
+    moved += static_cast<size_t>(n);
   }
-  size_t moved = toPlainPos_ - before;
   if (moved) {
     (outbound_ ? counters_->sentBytes : counters_->receivedBytes).fetch_add(moved, std::memory_order_relaxed);
     if (conn_ && !h2Closed_) {
@@ -157,10 +160,8 @@ void HboneStream::writePending() {
       conn_->flush();
     }
   }
-  if (toPlainPos_ == toPlain_.size()) {
-    if (toPlain_.capacity() > 256 * 1024) std::string().swap(toPlain_);  // a burst is over
-    else toPlain_.clear();
-    toPlainPos_ = 0;
+  if (toPlain_.empty()) {
+    toPlain_.shrinkIfEmpty();  // a burst is over: give the memory back
     if (h2End_ && !shutSent_) {
       ::shutdown(fd_, SHUT_WR);
       shutSent_ = true;
@@ -171,7 +172,7 @@ void HboneStream::writePending() {
 
 void HboneStream::onH2End() {
   h2End_ = true;
-  if (!connecting_ && toPlainPos_ == toPlain_.size() && !shutSent_ && !closed_) {
+  if (!connecting_ && toPlain_.empty() && !shutSent_ && !closed_) {
     ::shutdown(fd_, SHUT_WR);
     shutSent_ = true;
   }
@@ -205,7 +206,7 @@ void HboneStream::onConnectionLost() {
 
 void HboneStream::maybeFinish() {
   if (closed_ || !h2Closed_) return;
-  if (toPlainPos_ < toPlain_.size()) return;  // still delivering the tail
+  if (!toPlain_.empty()) return;  // still delivering the tail
   finish(false);
 }
 

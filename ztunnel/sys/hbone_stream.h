@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "ztunnel/core/byte_ring.h"
 #include "ztunnel/core/metrics_registry.h"
 #include "ztunnel/sys/event_loop.h"
 #include "ztunnel/sys/proxy_state.h"
@@ -61,8 +62,9 @@ class HboneStream : public EventHandler {
   bool h2Closed_ = false;
   bool closed_ = false;
   uint64_t timer_ = 0;
-  std::string toPlain_;
-  size_t toPlainPos_ = 0;
+  // DATA received but not yet taken by the plain socket. Credit is returned only for bytes the
+  // socket took, so it never holds more than the stream's receive window.
+  ByteRing toPlain_;
 };
 
 }  // namespace zt

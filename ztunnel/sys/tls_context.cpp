@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "ztunnel/core/spiffe_identity.h"
 #include "ztunnel/sys/cert_store.h"
 
 namespace zt {
@@ -13,12 +14,55 @@ namespace {
 
 const unsigned char kAlpnH2[] = {2, 'h', '2'};
 
-int selectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+int policyIndex() {
+  static const int idx = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return idx;
+}
+
+PeerPolicy* policyOf(SSL* ssl) { return static_cast<PeerPolicy*>(SSL_get_ex_data(ssl, policyIndex())); }
+
+std::vector<std::string> uriSans(X509* cert) {
+  std::vector<std::string> out;
+  if (!cert) return out;
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (!names) return out;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
+    if (n->type != GEN_URI) continue;
+    const ASN1_IA5STRING* uri = n->d.uniformResourceIdentifier;
+    out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+                     ASN1_STRING_length(uri));
+  }
+  GENERAL_NAMES_free(names);
+  return out;
+}
+
+// Chain checks first (OpenSSL), then the leaf's SPIFFE identity against the connection's
+// policy. X509_V_ERR_CERT_REJECTED makes OpenSSL send a bad_certificate alert.
+int verifyPeer(int preverifyOk, X509_STORE_CTX* store) {
+  if (!preverifyOk) return 0;
+  if (X509_STORE_CTX_get_error_depth(store) != 0) return 1;
+  auto* ssl = static_cast<SSL*>(
+      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  PeerPolicy* policy = ssl ? policyOf(ssl) : nullptr;
+  if (!policy) return 1;
+  auto id = checkPeerIdentity(uriSans(X509_STORE_CTX_get_current_cert(store)), policy->trustDomain,
+                              policy->expectedIdentity);
+  if (id) return 1;
+  policy->identityFailure = id.error().message();
+  X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+  return 0;
+}
+
+int selectAlpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                unsigned int inlen, void*) {
   unsigned char* selected = nullptr;
   if (SSL_select_next_proto(&selected, outlen, kAlpnH2, sizeof(kAlpnH2), in, inlen) !=
-      OPENSSL_NPN_NEGOTIATED)
-    return SSL_TLSEXT_ERR_ALERT_FATAL;  // HBONE speaks only h2
+      OPENSSL_NPN_NEGOTIATED) {
+    if (PeerPolicy* policy = policyOf(ssl)) policy->alpnRefused = true;
+    return SSL_TLSEXT_ERR_ALERT_FATAL;  // no_application_protocol: HBONE speaks only h2
+  }
   *out = selected;
   return SSL_TLSEXT_ERR_OK;
 }
@@ -46,7 +90,7 @@ Result<SSL_CTX*> makeContext(const SSL_METHOD* method, X509_STORE* trust, bool s
   X509_STORE_up_ref(trust);
   SSL_CTX_set_cert_store(ctx, trust);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
-                     nullptr);
+                     verifyPeer);
   if (server) {
     SSL_CTX_set_alpn_select_cb(ctx, selectAlpn, nullptr);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
@@ -58,7 +102,7 @@ Result<SSL_CTX*> makeContext(const SSL_METHOD* method, X509_STORE* trust, bool s
 }
 
 int appendWrite(BIO* b, const char* data, size_t len, size_t* written) {
-  static_cast<std::string*>(BIO_get_data(b))->append(data, len);
+  static_cast<ByteRing*>(BIO_get_data(b))->append(reinterpret_cast<const uint8_t*>(data), len);
   *written = len;
   return 1;
 }
@@ -74,7 +118,9 @@ int appendCreate(BIO* b) {
 
 }  // namespace
 
-BIO* newAppendBio(std::string* sink) {
+void attachPeerPolicy(SSL* ssl, PeerPolicy* policy) { SSL_set_ex_data(ssl, policyIndex(), policy); }
+
+BIO* newAppendBio(ByteRing* sink) {
   static BIO_METHOD* method = [] {
     BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "ztunnel-append");
     BIO_meth_set_write_ex(m, appendWrite);
@@ -110,29 +156,13 @@ Status useIdentity(SSL* ssl, const IdentityCert& cert) {
   return {};
 }
 
-std::vector<std::string> peerUriSans(SSL* ssl) {
-  std::vector<std::string> out;
-  X509* peer = SSL_get0_peer_certificate(ssl);
-  if (!peer) return out;
-  auto* names =
-      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(peer, NID_subject_alt_name, nullptr, nullptr));
-  if (!names) return out;
-  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
-    const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
-    if (n->type != GEN_URI) continue;
-    const ASN1_IA5STRING* uri = n->d.uniformResourceIdentifier;
-    out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
-                     ASN1_STRING_length(uri));
-  }
-  GENERAL_NAMES_free(names);
-  return out;
-}
+std::vector<std::string> peerUriSans(SSL* ssl) { return uriSans(SSL_get0_peer_certificate(ssl)); }
 
-bool negotiatedH2(SSL* ssl) {
+bool alpnAllowsH2(SSL* ssl) {
   const unsigned char* proto = nullptr;
   unsigned int len = 0;
   SSL_get0_alpn_selected(ssl, &proto, &len);
-  return len == 2 && std::memcmp(proto, "h2", 2) == 0;
+  return len == 0 || (len == 2 && std::memcmp(proto, "h2", 2) == 0);
 }
 
 std::string describeTlsFailure(SSL* ssl) {
