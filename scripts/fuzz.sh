@@ -9,22 +9,29 @@ all_targets=(cni_invocation agent_protocol registry_file workload_view k8s_watch
 
 usage() {
   cat <<EOF
-Usage: scripts/fuzz.sh [--seconds N] [--jobs J] [target...]
+Usage: scripts/fuzz.sh [--seconds N] [--jobs J] [--min-execs E] [target...]
 
 Builds the libFuzzer targets (tests/fuzz, clang with AddressSanitizer, UndefinedBehaviorSanitizer
 and LeakSanitizer) into build-fuzz/ and runs each target for N seconds (default 30) on a copy of
 its seed corpus (tests/fuzz/corpus/<target>/; the committed corpus is never changed), with
 -timeout=5 -rss_limit_mb=1024. J targets run at the same time (default 1).
+A target that executed fewer than E inputs fails even without a finding (it did not really
+run: a binary that exits at once, a seed corpus it cannot read, a machine too loaded to test
+anything). Default E: 100 per second of --seconds (1500 for CI's 15 s rows; the slowest target
+does about 10 times that on the 2-core CI machine under load); 0 turns the floor off.
 
 Targets (default: all): ${all_targets[*]}
 
 Prints one line per target, then a table:
-  FUZZ target=<name> seconds=<n> execs=<n> exec_per_s=<n> findings=<n> result=<ok|FAIL>
+  FUZZ target=<name> seconds=<n> execs=<n> exec_per_s=<n> cov=<edges> ft=<features>
+       corpus=<entries> findings=<n> min_execs=<n> result=<ok|FAIL>
+(one line; cov, ft and corpus from libFuzzer's last status line).
 A finding is a crash, sanitizer report, leak, timeout or out-of-memory; its reproducer is kept in
 build-fuzz/findings/<target>/ (path printed). Reproduce with:
   build-fuzz/fuzz-<target> <reproducer>
 
-Exit codes: 0 no findings, 1 at least one finding, 2 usage, missing tools or build failure.
+Exit codes: 0 no findings and every target at or above the floor, 1 at least one finding or a
+target below the floor, 2 usage, missing tools or build failure.
 Long runs: scripts/fuzz.sh --seconds 3600 (new inputs found stay in the temporary copy).
 Missing clang/libFuzzer packages are installed by scripts/setup.sh --no-build (as root).
 EOF
@@ -32,11 +39,13 @@ EOF
 
 seconds=30
 jobs=1
+min_execs=
 targets=()
 while (($#)); do
   case "$1" in
     --seconds) seconds=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
     --jobs) jobs=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+    --min-execs) min_execs=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
     -h | --help) usage; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
@@ -44,6 +53,8 @@ while (($#)); do
 done
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: --seconds needs a positive integer" >&2; exit 2; }
 [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: --jobs needs a positive integer" >&2; exit 2; }
+[ -n "$min_execs" ] || min_execs=$((seconds * 100))
+[[ "$min_execs" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: --min-execs needs a non-negative integer" >&2; exit 2; }
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 for t in "${targets[@]}"; do
   [[ " ${all_targets[*]} " == *" $t "* ]] ||
@@ -104,9 +115,24 @@ run_one() {
     execs=$(grep -oE '^#[0-9]+' "$dir/log" | tail -1 | tr -d '#')
     per_s=$(grep -oE 'exec/s: [0-9]+' "$dir/log" | tail -1 | grep -oE '[0-9]+')
   fi
+  # Coverage at the end: edges (cov), features (ft) and corpus entries (corp) of the last
+  # status line libFuzzer printed.
+  local last cov ft corp
+  last=$(grep -E '^#[0-9]+.*cov: [0-9]+' "$dir/log" | tail -1)
+  cov=$(sed -nE 's/.*cov: ([0-9]+).*/\1/p' <<<"$last")
+  ft=$(sed -nE 's/.*ft: ([0-9]+).*/\1/p' <<<"$last")
+  corp=$(sed -nE 's/.*corp: ([0-9]+).*/\1/p' <<<"$last")
   findings=$(find "$dir/artifacts" -type f | wc -l)
   ((rc != 0 && findings == 0)) && findings=1  # died without an artifact: the log is the finding
   local result=ok
+  if ((findings == 0 && ${execs:-0} < min_execs)); then
+    result=FAIL
+    echo "fuzz.sh: $t: only ${execs:-0} executions, below the floor of $min_execs (--min-execs):" \
+      "the target did not really run (exit code $rc; log: $findings_dir/)"
+    mkdir -p "$findings_dir"
+    cp "$dir/log" "$findings_dir/run-$(date +%Y%m%d-%H%M%S).log"
+    tail -5 "$dir/log" | sed "s/^/fuzz.sh: $t: /"
+  fi
   if ((findings > 0)); then
     result=FAIL
     mkdir -p "$findings_dir"
@@ -120,7 +146,8 @@ run_one() {
     echo "fuzz.sh: $t: libFuzzer log: $findings_dir/ (exit code $rc)"
   fi
   echo "FUZZ target=$t seconds=$((end - start)) execs=${execs:-0} exec_per_s=${per_s:-0}" \
-    "findings=$findings result=$result" >"$work/$t.result"
+    "cov=${cov:-0} ft=${ft:-0} corpus=${corp:-0} findings=$findings min_execs=$min_execs" \
+    "result=$result" >"$work/$t.result"
   cat "$work/$t.result"
 }
 
@@ -136,15 +163,17 @@ done
 wait
 
 echo
-printf '%-16s %8s %12s %10s %9s %7s\n' target seconds execs exec/s findings result
+printf '%-16s %8s %12s %10s %6s %7s %7s %9s %7s\n' target seconds execs exec/s cov ft corpus \
+  findings result
 total=0
 status=0
 for t in "${targets[@]}"; do
-  line=$(cat "$work/$t.result" 2>/dev/null) || line="FUZZ target=$t seconds=0 execs=0 exec_per_s=0 findings=1 result=FAIL"
+  line=$(cat "$work/$t.result" 2>/dev/null) ||
+    line="FUZZ target=$t seconds=0 execs=0 exec_per_s=0 findings=1 min_execs=$min_execs result=FAIL"
   declare -A f=()
   for kv in ${line#FUZZ }; do f[${kv%%=*}]=${kv#*=}; done
-  printf '%-16s %8s %12s %10s %9s %7s\n' "$t" "${f[seconds]}" "${f[execs]}" "${f[exec_per_s]}" \
-    "${f[findings]}" "${f[result]}"
+  printf '%-16s %8s %12s %10s %6s %7s %7s %9s %7s\n' "$t" "${f[seconds]}" "${f[execs]}" \
+    "${f[exec_per_s]}" "${f[cov]:-0}" "${f[ft]:-0}" "${f[corpus]:-0}" "${f[findings]}" "${f[result]}"
   total=$((total + f[execs]))
   [ "${f[result]}" = ok ] || status=1
   unset f
