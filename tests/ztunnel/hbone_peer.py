@@ -10,6 +10,7 @@ server IP PORT CERT_DIR CA_FILE
 raw HOST PORT HEX|tls-then-garbage CA CERT_DIR
     send raw bytes (or a TLS handshake followed by a bad HTTP/2 preface); print whether the
     peer closed the connection.
+Client ALPN: env HBONE_ALPN ("none" = offer no ALPN, else a comma list; default h2).
 Debian's h2 4.1 insists on :scheme/:path even for CONNECT unless header validation is off.
 """
 import json, os, socket, ssl, sys, threading
@@ -20,7 +21,9 @@ import h2.config, h2.connection, h2.events
 def tls_context(server, cert_dir, ca):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    ctx.set_alpn_protocols(["h2"])
+    alpn = os.environ.get("HBONE_ALPN", "h2") if not server else "h2"
+    if alpn != "none":
+        ctx.set_alpn_protocols(alpn.split(","))
     ctx.load_verify_locations(ca)
     ctx.verify_mode = ssl.CERT_REQUIRED
     if not server:

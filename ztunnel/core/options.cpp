@@ -86,6 +86,7 @@ Result<Options> parseOptions(const std::vector<std::string>& args) {
       {"--connection-window", u32(&o.connectionWindow, 65535, 0x7fffffff)},
       {"--frame-size", u32(&o.frameSize, 16384, 16777215)},
       {"--max-streams-per-connection", u32(&o.maxStreamsPerConnection, 1, 10000)},
+      {"--pool-idle-ms", integer(&o.poolIdleMs, 100, 3600000)},
       {"--max-connection-buffer", u32(&o.maxConnectionBuffer, 65535, 0x7fffffff)},
       {"--log-level", str(&o.logLevel)},
   };
@@ -184,6 +185,7 @@ Limits and tuning:
   --connection-window N         HTTP/2 connection window (default 16 MiB)
   --frame-size N                HTTP/2 max frame size (default 1 MiB)
   --max-streams-per-connection N  HBONE streams per pooled connection (default 100)
+  --pool-idle-ms N              close a pooled HBONE connection idle this long (default 30000)
   --max-connection-buffer N     bytes of received HTTP/2 DATA one HBONE connection may hold
                                 for slow readers; clamps both windows above (default 16 MiB).
                                 Worst case per connection: N + ~1 MiB (see README "Memory")

@@ -7,10 +7,6 @@
 
 namespace zt {
 
-namespace {
-constexpr auto kIdleClose = std::chrono::seconds(30);
-}  // namespace
-
 bool HboneConnection::acceptsStreams() const {
   if (state_ == State::kClosed || goingAway_ || peerGoAway_) return false;
   size_t limit = std::min<size_t>(peerMaxStreams_, ctx_.state.opts.maxStreamsPerConnection);
@@ -78,7 +74,7 @@ void HboneConnection::armIdleTimer() {
   tlsOut_.shrinkIfEmpty();  // no streams: give memory back
   if (mode_ != Mode::kClient || state_ != State::kOpen || timer_) return;
   if (goingAway_) return;  // closes once flushed
-  timer_ = ctx_.loop.addTimer(std::chrono::duration_cast<std::chrono::milliseconds>(kIdleClose), [this] {
+  timer_ = ctx_.loop.addTimer(std::chrono::milliseconds(ctx_.state.opts.poolIdleMs), [this] {
     timer_ = 0;
     if (streams_.empty()) close();
   });
