@@ -32,6 +32,48 @@ TEST_CASE("garbage on the socket is a protocol error and never a crash", "[proto
   CHECK_FALSE(decodeReply("{\"verdict\":\"maybe\"}"));
 }
 
+TEST_CASE("STATUS and GC requests and the ready reply round-trip", "[protocol]") {
+  PodRequest status{.command = PodCommand::kStatus};
+  auto s = decodeRequest(encodeRequest(status));
+  REQUIRE(s);
+  CHECK(*s == status);
+  PodRequest gc{.command = PodCommand::kGc,
+                .validAttachments = {{"c1", "eth0"}, {"c1", "net1"}, {"c2", "eth0"}}};
+  auto line = encodeRequest(gc);
+  CHECK(line.find("\"validAttachments\":[{\"containerId\":\"c1\",\"ifname\":\"eth0\"}") !=
+        std::string::npos);
+  auto g = decodeRequest(line);
+  REQUIRE(g);
+  CHECK(*g == gc);
+  // An empty list is a list (every registered pod is stale), not a missing one.
+  PodRequest none{.command = PodCommand::kGc};
+  CHECK(encodeRequest(none).find("\"validAttachments\":[]") != std::string::npos);
+  CHECK(*decodeRequest(encodeRequest(none)) == none);
+  // Only GC carries the list.
+  PodRequest add{.command = PodCommand::kAdd, .validAttachments = {{"c1", "eth0"}}};
+  CHECK(encodeRequest(add).find("validAttachments") == std::string::npos);
+  PodReply ready{PodVerdict::kReady, 0, ""};
+  CHECK(*decodeReply(encodeReply(ready)) == ready);
+  PodReply notReady{PodVerdict::kError, kCniErrPluginNotAvailable, "no ztunnel"};
+  CHECK(*decodeReply(encodeReply(notReady)) == notReady);
+}
+
+TEST_CASE("a malformed validAttachments is a protocol error", "[protocol]") {
+  const std::string head = R"({"version":1,"containerId":"","command":)";
+  for (std::string bad : {head + R"("ADD","validAttachments":[]})",
+                          head + R"("GC","validAttachments":{}})",
+                          head + R"("GC","validAttachments":["c1"]})",
+                          head + R"("GC","validAttachments":[{"ifname":"eth0"}]})",
+                          head + R"("GC","validAttachments":[{"containerId":"c","ifname":5}]})",
+                          head + R"("GC","validAttachments":[{"containerId":null,"ifname":"e"}]})"}) {
+    INFO(bad);
+    auto r = decodeRequest(bad);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::kProtocol);
+    CHECK(r.error().message().find("validAttachments") != std::string::npos);
+  }
+}
+
 TEST_CASE("the registry round-trips and rejects damage", "[registry]") {
   PodRegistry r;
   r.pods["u1"] =
