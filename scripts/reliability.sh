@@ -51,10 +51,10 @@ fi
 # Settings: short (CI) and long.
 if [ "$long" = 1 ]; then
   T_KILL=10 T_STATE=100 T_DISK=60 T_NETNS=100 T_ZTKILL=10 T_WATCH=10 T_FILES=200
-  S_CNI=180 S_ZT=60 CONNS=10000 S_FUZZ=300
+  S_CNI=180 S_ZT=60 CONNS=10000 S_FUZZ=300 STALLED=10000
 else
   T_KILL=1 T_STATE=12 T_DISK=30 T_NETNS=20 T_ZTKILL=2 T_WATCH=2 T_FILES=20
-  S_CNI=20 S_ZT=10 CONNS=10000 S_FUZZ=15
+  S_CNI=20 S_ZT=10 CONNS=10000 S_FUZZ=15 STALLED=2000
 fi
 
 work=$(mktemp -d /tmp/reliability.XXXXXX)
@@ -158,6 +158,34 @@ if want "ztunnel connections and churn"; then
     while IFS=$'\t' read -r n t p f; do add_row "$n" "$t" "$p" "$f" "$rc"; done <"$AMBIENT_RELIABILITY_REPORT"
   else
     add_row "ztunnel connections and churn" 1 0 "exit $rc: $(tail -1 "$log" | cut -c1-80)" "$rc"
+  fi
+  [ "$rc" = 0 ] || tail -n 30 "$log" >&2
+fi
+
+# ztunnel memory under slow and stalled readers (issue 18): both run in short and long mode.
+if want "ztunnel slow reader"; then
+  echo "== ztunnel slow reader (tests/ztunnel/slow_reader_netns_test.sh)" >&2
+  log=$(log_of slowreader)
+  ZTUNNEL_BIN="$zt" ZT_SCRIPTS="$root/tests/ztunnel" ZT_REPO="$root" \
+    bash tests/ztunnel/slow_reader_netns_test.sh >"$log" 2>&1
+  rc=$?
+  fig=$(grep -E '^(HBONE|plaintext).*peak RSS' "$log" |
+    sed -E 's/^(HBONE upload|HBONE download|plaintext upload).*peak RSS A [0-9]+ KiB \((\+[0-9]+) KiB\), B [0-9]+ KiB \((\+[0-9]+) KiB\).*bound (\+[0-9]+) KiB/\1: A \2, B \3 KiB/' |
+    paste -sd';' -)
+  add_row "ztunnel slow reader" 3 "$(grep -c '^ok: ' "$log")" \
+    "200 MB to a 20 MB/s reader, peak RSS growth: ${fig:-none}; bound +10240 KiB" "$rc"
+  [ "$rc" = 0 ] || tail -n 30 "$log" >&2
+fi
+if want "streams, each with a stalled reader"; then
+  echo "== ztunnel $STALLED streams, each with a stalled reader" >&2
+  : >"$AMBIENT_RELIABILITY_REPORT"
+  log=$(log_of stalled)
+  ZTUNNEL_BIN="$zt" AMBIENT_STREAMS=$STALLED bash tests/reliability/ztunnel_stalled_test.sh >"$log" 2>&1
+  rc=$?
+  if [ -s "$AMBIENT_RELIABILITY_REPORT" ]; then
+    while IFS=$'\t' read -r n t p f; do add_row "$n" "$t" "$p" "$f" "$rc"; done <"$AMBIENT_RELIABILITY_REPORT"
+  else
+    add_row "$STALLED streams, each with a stalled reader" 1 0 "exit $rc: $(tail -1 "$log" | cut -c1-80)" "$rc"
   fi
   [ "$rc" = 0 ] || tail -n 30 "$log" >&2
 fi

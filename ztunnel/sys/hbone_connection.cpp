@@ -256,6 +256,8 @@ void HboneConnection::close() {
   SSL_free(ssl_);
   ssl_ = nullptr;
   ::close(fd_);
+  for (HboneStream* s : tails_) s->onCreditConnectionGone();
+  tails_.clear();
   auto streams = std::move(streams_);
   streams_.clear();
   for (auto& [id, s] : streams) s->onConnectionLost();

@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,10 @@ class HboneConnection : public EventHandler {
   // Used by streams (never from inside nghttp2 callbacks unless noted).
   void resumeData(int32_t id);                     // safe in callbacks
   void consume(int32_t id, size_t n);              // safe in callbacks
+  void consumeConnection(size_t n);                // safe in callbacks
+  // Streams closed at the HTTP/2 level that still deliver a tail (they return connection credit).
+  void addTail(HboneStream* s) { tails_.insert(s); }
+  void removeTail(HboneStream* s) { tails_.erase(s); }
   void resetStream(int32_t id, uint32_t code);     // safe in callbacks
   void submitResponse(int32_t id, int status, bool withData);  // server side
   void flush();
@@ -91,6 +96,7 @@ class HboneConnection : public EventHandler {
   // Encrypted bytes not yet taken by the socket; flush() stops producing at kOutHighWater.
   ByteRing tlsOut_;
   std::map<int32_t, HboneStream*> streams_;
+  std::set<HboneStream*> tails_;
   std::map<int32_t, ConnectRequest> requests_;  // server: header blocks being received
   std::map<int32_t, int> responses_;            // client: :status by stream
   std::vector<std::pair<HboneStream*, SocketAddr>> waiting_;  // client: before the handshake

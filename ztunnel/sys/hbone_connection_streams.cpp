@@ -10,7 +10,11 @@ namespace zt {
 bool HboneConnection::acceptsStreams() const {
   if (state_ == State::kClosed || goingAway_ || peerGoAway_) return false;
   size_t limit = std::min<size_t>(peerMaxStreams_, ctx_.state.opts.maxStreamsPerConnection);
-  return streams_.size() + waiting_.size() < limit;
+  if (streams_.size() + waiting_.size() >= limit) return false;
+  // Streams to stalled readers can hold the peer's whole connection window; a new stream on
+  // that connection would wait behind them, so it goes to another connection instead.
+  constexpr int32_t kMinSendWindow = 64 * 1024;
+  return state_ != State::kOpen || nghttp2_session_get_remote_window_size(session_) >= kMinSendWindow;
 }
 
 void HboneConnection::openStream(HboneStream* stream, const SocketAddr& authority) {
@@ -43,6 +47,10 @@ void HboneConnection::resumeData(int32_t id) {
 
 void HboneConnection::consume(int32_t id, size_t n) {
   if (session_) nghttp2_session_consume(session_, id, n);
+}
+
+void HboneConnection::consumeConnection(size_t n) {
+  if (session_) nghttp2_session_consume_connection(session_, n);
 }
 
 void HboneConnection::resetStream(int32_t id, uint32_t code) {

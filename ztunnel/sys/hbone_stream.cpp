@@ -63,6 +63,15 @@ void HboneStream::onEvents(int, uint32_t events) {
     if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) onUpstreamConnected(socketError(fd_) == 0 && !(events & EPOLLERR));
     return;
   }
+  if (events & EPOLLERR) {
+    // The plain peer reset (or the socket failed). Noticed here even while the stream is blocked
+    // on HTTP/2 flow control and nghttp2 is not asking us for bytes: pass the reset on now.
+    if (conn_ && !h2Closed_) {
+      conn_->resetStream(id_, NGHTTP2_CANCEL);
+      conn_->flush();
+    }
+    return finish(true);
+  }
   if (events & EPOLLOUT) writePending();
   if (closed_) return;
   if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && deferred_ && conn_) {
@@ -158,6 +167,9 @@ void HboneStream::writePending() {
     if (conn_ && !h2Closed_) {
       conn_->consume(id_, moved);
       conn_->flush();
+    } else if (creditConn_) {
+      creditConn_->consumeConnection(moved);
+      creditConn_->flush();
     }
   }
   if (toPlain_.empty()) {
@@ -191,8 +203,18 @@ void HboneStream::onResponse(int status) {
   finish(true);
 }
 
+void HboneStream::returnCredit(size_t n) {
+  if (n == 0) return;
+  if (conn_ && !h2Closed_) conn_->consumeConnection(n);
+  else if (creditConn_) creditConn_->consumeConnection(n);
+}
+
 void HboneStream::onH2Closed(uint32_t errorCode) {
   h2Closed_ = true;
+  if (conn_ && !toPlain_.empty()) {
+    creditConn_ = conn_;  // the tail still counts against the connection window
+    conn_->addTail(this);
+  }
   conn_ = nullptr;
   if (errorCode != NGHTTP2_NO_ERROR || !established_) return finish(true);
   maybeFinish();
@@ -217,6 +239,11 @@ void HboneStream::finish(bool reset) {
   ctx_.loop.remove(fd_);
   if (reset) closeWithReset(fd_);
   else ::close(fd_);
+  returnCredit(toPlain_.size());  // dropped bytes: give their connection window back
+  if (creditConn_) {
+    creditConn_->removeTail(this);
+    creditConn_ = nullptr;
+  }
   if (conn_) {
     if (!h2Closed_) conn_->resetStream(id_, NGHTTP2_CANCEL);
     conn_->detach(this);

@@ -34,6 +34,7 @@ class HboneStream : public EventHandler {
   void onH2Closed(uint32_t errorCode);
   void onResponse(int status);  // client side
   void onConnectionLost();      // the connection died; reset the plain side
+  void onCreditConnectionGone() { creditConn_ = nullptr; }  // see creditConn_
 
   int32_t id() const { return id_; }
   static nghttp2_data_provider provider(HboneStream* s);
@@ -65,6 +66,11 @@ class HboneStream : public EventHandler {
   // DATA received but not yet taken by the plain socket. Credit is returned only for bytes the
   // socket took, so it never holds more than the stream's receive window.
   ByteRing toPlain_;
+  // After the HTTP/2 stream closed, the connection whose window still counts the bytes in
+  // toPlain_: credit goes back to it as the tail drains, or all at once when we drop the tail.
+  // Without this a closed stream's undelivered bytes would shrink the connection window for good.
+  HboneConnection* creditConn_ = nullptr;
+  void returnCredit(size_t n);
 };
 
 }  // namespace zt
