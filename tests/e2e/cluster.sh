@@ -1,10 +1,11 @@
 # shellcheck shell=bash disable=SC2034
 # Sourced by the end-to-end tests (and scripts/demo.sh): an emulated four-node cluster on one
 # machine. Network namespaces stand for nodes and pods, the test Kubernetes API server for the
-# control plane, one nft DNAT table per node for kube-proxy; everything else is real: Debian's
-# ptp + host-local CNI plugins with ambient-cni chained last, one ambient-agent and one ztunnel
-# per node. Needs root. Removes every namespace and stops every process it started (by PID) on
-# exit.
+# control plane, one nft DNAT table per node for kube-proxy; everything else is real: one
+# containerd per node creating the pods through its CRI (tests/runtime/runtime_lib.sh), Debian's
+# ptp + host-local CNI plugins with ambient-cni put last by ambient-cni-install, one
+# ambient-agent and one ztunnel per node. Needs root. Removes every namespace and stops every
+# process it started (by PID) on exit.
 #
 #   fabric netns: bridge br0
 #     |-- node-a eth0 172.30.0.1/24, pods 10.244.1.0/24
@@ -13,7 +14,11 @@
 #     `-- node-d eth0 172.30.0.4/24, pods 10.244.4.0/24
 #   each node routes the other nodes' pod CIDRs via their eth0 address.
 #
-# Environment: AGENT_BIN, CNI_BIN (ambient-cni), ZTUNNEL_BIN, REPO (source root).
+# Environment: AGENT_BIN, CNI_BIN (ambient-cni), CNI_INSTALL_BIN (ambient-cni-install; default:
+# next to CNI_BIN), ZTUNNEL_BIN, REPO (source root). E2E_RUNTIME: "containerd" (pods through each node's
+# containerd CRI; the default) or "chain" (each CNI plugin run in turn with prevResult chained by
+# jq, as before; the default inside the geneve VM, where a containerd pod costs about 40 s under
+# the emulated CPU).
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -25,7 +30,17 @@ fi
 : "${CNI_BIN:?set CNI_BIN to the ambient-cni binary}"
 : "${ZTUNNEL_BIN:?set ZTUNNEL_BIN to the ztunnel binary}"
 : "${REPO:?set REPO to the source tree}"
-for f in "$AGENT_BIN" "$CNI_BIN" "$ZTUNNEL_BIN" /usr/lib/cni/ptp /usr/lib/cni/host-local; do
+if [ -z "${E2E_RUNTIME:-}" ]; then
+  E2E_RUNTIME=containerd
+  grep -q 'vmrun=' /proc/cmdline 2>/dev/null && E2E_RUNTIME=chain  # the geneve VM (scripts/vm)
+fi
+case $E2E_RUNTIME in
+  containerd) CNI_INSTALL_BIN=${CNI_INSTALL_BIN:-$(dirname "$CNI_BIN")/ambient-cni-install} ;;
+  chain) ;;
+  *) echo "FAIL: E2E_RUNTIME must be containerd or chain, not $E2E_RUNTIME"; exit 1 ;;
+esac
+for f in "$AGENT_BIN" "$CNI_BIN" "$ZTUNNEL_BIN" /usr/lib/cni/ptp /usr/lib/cni/host-local \
+  ${CNI_INSTALL_BIN:-}; do
   [ -x "$f" ] || { echo "FAIL: $f is missing or not executable"; exit 1; }
 done
 
@@ -35,13 +50,18 @@ WORK=$(mktemp -d /tmp/e2e.XXXXXX)
 PIDS=()
 NETNS=()
 NODES=()
-declare -A POD_IP POD_NETNS NODE_OF AGENT_PID ZTUNNEL_PID RPF_BEFORE
+declare -A POD_IP POD_NETNS NODE_OF AGENT_PID ZTUNNEL_PID RPF_BEFORE POD_SANDBOX
 PORT_BASE=$((20000 + ($$ % 2000) * 4))  # agents' health ports on the host loopback
+RT_WORK=$WORK
+RT_FAST_CLEANUP=1  # on exit, containerd's pods are killed, not removed one CRI call at a time
+# shellcheck source=tests/runtime/runtime_lib.sh
+source "$REPO/tests/runtime/runtime_lib.sh"
 
 cleanup() {
   local rc=$?
   set +e
   declare -F on_exit >/dev/null && on_exit "$rc"
+  rt_cleanup
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${PIDS[@]}"; do
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
@@ -175,13 +195,38 @@ NFT
   NODES+=("$node")
   RPF_BEFORE[$node]=$(inns "$node" sysctl -n net.ipv4.conf.all.rp_filter)
   mkdir -p "$WORK/$node/ipam"
+  local ptp="{\"type\": \"ptp\", \"ipMasq\": false, \"ipam\": {\"type\": \"host-local\",
+   \"subnet\": \"10.244.$n.0/24\", \"dataDir\": \"$WORK/$node/ipam\", \"routes\": [{\"dst\": \"0.0.0.0/0\"}]}}"
+  if [ "$E2E_RUNTIME" = containerd ]; then
+    # The node's own CNI dirs, as /etc/cni/net.d and /opt/cni/bin, with the primary network
+    # only; ambient-cni-install adds our plugin once the agent runs (install_cni).
+    mkdir -p "$WORK/$node/net.d" "$WORK/$node/cni-bin"
+    ln -s /usr/lib/cni/ptp /usr/lib/cni/host-local /usr/lib/cni/loopback "$WORK/$node/cni-bin/"
+    echo "{\"cniVersion\": \"1.0.0\", \"name\": \"k8s-pod-network\", \"plugins\": [$ptp]}" \
+      >"$WORK/$node/net.d/10-k8s-pod-network.conflist"
+    ctd_launch "$node" "/var/run/netns/$P-$node" "$WORK/$node/cni-bin" "$WORK/$node/net.d" ||
+      fail "containerd of $node did not start"
+    return 0
+  fi
   cat >"$WORK/$node/conflist.json" <<EOF
 {"cniVersion": "1.0.0", "name": "k8s-pod-network", "plugins": [
-  {"type": "ptp", "ipMasq": false, "ipam": {"type": "host-local", "subnet": "10.244.$n.0/24",
-   "dataDir": "$WORK/$node/ipam", "routes": [{"dst": "0.0.0.0/0"}]}},
+  $ptp,
   {"type": "ambient-cni", "agentSocket": "$WORK/$node/agent.sock", "agentTimeoutMs": 10000,
    "logFile": "$WORK/$node/cni.log"}]}
 EOF
+}
+# install_cni NODE: waits for the node's containerd, then ambient-cni-install puts our plugin last
+# in its conflist (as the DaemonSet's installer does next to the agent).
+install_cni() {
+  local node=$1
+  [ "$E2E_RUNTIME" = containerd ] || return 0
+  ctd_wait "$node" || fail "containerd of $node did not become ready"
+  "$CNI_INSTALL_BIN" --cni-conf-dir "$WORK/$node/net.d" --cni-bin-dir "$WORK/$node/cni-bin" \
+    --plugin-binary "$CNI_BIN" --agent-socket "$WORK/$node/agent.sock" \
+    --log-file "$WORK/$node/cni.log" >"$WORK/$node/install.log" 2>&1 ||
+    fail "ambient-cni-install on $node failed: $(cat "$WORK/$node/install.log")"
+  [ "$(jq -r '.plugins[-1].type' "$WORK/$node/net.d/10-k8s-pod-network.conflist")" = ambient-cni ] ||
+    fail "ambient-cni is not the last plugin of $node's conflist after the installer"
 }
 # route_nodes N...: every node routes every other node's pod CIDR via that node's IP.
 route_nodes() {
@@ -224,14 +269,22 @@ cni_plugin() {
     CNI_PATH="$(dirname "$CNI_BIN"):/usr/lib/cni" CNI_ARGS="$args" "$bin" <"$WORK/$node/stdin.json"
 }
 
-# add_pod NODE NS NAME LABELS ANNOTATIONS SA: the pod object (Pending), its namespace, the CNI
+# add_pod NODE NS NAME LABELS ANNOTATIONS SA: the pod object (Pending), its sandbox, then the
+# pod object Running with its IP. With containerd: RunPodSandbox on the node's CRI (metadata
+# name, namespace, uid; labels and annotations), retried while it fails as kubelet retries (the
+# runtime has run DEL after the failed ADD), and the sandbox's network namespace bound to the
+# name $P-NS-NAME so that processes can run "in the pod". With the chain: its namespace, the CNI
 # chain ADD (ptp, then ambient-cni) retried as a runtime retries (DEL, then ADD again) while the
-# agent answers "try again later", then the pod object Running with its IP.
+# agent answers "try again later".
 add_pod() {
   local node=$1 ns=$2 name=$3 labels=$4 annotations=$5 sa=$6
   local pns="$ns-$name" cid="ctr-$ns-$name" out="$WORK/$node/result-$ns-$name.json"
   local args="IgnoreUnknown=1;K8S_POD_NAMESPACE=$ns;K8S_POD_NAME=$name;K8S_POD_UID=uid-$ns-$name"
   api_pod "$ns" "$name" "$node" "$labels" "$annotations" "$sa"
+  if [ "$E2E_RUNTIME" = containerd ]; then
+    add_pod_cri "$@"
+    return
+  fi
   newns "$pns"
   local attempt ok=""
   for attempt in $(seq 1 60); do
@@ -254,6 +307,28 @@ add_pod() {
   NODE_OF[$ns/$name]=$node
   api_pod "$ns" "$name" "$node" "$labels" "$annotations" "$sa" "$ip"
   log "pod $ns/$name on $node: $ip (netns $P-$pns)"
+}
+
+add_pod_cri() {
+  local node=$1 ns=$2 name=$3 labels=$4 annotations=$5 sa=$6 pns="$2-$3" kv meta=()
+  while IFS= read -r kv; do meta+=(--label "$kv"); done < <(jq -r 'to_entries[] | "\(.key)=\(.value)"' <<<"$labels")
+  while IFS= read -r kv; do meta+=(--annotation "$kv"); done < <(jq -r 'to_entries[] | "\(.key)=\(.value)"' <<<"$annotations")
+  cri_run_pod "$node" 60 "$ns" "$name" --uid "uid-$ns-$name" "${meta[@]}" ||
+    fail "RunPodSandbox of $ns/$name on $node kept failing for 60 s: $CRI_ERR"
+  local ip netns
+  ip=$(jq -r .ip <<<"$CRI_OUT")
+  netns=$(jq -r .netns <<<"$CRI_OUT")
+  POD_SANDBOX[$ns/$name]=$(jq -r .id <<<"$CRI_OUT")
+  [ -n "$ip" ] && [ -e "$netns" ] || fail "PodSandboxStatus of $ns/$name gave no IP or netns: $CRI_OUT"
+  # The sandbox's netns under a name (ip netns del unmounts it at removal or exit).
+  touch "/var/run/netns/$P-$pns"
+  NETNS+=("$P-$pns")
+  mount --bind "$netns" "/var/run/netns/$P-$pns" || fail "cannot bind $netns to $P-$pns"
+  POD_IP[$ns/$name]=$ip
+  POD_NETNS[$ns/$name]=$pns
+  NODE_OF[$ns/$name]=$node
+  api_pod "$ns" "$name" "$node" "$labels" "$annotations" "$sa" "$ip"
+  log "pod $ns/$name on $node: $ip (containerd sandbox ${POD_SANDBOX[$ns/$name]:0:12}, netns $P-$pns)"
 }
 
 # start_ztunnel NODE: the ztunnel pod's process, fed by the agent's view file.
@@ -291,22 +366,30 @@ build_cluster() {
   for n in 1 2 3 4; do add_node "node-$(idx_name $n)" "$n"; done
   route_nodes 1 2 3 4
   for n in 1 2 3 4; do start_agent "node-$(idx_name $n)" "$n"; done
+  for node in "${NODES[@]}"; do install_cni "$node"; done
   for node in "${NODES[@]}"; do
     add_pod "$node" istio-system "ztunnel-$node" '{"app":"ztunnel"}' '{}' ztunnel
     start_ztunnel "$node"
   done
 }
 
-# remove_pod NS/NAME: the CNI chain DEL (ambient-cni first, as a runtime runs it in reverse),
-# then the pod object deleted from the API.
+# remove_pod NS/NAME: StopPodSandbox + RemovePodSandbox (containerd runs the chain's DEL), or the
+# CNI chain DEL (ambient-cni first, as a runtime runs it in reverse); then the pod object deleted
+# from the API.
 remove_pod() {
   local pod=$1 ns=${1%/*} name=${1#*/}
   local node=${NODE_OF[$pod]} pns=${POD_NETNS[$pod]} cid="ctr-$ns-$name"
   local args="IgnoreUnknown=1;K8S_POD_NAMESPACE=$ns;K8S_POD_NAME=$name;K8S_POD_UID=uid-$ns-$name"
-  cni_plugin "$node" DEL "$cid" "/var/run/netns/$P-$pns" "$args" 1 /dev/null >/dev/null ||
-    fail "CNI DEL (ambient-cni) of $pod failed"
-  cni_plugin "$node" DEL "$cid" "/var/run/netns/$P-$pns" "$args" 0 /dev/null >/dev/null ||
-    fail "CNI DEL (ptp) of $pod failed"
+  if [ "$E2E_RUNTIME" = containerd ]; then
+    cri_remove_pod "$node" "${POD_SANDBOX[$pod]}" ||
+      fail "StopPodSandbox/RemovePodSandbox of $pod failed"
+    unset "POD_SANDBOX[$pod]"
+  else
+    cni_plugin "$node" DEL "$cid" "/var/run/netns/$P-$pns" "$args" 1 /dev/null >/dev/null ||
+      fail "CNI DEL (ambient-cni) of $pod failed"
+    cni_plugin "$node" DEL "$cid" "/var/run/netns/$P-$pns" "$args" 0 /dev/null >/dev/null ||
+      fail "CNI DEL (ptp) of $pod failed"
+  fi
   curl -sf -X POST -H 'Content-Type: application/json' \
     --data "{\"resource\":\"pods\",\"namespace\":\"$ns\",\"name\":\"$name\"}" \
     "$API/_test/delete" >/dev/null || fail "API delete of $pod failed"

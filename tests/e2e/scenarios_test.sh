@@ -70,8 +70,11 @@ trace() {  # trace NODE SEED-LABEL SOURCE DESTINATION
   "$AMBIENTCTL_BIN" trace --state-dir "$WORK/$1/state" "$3" "$4" 2>&1 | sed 's/^/   /' || true
 }
 json_get() { jq -r "$2" <<<"$1" 2>/dev/null; }
-host_veth() { jq -r '.interfaces[] | select(.sandbox == null) | .name' \
-  "$WORK/${NODE_OF[$1]}/result-${1%/*}-${1#*/}.json" | head -n1; }
+host_veth() {  # host_veth NS/NAME: the node's end of the pod's eth0 (by the peer's ifindex)
+  local peer
+  peer=$(inns "${POD_NETNS[$1]}" ip -j link show eth0 | jq -r '.[0].link_index')
+  inns "${NODE_OF[$1]}" ip -j link show | jq -r ".[] | select(.ifindex == $peer) | .ifname"
+}
 enrolled() {  # enrolled NS/NAME: the pod's IP is in its node's enrolled_pods set
   local set
   set=$(inns "${NODE_OF[$1]}" nft list set ip ambient_redirect enrolled_pods) &&
@@ -142,6 +145,23 @@ add_pod node-a foo sleep '{"app":"sleep"}' '{}' sleep
 add_pod node-b bar httpbin '{"app":"httpbin"}' "$SIDECAR_ANN" httpbin
 enrolled foo/sleep || fail "foo/sleep was not enrolled on node-a"
 ! enrolled bar/httpbin || fail "bar/httpbin (sidecar) was enrolled on node-b"
+# The runtime: both pods are containerd sandboxes (PodSandboxStatus READY with the pod's name,
+# uid and IP), our plugin was put last in containerd's conflist by ambient-cni-install, and the
+# plugin's log holds containerd's ADD for the pod under the sandbox id as CNI container id.
+sandbox_ok() {  # sandbox_ok NS/NAME VERDICT
+  local node=${NODE_OF[$1]} id=${POD_SANDBOX[$1]:-none} st
+  st=$(cri "$node" status "$id") &&
+    [ "$(jq -r '"\(.state) \(.metadata.namespace)/\(.metadata.name) \(.metadata.uid) \(.ip)"' <<<"$st")" = \
+      "SANDBOX_READY $1 uid-${1%/*}-${1#*/} ${POD_IP[$1]}" ] &&
+    [ "$(jq -r '.plugins[-1].type' "$WORK/$node/net.d/10-k8s-pod-network.conflist")" = ambient-cni ] &&
+    jq -e --arg id "$id" --arg pod "$1" --arg v "$2" \
+      'select(.command == "ADD" and .containerId == $id and .pod == $pod and .verdict == $v)' \
+      "$WORK/$node/cni.log" >/dev/null
+}
+if [ "$E2E_RUNTIME" = containerd ]; then
+  expect 1 runtime "foo/sleep and bar/httpbin: containerd sandboxes ${POD_SANDBOX[foo/sleep]:0:12} and ${POD_SANDBOX[bar/httpbin]:0:12} READY, ADD logged (enrolled, not-ambient); ambient-cni last in containerd's conflists" \
+    "$(sandbox_ok foo/sleep enrolled && sandbox_ok bar/httpbin not-ambient && echo 0 || echo 1)" -eq 0
+fi
 start_app bar/httpbin
 sidecar_capture bar/httpbin
 api_service bar httpbin 10.96.0.80 8000 80 httpbin

@@ -150,14 +150,23 @@ cri_remove_pod() {
   cri "$1" stop "$2" >/dev/null && cri "$1" remove "$2" >/dev/null
 }
 
-# rt_kill_pidfiles DIR: SIGKILL the processes named by pid files below DIR (shims, pause and
-# conmon processes our runtimes started and that outlived them), then remove sockets they named.
-rt_kill_pidfiles() {
+# rt_kill_leftovers DIR [SOCKET]: SIGKILL what our runtimes started and left running: the
+# processes named by pid files below DIR (pause, conmon) and the containerd shims serving SOCKET
+# (containerd 1.6 writes no pid file for them; each one's command line names our socket:
+# `containerd-shim-runc-v2 ... -address SOCKET`), then the shim sockets they named.
+rt_kill_leftovers() {
   local f pid
   while IFS= read -r f; do
     pid=$(cat "$f" 2>/dev/null) || continue
     [[ "$pid" =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] && kill -KILL "$pid" 2>/dev/null
   done < <(find "$1" \( -name '*.pid' -o -name pidfile \) -type f 2>/dev/null)
+  if [ -n "${2:-}" ]; then
+    for f in /proc/[0-9]*/cmdline; do
+      [[ "$({ tr '\0' ' ' <"$f"; } 2>/dev/null)" == *"-address $2 "* ]] || continue
+      pid=${f#/proc/}
+      kill -KILL "${pid%/cmdline}" 2>/dev/null
+    done
+  fi
   # containerd 1.6 puts each shim's socket in /run/containerd/s/<hash> (hash of our socket
   # path, so it never names another containerd's); the bundle's "address" file names it.
   while IFS= read -r f; do
@@ -190,7 +199,7 @@ ctd_stop() {
     kill -KILL "${CTD_PID[$name]}" 2>/dev/null
   fi
   wait "${CTD_PID[$name]}" 2>/dev/null
-  rt_kill_pidfiles "${CTD_DIR[$name]}"
+  rt_kill_leftovers "${CTD_DIR[$name]}" "${CTD_SOCK[$name]}"
   rt_umount_below "${CTD_DIR[$name]}"
   unset "CTD_PID[$name]"
 }
@@ -259,7 +268,7 @@ podman_stop() {
   local name=$1
   [ -n "${PM_DIR[$name]:-}" ] || return 0
   PM_TIMEOUT=60 pm "$name" rm -a -f -t 2 >/dev/null 2>&1
-  rt_kill_pidfiles "${PM_DIR[$name]}"
+  rt_kill_leftovers "${PM_DIR[$name]}"
   rt_umount_below "${PM_DIR[$name]}"
   unset "PM_DIR[$name]"
 }
