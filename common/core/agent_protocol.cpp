@@ -56,29 +56,53 @@ Status field(const json& j, const char* key, T& out, bool required) {
 
 std::string_view podCommandName(PodCommand c) {
   switch (c) {
-    case PodCommand::kAdd: return "ADD";
-    case PodCommand::kDel: return "DEL";
-    case PodCommand::kCheck: return "CHECK";
+    case PodCommand::kAdd:
+      return "ADD";
+    case PodCommand::kDel:
+      return "DEL";
+    case PodCommand::kCheck:
+      return "CHECK";
+    case PodCommand::kStatus:
+      return "STATUS";
+    case PodCommand::kGc:
+      return "GC";
   }
   return "?";
 }
 
 std::string_view podVerdictName(PodVerdict v) {
   switch (v) {
-    case PodVerdict::kEnrolled: return "enrolled";
-    case PodVerdict::kNotAmbient: return "not-ambient";
-    case PodVerdict::kReleased: return "released";
-    case PodVerdict::kError: return "error";
+    case PodVerdict::kEnrolled:
+      return "enrolled";
+    case PodVerdict::kNotAmbient:
+      return "not-ambient";
+    case PodVerdict::kReleased:
+      return "released";
+    case PodVerdict::kReady:
+      return "ready";
+    case PodVerdict::kError:
+      return "error";
   }
   return "?";
 }
 
 std::string encodeRequest(const PodRequest& r) {
-  json j = {{"version", r.version},          {"command", podCommandName(r.command)},
-            {"containerId", r.containerId},  {"netns", r.netns},
-            {"ifname", r.ifname},            {"podNamespace", r.podNamespace},
-            {"podName", r.podName},          {"podUid", r.podUid},
+  json j = {{"version", r.version},
+            {"command", podCommandName(r.command)},
+            {"containerId", r.containerId},
+            {"netns", r.netns},
+            {"ifname", r.ifname},
+            {"podNamespace", r.podNamespace},
+            {"podName", r.podName},
+            {"podUid", r.podUid},
             {"ips", r.ips}};
+  if (r.command == PodCommand::kGc) {
+    json list = json::array();
+    for (const auto& a : r.validAttachments) {
+      list.push_back({{"containerId", a.containerId}, {"ifname", a.ifname}});
+    }
+    j["validAttachments"] = std::move(list);
+  }
   return dumpLine(j);
 }
 
@@ -87,28 +111,48 @@ Result<PodRequest> decodeRequest(std::string_view text) {
   if (!j) return fail(j.error());
   PodRequest r;
   std::string command;
-  for (auto st : {field(*j, "version", r.version, true), field(*j, "command", command, true),
-                  field(*j, "containerId", r.containerId, true), field(*j, "netns", r.netns, false),
-                  field(*j, "ifname", r.ifname, false),
-                  field(*j, "podNamespace", r.podNamespace, false),
-                  field(*j, "podName", r.podName, false), field(*j, "podUid", r.podUid, false),
-                  field(*j, "ips", r.ips, false)}) {
+  for (auto st :
+       {field(*j, "version", r.version, true), field(*j, "command", command, true),
+        field(*j, "containerId", r.containerId, true), field(*j, "netns", r.netns, false),
+        field(*j, "ifname", r.ifname, false), field(*j, "podNamespace", r.podNamespace, false),
+        field(*j, "podName", r.podName, false), field(*j, "podUid", r.podUid, false),
+        field(*j, "ips", r.ips, false)}) {
     if (!st) return fail(st.error());
   }
   if (r.version != kProtocolVersion) {
     return fail(bad("version " + std::to_string(r.version) + " is not " +
                     std::to_string(kProtocolVersion) + " (plugin and agent differ in version?)"));
   }
-  if (command == "ADD") r.command = PodCommand::kAdd;
-  else if (command == "DEL") r.command = PodCommand::kDel;
-  else if (command == "CHECK") r.command = PodCommand::kCheck;
-  else return fail(bad("unknown command \"" + command + "\""));
+  if (command == "ADD")
+    r.command = PodCommand::kAdd;
+  else if (command == "DEL")
+    r.command = PodCommand::kDel;
+  else if (command == "CHECK")
+    r.command = PodCommand::kCheck;
+  else if (command == "STATUS")
+    r.command = PodCommand::kStatus;
+  else if (command == "GC")
+    r.command = PodCommand::kGc;
+  else
+    return fail(bad("unknown command \"" + command + "\""));
+  if (auto it = j->find("validAttachments"); it != j->end()) {
+    if (r.command != PodCommand::kGc) return fail(bad("field \"validAttachments\" outside GC"));
+    if (!it->is_array()) return fail(bad("field \"validAttachments\" is not an array"));
+    for (const auto& entry : *it) {
+      if (!entry.is_object()) return fail(bad("a validAttachments entry is not an object"));
+      Attachment a;
+      for (auto st : {field(entry, "containerId", a.containerId, true),
+                      field(entry, "ifname", a.ifname, true)}) {
+        if (!st) return fail(st.error().wrap("validAttachments"));
+      }
+      r.validAttachments.push_back(std::move(a));
+    }
+  }
   return r;
 }
 
 std::string encodeReply(const PodReply& r) {
-  json j = {{"verdict", podVerdictName(r.verdict)}, {"cniCode", r.cniCode},
-            {"message", r.message}};
+  json j = {{"verdict", podVerdictName(r.verdict)}, {"cniCode", r.cniCode}, {"message", r.message}};
   return dumpLine(j);
 }
 
@@ -121,11 +165,18 @@ Result<PodReply> decodeReply(std::string_view text) {
                   field(*j, "message", r.message, false)}) {
     if (!st) return fail(st.error());
   }
-  if (verdict == "enrolled") r.verdict = PodVerdict::kEnrolled;
-  else if (verdict == "not-ambient") r.verdict = PodVerdict::kNotAmbient;
-  else if (verdict == "released") r.verdict = PodVerdict::kReleased;
-  else if (verdict == "error") r.verdict = PodVerdict::kError;
-  else return fail(bad("unknown verdict \"" + verdict + "\""));
+  if (verdict == "enrolled")
+    r.verdict = PodVerdict::kEnrolled;
+  else if (verdict == "not-ambient")
+    r.verdict = PodVerdict::kNotAmbient;
+  else if (verdict == "released")
+    r.verdict = PodVerdict::kReleased;
+  else if (verdict == "ready")
+    r.verdict = PodVerdict::kReady;
+  else if (verdict == "error")
+    r.verdict = PodVerdict::kError;
+  else
+    return fail(bad("unknown verdict \"" + verdict + "\""));
   return r;
 }
 

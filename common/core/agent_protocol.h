@@ -24,9 +24,21 @@ inline constexpr uint32_t kCniErrIo = 5;
 inline constexpr uint32_t kCniErrDecode = 6;
 inline constexpr uint32_t kCniErrInvalidConfig = 7;
 inline constexpr uint32_t kCniErrTryAgainLater = 11;
+// CNI 1.1 STATUS: "the plugin is not available (cannot service ADD requests)".
+inline constexpr uint32_t kCniErrPluginNotAvailable = 50;
 
-enum class PodCommand { kAdd, kDel, kCheck };
+// kStatus (CNI 1.1 STATUS) asks whether the agent can serve ADDs; kGc (CNI 1.1 GC) carries the
+// runtime's valid attachments, and the agent releases the pods it registered for any other.
+enum class PodCommand { kAdd, kDel, kCheck, kStatus, kGc };
 std::string_view podCommandName(PodCommand c);
+
+// One entry of the runtime's cni.dev/valid-attachments (GC).
+struct Attachment {
+  std::string containerId;
+  std::string ifname;
+  bool operator==(const Attachment&) const = default;
+  auto operator<=>(const Attachment&) const = default;
+};
 
 struct PodRequest {
   int version = kProtocolVersion;
@@ -37,7 +49,8 @@ struct PodRequest {
   std::string podNamespace;
   std::string podName;
   std::string podUid;
-  std::vector<std::string> ips;  // the pod's addresses on CNI_IFNAME, from prevResult
+  std::vector<std::string> ips;              // the pod's addresses on CNI_IFNAME, from prevResult
+  std::vector<Attachment> validAttachments;  // GC only
   bool operator==(const PodRequest&) const = default;
 };
 
@@ -45,6 +58,7 @@ enum class PodVerdict {
   kEnrolled,    // ambient: redirection is in place
   kNotAmbient,  // not ambient (or not enrolled): nothing done
   kReleased,    // DEL: redirection removed (or there was none)
+  kReady,       // STATUS: the agent can serve ADDs
   kError,       // see cniCode and message
 };
 std::string_view podVerdictName(PodVerdict v);

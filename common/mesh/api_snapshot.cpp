@@ -3,22 +3,34 @@
 
 namespace ambient {
 
+namespace {
+
+PodMeta podMetaFrom(const k8s::Pod& p) {
+  PodMeta m;
+  m.labels = p.meta.labels;
+  m.annotations = p.meta.annotations;
+  m.serviceAccount = p.serviceAccountName.empty() ? "default" : p.serviceAccountName;
+  m.uid = p.meta.uid;
+  m.nodeName = p.nodeName;
+  m.ips = p.podIPs;
+  m.running = p.phase == "Running" && !p.meta.deletionTimestamp;
+  m.hostNetwork = p.hostNetwork;
+  return m;
+}
+
+}  // namespace
+
 MetadataSnapshot snapshotFromApi(const ApiObjects& objects, bool complete) {
   MetadataSnapshot s;
   s.complete = complete;
   for (const auto& n : objects.namespaces) s.namespaces[n.meta.name].labels = n.meta.labels;
   for (const auto& p : objects.pods) {
     if (p.phase == "Succeeded" || p.phase == "Failed") continue;
-    PodMeta m;
-    m.labels = p.meta.labels;
-    m.annotations = p.meta.annotations;
-    m.serviceAccount = p.serviceAccountName.empty() ? "default" : p.serviceAccountName;
-    m.uid = p.meta.uid;
-    m.nodeName = p.nodeName;
-    m.ips = p.podIPs;
-    m.running = p.phase == "Running" && !p.meta.deletionTimestamp;
-    m.hostNetwork = p.hostNetwork;
-    s.pods[p.meta.key()] = std::move(m);
+    s.pods[p.meta.key()] = podMetaFrom(p);
+  }
+  for (const auto& p : objects.nodePods) {
+    if (p.phase == "Succeeded" || p.phase == "Failed") continue;
+    s.nodePods[p.meta.key()] = podMetaFrom(p);
   }
   for (const auto& svc : objects.services) {
     ServiceMeta m;

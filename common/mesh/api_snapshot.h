@@ -14,6 +14,8 @@ struct ApiObjects {
   std::vector<k8s::Pod> pods;
   std::vector<k8s::Service> services;
   std::vector<k8s::EndpointSlice> endpointSlices;
+  // This node's pods, from the watch with fieldSelector spec.nodeName=<node>.
+  std::vector<k8s::Pod> nodePods;
 };
 
 // `complete` marks the pod list as the API's full list (all informers synced): only then may a

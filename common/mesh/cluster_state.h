@@ -61,6 +61,10 @@ struct MetadataSnapshot {
   std::map<std::string, PodMeta> pods;                      // by "namespace/name"
   std::map<std::string, ServiceMeta> services;              // by "namespace/name"
   std::map<std::string, EndpointSliceMeta> endpointSlices;  // by "namespace/name" of the slice
+  // This node's pods, by "namespace/name": with the API, the watch of pods whose spec.nodeName
+  // is this node; with the metadata file, its pods that have "podIPs". The discovery pass
+  // enrolls the ambient ones the agent never saw through CNI.
+  std::map<std::string, PodMeta> nodePods;
   // True when `pods` is the API's full list: a registered pod missing from it was deleted.
   bool complete = false;
   // False while an authoritative source (the API) has not delivered its first lists: nothing can

@@ -18,6 +18,9 @@ Membership classifyPod(const std::string& podNamespace, const std::string& podNa
       p.serviceAccount == policy.ztunnelServiceAccount) {
     return {PodRole::kZtunnel, "ztunnel pod (namespace, label and service account match)"};
   }
+  if (p.hostNetwork) {
+    return {PodRole::kNotAmbient, "pod uses the node's network (hostNetwork): nothing to redirect"};
+  }
   if (policy.excludedNamespaces.count(podNamespace)) {
     return {PodRole::kNotAmbient, "namespace " + podNamespace + " is excluded by configuration"};
   }
@@ -47,20 +50,37 @@ Result<MetadataSnapshot> parseMetadataFile(std::string_view text) {
   MetadataSnapshot out;
   try {
     if (j.contains("namespaces")) {
+      if (!j["namespaces"].is_object()) {
+        return fail(ErrorCode::kProtocol, "metadata file: \"namespaces\" is not an object");
+      }
       for (auto& [name, ns] : j["namespaces"].items()) {
         out.namespaces[name].labels = ns.value("labels", Labels{});
       }
     }
     if (j.contains("pods")) {
+      if (!j["pods"].is_object()) {
+        return fail(ErrorCode::kProtocol, "metadata file: \"pods\" is not an object");
+      }
       for (auto& [key, pod] : j["pods"].items()) {
         if (key.find('/') == std::string::npos) {
           return fail(ErrorCode::kProtocol,
                       "metadata file: pod key \"" + key + "\" is not \"namespace/name\"");
         }
+        if (!pod.is_object()) {
+          return fail(ErrorCode::kProtocol, "metadata file: pod \"" + key + "\" is not an object");
+        }
         PodMeta m;
         m.labels = pod.value("labels", Labels{});
         m.annotations = pod.value("annotations", Labels{});
         m.serviceAccount = pod.value("serviceAccount", std::string("default"));
+        m.uid = pod.value("uid", std::string());
+        m.hostNetwork = pod.value("hostNetwork", false);
+        bool local = pod.contains("podIPs");
+        if (local) {
+          // As in status.podIPs; addresses are checked where they are used (enrollment).
+          m.ips = pod["podIPs"].get<std::vector<std::string>>();
+          out.nodePods[key] = m;
+        }
         out.pods[key] = std::move(m);
       }
     }

@@ -38,7 +38,10 @@ Membership classifyPod(const std::string& podNamespace, const std::string& podNa
 
 // The local metadata file (until the Kubernetes API watch):
 // {"namespaces": {"<ns>": {"labels": {...}}},
-//  "pods": {"<ns>/<name>": {"labels": {...}, "annotations": {...}, "serviceAccount": "sa"}}}
+//  "pods": {"<ns>/<name>": {"labels": {...}, "annotations": {...}, "serviceAccount": "sa",
+//                           "uid": "...", "podIPs": ["10.1.2.3"], "hostNetwork": false}}}
+// A pod with "podIPs" runs on this node (the file is the node's own source, as the API's
+// pods with spec.nodeName = this node): the discovery pass may enroll it.
 Result<MetadataSnapshot> parseMetadataFile(std::string_view text);
 
 }  // namespace ambient

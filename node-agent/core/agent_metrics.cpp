@@ -44,6 +44,11 @@ std::string AgentMetrics::render() const {
   out += "# HELP ambient_pods_enrolled Pods whose traffic is redirected to ztunnel.\n";
   out += "# TYPE ambient_pods_enrolled gauge\n";
   out += "ambient_pods_enrolled " + std::to_string(podsEnrolled.load()) + "\n";
+  out +=
+      "# HELP ambient_pods_not_enrolled Ambient pods of this node that are not redirected (see "
+      "/readyz and ambientctl verify for why).\n";
+  out += "# TYPE ambient_pods_not_enrolled gauge\n";
+  out += "ambient_pods_not_enrolled " + std::to_string(podsNotEnrolled.load()) + "\n";
   out += enroll.render("ambient_enroll_duration_seconds",
                        "Time from a CNI ADD reaching the agent to its reply.");
   out += release.render("ambient_release_duration_seconds",

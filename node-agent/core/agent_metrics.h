@@ -30,6 +30,7 @@ class AgentMetrics {
   LatencyHistogram release;
   std::atomic<uint64_t> reconcilePasses{0};
   std::atomic<uint64_t> podsEnrolled{0};
+  std::atomic<uint64_t> podsNotEnrolled{0};  // ambient pods of this node outside the mesh
 
   void countError(const std::string& kind);
   std::string render() const;

@@ -7,6 +7,7 @@
 
 #include "common/core/error.h"
 #include "common/mesh/membership.h"
+#include "node-agent/core/pod_discovery.h"
 #include "node-agent/core/pod_registry.h"
 
 namespace ambient {
@@ -34,6 +35,22 @@ class PodInspector {
   // True when `netns` certainly no longer exists (the path is missing): its pod was removed.
   // False when it exists or cannot be told.
   virtual bool netnsGone(const std::string& netns) = 0;
+};
+
+// Finds the node's network namespaces and the addresses inside them, for the discovery pass.
+struct NetnsScan {
+  std::vector<NetnsInterface> interfaces;
+  size_t namespaces = 0;     // distinct namespaces read (the node's own left out)
+  size_t unreadable = 0;     // entries that could not be read (permissions, a namespace that
+                             // vanished during the scan): skipped
+  std::string firstProblem;  // what the first unreadable entry said, for the log
+};
+
+class NetnsScanner {
+ public:
+  virtual ~NetnsScanner() = default;
+  // One pass over the runtimes' netns directories and /proc/*/ns/net, deduplicated by inode.
+  virtual Result<NetnsScan> scan() = 0;
 };
 
 class MetadataSource {

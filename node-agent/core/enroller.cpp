@@ -2,6 +2,7 @@
 #include "node-agent/core/enroller.h"
 
 #include <algorithm>
+#include <set>
 
 #include "common/core/reconcile.h"
 #include "node-agent/core/plan_input.h"
@@ -17,11 +18,20 @@ PodReply reply(PodVerdict v, std::string message) {
   return PodReply{v, 0, std::move(message)};
 }
 
+// The registry key of a discovered pod whose source knows no UID (the metadata file).
+constexpr std::string_view kDiscoveredUidPrefix = "discovered:";
+
+bool sameAddresses(std::vector<std::string> a, std::vector<std::string> b) {
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  return a == b;
+}
+
 }  // namespace
 
 Enroller::Enroller(EnrollerConfig config, KernelPort& kernel, SysctlLedger& ledger,
                    RegistryStore& store, PodInspector& inspector, MetadataSource& metadata,
-                   EnrollerEvents events, PodAnnotator* annotator)
+                   EnrollerEvents events, PodAnnotator* annotator, NetnsScanner* scanner)
     : config_(std::move(config)),
       kernel_(kernel),
       ledger_(ledger),
@@ -29,7 +39,8 @@ Enroller::Enroller(EnrollerConfig config, KernelPort& kernel, SysctlLedger& ledg
       inspector_(inspector),
       metadata_(metadata),
       events_(std::move(events)),
-      annotator_(annotator) {}
+      annotator_(annotator),
+      scanner_(scanner) {}
 
 Status Enroller::start(PodRegistry loaded) {
   std::lock_guard lock(mu_);
@@ -75,6 +86,12 @@ PodReply Enroller::handle(const PodRequest& r) {
       case PodCommand::kCheck:
         out = check(r);
         break;
+      case PodCommand::kStatus:
+        out = status();
+        break;
+      case PodCommand::kGc:
+        out = gc(r);
+        break;
     }
   }
   if (events_.handled) events_.handled(r.command, secondsSince(t0));
@@ -90,6 +107,11 @@ PodReply Enroller::add(const PodRequest& r) {
   if (r.podUid.empty() || r.podNamespace.empty() || r.podName.empty()) {
     return errorReply(kCniErrInvalidEnv,
                       "ADD without K8S_POD_NAMESPACE, K8S_POD_NAME and K8S_POD_UID", "bad-request");
+  }
+  if (r.ifname != config_.podIfname) {
+    return reply(PodVerdict::kNotAmbient,
+                 "interface " + r.ifname + " is not the pod's default network interface (" +
+                     config_.podIfname + "; a secondary network?): left alone");
   }
   SnapshotPtr meta = metadata_.snapshot();
   if (!meta->ready) {
@@ -116,39 +138,64 @@ PodReply Enroller::add(const PodRequest& r) {
                           "retries; check the ztunnel DaemonSet)",
                       "ztunnel-not-ready");
   }
-  if (r.ips.empty()) {
-    return errorReply(kCniErrInvalidConfig,
-                      "ambient pod " + r.podNamespace + "/" + r.podName + " has no IP address on " +
-                          r.ifname + " in prevResult",
-                      "bad-request");
+  if (auto refused = claimIpsLocked(r, true)) return *refused;
+  if (auto failed = enrollLocked(rec)) {
+    return errorReply(failed->cniCode, failed->error.message(), failed->kind);
   }
-  for (const auto& ip : r.ips) {
+  return reply(PodVerdict::kEnrolled, m.reason);
+}
+
+std::optional<Enroller::EnrollFailure> Enroller::enrollLocked(PodRecord rec) {
+  const std::string pod = "ambient pod " + rec.podNamespace + "/" + rec.name;
+  auto refuse = [&](uint32_t code, const char* kind, ErrorCode ec, std::string why) {
+    return EnrollFailure{code, kind, Error{ec, 0, pod + ": " + std::move(why)}};
+  };
+  if (!registry_.ztunnel) {
+    return refuse(kCniErrTryAgainLater, "ztunnel-not-ready", ErrorCode::kUnavailable,
+                  "waits for a ztunnel pod on this node");
+  }
+  if (rec.ips.empty()) {
+    return refuse(kCniErrInvalidConfig, "bad-request", ErrorCode::kInvalidInput,
+                  "has no IP address on " + rec.ifname);
+  }
+  for (const auto& ip : rec.ips) {
     if (auto parsed = Ipv4::parse(ip); !parsed) {
-      return errorReply(
-          kCniErrInvalidConfig,
-          "ambient pod " + r.podNamespace + "/" + r.podName + ": " + parsed.error().message(),
-          "bad-request");
+      return refuse(kCniErrInvalidConfig, "bad-request", ErrorCode::kInvalidInput,
+                    parsed.error().message());
     }
   }
-  if (auto refused = claimIpsLocked(r, true)) return *refused;
-  auto link = inspector_.inspect(r.netns, r.ifname);
-  if (!link) {
-    return errorReply(
-        kCniErrIo,
-        "ambient pod " + r.podNamespace + "/" + r.podName + ": " + link.error().message(),
-        "inspect");
+  if (const PodRecord* other = enrolledWithIp(rec.ips, rec.uid)) {
+    return refuse(kCniErrInvalidConfig, "ip-conflict", ErrorCode::kExists,
+                  "its IP is enrolled for pod " + other->podNamespace + "/" + other->name +
+                      " (uid " + other->uid + "); one IP cannot be redirected for two pods");
   }
+  auto link = inspector_.inspect(rec.netns, rec.ifname);
+  if (!link) return EnrollFailure{kCniErrIo, "inspect", link.error().wrap(pod)};
   rec.hostVeth = link->hostVeth;
   rec.enrolled = true;
-  if (auto s = store(rec); !s) return errorReply(kCniErrIo, s.error().message(), "persist");
-  if (auto s = applyPodChangeLocked(rec, true); !s) {
-    return errorReply(kCniErrTryAgainLater,
-                      "redirection for " + r.podNamespace + "/" + r.podName +
-                          " could not be programmed: " + s.error().message(),
-                      "reconcile");
+  // Never write a record the loader would refuse: a restart could not load the registry.
+  if (auto v = validatePodRecord(rec); !v) {
+    return EnrollFailure{kCniErrInvalidConfig, "bad-request", v.error().wrap(pod)};
   }
-  if (annotator_) annotator_->markEnrolled(r.podNamespace, r.podName, true);
-  return reply(PodVerdict::kEnrolled, m.reason);
+  if (auto s = store(rec); !s) return EnrollFailure{kCniErrIo, "persist", s.error()};
+  if (auto s = applyPodChangeLocked(rec, true); !s) {
+    return EnrollFailure{kCniErrTryAgainLater, "reconcile",
+                         Error{s.error().code, s.error().sysErrno,
+                               "redirection for " + rec.podNamespace + "/" + rec.name +
+                                   " could not be programmed: " + s.error().message()}};
+  }
+  if (annotator_) annotator_->markEnrolled(rec.podNamespace, rec.name, true);
+  return std::nullopt;
+}
+
+Status Enroller::releaseLocked(const PodRecord& rec) {
+  PodRecord removed = rec;
+  if (auto s = forget(removed.uid); !s) return s;
+  if (removed.enrolled) {
+    if (auto s = applyPodChangeLocked(removed, false); !s) return s;
+    if (annotator_) annotator_->markEnrolled(removed.podNamespace, removed.name, false);
+  }
+  return {};
 }
 
 const PodRecord* Enroller::enrolledWithIp(const std::vector<std::string>& ips,
@@ -236,6 +283,11 @@ PodReply Enroller::addZtunnel(const PodRequest& r) {
 }
 
 PodReply Enroller::del(const PodRequest& r) {
+  if (!r.ifname.empty() && r.ifname != config_.podIfname) {
+    return reply(PodVerdict::kReleased, "interface " + r.ifname +
+                                            " is not the pod's default network interface (" +
+                                            config_.podIfname + "): the pod stays as it is");
+  }
   if (registry_.ztunnel && !r.podUid.empty() && registry_.ztunnel->uid == r.podUid) {
     // The tunnels keep pointing at the departed ztunnel: ambient traffic stops, never leaks,
     // until the next ztunnel pod registers.
@@ -249,6 +301,16 @@ PodReply Enroller::del(const PodRequest& r) {
     // The runtime sends the UID it sent with the ADD: a DEL naming another UID is not this
     // record's, whatever container ID it carries.
     if (rec && !r.podUid.empty() && rec->uid != r.podUid) rec = nullptr;
+  }
+  if (!rec && !r.podNamespace.empty()) {
+    // A pod the discovery pass enrolled without a UID (metadata file): known by its name.
+    for (const auto& [uid, p] : registry_.pods) {
+      if (p.uid.starts_with(kDiscoveredUidPrefix) && p.podNamespace == r.podNamespace &&
+          p.name == r.podName) {
+        rec = &p;
+        break;
+      }
+    }
   }
   if (!rec) return reply(PodVerdict::kReleased, "pod was not known to the agent");
   PodRecord removed = *rec;
@@ -264,7 +326,55 @@ PodReply Enroller::del(const PodRequest& r) {
   return reply(PodVerdict::kReleased, wasEnrolled ? "redirection removed" : "pod forgotten");
 }
 
+PodReply Enroller::status() {
+  std::string why;
+  if (!started_) {
+    why = "starting";
+  } else if (!registry_.ztunnel) {
+    why = "no ztunnel pod registered on this node";
+  } else if (!lastError_.empty()) {
+    why = lastError_;
+  } else if (SnapshotPtr meta = metadata_.snapshot(); !meta->ready) {
+    why = meta->notReadyReason;
+  }
+  if (why.empty()) return reply(PodVerdict::kReady, "ready");
+  return PodReply{PodVerdict::kError, kCniErrPluginNotAvailable,
+                  "ambient-agent cannot enroll pods now: " + why};
+}
+
+PodReply Enroller::gc(const PodRequest& r) {
+  std::set<Attachment> valid(r.validAttachments.begin(), r.validAttachments.end());
+  std::vector<PodRecord> stale;
+  for (const auto& [uid, p] : registry_.pods) {
+    // Pods the discovery pass found carry no container ID: the API decides about them.
+    if (p.containerId.empty()) continue;
+    if (!valid.count(Attachment{p.containerId, p.ifname})) stale.push_back(p);
+  }
+  size_t released = 0;
+  for (const PodRecord& p : stale) {
+    if (auto s = releaseLocked(p); !s) {
+      return errorReply(
+          kCniErrTryAgainLater,
+          "GC could not release pod " + p.podNamespace + "/" + p.name + ": " + s.error().message(),
+          "reconcile");
+    }
+    ++released;
+    if (events_.resynced) {
+      events_.resynced(p, false,
+                       "container " + p.containerId +
+                           " is not among the runtime's "
+                           "valid attachments (CNI GC)");
+    }
+  }
+  return reply(PodVerdict::kReleased, "GC released " + std::to_string(released) + " of " +
+                                          std::to_string(registry_.pods.size() + released) +
+                                          " registered pod(s)");
+}
+
 PodReply Enroller::check(const PodRequest& r) {
+  if (r.ifname != config_.podIfname) {
+    return reply(PodVerdict::kNotAmbient, "interface " + r.ifname + " is not redirected");
+  }
   auto it = registry_.pods.find(r.podUid);
   if (it == registry_.pods.end() || !it->second.enrolled) {
     return reply(PodVerdict::kNotAmbient, "pod is not enrolled");
@@ -296,6 +406,7 @@ Status Enroller::resync() {
     if (events_.error) events_.error(kind);
     if (first) first = std::move(s);
   };
+  std::map<std::string, std::string> notEnrolled;
   std::vector<PodRecord> pods;
   pods.reserve(registry_.pods.size());
   for (const auto& [uid, p] : registry_.pods) pods.push_back(p);
@@ -312,35 +423,102 @@ Status Enroller::resync() {
       if (events_.resynced) events_.resynced(rec, false, "pod no longer exists in the API");
       continue;
     }
+    const std::string key = rec.podNamespace + "/" + rec.name;
+    if (auto local = meta->nodePods.find(key);
+        rec.containerId.empty() && local != meta->nodePods.end() && !local->second.ips.empty() &&
+        !sameAddresses(local->second.ips, rec.ips)) {
+      // A pod the discovery pass found has other addresses now: release it; the discovery
+      // below finds it again with the new ones (a pod enrolled by ADD follows its runtime).
+      keep(releaseLocked(rec), "resync");
+      if (events_.resynced) {
+        events_.resynced(rec, false,
+                         "its IP changed (API: " + local->second.ips.front() +
+                             ", enrolled: " + (rec.ips.empty() ? "none" : rec.ips.front()) + ")");
+      }
+      continue;
+    }
     Membership m = classifyPod(rec.podNamespace, rec.name, *meta, config_.policy);
     bool want = m.role == PodRole::kAmbient;
-    if (want != rec.enrolled) keep(setEnrolledLocked(std::move(rec), want, m.reason), "resync");
+    if (want == rec.enrolled) continue;
+    Status s = setEnrolledLocked(std::move(rec), want, m.reason);
+    if (!s && want) notEnrolled[key] = s.error().message();
+    keep(std::move(s), "resync");
+  }
+  keep(discoverLocked(*meta, notEnrolled), "discovery");
+  if (events_.notEnrolled) {
+    for (const auto& [pod, why] : notEnrolled) {
+      auto before = notEnrolled_.find(pod);
+      if (before == notEnrolled_.end() || before->second != why) events_.notEnrolled(pod, why);
+    }
+  }
+  notEnrolled_ = std::move(notEnrolled);
+  return first;
+}
+
+Status Enroller::discoverLocked(const MetadataSnapshot& meta,
+                                std::map<std::string, std::string>& notEnrolled) {
+  std::vector<DiscoveryCandidate> candidates =
+      computeDiscoveryCandidates(meta, registry_, config_.policy);
+  if (candidates.empty()) return {};
+  if (!scanner_) {
+    for (const auto& c : candidates) notEnrolled[c.key()] = "never seen through CNI (no scan)";
+    return {};
+  }
+  if (!registry_.ztunnel) {
+    for (const auto& c : candidates) notEnrolled[c.key()] = "waits for a ztunnel pod on this node";
+    return {};
+  }
+  auto scan = scanner_->scan();  // one pass over /proc, whatever the number of pods
+  if (!scan) {
+    for (const auto& c : candidates) {
+      notEnrolled[c.key()] =
+          "the node's network namespaces cannot be scanned: " + scan.error().message();
+    }
+    return fail(scan.error().wrap("discovery scan"));
+  }
+  if (scan->unreadable && events_.scanProblem) {
+    events_.scanProblem(scan->unreadable, scan->firstProblem);
+  }
+  DiscoveryMatch match = matchDiscovered(candidates, scan->interfaces);
+  for (const UndiscoveredPod& m : match.missing) notEnrolled[m.pod.key()] = m.reason;
+  Status first;
+  for (const DiscoveredPod& d : match.found) {
+    std::string uid =
+        d.pod.uid.empty() ? std::string(kDiscoveredUidPrefix) + d.pod.key() : d.pod.uid;
+    PodRecord rec{uid, d.pod.podNamespace, d.pod.name, "", d.netns, d.ifname, d.pod.ips, "", false};
+    if (auto failed = enrollLocked(rec)) {
+      notEnrolled[d.pod.key()] = failed->error.message();
+      if (events_.error) events_.error(failed->kind);
+      if (first) first = fail(failed->error);
+      continue;
+    }
+    if (events_.resynced) {
+      auto enrolled = registry_.pods.find(uid);
+      events_.resynced(enrolled->second, true,
+                       "discovered in " + d.netns + " (" + d.ifname +
+                           "): running before its namespace was ambient or without our CNI ADD");
+    }
   }
   return first;
 }
 
+std::map<std::string, std::string> Enroller::notEnrolled() const {
+  std::lock_guard lock(mu_);
+  return notEnrolled_;
+}
+
 Status Enroller::setEnrolledLocked(PodRecord rec, bool enroll, const std::string& why) {
-  const std::string pod = rec.podNamespace + "/" + rec.name;
   if (enroll) {
-    if (!registry_.ztunnel) {
-      return fail(ErrorCode::kUnavailable, "pod " + pod + " waits for a ztunnel pod on this node");
-    }
-    if (rec.ips.empty()) return fail(ErrorCode::kInvalidInput, "pod " + pod + " has no IP address");
-    if (auto ip = Ipv4::parse(rec.ips.front()); !ip) return fail(ip.error().wrap("pod " + pod));
-    if (const PodRecord* other = enrolledWithIp(rec.ips, rec.uid)) {
-      return fail(ErrorCode::kExists, "pod " + pod + " waits: its IP is enrolled for pod " +
-                                          other->podNamespace + "/" + other->name);
-    }
-    auto link = inspector_.inspect(rec.netns, rec.ifname);
-    if (!link) return fail(link.error().wrap("pod " + pod));
-    rec.hostVeth = link->hostVeth;
+    if (auto failed = enrollLocked(rec)) return fail(failed->error);
+    if (events_.resynced) events_.resynced(registry_.pods.at(rec.uid), true, why);
+    return {};
   }
   PodRecord before = rec;
-  rec.enrolled = enroll;
+  rec.enrolled = false;
   if (auto s = store(rec); !s) return s;
-  if (auto s = applyPodChangeLocked(enroll ? rec : before, enroll); !s) return s;
-  if (annotator_) annotator_->markEnrolled(rec.podNamespace, rec.name, enroll);
-  if (events_.resynced) events_.resynced(rec, enroll, why);
+  if (auto s = applyPodChangeLocked(before, false); !s) return s;
+  if (annotator_) annotator_->markEnrolled(rec.podNamespace, rec.name, false);
+  if (events_.resynced) events_.resynced(rec, false, why);
   return {};
 }
 

@@ -24,6 +24,9 @@ struct EnrollerConfig {
   // A pod registered by the plugin less than this long ago is never taken for deleted because
   // the API's list does not show it yet (the watch may lag behind the runtime).
   std::chrono::milliseconds deletionGrace{30000};
+  // The pod's default network interface (CNI_IFNAME of the cluster network). An ADD or DEL for
+  // another interface (a Multus secondary network) neither enrolls nor releases the pod.
+  std::string podIfname = "eth0";
 };
 
 // What the enroller reports to metrics; called outside no lock.
@@ -33,13 +36,18 @@ struct EnrollerEvents {
   std::function<void()> reconciled;
   // A pod enrolled or released by resync (not by the plugin), with why.
   std::function<void(const PodRecord& pod, bool enrolled, const std::string& why)> resynced;
+  // An ambient pod of this node that stays outside the mesh, with why; called when the reason
+  // is new (not on every pass).
+  std::function<void(const std::string& pod, const std::string& why)> notEnrolled;
+  // A discovery scan that skipped entries it could not read.
+  std::function<void(size_t unreadable, const std::string& first)> scanProblem;
 };
 
 class Enroller {
  public:
   Enroller(EnrollerConfig config, KernelPort& kernel, SysctlLedger& ledger, RegistryStore& store,
            PodInspector& inspector, MetadataSource& metadata, EnrollerEvents events = {},
-           PodAnnotator* annotator = nullptr);
+           PodAnnotator* annotator = nullptr, NetnsScanner* scanner = nullptr);
 
   // Adopts a registry loaded from disk and converges the kernel to it.
   Status start(PodRegistry loaded);
@@ -51,7 +59,13 @@ class Enroller {
   // API no longer has (only when the snapshot is the API's complete list). A pod that cannot
   // be enrolled now (no ztunnel, namespace gone) is retried by the next call. Errors are
   // counted; the first is returned after every pod was tried.
+  // Then the discovery pass: ambient pods of this node missing from the registry (never seen
+  // through CNI) are found in the node's network namespaces (one scan, only when some pod is
+  // missing) and enrolled; those that cannot be are listed by notEnrolled().
   Status resync();
+  // Ambient pods of this node outside the mesh after the last resync, "namespace/name" ->
+  // why ("namespace not found", "IPv6 address ...").
+  std::map<std::string, std::string> notEnrolled() const;
   // Ready: started, ztunnel known, last pass clean. `reason` says why not.
   bool ready(std::string* reason) const;
 
@@ -65,6 +79,23 @@ class Enroller {
   PodReply del(const PodRequest& r);
   PodReply check(const PodRequest& r);
   PodReply addZtunnel(const PodRequest& r);
+  PodReply status();
+  PodReply gc(const PodRequest& r);
+  // Why an enrollment failed, with the CNI code an ADD answers.
+  struct EnrollFailure {
+    uint32_t cniCode;
+    std::string kind;  // metrics label
+    Error error;
+  };
+  // The one enroll path of ADD, resync and discovery: the same preconditions (ztunnel known,
+  // IPv4 addresses, no IP enrolled for another pod, the pod's veth found, a record the loader
+  // accepts), then persist, then program, then mark the pod.
+  std::optional<EnrollFailure> enrollLocked(PodRecord rec);
+  // Releases and forgets a registered pod (DEL, GC, resync).
+  Status releaseLocked(const PodRecord& rec);
+  // The discovery pass (see resync); returns the first error.
+  Status discoverLocked(const MetadataSnapshot& meta,
+                        std::map<std::string, std::string>& notEnrolled);
   // Before an ADD registers `r.ips`: another registered pod with one of these IPs whose
   // network namespace is gone was removed without a DEL and is released and forgotten. When
   // the other pod is still there and enrolled, an ambient ADD is refused (code 7, naming it):
@@ -95,6 +126,7 @@ class Enroller {
   MetadataSource& metadata_;
   EnrollerEvents events_;
   PodAnnotator* annotator_;
+  NetnsScanner* scanner_;
 
   mutable std::mutex mu_;
   PodRegistry registry_;
@@ -104,6 +136,7 @@ class Enroller {
   bool started_ = false;
   bool nodeTrusted_ = false;  // the node matched the plan after the last pass or change
   std::string lastError_;
+  std::map<std::string, std::string> notEnrolled_;
 };
 
 }  // namespace ambient

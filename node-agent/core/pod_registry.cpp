@@ -25,6 +25,25 @@ json ztunnelJson(const ZtunnelRecord& z) {
           {"lowerMtu", z.lowerMtu}};
 }
 
+}  // namespace
+
+Status validatePodRecord(const PodRecord& rec) {
+  if (rec.uid.empty()) return fail(ErrorCode::kInvalidInput, "a pod without uid");
+  if (rec.enrolled) {
+    // The agent enrolls only pods with IPv4 addresses and a valid host veth; anything else is
+    // damage (no checksum guards the file) that would stop every later plan of the node.
+    const std::string pod = "enrolled pod " + rec.podNamespace + "/" + rec.name;
+    if (rec.ips.empty()) return fail(ErrorCode::kInvalidInput, pod + " has no IP");
+    for (const auto& ip : rec.ips) {
+      if (auto v = Ipv4::parse(ip); !v) return fail(v.error().wrap(pod));
+    }
+    if (auto s = validateIfName(rec.hostVeth, "host veth of " + pod); !s) return s;
+  }
+  return {};
+}
+
+namespace {
+
 PodRecord podFromJson(const json& p) {
   PodRecord rec{p.at("uid").get<std::string>(),
                 p.at("namespace").get<std::string>(),
@@ -35,20 +54,7 @@ PodRecord podFromJson(const json& p) {
                 p.at("ips").get<std::vector<std::string>>(),
                 p.at("hostVeth").get<std::string>(),
                 p.at("enrolled").get<bool>()};
-  if (rec.uid.empty()) throw std::invalid_argument("a pod without uid");
-  if (rec.enrolled) {
-    // The agent enrolls only pods with IPv4 addresses and a valid host veth; anything else is
-    // damage (no checksum guards the file) that would stop every later plan of the node.
-    const std::string pod = "enrolled pod " + rec.podNamespace + "/" + rec.name;
-    if (rec.ips.empty()) throw std::invalid_argument(pod + " has no IP");
-    for (const auto& ip : rec.ips) {
-      if (auto v = Ipv4::parse(ip); !v)
-        throw std::invalid_argument(pod + ": " + v.error().message());
-    }
-    if (auto s = validateIfName(rec.hostVeth, "host veth of " + pod); !s) {
-      throw std::invalid_argument(s.error().message());
-    }
-  }
+  if (auto v = validatePodRecord(rec); !v) throw std::invalid_argument(v.error().message());
   return rec;
 }
 

@@ -17,12 +17,14 @@
 #include "node-agent/core/agent_metrics.h"
 #include "node-agent/core/agent_runtime_config.h"
 #include "node-agent/core/enroller.h"
+#include "node-agent/core/not_enrolled_file.h"
 #include "node-agent/sys/agent_socket_server.h"
 #include "node-agent/sys/api_access.h"
 #include "node-agent/sys/api_pod_annotator.h"
 #include "node-agent/sys/cluster_sync.h"
 #include "node-agent/sys/json_log.h"
 #include "node-agent/sys/netlink_pod_inspector.h"
+#include "node-agent/sys/proc_netns_scanner.h"
 #include "node-agent/sys/registry_file.h"
 
 namespace ambient {
@@ -127,6 +129,7 @@ int runAgent(const AgentFlags& flags) {
   AgentMetrics metrics;
   LinuxKernel kernel;
   NetlinkPodInspector inspector(flags.nodeNetns);
+  ProcNetnsScanner scanner(flags.nodeNetns);
   auto cluster = ClusterSync::create(flags);
   if (!cluster) return fatal("cannot set up the cluster metadata source", cluster.error());
   EnrollerEvents events;
@@ -141,9 +144,32 @@ int runAgent(const AgentFlags& flags) {
             std::string(enrolled ? "enrolled " : "released ") + pod.podNamespace + "/" + pod.name,
             {{"reason", why}, {"by", "resync"}});
   };
+  events.notEnrolled = [&](const std::string& pod, const std::string& why) {
+    logLine(LogLevel::kWarn, "ambient pod not enrolled: " + pod, {{"reason", why}});
+  };
+  events.scanProblem = [&](size_t unreadable, const std::string& first) {
+    logLine(LogLevel::kDebug, "discovery scan skipped unreadable entries",
+            {{"count", std::to_string(unreadable)}, {"first", first}});
+  };
   EnrollerConfig config{runtime, flags.policy};
   Enroller enroller(config, kernel, *ledger, registryFile, inspector, (*cluster)->metadata(),
-                    events, (*cluster)->annotator());
+                    events, (*cluster)->annotator(), &scanner);
+  // After each resync: the pods left outside the mesh, for /readyz, metrics and verify.
+  const std::string notEnrolledPath = flags.stateDir + "/" + kNotEnrolledFile;
+  std::string lastNotEnrolled;
+  auto publishNotEnrolled = [&] {
+    auto pods = enroller.notEnrolled();
+    metrics.podsNotEnrolled = pods.size();
+    metrics.podsEnrolled = enroller.enrolledCount();
+    std::string text = encodeNotEnrolled(pods);
+    if (text == lastNotEnrolled) return;
+    if (auto s = writeFileAtomic(notEnrolledPath, text); !s) {
+      logLine(LogLevel::kWarn, "cannot write the not-enrolled list",
+              {{"error", s.error().message()}});
+      return;
+    }
+    lastNotEnrolled = std::move(text);
+  };
 
   logLine(LogLevel::kInfo, "adopting registry",
           {{"pods", std::to_string(registry->pods.size())},
@@ -181,7 +207,13 @@ int runAgent(const AgentFlags& flags) {
     std::string reason;
     bool ok = enroller.ready(&reason) && (*cluster)->ready(&reason);
     res.status = ok ? 200 : 503;
-    res.set_content(ok ? "ready\n" : "not ready: " + reason + "\n", "text/plain");
+    std::string body = ok ? "ready\n" : "not ready: " + reason + "\n";
+    // Pods outside the mesh do not make the agent unready (the others are served), but are
+    // named here.
+    for (const auto& [pod, why] : enroller.notEnrolled()) {
+      body += "ambient pod not enrolled: " + pod + ": " + why + "\n";
+    }
+    res.set_content(body, "text/plain");
   });
   http.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics.render(), "text/plain; version=0.0.4");
@@ -212,6 +244,7 @@ int runAgent(const AgentFlags& flags) {
         metrics.countError("reconcile");
         logLine(LogLevel::kError, "reconcile pass failed", {{"error", s.error().message()}});
       }
+      (*cluster)->poke();  // and a resync with its discovery pass
     }
   });
   std::mutex resyncErrorMu;
@@ -223,7 +256,7 @@ int runAgent(const AgentFlags& flags) {
     lastResyncError = error;
     logLine(LogLevel::kWarn, "resync left pods undecided", {{"error", error}});
   };
-  if (auto s = (*cluster)->start(enroller, resyncError); !s) {
+  if (auto s = (*cluster)->start(enroller, resyncError, publishNotEnrolled); !s) {
     return fatal("cannot start the Kubernetes API watch", s.error());
   }
   logLine(LogLevel::kInfo, "serving",

@@ -6,7 +6,8 @@
 namespace ambient {
 
 template <class T>
-k8s::Informer<T> ApiMetadataSource::makeInformer(const k8s::ClusterConfig& config) {
+k8s::Informer<T> ApiMetadataSource::makeInformer(const k8s::ClusterConfig& config,
+                                                 k8s::ListOptions options) {
   // Every informer reports through one sink that also remembers the last failure for /readyz.
   k8s::LogSink sink = [this](k8s::LogLevel level, const std::string& message,
                              const k8s::LogFields& fields) {
@@ -26,24 +27,26 @@ k8s::Informer<T> ApiMetadataSource::makeInformer(const k8s::ClusterConfig& confi
     }
     changed();
   };
-  return k8s::Informer<T>(config, k8s::ListOptions{}, onChange, sink);
+  return k8s::Informer<T>(config, std::move(options), onChange, sink);
 }
 
-ApiMetadataSource::ApiMetadataSource(const k8s::ClusterConfig& config, k8s::LogSink log,
-                                     std::function<void()> onChange)
+ApiMetadataSource::ApiMetadataSource(const k8s::ClusterConfig& config, const std::string& nodeName,
+                                     k8s::LogSink log, std::function<void()> onChange)
     : log_(std::move(log)),
       onChange_(std::move(onChange)),
       namespaces_(makeInformer<k8s::Namespace>(config)),
       pods_(makeInformer<k8s::Pod>(config)),
       services_(makeInformer<k8s::Service>(config)),
-      slices_(makeInformer<k8s::EndpointSlice>(config)) {}
+      slices_(makeInformer<k8s::EndpointSlice>(config)),
+      nodePods_(makeInformer<k8s::Pod>(config, {"", "", "spec.nodeName=" + nodeName})) {}
 
 ApiMetadataSource::~ApiMetadataSource() {
   stop();
 }
 
 Status ApiMetadataSource::start() {
-  for (Status s : {namespaces_.start(), pods_.start(), services_.start(), slices_.start()}) {
+  for (Status s : {namespaces_.start(), pods_.start(), services_.start(), slices_.start(),
+                   nodePods_.start()}) {
     if (!s) return s;
   }
   return {};
@@ -54,6 +57,7 @@ void ApiMetadataSource::stop() {
   pods_.stop();
   services_.stop();
   slices_.stop();
+  nodePods_.stop();
 }
 
 void ApiMetadataSource::changed() {
@@ -67,6 +71,7 @@ bool ApiMetadataSource::synced(std::string* reason) const {
   if (!pods_.synced()) waiting += " pods";
   if (!services_.synced()) waiting += " services";
   if (!slices_.synced()) waiting += " endpointslices";
+  if (!nodePods_.synced()) waiting += " this-node-pods";
   if (waiting.empty()) return true;
   if (reason) {
     std::lock_guard lock(errorMu_);
@@ -81,7 +86,8 @@ SnapshotPtr ApiMetadataSource::snapshot() {
   std::string reason;
   bool ready = synced(&reason);
   if (!dirty_.exchange(false) && snapshot_ && snapshot_->ready == ready) return snapshot_;
-  ApiObjects objects{namespaces_.list(), pods_.list(), services_.list(), slices_.list()};
+  ApiObjects objects{namespaces_.list(), pods_.list(), services_.list(), slices_.list(),
+                     nodePods_.list()};
   auto built = std::make_shared<MetadataSnapshot>(snapshotFromApi(objects, ready));
   built->ready = ready;
   built->notReadyReason = reason;
@@ -96,7 +102,8 @@ std::string ApiMetadataSource::describeStats() const {
            " errors=" + std::to_string(s.errors) + " events=" + std::to_string(s.events);
   };
   return one("namespaces", namespaces_.stats()) + "; " + one("pods", pods_.stats()) + "; " +
-         one("services", services_.stats()) + "; " + one("endpointslices", slices_.stats());
+         one("services", services_.stats()) + "; " + one("endpointslices", slices_.stats()) + "; " +
+         one("this-node-pods", nodePods_.stats());
 }
 
 }  // namespace ambient

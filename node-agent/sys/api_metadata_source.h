@@ -18,7 +18,9 @@ namespace ambient {
 class ApiMetadataSource : public MetadataSource {
  public:
   // `onChange` runs on an informer thread after any object changed; it must not block.
-  ApiMetadataSource(const k8s::ClusterConfig& config, k8s::LogSink log,
+  // `nodeName` selects this node's pods for a watch of their own (fieldSelector
+  // spec.nodeName), the discovery pass's source.
+  ApiMetadataSource(const k8s::ClusterConfig& config, const std::string& nodeName, k8s::LogSink log,
                     std::function<void()> onChange);
   ~ApiMetadataSource() override;
   Status start();
@@ -32,7 +34,7 @@ class ApiMetadataSource : public MetadataSource {
 
  private:
   template <class T>
-  k8s::Informer<T> makeInformer(const k8s::ClusterConfig& config);
+  k8s::Informer<T> makeInformer(const k8s::ClusterConfig& config, k8s::ListOptions options = {});
   void changed();
 
   k8s::LogSink log_;
@@ -46,6 +48,7 @@ class ApiMetadataSource : public MetadataSource {
   k8s::Informer<k8s::Pod> pods_;
   k8s::Informer<k8s::Service> services_;
   k8s::Informer<k8s::EndpointSlice> slices_;
+  k8s::Informer<k8s::Pod> nodePods_;
 };
 
 }  // namespace ambient

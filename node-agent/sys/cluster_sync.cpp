@@ -22,8 +22,8 @@ Result<std::unique_ptr<ClusterSync>> ClusterSync::create(const AgentFlags& flags
   auto config = loadAgentApiConfig(flags.kubeconfig);
   if (!config) return fail(config.error());
   ClusterSync* self = sync.get();
-  sync->api_ =
-      std::make_unique<ApiMetadataSource>(*config, agentLogSink(), [self] { self->poke(); });
+  sync->api_ = std::make_unique<ApiMetadataSource>(*config, flags.nodeName, agentLogSink(),
+                                                   [self] { self->poke(); });
   auto annotator = ApiPodAnnotator::create(*config, agentLogSink());
   if (!annotator) return fail(annotator.error().wrap("Kubernetes API client"));
   sync->annotator_ = std::move(*annotator);
@@ -39,11 +39,14 @@ MetadataSource& ClusterSync::metadata() {
   return file_;
 }
 
-Status ClusterSync::start(Enroller& enroller, std::function<void(const std::string&)> onError) {
+Status ClusterSync::start(Enroller& enroller, std::function<void(const std::string&)> onError,
+                          std::function<void()> afterResync) {
   onError_ = std::move(onError);
+  afterResync_ = std::move(afterResync);
   if (api_) {
     if (auto s = api_->start(); !s) return s;
   }
+  poked_ = true;  // the first resync (and its discovery pass) right after start
   thread_ = std::thread([this, &enroller] { run(enroller); });
   return {};
 }
@@ -81,6 +84,7 @@ void ClusterSync::run(Enroller& enroller) {
     poked_ = false;
     lock.unlock();
     if (auto s = enroller.resync(); !s && onError_) onError_(s.error().message());
+    if (afterResync_) afterResync_();
     if (api_) writeView(enroller);
     lock.lock();
   }

@@ -29,7 +29,9 @@ class ClusterSync {
   bool usesApi() const { return api_ != nullptr; }
 
   // Starts the informers and the sync thread for `enroller` (which must outlive stop()).
-  Status start(Enroller& enroller, std::function<void(const std::string&)> onError);
+  // `afterResync` runs on the sync thread after each resync (the not-enrolled list follows).
+  Status start(Enroller& enroller, std::function<void(const std::string&)> onError,
+               std::function<void()> afterResync = {});
   void stop();
   // Asks for a resync and a view rewrite soon (after a plugin request changed the registry).
   void poke();
@@ -46,6 +48,7 @@ class ClusterSync {
   std::unique_ptr<ApiMetadataSource> api_;
   std::unique_ptr<ApiPodAnnotator> annotator_;
   std::function<void(const std::string&)> onError_;
+  std::function<void()> afterResync_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool poked_ = true;

@@ -12,6 +12,7 @@
 #include "common/sys/linux_kernel.h"
 #include "common/sys/sysctl_ledger_store.h"
 #include "node-agent/core/agent_runtime_config.h"
+#include "node-agent/core/not_enrolled_file.h"
 #include "node-agent/core/plan_input.h"
 #include "node-agent/core/state_report.h"
 #include "node-agent/sys/kernel_route_get.h"
@@ -135,6 +136,25 @@ int verifyAll(const CtlFlags& f, const Desired& d) {
     report[role] = lines;
     if (f.quiet || f.json) continue;
     for (const auto& l : lines) std::printf("%s namespace: %s\n", role.c_str(), l.c_str());
+  }
+  // Ambient pods the agent could not enroll (never seen through CNI and not found, or refused):
+  // their traffic is not redirected, which is a difference as much as a missing route.
+  std::map<std::string, std::string> outside;
+  if (std::ifstream in(f.stateDir + "/" + kNotEnrolledFile); in) {
+    std::stringstream text;
+    text << in.rdbuf();
+    auto list = decodeNotEnrolled(text.str());
+    if (!list) return cannot(list.error().wrap(f.stateDir + "/" + kNotEnrolledFile).message());
+    outside = std::move(*list);
+  }
+  std::vector<std::string> podLines;
+  for (const auto& [pod, why] : outside) {
+    podLines.push_back("ambient pod not enrolled: " + why + " (" + pod + ")");
+  }
+  differences += podLines.size();
+  report["pods"] = podLines;
+  if (!f.quiet && !f.json) {
+    for (const auto& l : podLines) std::printf("%s\n", l.c_str());
   }
   if (f.json && !f.quiet) {
     report["match"] = differences == 0;

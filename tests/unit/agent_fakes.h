@@ -120,6 +120,28 @@ class RecordingAnnotator : public PodAnnotator {
   std::map<std::string, bool> marks;  // last mark per "namespace/name"
 };
 
+// The node's network namespaces as a list; counts scans (one per pass at most).
+class FakeScanner : public NetnsScanner {
+ public:
+  Result<NetnsScan> scan() override {
+    ++scans;
+    if (failScan) return fail(ErrorCode::kIo, "cannot list /proc", 13);
+    NetnsScan out;
+    out.interfaces = interfaces;
+    out.unreadable = unreadable;
+    return out;
+  }
+  // A pod namespace "/var/run/netns/pod-<n>" (inode n) holding `ips` on eth0.
+  void addPod(int n, std::vector<std::string> ips) {
+    interfaces.push_back({"/var/run/netns/pod-" + std::to_string(n), static_cast<uint64_t>(n),
+                          "eth0", std::move(ips)});
+  }
+  std::vector<NetnsInterface> interfaces;
+  size_t unreadable = 0;
+  bool failScan = false;
+  int scans = 0;
+};
+
 class StaticMetadata : public MetadataSource {
  public:
   SnapshotPtr snapshot() override { return std::make_shared<const MetadataSnapshot>(meta); }

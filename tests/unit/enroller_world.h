@@ -1,0 +1,76 @@
+// A node for enroller tests: the in-memory seams, a ztunnel-less start, helpers to send plugin
+// requests and read the node's kernel model. Pure.
+#pragma once
+
+#include <memory>
+
+#include "agent_fakes.h"
+#include "node-agent/core/enroller.h"
+
+namespace ambient::testing {
+
+inline constexpr const char* kNode = "/proc/self/ns/net";
+
+struct World {
+  World() {
+    kernel.namespaces[kNode] = ObservedState{};
+    kernel.namespaces["/var/run/netns/zt-1"] = ObservedState{};
+    kernel.namespaces["/var/run/netns/zt-2"] = ObservedState{};
+    meta.meta.namespaces["foo"].labels = {{"istio.io/dataplane-mode", "ambient"}};
+    meta.meta.namespaces["bar"].labels = {{"istio-injection", "enabled"}};
+    meta.meta.pods["istio-system/ztunnel-a"] = {{{"app", "ztunnel"}}, {}, "ztunnel"};
+    meta.meta.pods["istio-system/ztunnel-b"] = {{{"app", "ztunnel"}}, {}, "ztunnel"};
+    meta.meta.pods["other/fake-ztunnel"] = {{{"app", "ztunnel"}}, {}, "ztunnel"};
+    REQUIRE(enroller.start({}));
+  }
+
+  PodReply send(PodCommand cmd, const std::string& ns, const std::string& name, int n,
+                const std::string& ip, const std::string& netns = "") {
+    return enroller.handle(request(cmd, ns, name, n, ip, netns));
+  }
+  PodRequest request(PodCommand cmd, const std::string& ns, const std::string& name, int n,
+                     const std::string& ip, const std::string& netns = "") {
+    PodRequest r;
+    r.command = cmd;
+    r.containerId = "c-" + name;
+    r.netns = netns.empty() ? "/var/run/netns/pod-" + std::to_string(n) : netns;
+    r.ifname = "eth0";
+    r.podNamespace = ns;
+    r.podName = name;
+    r.podUid = "uid-" + name;
+    r.ips = {ip};
+    return r;
+  }
+  // Another agent on the same node, state and API, as after a restart (not started yet).
+  std::unique_ptr<Enroller> restarted() {
+    return std::make_unique<Enroller>(EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}},
+                                      kernel, ledger, store, inspector, meta);
+  }
+  PodReply addZtunnel(const std::string& name, const std::string& ip, const std::string& netns) {
+    return send(PodCommand::kAdd, "istio-system", name, 0, ip, netns);
+  }
+  const ObservedState& node() { return kernel.namespaces[kNode]; }
+  std::vector<Ipv4> members() {
+    if (!node().owned.nft) return {};
+    return node().owned.nft->sets[0].elements;
+  }
+
+  FakeKernel kernel;
+  MemoryLedger ledger;
+  MemoryStore store;
+  FakeInspector inspector;
+  StaticMetadata meta;
+  RecordingAnnotator annotator;
+  FakeScanner scanner;
+  Enroller enroller{EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}, {}},
+                    kernel,
+                    ledger,
+                    store,
+                    inspector,
+                    meta,
+                    {},
+                    &annotator,
+                    &scanner};
+};
+
+}  // namespace ambient::testing
