@@ -36,7 +36,7 @@ table ip blackhole {
 NFT
 start_ztunnel zta node-a "$WORK/config.json" --dev-ca "$CA"
 start_ztunnel ztb node-b "$WORK/config.json" --dev-ca "$CA" --stream-window 65535 \
-  --connection-window 100000 --connect-timeout-ms 30000
+  --connection-window 100000 --connect-timeout-ms 30000 --stall-timeout-ms 1500
 wait_port srv1 127.0.0.1 8080
 wait_port srv1 127.0.0.1 9000
 ROOT=$CA/root-cert.pem
@@ -49,7 +49,7 @@ total() {
   inns ztb curl -sf http://127.0.0.1:15020/metrics |
     awk 'index($0, "ztunnel_connections_rejected_total{") == 1 {s += $NF} END {print s + 0}'
 }
-abuse() { inns zta "$PY" "$ZT_SCRIPTS/h2_abuse.py" 10.77.2.2 15008 "$CA/default/client" "$ROOT" "$@"; }
+abuse() { inns zta env NO_READ_SECONDS="${NO_READ_SECONDS:-3}" "$PY" "$ZT_SCRIPTS/h2_abuse.py" 10.77.2.2 15008 "$CA/default/client" "$ROOT" "$@"; }
 others_fine() {
   local out
   out=$(inns cli "$PY" "$ZT_SCRIPTS/tcp_tool.py" probe 10.77.2.2 8080 200000) || fail "$1: a normal client broke: $out"
@@ -78,7 +78,8 @@ expect wu-zero - 0 "GOAWAY PROTOCOL_ERROR" h2_protocol_error 2048
 # 1000 streams is our SETTINGS_MAX_CONCURRENT_STREAMS: the 1001st is a connection error once the
 # peer has acknowledged the setting (RFC 9113 5.1.2).
 expect idle-streams 10.77.2.2:9999 1001 "GOAWAY PROTOCOL_ERROR" h2_protocol_error 8192
-# A peer that never reads: B stops pulling DATA once 512 KiB of TLS wait for the socket; the
-# upstream backs up instead of B's memory. Its close with the stream open is one count.
-expect no-read 10.77.2.2:9000 50000000 "" peer_closed_mid_stream 2048
+# A peer that never reads (all its windows wide open): B stops pulling DATA once 512 KiB of TLS
+# wait for the socket, the upstream backs up instead of B's memory, and after --stall-timeout-ms
+# (1.5 s here, 60 s by default) without any byte taken B drops the connection, counted once.
+NO_READ_SECONDS=4 expect no-read 10.77.2.2:9000 50000000 "closed by server" peer_not_reading 2048
 echo "PASS bad_input_netns_test"

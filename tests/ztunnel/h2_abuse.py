@@ -10,7 +10,8 @@ h2_abuse.py HOST PORT CERT_DIR CA_FILE CASE AUTHORITY [N]
                   increment that overflows the window
   wu-zero         WINDOW_UPDATE with increment 0 on stream 0
   idle-streams    N CONNECTs that never send a byte
-  no-read         CONNECT, ask the upstream for N bytes, never read; hold 3 s, then close
+  no-read         open all windows, CONNECT, ask the upstream for N bytes, never read for
+                  NO_READ_SECONDS (3), then read to see whether the server closed
 """
 import json, os, socket, ssl, struct, sys, time
 
@@ -118,9 +119,22 @@ def main(host, port, cert_dir, ca, case, authority, n="0"):
             p.connect(1 + 2 * i, authority)
         p.read(2)
     elif case == "no-read":
+        # Open every window wide, so that only the TCP socket can hold the server back.
+        p.send(frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 0x7fffffff)))
+        p.send(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 0x7fffffff - 65535)))
+        p.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         p.connect(1, authority)
         p.send(frame(DATA, 0, 1, f"DOWN {n}\n".encode()))
-        time.sleep(3)
+        time.sleep(float(os.environ.get("NO_READ_SECONDS", "3")))
+        try:  # did the server give up on us? (EOF or reset once the unread bytes are drained)
+            p.s.settimeout(5)
+            while p.s.recv(1 << 20):
+                pass
+            p.seen.append("closed by server")
+        except (socket.timeout, TimeoutError):
+            p.seen.append("still open")
+        except (OSError, ssl.SSLError) as e:
+            p.seen.append(f"closed by server ({type(e).__name__})")
     print(json.dumps({"seen": p.seen, "closed": p.closed}))
     return 0
 

@@ -65,6 +65,13 @@ TEST_CASE("flags: defaults, both spellings, errors") {
   CHECK(effectiveStreamWindow(*lim) == 1048576u);
   CHECK_FALSE(parseOptions({"--max-connection-buffer", "1000"}));
   CHECK(renderHelp().find("--max-connection-buffer") != std::string::npos);
+  CHECK(d->stallTimeoutMs == 60000);
+  CHECK(d->poolIdleMs == 30000);
+  auto st = parseOptions({"--stall-timeout-ms", "1500", "--pool-idle-ms=500"});
+  REQUIRE(st);
+  CHECK(st->stallTimeoutMs == 1500);
+  CHECK(st->poolIdleMs == 500);
+  CHECK_FALSE(parseOptions({"--stall-timeout-ms", "5"}));
 }
 
 TEST_CASE("HTTP request heads") {

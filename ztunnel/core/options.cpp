@@ -87,6 +87,7 @@ Result<Options> parseOptions(const std::vector<std::string>& args) {
       {"--frame-size", u32(&o.frameSize, 16384, 16777215)},
       {"--max-streams-per-connection", u32(&o.maxStreamsPerConnection, 1, 10000)},
       {"--pool-idle-ms", integer(&o.poolIdleMs, 100, 3600000)},
+      {"--stall-timeout-ms", integer(&o.stallTimeoutMs, 100, 3600000)},
       {"--max-connection-buffer", u32(&o.maxConnectionBuffer, 65535, 0x7fffffff)},
       {"--log-level", str(&o.logLevel)},
   };
@@ -186,6 +187,8 @@ Limits and tuning:
   --frame-size N                HTTP/2 max frame size (default 1 MiB)
   --max-streams-per-connection N  HBONE streams per pooled connection (default 100)
   --pool-idle-ms N              close a pooled HBONE connection idle this long (default 30000)
+  --stall-timeout-ms N          close an HBONE connection whose peer takes none of our pending
+                                output for this long: it does not read (default 60000)
   --max-connection-buffer N     bytes of received HTTP/2 DATA one HBONE connection may hold
                                 for slow readers; clamps both windows above (default 16 MiB).
                                 Worst case per connection: N + ~1 MiB (see README "Memory")

@@ -50,6 +50,7 @@ struct Options {
   uint32_t frameSize = 1024 * 1024;              // HTTP/2 max frame size (upstream ztunnel)
   uint32_t maxStreamsPerConnection = 100;        // pooled HBONE connection streams
   int poolIdleMs = 30000;                         // idle pooled HBONE connections close
+  int stallTimeoutMs = 60000;  // an HBONE peer whose socket takes no byte of our output this long
   // Received HTTP/2 DATA one HBONE connection may hold for slow plain sockets: the windows we
   // advertise are clamped to it, and credit is returned only for bytes a socket took.
   uint32_t maxConnectionBuffer = 16 * 1024 * 1024;

@@ -180,9 +180,16 @@ bool HboneConnection::writeSocket() {
     ssize_t n = ::send(fd_, f.data(), f.size(), MSG_NOSIGNAL);
     if (n > 0) {
       tlsOut_.consume(static_cast<size_t>(n));
+      lastWrite_ = std::chrono::steady_clock::now();
       continue;
     }
-    if (n < 0 && errno == EAGAIN) return true;
+    if (n < 0 && errno == EAGAIN) {
+      if (!stallTimer_ && state_ == State::kOpen) {
+        lastWrite_ = std::chrono::steady_clock::now();  // a new wait starts now
+        armStallTimer();
+      }
+      return true;
+    }
     int e = errno;
     tlsOut_.consume(tlsOut_.size());
     tlsBroken_ = true;
@@ -190,6 +197,21 @@ bool HboneConnection::writeSocket() {
     return false;
   }
   return true;
+}
+
+void HboneConnection::armStallTimer() {
+  // A peer that stops reading its socket holds our output (bounded: kOutHighWater) and its
+  // streams forever; once none of the pending bytes leaves for --stall-timeout-ms it is dropped.
+  auto limit = std::chrono::milliseconds(ctx_.state.opts.stallTimeoutMs);
+  auto due = lastWrite_ + limit - std::chrono::steady_clock::now();
+  auto delay = std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(due));
+  stallTimer_ = ctx_.loop.addTimer(delay, [this, limit] {
+    stallTimer_ = 0;
+    if (state_ == State::kClosed || tlsOut_.empty()) return;
+    if (std::chrono::steady_clock::now() - lastWrite_ >= limit)
+      return drop("peer_not_reading", "no output taken for " + std::to_string(limit.count()) + " ms");
+    armStallTimer();
+  });
 }
 
 void HboneConnection::flush() {
@@ -241,6 +263,8 @@ void HboneConnection::close() {
   state_ = State::kClosed;
   if (timer_) ctx_.loop.cancelTimer(timer_);
   timer_ = 0;
+  if (stallTimer_) ctx_.loop.cancelTimer(stallTimer_);
+  stallTimer_ = 0;
   ctx_.loop.remove(fd_);
   if (!tlsBroken_ && SSL_is_init_finished(ssl_)) {
     // close_notify, best effort: whatever the socket takes now (no waiting for the peer's).

@@ -5,6 +5,7 @@
 #include <nghttp2/nghttp2.h>
 #include <openssl/ssl.h>
 
+#include <chrono>
 #include <map>
 #include <set>
 #include <memory>
@@ -91,6 +92,9 @@ class HboneConnection : public EventHandler {
   uint32_t peerMaxStreams_ = 100;
   std::string peerIdentity_;
   bool counted_ = false;   // a rejection was counted for this connection
+  uint64_t stallTimer_ = 0;  // armed while output waits for the socket
+  std::chrono::steady_clock::time_point lastWrite_{};
+  void armStallTimer();
   bool tlsBroken_ = false;  // fatal TLS error or socket error: no close_notify
   PeerPolicy policy_;
   // Encrypted bytes not yet taken by the socket; flush() stops producing at kOutHighWater.
