@@ -14,20 +14,14 @@ namespace zt {
 
 namespace {
 constexpr size_t kCopyBytes = 16 * 1024;
-// EPOLLOUT is watched only while a side has bytes parked for it (and on the upstream socket
-// while it connects): on a bulk transfer every ACK that frees send space would otherwise wake
-// the worker for nothing (issue 18: plaintext held at 0.66x of its CPU bound).
-constexpr uint32_t kReadEvents = EPOLLIN | EPOLLRDHUP | EPOLLET;
-constexpr uint32_t kEvents = kReadEvents | EPOLLOUT;
+constexpr uint32_t kEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 }
 
 void PlainRelay::start(WorkerContext& ctx, int down, int up,
                        std::shared_ptr<TrafficCounters> counters, const char* listener) {
   // Owned by the loop from here on: finish() hands it to EventLoop::retire().
   auto* r = new PlainRelay(ctx, down, up, std::move(counters), listener);
-  r->downMask_ = kReadEvents;
-  r->upMask_ = kEvents;
-  if (!ctx.loop.add(down, r->downMask_, &r->downWatch_) || !ctx.loop.add(up, r->upMask_, &r->upWatch_)) {
+  if (!ctx.loop.add(down, kEvents, &r->downWatch_) || !ctx.loop.add(up, kEvents, &r->upWatch_)) {
     r->finish(true);
     return;
   }
@@ -88,15 +82,7 @@ void PlainRelay::onEvents(int tag, uint32_t events) {
     finish(true);
     return;
   }
-  if (toUp_.shut && toDown_.shut) return finish(false);
-  updateWatches();
-}
-
-void PlainRelay::updateWatches() {
-  uint32_t down = kReadEvents | (toDown_.inPipe ? EPOLLOUT : 0u);
-  uint32_t up = kReadEvents | (toUp_.inPipe || connecting_ ? EPOLLOUT : 0u);
-  if (down != downMask_ && ctx_.loop.modify(down_, down, &downWatch_)) downMask_ = down;
-  if (up != upMask_ && ctx_.loop.modify(up_, up, &upWatch_)) upMask_ = up;
+  if (toUp_.shut && toDown_.shut) finish(false);
 }
 
 bool PlainRelay::pump(int src, int dst, Direction& d, std::atomic<uint64_t>& counter) {

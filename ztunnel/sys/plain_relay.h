@@ -32,7 +32,6 @@ class PlainRelay : public EventHandler {
              const char* listener);
   bool pump(int src, int dst, Direction& d, std::atomic<uint64_t>& counter);
   void finish(bool reset);
-  void updateWatches();  // EPOLLOUT only where bytes wait for it
 
   WorkerContext& ctx_;
   ActiveConnection active_;
@@ -41,8 +40,6 @@ class PlainRelay : public EventHandler {
   Watch downWatch_;
   Watch upWatch_;
   bool connecting_ = true;
-  uint32_t downMask_ = 0;
-  uint32_t upMask_ = 0;
   bool closed_ = false;
   uint64_t timer_ = 0;
   const char* listener_;
