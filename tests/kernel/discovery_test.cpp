@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "agent_harness.h"
+#include "node-agent/sys/proc_netns_scanner.h"
 
 using namespace ambient;
 using namespace ambient::testing;
@@ -88,4 +89,32 @@ TEST_CASE("a pod running before the agent is enrolled when its namespace becomes
   auto after = sh(t.node.exec(kAmbientctl + " --state-dir " + h.stateDir() + " verify"));
   CHECK(after.out.find("node namespace:") == std::string::npos);
   CHECK(set().find("10.244.1.20") != std::string::npos);
+}
+
+TEST_CASE("the namespace scan reads each namespace once and skips what it cannot read",
+          "[kernel][discovery]") {
+  TestNetns a("scan-a");
+  must(a.ip("link add dummy0 type veth peer name dummy1"));
+  must(a.ip("addr add 10.251.0.7/32 dev dummy0"));
+  must(a.ip("link set dummy0 up"));
+  std::string dir = "/tmp/" + uniqueName("scan");
+  must("mkdir -p " + dir + "/netns " + dir + "/proc/100/ns " + dir + "/proc/101/ns " + dir +
+       "/proc/102/ns " + dir + "/proc/self");
+  // The same namespace twice (a runtime's pin and a process), a process that exited during the
+  // scan (a dangling link), and an entry that is not a namespace at all.
+  must("ln -s " + a.path() + " " + dir + "/netns/pod-a");
+  must("ln -s " + a.path() + " " + dir + "/proc/100/ns/net");
+  must("ln -s " + dir + "/gone " + dir + "/proc/101/ns/net");
+  must("touch " + dir + "/proc/102/ns/net");
+  ProcNetnsScanner scanner("/proc/self/ns/net", {dir + "/netns"}, dir + "/proc");
+  auto scan = scanner.scan();
+  sh("rm -rf " + dir);
+  REQUIRE(scan);
+  CHECK(scan->namespaces == 1);
+  CHECK(scan->unreadable == 1);  // the regular file; the vanished process is not a problem
+  CHECK(scan->firstProblem.find("not a network namespace") != std::string::npos);
+  REQUIRE(scan->interfaces.size() == 1);
+  CHECK(scan->interfaces[0].netns == dir + "/netns/pod-a");  // the runtime's pin comes first
+  CHECK(scan->interfaces[0].ifname == "dummy0");
+  CHECK(scan->interfaces[0].ips == std::vector<std::string>{"10.251.0.7"});
 }
