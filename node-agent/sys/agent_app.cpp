@@ -310,6 +310,7 @@ int runUninstall(const AgentFlags& flags) {
       ::unlink((f + ".journal").c_str());
     }
     ::unlink((flags.stateDir + "/agent-config.json").c_str());
+    ::unlink((flags.stateDir + "/" + kNotEnrolledFile).c_str());
     ::unlink(flags.viewPath().c_str());
   }
   return rc;
