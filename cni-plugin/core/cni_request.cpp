@@ -37,9 +37,9 @@ tl::expected<std::map<std::string, std::string>, std::string> parseCniArgs(
     auto eq = kv.find('=');
     if (eq == std::string::npos) return Err("CNI_ARGS entry \"" + kv + "\" is not KEY=VALUE");
     if (eq == 0) return Err("CNI_ARGS entry \"" + kv + "\" has an empty key");
-    std::string key = kv.substr(0, eq);
-    if (!out.emplace(key, kv.substr(eq + 1)).second && key.rfind("K8S_POD_", 0) == 0)
-      return Err("CNI_ARGS gives " + key + " twice (which pod is meant?)");
+    // A key given twice: the last counts, as in libcni. Podman puts its own
+    // K8S_POD_NAME=<container name> first and appends the caller's CNI_ARGS pairs after it.
+    out[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   for (const char* key : {"K8S_POD_NAMESPACE", "K8S_POD_NAME"})
     if (auto it = out.find(key); it != out.end() && it->second.empty())

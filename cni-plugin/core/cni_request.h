@@ -21,9 +21,10 @@ struct CniFailure {
 };
 
 // Parses CNI_ARGS ("K=V;K=V"), keys in any order; unknown keys kept, ignored by callers. Empty
-// segments (";;", a trailing ";") are skipped. The error (CNI code 4) names what is wrong: a
-// pair without "=", an empty key, a K8S_POD_* key given twice (which pod is meant?), or an
-// empty K8S_POD_NAMESPACE or K8S_POD_NAME. Other keys given twice: the first counts.
+// segments (";;", a trailing ";") are skipped; of a key given twice the last counts (libcni's
+// rule; podman appends the caller's pairs after its own K8S_POD_NAME). The error (CNI code 4)
+// names what is wrong: a pair without "=", an empty key, or an empty K8S_POD_NAMESPACE or
+// K8S_POD_NAME.
 tl::expected<std::map<std::string, std::string>, std::string> parseCniArgs(
     const std::string& text);
 

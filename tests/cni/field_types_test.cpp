@@ -141,7 +141,6 @@ TEST_CASE("malformed CNI_ARGS is code 4 naming the key", "[cni][types]") {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"K8S_POD_NAME;K8S_POD_NAMESPACE=foo", "K8S_POD_NAME"},
       {"=x;K8S_POD_NAME=app;K8S_POD_NAMESPACE=foo", "empty key"},
-      {"K8S_POD_NAME=app;K8S_POD_NAMESPACE=foo;K8S_POD_NAME=other", "K8S_POD_NAME"},
       {"K8S_POD_NAME=;K8S_POD_NAMESPACE=foo", "K8S_POD_NAME"},
       {"K8S_POD_NAME=app;K8S_POD_NAMESPACE=", "K8S_POD_NAMESPACE"},
   };
@@ -149,11 +148,15 @@ TEST_CASE("malformed CNI_ARGS is code 4 naming the key", "[cni][types]") {
     for (const char* verb : {"ADD", "DEL", "CHECK"})
       expectFailure(call(verb, conf(), args), 4, field, agent);
   CHECK(agent.requests.empty());
-  // Empty segments and a repeated unrelated key are fine.
-  CHECK(runPlugin(call("ADD", conf(), ";IgnoreUnknown=1;;K8S_POD_NAME=app;K8S_POD_NAMESPACE=foo;"
-                                      "X=1;X=2;"),
+  // Empty segments are fine; of a repeated key the last counts (podman puts its own
+  // K8S_POD_NAME=<container name> first, then the caller's CNI_ARGS pairs).
+  CHECK(runPlugin(call("ADD", conf(),
+                       ";IgnoreUnknown=1;;K8S_POD_NAME=ctr-name;K8S_POD_NAMESPACE=foo;X=1;X=2;"
+                       "K8S_POD_NAME=app;"),
                   agent)
             .exitCode == 0);
+  REQUIRE(agent.requests.size() == 1);
+  CHECK(decodeRequest(agent.requests[0])->podName == "app");
 }
 
 TEST_CASE("agent reply fields of the wrong type, or a verdict that does not answer the verb, "
