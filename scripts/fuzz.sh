@@ -128,7 +128,7 @@ run_one() {
   if ((findings == 0 && ${execs:-0} < min_execs)); then
     result=FAIL
     echo "fuzz.sh: $t: only ${execs:-0} executions, below the floor of $min_execs (--min-execs):" \
-      "the target did not really run (exit code $rc; log: $findings_dir/)"
+      "too few to count as a run (exit code $rc; log: $findings_dir/)"
     mkdir -p "$findings_dir"
     cp "$dir/log" "$findings_dir/run-$(date +%Y%m%d-%H%M%S).log"
     tail -5 "$dir/log" | sed "s/^/fuzz.sh: $t: /"
