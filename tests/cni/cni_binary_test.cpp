@@ -243,7 +243,7 @@ TEST_CASE("the binary's STATUS: 50 without an agent, the agent's answer otherwis
   }
 }
 
-TEST_CASE("the binary's GC sends the valid attachments; 11 without an agent", "[cni][gc]") {
+TEST_CASE("the binary's GC sends the valid attachments, and 11 without an agent", "[cni][gc]") {
   TempDir d;
   json conf = {{"cniVersion", "1.1.0"},
                {"name", "n"},

@@ -158,7 +158,7 @@ TEST_CASE("a discovered pod whose IP changes is released, then found again", "[d
   CHECK(w.store.saved.pods.at("u-mover").netns == "/var/run/netns/pod-71");
 }
 
-TEST_CASE("a dual-stack pod relabelled ambient is refused with a reason; the registry loads",
+TEST_CASE("a dual-stack pod relabelled ambient is refused with a reason and the registry loads",
           "[discovery]") {
   World w;
   withZtunnel(w);
