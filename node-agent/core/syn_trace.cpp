@@ -1,7 +1,9 @@
 // The hops of a TCP SYN through the node and the ztunnel pod, from observed state. Pure.
 #include "node-agent/core/syn_trace.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 
 #include "common/core/constants.h"
 #include "common/core/hex.h"
@@ -53,14 +55,21 @@ class Tracer {
     return "ip rule 32766 lookup main";
   }
 
-  Result<RouteAnswer> route(NetnsRole role, const NetnsPlan& ns, const TracePacket& p,
-                            const std::string& where) {
+  // The kernel's route for the packet, as one hop. A failed lookup is a hop too (the kernel's
+  // answer, e.g. "No route to host"): the packet goes no further, so the trace ends there
+  // (nullopt), and the hops before it are still shown. `note` is added to a failed hop.
+  std::optional<RouteAnswer> route(NetnsRole role, const NetnsPlan& ns, const TracePacket& p,
+                                   const std::string& where, const std::string& note = "") {
     auto a = lookup_(role, p.daddr, p.saddr, p.iif, p.mark);
-    if (!a) return fail(a.error().wrap(where + " route lookup"));
+    std::string rule = where + " routing: " + ruleFor(ns, p.iif, p.mark) + " -> ";
+    if (!a) {
+      hop(rule + "no route, the packet stops here: " + a.error().message() + note);
+      return std::nullopt;
+    }
     std::string via = a->via ? " via " + a->via->str() : "";
-    hop(where + " routing: " + ruleFor(ns, p.iif, p.mark) + " -> " +
-        (a->local ? "local delivery" : p.daddr.str() + via + " dev " + a->dev));
-    return a;
+    std::string table = a->table ? " table " + std::to_string(a->table) : "";
+    hop(rule + (a->local ? "local delivery" : p.daddr.str() + via + " dev " + a->dev) + table);
+    return *a;
   }
 
   const TunnelSpec* tunnel(const std::string& dev) const {
@@ -89,14 +98,20 @@ class Tracer {
           (from->enrolled ? " (enrolled)" : " (not enrolled)"));
     } else {
       auto back = lookup_(NetnsRole::kNode, src, Ipv4{0}, "", 0);
-      if (!back) return fail(back.error().wrap("route back to " + src.str()));
+      if (!back) {
+        hop(src.str() +
+            " is outside this node and the node has no route back to it, so the "
+            "interface its SYN arrives on is unknown: " +
+            back.error().message());
+        return hops_;
+      }
       p.iif = back->dev;
       hop(src.str() + " is outside this node; its SYN to " + dst.str() + ":" +
           std::to_string(port) + " arrives on " + p.iif + " (the node's route back to it)");
     }
     prerouting(s_.node, p, "node");
     auto r = route(NetnsRole::kNode, s_.node, p, "node");
-    if (!r) return fail(r.error());
+    if (!r) return hops_;
     const TunnelSpec* t = tunnel(r->dev);
     if (!t) {
       hop("leaves the node via " + r->dev + ": not redirected");
@@ -114,20 +129,27 @@ class Tracer {
       return hops_;
     }
     auto local = route(NetnsRole::kZtunnel, s_.ztunnel, z, "ztunnel");
-    if (!local) return fail(local.error());
+    if (!local) return hops_;
     uint16_t listener = v.tproxy->second;
     hop("ztunnel accepts on " + v.tproxy->first.str() + ":" + std::to_string(listener) +
         " with original destination " + dst.str() + ":" + std::to_string(port) + " and source " +
         src.str());
     // ztunnel's onward (15001) or delivering (15006/15008) connection, from the original source.
+    // This is a new packet, from ztunnel's veth with a source that is not ztunnel's IP: the node
+    // marks it 0x210 (DESIGN.md section 3, step 5), unlike the client's SYN above.
     const auto& z0 = s_.registry.ztunnel;
     if (!z0) return hops_;
     TracePacket onward{z0->hostVeth, src, dst, 6, port, 0, 0};
     hop("ztunnel connects from " + src.str() + " (original source) to " + dst.str() + ":" +
         std::to_string(port) + "; it enters the node on " + z0->hostVeth);
     prerouting(s_.node, onward, "node");
-    auto out = route(NetnsRole::kNode, s_.node, onward, "node");
-    if (!out) return fail(out.error());
+    // ztunnel balances a Service itself: it connects to the endpoint it picks, not to the VIP,
+    // and a node may have no route for a VIP at all (kube-proxy's DNAT stands in for one).
+    auto out = route(NetnsRole::kNode, s_.node, onward, "node",
+                     " (if " + dst.str() +
+                         " is a Service VIP, ztunnel connects to the endpoint it picks instead, "
+                         "which this trace does not know)");
+    if (!out) return hops_;
     const PodRecord* to = podByIp(dst);
     hop("leaves via " + out->dev +
         (to ? " to " + to->podNamespace + "/" + to->name : std::string(" off the node")));

@@ -31,6 +31,8 @@ struct TraceState {
   PodRegistry registry;
 };
 
+// The hops, in order. A failed route lookup is the last hop (with the kernel's answer), not an
+// error: the hops before it still show where the packet went.
 Result<std::vector<std::string>> traceSyn(const TraceState& state, Ipv4 src, Ipv4 dst,
                                           uint16_t port, const RouteLookup& lookup);
 

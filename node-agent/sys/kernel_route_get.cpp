@@ -11,6 +11,7 @@
 
 #include <cstring>
 
+#include "common/core/hex.h"
 #include "common/sys/c_ptr.h"
 #include "common/sys/netns.h"
 #include "common/sys/rtnl.h"
@@ -45,6 +46,9 @@ Result<RouteAnswer> kernelRouteGet(const std::string& netnsPath, Ipv4 dst, Ipv4 
   rtm.rtm_family = AF_INET;
   rtm.rtm_dst_len = 32;
   rtm.rtm_src_len = src.value ? 32 : 0;
+  // Without it the kernel reports every answer as table main (as `ip route get` does, ask for
+  // the table the lookup really used).
+  rtm.rtm_flags = RTM_F_LOOKUP_TABLE;
   nlmsg_append(msg.get(), &rtm, sizeof rtm, NLMSG_ALIGNTO);
   nla_put_u32(msg.get(), RTA_DST, htonl(dst.value));
   if (src.value) nla_put_u32(msg.get(), RTA_SRC, htonl(src.value));
@@ -55,6 +59,7 @@ Result<RouteAnswer> kernelRouteGet(const std::string& netnsPath, Ipv4 dst, Ipv4 
   }
   struct Ctx {
     Route route;
+    int sysErrno = 0;  // the kernel's own answer to a refused lookup
   } ctx;
   auto cb = [](nl_msg* m, void* arg) -> int {
     rtnl_route* r = nullptr;
@@ -62,10 +67,18 @@ Result<RouteAnswer> kernelRouteGet(const std::string& netnsPath, Ipv4 dst, Ipv4 
     return NL_OK;
   };
   nl_socket_modify_cb(sock.get(), NL_CB_VALID, NL_CB_CUSTOM, cb, &ctx);
+  // libnl folds errnos it has no code for (EHOSTUNREACH, ENETUNREACH, ...) into NLE_FAILURE,
+  // "Unspecific failure": keep the kernel's errno, which says why the lookup failed.
+  auto onError = [](sockaddr_nl*, nlmsgerr* e, void* arg) -> int {
+    static_cast<Ctx*>(arg)->sysErrno = -e->error;
+    return NL_STOP;  // nl_recvmsgs still returns the (folded) error
+  };
+  nl_socket_modify_err_cb(sock.get(), NL_CB_CUSTOM, onError, &ctx);
   if (int err = nl_recvmsgs_default(sock.get()); err < 0) {
-    return fail(nlError(err, "route get " + dst.str() + " from " + src.str() +
-                                 (iif.empty() ? "" : " iif " + iif) + " mark " +
-                                 std::to_string(mark)));
+    std::string what = "route get " + dst.str() + " from " + src.str() +
+                       (iif.empty() ? "" : " iif " + iif) + " mark " + hexString(mark);
+    if (ctx.sysErrno > 0) return fail(kernelError(ctx.sysErrno, what));
+    return fail(nlError(err, what));
   }
   if (!ctx.route) return fail(ErrorCode::kNotFound, "no route answer for " + dst.str());
   RouteAnswer a;

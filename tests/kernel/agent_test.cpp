@@ -278,7 +278,9 @@ TEST_CASE("ambientctl trace prints the seed's numbered paths from the live kerne
           "[kernel][agent][ambientctl]") {
   NodeTopology t;
   TestNetns app("app"), remote("remote");
-  t.addPod(app, "vethapp", "10.244.1.10");
+  // A pod veth named like the ztunnel's ("vethzt"), with its name as a prefix: only an exact
+  // iifname match keeps the pod's SYN out of the ztunnel-veth rules.
+  t.addPod(app, "vethzt0", "10.244.1.10");
   t.addRemote(remote);
   AgentHarness h(t.node);
   h.start();
@@ -299,7 +301,7 @@ TEST_CASE("ambientctl trace prints the seed's numbered paths from the live kerne
   INFO(out.out);
   REQUIRE(out.rc == 0);
   CHECK(contains(out.out, {"(1) foo/app (10.244.1.10) sends a TCP SYN to 172.30.0.2:8080",
-                           "enters the node on vethapp", "(2) node nft prerouting rule #9",
+                           "enters the node on vethzt0", "(2) node nft prerouting rule #9",
                            "ip saddr @enrolled_pods", "-> mark 0x100",
                            "(3) node routing: ip rule pref 101 fwmark 0x100/0x100 lookup 101",
                            "-> 172.30.0.2 via 192.168.127.2 dev istioout",
@@ -319,7 +321,27 @@ TEST_CASE("ambientctl trace prints the seed's numbered paths from the live kerne
                           "-> 10.244.1.10 via 192.168.126.2 dev istioin",
                           "VNI 1000 to 10.244.1.3:6081 -> pistioin",
                           "tproxy to 127.0.0.1:15006", "accepts on 127.0.0.1:15006",
-                          "leaves via vethapp to foo/app"}));
+                          "leaves via vethzt0 to foo/app"}));
+  // The seed's scenario 1 goes to a Service VIP, which the node has no route for: the client's
+  // SYN still takes 0x100, table 101 and istioout; ztunnel's onward connection (client source,
+  // from its veth: 0x210) ends the trace with the kernel's answer as a hop, not an abort.
+  auto vip = sh(t.node.exec(ctl + " trace foo/app 10.96.0.80:8000"));
+  INFO(vip.out);
+  REQUIRE(vip.rc == 0);
+  CHECK(contains(vip.out, {"(1) foo/app (10.244.1.10) sends a TCP SYN to 10.96.0.80:8000",
+                           "enters the node on vethzt0", "(2) node nft prerouting rule #9",
+                           "ip saddr @enrolled_pods", "-> mark 0x100",
+                           "(3) node routing: ip rule pref 101 fwmark 0x100/0x100 lookup 101",
+                           "-> 10.96.0.80 via 192.168.127.2 dev istioout table 101",
+                           "(4) istioout:", "tproxy to 127.0.0.1:15001",
+                           "(8) ztunnel connects from 10.244.1.10", "enters the node on vethzt\n",
+                           "(9) node nft prerouting rule #6: iifname \"vethzt\"", "mark 0x210",
+                           "(10) node routing:", "no route, the packet stops here: route get "
+                           "10.96.0.80 from 10.244.1.10 iif vethzt mark 0x210: ",
+                           "Service VIP"}));
+  CHECK(vip.out.find("0x210") > vip.out.find("(8) ztunnel connects"));
+  CHECK(vip.out.find("Unspecific failure") == std::string::npos);
+
   auto hbone = sh(t.node.exec(ctl + " trace 172.30.0.2 10.244.1.10:15008"));
   CHECK(hbone.out.find("accepts on 127.0.0.1:15008") != std::string::npos);
   CHECK(sh(t.node.exec(ctl + " trace foo/nope 10.0.0.1")).rc == 2);
