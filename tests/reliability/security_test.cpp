@@ -137,7 +137,8 @@ TEST_CASE("agent state files are written atomically and mode-restricted with no 
                                              {"registry.json.journal", "0600"},
                                              {"sysctl-ledger.json", "0600"},
                                              {"sysctl-ledger.json.journal", "0600"},
-                                             {"agent-config.json", "0600"}};
+                                             {"agent-config.json", "0600"},
+                                             {"not-enrolled.json", "0600"}};
   std::string listing = must("ls -A " + h.stateDir());
   std::string bad;
   std::istringstream names(listing);
