@@ -327,15 +327,9 @@ PodReply Enroller::del(const PodRequest& r) {
 }
 
 PodReply Enroller::status() {
-  std::string why;
-  if (!started_) {
-    why = "starting";
-  } else if (!registry_.ztunnel) {
-    why = "no ztunnel pod registered on this node";
-  } else if (!lastError_.empty()) {
-    why = lastError_;
-  } else if (SnapshotPtr meta = metadata_.snapshot(); !meta->ready) {
-    why = meta->notReadyReason;
+  std::string why = notReadyLocked();
+  if (SnapshotPtr meta = metadata_.snapshot(); why.empty() && !meta->ready) {
+    why = meta->notReadyReason;  // an ADD now would be refused (code 11) for this reason
   }
   if (why.empty()) return reply(PodVerdict::kReady, "ready");
   return PodReply{PodVerdict::kError, kCniErrPluginNotAvailable,
@@ -614,15 +608,15 @@ Status Enroller::reconcileAll() {
   return reconcileLocked();
 }
 
+std::string Enroller::notReadyLocked() const {
+  if (!started_) return "starting";
+  if (!registry_.ztunnel) return "no ztunnel pod registered on this node";
+  return lastError_;
+}
+
 bool Enroller::ready(std::string* reason) const {
   std::lock_guard lock(mu_);
-  std::string why;
-  if (!started_)
-    why = "starting";
-  else if (!registry_.ztunnel)
-    why = "no ztunnel pod registered on this node";
-  else if (!lastError_.empty())
-    why = lastError_;
+  std::string why = notReadyLocked();
   if (reason) *reason = why;
   return why.empty();
 }

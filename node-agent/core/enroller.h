@@ -80,6 +80,8 @@ class Enroller {
   PodReply check(const PodRequest& r);
   PodReply addZtunnel(const PodRequest& r);
   PodReply status();
+  // Why the agent is not ready ("" when it is): the one source of ready() and STATUS.
+  std::string notReadyLocked() const;
   PodReply gc(const PodRequest& r);
   // Why an enrollment failed, with the CNI code an ADD answers.
   struct EnrollFailure {
