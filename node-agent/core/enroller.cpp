@@ -56,7 +56,8 @@ Status Enroller::start(PodRegistry loaded) {
       z.hostVeth = link->hostVeth;
       z.nodeAddr = link->gateway;
       z.lowerMtu = link->mtu;
-      if (z != *registry_.ztunnel && store_.setZtunnel(z)) registry_.ztunnel = z;
+      if (z != *registry_.ztunnel && validateZtunnelRecord(z) && store_.setZtunnel(z))
+        registry_.ztunnel = z;
     }
   }
   // Likewise each enrolled pod's host veth (its rp_filter and route name it).
@@ -269,6 +270,10 @@ PodReply Enroller::addZtunnel(const PodRequest& r) {
   }
   ZtunnelRecord z{r.podUid,      r.netns,  r.ips.front(), link->hostVeth,
                   link->gateway, r.ifname, link->mtu};
+  // Never write a record the loader would refuse: a restart could not load the registry.
+  if (auto v = validateZtunnelRecord(z); !v) {
+    return errorReply(kCniErrInvalidConfig, "ztunnel pod: " + v.error().message(), "bad-request");
+  }
   if (auto s = store_.setZtunnel(z); !s)
     return errorReply(kCniErrIo, s.error().message(), "persist");
   registry_.ztunnel = z;

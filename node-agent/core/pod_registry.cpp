@@ -42,6 +42,16 @@ Status validatePodRecord(const PodRecord& rec) {
   return {};
 }
 
+Status validateZtunnelRecord(const ZtunnelRecord& rec) {
+  // Every plan of the node starts from this record: a damaged address or name found here is
+  // refused with the file's name, not met later as a node that never becomes ready.
+  for (const auto* field : {&rec.ip, &rec.nodeAddr}) {
+    if (auto v = Ipv4::parse(*field); !v) return fail(v.error().wrap("ztunnel record"));
+  }
+  if (auto s = validateIfName(rec.hostVeth, "ztunnel record host veth"); !s) return s;
+  return validateIfName(rec.podIfname, "ztunnel record pod interface");
+}
+
 namespace {
 
 PodRecord podFromJson(const json& p) {
@@ -66,10 +76,12 @@ uint32_t u32(const json& v, const char* name) {
 }
 
 ZtunnelRecord ztunnelFromJson(const json& z) {
-  return ZtunnelRecord{z.at("uid").get<std::string>(),      z.at("netns").get<std::string>(),
-                       z.at("ip").get<std::string>(),       z.at("hostVeth").get<std::string>(),
-                       z.at("nodeAddr").get<std::string>(), z.at("podIfname").get<std::string>(),
-                       u32(z.at("lowerMtu"), "lowerMtu")};
+  ZtunnelRecord rec{z.at("uid").get<std::string>(),      z.at("netns").get<std::string>(),
+                    z.at("ip").get<std::string>(),       z.at("hostVeth").get<std::string>(),
+                    z.at("nodeAddr").get<std::string>(), z.at("podIfname").get<std::string>(),
+                    u32(z.at("lowerMtu"), "lowerMtu")};
+  if (auto v = validateZtunnelRecord(rec); !v) throw std::invalid_argument(v.error().message());
+  return rec;
 }
 
 }  // namespace

@@ -50,6 +50,7 @@ struct PodRegistry {
 // What the loader accepts of one record: a uid; when enrolled, IPv4 addresses and a valid host
 // veth. The enroller checks it before writing, so no record the loader would refuse is stored.
 Status validatePodRecord(const PodRecord& rec);
+Status validateZtunnelRecord(const ZtunnelRecord& rec);
 
 std::string encodeRegistry(const PodRegistry& r);
 Result<PodRegistry> decodeRegistry(std::string_view text);

@@ -85,6 +85,19 @@ TEST_CASE("the registry round-trips and rejects damage", "[registry]") {
   auto text = encodeRegistry(r);
   CHECK_FALSE(decodeRegistry(text.substr(0, text.size() / 2)));
   CHECK_FALSE(decodeRegistry("{\"version\":9,\"pods\":[]}"));
+  // One changed byte in a ztunnel address or interface name: refused at load, naming the
+  // record, rather than loaded and met later as a node that never becomes ready.
+  for (auto damage : {std::pair{"\"ip\": \"10.0.0.3\"", "\"ip\": \"10.0u0.3\""},
+                      {"\"nodeAddr\": \"10.0.0.1\"", "\"nodeAddr\": \"10.0.0.1x\""},
+                      {"\"hostVeth\": \"vethz\"", "\"hostVeth\": \"veth/\""}}) {
+    std::string bad = text;
+    auto at = bad.find(damage.first, bad.find("\"ztunnel\""));
+    REQUIRE(at != std::string::npos);
+    bad.replace(at, std::string(damage.first).size(), damage.second);
+    auto d = decodeRegistry(bad);
+    REQUIRE_FALSE(d);
+    CHECK(d.error().message().find("ztunnel record") != std::string::npos);
+  }
 }
 
 TEST_CASE("agent flags: defaults and values and mistakes", "[flags]") {
