@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test: unit, kernel (host kernel, vxlan fallback), ztunnel and
 # end-to-end suites on the host, then the kernel suite again inside a Debian kernel under qemu
-# with real geneve (DESIGN.md section 7). Prints one closing line "N passed, N failed".
+# with real geneve (DESIGN.md section 7). Prints one closing line "N passed, N failed, N skipped"
+# (skipped: CTest's "***Skipped" (exit 77) and disabled tests, which CTest itself counts as passed).
 # Usage: scripts/test.sh [--no-vm]
+# Env: CI (any value) makes every skipped test a failure of the run.
+# Exit codes: 0 nothing failed (and, under CI, nothing skipped), 1 a test or row failed or, under
+# CI, a test was skipped, 2 set-up failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -14,18 +18,33 @@ scripts/setup.sh || { echo "setup failed"; exit 2; }
 
 passed=0
 failed=0
-# Adds the counts from a ctest log ("NN% tests passed, F tests failed out of T").
+skipped=0
+# Adds the counts from a ctest log. CTest's summary "NN% tests passed, F tests failed out of T"
+# counts a skipped test (SKIP_RETURN_CODE, printed "***Skipped") as passed and leaves disabled
+# ones out of T; both are listed under "The following tests did not run:" as "N - name (Skipped)"
+# or "(Disabled)". A missing executable ("***Not Run") is already among the F failed.
+did_not_run() {  # LOG Skipped|Disabled: entries of the last "did not run" list (VM logs: \r\n)
+  tr -d '\r' <"$1" | awk -v why="($2)" '
+    /^The following tests did not run:$/ { n = 0; inlist = 1; next }
+    inlist && /^[[:space:]]+[0-9]+ - / { if ($NF == why) n++; next }
+    inlist { inlist = 0 }
+    END { print n + 0 }'
+}
 count() {
-  local line total bad
+  local line total bad skip dis
   line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$1" | tail -1)
   if [ -z "$line" ]; then
+    echo "test.sh: no CTest summary in the log: counted as one failure"
     failed=$((failed + 1))
     return
   fi
   bad=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
   total=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")
-  passed=$((passed + total - bad))
+  skip=$(did_not_run "$1" Skipped)
+  dis=$(did_not_run "$1" Disabled)
+  passed=$((passed + total - bad - skip))
   failed=$((failed + bad))
+  skipped=$((skipped + skip + dis))
 }
 
 log=$(mktemp)
@@ -59,5 +78,9 @@ if [ "$vm" = 1 ]; then
 fi
 rm -f "$log"
 
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
+if [ -n "${CI:-}" ] && [ "$skipped" -gt 0 ]; then
+  echo "test.sh: CI is set and $skipped tests were skipped: a skip fails the run under CI"
+  exit 1
+fi
 [ "$failed" -eq 0 ]
