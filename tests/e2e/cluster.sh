@@ -399,22 +399,45 @@ remove_pod() {
 }
 
 # ---- evidence -------------------------------------------------------------------------------
-# Each reader prints -1 when it cannot read (so a comparison fails instead of the script).
+# Each reader prints a count, or the word "unread" when it cannot read (with "e2e: reading
+# failed: ..." on stderr). `grew`, `same` and `delta` (scenarios_test.sh) treat "unread" as a
+# failed step, never as a value: two failed readings used to be -1 == -1, a pass.
+unread() {  # unread WHAT: the failed reading's message on stderr, "unread" on stdout
+  echo "e2e: reading failed: $*" >&2
+  echo unread
+}
 # nft_counter NETNS CHAIN PATTERN: packets of the first rule of table ip ambient_redirect (or
 # TABLE=...) whose text contains PATTERN.
 nft_counter() {
-  local n
-  n=$(inns "$1" nft list chain ip "${TABLE:-ambient_redirect}" "$2" 2>/dev/null |
-    grep -F -- "$3" | head -n1 | sed -n 's/.*counter packets \([0-9]*\).*/\1/p') || true
-  echo "${n:--1}"
+  local out n
+  out=$(inns "$1" nft list chain ip "${TABLE:-ambient_redirect}" "$2" 2>&1) ||
+    { unread "nft list chain ip ${TABLE:-ambient_redirect} $2 in $1: $(head -n1 <<<"$out")"; return 0; }
+  n=$(grep -F -- "$3" <<<"$out" | head -n1 | sed -n 's/.*counter packets \([0-9]*\).*/\1/p') || true
+  [ -n "$n" ] || { unread "no rule with a counter containing '$3' in chain ${TABLE:-ambient_redirect} $2 of $1"; return 0; }
+  echo "$n"
+}
+# chain_counters NETNS: the packets of each rule of our prerouting chain, in the kernel's order
+# (rule #N of `ambientctl trace` is the Nth), space-separated; a rule without counter reads 0.
+chain_counters() {
+  local out n
+  out=$(inns "$1" nft -j list chain ip ambient_redirect prerouting 2>&1) ||
+    { unread "nft list chain ip ambient_redirect prerouting in $1: $(head -n1 <<<"$out")"; return 0; }
+  n=$(jq -r '[.nftables[] | select(.rule) | ([.rule.expr[] | select(.counter) | .counter.packets][0] // 0)]
+             | map(tostring) | join(" ")' <<<"$out" 2>/dev/null) || true
+  [ -n "$n" ] || { unread "no rules in ip ambient_redirect prerouting of $1"; return 0; }
+  echo "$n"
 }
 link_stat() {  # link_stat NETNS DEV rx|tx -> packets
-  local n
-  n=$(inns "$1" ip -s -j link show "$2" 2>/dev/null | jq -r ".[0].stats64.$3.packets // empty") || true
-  echo "${n:--1}"
+  local out n
+  out=$(inns "$1" ip -s -j link show "$2" 2>&1) ||
+    { unread "ip -s link show $2 in $1: $(head -n1 <<<"$out")"; return 0; }
+  n=$(jq -r ".[0].stats64.$3.packets // empty" <<<"$out" 2>/dev/null) || true
+  [ -n "$n" ] || { unread "no $3 packet count for $2 in $1"; return 0; }
+  echo "$n"
 }
 metric() {  # metric NODE NAME FILTER-REGEX -> sum of the matching series of that node's ztunnel
   local body
-  body=$(inns "istio-system-ztunnel-$1" curl -sf "http://127.0.0.1:15020/metrics") || { echo -1; return; }
+  body=$(inns "istio-system-ztunnel-$1" curl -sSf "http://127.0.0.1:15020/metrics" 2>&1) ||
+    { unread "ztunnel metrics of $1 (127.0.0.1:15020): $(tail -n1 <<<"$body")"; return 0; }
   { grep "^$2{" <<<"$body" || true; } | { grep -E "$3" || true; } | awk '{s+=$NF} END {print s+0}'
 }

@@ -10,7 +10,8 @@
 #               into ztunnel's 15008; -> ambient helloworld (bar-2, node-d) through its waypoint
 #               (node-c): HBONE to the waypoint, which opens HBONE to helloworld:15008.
 #   uninstall:  every agent stopped and `ambient-agent uninstall` run: nothing of ours is left.
-# Prints `ambientctl trace` of each path and a summary table (scenario, step, evidence, result);
+# Prints `ambientctl trace` of each path, checked against the counters of the rules it names (a
+# step "trace" per path), and a summary table (scenario, step, evidence, result);
 # exits 1 if any step failed.
 source "$(dirname "$0")/cluster.sh"
 E2E=$(cd "$(dirname "$0")" && pwd)
@@ -23,10 +24,16 @@ FAILED=0
 # minutes under its emulated CPU.
 E2E_SECTIONS=${E2E_SECTIONS-flip restart uninstall}
 want() { [[ " $E2E_SECTIONS " == *" $1 "* ]]; }
-# step SCENARIO STEP EVIDENCE OK(0/1)
+# step SCENARIO STEP EVIDENCE OK(0/1): a step whose evidence holds a failed reading ("reading
+# failed", from `delta`) fails whatever OK says.
 step() {
   local result=PASS
   [ "$4" -eq 0 ] || { result=FAIL; FAILED=1; }
+  if [[ "$3" == *"reading failed"* ]]; then
+    result=FAIL
+    FAILED=1
+    echo "  scenario $1 step $2: a reading it compares failed (\"e2e: reading failed\" above): step failed"
+  fi
   ROWS+=("$1|$2|$3|$result")
   echo "  [$result] scenario $1 step $2: $3"
 }
@@ -64,10 +71,60 @@ print_table() {
     printf '%-8s | %-5s | %-92s | %s\n' "$s" "$n" "$e" "$r"
   done
 }
-trace() {  # trace NODE SEED-LABEL SOURCE DESTINATION
+# trace_check SCENARIO NODE LABEL SOURCE DESTINATION NODE-COUNTERS ZTUNNEL-COUNTERS WANT...:
+# prints `ambientctl trace` of one path, then one step "trace" that passes only when the trace
+# exits 0, every nft rule it says the SYN hit ("(k) node|ztunnel nft prerouting rule #N: ...")
+# counted packets since NODE-/ZTUNNEL-COUNTERS (chain_counters of the node and of its ztunnel pod,
+# read before the path's traffic), each tunnel it names ("(k) istioX: KIND VNI ...") is of that
+# kind on the node, and each WANT (an extended regex) matches one of its hops: the route hops
+# are those the steps' own `ip route get` found. (A hop "no rule matches" is not checked against
+# counters: other traffic of the node keeps counting in the same seconds.)
+trace_check() {
+  local scen=$1 node=$2 label=$3 src=$4 dst=$5 before_node=$6 before_zt=$7; shift 7
+  local out rc=0
+  out=$("$AMBIENTCTL_BIN" trace --state-dir "$WORK/$node/state" "$src" "$dst" 2>&1) || rc=$?
   echo
-  echo "== ambientctl trace on $1, $2: $3 -> $4"
-  "$AMBIENTCTL_BIN" trace --state-dir "$WORK/$1/state" "$3" "$4" 2>&1 | sed 's/^/   /' || true
+  echo "== ambientctl trace on $node, $label: $src -> $dst"
+  sed 's/^/   /' <<<"$out"
+  local now_node now_zt where n b a dev kind real w hops
+  local -a bad=() seen=()
+  now_node=$(chain_counters "$node")
+  now_zt=$(chain_counters "istio-system-ztunnel-$node")
+  [ "$rc" -eq 0 ] || bad+=("ambientctl exit $rc")
+  while read -r where n; do
+    if [ "$where" = node ]; then b=$(nth "$before_node" "$n") a=$(nth "$now_node" "$n")
+    else b=$(nth "$before_zt" "$n") a=$(nth "$now_zt" "$n"); fi
+    seen+=("$where#$n $(delta "$b" "$a")")
+    grew "$b" "$a" || bad+=("$where rule #$n did not count the SYN ($b -> $a)")
+  done < <(sed -nE 's/^\(([0-9]+)\) (node|ztunnel) nft prerouting rule #([0-9]+): .*/\2 \3/p' <<<"$out")
+  while read -r dev kind; do
+    real=$(inns "$node" ip -d link show "$dev" 2>/dev/null | grep -oE 'geneve|vxlan' | head -n1) || true
+    seen+=("$dev $kind")
+    [ "$real" = "$kind" ] || bad+=("$dev is ${real:-missing} on the node, the trace says $kind")
+  done < <(sed -nE 's/^\([0-9]+\) (istio[a-z]+): (geneve|vxlan) VNI .*/\1 \2/p' <<<"$out")
+  for w in "$@"; do
+    grep -qE -- "^\([0-9]+\) .*$w" <<<"$out" || bad+=("no hop matches '$w'")
+  done
+  hops=$(grep -cE '^\([0-9]+\) ' <<<"$out" || true)
+  [ "$hops" -gt 0 ] || bad+=("no hops")
+  local why=""
+  [ ${#bad[@]} -eq 0 ] || why="; WRONG: $(IFS=';'; echo "${bad[*]}")"
+  expect "$scen" trace "$node, $label: $hops hops; rules the trace names, counted: ${seen[*]:-none}$why" \
+    "${#bad[@]}" -eq 0
+}
+nth() {  # nth "C1 C2 ..." N: the Nth count (1-based), or "unread"
+  local -a c
+  read -ra c <<<"$1"
+  if is_count "${c[$(($2 - 1))]:-}"; then echo "${c[$(($2 - 1))]}"; else echo unread; fi
+}
+# Comparisons of two readings (cluster.sh's readers: a count or "unread"). A failed reading is
+# never equal to, nor smaller than, anything: `grew` and `same` are false and `delta` says
+# "reading failed", which fails the step it is shown in.
+is_count() { [[ "$1" =~ ^[0-9]+$ ]]; }
+grew() { is_count "$1" && is_count "$2" && [ "$2" -gt "$1" ]; }  # grew BEFORE AFTER
+same() { is_count "$1" && is_count "$2" && [ "$2" -eq "$1" ]; }  # same BEFORE AFTER
+delta() {  # delta BEFORE AFTER: "+N" (or "-N"), or "reading failed"
+  if is_count "$1" && is_count "$2"; then printf '%+d' $(($2 - $1)); else printf 'reading failed'; fi
 }
 json_get() { jq -r "$2" <<<"$1" 2>/dev/null; }
 host_veth() {  # host_veth NS/NAME: the node's end of the pod's eth0 (by the peer's ifindex)
@@ -187,6 +244,9 @@ open0=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
 arr0=$(TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting "ip saddr $SLEEP")
 cap0=$(TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting 'tproxy')
 in0=$(link_stat node-b istioin tx)
+# Every rule of our prerouting chains, for the traces' checks.
+trA=$(chain_counters node-a) trAz=$(chain_counters "$ZTA")
+trB=$(chain_counters node-b) trBz=$(chain_counters istio-system-ztunnel-node-b)
 
 log "scenario 1: foo/sleep $SLEEP -> httpbin.bar 10.96.0.80:8000"
 probe=$(inns "${POD_NETNS[foo/sleep]}" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.80 8000 1000 || true)
@@ -205,28 +265,44 @@ route=$(inns node-a ip route get 10.96.0.80 from "$SLEEP" iif "$(host_veth foo/s
 routeb=$(inns node-b ip route get "$HTTPBIN" from "$SLEEP" iif eth0 2>&1 | head -n1)
 sidecar_line=$(grep "^inbound $SLEEP:" "$WORK/sidecar-bar-httpbin.log" | tail -n1 || true)
 
-expect 1 "1" "node-a: rule 'tcp saddr @enrolled_pods -> mark 0x100' +$((mark1 - mark0)) pkts" "$mark1" -gt "$mark0"
-expect 1 "2" "node-a: VIP kept (null dnat +$((dnat1 - dnat0))); route get: ${route//  / }" \
-  "$([ "$dnat1" -gt "$dnat0" ] && grep -q 'dev istioout table 101' <<<"$route" && echo 0 || echo 1)" -eq 0
+expect 1 "1" "node-a: rule 'tcp saddr @enrolled_pods -> mark 0x100' $(delta "$mark0" "$mark1") pkts" "$(grew "$mark0" "$mark1" && echo 0 || echo 1)" -eq 0
+expect 1 "2" "node-a: VIP kept (null dnat $(delta "$dnat0" "$dnat1")); route get: ${route//  / }" \
+  "$(grew "$dnat0" "$dnat1" && grep -q 'dev istioout table 101' <<<"$route" && echo 0 || echo 1)" -eq 0
 # The tunnel kind the node really has; AMBIENT_EXPECT_TUNNEL (set for the geneve VM) demands one.
 kind=$(inns node-a ip -d link show istioout | grep -oE 'geneve|vxlan' | head -n1)
-expect 1 "3" "node-a: istioout tx +$((out1 - out0)) pkts (${kind:-no tunnel} to ztunnel pod)" \
-  "$([ "$out1" -gt "$out0" ] && [ -n "$kind" ] &&
+expect 1 "3" "node-a: istioout tx $(delta "$out0" "$out1") pkts (${kind:-no tunnel} to ztunnel pod)" \
+  "$(grew "$out0" "$out1" && [ -n "$kind" ] &&
      { [ -z "${AMBIENT_EXPECT_TUNNEL:-}" ] || [ "$kind" = "$AMBIENT_EXPECT_TUNNEL" ]; } && echo 0 || echo 1)" -eq 0
-expect 1 "4" "ztunnel-a: pistioout rx +$((pout1 - pout0)); TPROXY->15001 rule +$((tp1 - tp0))" \
-  "$([ "$pout1" -gt "$pout0" ] && [ "$tp1" -gt "$tp0" ] && echo 0 || echo 1)" -eq 0
-expect 1 "5" "ztunnel-a 15020: opened_total{reporter=source,sleep->httpbin} +$((open1 - open0))" "$open1" -gt "$open0"
-expect 1 "6" "httpbin eth0: from $SLEEP to $HTTPBIN:80 +$((arr1 - arr0)) pkts" "$arr1" -gt "$arr0"
-expect 1 "6" "node-b: not via its ztunnel: istioin tx +$((in1 - in0)); route get: ${routeb//  / }" \
-  "$([ "$in1" -eq "$in0" ] && ! grep -q istioin <<<"$routeb" && grep -q "dev veth" <<<"$routeb" && echo 0 || echo 1)" -eq 0
-expect 1 "7" "sidecar TPROXY->15006 +$((cap1 - cap0)); log: ${sidecar_line:-none}" \
-  "$([ "$cap1" -gt "$cap0" ] && grep -q " -> $HTTPBIN:80 " <<<"$sidecar_line" && echo 0 || echo 1)" -eq 0
+expect 1 "4" "ztunnel-a: pistioout rx $(delta "$pout0" "$pout1"); TPROXY->15001 rule $(delta "$tp0" "$tp1")" \
+  "$(grew "$pout0" "$pout1" && grew "$tp0" "$tp1" && echo 0 || echo 1)" -eq 0
+expect 1 "5" "ztunnel-a 15020: opened_total{reporter=source,sleep->httpbin} $(delta "$open0" "$open1")" "$(grew "$open0" "$open1" && echo 0 || echo 1)" -eq 0
+expect 1 "6" "httpbin eth0: from $SLEEP to $HTTPBIN:80 $(delta "$arr0" "$arr1") pkts" "$(grew "$arr0" "$arr1" && echo 0 || echo 1)" -eq 0
+expect 1 "6" "node-b: not via its ztunnel: istioin tx $(delta "$in0" "$in1"); route get: ${routeb//  / }" \
+  "$(same "$in0" "$in1" && ! grep -q istioin <<<"$routeb" && grep -q "dev veth" <<<"$routeb" && echo 0 || echo 1)" -eq 0
+expect 1 "7" "sidecar TPROXY->15006 $(delta "$cap0" "$cap1"); log: ${sidecar_line:-none}" \
+  "$(grew "$cap0" "$cap1" && grep -q " -> $HTTPBIN:80 " <<<"$sidecar_line" && echo 0 || echo 1)" -eq 0
 expect 1 "8" "app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"') (want peer $SLEEP)" \
   "$([ "$(json_get "$probe" .peer)" = "$SLEEP" ] && [ "$(json_get "$probe" .ok)" = true ] &&
      [ "$(json_get "$probe" .server)" = httpbin ] && echo 0 || echo 1)" -eq 0
 
-trace node-a "scenario 1 steps 1-5 (ambient sleep -> httpbin VIP)" "$SLEEP" 10.96.0.80:8000
-trace node-b "scenario 1 step 6 (arrival at the sidecar pod)" "$SLEEP" "$HTTPBIN:80"
+# The traces of this path against the counters of the rules the SYN really hit: the client's SYN
+# (0x100, table 101, the tunnel, ztunnel's TPROXY to 15001) and ztunnel's onward connection
+# (0x210), which for a VIP stops at the node's routing (ztunnel picks the endpoint itself).
+trace_check 1 node-a "steps 1-5 (ambient sleep -> httpbin VIP)" "$SLEEP" 10.96.0.80:8000 "$trA" "$trAz" \
+  "sends a TCP SYN to 10\.96\.0\.80:8000; it enters the node on $(host_veth foo/sleep) \(enrolled\)$" \
+  "node nft prerouting rule #[0-9]+: .*ip saddr @enrolled_pods.* -> mark 0x100$" \
+  "node routing: .* -> 10\.96\.0\.80 via [0-9.]+ dev istioout table 101$" \
+  "istioout: ${kind:-no tunnel} VNI [0-9]+ to ${POD_IP[istio-system/ztunnel-node-a]}:[0-9]+ -> pistioout in the ztunnel pod$" \
+  "ztunnel nft prerouting rule #[0-9]+: .*tproxy to 127\.0\.0\.1:15001" \
+  "ztunnel routing: .* -> local delivery" \
+  "ztunnel accepts on 127\.0\.0\.1:15001 with original destination 10\.96\.0\.80:8000 and source $SLEEP$" \
+  "ztunnel connects from $SLEEP \(original source\) to 10\.96\.0\.80:8000" \
+  "node nft prerouting rule #[0-9]+: iifname .* -> mark 0x210$" \
+  "node routing: .* -> no route, the packet stops here: .*Service VIP"
+trace_check 1 node-b "step 6 (arrival at the sidecar pod)" "$SLEEP" "$HTTPBIN:80" "$trB" "$trBz" \
+  "$SLEEP is outside this node; its SYN to $HTTPBIN:80 arrives on eth0 " \
+  "node nft prerouting: no rule matches" \
+  "leaves the node via $(host_veth bar/httpbin): not redirected$"
 
 # ---- flip: foo's ambient label removed and restored while sleep sends traffic -----------------
 # Each connection goes either through ztunnel (enrolled) or straight to httpbin through the
@@ -266,8 +342,8 @@ if want flip; then
   wait_probes "$FLIP_LOG" 3
   m2=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
   kp2=$(TABLE=e2e_kube_proxy nft_counter node-a prerouting 'ip daddr 10.96.0.80')
-  expect flip "off" "label removed: released=$([ "$released" -eq 0 ] && echo yes || echo no), annotation '$ann_off'; ztunnel-a opened +$((m2 - m1)), kube-proxy DNAT +$((kp2 - kp1))" \
-    "$([ "$released" -eq 0 ] && [ "$ann_off" = none ] && [ "$m2" -eq "$m1" ] && [ "$kp2" -gt "$kp1" ] && echo 0 || echo 1)" -eq 0
+  expect flip "off" "label removed: released=$([ "$released" -eq 0 ] && echo yes || echo no), annotation '$ann_off'; ztunnel-a opened $(delta "$m1" "$m2"), kube-proxy DNAT $(delta "$kp1" "$kp2")" \
+    "$([ "$released" -eq 0 ] && [ "$ann_off" = none ] && same "$m1" "$m2" && grew "$kp1" "$kp2" && echo 0 || echo 1)" -eq 0
   api_namespace foo '{"istio.io/dataplane-mode":"ambient"}'
   poll 30 enrolled foo/sleep
   reenrolled=$?
@@ -281,11 +357,11 @@ if want flip; then
   total=$(grep -c '"ok"' "$FLIP_LOG" || true)
   bad=$((total - $(ok_probes "$FLIP_LOG")))
   cni1=$(wc -l <"$WORK/node-a/cni.log")
-  expect flip "on" "label restored: enrolled=$([ "$reenrolled" -eq 0 ] && echo yes || echo no), annotation '$ann_on'; ztunnel-a opened +$((m4 - m3))" \
-    "$([ "$reenrolled" -eq 0 ] && [ "$ann_on" = enabled ] && [ "$m4" -gt "$m3" ] && echo 0 || echo 1)" -eq 0
+  expect flip "on" "label restored: enrolled=$([ "$reenrolled" -eq 0 ] && echo yes || echo no), annotation '$ann_on'; ztunnel-a opened $(delta "$m3" "$m4")" \
+    "$([ "$reenrolled" -eq 0 ] && [ "$ann_on" = enabled ] && grew "$m3" "$m4" && echo 0 || echo 1)" -eq 0
   # A connection open at the instant of a flip may break (its packets change path), as upstream's.
   expect flip "all" "$total connections, $bad failed (at most 1 per flip); CNI calls on node-a during the flips: $((cni1 - cni0))" \
-    "$([ "$total" -gt 6 ] && [ "$bad" -le 2 ] && [ "$cni1" -eq "$cni0" ] && echo 0 || echo 1)" -eq 0
+    "$([ "$total" -gt 6 ] && [ "$bad" -le 2 ] && same "$cni0" "$cni1" && echo 0 || echo 1)" -eq 0
 fi
 
 # ---- restart: node-a's agent, then its ztunnel, killed and restarted during traffic ----------
@@ -315,8 +391,8 @@ if want restart; then
   m0=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
   down=$(inns "$SLEEP_NS" timeout 10 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.80 8000 100 || true)
   m1=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
-  expect restart "agent down" "new connection while the agent is away: ok=$(json_get "$down" .ok), through ztunnel-a (+$((m1 - m0)))" \
-    "$([ "$(json_get "$down" .ok)" = true ] && [ "$m1" -gt "$m0" ] && echo 0 || echo 1)" -eq 0
+  expect restart "agent down" "new connection while the agent is away: ok=$(json_get "$down" .ok), through ztunnel-a ($(delta "$m0" "$m1"))" \
+    "$([ "$(json_get "$down" .ok)" = true ] && grew "$m0" "$m1" && echo 0 || echo 1)" -eq 0
   start_agent node-a 1 agent-restarted
   poll 30 curl -sf "http://127.0.0.1:$((PORT_BASE + 1))/readyz" || fail "restarted agent of node-a never ready"
   wait "$HOLD_AMBIENT" "$HOLD_PLAIN" 2>/dev/null || true
@@ -335,8 +411,8 @@ if want restart; then
   down=$(inns "$SLEEP_NS" timeout 3 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.80 8000 100 || true)
   arr1=$(TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting "ip saddr $SLEEP")
   side1=$(grep -c "^inbound $SLEEP:" "$WORK/sidecar-bar-httpbin.log" || true)
-  expect restart "ztunnel down" "foo/sleep while ztunnel-a is away: ok=$(json_get "$down" .ok); packets from it at httpbin +$((arr1 - arr0)), sidecar accepts +$((side1 - side0))" \
-    "$([ "$(json_get "$down" .ok)" != true ] && [ "$arr1" -eq "$arr0" ] && [ "$side1" -eq "$side0" ] && echo 0 || echo 1)" -eq 0
+  expect restart "ztunnel down" "foo/sleep while ztunnel-a is away: ok=$(json_get "$down" .ok); packets from it at httpbin $(delta "$arr0" "$arr1"), sidecar accepts $(delta "$side0" "$side1")" \
+    "$([ "$(json_get "$down" .ok)" != true ] && same "$arr0" "$arr1" && same "$side0" "$side1" && echo 0 || echo 1)" -eq 0
   start_ztunnel node-a ztunnel-restarted
   up=$(inns "$SLEEP_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.80 8000 100 || true)
   wait "$HOLD_PLAIN" 2>/dev/null || true
@@ -401,6 +477,7 @@ bin0=$(link_stat node-b istioin tx)
 pin0=$(link_stat "$ZTB" pistioin rx)
 tp0=$(nft_counter "$ZTB" prerouting 'tcp dport 15008 tproxy')
 open0=$(metric node-b istio_tcp_connections_opened_total "$DST_RE")
+tr2B=$(chain_counters node-b) tr2Bz=$(chain_counters "$ZTB")
 log "scenario 2 part 1: foo/sleep $SLEEP2 -> httpbin.bar-1 10.96.0.81:8000"
 probe=$(inns "$SL_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.81 8000 1000 || true)
 echo "  sleep's client: $probe"
@@ -413,16 +490,16 @@ open1=$(metric node-b istio_tcp_connections_opened_total "$DST_RE")
 route=$(inns node-b ip route get "$HTTPBIN2" from "$SLEEP2" iif eth0 2>&1 | head -n1)
 out_line=$(grep -- "-> 10.96.0.81:8000 " "$OUT_LOG" | tail -n1 || true)
 
-expect 2 "1-4" "sleep REDIRECT->15001 +$((cap1 - cap0)); sidecar: ${out_line#outbound }; node-a 0x100 rule +$((mark1 - mark0))" \
-  "$([ "$cap1" -gt "$cap0" ] && [ "$mark1" -eq "$mark0" ] &&
+expect 2 "1-4" "sleep REDIRECT->15001 $(delta "$cap0" "$cap1"); sidecar: ${out_line#outbound }; node-a 0x100 rule $(delta "$mark0" "$mark1")" \
+  "$(grew "$cap0" "$cap1" && same "$mark0" "$mark1" &&
      grep -q "hbone $HTTPBIN2:15008 .*identity spiffe://cluster.local/ns/bar-1/sa/httpbin status 200" <<<"$out_line" &&
      echo 0 || echo 1)" -eq 0
-expect 2 "5-6" "node-b: istioin tx +$((bin1 - bin0)); route get: ${route//  / }" \
-  "$([ "$bin1" -gt "$bin0" ] && grep -q 'dev istioin table 100' <<<"$route" && echo 0 || echo 1)" -eq 0
-expect 2 "7-8" "ztunnel-b: pistioin rx +$((pin1 - pin0)); TPROXY dport 15008->15008 rule +$((tp1 - tp0))" \
-  "$([ "$pin1" -gt "$pin0" ] && [ "$tp1" -gt "$tp0" ] && echo 0 || echo 1)" -eq 0
-expect 2 "9" "ztunnel-b opened{destination,foo/sleep->httpbin} +$((open1 - open0)); app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"')" \
-  "$([ "$open1" -gt "$open0" ] && [ "$(json_get "$probe" .server)" = httpbin ] &&
+expect 2 "5-6" "node-b: istioin tx $(delta "$bin0" "$bin1"); route get: ${route//  / }" \
+  "$(grew "$bin0" "$bin1" && grep -q 'dev istioin table 100' <<<"$route" && echo 0 || echo 1)" -eq 0
+expect 2 "7-8" "ztunnel-b: pistioin rx $(delta "$pin0" "$pin1"); TPROXY dport 15008->15008 rule $(delta "$tp0" "$tp1")" \
+  "$(grew "$pin0" "$pin1" && grew "$tp0" "$tp1" && echo 0 || echo 1)" -eq 0
+expect 2 "9" "ztunnel-b opened{destination,foo/sleep->httpbin} $(delta "$open0" "$open1"); app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"')" \
+  "$(grew "$open0" "$open1" && [ "$(json_get "$probe" .server)" = httpbin ] &&
      [ "$(json_get "$probe" .peer)" = "$SLEEP2" ] && [ "$(json_get "$probe" .ok)" = true ] && echo 0 || echo 1)" -eq 0
 
 # Part 2: [sleep -> sidecar] -> waypoint (node-c) -> ztunnel (node-d) -> helloworld
@@ -432,6 +509,7 @@ din0=$(link_stat node-d istioin tx)
 pin0=$(link_stat "$ZTD" pistioin rx)
 tp0=$(nft_counter "$ZTD" prerouting 'tcp dport 15008 tproxy')
 open0=$(metric node-d istio_tcp_connections_opened_total "$WP_RE")
+trD=$(chain_counters node-d) trDz=$(chain_counters "$ZTD")
 log "scenario 2 part 2: foo/sleep $SLEEP2 -> helloworld.bar-2 10.96.0.82:8000 (waypoint $WAYPOINT)"
 probe=$(inns "$SL_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.82 8000 1000 || true)
 echo "  sleep's client: $probe"
@@ -448,14 +526,14 @@ view_wp=$(inns "istio-system-ztunnel-node-d" curl -sf http://127.0.0.1:15000/con
 expect 2 "w1" "sidecar: ${out_line#outbound }" \
   "$(grep -q "hbone $WAYPOINT:15008 authority 10.96.0.82:8000 identity spiffe://cluster.local/ns/bar-2/sa/waypoint status 200" <<<"$out_line" &&
      echo 0 || echo 1)" -eq 0
-expect 2 "w2" "node-c: waypoint not captured (istioin +$((cin1 - cin0)), istioout +$((cout1 - cout0))); ${wp_line:-no waypoint log line}" \
-  "$([ "$cin1" -eq "$cin0" ] && [ "$cout1" -eq "$cout0" ] && grep -q "hbone $HELLO:15008 authority $HELLO:80 status 200" <<<"$wp_line" &&
+expect 2 "w2" "node-c: waypoint not captured (istioin $(delta "$cin0" "$cin1"), istioout $(delta "$cout0" "$cout1")); ${wp_line:-no waypoint log line}" \
+  "$(same "$cin0" "$cin1" && same "$cout0" "$cout1" && grep -q "hbone $HELLO:15008 authority $HELLO:80 status 200" <<<"$wp_line" &&
      echo 0 || echo 1)" -eq 0
-expect 2 "w3" "node-d: istioin tx +$((din1 - din0)); ztunnel-d pistioin rx +$((pin1 - pin0)), TPROXY 15008 +$((tp1 - tp0)); view: waypoint $view_wp" \
-  "$([ "$din1" -gt "$din0" ] && [ "$pin1" -gt "$pin0" ] && [ "$tp1" -gt "$tp0" ] &&
+expect 2 "w3" "node-d: istioin tx $(delta "$din0" "$din1"); ztunnel-d pistioin rx $(delta "$pin0" "$pin1"), TPROXY 15008 $(delta "$tp0" "$tp1"); view: waypoint $view_wp" \
+  "$(grew "$din0" "$din1" && grew "$pin0" "$pin1" && grew "$tp0" "$tp1" &&
      [ "$view_wp" = waypoint.bar-2.svc.cluster.local ] && echo 0 || echo 1)" -eq 0
-expect 2 "w4" "ztunnel-d opened{destination,waypoint->helloworld} +$((open1 - open0)); app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"') (want peer $WAYPOINT)" \
-  "$([ "$open1" -gt "$open0" ] && [ "$(json_get "$probe" .server)" = helloworld ] &&
+expect 2 "w4" "ztunnel-d opened{destination,waypoint->helloworld} $(delta "$open0" "$open1"); app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"') (want peer $WAYPOINT)" \
+  "$(grew "$open0" "$open1" && [ "$(json_get "$probe" .server)" = helloworld ] &&
      [ "$(json_get "$probe" .peer)" = "$WAYPOINT" ] && [ "$(json_get "$probe" .ok)" = true ] && echo 0 || echo 1)" -eq 0
 
 # ---- each node's kernel state is exactly the agent's plan; the paths as ambientctl traces them -
@@ -465,8 +543,24 @@ for node in "${NODES[@]}"; do
   echo "  ambientctl verify ($node): $(tail -n1 <<<"$v")"
   expect all verify "$node: ambientctl verify exit $rc: $(tail -n1 <<<"$v" | cut -c1-60)" "$rc" -eq 0
 done
-trace node-b "scenario 2 steps 5-6 (sidecar's HBONE to ambient httpbin)" "$SLEEP2" "$HTTPBIN2:15008"
-trace node-d "scenario 2 waypoint path (waypoint's HBONE to helloworld)" "$WAYPOINT" "$HELLO:15008"
+trace_check 2 node-b "steps 5-9 (sidecar's HBONE to ambient httpbin)" "$SLEEP2" "$HTTPBIN2:15008" "$tr2B" "$tr2Bz" \
+  "$SLEEP2 is outside this node; its SYN to $HTTPBIN2:15008 arrives on eth0 " \
+  "node routing: .* -> $HTTPBIN2 via [0-9.]+ dev istioin table 100$" \
+  "istioin: ${kind:-no tunnel} VNI [0-9]+ to ${POD_IP[istio-system/ztunnel-node-b]}:[0-9]+ -> pistioin in the ztunnel pod$" \
+  "ztunnel nft prerouting rule #[0-9]+: .*tcp dport 15008 tproxy to 127\.0\.0\.1:15008" \
+  "ztunnel accepts on 127\.0\.0\.1:15008 with original destination $HTTPBIN2:15008 " \
+  "node nft prerouting rule #[0-9]+: iifname .* -> mark 0x210$" \
+  "node routing: .* -> $HTTPBIN2 dev $(host_veth bar-1/httpbin) table 254$" \
+  "leaves via $(host_veth bar-1/httpbin) to bar-1/httpbin$"
+trace_check 2 node-d "waypoint path (waypoint's HBONE to helloworld)" "$WAYPOINT" "$HELLO:15008" "$trD" "$trDz" \
+  "$WAYPOINT is outside this node; its SYN to $HELLO:15008 arrives on eth0 " \
+  "node routing: .* -> $HELLO via [0-9.]+ dev istioin table 100$" \
+  "istioin: ${kind:-no tunnel} VNI [0-9]+ to ${POD_IP[istio-system/ztunnel-node-d]}:[0-9]+ -> pistioin in the ztunnel pod$" \
+  "ztunnel nft prerouting rule #[0-9]+: .*tcp dport 15008 tproxy to 127\.0\.0\.1:15008" \
+  "ztunnel accepts on 127\.0\.0\.1:15008 with original destination $HELLO:15008 " \
+  "node nft prerouting rule #[0-9]+: iifname .* -> mark 0x210$" \
+  "node routing: .* -> $HELLO dev $(host_veth bar-2/helloworld) table 254$" \
+  "leaves via $(host_veth bar-2/helloworld) to bar-2/helloworld$"
 
 hold_for_exploring
 
