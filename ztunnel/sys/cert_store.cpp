@@ -24,12 +24,6 @@ std::string takeOpenSslErrors() {
   return out.empty() ? "no OpenSSL detail" : out;
 }
 
-IdentityCert::~IdentityCert() {
-  X509_free(leaf);
-  sk_X509_pop_free(chain, X509_free);
-  EVP_PKEY_free(key);
-}
-
 namespace {
 
 time_t asTimeT(const ASN1_TIME* t) {
@@ -38,21 +32,21 @@ time_t asTimeT(const ASN1_TIME* t) {
   return timegm(&tm);
 }
 
-Result<std::vector<X509*>> readCerts(const std::string& path) {
+Result<std::vector<ambient::X509Ptr>> readCerts(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "r");
   if (!f) return fail(ErrorCode::kNotFound, "open " + path, errno);
-  std::vector<X509*> certs;
-  while (X509* c = PEM_read_X509(f, nullptr, nullptr, nullptr)) certs.push_back(c);
+  std::vector<ambient::X509Ptr> certs;
+  while (X509* c = PEM_read_X509(f, nullptr, nullptr, nullptr)) certs.emplace_back(c);
   ERR_clear_error();
   std::fclose(f);
   if (certs.empty()) return fail(ErrorCode::kInvalidInput, path + " holds no PEM certificate");
   return certs;
 }
 
-Result<EVP_PKEY*> readKey(const std::string& path) {
+Result<ambient::EvpPkeyPtr> readKey(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "r");
   if (!f) return fail(ErrorCode::kNotFound, "open " + path, errno);
-  EVP_PKEY* k = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
+  ambient::EvpPkeyPtr k(PEM_read_PrivateKey(f, nullptr, nullptr, nullptr));
   std::fclose(f);
   if (!k) return fail(ErrorCode::kTls, path + ": " + takeOpenSslErrors());
   return k;
@@ -64,14 +58,11 @@ Result<std::unique_ptr<CertStore>> CertStore::create(const Options& opts) {
   std::unique_ptr<CertStore> s(new CertStore());
   s->certDir_ = opts.certDir;
   s->trustDomain_ = opts.trustDomain;
-  s->trust_ = X509_STORE_new();
+  s->trust_.reset(X509_STORE_new());
   auto addRoots = [&](const std::string& path) -> Status {
     auto certs = readCerts(path);
     if (!certs) return fail(certs.error().wrap("trust bundle"));
-    for (X509* c : *certs) {
-      X509_STORE_add_cert(s->trust_, c);
-      X509_free(c);
-    }
+    for (const auto& c : *certs) X509_STORE_add_cert(s->trust_.get(), c.get());
     return {};
   };
   if (!opts.certDir.empty()) {
@@ -80,22 +71,15 @@ Result<std::unique_ptr<CertStore>> CertStore::create(const Options& opts) {
   if (!opts.devCaDir.empty()) {
     auto ca = readCerts(opts.devCaDir + "/ca-cert.pem");
     if (!ca) return fail(ca.error().wrap("--dev-ca"));
-    s->caCert_ = ca->front();
-    for (size_t i = 1; i < ca->size(); ++i) X509_free((*ca)[i]);
+    s->caCert_ = std::move(ca->front());  // the rest are dropped
     auto key = readKey(opts.devCaDir + "/ca-key.pem");
     if (!key) return fail(key.error().wrap("--dev-ca"));
-    s->caKey_ = *key;
-    X509_STORE_add_cert(s->trust_, s->caCert_);
-    if (X509_check_private_key(s->caCert_, s->caKey_) != 1)
+    s->caKey_ = std::move(*key);
+    X509_STORE_add_cert(s->trust_.get(), s->caCert_.get());
+    if (X509_check_private_key(s->caCert_.get(), s->caKey_.get()) != 1)
       return fail(ErrorCode::kInvalidInput, "--dev-ca: ca-key.pem does not match ca-cert.pem");
   }
   return s;
-}
-
-CertStore::~CertStore() {
-  X509_STORE_free(trust_);
-  X509_free(caCert_);
-  EVP_PKEY_free(caKey_);
 }
 
 Result<std::shared_ptr<const IdentityCert>> CertStore::get(const std::string& identity) {
@@ -122,13 +106,13 @@ Result<std::shared_ptr<const IdentityCert>> CertStore::load(const std::string& i
   auto key = readKey(dir + "/key.pem");
   auto out = std::make_shared<IdentityCert>();
   out->identity = identity;
-  out->leaf = certs->front();
-  out->chain = sk_X509_new_null();
-  for (size_t i = 1; i < certs->size(); ++i) sk_X509_push(out->chain, (*certs)[i]);
+  out->leaf = std::move(certs->front());
+  out->chain.reset(sk_X509_new_null());
+  for (size_t i = 1; i < certs->size(); ++i) sk_X509_push(out->chain.get(), (*certs)[i].release());
   if (!key) return fail(key.error());
-  out->key = *key;
-  out->notAfter = asTimeT(X509_get0_notAfter(out->leaf));
-  if (X509_check_private_key(out->leaf, out->key) != 1)
+  out->key = std::move(*key);
+  out->notAfter = asTimeT(X509_get0_notAfter(out->leaf.get()));
+  if (X509_check_private_key(out->leaf.get(), out->key.get()) != 1)
     return fail(ErrorCode::kInvalidInput, dir + ": key.pem does not match cert-chain.pem");
   return std::shared_ptr<const IdentityCert>(out);
 }
@@ -138,26 +122,25 @@ Result<std::shared_ptr<const IdentityCert>> CertStore::mint(const std::string& i
   if (!id) return fail(id.error());
   auto out = std::make_shared<IdentityCert>();
   out->identity = identity;
-  out->key = EVP_EC_gen("P-256");
-  out->leaf = X509_new();
-  out->chain = sk_X509_new_null();
+  out->key.reset(EVP_EC_gen("P-256"));
+  out->leaf.reset(X509_new());
+  out->chain.reset(sk_X509_new_null());
   if (!out->key || !out->leaf) return fail(ErrorCode::kTls, "mint key: " + takeOpenSslErrors());
-  X509* c = out->leaf;
+  X509* c = out->leaf.get();
   X509_set_version(c, 2);
   unsigned char serial[16];
   RAND_bytes(serial, sizeof(serial));
   serial[0] &= 0x7f;
-  BIGNUM* bn = BN_bin2bn(serial, sizeof(serial), nullptr);
-  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(c));
-  BN_free(bn);
+  ambient::BignumPtr bn(BN_bin2bn(serial, sizeof(serial), nullptr));
+  BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(c));
   X509_gmtime_adj(X509_getm_notBefore(c), -300);
   X509_gmtime_adj(X509_getm_notAfter(c), 24 * 3600);
-  X509_set_issuer_name(c, X509_get_subject_name(caCert_));
+  X509_set_issuer_name(c, X509_get_subject_name(caCert_.get()));
   X509_NAME_add_entry_by_txt(X509_get_subject_name(c), "O", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>("ztunnel-dev"), -1, -1, 0);
-  X509_set_pubkey(c, out->key);
+  X509_set_pubkey(c, out->key.get());
   X509V3_CTX v3;
-  X509V3_set_ctx(&v3, caCert_, c, nullptr, nullptr, 0);
+  X509V3_set_ctx(&v3, caCert_.get(), c, nullptr, nullptr, 0);
   std::string san = "URI:" + identity;
   const std::pair<int, std::string> exts[] = {
       {NID_subject_alt_name, san},
@@ -166,12 +149,11 @@ Result<std::shared_ptr<const IdentityCert>> CertStore::mint(const std::string& i
       {NID_ext_key_usage, "serverAuth,clientAuth"},
   };
   for (const auto& [nid, value] : exts) {
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, nid, value.c_str());
+    ambient::X509ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, &v3, nid, value.c_str()));
     if (!ext) return fail(ErrorCode::kTls, "mint extension: " + takeOpenSslErrors());
-    X509_add_ext(c, ext, -1);
-    X509_EXTENSION_free(ext);
+    X509_add_ext(c, ext.get(), -1);
   }
-  if (X509_sign(c, caKey_, EVP_sha256()) <= 0)
+  if (X509_sign(c, caKey_.get(), EVP_sha256()) <= 0)
     return fail(ErrorCode::kTls, "mint sign: " + takeOpenSslErrors());
   out->notAfter = asTimeT(X509_get0_notAfter(c));
   return std::shared_ptr<const IdentityCert>(out);

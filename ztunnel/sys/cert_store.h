@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/sys/openssl_ptr.h"
 #include "ztunnel/core/error.h"
 #include "ztunnel/core/options.h"
 
@@ -17,23 +18,21 @@ namespace zt {
 
 struct IdentityCert {
   std::string identity;
-  X509* leaf = nullptr;
-  STACK_OF(X509)* chain = nullptr;  // intermediates, may be empty
-  EVP_PKEY* key = nullptr;
+  ambient::X509Ptr leaf;
+  ambient::X509StackPtr chain;  // intermediates, may be empty
+  ambient::EvpPkeyPtr key;
   time_t notAfter = 0;
-  ~IdentityCert();
 };
 
 class CertStore {
  public:
   static Result<std::unique_ptr<CertStore>> create(const Options& opts);
-  ~CertStore();
 
   // The certificate and key for `identity` (spiffe://td/ns/<ns>/sa/<sa>); cached, re-minted or
   // re-read when less than a quarter of its life is left.
   Result<std::shared_ptr<const IdentityCert>> get(const std::string& identity);
   // The trust bundle; callers take a reference (X509_STORE_up_ref).
-  X509_STORE* trustStore() const { return trust_; }
+  X509_STORE* trustStore() const { return trust_.get(); }
   bool hasIdentities() const { return !certDir_.empty() || caKey_ != nullptr; }
   std::string describe() const;  // JSON for the admin port
 
@@ -44,9 +43,9 @@ class CertStore {
 
   std::string certDir_;
   std::string trustDomain_;
-  X509_STORE* trust_ = nullptr;
-  X509* caCert_ = nullptr;
-  EVP_PKEY* caKey_ = nullptr;
+  ambient::X509StorePtr trust_;
+  ambient::X509Ptr caCert_;
+  ambient::EvpPkeyPtr caKey_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const IdentityCert>> cache_;
 };

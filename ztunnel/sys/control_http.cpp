@@ -16,10 +16,10 @@ constexpr auto kRequestDeadline = std::chrono::seconds(5);
 
 class HttpConnection : public EventHandler {
  public:
-  HttpConnection(EventLoop& loop, int fd, const HttpRoute& route)
-      : loop_(loop), fd_(fd), watch_{this, 0}, route_(route) {}
+  HttpConnection(EventLoop& loop, UniqueFd fd, const HttpRoute& route)
+      : loop_(loop), fd_(std::move(fd)), watch_{this, 0}, route_(route) {}
   void begin() {
-    if (!loop_.add(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &watch_)) return finish();
+    if (!loop_.add(fd_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &watch_)) return finish();
     timer_ = loop_.addTimer(std::chrono::duration_cast<std::chrono::milliseconds>(kRequestDeadline),
                             [this] { timer_ = 0; finish(); });
   }
@@ -28,7 +28,7 @@ class HttpConnection : public EventHandler {
     if (out_.empty()) {
       char buf[4096];
       for (;;) {
-        ssize_t n = ::read(fd_, buf, sizeof(buf));
+        ssize_t n = ::read(fd_.get(), buf, sizeof(buf));
         if (n > 0) {
           in_.append(buf, static_cast<size_t>(n));
           if (in_.size() > 16384) break;
@@ -46,7 +46,7 @@ class HttpConnection : public EventHandler {
       out_ = renderHttpResponse(reply.status, reply.contentType, reply.body);
     }
     while (sent_ < out_.size()) {
-      ssize_t n = ::send(fd_, out_.data() + sent_, out_.size() - sent_, MSG_NOSIGNAL);
+      ssize_t n = ::send(fd_.get(), out_.data() + sent_, out_.size() - sent_, MSG_NOSIGNAL);
       if (n > 0) sent_ += static_cast<size_t>(n);
       else if (n < 0 && errno == EAGAIN) return;
       else return finish();
@@ -59,12 +59,12 @@ class HttpConnection : public EventHandler {
     if (closed_) return;
     closed_ = true;
     if (timer_) loop_.cancelTimer(timer_);
-    loop_.remove(fd_);
-    ::close(fd_);
+    loop_.remove(fd_.get());
+    fd_.reset();
     loop_.retire(std::unique_ptr<EventHandler>(this));
   }
   EventLoop& loop_;
-  int fd_;
+  UniqueFd fd_;
   Watch watch_;
   const HttpRoute& route_;
   std::string in_, out_;
@@ -82,24 +82,22 @@ Result<std::unique_ptr<ControlHttpListener>> ControlHttpListener::open(EventLoop
   if (!addr) return fail(addr.error());
   auto fd = listenTcp(SocketAddr{*addr, port}, false, 128, false);
   if (!fd) return fail(fd.error());
-  std::unique_ptr<ControlHttpListener> l(new ControlHttpListener(loop, *fd, std::move(route)));
-  if (auto st = loop.add(*fd, EPOLLIN, &l->watch_); !st) return fail(st.error());
+  int raw = fd->get();
+  std::unique_ptr<ControlHttpListener> l(new ControlHttpListener(loop, std::move(*fd), std::move(route)));
+  if (auto st = loop.add(raw, EPOLLIN, &l->watch_); !st) return fail(st.error());
   return l;
 }
 
-ControlHttpListener::ControlHttpListener(EventLoop& loop, int fd, HttpRoute route)
-    : loop_(loop), fd_(fd), watch_{this, 0}, route_(std::move(route)) {}
+ControlHttpListener::ControlHttpListener(EventLoop& loop, UniqueFd fd, HttpRoute route)
+    : loop_(loop), fd_(std::move(fd)), watch_{this, 0}, route_(std::move(route)) {}
 
-ControlHttpListener::~ControlHttpListener() {
-  loop_.remove(fd_);
-  ::close(fd_);
-}
+ControlHttpListener::~ControlHttpListener() { loop_.remove(fd_.get()); }
 
 void ControlHttpListener::onEvents(int, uint32_t) {
   for (;;) {
-    int fd = accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
-    auto* c = new HttpConnection(loop_, fd, route_);
+    UniqueFd fd(accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd.valid()) return;
+    auto* c = new HttpConnection(loop_, std::move(fd), route_);
     c->begin();
   }
 }

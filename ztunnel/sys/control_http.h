@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ztunnel/sys/event_loop.h"
+#include "ztunnel/sys/socket_ops.h"
 
 namespace zt {
 
@@ -25,9 +26,9 @@ class ControlHttpListener : public EventHandler {
   void onEvents(int tag, uint32_t events) override;
 
  private:
-  ControlHttpListener(EventLoop& loop, int fd, HttpRoute route);
+  ControlHttpListener(EventLoop& loop, UniqueFd fd, HttpRoute route);
   EventLoop& loop_;
-  int fd_;
+  UniqueFd fd_;
   Watch watch_;
   HttpRoute route_;
 };

@@ -9,34 +9,30 @@
 namespace zt {
 
 Result<std::unique_ptr<EventLoop>> EventLoop::create() {
-  int ep = epoll_create1(EPOLL_CLOEXEC);
-  if (ep < 0) return fail(ErrorCode::kIo, "epoll_create1", errno);
-  int wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake < 0) {
-    ::close(ep);
-    return fail(ErrorCode::kIo, "eventfd", errno);
-  }
-  std::unique_ptr<EventLoop> loop(new EventLoop(ep, wake));
+  ambient::UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
+  if (!ep.valid()) return fail(ErrorCode::kIo, "epoll_create1", errno);
+  ambient::UniqueFd wake(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!wake.valid()) return fail(ErrorCode::kIo, "eventfd", errno);
+  std::unique_ptr<EventLoop> loop(new EventLoop(std::move(ep), std::move(wake)));
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.ptr = &loop->wakeWatch_;
-  if (epoll_ctl(ep, EPOLL_CTL_ADD, wake, &ev) < 0) return fail(ErrorCode::kIo, "epoll add eventfd", errno);
+  if (epoll_ctl(loop->epfd_.get(), EPOLL_CTL_ADD, loop->wakeFd_.get(), &ev) < 0)
+    return fail(ErrorCode::kIo, "epoll add eventfd", errno);
   return loop;
 }
 
-EventLoop::EventLoop(int epfd, int wakeFd) : epfd_(epfd), wakeFd_(wakeFd) {}
+EventLoop::EventLoop(ambient::UniqueFd epfd, ambient::UniqueFd wakeFd)
+    : epfd_(std::move(epfd)), wakeFd_(std::move(wakeFd)) {}
 
-EventLoop::~EventLoop() {
-  graveyard_.clear();
-  ::close(wakeFd_);
-  ::close(epfd_);
-}
+// The graveyard goes first: retired handlers may still call remove() on the loop.
+EventLoop::~EventLoop() { graveyard_.clear(); }
 
 Status EventLoop::add(int fd, uint32_t events, Watch* watch) {
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = watch;
-  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) return fail(ErrorCode::kIo, "epoll add", errno);
+  if (epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, fd, &ev) < 0) return fail(ErrorCode::kIo, "epoll add", errno);
   return {};
 }
 
@@ -44,11 +40,11 @@ Status EventLoop::modify(int fd, uint32_t events, Watch* watch) {
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = watch;
-  if (epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) < 0) return fail(ErrorCode::kIo, "epoll mod", errno);
+  if (epoll_ctl(epfd_.get(), EPOLL_CTL_MOD, fd, &ev) < 0) return fail(ErrorCode::kIo, "epoll mod", errno);
   return {};
 }
 
-void EventLoop::remove(int fd) { epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
+void EventLoop::remove(int fd) { epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, fd, nullptr); }
 
 void EventLoop::post(std::function<void()> fn) {
   {
@@ -56,7 +52,7 @@ void EventLoop::post(std::function<void()> fn) {
     tasks_.push_back(std::move(fn));
   }
   uint64_t one = 1;
-  ssize_t ignored = ::write(wakeFd_, &one, sizeof(one));
+  ssize_t ignored = ::write(wakeFd_.get(), &one, sizeof(one));
   (void)ignored;
 }
 
@@ -83,7 +79,7 @@ void EventLoop::stop() {
 
 void EventLoop::runTasks() {
   uint64_t n;
-  ssize_t ignored = ::read(wakeFd_, &n, sizeof(n));
+  ssize_t ignored = ::read(wakeFd_.get(), &n, sizeof(n));
   (void)ignored;
   std::vector<std::function<void()>> tasks;
   {
@@ -113,7 +109,7 @@ void EventLoop::run() {
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   while (!stopping_) {
-    int n = epoll_wait(epfd_, events, kMaxEvents, nextTimeoutMs());
+    int n = epoll_wait(epfd_.get(), events, kMaxEvents, nextTimeoutMs());
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n; ++i) {
       auto* w = static_cast<Watch*>(events[i].data.ptr);

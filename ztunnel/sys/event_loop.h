@@ -12,6 +12,7 @@
 #include <mutex>
 #include <vector>
 
+#include "common/sys/unique_fd.h"
 #include "ztunnel/core/error.h"
 
 namespace zt {
@@ -51,13 +52,13 @@ class EventLoop {
   void stop();  // thread-safe
 
  private:
-  EventLoop(int epfd, int wakeFd);
+  EventLoop(ambient::UniqueFd epfd, ambient::UniqueFd wakeFd);
   void runTasks();
   int nextTimeoutMs();
   void runTimers();
 
-  int epfd_;
-  int wakeFd_;
+  ambient::UniqueFd epfd_;
+  ambient::UniqueFd wakeFd_;
   Watch wakeWatch_;
   bool stopping_ = false;
   std::mutex mu_;

@@ -29,22 +29,17 @@ HboneConnection* dial(WorkerContext& ctx, const std::string& key, const Outbound
     ctx.state.metrics.countRejected("outbound", "hbone_connect_failed");
     return nullptr;
   }
-  SSL* ssl = SSL_new(ctx.state.tls->client());
-  if (!ssl || !useIdentity(ssl, **cert)) {
-    SSL_free(ssl);
-    ::close(*fd);
+  auto ssl = ctx.state.tls->newClientSsl(**cert);
+  if (!ssl) {
     ctx.state.metrics.countRejected("outbound", "tls_setup");
     return nullptr;
   }
-  SSL_set_connect_state(ssl);
-  auto* conn = new HboneConnection(ctx, HboneConnection::Mode::kClient, *fd, ssl, route.connectTo,
-                                   SocketAddr{});
+  auto* conn = new HboneConnection(ctx, HboneConnection::Mode::kClient, std::move(*fd), std::move(*ssl),
+                                   route.connectTo, SocketAddr{});
   conn->poolKey = key;
   conn->expectedIdentity = route.expectedIdentity;
   if (!conn->start()) {
-    delete conn;
-    SSL_free(ssl);
-    ::close(*fd);
+    delete conn;  // frees the TLS state and closes the socket
     return nullptr;
   }
   ctx.hbonePool->add(key, conn);
@@ -53,11 +48,11 @@ HboneConnection* dial(WorkerContext& ctx, const std::string& key, const Outbound
 
 }  // namespace
 
-void startHboneOutbound(WorkerContext& ctx, int clientFd, const SocketAddr& client,
+void startHboneOutbound(WorkerContext& ctx, UniqueFd clientFd, const SocketAddr& client,
                         const OutboundRoute& route, std::shared_ptr<TrafficCounters> counters) {
   if (!ctx.state.tls) {
     ctx.state.metrics.countRejected("outbound", "no_identity_source");
-    closeWithReset(clientFd);
+    closeWithReset(std::move(clientFd));
     return;
   }
   auto source = originalSourceFor(ctx.state.opts, client.ip, route.connectTo.ip);
@@ -66,10 +61,10 @@ void startHboneOutbound(WorkerContext& ctx, int clientFd, const SocketAddr& clie
   HboneConnection* conn = ctx.hbonePool->find(key);
   if (!conn) conn = dial(ctx, key, route, source);
   if (!conn) {
-    closeWithReset(clientFd);
+    closeWithReset(std::move(clientFd));
     return;
   }
-  auto* stream = new HboneStream(ctx, clientFd, std::move(counters), true, false, "outbound");
+  auto* stream = new HboneStream(ctx, std::move(clientFd), std::move(counters), true, false, "outbound");
   if (!stream->start()) {
     stream->onConnectionLost();
     return;

@@ -7,10 +7,11 @@
 #include "ztunnel/core/metrics_registry.h"
 #include "ztunnel/core/route_plan.h"
 #include "ztunnel/sys/proxy_state.h"
+#include "ztunnel/sys/socket_ops.h"
 
 namespace zt {
 
-void startHboneOutbound(WorkerContext& ctx, int clientFd, const SocketAddr& client,
+void startHboneOutbound(WorkerContext& ctx, UniqueFd clientFd, const SocketAddr& client,
                         const OutboundRoute& route, std::shared_ptr<TrafficCounters> counters);
 
 }  // namespace zt

@@ -26,23 +26,21 @@ constexpr size_t kOutSlack = 16 * (16384 + 256);
 constexpr size_t kReadChunk = 256 * 1024;
 }  // namespace
 
-HboneConnection::HboneConnection(WorkerContext& ctx, Mode mode, int fd, SSL* ssl,
+HboneConnection::HboneConnection(WorkerContext& ctx, Mode mode, UniqueFd fd, SslPtr ssl,
                                  const SocketAddr& peer, const SocketAddr& local)
-    : ctx_(ctx), mode_(mode), fd_(fd), ssl_(ssl), peer_(peer), local_(local), watch_{this, 0},
+    : ctx_(ctx), mode_(mode), fd_(std::move(fd)), ssl_(std::move(ssl)), peer_(peer), local_(local), watch_{this, 0},
       state_(mode == Mode::kClient ? State::kConnecting : State::kHandshaking) {
-  SSL_set_bio(ssl_, BIO_new_socket(fd_, BIO_NOCLOSE), newAppendBio(&tlsOut_));
+  SSL_set_bio(ssl_.get(), BIO_new_socket(fd_.get(), BIO_NOCLOSE), newAppendBio(&tlsOut_));
   tlsOut_.setGrowthLimit(kOutHighWater + kOutSlack);
 }
 
-HboneConnection::~HboneConnection() {
-  if (session_) nghttp2_session_del(session_);
-}
+HboneConnection::~HboneConnection() = default;
 
 Status HboneConnection::start() {
   policy_.trustDomain = ctx_.state.opts.trustDomain;
   policy_.expectedIdentity = mode_ == Mode::kClient ? expectedIdentity : std::string();
-  attachPeerPolicy(ssl_, &policy_);
-  if (auto st = ctx_.loop.add(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &watch_); !st) return st;
+  attachPeerPolicy(ssl_.get(), &policy_);
+  if (auto st = ctx_.loop.add(fd_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &watch_); !st) return st;
   ctx_.hbonePool->track(this);
   timer_ = ctx_.loop.addTimer(std::chrono::milliseconds(ctx_.state.opts.handshakeTimeoutMs), [this] {
     timer_ = 0;
@@ -59,7 +57,7 @@ void HboneConnection::onEvents(int, uint32_t events) {
   if (state_ == State::kClosed) return;
   if (state_ == State::kConnecting) {
     if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
-    if (int err = socketError(fd_); err != 0 || (events & EPOLLERR))
+    if (int err = socketError(fd_.get()); err != 0 || (events & EPOLLERR))
       return drop("hbone_connect_failed", "connect to " + peer_.toString() + " errno " + std::to_string(err));
     state_ = State::kHandshaking;
   }
@@ -72,19 +70,19 @@ void HboneConnection::onEvents(int, uint32_t events) {
 
 void HboneConnection::continueHandshake() {
   ERR_clear_error();
-  int r = SSL_do_handshake(ssl_);
+  int r = SSL_do_handshake(ssl_.get());
   if (r == 1) {
     if (!writeSocket()) return;
     if (auto st = onHandshakeDone(); !st)
       drop(st.error().code == ErrorCode::kProtocol ? "alpn_mismatch" : "peer_identity", st.error().context);
     return;
   }
-  int err = SSL_get_error(ssl_, r);
+  int err = SSL_get_error(ssl_.get(), r);
   if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
     writeSocket();
     return;
   }
-  std::string why = describeTlsFailure(ssl_);
+  std::string why = describeTlsFailure(ssl_.get());
   writeSocket();  // best effort: let the peer see our alert
   tlsBroken_ = true;
   // Name the real cause: the peer's identity (bad_certificate sent), ALPN without h2
@@ -95,18 +93,20 @@ void HboneConnection::continueHandshake() {
 }
 
 Status HboneConnection::onHandshakeDone() {
-  if (!alpnAllowsH2(ssl_)) return zt::fail(ErrorCode::kProtocol, "ALPN selected a protocol other than h2");
-  auto id = checkPeerIdentity(peerUriSans(ssl_), ctx_.state.opts.trustDomain,
+  if (!alpnAllowsH2(ssl_.get())) return zt::fail(ErrorCode::kProtocol, "ALPN selected a protocol other than h2");
+  auto id = checkPeerIdentity(peerUriSans(ssl_.get()), ctx_.state.opts.trustDomain,
                               mode_ == Mode::kClient ? expectedIdentity : std::string());
   if (!id) return zt::fail(id.error());
   peerIdentity_ = id->toUri();
-  nghttp2_option* opt = nullptr;
-  nghttp2_option_new(&opt);
-  nghttp2_option_set_no_auto_window_update(opt, 1);
-  nghttp2_option_set_peer_max_concurrent_streams(opt, 100);
-  int rv = mode_ == Mode::kServer ? nghttp2_session_server_new2(&session_, hboneCallbacks(), this, opt)
-                                  : nghttp2_session_client_new2(&session_, hboneCallbacks(), this, opt);
-  nghttp2_option_del(opt);
+  nghttp2_option* rawOpt = nullptr;
+  if (nghttp2_option_new(&rawOpt) != 0) return zt::fail(ErrorCode::kInternal, "nghttp2_option_new: out of memory");
+  NghttpOptionPtr opt(rawOpt);
+  nghttp2_option_set_no_auto_window_update(opt.get(), 1);
+  nghttp2_option_set_peer_max_concurrent_streams(opt.get(), 100);
+  nghttp2_session* session = nullptr;
+  int rv = mode_ == Mode::kServer ? nghttp2_session_server_new2(&session, hboneCallbacks(), this, opt.get())
+                                  : nghttp2_session_client_new2(&session, hboneCallbacks(), this, opt.get());
+  session_.reset(session);
   if (rv != 0) return zt::fail(ErrorCode::kInternal, std::string("nghttp2 session: ") + nghttp2_strerror(rv));
   const Options& o = ctx_.state.opts;
   nghttp2_settings_entry settings[] = {
@@ -114,8 +114,8 @@ Status HboneConnection::onHandshakeDone() {
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, effectiveStreamWindow(o)},
       {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, o.frameSize},
   };
-  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 3);
-  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+  nghttp2_submit_settings(session_.get(), NGHTTP2_FLAG_NONE, settings, 3);
+  nghttp2_session_set_local_window_size(session_.get(), NGHTTP2_FLAG_NONE, 0,
                                         static_cast<int32_t>(effectiveConnectionWindow(o)));
   state_ = State::kOpen;
   if (mode_ == Mode::kClient) {
@@ -138,12 +138,12 @@ void HboneConnection::readTls() {
     bool eof = false;
     while (filled < kReadChunk) {
       ERR_clear_error();
-      int n = SSL_read(ssl_, buf + filled, static_cast<int>(sizeof(buf) - filled));
+      int n = SSL_read(ssl_.get(), buf + filled, static_cast<int>(sizeof(buf) - filled));
       if (n > 0) {
         filled += static_cast<size_t>(n);
         continue;
       }
-      int err = SSL_get_error(ssl_, n);
+      int err = SSL_get_error(ssl_.get(), n);
       if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
         wouldBlock = true;
       } else if (err == SSL_ERROR_ZERO_RETURN) {
@@ -155,12 +155,12 @@ void HboneConnection::readTls() {
         tlsBroken_ = true;
       } else {
         tlsBroken_ = true;
-        return drop("tls_read", describeTlsFailure(ssl_));
+        return drop("tls_read", describeTlsFailure(ssl_.get()));
       }
       break;
     }
     if (filled) {
-      ssize_t rv = nghttp2_session_mem_recv(session_, buf, filled);
+      ssize_t rv = nghttp2_session_mem_recv(session_.get(), buf, filled);
       if (rv < 0) return drop("h2_protocol_error", nghttp2_strerror(static_cast<int>(rv)));
       if (state_ != State::kOpen) return;
     }
@@ -177,7 +177,7 @@ void HboneConnection::readTls() {
 bool HboneConnection::writeSocket() {
   while (!tlsOut_.empty()) {
     auto f = tlsOut_.front();
-    ssize_t n = ::send(fd_, f.data(), f.size(), MSG_NOSIGNAL);
+    ssize_t n = ::send(fd_.get(), f.data(), f.size(), MSG_NOSIGNAL);
     if (n > 0) {
       tlsOut_.consume(static_cast<size_t>(n));
       lastWrite_ = std::chrono::steady_clock::now();
@@ -220,7 +220,7 @@ void HboneConnection::flush() {
     bool more = true;
     while (tlsOut_.size() < kOutHighWater) {
       const uint8_t* data = nullptr;
-      ssize_t n = nghttp2_session_mem_send(session_, &data);
+      ssize_t n = nghttp2_session_mem_send(session_.get(), &data);
       if (n < 0) return drop("h2_protocol_error", nghttp2_strerror(static_cast<int>(n)));
       if (n == 0) {
         more = false;
@@ -228,16 +228,16 @@ void HboneConnection::flush() {
       }
       ERR_clear_error();
       // The append BIO never blocks, so SSL_write takes the whole frame.
-      if (SSL_write(ssl_, data, static_cast<int>(n)) != n) {
+      if (SSL_write(ssl_.get(), data, static_cast<int>(n)) != n) {
         tlsBroken_ = true;
-        return drop("tls_write", describeTlsFailure(ssl_));
+        return drop("tls_write", describeTlsFailure(ssl_.get()));
       }
     }
     if (!writeSocket()) return;
     if (!tlsOut_.empty()) return;  // socket full: EPOLLOUT resumes
     if (!more) break;
   }
-  if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) close();
+  if (!nghttp2_session_want_read(session_.get()) && !nghttp2_session_want_write(session_.get())) close();
 }
 
 void HboneConnection::countOnce(const std::string& reason) {
@@ -265,21 +265,20 @@ void HboneConnection::close() {
   timer_ = 0;
   if (stallTimer_) ctx_.loop.cancelTimer(stallTimer_);
   stallTimer_ = 0;
-  ctx_.loop.remove(fd_);
-  if (!tlsBroken_ && SSL_is_init_finished(ssl_)) {
+  ctx_.loop.remove(fd_.get());
+  if (!tlsBroken_ && SSL_is_init_finished(ssl_.get())) {
     // close_notify, best effort: whatever the socket takes now (no waiting for the peer's).
     ERR_clear_error();
-    SSL_shutdown(ssl_);
+    SSL_shutdown(ssl_.get());
     while (!tlsOut_.empty()) {
       auto f = tlsOut_.front();
-      ssize_t n = ::send(fd_, f.data(), f.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      ssize_t n = ::send(fd_.get(), f.data(), f.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n <= 0) break;
       tlsOut_.consume(static_cast<size_t>(n));
     }
   }
-  SSL_free(ssl_);
-  ssl_ = nullptr;
-  ::close(fd_);
+  ssl_.reset();
+  fd_.reset();
   for (HboneStream* s : tails_) s->onCreditConnectionGone();
   tails_.clear();
   auto streams = std::move(streams_);

@@ -17,9 +17,13 @@
 #include "ztunnel/core/route_plan.h"
 #include "ztunnel/sys/event_loop.h"
 #include "ztunnel/sys/proxy_state.h"
+#include "ztunnel/sys/socket_ops.h"
 #include "ztunnel/sys/tls_context.h"
 
 namespace zt {
+
+using NghttpSessionPtr = ambient::CPtr<nghttp2_session, nghttp2_session_del>;
+using NghttpOptionPtr = ambient::CPtr<nghttp2_option, nghttp2_option_del>;
 
 class HboneStream;
 class HboneConnection;
@@ -27,7 +31,7 @@ class HboneConnection;
 class HboneConnection : public EventHandler {
  public:
   enum class Mode { kServer, kClient };
-  HboneConnection(WorkerContext& ctx, Mode mode, int fd, SSL* ssl, const SocketAddr& peer,
+  HboneConnection(WorkerContext& ctx, Mode mode, UniqueFd fd, SslPtr ssl, const SocketAddr& peer,
                   const SocketAddr& local);
   ~HboneConnection() override;
   Status start();  // register with the loop, arm the handshake deadline
@@ -79,13 +83,13 @@ class HboneConnection : public EventHandler {
 
   WorkerContext& ctx_;
   Mode mode_;
-  int fd_;
-  SSL* ssl_;
+  UniqueFd fd_;
+  SslPtr ssl_;
   SocketAddr peer_;
   SocketAddr local_;
   Watch watch_;
   State state_;
-  nghttp2_session* session_ = nullptr;
+  NghttpSessionPtr session_;
   uint64_t timer_ = 0;
   bool goingAway_ = false;
   bool peerGoAway_ = false;

@@ -14,7 +14,7 @@ bool HboneConnection::acceptsStreams() const {
   // Streams to stalled readers can hold the peer's whole connection window; a new stream on
   // that connection would wait behind them, so it goes to another connection instead.
   constexpr int32_t kMinSendWindow = 64 * 1024;
-  return state_ != State::kOpen || nghttp2_session_get_remote_window_size(session_) >= kMinSendWindow;
+  return state_ != State::kOpen || nghttp2_session_get_remote_window_size(session_.get()) >= kMinSendWindow;
 }
 
 void HboneConnection::openStream(HboneStream* stream, const SocketAddr& authority) {
@@ -31,7 +31,7 @@ void HboneConnection::openStream(HboneStream* stream, const SocketAddr& authorit
       {(uint8_t*)":authority", (uint8_t*)auth.data(), 10, auth.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME},
   };
   nghttp2_data_provider p = HboneStream::provider(stream);
-  int32_t id = nghttp2_submit_request(session_, nullptr, nva, 2, &p, stream);
+  int32_t id = nghttp2_submit_request(session_.get(), nullptr, nva, 2, &p, stream);
   if (id < 0) {
     stream->onConnectionLost();
     return;
@@ -42,19 +42,19 @@ void HboneConnection::openStream(HboneStream* stream, const SocketAddr& authorit
 }
 
 void HboneConnection::resumeData(int32_t id) {
-  if (session_) nghttp2_session_resume_data(session_, id);
+  if (session_) nghttp2_session_resume_data(session_.get(), id);
 }
 
 void HboneConnection::consume(int32_t id, size_t n) {
-  if (session_) nghttp2_session_consume(session_, id, n);
+  if (session_) nghttp2_session_consume(session_.get(), id, n);
 }
 
 void HboneConnection::consumeConnection(size_t n) {
-  if (session_) nghttp2_session_consume_connection(session_, n);
+  if (session_) nghttp2_session_consume_connection(session_.get(), n);
 }
 
 void HboneConnection::resetStream(int32_t id, uint32_t code) {
-  if (session_) nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, code);
+  if (session_) nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, id, code);
 }
 
 void HboneConnection::submitResponse(int32_t id, int status, bool withData) {
@@ -63,17 +63,17 @@ void HboneConnection::submitResponse(int32_t id, int status, bool withData) {
   nghttp2_nv nva[] = {{(uint8_t*)":status", (uint8_t*)s.data(), 7, s.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME}};
   nghttp2_data_provider p{};
   if (withData) {
-    auto* stream = static_cast<HboneStream*>(nghttp2_session_get_stream_user_data(session_, id));
+    auto* stream = static_cast<HboneStream*>(nghttp2_session_get_stream_user_data(session_.get(), id));
     p = HboneStream::provider(stream);
   }
-  nghttp2_submit_response(session_, id, nva, 1, withData ? &p : nullptr);
+  nghttp2_submit_response(session_.get(), id, nva, 1, withData ? &p : nullptr);
 }
 
 void HboneConnection::detach(HboneStream* stream) {
   auto it = streams_.find(stream->id());
   if (it != streams_.end() && it->second == stream) {
     streams_.erase(it);
-    if (session_) nghttp2_session_set_stream_user_data(session_, stream->id(), nullptr);
+    if (session_) nghttp2_session_set_stream_user_data(session_.get(), stream->id(), nullptr);
   }
   if (streams_.empty()) armIdleTimer();
 }
@@ -92,7 +92,7 @@ void HboneConnection::goAway() {
   goingAway_ = true;
   if (state_ != State::kOpen) return;
   if (mode_ == Mode::kServer) {
-    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
+    nghttp2_submit_goaway(session_.get(), NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_.get()),
                           NGHTTP2_NO_ERROR, nullptr, 0);
     flush();
   } else if (streams_.empty()) {

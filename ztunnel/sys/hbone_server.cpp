@@ -13,11 +13,11 @@
 
 namespace zt {
 
-void acceptInboundHbone(WorkerContext& ctx, int fd, const SocketAddr& peer, const SocketAddr& dst) {
+void acceptInboundHbone(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& dst) {
   const char* name = listenerName(ListenerKind::kInboundHbone);
   if (!ctx.state.tls) {
     ctx.state.metrics.countRejected(name, "no_identity_source");
-    closeWithReset(fd);
+    closeWithReset(std::move(fd));
     return;
   }
   auto view = ctx.state.snapshot();
@@ -28,23 +28,18 @@ void acceptInboundHbone(WorkerContext& ctx, int fd, const SocketAddr& peer, cons
   if (!cert) {
     logLine(LogLevel::kWarn, "no certificate for inbound identity", {{"error", cert.error().message()}});
     ctx.state.metrics.countRejected(name, "no_certificate");
-    closeWithReset(fd);
+    closeWithReset(std::move(fd));
     return;
   }
-  SSL* ssl = SSL_new(ctx.state.tls->server());
-  if (!ssl || !useIdentity(ssl, **cert)) {
-    SSL_free(ssl);
+  auto ssl = ctx.state.tls->newServerSsl(**cert);
+  if (!ssl) {
     ctx.state.metrics.countRejected(name, "tls_setup");
-    closeWithReset(fd);
+    closeWithReset(std::move(fd));
     return;
   }
-  SSL_set_accept_state(ssl);
-  auto* conn = new HboneConnection(ctx, HboneConnection::Mode::kServer, fd, ssl, peer, dst);
-  if (!conn->start()) {
-    delete conn;
-    SSL_free(ssl);
-    ::close(fd);
-  }
+  auto* conn =
+      new HboneConnection(ctx, HboneConnection::Mode::kServer, std::move(fd), std::move(*ssl), peer, dst);
+  if (!conn->start()) delete conn;  // frees the TLS state and closes the socket
 }
 
 void HboneConnection::onRequest(int32_t id) {
@@ -78,10 +73,10 @@ void HboneConnection::onRequest(int32_t id) {
   }
   auto counters = ctx_.state.metrics.traffic(makeTrafficLabels(
       "destination", view->findWorkloadByIp(peer_.ip), d.destination, nullptr, true, peerIdentity_));
-  auto* stream = new HboneStream(ctx_, *up, std::move(counters), false, true, name);
+  auto* stream = new HboneStream(ctx_, std::move(*up), std::move(counters), false, true, name);
   stream->attach(this, id);
   streams_[id] = stream;
-  nghttp2_session_set_stream_user_data(session_, id, stream);
+  nghttp2_session_set_stream_user_data(session_.get(), id, stream);
   if (!stream->start()) stream->onConnectionLost();
 }
 

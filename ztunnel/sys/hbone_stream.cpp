@@ -31,9 +31,9 @@ nghttp2_data_provider HboneStream::provider(HboneStream* s) {
   return p;
 }
 
-HboneStream::HboneStream(WorkerContext& ctx, int fd, std::shared_ptr<TrafficCounters> counters,
+HboneStream::HboneStream(WorkerContext& ctx, UniqueFd fd, std::shared_ptr<TrafficCounters> counters,
                          bool outbound, bool connecting, const char* listener)
-    : ctx_(ctx), active_(ctx), fd_(fd), counters_(std::move(counters)), outbound_(outbound),
+    : ctx_(ctx), active_(ctx), fd_(std::move(fd)), counters_(std::move(counters)), outbound_(outbound),
       connecting_(connecting), listener_(listener), watch_{this, 0} {
   counters_->opened.fetch_add(1, std::memory_order_relaxed);
   toPlain_.setGrowthLimit(effectiveStreamWindow(ctx_.state.opts));
@@ -42,7 +42,7 @@ HboneStream::HboneStream(WorkerContext& ctx, int fd, std::shared_ptr<TrafficCoun
 HboneStream::~HboneStream() = default;
 
 Status HboneStream::start() {
-  if (auto st = ctx_.loop.add(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &watch_); !st) return st;
+  if (auto st = ctx_.loop.add(fd_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &watch_); !st) return st;
   if (connecting_) {
     timer_ = ctx_.loop.addTimer(std::chrono::milliseconds(ctx_.state.opts.connectTimeoutMs), [this] {
       timer_ = 0;
@@ -60,7 +60,7 @@ void HboneStream::attach(HboneConnection* conn, int32_t id) {
 void HboneStream::onEvents(int, uint32_t events) {
   if (closed_) return;
   if (connecting_) {
-    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) onUpstreamConnected(socketError(fd_) == 0 && !(events & EPOLLERR));
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) onUpstreamConnected(socketError(fd_.get()) == 0 && !(events & EPOLLERR));
     return;
   }
   if (events & EPOLLERR) {
@@ -105,7 +105,7 @@ ssize_t HboneStream::readForH2(uint8_t* buf, size_t length, uint32_t* flags) {
     deferred_ = true;
     return NGHTTP2_ERR_DEFERRED;
   }
-  ssize_t n = ::recv(fd_, buf, length, 0);
+  ssize_t n = ::recv(fd_.get(), buf, length, 0);
   if (n > 0) {
     (outbound_ ? counters_->receivedBytes : counters_->sentBytes)
         .fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
@@ -130,7 +130,7 @@ void HboneStream::onH2Data(const uint8_t* data, size_t len) {
   }
   size_t written = 0;
   if (!connecting_ && toPlain_.empty()) {
-    ssize_t n = ::send(fd_, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n = ::send(fd_.get(), data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0 && errno != EAGAIN) {
       if (conn_) conn_->resetStream(id_, NGHTTP2_CANCEL);
       return;
@@ -150,7 +150,7 @@ void HboneStream::writePending() {
   size_t moved = 0;
   while (!toPlain_.empty()) {
     auto f = toPlain_.front();
-    ssize_t n = ::send(fd_, f.data(), f.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n = ::send(fd_.get(), f.data(), f.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EAGAIN) break;
       if (conn_) {
@@ -175,7 +175,7 @@ void HboneStream::writePending() {
   if (toPlain_.empty()) {
     toPlain_.shrinkIfEmpty();  // a burst is over: give the memory back
     if (h2End_ && !shutSent_) {
-      ::shutdown(fd_, SHUT_WR);
+      ::shutdown(fd_.get(), SHUT_WR);
       shutSent_ = true;
     }
   }
@@ -185,7 +185,7 @@ void HboneStream::writePending() {
 void HboneStream::onH2End() {
   h2End_ = true;
   if (!connecting_ && toPlain_.empty() && !shutSent_ && !closed_) {
-    ::shutdown(fd_, SHUT_WR);
+    ::shutdown(fd_.get(), SHUT_WR);
     shutSent_ = true;
   }
 }
@@ -236,9 +236,9 @@ void HboneStream::finish(bool reset) {
   if (closed_) return;
   closed_ = true;
   if (timer_) ctx_.loop.cancelTimer(timer_);
-  ctx_.loop.remove(fd_);
-  if (reset) closeWithReset(fd_);
-  else ::close(fd_);
+  ctx_.loop.remove(fd_.get());
+  if (reset) closeWithReset(std::move(fd_));
+  else fd_.reset();
   returnCredit(toPlain_.size());  // dropped bytes: give their connection window back
   if (creditConn_) {
     creditConn_->removeTail(this);

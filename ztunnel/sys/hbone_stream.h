@@ -11,6 +11,7 @@
 #include "ztunnel/core/metrics_registry.h"
 #include "ztunnel/sys/event_loop.h"
 #include "ztunnel/sys/proxy_state.h"
+#include "ztunnel/sys/socket_ops.h"
 
 namespace zt {
 
@@ -20,7 +21,7 @@ class HboneStream : public EventHandler {
  public:
   // `outbound`: the plain socket is the client (request bytes flow plain -> h2).
   // `connecting`: the plain socket's connect is still in progress (inbound upstream).
-  HboneStream(WorkerContext& ctx, int fd, std::shared_ptr<TrafficCounters> counters, bool outbound,
+  HboneStream(WorkerContext& ctx, UniqueFd fd, std::shared_ptr<TrafficCounters> counters, bool outbound,
               bool connecting, const char* listener);
   ~HboneStream() override;
   Status start();
@@ -47,7 +48,7 @@ class HboneStream : public EventHandler {
 
   WorkerContext& ctx_;
   ActiveConnection active_;
-  int fd_;
+  UniqueFd fd_;
   std::shared_ptr<TrafficCounters> counters_;
   bool outbound_;
   bool connecting_;

@@ -27,58 +27,55 @@ Result<std::unique_ptr<Listener>> Listener::open(WorkerContext& ctx, ListenerKin
                                                         : o.inboundPort;
   auto fd = listenTcp(SocketAddr{ip, port}, o.transparent, 4096, true);
   if (!fd) return fail(fd.error());
-  std::unique_ptr<Listener> l(new Listener(ctx, kind, *fd));
-  if (auto st = ctx.loop.add(*fd, EPOLLIN, &l->watch_); !st) return fail(st.error());
+  int raw = fd->get();
+  std::unique_ptr<Listener> l(new Listener(ctx, kind, std::move(*fd)));
+  if (auto st = ctx.loop.add(raw, EPOLLIN, &l->watch_); !st) return fail(st.error());
   return l;
 }
 
-Listener::Listener(WorkerContext& ctx, ListenerKind kind, int fd)
-    : ctx_(ctx), kind_(kind), fd_(fd), watch_{this, 0} {}
+Listener::Listener(WorkerContext& ctx, ListenerKind kind, UniqueFd fd)
+    : ctx_(ctx), kind_(kind), fd_(std::move(fd)), watch_{this, 0} {}
 
 Listener::~Listener() { close(); }
 
 void Listener::close() {
-  if (fd_ < 0) return;
-  ctx_.loop.remove(fd_);
-  ::close(fd_);
-  fd_ = -1;
+  if (!fd_.valid()) return;
+  ctx_.loop.remove(fd_.get());
+  fd_.reset();
 }
 
 void Listener::onEvents(int, uint32_t) {
-  for (int i = 0; i < 64 && fd_ >= 0; ++i) {
-    int fd = accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
+  for (int i = 0; i < 64 && fd_.valid(); ++i) {
+    UniqueFd fd(accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd.valid()) {
       if (errno == EMFILE || errno == ENFILE)
         ctx_.state.metrics.countRejected(listenerName(kind_), "fd_limit");
       return;
     }
-    handle(fd);
+    handle(std::move(fd));
   }
 }
 
-void Listener::handle(int fd) {
+void Listener::handle(UniqueFd fd) {
   const char* name = listenerName(kind_);
   if (ctx_.state.draining.load()) {
     ctx_.state.metrics.countRejected(name, "draining");
-    closeWithReset(fd);
+    closeWithReset(std::move(fd));
     return;
   }
   if (ctx_.state.metrics.activeConnections.load() >= ctx_.state.opts.maxConnections) {
     ctx_.state.metrics.countRejected(name, "connection_limit");
-    closeWithReset(fd);
+    closeWithReset(std::move(fd));
     return;
   }
-  auto peer = peerAddress(fd);
-  auto dst = localAddress(fd);
-  if (!peer || !dst) {
-    ::close(fd);
-    return;
-  }
-  setNoDelay(fd);
+  auto peer = peerAddress(fd.get());
+  auto dst = localAddress(fd.get());
+  if (!peer || !dst) return;  // closed (no reset) as `fd` goes
+  setNoDelay(fd.get());
   switch (kind_) {
-    case ListenerKind::kOutbound: acceptOutbound(ctx_, fd, *peer, *dst); break;
-    case ListenerKind::kInboundPlain: acceptInboundPlain(ctx_, fd, *peer, *dst); break;
-    case ListenerKind::kInboundHbone: acceptInboundHbone(ctx_, fd, *peer, *dst); break;
+    case ListenerKind::kOutbound: acceptOutbound(ctx_, std::move(fd), *peer, *dst); break;
+    case ListenerKind::kInboundPlain: acceptInboundPlain(ctx_, std::move(fd), *peer, *dst); break;
+    case ListenerKind::kInboundHbone: acceptInboundHbone(ctx_, std::move(fd), *peer, *dst); break;
   }
 }
 

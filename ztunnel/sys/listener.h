@@ -6,6 +6,7 @@
 
 #include "ztunnel/sys/event_loop.h"
 #include "ztunnel/sys/proxy_state.h"
+#include "ztunnel/sys/socket_ops.h"
 
 namespace zt {
 
@@ -20,19 +21,19 @@ class Listener : public EventHandler {
   void close();
 
  private:
-  Listener(WorkerContext& ctx, ListenerKind kind, int fd);
-  void handle(int fd);
+  Listener(WorkerContext& ctx, ListenerKind kind, UniqueFd fd);
+  void handle(UniqueFd fd);
 
   WorkerContext& ctx_;
   ListenerKind kind_;
-  int fd_;
+  UniqueFd fd_;
   Watch watch_;
 };
 
 // Per-kind accept handlers (outbound_accept.cpp, inbound_accept.cpp, hbone_server.cpp).
-void acceptOutbound(WorkerContext& ctx, int fd, const SocketAddr& peer, const SocketAddr& dst);
-void acceptInboundPlain(WorkerContext& ctx, int fd, const SocketAddr& peer, const SocketAddr& dst);
-void acceptInboundHbone(WorkerContext& ctx, int fd, const SocketAddr& peer, const SocketAddr& dst);
+void acceptOutbound(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& dst);
+void acceptInboundPlain(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& dst);
+void acceptInboundHbone(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& dst);
 
 
 }  // namespace zt

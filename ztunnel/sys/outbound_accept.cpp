@@ -12,11 +12,11 @@
 
 namespace zt {
 
-void acceptOutbound(WorkerContext& ctx, int fd, const SocketAddr& peer, const SocketAddr& dst) {
+void acceptOutbound(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& dst) {
   const char* name = listenerName(ListenerKind::kOutbound);
   if (isOwnListener(ctx.state.opts, dst)) {
     ctx.state.metrics.countRejected(name, "loop");
-    closeWithReset(fd);
+    closeWithReset(std::move(fd));
     return;
   }
   auto view = ctx.state.snapshot();
@@ -25,14 +25,14 @@ void acceptOutbound(WorkerContext& ctx, int fd, const SocketAddr& peer, const So
     logLine(LogLevel::kDebug, "outbound refused",
             {{"src", peer.toString()}, {"dst", dst.toString()}, {"reason", route.reason}});
     ctx.state.metrics.countRejected(name, "no_route");
-    closeWithReset(fd);
+    closeWithReset(std::move(fd));
     return;
   }
   bool hbone = route.kind == RouteKind::kHbone;
   auto counters = ctx.state.metrics.traffic(
       makeTrafficLabels("source", route.source, route.destination, route.service, hbone));
   if (hbone) {
-    startHboneOutbound(ctx, fd, peer, route, std::move(counters));
+    startHboneOutbound(ctx, std::move(fd), peer, route, std::move(counters));
     return;
   }
   auto up = connectFrom(route.connectTo, originalSourceFor(ctx.state.opts, peer.ip, route.connectTo.ip),
@@ -40,17 +40,17 @@ void acceptOutbound(WorkerContext& ctx, int fd, const SocketAddr& peer, const So
   if (!up) {
     logLine(LogLevel::kDebug, "outbound connect failed", {{"error", up.error().message()}});
     ctx.state.metrics.countRejected(name, "upstream_connect_failed");
-    closeWithReset(fd);
+    closeWithReset(std::move(fd));
     return;
   }
-  PlainRelay::start(ctx, fd, *up, std::move(counters), name);
+  PlainRelay::start(ctx, std::move(fd), std::move(*up), std::move(counters), name);
 }
 
-void acceptInboundPlain(WorkerContext& ctx, int fd, const SocketAddr& peer, const SocketAddr& dst) {
+void acceptInboundPlain(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& dst) {
   const char* name = listenerName(ListenerKind::kInboundPlain);
   if (isOwnListener(ctx.state.opts, dst)) {
     ctx.state.metrics.countRejected(name, "loop");
-    closeWithReset(fd);
+    closeWithReset(std::move(fd));
     return;
   }
   auto view = ctx.state.snapshot();
@@ -60,10 +60,10 @@ void acceptInboundPlain(WorkerContext& ctx, int fd, const SocketAddr& peer, cons
   if (!up) {
     logLine(LogLevel::kDebug, "inbound connect failed", {{"error", up.error().message()}});
     ctx.state.metrics.countRejected(name, "upstream_connect_failed");
-    closeWithReset(fd);
+    closeWithReset(std::move(fd));
     return;
   }
-  PlainRelay::start(ctx, fd, *up, std::move(counters), name);
+  PlainRelay::start(ctx, std::move(fd), std::move(*up), std::move(counters), name);
 }
 
 }  // namespace zt

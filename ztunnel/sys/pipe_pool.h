@@ -4,20 +4,21 @@
 
 #include <vector>
 
+#include "common/sys/unique_fd.h"
 #include "ztunnel/core/error.h"
 
 namespace zt {
 
+// Both ends of one pipe; move-only, closed when dropped.
 struct Pipe {
-  int readFd = -1;
-  int writeFd = -1;
-  explicit operator bool() const { return readFd >= 0; }
+  ambient::UniqueFd readFd;
+  ambient::UniqueFd writeFd;
+  explicit operator bool() const { return readFd.valid(); }
 };
 
 class PipePool {
  public:
   static constexpr int kPipeBytes = 512 * 1024;
-  ~PipePool();
   Result<Pipe> acquire();
   void release(Pipe& pipe);  // must be empty; resets `pipe`
   void destroy(Pipe& pipe);  // for pipes that may hold bytes

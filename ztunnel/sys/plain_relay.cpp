@@ -17,11 +17,12 @@ constexpr size_t kCopyBytes = 16 * 1024;
 constexpr uint32_t kEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 }
 
-void PlainRelay::start(WorkerContext& ctx, int down, int up,
+void PlainRelay::start(WorkerContext& ctx, UniqueFd down, UniqueFd up,
                        std::shared_ptr<TrafficCounters> counters, const char* listener) {
   // Owned by the loop from here on: finish() hands it to EventLoop::retire().
-  auto* r = new PlainRelay(ctx, down, up, std::move(counters), listener);
-  if (!ctx.loop.add(down, kEvents, &r->downWatch_) || !ctx.loop.add(up, kEvents, &r->upWatch_)) {
+  auto* r = new PlainRelay(ctx, std::move(down), std::move(up), std::move(counters), listener);
+  if (!ctx.loop.add(r->down_.get(), kEvents, &r->downWatch_) ||
+      !ctx.loop.add(r->up_.get(), kEvents, &r->upWatch_)) {
     r->finish(true);
     return;
   }
@@ -34,9 +35,9 @@ void PlainRelay::start(WorkerContext& ctx, int down, int up,
   });
 }
 
-PlainRelay::PlainRelay(WorkerContext& ctx, int down, int up,
+PlainRelay::PlainRelay(WorkerContext& ctx, UniqueFd down, UniqueFd up,
                        std::shared_ptr<TrafficCounters> counters, const char* listener)
-    : ctx_(ctx), active_(ctx), down_(down), up_(up), downWatch_{this, 0}, upWatch_{this, 1},
+    : ctx_(ctx), active_(ctx), down_(std::move(down)), up_(std::move(up)), downWatch_{this, 0}, upWatch_{this, 1},
       listener_(listener), counters_(std::move(counters)) {
   counters_->opened.fetch_add(1, std::memory_order_relaxed);
 }
@@ -51,7 +52,7 @@ void PlainRelay::onEvents(int tag, uint32_t events) {
   bool justConnected = false;
   if (connecting_) {
     if (tag != 1) return;  // client bytes wait until upstream is connected
-    int err = socketError(up_);
+    int err = socketError(up_.get());
     if (err == 0 && !(events & (EPOLLERR | EPOLLHUP))) {
       connecting_ = false;
       justConnected = true;
@@ -71,12 +72,12 @@ void PlainRelay::onEvents(int tag, uint32_t events) {
   bool both = justConnected;
   bool ok = true;
   if (tag == 0 || both) {
-    if (readable || both) ok = ok && pump(down_, up_, toUp_, counters_->receivedBytes);
-    if ((writable && toDown_.inPipe) || both) ok = ok && pump(up_, down_, toDown_, counters_->sentBytes);
+    if (readable || both) ok = ok && pump(down_.get(), up_.get(), toUp_, counters_->receivedBytes);
+    if ((writable && toDown_.inPipe) || both) ok = ok && pump(up_.get(), down_.get(), toDown_, counters_->sentBytes);
   }
   if (tag == 1 || both) {
-    if (readable || both) ok = ok && pump(up_, down_, toDown_, counters_->sentBytes);
-    if ((writable && toUp_.inPipe) || both) ok = ok && pump(down_, up_, toUp_, counters_->receivedBytes);
+    if (readable || both) ok = ok && pump(up_.get(), down_.get(), toDown_, counters_->sentBytes);
+    if ((writable && toUp_.inPipe) || both) ok = ok && pump(down_.get(), up_.get(), toUp_, counters_->receivedBytes);
   }
   if (!ok) {
     finish(true);
@@ -89,7 +90,7 @@ bool PlainRelay::pump(int src, int dst, Direction& d, std::atomic<uint64_t>& cou
   bool first = true;
   for (;;) {
     if (d.inPipe > 0) {
-      ssize_t n = splice(d.pipe.readFd, nullptr, dst, nullptr, d.inPipe,
+      ssize_t n = splice(d.pipe.readFd.get(), nullptr, dst, nullptr, d.inPipe,
                          SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (n < 0) return errno == EAGAIN;
       d.inPipe -= static_cast<uint32_t>(n);
@@ -129,9 +130,9 @@ bool PlainRelay::pump(int src, int dst, Direction& d, std::atomic<uint64_t>& cou
         if (!d.pipe) {
           auto p = ctx_.pipes.acquire();
           if (!p) return false;
-          d.pipe = *p;
+          d.pipe = std::move(*p);
         }
-        ssize_t parked = ::write(d.pipe.writeFd, buf + w, static_cast<size_t>(n - w));
+        ssize_t parked = ::write(d.pipe.writeFd.get(), buf + w, static_cast<size_t>(n - w));
         if (parked != n - w) return false;
         d.inPipe += static_cast<uint32_t>(parked);
         continue;
@@ -147,9 +148,9 @@ bool PlainRelay::pump(int src, int dst, Direction& d, std::atomic<uint64_t>& cou
     if (!d.pipe) {
       auto p = ctx_.pipes.acquire();
       if (!p) return false;
-      d.pipe = *p;
+      d.pipe = std::move(*p);
     }
-    ssize_t n = splice(src, nullptr, d.pipe.writeFd, nullptr, PipePool::kPipeBytes,
+    ssize_t n = splice(src, nullptr, d.pipe.writeFd.get(), nullptr, PipePool::kPipeBytes,
                        SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n == 0) {
       d.eof = true;
@@ -169,15 +170,15 @@ void PlainRelay::finish(bool reset) {
   if (closed_) return;
   closed_ = true;
   if (timer_) ctx_.loop.cancelTimer(timer_);
-  ctx_.loop.remove(down_);
-  ctx_.loop.remove(up_);
+  ctx_.loop.remove(down_.get());
+  ctx_.loop.remove(up_.get());
   // A reset on one side is passed on as a reset, so neither peer mistakes it for a clean end.
   if (reset) {
-    closeWithReset(down_);
-    closeWithReset(up_);
+    closeWithReset(std::move(down_));
+    closeWithReset(std::move(up_));
   } else {
-    ::close(down_);
-    ::close(up_);
+    down_.reset();
+    up_.reset();
   }
   if (toUp_.inPipe) ctx_.pipes.destroy(toUp_.pipe);
   else ctx_.pipes.release(toUp_.pipe);

@@ -8,13 +8,14 @@
 #include "ztunnel/core/metrics_registry.h"
 #include "ztunnel/sys/event_loop.h"
 #include "ztunnel/sys/proxy_state.h"
+#include "ztunnel/sys/socket_ops.h"
 
 namespace zt {
 
 class PlainRelay : public EventHandler {
  public:
   // `upstream` may still be connecting (non-blocking connect in progress).
-  static void start(WorkerContext& ctx, int downstream, int upstream,
+  static void start(WorkerContext& ctx, UniqueFd downstream, UniqueFd upstream,
                     std::shared_ptr<TrafficCounters> counters, const char* listener);
   ~PlainRelay() override;
   void onEvents(int tag, uint32_t events) override;
@@ -28,15 +29,15 @@ class PlainRelay : public EventHandler {
     bool peerHup = false;  // the source reported RDHUP/HUP/ERR
     bool bulk = false;     // recent reads were large: splice without trying the copy path
   };
-  PlainRelay(WorkerContext& ctx, int down, int up, std::shared_ptr<TrafficCounters> counters,
+  PlainRelay(WorkerContext& ctx, UniqueFd down, UniqueFd up, std::shared_ptr<TrafficCounters> counters,
              const char* listener);
   bool pump(int src, int dst, Direction& d, std::atomic<uint64_t>& counter);
   void finish(bool reset);
 
   WorkerContext& ctx_;
   ActiveConnection active_;
-  int down_;
-  int up_;
+  UniqueFd down_;
+  UniqueFd up_;
   Watch downWatch_;
   Watch upWatch_;
   bool connecting_ = true;

@@ -14,6 +14,7 @@
 #include "ztunnel/sys/config_watcher.h"
 #include "ztunnel/sys/control_http.h"
 #include "ztunnel/sys/log.h"
+#include "ztunnel/sys/socket_ops.h"
 #include "ztunnel/sys/tls_context.h"
 #include "ztunnel/sys/worker.h"
 
@@ -24,10 +25,10 @@ class SignalWatch : public EventHandler {
  public:
   explicit SignalWatch(std::function<void()> onTerm) : onTerm_(std::move(onTerm)) {}
   Watch watch{this, 0};
-  int fd = -1;
+  UniqueFd fd;
   void onEvents(int, uint32_t) override {
     signalfd_siginfo info;
-    while (::read(fd, &info, sizeof(info)) == sizeof(info)) onTerm_();
+    while (::read(fd.get(), &info, sizeof(info)) == sizeof(info)) onTerm_();
   }
 
  private:
@@ -151,8 +152,8 @@ int runProxy(const Options& opts) {
     for (auto& w : workers) w->stopListening();
     loop.addTimer(std::chrono::milliseconds(50), tick);
   });
-  signals.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-  if (signals.fd < 0 || !loop.add(signals.fd, EPOLLIN, &signals.watch)) return kExitFailure;
+  signals.fd.reset(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!signals.fd.valid() || !loop.add(signals.fd.get(), EPOLLIN, &signals.watch)) return kExitFailure;
 
   loop.addTimer(std::chrono::milliseconds(opts.configPollMs), tick);
   logLine(LogLevel::kInfo, "ztunnel started",
@@ -162,7 +163,6 @@ int runProxy(const Options& opts) {
   loop.run();
   for (auto& w : workers) w->stop();
   workers.clear();
-  ::close(signals.fd);
   return kExitOk;
 }
 

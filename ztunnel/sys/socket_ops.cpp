@@ -59,30 +59,21 @@ Status setTransparent(int fd, bool v6) {
 
 }  // namespace
 
-Result<int> listenTcp(const SocketAddr& addr, bool transparent, int backlog, bool reusePort) {
-  int fd = ::socket(addr.ip.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fail(ErrorCode::kIo, "socket for " + addr.toString(), errno);
+Result<UniqueFd> listenTcp(const SocketAddr& addr, bool transparent, int backlog, bool reusePort) {
+  UniqueFd fd(::socket(addr.ip.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return fail(ErrorCode::kIo, "socket for " + addr.toString(), errno);
   int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (reusePort) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (reusePort) setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
   if (transparent) {
-    if (auto st = setTransparent(fd, addr.ip.v6); !st) {
-      ::close(fd);
+    if (auto st = setTransparent(fd.get(), addr.ip.v6); !st)
       return fail(st.error().wrap("listen " + addr.toString()));
-    }
   }
   sockaddr_storage ss;
   socklen_t len = toSockaddr(addr, &ss);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0) {
-    int e = errno;
-    ::close(fd);
-    return fail(ErrorCode::kIo, "bind " + addr.toString(), e);
-  }
-  if (::listen(fd, backlog) < 0) {
-    int e = errno;
-    ::close(fd);
-    return fail(ErrorCode::kIo, "listen " + addr.toString(), e);
-  }
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0)
+    return fail(ErrorCode::kIo, "bind " + addr.toString(), errno);
+  if (::listen(fd.get(), backlog) < 0) return fail(ErrorCode::kIo, "listen " + addr.toString(), errno);
   return fd;
 }
 
@@ -102,33 +93,26 @@ Result<SocketAddr> peerAddress(int fd) {
   return fromSockaddr(ss);
 }
 
-Result<int> connectFrom(const SocketAddr& dst, const std::optional<IpAddr>& source, uint32_t mark) {
-  int fd = ::socket(dst.ip.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fail(ErrorCode::kIo, "socket to " + dst.toString(), errno);
-  auto bail = [fd](ErrorCode code, std::string what, int e) {
-    ::close(fd);
-    return fail(code, std::move(what), e);
-  };
-  if (mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
-    return bail(ErrorCode::kIo, "SO_MARK", errno);
+Result<UniqueFd> connectFrom(const SocketAddr& dst, const std::optional<IpAddr>& source, uint32_t mark) {
+  UniqueFd fd(::socket(dst.ip.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return fail(ErrorCode::kIo, "socket to " + dst.toString(), errno);
+  if (mark != 0 && setsockopt(fd.get(), SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
+    return fail(ErrorCode::kIo, "SO_MARK", errno);
   if (source) {
-    if (auto st = setTransparent(fd, dst.ip.v6); !st) {
-      ::close(fd);
-      return fail(st.error());
-    }
+    if (auto st = setTransparent(fd.get(), dst.ip.v6); !st) return fail(st.error());
     int one = 1;
     // Let many upstream legs share the client's IP with distinct ephemeral ports.
-    setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    setsockopt(fd.get(), SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
     sockaddr_storage ss;
     socklen_t len = toSockaddr(SocketAddr{*source, 0}, &ss);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0)
-      return bail(ErrorCode::kIo, "bind original source " + source->toString(), errno);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0)
+      return fail(ErrorCode::kIo, "bind original source " + source->toString(), errno);
   }
-  setNoDelay(fd);
+  setNoDelay(fd.get());
   sockaddr_storage ss;
   socklen_t len = toSockaddr(dst, &ss);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0 && errno != EINPROGRESS)
-    return bail(ErrorCode::kIo, "connect " + dst.toString(), errno);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0 && errno != EINPROGRESS)
+    return fail(ErrorCode::kIo, "connect " + dst.toString(), errno);
   return fd;
 }
 
@@ -139,10 +123,9 @@ int socketError(int fd) {
   return err;
 }
 
-void closeWithReset(int fd) {
+void closeWithReset(UniqueFd fd) {
   linger l{1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-  ::close(fd);
+  setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 }
 
 void setNoDelay(int fd) {

@@ -24,17 +24,16 @@ PeerPolicy* policyOf(SSL* ssl) { return static_cast<PeerPolicy*>(SSL_get_ex_data
 std::vector<std::string> uriSans(X509* cert) {
   std::vector<std::string> out;
   if (!cert) return out;
-  auto* names =
-      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  ambient::GeneralNamesPtr names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   if (!names) return out;
-  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
-    const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
+  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
+    const GENERAL_NAME* n = sk_GENERAL_NAME_value(names.get(), i);
     if (n->type != GEN_URI) continue;
     const ASN1_IA5STRING* uri = n->d.uniformResourceIdentifier;
     out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
                      ASN1_STRING_length(uri));
   }
-  GENERAL_NAMES_free(names);
   return out;
 }
 
@@ -67,9 +66,10 @@ int selectAlpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const
   return SSL_TLSEXT_ERR_OK;
 }
 
-Result<SSL_CTX*> makeContext(const SSL_METHOD* method, X509_STORE* trust, bool server) {
-  SSL_CTX* ctx = SSL_CTX_new(method);
-  if (!ctx) return fail(ErrorCode::kTls, "SSL_CTX_new: " + takeOpenSslErrors());
+Result<SslCtxPtr> makeContext(const SSL_METHOD* method, X509_STORE* trust, bool server) {
+  SslCtxPtr owner(SSL_CTX_new(method));
+  if (!owner) return fail(ErrorCode::kTls, "SSL_CTX_new: " + takeOpenSslErrors());
+  SSL_CTX* ctx = owner.get();
   SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
   SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
   // No SSL_MODE_RELEASE_BUFFERS: re-allocating the record buffers per call cost ~20% of HBONE
@@ -82,10 +82,8 @@ Result<SSL_CTX*> makeContext(const SSL_METHOD* method, X509_STORE* trust, bool s
   // OpenSSL's default first choice); the server's order decides, ChaCha20 stays for peers without
   // AES.
   if (SSL_CTX_set_ciphersuites(
-          ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256") != 1) {
-    SSL_CTX_free(ctx);
+          ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256") != 1)
     return fail(ErrorCode::kTls, "SSL_CTX_set_ciphersuites: " + takeOpenSslErrors());
-  }
   if (server) SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   X509_STORE_up_ref(trust);
   SSL_CTX_set_cert_store(ctx, trust);
@@ -98,7 +96,14 @@ Result<SSL_CTX*> makeContext(const SSL_METHOD* method, X509_STORE* trust, bool s
   } else {
     SSL_CTX_set_alpn_protos(ctx, kAlpnH2, sizeof(kAlpnH2));
   }
-  return ctx;
+  return owner;
+}
+
+Result<SslPtr> newSsl(SSL_CTX* ctx, const IdentityCert& cert) {
+  SslPtr ssl(SSL_new(ctx));
+  if (!ssl) return fail(ErrorCode::kTls, "SSL_new: " + takeOpenSslErrors());
+  if (auto st = useIdentity(ssl.get(), cert); !st) return fail(st.error());
+  return ssl;
 }
 
 int appendWrite(BIO* b, const char* data, size_t len, size_t* written) {
@@ -137,21 +142,28 @@ Result<std::unique_ptr<TlsContexts>> TlsContexts::create(CertStore& certs) {
   std::unique_ptr<TlsContexts> t(new TlsContexts());
   auto s = makeContext(TLS_server_method(), certs.trustStore(), true);
   if (!s) return fail(s.error());
-  t->server_ = *s;
+  t->server_ = std::move(*s);
   auto c = makeContext(TLS_client_method(), certs.trustStore(), false);
   if (!c) return fail(c.error());
-  t->client_ = *c;
+  t->client_ = std::move(*c);
   return t;
 }
 
-TlsContexts::~TlsContexts() {
-  SSL_CTX_free(server_);
-  SSL_CTX_free(client_);
+Result<SslPtr> TlsContexts::newServerSsl(const IdentityCert& cert) const {
+  auto ssl = newSsl(server_.get(), cert);
+  if (ssl) SSL_set_accept_state(ssl->get());
+  return ssl;
+}
+
+Result<SslPtr> TlsContexts::newClientSsl(const IdentityCert& cert) const {
+  auto ssl = newSsl(client_.get(), cert);
+  if (ssl) SSL_set_connect_state(ssl->get());
+  return ssl;
 }
 
 Status useIdentity(SSL* ssl, const IdentityCert& cert) {
-  if (SSL_use_certificate(ssl, cert.leaf) != 1 || SSL_use_PrivateKey(ssl, cert.key) != 1 ||
-      SSL_set1_chain(ssl, cert.chain) != 1)
+  if (SSL_use_certificate(ssl, cert.leaf.get()) != 1 || SSL_use_PrivateKey(ssl, cert.key.get()) != 1 ||
+      SSL_set1_chain(ssl, cert.chain.get()) != 1)
     return fail(ErrorCode::kTls, "install identity " + cert.identity + ": " + takeOpenSslErrors());
   return {};
 }

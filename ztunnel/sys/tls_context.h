@@ -8,10 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "common/sys/openssl_ptr.h"
 #include "ztunnel/core/byte_ring.h"
 #include "ztunnel/core/error.h"
 
 namespace zt {
+
+using ambient::SslCtxPtr;
+using ambient::SslPtr;
 
 class CertStore;
 struct IdentityCert;
@@ -19,14 +23,16 @@ struct IdentityCert;
 class TlsContexts {
  public:
   static Result<std::unique_ptr<TlsContexts>> create(CertStore& certs);
-  ~TlsContexts();
-  SSL_CTX* server() const { return server_; }
-  SSL_CTX* client() const { return client_; }
+  SSL_CTX* server() const { return server_.get(); }
+  SSL_CTX* client() const { return client_.get(); }
+  // One connection's TLS object with `cert` installed, in accept (server) or connect state.
+  Result<SslPtr> newServerSsl(const IdentityCert& cert) const;
+  Result<SslPtr> newClientSsl(const IdentityCert& cert) const;
 
  private:
   TlsContexts() = default;
-  SSL_CTX* server_ = nullptr;
-  SSL_CTX* client_ = nullptr;
+  SslCtxPtr server_;
+  SslCtxPtr client_;
 };
 
 // A write BIO that appends every TLS record to `sink`: the caller sends the bytes in big
