@@ -3,8 +3,8 @@
 
 #include <cstdio>
 
+#include "common/log/log.h"
 #include "ztunnel/core/options.h"
-#include "ztunnel/sys/log.h"
 #include "ztunnel/sys/proxy_app.h"
 
 int main(int argc, char** argv) {
@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
   }
   if (opts->help) return std::fputs(zt::renderHelp().c_str(), stdout) >= 0 ? zt::kExitOk : zt::kExitFailure;
   if (opts->version) return std::puts("ztunnel 0.1.0") >= 0 ? zt::kExitOk : zt::kExitFailure;
-  zt::setLogLevel(zt::parseLogLevel(opts->logLevel));
+  ambient::setLogLevel(opts->logLevel);  // validated by parseOptions
   // Buffers of 128 KiB and more (slow readers' stream rings) come from mmap and go back to the
   // kernel when freed. glibc's default threshold rises after each such free (up to 32 MiB),
   // after which released rings stay in the heap: +8 MiB instead of +4 MiB per slow stream

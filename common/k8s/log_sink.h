@@ -6,9 +6,11 @@
 #include <utility>
 #include <vector>
 
+#include "common/log/log_level.h"
+
 namespace ambient::k8s {
 
-enum class LogLevel { kDebug, kInfo, kWarn, kError };
+using ambient::LogLevel;  // the project's one set of levels (common/log/log_level.h)
 
 using LogFields = std::vector<std::pair<std::string, std::string>>;
 // Called from the library's threads; must be thread-safe. An empty sink drops the messages.

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/core/reconcile.h"
+#include "common/log/log.h"
 #include "common/sys/linux_kernel.h"
 #include "common/sys/sysctl_ledger_store.h"
 #include "node-agent/core/agent_metrics.h"
@@ -22,7 +23,6 @@
 #include "node-agent/sys/api_access.h"
 #include "node-agent/sys/api_pod_annotator.h"
 #include "node-agent/sys/cluster_sync.h"
-#include "node-agent/sys/json_log.h"
 #include "node-agent/sys/netlink_pod_inspector.h"
 #include "node-agent/sys/proc_netns_scanner.h"
 #include "node-agent/sys/registry_file.h"

@@ -2,7 +2,7 @@
 #include "node-agent/sys/api_access.h"
 
 #include "common/k8s/cluster_config_load.h"
-#include "node-agent/sys/json_log.h"
+#include "common/log/log.h"
 
 namespace ambient {
 
@@ -14,10 +14,8 @@ Result<k8s::ClusterConfig> loadAgentApiConfig(const std::string& kubeconfig) {
 }
 
 k8s::LogSink agentLogSink() {
-  return [](k8s::LogLevel level, const std::string& message, const k8s::LogFields& fields) {
-    static constexpr LogLevel kLevels[] = {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn,
-                                           LogLevel::kError};
-    logLine(kLevels[static_cast<int>(level)], message, fields);
+  return [](LogLevel level, const std::string& message, const k8s::LogFields& fields) {
+    logLine(level, message, fields);
   };
 }
 

@@ -3,10 +3,10 @@
 
 #include <set>
 
+#include "common/log/log.h"
 #include "common/sys/atomic_file.h"
 #include "node-agent/core/ztunnel_view.h"
 #include "node-agent/sys/api_access.h"
-#include "node-agent/sys/json_log.h"
 
 namespace ambient {
 namespace {

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "ztunnel/sys/log.h"
+#include "common/log/log.h"
 
 namespace zt {
 
@@ -37,7 +37,7 @@ Status ConfigWatcher::poll() {
   size_t services = view->services.size();
   state_.view.store(std::make_shared<const WorkloadView>(std::move(*view)));
   ++state_.metrics.configReloads;
-  logLine(LogLevel::kInfo, loaded_ ? "config reloaded" : "config loaded",
+  ambient::logLine(ambient::LogLevel::kInfo, loaded_ ? "config reloaded" : "config loaded",
           {{"path", path}, {"workloads", std::to_string(workloads)},
            {"services", std::to_string(services)}});
   loaded_ = true;

@@ -4,11 +4,11 @@
 
 #include <unistd.h>
 
+#include "common/log/log.h"
 #include "ztunnel/sys/cert_store.h"
 #include "ztunnel/sys/hbone_connection.h"
 #include "ztunnel/sys/hbone_pool.h"
 #include "ztunnel/sys/hbone_stream.h"
-#include "ztunnel/sys/log.h"
 #include "ztunnel/sys/socket_ops.h"
 #include "ztunnel/sys/tls_context.h"
 
@@ -20,7 +20,7 @@ HboneConnection* dial(WorkerContext& ctx, const std::string& key, const Outbound
                       const std::optional<IpAddr>& source) {
   auto cert = ctx.state.certs->get(route.sourceIdentity);
   if (!cert) {
-    logLine(LogLevel::kWarn, "no certificate for outbound identity", {{"error", cert.error().message()}});
+    ambient::logLine(ambient::LogLevel::kWarn, "no certificate for outbound identity", {{"error", cert.error().message()}});
     ctx.state.metrics.countRejected("outbound", "no_certificate");
     return nullptr;
   }

@@ -7,10 +7,10 @@
 
 #include <cerrno>
 
+#include "common/log/log.h"
 #include "ztunnel/core/spiffe_identity.h"
 #include "ztunnel/sys/hbone_pool.h"
 #include "ztunnel/sys/hbone_stream.h"
-#include "ztunnel/sys/log.h"
 #include "ztunnel/sys/socket_ops.h"
 #include "ztunnel/sys/tls_context.h"
 
@@ -253,7 +253,7 @@ bool HboneConnection::hasOpenStreams() const {
 void HboneConnection::drop(const std::string& reason, const std::string& detail) {
   if (state_ == State::kClosed) return;
   countOnce(reason);
-  logLine(LogLevel::kDebug, "HBONE connection failed",
+  ambient::logLine(ambient::LogLevel::kDebug, "HBONE connection failed",
           {{"peer", peer_.toString()}, {"reason", reason}, {"detail", detail}});
   close();
 }

@@ -2,11 +2,11 @@
 // and dial the local workload from the original client IP. Touches the kernel and OpenSSL.
 #include <unistd.h>
 
+#include "common/log/log.h"
 #include "ztunnel/sys/cert_store.h"
 #include "ztunnel/sys/hbone_connection.h"
 #include "ztunnel/sys/hbone_stream.h"
 #include "ztunnel/sys/listener.h"
-#include "ztunnel/sys/log.h"
 #include "ztunnel/sys/socket_ops.h"
 #include "ztunnel/sys/tls_context.h"
 #include "ztunnel/sys/traffic_labels.h"
@@ -26,7 +26,7 @@ void acceptInboundHbone(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer,
   std::string identity = w && w->protocol == TunnelProtocol::kHbone ? w->identity() : ctx.state.opts.defaultIdentity;
   auto cert = ctx.state.certs->get(identity);
   if (!cert) {
-    logLine(LogLevel::kWarn, "no certificate for inbound identity", {{"error", cert.error().message()}});
+    ambient::logLine(ambient::LogLevel::kWarn, "no certificate for inbound identity", {{"error", cert.error().message()}});
     ctx.state.metrics.countRejected(name, "no_certificate");
     closeWithReset(std::move(fd));
     return;
@@ -59,7 +59,7 @@ void HboneConnection::onRequest(int32_t id) {
     d.reason = "connection limit";
   }
   if (d.status != 200) {
-    logLine(LogLevel::kDebug, "CONNECT refused",
+    ambient::logLine(ambient::LogLevel::kDebug, "CONNECT refused",
             {{"peer", peer_.toString()}, {"status", std::to_string(d.status)}, {"reason", d.reason}});
     ctx_.state.metrics.countRejected(name, "connect_status_" + std::to_string(d.status));
     submitResponse(id, d.status, false);

@@ -7,8 +7,8 @@
 
 #include <cerrno>
 
+#include "common/log/log.h"
 #include "ztunnel/sys/hbone_connection.h"
-#include "ztunnel/sys/log.h"
 #include "ztunnel/sys/socket_ops.h"
 
 namespace zt {
@@ -196,7 +196,7 @@ void HboneStream::onResponse(int status) {
     if (conn_) conn_->resumeData(id_);
     return;
   }
-  logLine(LogLevel::kDebug, "HBONE CONNECT refused", {{"status", std::to_string(status)}});
+  ambient::logLine(ambient::LogLevel::kDebug, "HBONE CONNECT refused", {{"status", std::to_string(status)}});
   ctx_.state.metrics.countRejected(listener_, "hbone_status_" + std::to_string(status));
   if (conn_) conn_->detach(this);
   conn_ = nullptr;

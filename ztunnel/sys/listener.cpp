@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-#include "ztunnel/sys/log.h"
+#include "common/log/log.h"
 #include "ztunnel/sys/socket_ops.h"
 
 namespace zt {

@@ -2,10 +2,10 @@
 // Touches the kernel.
 #include <unistd.h>
 
+#include "common/log/log.h"
 #include "ztunnel/core/route_plan.h"
 #include "ztunnel/sys/hbone_client.h"
 #include "ztunnel/sys/listener.h"
-#include "ztunnel/sys/log.h"
 #include "ztunnel/sys/plain_relay.h"
 #include "ztunnel/sys/socket_ops.h"
 #include "ztunnel/sys/traffic_labels.h"
@@ -22,7 +22,7 @@ void acceptOutbound(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, con
   auto view = ctx.state.snapshot();
   OutboundRoute route = computeOutboundRoute(*view, peer, dst, ctx.rng(), ctx.state.opts.peerHbonePort);
   if (route.kind == RouteKind::kReject) {
-    logLine(LogLevel::kDebug, "outbound refused",
+    ambient::logLine(ambient::LogLevel::kDebug, "outbound refused",
             {{"src", peer.toString()}, {"dst", dst.toString()}, {"reason", route.reason}});
     ctx.state.metrics.countRejected(name, "no_route");
     closeWithReset(std::move(fd));
@@ -38,7 +38,7 @@ void acceptOutbound(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, con
   auto up = connectFrom(route.connectTo, originalSourceFor(ctx.state.opts, peer.ip, route.connectTo.ip),
                         ctx.state.opts.mark);
   if (!up) {
-    logLine(LogLevel::kDebug, "outbound connect failed", {{"error", up.error().message()}});
+    ambient::logLine(ambient::LogLevel::kDebug, "outbound connect failed", {{"error", up.error().message()}});
     ctx.state.metrics.countRejected(name, "upstream_connect_failed");
     closeWithReset(std::move(fd));
     return;
@@ -58,7 +58,7 @@ void acceptInboundPlain(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer,
       "destination", view->findWorkloadByIp(peer.ip), view->findWorkloadByIp(dst.ip), nullptr, false));
   auto up = connectFrom(dst, originalSourceFor(ctx.state.opts, peer.ip, dst.ip), ctx.state.opts.mark);
   if (!up) {
-    logLine(LogLevel::kDebug, "inbound connect failed", {{"error", up.error().message()}});
+    ambient::logLine(ambient::LogLevel::kDebug, "inbound connect failed", {{"error", up.error().message()}});
     ctx.state.metrics.countRejected(name, "upstream_connect_failed");
     closeWithReset(std::move(fd));
     return;

@@ -7,7 +7,7 @@
 
 #include <cerrno>
 
-#include "ztunnel/sys/log.h"
+#include "common/log/log.h"
 #include "ztunnel/sys/socket_ops.h"
 
 namespace zt {
@@ -59,7 +59,7 @@ void PlainRelay::onEvents(int tag, uint32_t events) {
       if (timer_) ctx_.loop.cancelTimer(timer_);
       timer_ = 0;
     } else if (err != 0 || (events & (EPOLLERR | EPOLLHUP))) {
-      logLine(LogLevel::kDebug, "upstream connect failed", {{"listener", listener_}, {"errno", std::to_string(err)}});
+      ambient::logLine(ambient::LogLevel::kDebug, "upstream connect failed", {{"listener", listener_}, {"errno", std::to_string(err)}});
       ctx_.state.metrics.countRejected(listener_, "upstream_connect_failed");
       finish(true);
       return;

@@ -10,10 +10,10 @@
 
 #include <vector>
 
+#include "common/log/log.h"
 #include "ztunnel/sys/cert_store.h"
 #include "ztunnel/sys/config_watcher.h"
 #include "ztunnel/sys/control_http.h"
-#include "ztunnel/sys/log.h"
 #include "ztunnel/sys/socket_ops.h"
 #include "ztunnel/sys/tls_context.h"
 #include "ztunnel/sys/worker.h"
@@ -60,15 +60,15 @@ int runProxy(const Options& opts) {
 
   ConfigWatcher config(state);
   if (auto st = config.poll(); !st) {
-    logLine(LogLevel::kError, "config unusable", {{"error", st.error().message()}});
+    ambient::logLine(ambient::LogLevel::kError, "config unusable", {{"error", st.error().message()}});
     return kExitConfig;
   }
   if (!config.loaded())
-    logLine(LogLevel::kWarn, "config file absent, waiting for it (not ready)", {{"path", opts.configPath}});
+    ambient::logLine(ambient::LogLevel::kWarn, "config file absent, waiting for it (not ready)", {{"path", opts.configPath}});
 
   auto certs = CertStore::create(opts);
   if (!certs) {
-    logLine(LogLevel::kError, "certificates unusable", {{"error", certs.error().message()}});
+    ambient::logLine(ambient::LogLevel::kError, "certificates unusable", {{"error", certs.error().message()}});
     return kExitConfig;
   }
   state.certs = certs->get();
@@ -76,13 +76,13 @@ int runProxy(const Options& opts) {
   if ((*certs)->hasIdentities()) {
     auto t = TlsContexts::create(**certs);
     if (!t) {
-      logLine(LogLevel::kError, "TLS setup failed", {{"error", t.error().message()}});
+      ambient::logLine(ambient::LogLevel::kError, "TLS setup failed", {{"error", t.error().message()}});
       return kExitConfig;
     }
     tls = std::move(*t);
     state.tls = tls.get();
   } else {
-    logLine(LogLevel::kWarn, "no --cert-dir or --dev-ca: HBONE disabled, plaintext only");
+    ambient::logLine(ambient::LogLevel::kWarn, "no --cert-dir or --dev-ca: HBONE disabled, plaintext only");
   }
 
 
@@ -95,7 +95,7 @@ int runProxy(const Options& opts) {
   auto addControl = [&](const std::string& ip, uint16_t port, HttpRoute route) {
     auto l = ControlHttpListener::open(loop, ip, port, std::move(route));
     if (!l) {
-      logLine(LogLevel::kError, "control listener failed", {{"error", l.error().message()}});
+      ambient::logLine(ambient::LogLevel::kError, "control listener failed", {{"error", l.error().message()}});
       return false;
     }
     control.push_back(std::move(*l));
@@ -119,7 +119,7 @@ int runProxy(const Options& opts) {
   for (int i = 0; i < opts.workers; ++i) {
     auto w = Worker::create(state);
     if (!w) {
-      logLine(LogLevel::kError, "listener failed", {{"error", w.error().message()}});
+      ambient::logLine(ambient::LogLevel::kError, "listener failed", {{"error", w.error().message()}});
       return kExitListen;
     }
     workers.push_back(std::move(*w));
@@ -132,7 +132,7 @@ int runProxy(const Options& opts) {
   std::function<void()> tick = [&] {
     if (state.draining.load()) {
       if (state.metrics.activeConnections.load() <= 0 || EventLoop::Clock::now() >= drainDeadline) {
-        logLine(LogLevel::kInfo, "drained, exiting",
+        ambient::logLine(ambient::LogLevel::kInfo, "drained, exiting",
                 {{"left", std::to_string(state.metrics.activeConnections.load())}});
         loop.stop();
         return;
@@ -142,12 +142,12 @@ int runProxy(const Options& opts) {
     }
     if (++ticks % 16 == 0) malloc_trim(0);  // hand bursts' freed heap back to the kernel
     if (auto st = config.poll(); !st)
-      logLine(LogLevel::kWarn, "config reload failed, keeping the previous view", {{"error", st.error().message()}});
+      ambient::logLine(ambient::LogLevel::kWarn, "config reload failed, keeping the previous view", {{"error", st.error().message()}});
     loop.addTimer(std::chrono::milliseconds(state.draining ? 50 : opts.configPollMs), tick);
   };
   SignalWatch signals([&] {
     if (state.draining.exchange(true)) return;
-    logLine(LogLevel::kInfo, "SIGTERM: draining", {{"active", std::to_string(state.metrics.activeConnections.load())}});
+    ambient::logLine(ambient::LogLevel::kInfo, "SIGTERM: draining", {{"active", std::to_string(state.metrics.activeConnections.load())}});
     drainDeadline = EventLoop::Clock::now() + std::chrono::milliseconds(opts.drainTimeoutMs);
     for (auto& w : workers) w->stopListening();
     loop.addTimer(std::chrono::milliseconds(50), tick);
@@ -156,7 +156,7 @@ int runProxy(const Options& opts) {
   if (!signals.fd.valid() || !loop.add(signals.fd.get(), EPOLLIN, &signals.watch)) return kExitFailure;
 
   loop.addTimer(std::chrono::milliseconds(opts.configPollMs), tick);
-  logLine(LogLevel::kInfo, "ztunnel started",
+  ambient::logLine(ambient::LogLevel::kInfo, "ztunnel started",
           {{"bind", opts.bindAddress}, {"outbound", std::to_string(opts.outboundPort)},
            {"inbound_plaintext", std::to_string(opts.inboundPlainPort)},
            {"inbound_hbone", std::to_string(opts.inboundPort)}, {"workers", std::to_string(opts.workers)}});
