@@ -75,40 +75,86 @@ add_row() {
 want() { [ "$list" = 1 ] && { echo "$1"; return 1; }; [ -z "$only" ] || [[ "$1" == *"$only"* ]]; }
 log_of() { echo "$work/$(echo "$1" | tr -c 'a-zA-Z0-9' '_').log"; }
 
-# A reliability_tests case that writes its own row; a failure without a row still gets one.
+# Catch2 (2.13) cases are always run one name per call, with --warn NoTests (a name that
+# matches nothing exits 2 instead of 0), and each row checks Catch2's own count of the cases it
+# ran, from its closing summary: "All tests passed (A assertions in C test cases)" or
+# "test cases: C | ..." / "assertions: A | ..."; "No tests ran" and a missing summary are 0.
+catch_count() {  # LOG cases|assertions
+  local n
+  if [ "$2" = cases ]; then
+    n=$(sed -nE 's/^All tests passed \([0-9]+ assertions? in ([0-9]+) test cases?\)$/\1/p
+      s/^test cases: +([0-9]+)( |$).*/\1/p' "$1" | tail -1)
+  else
+    n=$(sed -nE 's/^All tests passed \(([0-9]+) assertions? in [0-9]+ test cases?\)$/\1/p
+      s/^assertions: +([0-9]+)( |$).*/\1/p' "$1" | tail -1)
+  fi
+  echo "${n:-0}"
+}
+
+# run_case LOG BINARY CASE [ENV...]: runs the one Catch2 case CASE on its own, appending its
+# output to LOG. Sets case_rc (the binary's exit code), case_ran and case_asserts (Catch2's
+# counts). Returns 0 only when the binary exited 0 and Catch2 ran exactly 1 case.
+run_case() {
+  local log=$1 bin=$2 case=$3; shift 3
+  local part="$log.part"
+  env "$@" "$bin" --warn NoTests "$case" >"$part" 2>&1
+  case_rc=$?
+  case_ran=$(catch_count "$part" cases)
+  case_asserts=$(catch_count "$part" assertions)
+  cat "$part" >>"$log"
+  rm -f "$part"
+  if [ "$case_ran" != 1 ]; then
+    echo "reliability.sh: '$case' ($(basename "$bin")): Catch2 ran $case_ran cases, expected 1" \
+      "(exit $case_rc; a renamed or misspelt case?)" | tee -a "$log" >&2
+    return 1
+  fi
+  [ "$case_rc" = 0 ]
+}
+
+# A reliability_tests case that writes its own row; a failure without a row still gets one, and
+# a run in which Catch2 did not run exactly that one case fails its row.
 catch_row() {  # NAME TRIALS-ENV CASE [ENV...]
   local name=$1 trials=$2 case=$3; shift 3
   want "$name" || return 0
   local log; log=$(log_of "$name")
   : >"$AMBIENT_RELIABILITY_REPORT"
+  : >"$log"
   echo "== $name" >&2
-  env AMBIENT_TRIALS="$trials" "$@" "$rel" --warn NoTests "$case" >"$log" 2>&1
-  local rc=$?
+  run_case "$log" "$rel" "$case" AMBIENT_TRIALS="$trials" "$@"
+  local rc=$case_rc prefix=""
+  if [ "$case_ran" != 1 ]; then
+    [ "$rc" = 0 ] && rc=3
+    prefix="Catch2 ran $case_ran cases, expected 1; "
+  fi
   if [ -s "$AMBIENT_RELIABILITY_REPORT" ]; then
-    while IFS=$'\t' read -r _ t p f; do add_row "$name" "$t" "$p" "$f" "$rc"; done <"$AMBIENT_RELIABILITY_REPORT"
+    while IFS=$'\t' read -r _ t p f; do add_row "$name" "$t" "$p" "$prefix$f" "$rc"; done <"$AMBIENT_RELIABILITY_REPORT"
   else
-    add_row "$name" "$trials" 0 "exit $rc before reporting: $(grep -m1 -E 'FAILED|REQUIRE|error' "$log" | cut -c1-80)" "$rc"
+    add_row "$name" "$trials" 0 "$prefix""exit $rc before reporting: $(grep -m1 -E 'FAILED|REQUIRE|error|No test cases matched' "$log" | cut -c1-80)" "$rc"
   fi
   [ "$rc" = 0 ] || { echo "--- $name failed (exit $rc); log tail:" >&2; tail -n 30 "$log" >&2; }
 }
 
-# An existing test driven N times (existing coverage reused, not duplicated).
+# An existing test driven N times (existing coverage reused, not duplicated); a run passes when
+# it exits 0 and Catch2 ran exactly the one case.
 repeat_row() {  # NAME N FIGURE-SUFFIX BINARY CASE
   local name=$1 n=$2 suffix=$3 bin=$4 case=$5
   want "$name" || return 0
   local log; log=$(log_of "$name")
   echo "== $name ($n runs)" >&2
-  local ok=0 kills=0 i rc=0
+  local ok=0 kills=0 i rc=0 ran=0
   for i in $(seq 1 "$n"); do
-    if "$bin" "$case" >"$log.$i" 2>&1; then
+    : >"$log.$i"
+    if run_case "$log.$i" "$bin" "$case"; then
       ok=$((ok + 1))
     else
       rc=1; echo "--- $name run $i failed; log tail:" >&2; tail -n 30 "$log.$i" >&2
     fi
+    ran=$((ran + case_ran))
     k=$(grep -oE 'agent SIGKILLed [0-9]+ times' "$log.$i" | grep -oE '[0-9]+' | head -1)
     kills=$((kills + ${k:-0}))
   done
   local fig=${suffix//KILLS/$kills}
+  [ "$ran" = "$n" ] || fig="Catch2 ran $ran cases in $n runs, expected $n; $fig"
   add_row "$name" "$n" "$ok" "$fig" "$rc"
 }
 
@@ -130,17 +176,22 @@ repeat_row "CNI config rewritten by primary CNI" "$T_WATCH" \
   "installer --watch re-inserted ambient-cni after every rewrite" \
   "$kern" "ambient-cni-install --watch re-inserts after the primary CNI rewrites its config"
 if want "netlink errors injected (engine seam)"; then
+  # Three cases, each run on its own: the row expects 3 cases run and 3 passed.
   echo "== netlink errors injected" >&2
   log=$(log_of netlink)
-  rc=0
-  "$unit" "a kernel error fails the ADD and the next pass converges" \
-    "a registry that cannot be saved changes neither memory nor kernel" >"$log" 2>&1 || rc=1
-  "$kern" "a failing nft batch changes nothing" >>"$log" 2>&1 || rc=1
-  cases=$(grep -oE '[0-9]+ assertions? in [0-9]+ test cases?' "$log" |
-    awk '{a+=$1; c+=$4} END {print c+0, a+0}')
-  set -- $cases
-  add_row "netlink errors injected (engine seam)" 3 "$([ $rc = 0 ] && echo 3 || echo 0)" \
-    "$1 cases (unit seam + real nft batch), $2 assertions: ADD fails, next pass converges" "$rc"
+  : >"$log"
+  rc=0 ok=0 cases=0 asserts=0
+  for bc in "$unit|a kernel error fails the ADD and the next pass converges" \
+            "$unit|a registry that cannot be saved changes neither memory nor kernel" \
+            "$kern|a failing nft batch changes nothing"; do
+    if run_case "$log" "${bc%%|*}" "${bc#*|}"; then ok=$((ok + 1)); else rc=1; fi
+    cases=$((cases + case_ran))
+    asserts=$((asserts + case_asserts))
+  done
+  fig="$cases cases (unit seam + real nft batch), $asserts assertions: ADD fails, next pass converges"
+  [ "$cases" = 3 ] || fig="Catch2 ran $cases cases, expected 3; $fig"
+  add_row "netlink errors injected (engine seam)" 3 "$ok" "$fig" "$rc"
+  [ "$rc" = 0 ] || { echo "--- netlink errors injected failed; log tail:" >&2; tail -n 30 "$log" >&2; }
 fi
 
 # --- load
@@ -207,21 +258,36 @@ catch_row "state files atomic and mode-restricted" "$T_FILES" \
   "agent state files are written atomically and mode-restricted with no temp files left"
 catch_row "a pod cannot opt another pod out" 1 "one pod's CNI requests cannot release or opt out another pod"
 
-# --- fuzzing: one row a libFuzzer target (ASan + UBSan + LSan), from scripts/fuzz.sh's lines
+# --- fuzzing: one row a libFuzzer target (ASan + UBSan + LSan), from scripts/fuzz.sh's lines.
+# A row passes only when fuzz.sh says result=ok, there was no finding and the target executed at
+# least the floor (min_execs, checked here too); every target fuzz.sh knows must have a line.
 if [ "$fuzz" = 1 ] && want "fuzz"; then
   echo "== fuzz targets, $S_FUZZ s each (scripts/fuzz.sh)" >&2
   log=$(log_of fuzz)
   scripts/fuzz.sh --seconds "$S_FUZZ" --jobs "$(nproc)" >"$log" 2>&1
   rc=$?
   rows=0
+  seen=" "
   while read -r line; do
     declare -A f=()
     for kv in ${line#FUZZ }; do f[${kv%%=*}]=${kv#*=}; done
-    ok=$([ "${f[result]}" = ok ] && echo 1 || echo 0)
-    add_row "fuzz ${f[target]}" 1 "$ok" \
-      "${f[execs]} execs in ${f[seconds]} s, ${f[findings]} findings" "$([ "$ok" = 1 ] && echo 0 || echo 1)"
+    execs=${f[execs]:-0} floor=${f[min_execs]:-}
+    fig="${execs} execs in ${f[seconds]:-?} s, ${f[findings]:-?} findings"
+    ok=1
+    [ "${f[result]:-}" = ok ] && [ "${f[findings]:-}" = 0 ] || ok=0
+    if ! [[ "$execs" =~ ^[0-9]+$ && "$floor" =~ ^[0-9]+$ ]] || [ "$execs" -lt "$floor" ]; then
+      ok=0
+      fig="$fig; below the floor of ${floor:-?} executions"
+    fi
+    add_row "fuzz ${f[target]:-?}" 1 "$ok" "$fig" "$([ "$ok" = 1 ] && echo 0 || echo 1)"
     rows=$((rows + 1))
+    seen="$seen${f[target]:-?} "
+    unset f
   done < <(grep '^FUZZ ' "$log")
+  for t in $(scripts/fuzz.sh --help | sed -n 's/^Targets (default: all): //p'); do
+    [[ "$seen" == *" $t "* ]] || [ "$rows" = 0 ] ||
+      add_row "fuzz $t" 1 0 "no FUZZ line from scripts/fuzz.sh (exit $rc)" 1
+  done
   if [ "$rows" = 0 ]; then
     add_row "fuzz targets" 1 0 "scripts/fuzz.sh exit $rc before any target ran: $(tail -n1 "$log" | cut -c1-80)" 1
   fi
