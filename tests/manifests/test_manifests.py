@@ -2,7 +2,8 @@
 """Tests of manifests/ (label unit): rendering, and the manifests against the built binaries,
 the README and the sources. Every check also runs on a deliberately broken copy and must fail
 there. Binaries come from CTest in the environment: AMBIENT_AGENT, AMBIENT_CNI_INSTALL,
-AMBIENT_CNI, AMBIENT_CNI_API_LOOKUP, ZTUNNEL (empty: the ztunnel checks skip).
+AMBIENT_CNI, AMBIENT_CNI_API_LOOKUP, AMBIENTCTL, ZTUNNEL (unset or not a file: the checks that
+need it skip; with CI set in the environment every suite fails instead, naming the variable).
 Run: /usr/bin/python3 tests/manifests/test_manifests.py [TestClass]
 """
 
@@ -29,11 +30,33 @@ import render  # noqa: E402
 KUBECONFIG_SCRIPT = os.path.join(MANIFESTS, "images", "ambient-cni-kubeconfig")
 
 
+BINARY_VARS = ("AMBIENT_AGENT", "AMBIENTCTL", "AMBIENT_CNI", "AMBIENT_CNI_API_LOOKUP",
+               "AMBIENT_CNI_INSTALL", "ZTUNNEL")
+
+
+def binary(var):
+    """The path in environment variable var, or "" when it is unset or names no file."""
+    path = os.environ.get(var, "")
+    return path if path and os.path.isfile(path) else ""
+
+
+def missing_binaries():
+    """["VAR (unset)" or "VAR=path (no such file)"] for each binary the suites use."""
+    out = []
+    for var in BINARY_VARS:
+        path = os.environ.get(var, "")
+        if not path:
+            out.append(f"{var} (unset)")
+        elif not os.path.isfile(path):
+            out.append(f"{var}={path} (no such file)")
+    return out
+
+
 def binaries():
     out = {
-        "ambient-agent": os.environ.get("AMBIENT_AGENT", ""),
-        "ambient-cni-install": os.environ.get("AMBIENT_CNI_INSTALL", ""),
-        "ztunnel": os.environ.get("ZTUNNEL", ""),
+        "ambient-agent": binary("AMBIENT_AGENT"),
+        "ambient-cni-install": binary("AMBIENT_CNI_INSTALL"),
+        "ztunnel": binary("ZTUNNEL"),
         "ambient-cni-kubeconfig": KUBECONFIG_SCRIPT,
     }
     return {k: v for k, v in out.items() if v}
@@ -82,12 +105,21 @@ def real_objects():
 class Base(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        if os.environ.get("CI") and missing_binaries():
+            raise RuntimeError("CI is set: failing instead of skipping; binaries missing: "
+                               + ", ".join(missing_binaries()) + " (CTest sets them)")
         cls.bins = binaries()
         missing = {"ambient-agent", "ambient-cni-install"} - set(cls.bins)
         if missing:
-            raise RuntimeError(f"set {missing} in the environment (CTest does)")
+            raise RuntimeError(f"set {missing} in the environment to existing files (CTest does)")
         cls.helps = mc.help_texts(cls.bins)
         cls.objects = real_objects()
+
+    def skip_or_fail(self, why):
+        """A check that cannot run: skipped on a developer's machine, a failure under CI."""
+        if os.environ.get("CI"):
+            self.fail(f"{why} (CI is set: failing instead of skipping)")
+        self.skipTest(why)
 
     def assertFinds(self, problems, text):
         self.assertTrue(any(text in p for p in problems), f"want a problem with {text!r}: {problems}")
@@ -202,7 +234,7 @@ class PortsTest(Base):
             self.assertFinds(problems, "containerPort 15032 is not in the README")
             self.assertFinds(problems, "probe port 15031 is not a containerPort")
         if "ztunnel" not in self.bins:
-            return
+            self.skip_or_fail("no ztunnel binary (ZTUNNEL): its DaemonSet was not checked")
         with Broken("50-ztunnel-daemonset.yaml", "path: /healthz/ready", "path: /ready") as objects:
             self.assertFinds(mc.check_ports(objects, self.helps, readme), "probe /ready on 15021")
         with Broken("50-ztunnel-daemonset.yaml", "containerPort: 15020", "containerPort: 15031") as objects:
@@ -257,7 +289,7 @@ class ConsistencyTest(Base):
         with Broken("40-agent-daemonset.yaml", "maxSurge: 0", "maxSurge: 1") as objects:
             self.assertFinds(mc.check_consistency(objects), "maxSurge 0")
         if "ztunnel" not in self.bins:
-            return
+            self.skip_or_fail("no ztunnel binary (ZTUNNEL): its DaemonSet was not checked")
         with Broken("50-ztunnel-daemonset.yaml", "        app: ztunnel\n        app.kubernetes.io",
                     "        app: zt\n        app.kubernetes.io") as objects:
             self.assertFinds(mc.check_consistency(objects), "lack the label app=ztunnel")
@@ -270,9 +302,9 @@ class ImagesTest(Base):
     def agent_binaries(self):
         names = ("AMBIENT_AGENT", "AMBIENTCTL", "AMBIENT_CNI", "AMBIENT_CNI_API_LOOKUP",
                  "AMBIENT_CNI_INSTALL")
-        paths = [os.environ.get(n, "") for n in names]
+        paths = [binary(n) for n in names]
         if not all(paths):
-            self.skipTest("set " + " ".join(names))
+            self.skip_or_fail("set " + " ".join(names) + " to existing files")
         return paths
 
     def test_agent_image_installs_exactly_the_libraries(self):
@@ -285,7 +317,7 @@ class ImagesTest(Base):
 
     def test_ztunnel_image_installs_exactly_the_libraries(self):
         if "ztunnel" not in self.bins:
-            self.skipTest("no ztunnel binary")
+            self.skip_or_fail("no ztunnel binary (ZTUNNEL)")
         text = read(os.path.join(MANIFESTS, "images/ztunnel.Containerfile"))
         self.assertEqual(mc.check_image_packages(text, [self.bins["ztunnel"]]), [])
         self.assertFinds(mc.check_image_packages(text.replace(" libnghttp2-14", ""),
@@ -348,9 +380,9 @@ class PluginKubeconfigTest(Base):
         self.assertFalse(os.path.exists(out))
 
     def test_plugin_reads_the_api_with_it(self):
-        lookup = os.environ.get("AMBIENT_CNI_API_LOOKUP")
+        lookup = binary("AMBIENT_CNI_API_LOOKUP")
         if not lookup:
-            self.skipTest("set AMBIENT_CNI_API_LOOKUP")
+            self.skip_or_fail("set AMBIENT_CNI_API_LOOKUP to an existing file")
         tok = os.path.join(self.tmp, "tok")
         os.makedirs(tok)
         key, cert = os.path.join(self.tmp, "key.pem"), os.path.join(tok, "ca.crt")
