@@ -5,7 +5,7 @@
 
 #include "common/log/log.h"
 #include "ztunnel/core/options.h"
-#include "ztunnel/sys/proxy_app.h"
+#include "ztunnel/proxy/proxy_app.h"
 
 int main(int argc, char** argv) {
   auto opts = zt::parseOptions(std::vector<std::string>(argv + 1, argv + argc));

@@ -1,6 +1,6 @@
 // Process wiring: start workers and control ports, poll config, drain on SIGTERM.
 // Touches the kernel (signalfd, rlimits).
-#include "ztunnel/sys/proxy_app.h"
+#include "ztunnel/proxy/proxy_app.h"
 
 #include <malloc.h>
 #include <signal.h>
@@ -11,12 +11,12 @@
 #include <vector>
 
 #include "common/log/log.h"
+#include "ztunnel/proxy/worker.h"
 #include "ztunnel/sys/cert_store.h"
 #include "ztunnel/sys/config_watcher.h"
 #include "ztunnel/sys/control_http.h"
 #include "ztunnel/sys/socket_ops.h"
 #include "ztunnel/sys/tls_context.h"
-#include "ztunnel/sys/worker.h"
 
 namespace zt {
 namespace {

@@ -1,7 +1,7 @@
 // HBONE connection pool. Touches the kernel through the connections.
-#include "ztunnel/sys/hbone_pool.h"
+#include "ztunnel/hbone/hbone_pool.h"
 
-#include "ztunnel/sys/hbone_connection.h"
+#include "ztunnel/hbone/hbone_connection.h"
 
 namespace zt {
 

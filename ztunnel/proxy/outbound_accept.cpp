@@ -4,8 +4,8 @@
 
 #include "common/log/log.h"
 #include "ztunnel/core/route_plan.h"
-#include "ztunnel/sys/hbone_client.h"
-#include "ztunnel/sys/listener.h"
+#include "ztunnel/hbone/hbone_client.h"
+#include "ztunnel/proxy/listener.h"
 #include "ztunnel/sys/plain_relay.h"
 #include "ztunnel/sys/socket_ops.h"
 #include "ztunnel/sys/traffic_labels.h"

@@ -31,15 +31,15 @@ class HboneConnection;
 class HboneConnection : public EventHandler {
  public:
   enum class Mode { kServer, kClient };
+  // `expectedIdentity` (client side): the peer identity required; empty: any identity of our
+  // trust domain.
   HboneConnection(WorkerContext& ctx, Mode mode, UniqueFd fd, SslPtr ssl, const SocketAddr& peer,
-                  const SocketAddr& local);
+                  const SocketAddr& local, std::string expectedIdentity = {});
   ~HboneConnection() override;
   Status start();  // register with the loop, arm the handshake deadline
   void onEvents(int tag, uint32_t events) override;
 
   // Client side.
-  std::string poolKey;
-  std::string expectedIdentity;  // empty: any identity of our trust domain
   bool acceptsStreams() const;
   void openStream(HboneStream* stream, const SocketAddr& authority);
 
@@ -87,6 +87,7 @@ class HboneConnection : public EventHandler {
   SslPtr ssl_;
   SocketAddr peer_;
   SocketAddr local_;
+  std::string expectedIdentity_;  // client side; empty: any identity of our trust domain
   Watch watch_;
   State state_;
   NghttpSessionPtr session_;

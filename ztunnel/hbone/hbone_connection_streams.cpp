@@ -2,8 +2,8 @@
 // control credit, resets, detaching, idle close and GOAWAY. Touches nghttp2 state only.
 #include <string>
 
-#include "ztunnel/sys/hbone_connection.h"
-#include "ztunnel/sys/hbone_stream.h"
+#include "ztunnel/hbone/hbone_connection.h"
+#include "ztunnel/hbone/hbone_stream.h"
 
 namespace zt {
 

@@ -1,14 +1,14 @@
 // Outbound HBONE: find or dial a pooled mTLS connection for the route and open a CONNECT stream
 // carrying the client socket. Touches the kernel and OpenSSL.
-#include "ztunnel/sys/hbone_client.h"
+#include "ztunnel/hbone/hbone_client.h"
 
 #include <unistd.h>
 
 #include "common/log/log.h"
+#include "ztunnel/hbone/hbone_connection.h"
+#include "ztunnel/hbone/hbone_pool.h"
+#include "ztunnel/hbone/hbone_stream.h"
 #include "ztunnel/sys/cert_store.h"
-#include "ztunnel/sys/hbone_connection.h"
-#include "ztunnel/sys/hbone_pool.h"
-#include "ztunnel/sys/hbone_stream.h"
 #include "ztunnel/sys/socket_ops.h"
 #include "ztunnel/sys/tls_context.h"
 
@@ -35,9 +35,7 @@ HboneConnection* dial(WorkerContext& ctx, const std::string& key, const Outbound
     return nullptr;
   }
   auto* conn = new HboneConnection(ctx, HboneConnection::Mode::kClient, std::move(*fd), std::move(*ssl),
-                                   route.connectTo, SocketAddr{});
-  conn->poolKey = key;
-  conn->expectedIdentity = route.expectedIdentity;
+                                   route.connectTo, SocketAddr{}, route.expectedIdentity);
   if (!conn->start()) {
     delete conn;  // frees the TLS state and closes the socket
     return nullptr;

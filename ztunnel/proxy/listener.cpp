@@ -1,5 +1,5 @@
 // Listener sockets and accept loop. Touches the kernel.
-#include "ztunnel/sys/listener.h"
+#include "ztunnel/proxy/listener.h"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "common/log/log.h"
+#include "ztunnel/hbone/hbone_server.h"
 #include "ztunnel/sys/socket_ops.h"
 
 namespace zt {

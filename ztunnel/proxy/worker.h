@@ -5,7 +5,7 @@
 #include <thread>
 #include <vector>
 
-#include "ztunnel/sys/listener.h"
+#include "ztunnel/proxy/listener.h"
 #include "ztunnel/sys/proxy_state.h"
 
 namespace zt {

@@ -1,12 +1,13 @@
 // 15008: accept HBONE (mTLS with the destination workload's identity), validate each CONNECT
 // and dial the local workload from the original client IP. Touches the kernel and OpenSSL.
+#include "ztunnel/hbone/hbone_server.h"
+
 #include <unistd.h>
 
 #include "common/log/log.h"
+#include "ztunnel/hbone/hbone_connection.h"
+#include "ztunnel/hbone/hbone_stream.h"
 #include "ztunnel/sys/cert_store.h"
-#include "ztunnel/sys/hbone_connection.h"
-#include "ztunnel/sys/hbone_stream.h"
-#include "ztunnel/sys/listener.h"
 #include "ztunnel/sys/socket_ops.h"
 #include "ztunnel/sys/tls_context.h"
 #include "ztunnel/sys/traffic_labels.h"
@@ -14,7 +15,7 @@
 namespace zt {
 
 void acceptInboundHbone(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& dst) {
-  const char* name = listenerName(ListenerKind::kInboundHbone);
+  const char* name = listenerFor(HboneConnection::Mode::kServer);
   if (!ctx.state.tls) {
     ctx.state.metrics.countRejected(name, "no_identity_source");
     closeWithReset(std::move(fd));
@@ -47,7 +48,7 @@ void HboneConnection::onRequest(int32_t id) {
   requests_.erase(id);
   if (timer_) ctx_.loop.cancelTimer(timer_);  // the first CONNECT ends the handshake deadline
   timer_ = 0;
-  const char* name = listenerName(ListenerKind::kInboundHbone);
+  const char* name = listenerFor(HboneConnection::Mode::kServer);
   auto view = ctx_.state.snapshot();
   InboundDecision d = computeInboundTarget(*view, req, ctx_.state.opts.node);
   if (d.status == 200 && (goingAway_ || ctx_.state.draining.load())) {

@@ -3,8 +3,8 @@
 #include <cctype>
 #include <cstdlib>
 
-#include "ztunnel/sys/hbone_connection.h"
-#include "ztunnel/sys/hbone_stream.h"
+#include "ztunnel/hbone/hbone_connection.h"
+#include "ztunnel/hbone/hbone_stream.h"
 
 namespace zt {
 

@@ -1,6 +1,6 @@
 // Plain-socket side of an HBONE stream: direct recv into nghttp2 DATA frames, direct send of
 // received DATA with flow-control credit returned only for bytes the socket took. Touches the kernel.
-#include "ztunnel/sys/hbone_stream.h"
+#include "ztunnel/hbone/hbone_stream.h"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <cerrno>
 
 #include "common/log/log.h"
-#include "ztunnel/sys/hbone_connection.h"
+#include "ztunnel/hbone/hbone_connection.h"
 #include "ztunnel/sys/socket_ops.h"
 
 namespace zt {

@@ -1,6 +1,6 @@
 // HBONE connection I/O: TLS handshake and identity checks, TLS <-> nghttp2 pumping, stream
 // bookkeeping, deadlines. Touches the kernel and OpenSSL.
-#include "ztunnel/sys/hbone_connection.h"
+#include "ztunnel/hbone/hbone_connection.h"
 
 #include <openssl/err.h>
 #include <unistd.h>
@@ -9,8 +9,8 @@
 
 #include "common/log/log.h"
 #include "ztunnel/core/spiffe_identity.h"
-#include "ztunnel/sys/hbone_pool.h"
-#include "ztunnel/sys/hbone_stream.h"
+#include "ztunnel/hbone/hbone_pool.h"
+#include "ztunnel/hbone/hbone_stream.h"
 #include "ztunnel/sys/socket_ops.h"
 #include "ztunnel/sys/tls_context.h"
 
@@ -27,8 +27,10 @@ constexpr size_t kReadChunk = 256 * 1024;
 }  // namespace
 
 HboneConnection::HboneConnection(WorkerContext& ctx, Mode mode, UniqueFd fd, SslPtr ssl,
-                                 const SocketAddr& peer, const SocketAddr& local)
-    : ctx_(ctx), mode_(mode), fd_(std::move(fd)), ssl_(std::move(ssl)), peer_(peer), local_(local), watch_{this, 0},
+                                 const SocketAddr& peer, const SocketAddr& local,
+                                 std::string expectedIdentity)
+    : ctx_(ctx), mode_(mode), fd_(std::move(fd)), ssl_(std::move(ssl)), peer_(peer), local_(local),
+      expectedIdentity_(std::move(expectedIdentity)), watch_{this, 0},
       state_(mode == Mode::kClient ? State::kConnecting : State::kHandshaking) {
   SSL_set_bio(ssl_.get(), BIO_new_socket(fd_.get(), BIO_NOCLOSE), newAppendBio(&tlsOut_));
   tlsOut_.setGrowthLimit(kOutHighWater + kOutSlack);
@@ -38,7 +40,7 @@ HboneConnection::~HboneConnection() = default;
 
 Status HboneConnection::start() {
   policy_.trustDomain = ctx_.state.opts.trustDomain;
-  policy_.expectedIdentity = mode_ == Mode::kClient ? expectedIdentity : std::string();
+  policy_.expectedIdentity = mode_ == Mode::kClient ? expectedIdentity_ : std::string();
   attachPeerPolicy(ssl_.get(), &policy_);
   if (auto st = ctx_.loop.add(fd_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &watch_); !st) return st;
   ctx_.hbonePool->track(this);
@@ -95,7 +97,7 @@ void HboneConnection::continueHandshake() {
 Status HboneConnection::onHandshakeDone() {
   if (!alpnAllowsH2(ssl_.get())) return zt::fail(ErrorCode::kProtocol, "ALPN selected a protocol other than h2");
   auto id = checkPeerIdentity(peerUriSans(ssl_.get()), ctx_.state.opts.trustDomain,
-                              mode_ == Mode::kClient ? expectedIdentity : std::string());
+                              mode_ == Mode::kClient ? expectedIdentity_ : std::string());
   if (!id) return zt::fail(id.error());
   peerIdentity_ = id->toUri();
   nghttp2_option* rawOpt = nullptr;

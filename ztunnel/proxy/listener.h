@@ -30,10 +30,10 @@ class Listener : public EventHandler {
   Watch watch_;
 };
 
-// Per-kind accept handlers (outbound_accept.cpp, inbound_accept.cpp, hbone_server.cpp).
+// Per-kind accept handlers (outbound_accept.cpp; 15008: acceptInboundHbone in
+// ztunnel/hbone/hbone_server.h).
 void acceptOutbound(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& dst);
 void acceptInboundPlain(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& dst);
-void acceptInboundHbone(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& dst);
 
 
 }  // namespace zt

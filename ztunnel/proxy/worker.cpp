@@ -1,7 +1,7 @@
 // Worker threads. Touches the kernel through the loop and listeners.
-#include "ztunnel/sys/worker.h"
+#include "ztunnel/proxy/worker.h"
 
-#include "ztunnel/sys/hbone_pool.h"
+#include "ztunnel/hbone/hbone_pool.h"
 
 namespace zt {
 
