@@ -9,7 +9,7 @@ all_targets=(cni_invocation agent_protocol registry_file workload_view k8s_watch
 
 usage() {
   cat <<EOF
-Usage: scripts/fuzz.sh [--seconds N] [--jobs J] [--min-execs E] [target...]
+Usage: scripts/fuzz.sh [--seconds N] [--jobs J] [--min-execs E] [--runs R] [target...]
 
 Builds the libFuzzer targets (tests/fuzz, clang with AddressSanitizer, UndefinedBehaviorSanitizer
 and LeakSanitizer) into build-fuzz/ and runs each target for N seconds (default 30) on a copy of
@@ -19,6 +19,8 @@ A target that executed fewer than E inputs fails even without a finding (it did 
 run: a binary that exits at once, a seed corpus it cannot read, a machine too loaded to test
 anything). Default E: 100 per second of --seconds (1500 for CI's 15 s rows; the slowest target
 does about 10 times that on the 2-core CI machine under load); 0 turns the floor off.
+--runs R ends a target after R executions even before N seconds (libFuzzer's -runs): a long run
+that only has to reach a count, e.g. --seconds 14400 --min-execs 10000000 --runs 10000000.
 
 Targets (default: all): ${all_targets[*]}
 
@@ -40,12 +42,14 @@ EOF
 seconds=30
 jobs=1
 min_execs=
+runs=
 targets=()
 while (($#)); do
   case "$1" in
     --seconds) seconds=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
     --jobs) jobs=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
     --min-execs) min_execs=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+    --runs) runs=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
     -h | --help) usage; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
@@ -55,6 +59,7 @@ done
 [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: --jobs needs a positive integer" >&2; exit 2; }
 [ -n "$min_execs" ] || min_execs=$((seconds * 100))
 [[ "$min_execs" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: --min-execs needs a non-negative integer" >&2; exit 2; }
+[ -z "$runs" ] || [[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: --runs needs a positive integer" >&2; exit 2; }
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 for t in "${targets[@]}"; do
   [[ " ${all_targets[*]} " == *" $t "* ]] ||
@@ -103,6 +108,7 @@ run_one() {
     -artifact_prefix="$dir/artifacts/")
   dict=$(dict_for "$t")
   [ -n "$dict" ] && args+=(-dict="$dict")
+  [ -n "$runs" ] && args+=(-runs="$runs")
   local start end rc
   start=$(date +%s)
   (cd "$dir" && TMPDIR=$scratch/$t "$build/fuzz-$t" "${args[@]}" "$dir/corpus") >"$dir/log" 2>&1

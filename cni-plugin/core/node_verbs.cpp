@@ -30,7 +30,9 @@ tl::expected<std::vector<Attachment>, std::string> readValidAttachments(const js
     auto ifname = e.find("ifname");
     if (ifname == e.end() || !ifname->is_string())
       return Err(where + ".ifname must be a string");
-    out.push_back({id->get<std::string>(), ifname->get<std::string>()});
+    auto name = IfName::parse(ifname->get<std::string>(), where + ".ifname");
+    if (!name) return Err(name.error().message());
+    out.push_back({id->get<std::string>(), *name});
   }
   return out;
 }

@@ -76,7 +76,9 @@ tl::expected<PrevResult, std::string> readPrevResult(const json& prev) {
       if (*version && **version != family)
         return Err(where + ".version \"" + **version + "\" does not match address " +
                    **address);
-      PrevIp entry{**address, std::nullopt};
+      auto parsed = IpAddress::parse((*address)->substr(0, (*address)->find('/')), where + ".address");
+      if (!parsed) return Err(parsed.error().message());
+      PrevIp entry{*parsed, std::nullopt};
       if (auto idx = ip.find("interface"); idx != ip.end() && !idx->is_null()) {
         if (!idx->is_number_unsigned())
           return Err(where + ".interface must be a non-negative integer (an index into "
@@ -93,13 +95,13 @@ tl::expected<PrevResult, std::string> readPrevResult(const json& prev) {
   return out;
 }
 
-std::vector<std::string> podIps(const PrevResult& prev, const std::string& ifname) {
-  std::vector<std::string> ips;
+std::vector<IpAddress> podIps(const PrevResult& prev, const std::string& ifname) {
+  std::vector<IpAddress> ips;
   for (const auto& ip : prev.ips) {
     if (!ip.interfaceIdx) continue;
     const auto& itf = prev.interfaces[*ip.interfaceIdx];
     if (itf.name != ifname || itf.sandbox.empty()) continue;
-    ips.push_back(ip.address.substr(0, ip.address.find('/')));
+    ips.push_back(ip.address);
   }
   return ips;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/core/error.h"
+#include "common/core/ip_address.h"
 
 namespace ambient::cni {
 
@@ -19,7 +20,7 @@ struct PrevInterface {
 };
 
 struct PrevIp {
-  std::string address;                 // as given, with its prefix ("10.1.0.5/24")
+  IpAddress address;                   // without its prefix ("10.1.0.5" of "10.1.0.5/24")
   std::optional<size_t> interfaceIdx;  // index into interfaces, when given
 };
 
@@ -33,6 +34,6 @@ struct PrevResult {
 tl::expected<PrevResult, std::string> readPrevResult(const nlohmann::ordered_json& prev);
 
 // The addresses (without prefix) of `ips` whose interface is named `ifname` and has a sandbox.
-std::vector<std::string> podIps(const PrevResult& prev, const std::string& ifname);
+std::vector<IpAddress> podIps(const PrevResult& prev, const std::string& ifname);
 
 }  // namespace ambient::cni

@@ -80,6 +80,8 @@ CniOutcome& podVerb(CniOutcome& o, const CniInvocation& in, const std::string& v
     return failWith(o, ver, kCniErrInvalidConfig,
                     "ambient-cni must be chained after a plugin that provides prevResult",
                     "put ambient-cni last in the conflist's plugins");
+  auto ifname = IfName::parse(envOf(in, "CNI_IFNAME"), "CNI_IFNAME");
+  if (!ifname) return failWith(o, ver, kCniErrInvalidEnv, ifname.error().message());
   PrevResult prev;
   if (hasPrev) {
     auto p = readPrevResult(*prevIt);
@@ -104,7 +106,7 @@ CniOutcome& podVerb(CniOutcome& o, const CniInvocation& in, const std::string& v
   PodRequest req{.command = pc,
                  .containerId = o.containerId,
                  .netns = envOf(in, "CNI_NETNS"),
-                 .ifname = envOf(in, "CNI_IFNAME"),
+                 .ifname = *ifname,
                  .podNamespace = args->at("K8S_POD_NAMESPACE"),
                  .podName = args->at("K8S_POD_NAME"),
                  .podUid = uid == args->end() ? "" : uid->second,

@@ -52,6 +52,34 @@ Status field(const json& j, const char* key, T& out, bool required) {
   return {};
 }
 
+// The typed fields: decoded here, once, and refused naming the field.
+Status field(const json& j, const char* key, IfName& out, bool required) {
+  std::string text;
+  if (auto st = field(j, key, text, required); !st) return st;
+  auto name = IfName::parseOptional(text, std::string("field \"") + key + "\"");
+  if (!name) return fail(bad(name.error().message()));
+  out = *name;
+  return {};
+}
+
+Status field(const json& j, const char* key, std::vector<IpAddress>& out, bool required) {
+  std::vector<std::string> texts;
+  if (auto st = field(j, key, texts, required); !st) return st;
+  out.clear();
+  for (size_t i = 0; i < texts.size(); ++i) {
+    auto ip = IpAddress::parse(texts[i], std::string(key) + "[" + std::to_string(i) + "]");
+    if (!ip) return fail(bad(ip.error().message()));
+    out.push_back(*ip);
+  }
+  return {};
+}
+
+json toJson(const std::vector<IpAddress>& ips) {
+  json list = json::array();
+  for (const auto& ip : ips) list.push_back(ip.str());
+  return list;
+}
+
 }  // namespace
 
 std::string_view podCommandName(PodCommand c) {
@@ -91,15 +119,15 @@ std::string encodeRequest(const PodRequest& r) {
             {"command", podCommandName(r.command)},
             {"containerId", r.containerId},
             {"netns", r.netns},
-            {"ifname", r.ifname},
+            {"ifname", r.ifname.str()},
             {"podNamespace", r.podNamespace},
             {"podName", r.podName},
             {"podUid", r.podUid},
-            {"ips", r.ips}};
+            {"ips", toJson(r.ips)}};
   if (r.command == PodCommand::kGc) {
     json list = json::array();
     for (const auto& a : r.validAttachments) {
-      list.push_back({{"containerId", a.containerId}, {"ifname", a.ifname}});
+      list.push_back({{"containerId", a.containerId}, {"ifname", a.ifname.str()}});
     }
     j["validAttachments"] = std::move(list);
   }
@@ -147,6 +175,11 @@ Result<PodRequest> decodeRequest(std::string_view text) {
       }
       r.validAttachments.push_back(std::move(a));
     }
+  }
+  bool podCommand = r.command == PodCommand::kAdd || r.command == PodCommand::kDel ||
+                    r.command == PodCommand::kCheck;
+  if (podCommand && r.ifname.empty()) {
+    return fail(bad("field \"ifname\" is missing (CNI_IFNAME is required for " + command + ")"));
   }
   return r;
 }

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "common/core/error.h"
+#include "common/core/if_name.h"
+#include "common/core/ip_address.h"
 
 namespace ambient {
 
@@ -35,7 +37,7 @@ std::string_view podCommandName(PodCommand c);
 // One entry of the runtime's cni.dev/valid-attachments (GC).
 struct Attachment {
   std::string containerId;
-  std::string ifname;
+  IfName ifname;
   bool operator==(const Attachment&) const = default;
   auto operator<=>(const Attachment&) const = default;
 };
@@ -45,11 +47,11 @@ struct PodRequest {
   PodCommand command = PodCommand::kAdd;
   std::string containerId;
   std::string netns;   // CNI_NETNS (may be empty on DEL)
-  std::string ifname;  // CNI_IFNAME
+  IfName ifname;       // CNI_IFNAME (empty only for STATUS and GC)
   std::string podNamespace;
   std::string podName;
   std::string podUid;
-  std::vector<std::string> ips;              // the pod's addresses on CNI_IFNAME, from prevResult
+  std::vector<IpAddress> ips;                // the pod's addresses on CNI_IFNAME, from prevResult
   std::vector<Attachment> validAttachments;  // GC only
   bool operator==(const PodRequest&) const = default;
 };

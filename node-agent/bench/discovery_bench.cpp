@@ -153,7 +153,7 @@ int main(int argc, char** argv) {
     r.podNamespace = ns;
     r.podName = name;
     r.podUid = "u" + std::to_string(i);
-    r.ips = {ip};
+    r.ips = {IpAddress::parse(ip).value()};
     return enroller.handle(r);
   };
   auto z =

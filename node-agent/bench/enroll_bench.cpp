@@ -221,7 +221,7 @@ int main(int argc, char** argv) {
     r.podNamespace = ns;
     r.podName = name;
     r.podUid = "u" + std::to_string(i);
-    r.ips = {ip};
+    r.ips = {IpAddress::parse(ip).value()};
     return enroller.handle(r);
   };
   request(PodCommand::kAdd, "istio-system", "zt", -1, "10.244.0.3", "/var/run/netns/" + zt);

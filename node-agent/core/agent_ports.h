@@ -3,6 +3,7 @@
 // node-agent/sys; tests substitute their own. Pure (interfaces).
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/core/error.h"
@@ -22,16 +23,16 @@ class RegistryStore {
 };
 
 struct PodLink {
-  std::string hostVeth;  // node end of the pod's veth
-  std::string gateway;   // the pod's default gateway ("" when it has none)
-  uint32_t mtu = 1500;   // MTU of the pod's interface
+  IfName hostVeth;                   // node end of the pod's veth
+  std::optional<IpAddress> gateway;  // the pod's default gateway, when it has one
+  uint32_t mtu = 1500;               // MTU of the pod's interface
 };
 
 class PodInspector {
  public:
   virtual ~PodInspector() = default;
   // Reads the pod's interface `ifname` inside `netns` and finds its peer in the node.
-  virtual Result<PodLink> inspect(const std::string& netns, const std::string& ifname) = 0;
+  virtual Result<PodLink> inspect(const std::string& netns, const IfName& ifname) = 0;
   // True when `netns` certainly no longer exists (the path is missing): its pod was removed.
   // False when it exists or cannot be told.
   virtual bool netnsGone(const std::string& netns) = 0;

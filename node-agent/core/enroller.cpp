@@ -21,7 +21,15 @@ PodReply reply(PodVerdict v, std::string message) {
 // The registry key of a discovered pod whose source knows no UID (the metadata file).
 constexpr std::string_view kDiscoveredUidPrefix = "discovered:";
 
-bool sameAddresses(std::vector<std::string> a, std::vector<std::string> b) {
+// The metadata's addresses (API text) against a record's: an address the API gives that is not
+// an address at all counts as a difference.
+bool sameAddresses(const std::vector<std::string>& api, std::vector<IpAddress> b) {
+  std::vector<IpAddress> a;
+  for (const auto& text : api) {
+    auto ip = IpAddress::parse(text);
+    if (!ip) return false;
+    a.push_back(*ip);
+  }
   std::sort(a.begin(), a.end());
   std::sort(b.begin(), b.end());
   return a == b;
@@ -52,9 +60,9 @@ Status Enroller::start(PodRegistry loaded) {
     // ADD: read them again, so an outdated or damaged copy cannot keep the node from
     // converging. (When its namespace cannot be inspected the record stays as it is.)
     ZtunnelRecord z = *registry_.ztunnel;
-    if (auto link = inspector_.inspect(z.netns, z.podIfname); link && !link->gateway.empty()) {
+    if (auto link = inspector_.inspect(z.netns, z.podIfname); link && link->gateway) {
       z.hostVeth = link->hostVeth;
-      z.nodeAddr = link->gateway;
+      z.nodeAddr = *link->gateway;
       z.lowerMtu = link->mtu;
       if (z != *registry_.ztunnel && validateZtunnelRecord(z) && store_.setZtunnel(z))
         registry_.ztunnel = z;
@@ -111,8 +119,8 @@ PodReply Enroller::add(const PodRequest& r) {
   }
   if (r.ifname != config_.podIfname) {
     return reply(PodVerdict::kNotAmbient,
-                 "interface " + r.ifname + " is not the pod's default network interface (" +
-                     config_.podIfname + "; a secondary network?): left alone");
+                 "interface " + r.ifname.str() + " is not the pod's default network interface (" +
+                     config_.podIfname.str() + "; a secondary network?): left alone");
   }
   SnapshotPtr meta = metadata_.snapshot();
   if (!meta->ready) {
@@ -125,7 +133,7 @@ PodReply Enroller::add(const PodRequest& r) {
   if (m.role == PodRole::kZtunnel) return addZtunnel(r);
 
   PodRecord rec{r.podUid, r.podNamespace, r.podName, r.containerId, r.netns,
-                r.ifname, r.ips,          "",        false};
+                r.ifname, r.ips,          {},        false};
   if (m.role == PodRole::kNotAmbient) {
     if (auto refused = claimIpsLocked(r, false)) return *refused;
     // Remembered so that a later label flip can enroll it without a restart.
@@ -157,12 +165,13 @@ std::optional<Enroller::EnrollFailure> Enroller::enrollLocked(PodRecord rec) {
   }
   if (rec.ips.empty()) {
     return refuse(kCniErrInvalidConfig, "bad-request", ErrorCode::kInvalidInput,
-                  "has no IP address on " + rec.ifname);
+                  "has no IP address on " + rec.ifname.str());
   }
   for (const auto& ip : rec.ips) {
-    if (auto parsed = Ipv4::parse(ip); !parsed) {
+    if (ip.isV6()) {
       return refuse(kCniErrInvalidConfig, "bad-request", ErrorCode::kInvalidInput,
-                    parsed.error().message());
+                    "IPv6 address \"" + ip.str() +
+                        "\" is not supported yet: this release redirects IPv4 only");
     }
   }
   if (const PodRecord* other = enrolledWithIp(rec.ips, rec.uid)) {
@@ -199,7 +208,7 @@ Status Enroller::releaseLocked(const PodRecord& rec) {
   return {};
 }
 
-const PodRecord* Enroller::enrolledWithIp(const std::vector<std::string>& ips,
+const PodRecord* Enroller::enrolledWithIp(const std::vector<IpAddress>& ips,
                                           const std::string& uid) const {
   for (const PodRecord* other : registry_.enrolled()) {
     if (other->uid == uid) continue;
@@ -245,7 +254,7 @@ std::optional<PodReply> Enroller::claimIpsLocked(const PodRequest& r, bool ambie
     if (ambient && other.enrolled) {
       return errorReply(kCniErrInvalidConfig,
                         "ambient pod " + r.podNamespace + "/" + r.podName + ": IP " +
-                            other.ips.front() + " in prevResult belongs to enrolled pod " + pod +
+                            other.ips.front().str() + " in prevResult belongs to enrolled pod " + pod +
                             " (uid " + other.uid + ", netns " + other.netns +
                             " still exists); one IP cannot be redirected for two pods (check the "
                             "IPAM plugin)",
@@ -260,16 +269,19 @@ PodReply Enroller::addZtunnel(const PodRequest& r) {
     return errorReply(kCniErrInvalidConfig, "ztunnel pod has no IP address in prevResult",
                       "bad-request");
   }
-  if (auto ip = Ipv4::parse(r.ips.front()); !ip) {
-    return errorReply(kCniErrInvalidConfig, "ztunnel pod: " + ip.error().message(), "bad-request");
+  if (!r.ips.front().isV4()) {
+    return errorReply(kCniErrInvalidConfig,
+                      "ztunnel pod: IPv6 address \"" + r.ips.front().str() +
+                          "\" is not supported yet: this release redirects IPv4 only",
+                      "bad-request");
   }
   auto link = inspector_.inspect(r.netns, r.ifname);
   if (!link) return errorReply(kCniErrIo, "ztunnel pod: " + link.error().message(), "inspect");
-  if (link->gateway.empty()) {
+  if (!link->gateway) {
     return errorReply(kCniErrIo, "ztunnel pod has no default gateway in " + r.netns, "inspect");
   }
-  ZtunnelRecord z{r.podUid,      r.netns,  r.ips.front(), link->hostVeth,
-                  link->gateway, r.ifname, link->mtu};
+  ZtunnelRecord z{r.podUid,        r.netns,  r.ips.front(), link->hostVeth,
+                  *link->gateway, r.ifname, link->mtu};
   // Never write a record the loader would refuse: a restart could not load the registry.
   if (auto v = validateZtunnelRecord(z); !v) {
     return errorReply(kCniErrInvalidConfig, "ztunnel pod: " + v.error().message(), "bad-request");
@@ -284,14 +296,14 @@ PodReply Enroller::addZtunnel(const PodRequest& r) {
         "ztunnel pod registered but the node could not be programmed: " + s.error().message(),
         "reconcile");
   }
-  return reply(PodVerdict::kNotAmbient, "ztunnel pod registered; node re-pointed at " + r.ips[0]);
+  return reply(PodVerdict::kNotAmbient, "ztunnel pod registered; node re-pointed at " + r.ips[0].str());
 }
 
 PodReply Enroller::del(const PodRequest& r) {
   if (!r.ifname.empty() && r.ifname != config_.podIfname) {
-    return reply(PodVerdict::kReleased, "interface " + r.ifname +
+    return reply(PodVerdict::kReleased, "interface " + r.ifname.str() +
                                             " is not the pod's default network interface (" +
-                                            config_.podIfname + "): the pod stays as it is");
+                                            config_.podIfname.str() + "): the pod stays as it is");
   }
   if (registry_.ztunnel && !r.podUid.empty() && registry_.ztunnel->uid == r.podUid) {
     // The tunnels keep pointing at the departed ztunnel: ambient traffic stops, never leaks,
@@ -372,7 +384,7 @@ PodReply Enroller::gc(const PodRequest& r) {
 
 PodReply Enroller::check(const PodRequest& r) {
   if (r.ifname != config_.podIfname) {
-    return reply(PodVerdict::kNotAmbient, "interface " + r.ifname + " is not redirected");
+    return reply(PodVerdict::kNotAmbient, "interface " + r.ifname.str() + " is not redirected");
   }
   auto it = registry_.pods.find(r.podUid);
   if (it == registry_.pods.end() || !it->second.enrolled) {
@@ -432,7 +444,7 @@ Status Enroller::resync() {
       if (events_.resynced) {
         events_.resynced(rec, false,
                          "its IP changed (API: " + local->second.ips.front() +
-                             ", enrolled: " + (rec.ips.empty() ? "none" : rec.ips.front()) + ")");
+                             ", enrolled: " + (rec.ips.empty() ? "none" : rec.ips.front().str()) + ")");
       }
       continue;
     }
@@ -484,7 +496,7 @@ Status Enroller::discoverLocked(const MetadataSnapshot& meta,
   for (const DiscoveredPod& d : match.found) {
     std::string uid =
         d.pod.uid.empty() ? std::string(kDiscoveredUidPrefix) + d.pod.key() : d.pod.uid;
-    PodRecord rec{uid, d.pod.podNamespace, d.pod.name, "", d.netns, d.ifname, d.pod.ips, "", false};
+    PodRecord rec{uid, d.pod.podNamespace, d.pod.name, "", d.netns, d.ifname, d.pod.ips, {}, false};
     if (auto failed = enrollLocked(rec)) {
       notEnrolled[d.pod.key()] = failed->error.message();
       if (events_.error) events_.error(failed->kind);
@@ -494,7 +506,7 @@ Status Enroller::discoverLocked(const MetadataSnapshot& meta,
     if (events_.resynced) {
       auto enrolled = registry_.pods.find(uid);
       events_.resynced(enrolled->second, true,
-                       "discovered in " + d.netns + " (" + d.ifname +
+                       "discovered in " + d.netns + " (" + d.ifname.str() +
                            "): running before its namespace was ambient or without our CNI ADD");
     }
   }
@@ -572,7 +584,7 @@ Status Enroller::reconcileLocked() {
     if (zt.error().isNotFound()) {
       // Also what a damaged ztunnel record looks like: nothing can tell the two apart, and
       // the safe answer to both is to keep the pods redirected and wait for ztunnel's ADD.
-      lastError_ = "the registered ztunnel pod (IP " + registry_.ztunnel->ip +
+      lastError_ = "the registered ztunnel pod (IP " + registry_.ztunnel->ip.str() +
                    ", network namespace " + registry_.ztunnel->netns +
                    ") cannot be reached: " + lastError_ +
                    ". The pod was removed or is restarting; enrolled pods stay redirected to it "
@@ -594,10 +606,8 @@ Status Enroller::applyPodChangeLocked(const PodRecord& pod, bool enroll) {
       if (other->uid != pod.uid && other->ips == pod.ips) return reconcileLocked();
     }
   }
-  auto ip = Ipv4::parse(pod.ips.front());
-  if (!ip) return fail(ip.error());
-  EnrolledPod p{*ip, pod.hostVeth};
-  if (auto s = validateIfName(p.hostVeth, "host veth of pod " + ip->str()); !s) return s;
+  // Enrolled records hold an IPv4 address and a host veth (validatePodRecord).
+  EnrolledPod p{firstV4(pod.ips).value(), pod.hostVeth.str()};
   ChangeSet changes =
       computePodChange(p, enroll, ledger_.original(NetnsRole::kNode, podVethSysctlKey(p.hostVeth)));
   if (auto s = kernel_.apply({config_.runtime.nodeNetns, NetnsRole::kNode}, changes, ledger_); !s) {

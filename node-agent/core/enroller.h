@@ -26,7 +26,7 @@ struct EnrollerConfig {
   std::chrono::milliseconds deletionGrace{30000};
   // The pod's default network interface (CNI_IFNAME of the cluster network). An ADD or DEL for
   // another interface (a Multus secondary network) neither enrolls nor releases the pod.
-  std::string podIfname = "eth0";
+  IfName podIfname = "eth0";
 };
 
 // What the enroller reports to metrics; called outside no lock.
@@ -104,7 +104,7 @@ class Enroller {
   // the node plan cannot hold one IP twice. Returns the refusal, or nothing to go on.
   std::optional<PodReply> claimIpsLocked(const PodRequest& r, bool ambient);
   // The enrolled pod other than `uid` that has one of `ips`, or null.
-  const PodRecord* enrolledWithIp(const std::vector<std::string>& ips,
+  const PodRecord* enrolledWithIp(const std::vector<IpAddress>& ips,
                                   const std::string& uid) const;
   // Persists the record, then puts it in the registry (untouched when persisting fails).
   Status store(const PodRecord& rec);

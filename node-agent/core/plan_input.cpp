@@ -7,23 +7,17 @@ Result<PlanInput> planInputFrom(const PodRegistry& registry, const AgentRuntimeC
   if (!registry.ztunnel) {
     return fail(ErrorCode::kUnavailable, "no ztunnel pod is registered on this node yet");
   }
+  // The loader and the enroller accept no record without these IPv4 addresses (an in-memory
+  // record without them is a bug: value() aborts).
   const auto& z = *registry.ztunnel;
-  auto ip = Ipv4::parse(z.ip);
-  if (!ip) return fail(ip.error().wrap("ztunnel record"));
-  auto gw = Ipv4::parse(z.nodeAddr);
-  if (!gw) return fail(gw.error().wrap("ztunnel record"));
   PlanInput in;
   in.tunnelKind = config.tunnelKind;
   in.tunnelPort = config.tunnelPort;
   in.tunnelMtu = config.tunnelMtu;
-  in.ztunnel = ZtunnelEndpoint{*ip, z.hostVeth, *gw, z.podIfname, z.lowerMtu};
+  in.ztunnel = ZtunnelEndpoint{z.ip.v4().value(), z.hostVeth.str(), z.nodeAddr.v4().value(), z.podIfname.str(),
+                               z.lowerMtu};
   for (const PodRecord* p : registry.enrolled()) {
-    if (p->ips.empty())
-      return fail(ErrorCode::kInvalidInput,
-                  "pod " + p->podNamespace + "/" + p->name + " is enrolled without an IP address");
-    auto pip = Ipv4::parse(p->ips.front());
-    if (!pip) return fail(pip.error().wrap("pod " + p->podNamespace + "/" + p->name));
-    in.pods.push_back(EnrolledPod{*pip, p->hostVeth});
+    in.pods.push_back(EnrolledPod{firstV4(p->ips).value(), p->hostVeth.str()});
   }
   return in;
 }

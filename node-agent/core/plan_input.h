@@ -8,7 +8,8 @@
 
 namespace ambient {
 
-// kUnavailable when no ztunnel is registered yet; a damaged record names the pod.
+// kUnavailable when no ztunnel is registered yet; the records' addresses were checked when
+// they were decoded or stored, so nothing else can fail.
 Result<PlanInput> planInputFrom(const PodRegistry& registry, const AgentRuntimeConfig& config);
 
 }  // namespace ambient

@@ -22,7 +22,14 @@ std::vector<DiscoveryCandidate> computeDiscoveryCandidates(const MetadataSnapsho
     if (names.count(key) || (!pod.uid.empty() && uids.count(pod.uid))) continue;
     auto slash = key.find('/');
     if (slash == std::string::npos) continue;
-    DiscoveryCandidate c{key.substr(0, slash), key.substr(slash + 1), pod.uid, pod.ips};
+    // The API server validates status.podIPs; text that is still not an address cannot be
+    // looked for, and a pod with none left is not a candidate.
+    std::vector<IpAddress> ips;
+    for (const auto& text : pod.ips) {
+      if (auto ip = IpAddress::parse(text)) ips.push_back(*ip);
+    }
+    if (ips.empty()) continue;
+    DiscoveryCandidate c{key.substr(0, slash), key.substr(slash + 1), pod.uid, std::move(ips)};
     // The membership decision reads the cluster-wide pod when there is one (same object).
     if (classifyPod(c.podNamespace, c.name, meta, policy).role != PodRole::kAmbient) continue;
     out.push_back(std::move(c));
@@ -33,9 +40,9 @@ std::vector<DiscoveryCandidate> computeDiscoveryCandidates(const MetadataSnapsho
 DiscoveryMatch matchDiscovered(const std::vector<DiscoveryCandidate>& candidates,
                                const std::vector<NetnsInterface>& scan) {
   // address -> every (namespace, interface) that holds it
-  std::map<std::string, std::vector<const NetnsInterface*>> holders;
+  std::map<IpAddress, std::vector<const NetnsInterface*>> holders;
   for (const NetnsInterface& i : scan) {
-    for (const std::string& ip : i.ips) {
+    for (const IpAddress& ip : i.ips) {
       auto& list = holders[ip];
       bool seen = std::any_of(list.begin(), list.end(), [&](const NetnsInterface* o) {
         return o->inode == i.inode && o->ifname == i.ifname;
@@ -47,32 +54,33 @@ DiscoveryMatch matchDiscovered(const std::vector<DiscoveryCandidate>& candidates
   for (const DiscoveryCandidate& c : candidates) {
     const NetnsInterface* where = nullptr;
     std::string problem;
-    for (const std::string& ip : c.ips) {
+    for (const IpAddress& ip : c.ips) {
       auto it = holders.find(ip);
       if (it == holders.end()) {
         if (where)
-          problem = "address " + ip + " is not on " + where->ifname + " in " + where->netns;
+          problem = "address " + ip.str() + " is not on " + where->ifname.str() + " in " +
+                    where->netns;
         continue;
       }
       std::set<uint64_t> namespaces;
       for (const NetnsInterface* h : it->second) namespaces.insert(h->inode);
       if (namespaces.size() > 1) {
-        problem = "address " + ip + " is held by " + std::to_string(namespaces.size()) +
+        problem = "address " + ip.str() + " is held by " + std::to_string(namespaces.size()) +
                   " network namespaces (";
         for (size_t n = 0; n < it->second.size(); ++n) {
-          problem += (n ? ", " : "") + it->second[n]->netns + " " + it->second[n]->ifname;
+          problem += (n ? ", " : "") + it->second[n]->netns + " " + it->second[n]->ifname.str();
         }
         problem += "); not enrolled until only one holds it";
         break;
       }
       const NetnsInterface* h = it->second.front();
       if (it->second.size() > 1) {
-        problem = "address " + ip + " is on two interfaces in " + h->netns;
+        problem = "address " + ip.str() + " is on two interfaces in " + h->netns;
         break;
       }
       if (where && (where->inode != h->inode || where->ifname != h->ifname)) {
-        problem = "addresses are split between " + where->ifname + " in " + where->netns + " and " +
-                  h->ifname + " in " + h->netns;
+        problem = "addresses are split between " + where->ifname.str() + " in " + where->netns +
+                  " and " + h->ifname.str() + " in " + h->netns;
         break;
       }
       where = h;
@@ -81,11 +89,11 @@ DiscoveryMatch matchDiscovered(const std::vector<DiscoveryCandidate>& candidates
       out.missing.push_back({c, problem});
     } else if (!where) {
       out.missing.push_back({c, kNamespaceNotFound});
-    } else if (std::any_of(c.ips.begin(), c.ips.end(), [&](const std::string& ip) {
+    } else if (std::any_of(c.ips.begin(), c.ips.end(), [&](const IpAddress& ip) {
                  return std::find(where->ips.begin(), where->ips.end(), ip) == where->ips.end();
                })) {
-      out.missing.push_back({c, "not every address of the pod is on " + where->ifname + " in " +
-                                    where->netns + " (its IP changed?)"});
+      out.missing.push_back({c, "not every address of the pod is on " + where->ifname.str() +
+                                    " in " + where->netns + " (its IP changed?)"});
     } else {
       out.found.push_back({c, where->netns, where->ifname});
     }

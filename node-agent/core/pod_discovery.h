@@ -19,7 +19,7 @@ struct DiscoveryCandidate {
   std::string podNamespace;
   std::string name;
   std::string uid;  // "" when the source does not know it (metadata file)
-  std::vector<std::string> ips;
+  std::vector<IpAddress> ips;
   std::string key() const { return podNamespace + "/" + name; }
   bool operator==(const DiscoveryCandidate&) const = default;
 };
@@ -34,15 +34,15 @@ std::vector<DiscoveryCandidate> computeDiscoveryCandidates(const MetadataSnapsho
 struct NetnsInterface {
   std::string netns;   // a path that opens the namespace (/var/run/netns/x, /proc/<pid>/ns/net)
   uint64_t inode = 0;  // the namespace's identity (the nsfs inode)
-  std::string ifname;
-  std::vector<std::string> ips;  // global addresses of either family, without prefix
+  IfName ifname;
+  std::vector<IpAddress> ips;  // global addresses of either family
 };
 
 // A candidate found in exactly one namespace, every address on one interface.
 struct DiscoveredPod {
   DiscoveryCandidate pod;
   std::string netns;
-  std::string ifname;
+  IfName ifname;
 };
 
 // A candidate that cannot be enrolled now, and why (shown in /readyz, verify and the log).

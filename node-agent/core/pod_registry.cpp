@@ -3,8 +3,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/core/ipv4.h"
-
 namespace ambient {
 namespace {
 
@@ -12,17 +10,41 @@ using nlohmann::json;
 constexpr int kRegistryVersion = 1;
 
 json podJson(const PodRecord& p) {
-  return {{"uid", p.uid},          {"namespace", p.podNamespace},
-          {"name", p.name},        {"containerId", p.containerId},
-          {"netns", p.netns},      {"ifname", p.ifname},
-          {"ips", p.ips},          {"hostVeth", p.hostVeth},
+  json ips = json::array();
+  for (const auto& ip : p.ips) ips.push_back(ip.str());
+  return {{"uid", p.uid},           {"namespace", p.podNamespace},
+          {"name", p.name},         {"containerId", p.containerId},
+          {"netns", p.netns},       {"ifname", p.ifname.str()},
+          {"ips", ips},             {"hostVeth", p.hostVeth.str()},
           {"enrolled", p.enrolled}};
 }
 
 json ztunnelJson(const ZtunnelRecord& z) {
-  return {{"uid", z.uid},           {"netns", z.netns},       {"ip", z.ip},
-          {"hostVeth", z.hostVeth}, {"nodeAddr", z.nodeAddr}, {"podIfname", z.podIfname},
+  return {{"uid", z.uid},
+          {"netns", z.netns},
+          {"ip", z.ip.str()},
+          {"hostVeth", z.hostVeth.str()},
+          {"nodeAddr", z.nodeAddr.str()},
+          {"podIfname", z.podIfname.str()},
           {"lowerMtu", z.lowerMtu}};
+}
+
+// The typed fields, decoded once here; a bad value throws naming the field (the caller turns
+// it into the loader's refusal).
+template <class T>
+T orThrow(Result<T> r) {
+  if (!r) throw std::invalid_argument(r.error().message());
+  return std::move(*r);
+}
+
+IpAddress ipField(const json& j, const char* key, const std::string& record) {
+  return orThrow(IpAddress::parse(j.at(key).get<std::string>(), record + " " + key));
+}
+
+IfName ifField(const json& j, const char* key, const std::string& record, bool optional) {
+  auto text = j.at(key).get<std::string>();
+  return orThrow(optional ? IfName::parseOptional(text, record + " " + key)
+                          : IfName::parse(text, record + " " + key));
 }
 
 }  // namespace
@@ -30,39 +52,44 @@ json ztunnelJson(const ZtunnelRecord& z) {
 Status validatePodRecord(const PodRecord& rec) {
   if (rec.uid.empty()) return fail(ErrorCode::kInvalidInput, "a pod without uid");
   if (rec.enrolled) {
-    // The agent enrolls only pods with IPv4 addresses and a valid host veth; anything else is
-    // damage (no checksum guards the file) that would stop every later plan of the node.
+    // The agent enrolls only pods with an IPv4 address and a known host veth; anything else
+    // is damage (no checksum guards the file) that would stop every later plan of the node.
     const std::string pod = "enrolled pod " + rec.podNamespace + "/" + rec.name;
-    if (rec.ips.empty()) return fail(ErrorCode::kInvalidInput, pod + " has no IP");
-    for (const auto& ip : rec.ips) {
-      if (auto v = Ipv4::parse(ip); !v) return fail(v.error().wrap(pod));
-    }
-    if (auto s = validateIfName(rec.hostVeth, "host veth of " + pod); !s) return s;
+    if (!firstV4(rec.ips)) return fail(ErrorCode::kInvalidInput, pod + " has no IPv4 address");
+    if (rec.hostVeth.empty()) return fail(ErrorCode::kInvalidInput, pod + " has no host veth");
   }
   return {};
 }
 
 Status validateZtunnelRecord(const ZtunnelRecord& rec) {
-  // Every plan of the node starts from this record: a damaged address or name found here is
-  // refused with the file's name, not met later as a node that never becomes ready.
-  for (const auto* field : {&rec.ip, &rec.nodeAddr}) {
-    if (auto v = Ipv4::parse(*field); !v) return fail(v.error().wrap("ztunnel record"));
+  // Every plan of the node starts from this record: refused here, with the file's name, rather
+  // than met later as a node that never becomes ready.
+  if (!rec.ip.isV4() || !rec.nodeAddr.isV4()) {
+    return fail(ErrorCode::kInvalidInput, "ztunnel record: ip " + rec.ip.str() +
+                                              " and nodeAddr " + rec.nodeAddr.str() +
+                                              " must be IPv4 addresses");
   }
-  if (auto s = validateIfName(rec.hostVeth, "ztunnel record host veth"); !s) return s;
-  return validateIfName(rec.podIfname, "ztunnel record pod interface");
+  if (rec.hostVeth.empty()) return fail(ErrorCode::kInvalidInput, "ztunnel record has no hostVeth");
+  return {};
 }
 
 namespace {
 
 PodRecord podFromJson(const json& p) {
+  const std::string record = "pod record " + p.at("namespace").get<std::string>() + "/" +
+                             p.at("name").get<std::string>();
+  std::vector<IpAddress> ips;
+  for (const auto& text : p.at("ips").get<std::vector<std::string>>()) {
+    ips.push_back(orThrow(IpAddress::parse(text, record + " ips")));
+  }
   PodRecord rec{p.at("uid").get<std::string>(),
                 p.at("namespace").get<std::string>(),
                 p.at("name").get<std::string>(),
                 p.at("containerId").get<std::string>(),
                 p.at("netns").get<std::string>(),
-                p.at("ifname").get<std::string>(),
-                p.at("ips").get<std::vector<std::string>>(),
-                p.at("hostVeth").get<std::string>(),
+                ifField(p, "ifname", record, false),
+                std::move(ips),
+                ifField(p, "hostVeth", record, true),
                 p.at("enrolled").get<bool>()};
   if (auto v = validatePodRecord(rec); !v) throw std::invalid_argument(v.error().message());
   return rec;
@@ -76,9 +103,13 @@ uint32_t u32(const json& v, const char* name) {
 }
 
 ZtunnelRecord ztunnelFromJson(const json& z) {
-  ZtunnelRecord rec{z.at("uid").get<std::string>(),      z.at("netns").get<std::string>(),
-                    z.at("ip").get<std::string>(),       z.at("hostVeth").get<std::string>(),
-                    z.at("nodeAddr").get<std::string>(), z.at("podIfname").get<std::string>(),
+  const std::string record = "ztunnel record";
+  ZtunnelRecord rec{z.at("uid").get<std::string>(),
+                    z.at("netns").get<std::string>(),
+                    ipField(z, "ip", record),
+                    ifField(z, "hostVeth", record, false),
+                    ipField(z, "nodeAddr", record),
+                    ifField(z, "podIfname", record, false),
                     u32(z.at("lowerMtu"), "lowerMtu")};
   if (auto v = validateZtunnelRecord(rec); !v) throw std::invalid_argument(v.error().message());
   return rec;

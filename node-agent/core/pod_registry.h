@@ -8,7 +8,8 @@
 #include <vector>
 
 #include "common/core/error.h"
-#include "common/core/ipv4.h"
+#include "common/core/if_name.h"
+#include "common/core/ip_address.h"
 
 namespace ambient {
 
@@ -18,9 +19,9 @@ struct PodRecord {
   std::string name;
   std::string containerId;
   std::string netns;   // network namespace path given by the runtime
-  std::string ifname;  // CNI_IFNAME
-  std::vector<std::string> ips;
-  std::string hostVeth;  // node end of the pod's veth, discovered from the kernel
+  IfName ifname;  // CNI_IFNAME
+  std::vector<IpAddress> ips;
+  IfName hostVeth;  // node end of the pod's veth, discovered from the kernel (empty: not known)
   bool enrolled = false;
   bool operator==(const PodRecord&) const = default;
 };
@@ -29,10 +30,10 @@ struct PodRecord {
 struct ZtunnelRecord {
   std::string uid;
   std::string netns;
-  std::string ip;
-  std::string hostVeth;
-  std::string nodeAddr;  // the ztunnel pod's gateway: the node's address on that link
-  std::string podIfname = "eth0";
+  IpAddress ip;
+  IfName hostVeth;
+  IpAddress nodeAddr;  // the ztunnel pod's gateway: the node's address on that link
+  IfName podIfname = "eth0";
   uint32_t lowerMtu = 1500;
   bool operator==(const ZtunnelRecord&) const = default;
 };
@@ -47,8 +48,9 @@ struct PodRegistry {
   std::vector<const PodRecord*> enrolled() const;
 };
 
-// What the loader accepts of one record: a uid; when enrolled, IPv4 addresses and a valid host
-// veth. The enroller checks it before writing, so no record the loader would refuse is stored.
+// What the loader accepts of one record beyond its typed fields: a uid; when enrolled, an IPv4
+// address and a host veth. The enroller checks it before writing, so no record the loader
+// would refuse is stored.
 Status validatePodRecord(const PodRecord& rec);
 Status validateZtunnelRecord(const ZtunnelRecord& rec);
 

@@ -82,7 +82,7 @@ class Tracer {
   const PodRecord* podByIp(Ipv4 ip) const {
     for (const auto& [uid, p] : s_.registry.pods) {
       for (const auto& a : p.ips) {
-        if (a == ip.str()) return &p;
+        if (a.v4() == ip) return &p;
       }
     }
     return nullptr;
@@ -92,7 +92,7 @@ class Tracer {
     TracePacket p{"", src, dst, 6, port, 0, 0};
     const PodRecord* from = podByIp(src);
     if (from) {
-      p.iif = from->hostVeth;
+      p.iif = from->hostVeth.str();
       hop(from->podNamespace + "/" + from->name + " (" + src.str() + ") sends a TCP SYN to " +
           dst.str() + ":" + std::to_string(port) + "; it enters the node on " + p.iif +
           (from->enrolled ? " (enrolled)" : " (not enrolled)"));
@@ -139,9 +139,9 @@ class Tracer {
     // marks it 0x210 (DESIGN.md section 3, step 5), unlike the client's SYN above.
     const auto& z0 = s_.registry.ztunnel;
     if (!z0) return hops_;
-    TracePacket onward{z0->hostVeth, src, dst, 6, port, 0, 0};
+    TracePacket onward{z0->hostVeth.str(), src, dst, 6, port, 0, 0};
     hop("ztunnel connects from " + src.str() + " (original source) to " + dst.str() + ":" +
-        std::to_string(port) + "; it enters the node on " + z0->hostVeth);
+        std::to_string(port) + "; it enters the node on " + z0->hostVeth.str());
     prerouting(s_.node, onward, "node");
     // ztunnel balances a Service itself: it connects to the endpoint it picks, not to the VIP,
     // and a node may have no route for a VIP at all (kube-proxy's DNAT stands in for one).

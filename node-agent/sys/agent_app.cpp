@@ -173,7 +173,7 @@ int runAgent(const AgentFlags& flags) {
 
   logLine(LogLevel::kInfo, "adopting registry",
           {{"pods", std::to_string(registry->pods.size())},
-           {"ztunnel", registry->ztunnel ? registry->ztunnel->ip : "none"},
+           {"ztunnel", registry->ztunnel ? registry->ztunnel->ip.str() : "none"},
            {"tunnel", std::string(tunnelKindName(tunnel->kind))}});
   if (auto s = enroller.start(std::move(*registry)); !s) {
     // Not fatal: enrolled pods keep whatever redirection the kernel has; retried each pass.

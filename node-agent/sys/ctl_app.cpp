@@ -191,7 +191,9 @@ int dump(const CtlFlags& f, const Desired& d) {
 Result<Ipv4> resolve(const std::string& what, const Desired& d) {
   if (what.find('/') != std::string::npos) {
     for (const auto& [uid, p] : d.registry.pods) {
-      if (p.podNamespace + "/" + p.name == what && !p.ips.empty()) return Ipv4::parse(p.ips[0]);
+      if (p.podNamespace + "/" + p.name != what) continue;
+      if (auto v4 = firstV4(p.ips)) return *v4;
+      return fail(ErrorCode::kInvalidInput, "pod " + what + " has no IPv4 address to trace");
     }
     return fail(ErrorCode::kNotFound, "no pod " + what + " in the agent's registry");
   }

@@ -25,14 +25,14 @@ bool NetlinkPodInspector::netnsGone(const std::string& netns) {
   return !ns && ns.error().isNotFound();  // ENOENT: the runtime removed it with its pod
 }
 
-Result<PodLink> NetlinkPodInspector::inspect(const std::string& netns, const std::string& ifname) {
+Result<PodLink> NetlinkPodInspector::inspect(const std::string& netns, const IfName& ifname) {
   auto podNs = Netns::open(netns);
   if (!podNs) return fail(podNs.error());
   auto podSock = connectRtnl(*podNs);
   if (!podSock) return fail(podSock.error());
   rtnl_link* raw = nullptr;
-  if (int err = rtnl_link_get_kernel(podSock->get(), 0, ifname.c_str(), &raw); err < 0) {
-    return fail(nlError(err, "interface " + ifname + " in " + netns));
+  if (int err = rtnl_link_get_kernel(podSock->get(), 0, ifname.str().c_str(), &raw); err < 0) {
+    return fail(nlError(err, "interface " + ifname.str() + " in " + netns));
   }
   Link link(raw);
   PodLink out;
@@ -40,7 +40,7 @@ Result<PodLink> NetlinkPodInspector::inspect(const std::string& netns, const std
   int peer = rtnl_link_get_link(link.get());  // IFLA_LINK: the veth peer's index in the node
   if (peer <= 0) {
     return fail(ErrorCode::kNotFound,
-                "interface " + ifname + " in " + netns + " is not a veth with a peer in the node");
+                "interface " + ifname.str() + " in " + netns + " is not a veth with a peer in the node");
   }
   auto nodeNs = Netns::open(nodeNetns_);
   if (!nodeNs) return fail(nodeNs.error());
@@ -48,11 +48,13 @@ Result<PodLink> NetlinkPodInspector::inspect(const std::string& netns, const std
   if (!nodeSock) return fail(nodeSock.error());
   rtnl_link* hostRaw = nullptr;
   if (int err = rtnl_link_get_kernel(nodeSock->get(), peer, nullptr, &hostRaw); err < 0) {
-    return fail(nlError(err, "peer (index " + std::to_string(peer) + ") of " + ifname + " in " +
+    return fail(nlError(err, "peer (index " + std::to_string(peer) + ") of " + ifname.str() + " in " +
                                  netns + " in the node namespace"));
   }
   Link host(hostRaw);
-  out.hostVeth = rtnl_link_get_name(host.get());
+  auto hostVeth = IfName::parse(rtnl_link_get_name(host.get()), "peer of " + ifname.str());
+  if (!hostVeth) return fail(hostVeth.error());
+  out.hostVeth = *hostVeth;
 
   nl_cache* routesRaw = nullptr;
   if (int err = rtnl_route_alloc_cache(podSock->get(), AF_INET, 0, &routesRaw); err < 0) {
@@ -67,10 +69,10 @@ Result<PodLink> NetlinkPodInspector::inspect(const std::string& netns, const std
     }
     if (rtnl_route_get_nnexthops(r) == 0) continue;
     nl_addr* gw = rtnl_route_nh_get_gateway(rtnl_route_nexthop_n(r, 0));
-    if (gw && nl_addr_get_family(gw) == AF_INET) {
-      char buf[INET_ADDRSTRLEN];
-      inet_ntop(AF_INET, nl_addr_get_binary_addr(gw), buf, sizeof buf);
-      out.gateway = buf;
+    if (gw && nl_addr_get_family(gw) == AF_INET && nl_addr_get_len(gw) == 4) {
+      uint32_t be = 0;
+      std::memcpy(&be, nl_addr_get_binary_addr(gw), 4);
+      out.gateway = IpAddress::fromV4(Ipv4{ntohl(be)});
       break;
     }
   }

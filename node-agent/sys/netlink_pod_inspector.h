@@ -9,7 +9,7 @@ namespace ambient {
 class NetlinkPodInspector : public PodInspector {
  public:
   explicit NetlinkPodInspector(std::string nodeNetns) : nodeNetns_(std::move(nodeNetns)) {}
-  Result<PodLink> inspect(const std::string& netns, const std::string& ifname) override;
+  Result<PodLink> inspect(const std::string& netns, const IfName& ifname) override;
   bool netnsGone(const std::string& netns) override;
 
  private:

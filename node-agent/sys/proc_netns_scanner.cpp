@@ -30,7 +30,7 @@ struct NsId {
 };
 
 // The global addresses of every interface in `ns`, by interface name.
-Result<std::map<std::string, std::vector<std::string>>> readAddresses(const Netns& ns) {
+Result<std::map<IfName, std::vector<IpAddress>>> readAddresses(const Netns& ns) {
   auto sock = connectRtnl(ns);
   if (!sock) return fail(sock.error());
   nl_cache* linksRaw = nullptr;
@@ -43,7 +43,7 @@ Result<std::map<std::string, std::vector<std::string>>> readAddresses(const Netn
     return fail(nlError(err, "addresses in " + ns.path()));
   }
   Cache addrs(addrsRaw);
-  std::map<std::string, std::vector<std::string>> out;
+  std::map<IfName, std::vector<IpAddress>> out;
   for (auto* o = nl_cache_get_first(addrs.get()); o; o = nl_cache_get_next(o)) {
     auto* a = reinterpret_cast<rtnl_addr*>(o);
     if (rtnl_addr_get_scope(a) != RT_SCOPE_UNIVERSE) continue;  // loopback, link-local
@@ -55,7 +55,10 @@ Result<std::map<std::string, std::vector<std::string>>> readAddresses(const Netn
     if (!inet_ntop(family, nl_addr_get_binary_addr(local), buf, sizeof buf)) continue;
     char name[IFNAMSIZ] = {};
     if (!rtnl_link_i2name(links.get(), rtnl_addr_get_ifindex(a), name, sizeof name)) continue;
-    out[name].push_back(buf);
+    // The kernel's own names and inet_ntop's text: always valid.
+    auto ifname = IfName::parse(name, "interface");
+    auto ip = IpAddress::parse(buf);
+    if (ifname && ip) out[*ifname].push_back(*ip);
   }
   return out;
 }

@@ -18,7 +18,7 @@ TEST_CASE("pod IPs only from the sandbox interface named CNI_IFNAME") {
       R"({"interfaces":[{"name":"veth1"},{"name":"eth0","sandbox":"/n"}],
     "ips":[{"address":"10.1.0.5/24","interface":1},{"address":"10.9.0.1/24","interface":0}]})"));
   REQUIRE(prev);
-  CHECK(podIps(*prev, "eth0") == std::vector<std::string>{"10.1.0.5"});
+  CHECK(podIps(*prev, "eth0") == std::vector<ambient::IpAddress>{"10.1.0.5"});
 }
 TEST_CASE("versions and error JSON") {
   CHECK(isSupportedVersion("1.1.0"));

@@ -133,6 +133,8 @@ TEST_CASE("GC: a bad list is code 7 naming the entry, and nothing is sent", "[cn
       {json::parse(R"([{"containerID":"c1","ifname":0}])"),
        "cni.dev/valid-attachments[0].ifname"},
       {json::parse(R"([{"containerID":"c1"}])"), "cni.dev/valid-attachments[0].ifname"},
+      {json::parse(R"([{"containerID":"c1","ifname":"a/b"}])"),
+       "cni.dev/valid-attachments[0].ifname \"a/b\""},
   };
   for (const auto& [list, field] : cases) {
     auto c = conf();
@@ -226,14 +228,14 @@ TEST_CASE("Multus: a secondary CNI_IFNAME goes to the agent, ADD echoes prevResu
   auto req = decodeRequest(agent.requests[0]);
   REQUIRE(req);
   CHECK(req->command == PodCommand::kAdd);
-  CHECK(req->ifname == "net1");
-  CHECK(req->ips == std::vector<std::string>{"192.168.50.7"});
+  CHECK(req->ifname.str() == "net1");
+  CHECK(req->ips == std::vector<IpAddress>{"192.168.50.7"});
 
   agent.reply = encodeReply({PodVerdict::kReleased, 0, "net1: nothing released"});
   auto del = runPlugin(podCall("DEL", "net1", c), agent);
   CHECK(del.exitCode == 0);
   CHECK(del.stdoutText.empty());
   REQUIRE(agent.requests.size() == 2);
-  CHECK(decodeRequest(agent.requests[1])->ifname == "net1");
+  CHECK(decodeRequest(agent.requests[1])->ifname.str() == "net1");
   CHECK(decodeRequest(agent.requests[1])->command == PodCommand::kDel);
 }

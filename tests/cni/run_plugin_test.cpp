@@ -62,7 +62,7 @@ TEST_CASE("ADD of an ambient pod asks the agent and echoes prevResult", "[cni][v
   CHECK(req->podNamespace == "foo");
   CHECK(req->podName == "app");
   CHECK(req->podUid == "u1");
-  CHECK(req->ips == std::vector<std::string>{"10.244.1.5"});
+  CHECK(req->ips == std::vector<IpAddress>{"10.244.1.5"});
   CHECK(agent.endpoints[0].socketPath == "/run/test.sock");
   CHECK(agent.endpoints[0].timeoutMs == 1234);
   auto r = json::parse(o.stdoutText);

@@ -9,6 +9,7 @@
 #include "common/sys/journal_file.h"
 #include "common/sys/sysctl_ledger_store.h"
 #include "node-agent/sys/registry_file.h"
+#include "tests/support/typed_values.h"
 
 using namespace ambient;
 
@@ -30,8 +31,8 @@ PodRecord pod(int i) {
                    "c" + std::to_string(i),
                    "/ns/" + std::to_string(i),
                    "eth0",
-                   {"10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256)},
-                   "veth" + std::to_string(i),
+                   {testing::ipOf("10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256))},
+                   testing::ifOf("veth" + std::to_string(i)),
                    true};
 }
 
@@ -72,7 +73,7 @@ TEST_CASE("the registry survives restarts and compaction", "[files]") {
   CHECK(r->pods.count("uid2") == 0);
   CHECK(r->pods.at("uid299") == pod(299));
   REQUIRE(r->ztunnel);
-  CHECK(r->ztunnel->ip == "10.0.0.3");
+  CHECK(r->ztunnel->ip.str() == "10.0.0.3");
 }
 
 TEST_CASE("a damaged registry is an error that names the file", "[files]") {

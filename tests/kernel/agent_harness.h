@@ -11,6 +11,7 @@
 #include "common/core/agent_protocol.h"
 #include "common/sys/unique_fd.h"
 #include "node_topology.h"
+#include "tests/support/typed_values.h"
 
 namespace ambient::testing {
 
@@ -115,7 +116,7 @@ class AgentHarness {
     r.podNamespace = ns;
     r.podName = name;
     r.podUid = "uid-" + name;
-    r.ips = {ip};
+    r.ips = {testing::ipOf(ip)};
     return r;
   }
 

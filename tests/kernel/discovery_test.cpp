@@ -115,6 +115,6 @@ TEST_CASE("the namespace scan reads each namespace once and skips what it cannot
   CHECK(scan->firstProblem.find("not a network namespace") != std::string::npos);
   REQUIRE(scan->interfaces.size() == 1);
   CHECK(scan->interfaces[0].netns == dir + "/netns/pod-a");  // the runtime's pin comes first
-  CHECK(scan->interfaces[0].ifname == "dummy0");
-  CHECK(scan->interfaces[0].ips == std::vector<std::string>{"10.251.0.7"});
+  CHECK(scan->interfaces[0].ifname.str() == "dummy0");
+  CHECK(scan->interfaces[0].ips == std::vector<IpAddress>{"10.251.0.7"});
 }

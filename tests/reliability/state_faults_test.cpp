@@ -23,7 +23,7 @@ void writeAll(const std::string& path, const std::string& data) {
 
 std::set<std::string> enrolledIps(const PodRegistry& r) {
   std::set<std::string> out;
-  for (const PodRecord* p : r.enrolled()) out.insert(p->ips.front());
+  for (const PodRecord* p : r.enrolled()) out.insert(p->ips.front().str());
   return out;
 }
 

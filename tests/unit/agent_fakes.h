@@ -9,6 +9,7 @@
 #include "common/core/kernel_port.h"
 #include "kernel_model.h"
 #include "node-agent/core/agent_ports.h"
+#include "tests/support/typed_values.h"
 
 namespace ambient::testing {
 
@@ -99,12 +100,13 @@ class MemoryStore : public RegistryStore {
 
 class FakeInspector : public PodInspector {
  public:
-  Result<PodLink> inspect(const std::string& netns, const std::string&) override {
+  Result<PodLink> inspect(const std::string& netns, const IfName&) override {
     if (netns.find("missing") != std::string::npos) {
       return fail(ErrorCode::kNotFound, "network namespace " + netns + " cannot be opened");
     }
     // "/var/run/netns/pod-7" -> host veth "veth7"
-    return PodLink{"veth" + netns.substr(netns.rfind('-') + 1), "10.244.1.1", 1500};
+    return PodLink{ifOf("veth" + netns.substr(netns.rfind('-') + 1)), IpAddress("10.244.1.1"),
+                   1500};
   }
   bool netnsGone(const std::string& netns) override {
     return netns.empty() || netns.find("missing") != std::string::npos || gone.count(netns) != 0;
@@ -132,9 +134,9 @@ class FakeScanner : public NetnsScanner {
     return out;
   }
   // A pod namespace "/var/run/netns/pod-<n>" (inode n) holding `ips` on eth0.
-  void addPod(int n, std::vector<std::string> ips) {
+  void addPod(int n, const std::vector<std::string>& ips) {
     interfaces.push_back({"/var/run/netns/pod-" + std::to_string(n), static_cast<uint64_t>(n),
-                          "eth0", std::move(ips)});
+                          "eth0", ipsOf(ips)});
   }
   std::vector<NetnsInterface> interfaces;
   size_t unreadable = 0;

@@ -32,6 +32,28 @@ TEST_CASE("garbage on the socket is a protocol error and never a crash", "[proto
   CHECK_FALSE(decodeReply("{\"verdict\":\"maybe\"}"));
 }
 
+TEST_CASE("addresses and interface names are decoded once, naming the field", "[protocol]") {
+  const std::string head = R"({"version":1,"command":"ADD","containerId":"c","netns":"/n",)";
+  const std::pair<std::string, std::string> cases[] = {
+      {R"("ifname":"eth0","ips":["10.0.0.1","10.0.0.x"]})", "ips[1] \"10.0.0.x\""},
+      {R"("ifname":"eth0","ips":[5]})", "field \"ips\" has the wrong type"},
+      {R"("ifname":"a/b","ips":[]})", "field \"ifname\" \"a/b\""},
+      {R"("ifname":"abcdefghijklmnop"})", "is 16 bytes"},
+      {R"("ips":["10.0.0.1"]})", "CNI_IFNAME is required for ADD"},
+  };
+  for (const auto& [tail, says] : cases) {
+    auto r = decodeRequest(head + tail);
+    INFO(head + tail);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::kProtocol);
+    CHECK(r.error().message().find(says) != std::string::npos);
+  }
+  // Either family is an address; the agent decides what it redirects.
+  auto v6 = decodeRequest(head + R"("ifname":"eth0","ips":["fd00::5"]})");
+  REQUIRE(v6);
+  CHECK(v6->ips == std::vector<IpAddress>{"fd00::5"});
+}
+
 TEST_CASE("STATUS and GC requests and the ready reply round-trip", "[protocol]") {
   PodRequest status{.command = PodCommand::kStatus};
   auto s = decodeRequest(encodeRequest(status));

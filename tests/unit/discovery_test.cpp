@@ -47,7 +47,7 @@ TEST_CASE("matching: one namespace, not found, two holders, split addresses", "[
   REQUIRE(m.found.size() == 1);
   CHECK(m.found[0].pod.name == "a");
   CHECK(m.found[0].netns == "/var/run/netns/a");  // the first path of the namespace
-  CHECK(m.found[0].ifname == "eth0");
+  CHECK(m.found[0].ifname.str() == "eth0");
   REQUIRE(m.missing.size() == 4);
   CHECK(m.missing[0].pod.name == "b");
   CHECK(m.missing[0].reason.find("held by 2 network namespaces") != std::string::npos);
@@ -72,7 +72,7 @@ TEST_CASE("candidates: running ambient pods of this node missing from the regist
   runningHere(w, "foo/pending", {"10.244.1.44"});
   w.meta.meta.nodePods["foo/pending"].running = false;
   PodRegistry reg;
-  reg.pods["uid-known"] = PodRecord{"uid-known", "foo", "known", "c", "/n", "eth0", {}, "", false};
+  reg.pods["uid-known"] = PodRecord{"uid-known", "foo", "known", "c", "/n", "eth0", {}, {}, false};
   auto c = computeDiscoveryCandidates(w.meta.meta, reg, MembershipPolicy{});
   REQUIRE(c.size() == 1);
   CHECK(c[0] == DiscoveryCandidate{"foo", "new", "u-new", {"10.244.1.40"}});
@@ -93,7 +93,7 @@ TEST_CASE("a pod running before the agent is enrolled by discovery, with one sca
   const PodRecord& rec = w.store.saved.pods.at("u-old-7");
   CHECK(rec.enrolled);
   CHECK(rec.netns == "/var/run/netns/pod-7");
-  CHECK(rec.hostVeth == "veth7");
+  CHECK(rec.hostVeth.str() == "veth7");
   CHECK(rec.containerId.empty());
   CHECK(w.annotator.marks.at("foo/old-7"));
   CHECK(w.enroller.notEnrolled().empty());
@@ -200,7 +200,7 @@ TEST_CASE("secondary interfaces: ADD and DEL for net1 leave the pod as it is", "
   CHECK(w.enroller.handle(del).verdict == PodVerdict::kReleased);
   CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.33")});
   CHECK(w.store.saved.pods.at("uid-multi").enrolled);
-  CHECK(w.store.saved.pods.at("uid-multi").ips == std::vector<std::string>{"10.244.1.33"});
+  CHECK(w.store.saved.pods.at("uid-multi").ips == std::vector<IpAddress>{"10.244.1.33"});
 }
 
 TEST_CASE("STATUS: 50 until the agent can enroll, then ready", "[verbs]") {

@@ -37,7 +37,7 @@ TEST_CASE("ztunnel is learnt and then ambient pods are enrolled", "[enroller]") 
   REQUIRE(r.verdict == PodVerdict::kEnrolled);
   CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.7")});
   CHECK(w.store.saved.pods.at("uid-sleep").enrolled);
-  CHECK(w.store.saved.pods.at("uid-sleep").hostVeth == "veth7");
+  CHECK(w.store.saved.pods.at("uid-sleep").hostVeth.str() == "veth7");
   CHECK(w.enroller.enrolledCount() == 1);
 }
 
@@ -206,7 +206,7 @@ TEST_CASE("labelling a namespace enrolls its running pods and unlabelling releas
   REQUIRE(w.enroller.resync());
   CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.11")});  // not the sidecar pod
   CHECK(w.store.saved.pods.at("uid-httpbin").enrolled);
-  CHECK(w.store.saved.pods.at("uid-httpbin").hostVeth == "veth1");
+  CHECK(w.store.saved.pods.at("uid-httpbin").hostVeth.str() == "veth1");
   CHECK(w.annotator.marks == std::map<std::string, bool>{{"bar/httpbin", true}});
   CHECK(w.enroller.enrolledCount() == 1);
   REQUIRE(w.enroller.resync());  // nothing left to do
@@ -351,7 +351,7 @@ TEST_CASE("an ADD with the IP of a pod whose netns is gone releases the stale po
   auto r = w.send(PodCommand::kAdd, "foo", "new", 2, "10.244.1.20");
   CHECK(r.verdict == PodVerdict::kEnrolled);
   CHECK(w.store.saved.pods.count("uid-old") == 0);
-  CHECK(w.store.saved.pods.at("uid-new").hostVeth == "veth2");
+  CHECK(w.store.saved.pods.at("uid-new").hostVeth.str() == "veth2");
   CHECK(w.enroller.enrolledCount() == 1);
   CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.20")});
   auto in = w.enroller.planInput();
@@ -405,20 +405,32 @@ TEST_CASE("a registry whose enrolled pod has a damaged IP or veth is refused at 
   PodRegistry r;
   r.pods["u1"] = PodRecord{"u1",   "foo",          "a",     "c1", "/var/run/netns/pod-1",
                            "eth0", {"10.244.5.8"}, "veth1", true};
-  REQUIRE(decodeRegistry(encodeRegistry(r)));
-  auto damaged = r;
-  damaged.pods["u1"].ips = {"10.:44.5.8"};  // one changed byte, still valid JSON
-  auto bad = decodeRegistry(encodeRegistry(damaged));
+  const std::string text = encodeRegistry(r);
+  REQUIRE(decodeRegistry(text));
+  // One changed byte, still valid JSON: refused naming the pod and the field.
+  auto damage = [](std::string t, const std::string& from, const std::string& to) {
+    auto at = t.find(from);
+    REQUIRE(at != std::string::npos);
+    return t.replace(at, from.size(), to);
+  };
+  auto bad = decodeRegistry(damage(text, "10.244.5.8", "10.:44.5.8"));
   REQUIRE_FALSE(bad);
-  CHECK(bad.error().message().find("foo/a") != std::string::npos);
-  damaged = r;
-  damaged.pods["u1"].hostVeth = "ve th1";
-  CHECK_FALSE(decodeRegistry(encodeRegistry(damaged)));
-  CHECK_FALSE(applyChange(damaged, encodePut(damaged.pods["u1"])));
+  CHECK(bad.error().message().find("foo/a ips") != std::string::npos);
+  bad = decodeRegistry(damage(text, "\"veth1\"", "\"ve th1\""));
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message().find("foo/a hostVeth") != std::string::npos);
+  PodRegistry journaled = r;
+  CHECK_FALSE(applyChange(journaled, damage(encodePut(r.pods["u1"]), "veth1", "ve th1")));
+  CHECK(journaled == r);
   // A pod that is not enrolled may have any address (dual-stack plain pods).
-  damaged.pods["u1"].enrolled = false;
-  damaged.pods["u1"].ips = {"fd00::5"};
-  CHECK(decodeRegistry(encodeRegistry(damaged)));
+  PodRegistry plain = r;
+  plain.pods["u1"].enrolled = false;
+  plain.pods["u1"].ips = {"fd00::5"};
+  CHECK(decodeRegistry(encodeRegistry(plain)));
+  // An enrolled pod with only an IPv6 address is damage too.
+  PodRegistry v6 = plain;
+  v6.pods["u1"].enrolled = true;
+  CHECK_FALSE(decodeRegistry(encodeRegistry(v6)));
 }
 
 // The node namespace of the fake kernel equals the plan of `enroller` (a restarted agent).
@@ -440,8 +452,8 @@ TEST_CASE("a restarted agent re-reads each enrolled pod's host veth from the ker
   PodRegistry damaged = w.store.saved;
   REQUIRE(damaged.pods.size() == 1);
   const std::string uid = damaged.pods.begin()->first;
-  const std::string real = damaged.pods.begin()->second.hostVeth;
-  damaged.pods.begin()->second.hostVeth = "vr(";  // one changed byte in the journal
+  const IfName real = damaged.pods.begin()->second.hostVeth;
+  damaged.pods.begin()->second.hostVeth = "vethr";  // one changed byte, still a valid name
   auto second = w.restarted();
   REQUIRE(second->start(damaged));
   CHECK(second->registry().pods.at(uid).hostVeth == real);
@@ -460,9 +472,9 @@ TEST_CASE("a restarted agent re-reads the ztunnel record's veth and node address
   auto second = w.restarted();
   REQUIRE(second->start(damaged));
   REQUIRE(second->registry().ztunnel);
-  CHECK(second->registry().ztunnel->hostVeth == "veth1");
-  CHECK(second->registry().ztunnel->nodeAddr == "10.244.1.1");
-  CHECK(w.store.saved.ztunnel->hostVeth == "veth1");
+  CHECK(second->registry().ztunnel->hostVeth.str() == "veth1");
+  CHECK(second->registry().ztunnel->nodeAddr.str() == "10.244.1.1");
+  CHECK(w.store.saved.ztunnel->hostVeth.str() == "veth1");
   checkNodeMatchesPlan(*second, w);
 }
 

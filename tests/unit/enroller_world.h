@@ -38,7 +38,7 @@ struct World {
     r.podNamespace = ns;
     r.podName = name;
     r.podUid = "uid-" + name;
-    r.ips = {ip};
+    r.ips = {ipOf(ip)};
     return r;
   }
   // Another agent on the same node, state and API, as after a restart (not started yet).

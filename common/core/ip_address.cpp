@@ -1,0 +1,38 @@
+// IP addresses of either family as values. Pure.
+#include "common/core/ip_address.h"
+
+#include <arpa/inet.h>
+
+#include <vector>
+
+namespace ambient {
+
+Result<IpAddress> IpAddress::parse(std::string_view text, std::string_view what) {
+  auto ip = parseText(text);
+  if (!ip) {
+    return fail(ErrorCode::kInvalidInput, std::string(what) + " \"" + std::string(text) +
+                                              "\" is not an IPv4 or IPv6 address");
+  }
+  return *ip;
+}
+
+std::optional<Ipv4> IpAddress::v4() const {
+  if (!isV4()) return std::nullopt;
+  return Ipv4{uint32_t(bytes_[0]) << 24 | uint32_t(bytes_[1]) << 16 | uint32_t(bytes_[2]) << 8 |
+              bytes_[3]};
+}
+
+std::string IpAddress::str() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(isV4() ? AF_INET : AF_INET6, bytes_.data(), buf, sizeof buf);
+  return buf;
+}
+
+std::optional<Ipv4> firstV4(const std::vector<IpAddress>& ips) {
+  for (const auto& ip : ips) {
+    if (auto v4 = ip.v4()) return v4;
+  }
+  return std::nullopt;
+}
+
+}  // namespace ambient
