@@ -22,9 +22,12 @@
 #include <cstring>
 #include <map>
 
+#include "common/sys/unique_fd.h"
+
 namespace ztbench {
 namespace {
 
+using ambient::UniqueFd;
 using Clock = std::chrono::steady_clock;
 
 void raiseFdLimit() {
@@ -32,18 +35,15 @@ void raiseFdLimit() {
   setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-int connectTo(const std::string& host, int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+UniqueFd connectTo(const std::string& host, int port) {
+  UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
   inet_pton(AF_INET, host.c_str(), &a.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) < 0) {
-    close(fd);
-    return -1;
-  }
+  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) < 0) return UniqueFd();
   int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   return fd;
 }
 
@@ -107,6 +107,7 @@ int runServer(const std::vector<std::string>& args) {
   epoll_event ev{EPOLLIN, {.fd = ls}};
   epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
   struct Conn {
+    UniqueFd fd;
     char mode = 0;
     uint64_t bytes = 0;
   };
@@ -122,7 +123,7 @@ int runServer(const std::vector<std::string>& args) {
           setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
           epoll_event cev{EPOLLIN, {.fd = c}};
           epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
-          conns[c] = Conn{};
+          conns[c] = Conn{UniqueFd(c)};
         }
         continue;
       }
@@ -134,8 +135,7 @@ int runServer(const std::vector<std::string>& args) {
           writeAll(fd, reinterpret_cast<char*>(&total), sizeof(total));
         }
         epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
-        close(fd);
-        conns.erase(fd);
+        conns.erase(fd);  // closes it
         continue;
       }
       size_t off = 0;
@@ -161,7 +161,8 @@ int runClient(const std::vector<std::string>& args) {
   char mode = args[0][0];
   const std::string& host = args[1];
   if (mode == 'T') {
-    int fd = connectTo(host, port);
+    UniqueFd conn = connectTo(host, port);
+    int fd = conn.get();
     if (fd < 0 || !writeAll(fd, "T", 1)) return std::puts("error connect"), 1;
     static char buf[1 << 18];
     std::memset(buf, 'x', sizeof(buf));
@@ -181,7 +182,8 @@ int runClient(const std::vector<std::string>& args) {
     return got == sent ? 0 : 1;
   }
   if (mode == 'L') {
-    int fd = connectTo(host, port);
+    UniqueFd conn = connectTo(host, port);
+    int fd = conn.get();
     if (fd < 0 || !writeAll(fd, "L", 1)) return std::puts("error connect"), 1;
     char msg[64];
     std::memset(msg, 'q', sizeof(msg));
@@ -200,17 +202,17 @@ int runClient(const std::vector<std::string>& args) {
   }
   if (mode == 'I') {
     int count = static_cast<int>(amount);
-    std::vector<int> fds;
+    std::vector<UniqueFd> fds;
     for (int i = 0; i < count; ++i) {
-      int fd = connectTo(host, port);
-      if (fd < 0 || !writeAll(fd, "I", 1)) break;
-      fds.push_back(fd);
+      UniqueFd fd = connectTo(host, port);
+      if (!fd.valid() || !writeAll(fd.get(), "I", 1)) break;
+      fds.push_back(std::move(fd));
     }
     std::printf("held %zu\n", fds.size());
     std::fflush(stdout);
     double hold = args.size() > 4 ? std::stod(args[4]) : 5;
     usleep(static_cast<useconds_t>(hold * 1e6));  // the orchestrator measures meanwhile
-    for (int fd : fds) close(fd);
+    fds.clear();  // closes them
     return 0;
   }
   return 2;
