@@ -3,6 +3,7 @@
 // node-agent/sys; tests substitute their own. Pure (interfaces).
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -68,6 +69,20 @@ class PodAnnotator {
   virtual ~PodAnnotator() = default;
   virtual void markEnrolled(const std::string& podNamespace, const std::string& podName,
                             bool enrolled) = 0;
+};
+
+// The enroller's monotonic time: when a pod was registered, how long a request took. Tests
+// substitute a clock they move by hand.
+class Clock {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+  virtual ~Clock() = default;
+  virtual TimePoint now() const = 0;
+};
+
+class SteadyClock final : public Clock {
+ public:
+  TimePoint now() const override { return std::chrono::steady_clock::now(); }
 };
 
 }  // namespace ambient

@@ -10,9 +10,7 @@
 namespace ambient {
 namespace {
 
-double secondsSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
+const SteadyClock kSteadyClock;
 
 PodReply reply(PodVerdict v, std::string message) {
   return PodReply{v, 0, std::move(message)};
@@ -39,7 +37,8 @@ bool sameAddresses(const std::vector<std::string>& api, std::vector<IpAddress> b
 
 Enroller::Enroller(EnrollerConfig config, KernelPort& kernel, SysctlLedger& ledger,
                    RegistryStore& store, PodInspector& inspector, MetadataSource& metadata,
-                   EnrollerEvents events, PodAnnotator* annotator, NetnsScanner* scanner)
+                   EnrollerEvents events, PodAnnotator* annotator, NetnsScanner* scanner,
+                   const Clock* clock)
     : config_(std::move(config)),
       kernel_(kernel),
       ledger_(ledger),
@@ -48,7 +47,8 @@ Enroller::Enroller(EnrollerConfig config, KernelPort& kernel, SysctlLedger& ledg
       metadata_(metadata),
       events_(std::move(events)),
       annotator_(annotator),
-      scanner_(scanner) {}
+      scanner_(scanner),
+      clock_(clock ? *clock : kSteadyClock) {}
 
 Status Enroller::start(PodRegistry loaded) {
   std::lock_guard lock(mu_);
@@ -81,7 +81,7 @@ Status Enroller::start(PodRegistry loaded) {
 }
 
 PodReply Enroller::handle(const PodRequest& r) {
-  auto t0 = std::chrono::steady_clock::now();
+  auto t0 = clock_.now();
   PodReply out;
   {
     std::lock_guard lock(mu_);
@@ -103,7 +103,7 @@ PodReply Enroller::handle(const PodRequest& r) {
         break;
     }
   }
-  if (events_.handled) events_.handled(r.command, secondsSince(t0));
+  if (events_.handled) events_.handled(r.command, std::chrono::duration<double>(clock_.now() - t0).count());
   return out;
 }
 
@@ -425,7 +425,7 @@ Status Enroller::resync() {
     const PodMeta* pm = meta->pod(rec.podNamespace, rec.name);
     auto registered = registeredAt_.find(rec.uid);
     bool recent = registered != registeredAt_.end() &&
-                  std::chrono::steady_clock::now() - registered->second < config_.deletionGrace;
+                  clock_.now() - registered->second < config_.deletionGrace;
     bool gone = meta->complete && !recent && (!pm || (!pm->uid.empty() && pm->uid != rec.uid));
     if (gone) {
       // Deleted while no DEL reached us (agent down, runtime crash): release and forget.
@@ -537,7 +537,7 @@ Status Enroller::store(const PodRecord& rec) {
   // Disk first: memory never runs ahead of it, so a restart sees what the kernel was told.
   if (auto s = store_.putPod(rec); !s) return s;
   auto [it, inserted] = registry_.pods.try_emplace(rec.uid, rec);
-  if (inserted) registeredAt_[rec.uid] = std::chrono::steady_clock::now();
+  if (inserted) registeredAt_[rec.uid] = clock_.now();
   if (!inserted) {
     enrolledCount_ -= it->second.enrolled;
     it->second = rec;

@@ -47,7 +47,8 @@ class Enroller {
  public:
   Enroller(EnrollerConfig config, KernelPort& kernel, SysctlLedger& ledger, RegistryStore& store,
            PodInspector& inspector, MetadataSource& metadata, EnrollerEvents events = {},
-           PodAnnotator* annotator = nullptr, NetnsScanner* scanner = nullptr);
+           PodAnnotator* annotator = nullptr, NetnsScanner* scanner = nullptr,
+           const Clock* clock = nullptr);  // nullptr: the steady clock
 
   // Adopts a registry loaded from disk and converges the kernel to it.
   Status start(PodRegistry loaded);
@@ -129,12 +130,13 @@ class Enroller {
   EnrollerEvents events_;
   PodAnnotator* annotator_;
   NetnsScanner* scanner_;
+  const Clock& clock_;
 
   mutable std::mutex mu_;
   PodRegistry registry_;
   std::atomic<size_t> enrolledCount_ = 0;  // pods in registry_ with enrolled set
   // When this process registered each pod (pods adopted at start are old).
-  std::map<std::string, std::chrono::steady_clock::time_point> registeredAt_;
+  std::map<std::string, Clock::TimePoint> registeredAt_;
   bool started_ = false;
   bool nodeTrusted_ = false;  // the node matched the plan after the last pass or change
   std::string lastError_;

@@ -150,4 +150,14 @@ class StaticMetadata : public MetadataSource {
   MetadataSnapshot meta;
 };
 
+// Time that moves only when a test says so.
+class FakeClock : public Clock {
+ public:
+  TimePoint now() const override { return now_; }
+  void advance(std::chrono::milliseconds d) { now_ += d; }
+
+ private:
+  TimePoint now_{std::chrono::hours(1000)};
+};
+
 }  // namespace ambient::testing

@@ -230,42 +230,19 @@ TEST_CASE("labelling a namespace enrolls its running pods and unlabelling releas
 
 TEST_CASE("a pod just registered is not taken for deleted while the API list lags",
           "[enroller][resync]") {
-  FakeKernel kernel;
-  kernel.namespaces[kNode] = ObservedState{};
-  kernel.namespaces["/var/run/netns/zt-1"] = ObservedState{};
-  MemoryLedger ledger;
-  MemoryStore store;
-  FakeInspector inspector;
-  StaticMetadata meta;
-  meta.meta.namespaces["foo"].labels = {{"istio.io/dataplane-mode", "ambient"}};
-  meta.meta.pods["istio-system/ztunnel-a"] = {{{"app", "ztunnel"}}, {}, "ztunnel"};
-  meta.meta.pods["foo/a"] = {};
-  Enroller enroller(
-      EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}, std::chrono::hours(1)}, kernel,
-      ledger, store, inspector, meta);
-  REQUIRE(enroller.start({}));
-  PodRequest z{.command = PodCommand::kAdd,
-               .containerId = "cz",
-               .netns = "/var/run/netns/zt-1",
-               .ifname = "eth0",
-               .podNamespace = "istio-system",
-               .podName = "ztunnel-a",
-               .podUid = "uid-z",
-               .ips = {"10.244.1.3"}};
-  REQUIRE(enroller.handle(z).verdict == PodVerdict::kNotAmbient);
-  PodRequest a{.command = PodCommand::kAdd,
-               .containerId = "ca",
-               .netns = "/var/run/netns/pod-1",
-               .ifname = "eth0",
-               .podNamespace = "foo",
-               .podName = "a",
-               .podUid = "uid-a",
-               .ips = {"10.244.1.21"}};
-  REQUIRE(enroller.handle(a).verdict == PodVerdict::kEnrolled);
-  meta.meta.pods.erase("foo/a");  // the watch has not delivered the pod yet
-  meta.meta.complete = true;
-  REQUIRE(enroller.resync());
-  CHECK(enroller.enrolledCount() == 1);
+  World w;
+  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  REQUIRE(w.send(PodCommand::kAdd, "foo", "a", 1, "10.244.1.21").verdict == PodVerdict::kEnrolled);
+  w.meta.meta.pods.erase("foo/a");  // the watch has not delivered the pod yet
+  w.meta.meta.complete = true;
+  w.clock.advance(std::chrono::seconds(29));  // within the 30 s grace
+  REQUIRE(w.enroller.resync());
+  CHECK(w.enroller.enrolledCount() == 1);
+  // Past the grace, a complete list without the pod means it is gone.
+  w.clock.advance(std::chrono::seconds(2));
+  REQUIRE(w.enroller.resync());
+  CHECK(w.enroller.enrolledCount() == 0);
+  CHECK(w.members().empty());
 }
 
 TEST_CASE("a pod the API no longer has is released even without DEL", "[enroller][resync]") {
@@ -279,6 +256,7 @@ TEST_CASE("a pod the API no longer has is released even without DEL", "[enroller
   CHECK(w.enroller.enrolledCount() == 2);
 
   w.meta.meta.complete = true;
+  w.clock.advance(EnrollerConfig{}.deletionGrace);  // registered long enough ago
   SECTION("deleted") {}
   SECTION("recreated under the same name with another uid") {
     w.meta.meta.pods["foo/b"].uid = "uid-b-second";

@@ -44,7 +44,8 @@ struct World {
   // Another agent on the same node, state and API, as after a restart (not started yet).
   std::unique_ptr<Enroller> restarted() {
     return std::make_unique<Enroller>(EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}},
-                                      kernel, ledger, store, inspector, meta);
+                                      kernel, ledger, store, inspector, meta, EnrollerEvents{},
+                                      nullptr, nullptr, &clock);
   }
   PodReply addZtunnel(const std::string& name, const std::string& ip, const std::string& netns) {
     return send(PodCommand::kAdd, "istio-system", name, 0, ip, netns);
@@ -62,7 +63,9 @@ struct World {
   StaticMetadata meta;
   RecordingAnnotator annotator;
   FakeScanner scanner;
-  Enroller enroller{EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}, {}},
+  // The default deletion grace (30 s) holds; tests move the clock past it.
+  FakeClock clock;
+  Enroller enroller{EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0}, {}},
                     kernel,
                     ledger,
                     store,
@@ -70,7 +73,8 @@ struct World {
                     meta,
                     {},
                     &annotator,
-                    &scanner};
+                    &scanner,
+                    &clock};
 };
 
 }  // namespace ambient::testing
