@@ -33,7 +33,7 @@ scripts/setup.sh --no-build
 cmake -S . -B build -DAMBIENT_WITH_ZTUNNEL=ON >/dev/null
 cmake --build build -j"$(nproc)" --target ambient-agent ambientctl ambient-cni \
   ambient-cni-api-lookup ztunnel
-export AGENT_BIN=$PWD/build/node-agent/ambient-agent AMBIENTCTL_BIN=$PWD/build/node-agent/ambientctl
+export AGENT_BIN=$PWD/build/node-agent/ambient-agent AMBIENTCTL_BIN=$PWD/build/ambientctl/ambientctl
 export CNI_BIN=$PWD/build/cni-plugin/ambient-cni ZTUNNEL_BIN=$PWD/build/ztunnel/ztunnel REPO=$PWD
 if [ "$vm" = 1 ]; then
   echo "demo: booting the geneve VM (emulated CPU: the run takes a few minutes)"

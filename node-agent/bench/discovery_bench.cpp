@@ -21,10 +21,10 @@
 #include "node-agent/sys/metadata_file_source.h"
 #include "node-agent/sys/netlink_pod_inspector.h"
 #include "node-agent/sys/proc_netns_scanner.h"
-#include "node-agent/sys/registry_file.h"
+#include "node-agent/store/registry_file.h"
 
 using namespace ambient;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 namespace {
 
@@ -48,8 +48,8 @@ void must(const std::string& cmd) {
   }
 }
 
-double msSince(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+double msSince(Steady::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Steady::now() - t0).count();
 }
 
 std::string podIp(int i) {
@@ -164,7 +164,7 @@ int main(int argc, char** argv) {
   }
 
   // The CNI way: each pod's ADD, handled by the agent as its socket server hands it over.
-  auto t0 = Clock::now();
+  auto t0 = Steady::now();
   for (int i = 0; i < pods; ++i) {
     auto r = request(PodCommand::kAdd, "bench", "p" + std::to_string(i), i, podIp(i),
                      "/var/run/netns/" + tag + "-p" + std::to_string(i));
@@ -185,7 +185,7 @@ int main(int argc, char** argv) {
   // The same pods, never seen through CNI: the namespace is not ambient, then labelled.
   writeMeta(dir + "/meta.json", pods, false);
   (void)enroller.resync();
-  auto scanStart = Clock::now();
+  auto scanStart = Steady::now();
   auto scan = scanner.scan();
   double scanMs = msSince(scanStart);
   if (!scan) {
@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a new mtime for the file
   writeMeta(dir + "/meta.json", pods, true);
-  t0 = Clock::now();
+  t0 = Steady::now();
   auto s = enroller.resync();
   double discoverMs = msSince(t0);
   if (!s || enroller.enrolledCount() != size_t(pods)) {

@@ -30,10 +30,10 @@
 #include "node-agent/sys/agent_socket_server.h"
 #include "node-agent/sys/metadata_file_source.h"
 #include "node-agent/sys/netlink_pod_inspector.h"
-#include "node-agent/sys/registry_file.h"
+#include "node-agent/store/registry_file.h"
 
 using namespace ambient;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 namespace {
 
@@ -63,8 +63,8 @@ Stats stats(std::vector<double> us) {
   return s;
 }
 
-double since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+double since(Steady::time_point t0) {
+  return std::chrono::duration<double, std::micro>(Steady::now() - t0).count();
 }
 
 std::string podIp(int i) { return "10.245." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1); }
@@ -89,7 +89,7 @@ Exec execCni(const std::string& bin, const std::vector<std::string>& env, const 
   for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   Exec r;
-  auto t0 = Clock::now();
+  auto t0 = Steady::now();
   pid_t pid = -1;
   int rc = ::posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
@@ -238,10 +238,10 @@ int main(int argc, char** argv) {
   std::vector<double> enroll, release;
   std::string extraNs = "/var/run/netns/" + tag + "-p" + std::to_string(pods);
   for (int k = 0; k < iterations; ++k) {
-    auto t0 = Clock::now();
+    auto t0 = Steady::now();
     auto a = request(PodCommand::kAdd, "bench", "extra", pods, podIp(pods), extraNs);
     enroll.push_back(since(t0));
-    t0 = Clock::now();
+    t0 = Steady::now();
     auto d = request(PodCommand::kDel, "bench", "extra", pods, podIp(pods), extraNs);
     release.push_back(since(t0));
     if (a.verdict != PodVerdict::kEnrolled || d.verdict != PodVerdict::kReleased) {
@@ -315,7 +315,7 @@ int main(int argc, char** argv) {
   std::vector<double> execEnroll;
   int execIterations = std::min(iterations, 100);
   for (int k = 0; k < execIterations; ++k) {
-    auto t0 = Clock::now();
+    auto t0 = Steady::now();
     int rc = run("ipset add " + tag + " " + podIp(pods) + " && ip route add " + podIp(pods) +
                  "/32 via 192.168.126.2 dev istioin table 100");
     execEnroll.push_back(since(t0));

@@ -25,7 +25,7 @@
 #include "node-agent/sys/cluster_sync.h"
 #include "node-agent/sys/netlink_pod_inspector.h"
 #include "node-agent/sys/proc_netns_scanner.h"
-#include "node-agent/sys/registry_file.h"
+#include "node-agent/store/registry_file.h"
 
 namespace ambient {
 namespace {

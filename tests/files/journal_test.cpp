@@ -8,7 +8,7 @@
 
 #include "common/sys/journal_file.h"
 #include "common/sys/sysctl_ledger_store.h"
-#include "node-agent/sys/registry_file.h"
+#include "node-agent/store/registry_file.h"
 #include "tests/support/typed_values.h"
 
 using namespace ambient;

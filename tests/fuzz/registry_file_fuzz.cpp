@@ -12,7 +12,7 @@
 
 #include "fuzz_util.h"
 #include "node-agent/core/pod_registry.h"
-#include "node-agent/sys/registry_file.h"
+#include "node-agent/store/registry_file.h"
 
 namespace {
 

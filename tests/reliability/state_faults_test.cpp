@@ -5,7 +5,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-#include "node-agent/sys/registry_file.h"
+#include "node-agent/store/registry_file.h"
 #include "reliability.h"
 
 using namespace ambient;

@@ -1,6 +1,6 @@
 // ambientctl's renderings: dump tables golden-tested against a known plan, verify's wording of
 // each kind of difference. Pure.
-#include "node-agent/core/state_report.h"
+#include "ambientctl/core/state_report.h"
 
 #include <catch2/catch.hpp>
 #include <cstdlib>

@@ -1,7 +1,7 @@
 // `ambientctl trace` over the real rule set of a node like the demo's node-a (the seed's
 // scenario 1: ambient foo/sleep -> the httpbin Service VIP), with the kernel's route answers
 // played by a small model of that node's ip rules and tables. Pure.
-#include "node-agent/core/syn_trace.h"
+#include "ambientctl/core/syn_trace.h"
 
 #include <catch2/catch.hpp>
 #include <cerrno>

@@ -1,5 +1,5 @@
 // The pod registry as an atomically replaced file. Touches files.
-#include "node-agent/sys/registry_file.h"
+#include "node-agent/store/registry_file.h"
 
 #include <cerrno>
 #include <fstream>

@@ -1,5 +1,5 @@
 // RTM_GETROUTE through libnl inside a namespace. Touches the kernel (reads only).
-#include "node-agent/sys/kernel_route_get.h"
+#include "ambientctl/sys/kernel_route_get.h"
 
 #include <arpa/inet.h>
 #include <linux/rtnetlink.h>

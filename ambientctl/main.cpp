@@ -2,7 +2,7 @@
 #include <string>
 #include <vector>
 
-#include "node-agent/sys/ctl_app.h"
+#include "ambientctl/sys/ctl_app.h"
 
 int main(int argc, char** argv) {
   return ambient::runCtl(std::vector<std::string>(argv + 1, argv + argc));

@@ -1,5 +1,5 @@
 // The hops of a TCP SYN through the node and the ztunnel pod, from observed state. Pure.
-#include "node-agent/core/syn_trace.h"
+#include "ambientctl/core/syn_trace.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -2,7 +2,7 @@
 // with input interface and mark, for `ambientctl trace`. Touches the kernel (reads only).
 #pragma once
 
-#include "node-agent/core/syn_trace.h"
+#include "ambientctl/core/syn_trace.h"
 
 namespace ambient {
 

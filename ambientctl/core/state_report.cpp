@@ -1,5 +1,5 @@
 // ambientctl's renderings of differences and of observed state. Pure.
-#include "node-agent/core/state_report.h"
+#include "ambientctl/core/state_report.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,5 +1,5 @@
 // ambientctl: plan, verify, dump. Touches the kernel (reads only) and files (reads only).
-#include "node-agent/sys/ctl_app.h"
+#include "ambientctl/sys/ctl_app.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -14,9 +14,9 @@
 #include "node-agent/core/agent_runtime_config.h"
 #include "node-agent/core/not_enrolled_file.h"
 #include "node-agent/core/plan_input.h"
-#include "node-agent/core/state_report.h"
-#include "node-agent/sys/kernel_route_get.h"
-#include "node-agent/sys/registry_file.h"
+#include "ambientctl/core/state_report.h"
+#include "ambientctl/sys/kernel_route_get.h"
+#include "node-agent/store/registry_file.h"
 
 namespace ambient {
 namespace {
