@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test: unit, kernel (host kernel, vxlan fallback), ztunnel and
 # end-to-end suites on the host, then the kernel suite again inside a Debian kernel under qemu
-# with real geneve (DESIGN.md section 7). Prints one closing line "N passed, N failed, N skipped"
+# with real geneve (docs/DESIGN.md section 7). Prints one closing line
+# "N passed, N failed, N skipped"
 # (skipped: CTest's "***Skipped" (exit 77) and disabled tests, which CTest itself counts as passed).
 # Usage: scripts/test.sh [--no-vm]
 # Env: CI (any value) makes every skipped test a failure of the run.

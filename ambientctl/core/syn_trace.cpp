@@ -136,7 +136,7 @@ class Tracer {
         src.str());
     // ztunnel's onward (15001) or delivering (15006/15008) connection, from the original source.
     // This is a new packet, from ztunnel's veth with a source that is not ztunnel's IP: the node
-    // marks it 0x210 (DESIGN.md section 3, step 5), unlike the client's SYN above.
+    // marks it 0x210 (docs/DESIGN.md section 3, step 5), unlike the client's SYN above.
     const auto& z0 = s_.registry.ztunnel;
     if (!z0) return hops_;
     TracePacket onward{z0->hostVeth.str(), src, dst, 6, port, 0, 0};

@@ -1,5 +1,5 @@
 // computePlan: "these pods are enrolled, ztunnel is here" -> the desired kernel state of the
-// node namespace and of the ztunnel pod namespace (DESIGN.md sections 3-4). Pure.
+// node namespace and of the ztunnel pod namespace (docs/DESIGN.md sections 3-4). Pure.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Every value the project owns in the kernel, named once (DESIGN.md sections 3-4).
+// Every value the project owns in the kernel, named once (docs/DESIGN.md sections 3-4).
 // Pure: no system calls. `ambientctl dump` lists these through ownedValues().
 #pragma once
 

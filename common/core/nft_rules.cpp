@@ -26,7 +26,7 @@ NftTableSpec nodeNftTable(const ZtunnelEndpoint& z, uint16_t tunnelPort,
   std::sort(enrolledPods.begin(), enrolledPods.end());
   enrolledPods.erase(std::unique(enrolledPods.begin(), enrolledPods.end()), enrolledPods.end());
 
-  // First match wins; "return" ends our processing (DESIGN.md section 3, steps 1-8).
+  // First match wins; "return" ends our processing (docs/DESIGN.md section 3, steps 1-8).
   std::vector<NftRule> mark = {
       B().iifname(kInboundTunnel).setMark(kMarkSkip, kMarkSkip).counter().ret(),
       B().iifname(kOutboundTunnel).setMark(kMarkSkip, kMarkSkip).counter().ret(),

@@ -1,5 +1,5 @@
-// The nftables tables we own: the node's mark logic (DESIGN.md section 3) and the ztunnel pod's
-// TPROXY rules (section 4), as data. Pure.
+// The nftables tables we own: the node's mark logic (docs/DESIGN.md section 3) and the ztunnel
+// pod's TPROXY rules (section 4), as data. Pure.
 #pragma once
 
 #include <cstdint>

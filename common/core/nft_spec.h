@@ -1,5 +1,6 @@
 // nftables objects as plain data: a rule is the list of netlink expressions the kernel stores,
-// so desired and observed rules compare exactly (DESIGN.md: compare as data, not text). Pure.
+// so desired and observed rules compare exactly (docs/DESIGN.md section 4: compare as data, not
+// text). Pure.
 #pragma once
 
 #include <arpa/inet.h>

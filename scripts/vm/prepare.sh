@@ -1,5 +1,5 @@
 #!/bin/bash
-# Prepares the geneve test VM (DESIGN.md section 7): installs the packages in
+# Prepares the geneve test VM (docs/DESIGN.md section 7): installs the packages in
 # scripts/packages/vm.txt, downloads and unpacks the Debian kernel that
 # linux-image-amd64 depends on, runs depmod on it and builds a busybox-static
 # initramfs (init script: scripts/vm/guest-init.sh).

@@ -1,4 +1,4 @@
-// computePlan: the reference values of DESIGN.md sections 3-4, and bad input. Pure.
+// computePlan: the reference values of docs/DESIGN.md sections 3-4, and bad input. Pure.
 #include <catch2/catch.hpp>
 
 #include "common/core/constants.h"

@@ -1,5 +1,5 @@
 // The rule evaluator that ambientctl trace uses, against the node's and ztunnel's rules: the
-// first match of DESIGN.md section 3's mark logic and section 4's TPROXY rules. Pure.
+// first match of docs/DESIGN.md section 3's mark logic and section 4's TPROXY rules. Pure.
 #include "common/core/nft_eval.h"
 
 #include <catch2/catch.hpp>

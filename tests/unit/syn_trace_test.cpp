@@ -42,8 +42,9 @@ TraceState stateOf(const PlanInput& in) {
   return s;
 }
 
-// What node-a's kernel answers (DESIGN.md section 3's ip rules and tables; the main table routes
-// this node's pods and the other nodes' pod CIDRs, and nothing else: no default route, no VIP).
+// What node-a's kernel answers (docs/DESIGN.md section 3's ip rules and tables; the main table
+// routes this node's pods and the other nodes' pod CIDRs, and nothing else: no default route, no
+// VIP).
 Result<RouteAnswer> nodeAKernel(NetnsRole role, Ipv4 dst, Ipv4 src, const std::string& iif,
                                 uint32_t mark) {
   if (role == NetnsRole::kZtunnel) {
