@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/core/if_name.h"
@@ -14,13 +15,18 @@
 
 namespace ambient::testing {
 
-inline IpAddress ipOf(std::string_view text) {
-  auto ip = IpAddress::parse(text, "test address");
-  if (!ip) {
-    std::fprintf(stderr, "%s\n", ip.error().message().c_str());
+// The value, or abort naming what was wrong with the text.
+template <class T>
+T orAbort(Result<T> r) {
+  if (!r) {
+    std::fprintf(stderr, "%s\n", r.error().message().c_str());
     std::abort();
   }
-  return *ip;
+  return std::move(*r);
+}
+
+inline IpAddress ipOf(std::string_view text) {
+  return orAbort(IpAddress::parse(text, "test address"));
 }
 
 inline std::vector<IpAddress> ipsOf(const std::vector<std::string>& texts) {
@@ -30,12 +36,7 @@ inline std::vector<IpAddress> ipsOf(const std::vector<std::string>& texts) {
 }
 
 inline IfName ifOf(std::string_view text) {
-  auto name = IfName::parse(text, "test interface name");
-  if (!name) {
-    std::fprintf(stderr, "%s\n", name.error().message().c_str());
-    std::abort();
-  }
-  return *name;
+  return orAbort(IfName::parse(text, "test interface name"));
 }
 
 }  // namespace ambient::testing
