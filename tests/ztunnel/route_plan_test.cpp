@@ -107,4 +107,10 @@ TEST_CASE("inbound CONNECT validation") {
   CHECK(check({"CONNECT", "10.0.3.2:9090", "", "", ""}, "n3") == 401);   // not enrolled
   CHECK(check({"CONNECT", "192.0.2.1:80", "", "", ""}, "n2") == 401);    // unknown
   CHECK(check({"CONNECT", "10.0.2.2:15008", "", "", ""}, "n2") == 401);  // loop
+  // The loop check follows the ports ztunnel really listens on (--inbound-port etc.).
+  ListenerPorts moved{16001, 16006, 16008};
+  ConnectRequest to16008{"CONNECT", "10.0.2.2:16008", "", "", ""};
+  ConnectRequest to15008{"CONNECT", "10.0.2.2:15008", "", "", ""};
+  CHECK(computeInboundTarget(v, to16008, "n2", moved).status == 401);
+  CHECK(computeInboundTarget(v, to15008, "n2", moved).status == 200);
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/core/constants.h"
 #include "ztunnel/core/error.h"
 #include "ztunnel/core/ip_addr.h"
 
@@ -24,13 +25,13 @@ struct Options {
   std::vector<IpAddr> bindAddresses;       // parsed from bindAddress
   std::string statusBindAddress = "0.0.0.0";  // 15020/15021
   std::string adminBindAddress = "127.0.0.1";  // 15000
-  uint16_t outboundPort = 15001;
-  uint16_t inboundPlainPort = 15006;
-  uint16_t inboundPort = 15008;
+  uint16_t outboundPort = ambient::kPortOutbound;
+  uint16_t inboundPlainPort = ambient::kPortInboundPlain;
+  uint16_t inboundPort = ambient::kPortHbone;
   uint16_t statsPort = 15020;
   uint16_t readinessPort = 15021;
   uint16_t adminPort = 15000;
-  uint16_t peerHbonePort = 15008;  // port dialled on destination ztunnels
+  uint16_t peerHbonePort = ambient::kPortHbone;  // port dialled on destination ztunnels
   bool transparent = true;         // IP_TRANSPARENT listeners (TPROXY)
   bool originalSource = true;      // dial upstream with the client's IP as source
   uint32_t mark = 0;               // SO_MARK on upstream sockets (0: none)

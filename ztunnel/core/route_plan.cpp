@@ -101,7 +101,8 @@ OutboundRoute computeOutboundRoute(const WorkloadView& view, const SocketAddr& s
 }
 
 InboundDecision computeInboundTarget(const WorkloadView& view, const ConnectRequest& req,
-                                     const std::string& localNode) {
+                                     const std::string& localNode,
+                                     const ListenerPorts& listeners) {
   InboundDecision d;
   if (req.method != "CONNECT") {
     d.status = 405;
@@ -136,7 +137,7 @@ InboundDecision computeInboundTarget(const WorkloadView& view, const ConnectRequ
     d.reason = "CONNECT target " + req.authority + " is not enrolled (protocol TCP)";
     return d;
   }
-  if (target->port == 15008 || target->port == 15001 || target->port == 15006) {
+  if (listeners.contains(target->port)) {
     d.status = 401;
     d.reason = "CONNECT target port " + std::to_string(target->port) + " is a proxy port (loop)";
     return d;

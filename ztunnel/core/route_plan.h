@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/core/constants.h"
 #include "ztunnel/core/ip_addr.h"
 #include "ztunnel/core/workload_view.h"
 
@@ -51,9 +52,21 @@ struct InboundDecision {
   std::string reason;              // why not 200
 };
 
-// Validates a CONNECT arriving on 15008: 400 malformed, 405 not CONNECT, 401 target not a
-// workload this node serves over HBONE (or a proxy port: loops).
+// ztunnel's own capture ports (--outbound-port, --inbound-plaintext-port, --inbound-port): a
+// CONNECT to one of them would loop back into ztunnel.
+struct ListenerPorts {
+  uint16_t outbound = ambient::kPortOutbound;
+  uint16_t inboundPlain = ambient::kPortInboundPlain;
+  uint16_t inbound = ambient::kPortHbone;
+  bool contains(uint16_t port) const {
+    return port == outbound || port == inboundPlain || port == inbound;
+  }
+};
+
+// Validates a CONNECT arriving on the HBONE port: 400 malformed, 405 not CONNECT, 401 target
+// not a workload this node serves over HBONE (or one of `listeners`: loops).
 InboundDecision computeInboundTarget(const WorkloadView& view, const ConnectRequest& request,
-                                     const std::string& localNode);
+                                     const std::string& localNode,
+                                     const ListenerPorts& listeners = {});
 
 }  // namespace zt
