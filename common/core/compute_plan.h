@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/core/constants.h"
 #include "common/core/diff.h"
 #include "common/core/error.h"
 #include "common/core/plan.h"
@@ -33,7 +34,7 @@ struct EnrolledPod {
 
 struct PlanInput {
   TunnelKind tunnelKind = TunnelKind::kGeneve;  // resolved: auto is decided by the kernel probe
-  uint16_t tunnelPort = 6081;
+  uint16_t tunnelPort = kDefaultTunnelPort;
   uint32_t tunnelMtu = 0;  // 0: lowerMtu minus the encapsulation overhead
   ZtunnelEndpoint ztunnel;
   std::vector<EnrolledPod> pods;

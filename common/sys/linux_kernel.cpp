@@ -191,7 +191,8 @@ Result<TunnelChoice> chooseTunnelKind(TunnelMode mode) {
       out = fail(rtnl.error());
       return;
     }
-    TunnelSpec probe{"ambprobe0", TunnelKind::kGeneve, 1, *Ipv4::parse("192.0.2.1"), 6081, 1450};
+    TunnelSpec probe{
+        "ambprobe0", TunnelKind::kGeneve, 1, *Ipv4::parse("192.0.2.1"), kDefaultTunnelPort, 1450};
     auto geneve = rtnl->tunnel(ChangeKind::kCreate, probe);
     if (geneve) {
       out = TunnelChoice{TunnelKind::kGeneve, false, ""};

@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/core/constants.h"
 #include "common/sys/linux_kernel.h"
 #include "common/sys/netns.h"
 #include "common/sys/sysctl_ledger_store.h"
@@ -208,8 +209,8 @@ int main(int argc, char** argv) {
   RegistryFile registry(dir + "/registry.json");
   NetlinkPodInspector inspector("/proc/self/ns/net");
   MetadataFileSource meta(dir + "/meta.json");
-  Enroller enroller({"/proc/self/ns/net", choice->kind, 6081, 0, {}}, kernel, *ledger, registry,
-                    inspector, meta);
+  Enroller enroller({"/proc/self/ns/net", choice->kind, kDefaultTunnelPort, 0, {}}, kernel, *ledger,
+                    registry, inspector, meta);
   (void)enroller.start({});
   auto request = [&](PodCommand cmd, const std::string& ns, const std::string& name, int i,
                      const std::string& ip, const std::string& netns) {

@@ -45,7 +45,8 @@ Flags (defaults in brackets):
   --state-dir DIR             registry and sysctl ledger [/var/run/ambient]
   --node-netns PATH           the node's network namespace [/proc/self/ns/net]
   --tunnel-mode MODE          geneve, vxlan or auto (vxlan when the kernel lacks geneve) [auto]
-  --tunnel-port N             UDP port of the tunnels [6081]
+  --tunnel-port N             UDP port of the tunnels [)" +
+         std::to_string(kDefaultTunnelPort) + R"(]
   --tunnel-mtu N              tunnel MTU; 0 = the ztunnel link's MTU minus 50 [0]
   --ztunnel-namespace NS      namespace of the ztunnel DaemonSet [istio-system]
   --ztunnel-label KEY=VALUE   label of ztunnel pods [app=ztunnel]

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/core/compute_plan.h"
+#include "common/core/constants.h"
 #include "common/mesh/membership.h"
 
 namespace ambient {
@@ -16,7 +17,7 @@ struct AgentFlags {
   std::string stateDir = "/var/run/ambient";
   std::string nodeNetns = "/proc/self/ns/net";
   TunnelMode tunnelMode = TunnelMode::kAuto;
-  uint16_t tunnelPort = 6081;
+  uint16_t tunnelPort = kDefaultTunnelPort;
   uint32_t tunnelMtu = 0;
   MembershipPolicy policy;
   std::string metadataFile;

@@ -5,13 +5,14 @@
 #include <string>
 
 #include "common/core/compute_plan.h"
+#include "common/core/constants.h"
 
 namespace ambient {
 
 struct AgentRuntimeConfig {
   std::string nodeNetns = "/proc/self/ns/net";
   TunnelKind tunnelKind = TunnelKind::kGeneve;
-  uint16_t tunnelPort = 6081;
+  uint16_t tunnelPort = kDefaultTunnelPort;
   uint32_t tunnelMtu = 0;
   bool operator==(const AgentRuntimeConfig&) const = default;
 };
