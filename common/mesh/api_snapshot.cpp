@@ -12,7 +12,11 @@ PodMeta podMetaFrom(const k8s::Pod& p) {
   m.serviceAccount = p.serviceAccountName.empty() ? "default" : p.serviceAccountName;
   m.uid = p.meta.uid;
   m.nodeName = p.nodeName;
-  m.ips = p.podIPs;
+  // The API server validates status.podIPs; text that is still not an address is left out
+  // (nothing could redirect or look for it).
+  for (const auto& text : p.podIPs) {
+    if (auto ip = IpAddress::parse(text)) m.ips.push_back(*ip);
+  }
   m.running = p.phase == "Running" && !p.meta.deletionTimestamp;
   m.hostNetwork = p.hostNetwork;
   return m;

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/core/ip_address.h"
+
 namespace ambient {
 
 using Labels = std::map<std::string, std::string>;
@@ -23,7 +25,7 @@ struct PodMeta {
   std::string serviceAccount = "default";
   std::string uid;               // "" when the source does not know it (metadata file)
   std::string nodeName;          // spec.nodeName
-  std::vector<std::string> ips;  // status.podIPs
+  std::vector<IpAddress> ips;    // status.podIPs, decoded where the snapshot is built
   bool running = true;           // phase Running and not being deleted
   bool hostNetwork = false;      // shares the node's address: not a workload of its own
 };

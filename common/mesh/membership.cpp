@@ -77,8 +77,12 @@ Result<MetadataSnapshot> parseMetadataFile(std::string_view text) {
         m.hostNetwork = pod.value("hostNetwork", false);
         bool local = pod.contains("podIPs");
         if (local) {
-          // As in status.podIPs; addresses are checked where they are used (enrollment).
-          m.ips = pod["podIPs"].get<std::vector<std::string>>();
+          // As in status.podIPs, decoded here once.
+          for (const auto& text : pod["podIPs"].get<std::vector<std::string>>()) {
+            auto ip = IpAddress::parse(text, "metadata file: pod \"" + key + "\" podIPs");
+            if (!ip) return fail(ErrorCode::kProtocol, ip.error().message());
+            m.ips.push_back(*ip);
+          }
           out.nodePods[key] = m;
         }
         out.pods[key] = std::move(m);

@@ -19,15 +19,7 @@ PodReply reply(PodVerdict v, std::string message) {
 // The registry key of a discovered pod whose source knows no UID (the metadata file).
 constexpr std::string_view kDiscoveredUidPrefix = "discovered:";
 
-// The metadata's addresses (API text) against a record's: an address the API gives that is not
-// an address at all counts as a difference.
-bool sameAddresses(const std::vector<std::string>& api, std::vector<IpAddress> b) {
-  std::vector<IpAddress> a;
-  for (const auto& text : api) {
-    auto ip = IpAddress::parse(text);
-    if (!ip) return false;
-    a.push_back(*ip);
-  }
+bool sameAddresses(std::vector<IpAddress> a, std::vector<IpAddress> b) {
   std::sort(a.begin(), a.end());
   std::sort(b.begin(), b.end());
   return a == b;
@@ -443,7 +435,7 @@ Status Enroller::resync() {
       keep(releaseLocked(rec), "resync");
       if (events_.resynced) {
         events_.resynced(rec, false,
-                         "its IP changed (API: " + local->second.ips.front() +
+                         "its IP changed (API: " + local->second.ips.front().str() +
                              ", enrolled: " + (rec.ips.empty() ? "none" : rec.ips.front().str()) + ")");
       }
       continue;

@@ -22,14 +22,7 @@ std::vector<DiscoveryCandidate> computeDiscoveryCandidates(const MetadataSnapsho
     if (names.count(key) || (!pod.uid.empty() && uids.count(pod.uid))) continue;
     auto slash = key.find('/');
     if (slash == std::string::npos) continue;
-    // The API server validates status.podIPs; text that is still not an address cannot be
-    // looked for, and a pod with none left is not a candidate.
-    std::vector<IpAddress> ips;
-    for (const auto& text : pod.ips) {
-      if (auto ip = IpAddress::parse(text)) ips.push_back(*ip);
-    }
-    if (ips.empty()) continue;
-    DiscoveryCandidate c{key.substr(0, slash), key.substr(slash + 1), pod.uid, std::move(ips)};
+    DiscoveryCandidate c{key.substr(0, slash), key.substr(slash + 1), pod.uid, pod.ips};
     // The membership decision reads the cluster-wide pod when there is one (same object).
     if (classifyPod(c.podNamespace, c.name, meta, policy).role != PodRole::kAmbient) continue;
     out.push_back(std::move(c));

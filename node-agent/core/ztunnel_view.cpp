@@ -41,6 +41,12 @@ bool enrolled(const std::string& key, const PodMeta& pod, const std::set<std::st
   return it != pod.annotations.end() && it->second == kRedirectionEnabled;
 }
 
+json addressTexts(const std::vector<IpAddress>& ips) {
+  json out = json::array();
+  for (const auto& ip : ips) out.push_back(ip.str());
+  return out;
+}
+
 json workload(const std::string& key, const PodMeta& pod, const MetadataSnapshot& snap,
               const std::set<std::string>& here, const std::string& nodeName,
               const ZtunnelViewSettings& s) {
@@ -52,7 +58,7 @@ json workload(const std::string& key, const PodMeta& pod, const MetadataSnapshot
          {"trustDomain", s.trustDomain},
          {"node", pod.nodeName},
          {"network", ""},
-         {"workloadIps", pod.ips},
+         {"workloadIps", addressTexts(pod.ips)},
          {"protocol", enrolled(key, pod, here, nodeName) ? "HBONE" : "TCP"},
          {"status", pod.running ? "Healthy" : "Unhealthy"},
          {"services", json::object()}};

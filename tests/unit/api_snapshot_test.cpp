@@ -1,6 +1,7 @@
 // The agent's snapshot from Kubernetes API objects: finished pods left out, deletion and phase
 // to health, endpoints resolved to pods, FQDN slices skipped. Pure.
 #include "common/mesh/api_snapshot.h"
+#include "common/mesh/membership.h"
 
 #include <catch2/catch.hpp>
 
@@ -62,4 +63,23 @@ TEST_CASE("API objects become the agent's snapshot", "[api-snapshot]") {
   CHECK(e.endpoints[0].podName == "a");
   CHECK_FALSE(e.endpoints[0].ready);
   CHECK_FALSE(snapshotFromApi(o, false).complete);
+}
+
+TEST_CASE("pod addresses are decoded once, where the snapshot is built", "[api-snapshot]") {
+  ApiObjects o;
+  k8s::Pod p;
+  p.meta = {.name = "a", .namespace_ = "foo", .uid = "u1"};
+  p.phase = "Running";
+  p.podIPs = {"10.244.1.5", "not-an-ip", "fd00::5"};
+  o.pods = {p};
+  // The API server validates status.podIPs; what is still not an address is left out.
+  CHECK(snapshotFromApi(o, true).pods.at("foo/a").ips ==
+        std::vector<IpAddress>{"10.244.1.5", "fd00::5"});
+  // The metadata file is ours: a bad address refuses the file, naming the pod and field.
+  auto file = parseMetadataFile(R"({"pods": {"foo/a": {"podIPs": ["10.244.1.5", "10.x"]}}})");
+  REQUIRE_FALSE(file);
+  CHECK(file.error().message().find("pod \"foo/a\" podIPs \"10.x\"") != std::string::npos);
+  auto good = parseMetadataFile(R"({"pods": {"foo/a": {"podIPs": ["10.244.1.5"]}}})");
+  REQUIRE(good);
+  CHECK(good->nodePods.at("foo/a").ips == std::vector<IpAddress>{"10.244.1.5"});
 }

@@ -15,7 +15,7 @@ void runningHere(World& w, const std::string& key, std::vector<std::string> ips,
                  const std::string& uid = "") {
   PodMeta m;
   m.uid = uid;
-  m.ips = std::move(ips);
+  m.ips = testing::ipsOf(ips);
   w.meta.meta.pods[key] = m;
   w.meta.meta.nodePods[key] = m;
 }

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "golden.h"
+#include "tests/support/typed_values.h"
 
 #ifdef AMBIENT_WITH_ZTUNNEL_CORE
 #include "ztunnel/core/route_plan.h"
@@ -30,7 +31,7 @@ MetadataSnapshot seedCluster() {
     PodMeta p;
     p.serviceAccount = sa;
     p.nodeName = node;
-    p.ips = {ip};
+    p.ips = {testing::ipOf(ip)};
     p.labels = std::move(labels);
     p.annotations = std::move(annotations);
     s.pods[key] = p;
