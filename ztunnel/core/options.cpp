@@ -128,8 +128,7 @@ Result<Options> parseOptions(const std::vector<std::string>& args) {
 }
 
 bool isOwnListener(const Options& opts, const SocketAddr& dst) {
-  if (dst.port != opts.outboundPort && dst.port != opts.inboundPlainPort && dst.port != opts.inboundPort)
-    return false;
+  if (!opts.listeners().contains(dst.port)) return false;
   if (dst.ip.isLoopback()) return true;
   for (const IpAddr& ip : opts.bindAddresses)
     if (ip.isUnspecified() || ip == dst.ip) return true;

@@ -19,6 +19,17 @@ inline constexpr int kExitUsage = 2;         // bad command line
 inline constexpr int kExitConfig = 3;        // config or certificates unusable at startup
 inline constexpr int kExitListen = 4;        // a listener could not be bound
 
+// ztunnel's own capture ports (--outbound-port, --inbound-plaintext-port, --inbound-port): a
+// connection or CONNECT to one of them would loop back into ztunnel.
+struct ListenerPorts {
+  uint16_t outbound = ambient::kPortOutbound;
+  uint16_t inboundPlain = ambient::kPortInboundPlain;
+  uint16_t inbound = ambient::kPortHbone;
+  bool contains(uint16_t port) const {
+    return port == outbound || port == inboundPlain || port == inbound;
+  }
+};
+
 struct Options {
   std::string configPath = "/var/run/ztunnel/config.json";
   std::string bindAddress = "127.0.0.1";   // 15001/15006/15008; comma-separated list allowed
@@ -32,6 +43,7 @@ struct Options {
   uint16_t readinessPort = 15021;
   uint16_t adminPort = 15000;
   uint16_t peerHbonePort = ambient::kPortHbone;  // port dialled on destination ztunnels
+  ListenerPorts listeners() const { return {outboundPort, inboundPlainPort, inboundPort}; }
   bool transparent = true;         // IP_TRANSPARENT listeners (TPROXY)
   bool originalSource = true;      // dial upstream with the client's IP as source
   uint32_t mark = 0;               // SO_MARK on upstream sockets (0: none)

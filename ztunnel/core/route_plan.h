@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "common/core/constants.h"
 #include "ztunnel/core/ip_addr.h"
+#include "ztunnel/core/options.h"
 #include "ztunnel/core/workload_view.h"
 
 namespace zt {
@@ -50,17 +50,6 @@ struct InboundDecision {
   SocketAddr target;
   const Workload* destination = nullptr;
   std::string reason;              // why not 200
-};
-
-// ztunnel's own capture ports (--outbound-port, --inbound-plaintext-port, --inbound-port): a
-// CONNECT to one of them would loop back into ztunnel.
-struct ListenerPorts {
-  uint16_t outbound = ambient::kPortOutbound;
-  uint16_t inboundPlain = ambient::kPortInboundPlain;
-  uint16_t inbound = ambient::kPortHbone;
-  bool contains(uint16_t port) const {
-    return port == outbound || port == inboundPlain || port == inbound;
-  }
 };
 
 // Validates a CONNECT arriving on the HBONE port: 400 malformed, 405 not CONNECT, 401 target

@@ -50,9 +50,8 @@ void HboneConnection::onRequest(int32_t id) {
   timer_ = 0;
   const char* name = listenerFor(HboneConnection::Mode::kServer);
   auto view = ctx_.state.snapshot();
-  const Options& o = ctx_.state.opts;
-  InboundDecision d = computeInboundTarget(
-      *view, req, o.node, ListenerPorts{o.outboundPort, o.inboundPlainPort, o.inboundPort});
+  InboundDecision d =
+      computeInboundTarget(*view, req, ctx_.state.opts.node, ctx_.state.opts.listeners());
   if (d.status == 200 && (goingAway_ || ctx_.state.draining.load())) {
     d.status = 503;
     d.reason = "draining";

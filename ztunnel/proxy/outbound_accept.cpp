@@ -11,22 +11,38 @@
 #include "ztunnel/sys/traffic_labels.h"
 
 namespace zt {
+namespace {
+
+// Counts the refusal under `listener` and `reason` and resets the client's connection.
+void refuse(WorkerContext& ctx, UniqueFd fd, const char* listener, const char* reason) {
+  ctx.state.metrics.countRejected(listener, reason);
+  closeWithReset(std::move(fd));
+}
+
+// Connects upstream from the client's address (when it can be kept) and relays; refuses the
+// client when the upstream cannot be reached.
+void relayPlain(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& to,
+                std::shared_ptr<TrafficCounters> counters, const char* listener, const char* what) {
+  auto up = connectFrom(to, originalSourceFor(ctx.state.opts, peer.ip, to.ip), ctx.state.opts.mark);
+  if (!up) {
+    ambient::logLine(ambient::LogLevel::kDebug, what, {{"error", up.error().message()}});
+    refuse(ctx, std::move(fd), listener, "upstream_connect_failed");
+    return;
+  }
+  PlainRelay::start(ctx, std::move(fd), std::move(*up), std::move(counters), listener);
+}
+
+}  // namespace
 
 void acceptOutbound(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& dst) {
   const char* name = listenerName(ListenerKind::kOutbound);
-  if (isOwnListener(ctx.state.opts, dst)) {
-    ctx.state.metrics.countRejected(name, "loop");
-    closeWithReset(std::move(fd));
-    return;
-  }
+  if (isOwnListener(ctx.state.opts, dst)) return refuse(ctx, std::move(fd), name, "loop");
   auto view = ctx.state.snapshot();
   OutboundRoute route = computeOutboundRoute(*view, peer, dst, ctx.rng(), ctx.state.opts.peerHbonePort);
   if (route.kind == RouteKind::kReject) {
     ambient::logLine(ambient::LogLevel::kDebug, "outbound refused",
             {{"src", peer.toString()}, {"dst", dst.toString()}, {"reason", route.reason}});
-    ctx.state.metrics.countRejected(name, "no_route");
-    closeWithReset(std::move(fd));
-    return;
+    return refuse(ctx, std::move(fd), name, "no_route");
   }
   bool hbone = route.kind == RouteKind::kHbone;
   auto counters = ctx.state.metrics.traffic(
@@ -35,35 +51,17 @@ void acceptOutbound(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, con
     startHboneOutbound(ctx, std::move(fd), peer, route, std::move(counters));
     return;
   }
-  auto up = connectFrom(route.connectTo, originalSourceFor(ctx.state.opts, peer.ip, route.connectTo.ip),
-                        ctx.state.opts.mark);
-  if (!up) {
-    ambient::logLine(ambient::LogLevel::kDebug, "outbound connect failed", {{"error", up.error().message()}});
-    ctx.state.metrics.countRejected(name, "upstream_connect_failed");
-    closeWithReset(std::move(fd));
-    return;
-  }
-  PlainRelay::start(ctx, std::move(fd), std::move(*up), std::move(counters), name);
+  relayPlain(ctx, std::move(fd), peer, route.connectTo, std::move(counters), name,
+             "outbound connect failed");
 }
 
 void acceptInboundPlain(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& dst) {
   const char* name = listenerName(ListenerKind::kInboundPlain);
-  if (isOwnListener(ctx.state.opts, dst)) {
-    ctx.state.metrics.countRejected(name, "loop");
-    closeWithReset(std::move(fd));
-    return;
-  }
+  if (isOwnListener(ctx.state.opts, dst)) return refuse(ctx, std::move(fd), name, "loop");
   auto view = ctx.state.snapshot();
   auto counters = ctx.state.metrics.traffic(makeTrafficLabels(
       "destination", view->findWorkloadByIp(peer.ip), view->findWorkloadByIp(dst.ip), nullptr, false));
-  auto up = connectFrom(dst, originalSourceFor(ctx.state.opts, peer.ip, dst.ip), ctx.state.opts.mark);
-  if (!up) {
-    ambient::logLine(ambient::LogLevel::kDebug, "inbound connect failed", {{"error", up.error().message()}});
-    ctx.state.metrics.countRejected(name, "upstream_connect_failed");
-    closeWithReset(std::move(fd));
-    return;
-  }
-  PlainRelay::start(ctx, std::move(fd), std::move(*up), std::move(counters), name);
+  relayPlain(ctx, std::move(fd), peer, dst, std::move(counters), name, "inbound connect failed");
 }
 
 }  // namespace zt
