@@ -24,4 +24,8 @@ using LogFieldList = std::vector<std::pair<std::string, std::string>>;
 void logLine(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields = {});
 void logLine(LogLevel level, std::string_view msg, const LogFieldList& fields);
 
+// The line logLine writes, with the timestamp given: {"ts":..,"level":..,"msg":..,<fields>}\n.
+std::string formatLogLine(LogLevel level, std::string_view msg, const LogFieldList& fields,
+                          std::string_view ts);
+
 }  // namespace ambient
