@@ -1,8 +1,6 @@
 // Type-checked reading of prevResult. Pure.
 #include "cni-plugin/core/prev_result.h"
 
-#include "cni-plugin/core/result_convert.h"
-
 namespace ambient::cni {
 namespace {
 
@@ -29,14 +27,14 @@ tl::expected<std::optional<std::string>, std::string> optString(const json& obj,
   return std::optional<std::string>(it->get<std::string>());
 }
 
-// True when `address` has no "/prefix" or one of 0..32 (IPv4) / 0..128 (IPv6) digits.
-bool prefixFits(const std::string& address, const std::string& family) {
+// True when `address` has no "/prefix" or one of 0..maxLen decimal digits.
+bool prefixFits(const std::string& address, int maxLen) {
   auto slash = address.find('/');
   if (slash == std::string::npos) return true;
   std::string p = address.substr(slash + 1);
   if (p.empty() || p.size() > 3 || p.find_first_not_of("0123456789") != std::string::npos)
     return false;
-  return std::stoi(p) <= (family == "4" ? 32 : 128);
+  return std::stoi(p) <= maxLen;
 }
 
 }  // namespace
@@ -68,16 +66,16 @@ tl::expected<PrevResult, std::string> readPrevResult(const json& prev) {
       auto address = optString(ip, where, "address", "an address in CIDR notation");
       if (!address) return Err(address.error());
       if (!*address) return Err(where + ".address is missing (the spec requires it)");
-      std::string family = addressFamily(**address);
-      if (family.empty() || !prefixFits(**address, family))
-        return Err(where + ".address \"" + **address + "\" is not an IPv4 or IPv6 address (with an optional prefix length)");
+      // Decoded once: the address (either family) and its optional prefix length.
+      const std::string& text = **address;
+      auto parsed = IpAddress::parse(text.substr(0, text.find('/')), where + ".address");
+      if (!parsed) return Err(parsed.error().message());
+      if (!prefixFits(text, parsed->isV4() ? 32 : 128))
+        return Err(where + ".address \"" + text + "\" has an invalid prefix length");
       auto version = optString(ip, where, "version", "\"4\" or \"6\"");
       if (!version) return Err(version.error());
-      if (*version && **version != family)
-        return Err(where + ".version \"" + **version + "\" does not match address " +
-                   **address);
-      auto parsed = IpAddress::parse((*address)->substr(0, (*address)->find('/')), where + ".address");
-      if (!parsed) return Err(parsed.error().message());
+      if (*version && **version != (parsed->isV4() ? "4" : "6"))
+        return Err(where + ".version \"" + **version + "\" does not match address " + text);
       PrevIp entry{*parsed, std::nullopt};
       if (auto idx = ip.find("interface"); idx != ip.end() && !idx->is_null()) {
         if (!idx->is_number_unsigned())

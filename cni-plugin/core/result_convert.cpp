@@ -1,9 +1,8 @@
 // Converts a prevResult to a result of the request's cniVersion. Pure.
 #include "cni-plugin/core/result_convert.h"
 
-#include <arpa/inet.h>
-
 #include "cni-plugin/core/cni_request.h"
+#include "common/core/ip_address.h"
 
 namespace ambient::cni {
 namespace {
@@ -26,11 +25,9 @@ json withFirst(const json& obj, const std::string& key, const json& value) {
 }  // namespace
 
 std::string addressFamily(const std::string& address) {
-  std::string ip = address.substr(0, address.find('/'));
-  unsigned char buf[16];
-  if (::inet_pton(AF_INET, ip.c_str(), buf) == 1) return "4";
-  if (::inet_pton(AF_INET6, ip.c_str(), buf) == 1) return "6";
-  return "";
+  auto ip = IpAddress::parse(std::string_view(address).substr(0, address.find('/')));
+  if (!ip) return "";
+  return ip->isV4() ? "4" : "6";
 }
 
 tl::expected<json, std::string> convertResult(const json& prevResult,

@@ -37,6 +37,14 @@ class IpAddress {
     return ip;
   }
 
+  // From network-order bytes as the kernel gives them (4 for kV4, 16 for kV6).
+  static IpAddress fromBytes(Family family, const uint8_t* bytes) {
+    IpAddress ip;
+    ip.family_ = family;
+    for (size_t i = 0; i < (family == Family::kV4 ? 4u : 16u); ++i) ip.bytes_[i] = bytes[i];
+    return ip;
+  }
+
   Family family() const { return family_; }
   bool isV4() const { return family_ == Family::kV4; }
   bool isV6() const { return family_ == Family::kV6; }

@@ -1,26 +1,22 @@
 // IPv4 addresses and prefixes as values. Pure.
 #include "common/core/ipv4.h"
 
-#include <arpa/inet.h>
-
 #include <charconv>
 
-#include "common/core/constants.h"
+#include "common/core/if_name.h"
+#include "common/core/ip_address.h"
 
 namespace ambient {
 
 Result<Ipv4> Ipv4::parse(std::string_view text) {
-  if (text.find(':') != std::string_view::npos) {
+  auto ip = IpAddress::parse(text);
+  if (ip && ip->isV4()) return *ip->v4();
+  if (ip || text.find(':') != std::string_view::npos) {
     return fail(ErrorCode::kInvalidInput,
                 "IPv6 address \"" + std::string(text) +
                     "\" is not supported yet: this release redirects IPv4 only");
   }
-  std::string s(text);
-  in_addr a{};
-  if (s.empty() || inet_pton(AF_INET, s.c_str(), &a) != 1) {
-    return fail(ErrorCode::kInvalidInput, "\"" + s + "\" is not an IPv4 address");
-  }
-  return Ipv4{ntohl(a.s_addr)};
+  return fail(ErrorCode::kInvalidInput, "\"" + std::string(text) + "\" is not an IPv4 address");
 }
 
 std::string Ipv4::str() const {
@@ -46,21 +42,7 @@ Result<Ipv4Prefix> Ipv4Prefix::parse(std::string_view text) {
 std::string Ipv4Prefix::str() const { return addr.str() + "/" + std::to_string(len); }
 
 Status validateIfName(std::string_view name, std::string_view what) {
-  auto bad = [&](std::string why) {
-    return fail(ErrorCode::kInvalidInput,
-                std::string(what) + " \"" + std::string(name) + "\" " + why);
-  };
-  if (name.empty()) return bad("is empty");
-  if (name.size() > kIfNameMax) {
-    return bad("is " + std::to_string(name.size()) + " bytes; the kernel allows at most " +
-               std::to_string(kIfNameMax));
-  }
-  if (name == "." || name == "..") return bad("is not a valid interface name");
-  for (char c : name) {
-    if (c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\0') {
-      return bad("contains a character the kernel rejects in interface names");
-    }
-  }
+  if (auto parsed = IfName::parse(name, what); !parsed) return fail(parsed.error());
   return {};
 }
 

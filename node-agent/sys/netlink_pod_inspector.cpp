@@ -6,7 +6,6 @@
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
 
-#include <cstring>
 
 #include "common/sys/c_ptr.h"
 #include "common/sys/netns.h"
@@ -70,9 +69,8 @@ Result<PodLink> NetlinkPodInspector::inspect(const std::string& netns, const IfN
     if (rtnl_route_get_nnexthops(r) == 0) continue;
     nl_addr* gw = rtnl_route_nh_get_gateway(rtnl_route_nexthop_n(r, 0));
     if (gw && nl_addr_get_family(gw) == AF_INET && nl_addr_get_len(gw) == 4) {
-      uint32_t be = 0;
-      std::memcpy(&be, nl_addr_get_binary_addr(gw), 4);
-      out.gateway = IpAddress::fromV4(Ipv4{ntohl(be)});
+      out.gateway = IpAddress::fromBytes(IpAddress::Family::kV4,
+                                         static_cast<const uint8_t*>(nl_addr_get_binary_addr(gw)));
       break;
     }
   }

@@ -50,15 +50,15 @@ Result<std::map<IfName, std::vector<IpAddress>>> readAddresses(const Netns& ns) 
     nl_addr* local = rtnl_addr_get_local(a);
     if (!local) continue;
     int family = nl_addr_get_family(local);
-    if (family != AF_INET && family != AF_INET6) continue;
-    char buf[INET6_ADDRSTRLEN];
-    if (!inet_ntop(family, nl_addr_get_binary_addr(local), buf, sizeof buf)) continue;
+    unsigned size = family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+    if (size == 0 || nl_addr_get_len(local) != size) continue;
     char name[IFNAMSIZ] = {};
     if (!rtnl_link_i2name(links.get(), rtnl_addr_get_ifindex(a), name, sizeof name)) continue;
-    // The kernel's own names and inet_ntop's text: always valid.
-    auto ifname = IfName::parse(name, "interface");
-    auto ip = IpAddress::parse(buf);
-    if (ifname && ip) out[*ifname].push_back(*ip);
+    auto ifname = IfName::parse(name, "interface");  // the kernel's own names: always valid
+    if (!ifname) continue;
+    out[*ifname].push_back(IpAddress::fromBytes(
+        family == AF_INET ? IpAddress::Family::kV4 : IpAddress::Family::kV6,
+        static_cast<const uint8_t*>(nl_addr_get_binary_addr(local))));
   }
   return out;
 }

@@ -179,6 +179,15 @@ TEST_CASE("missing environment variables are code 4", "[cni][verbs]") {
   in.env.erase("CNI_COMMAND");
   CHECK(codeOf(runPlugin(in, agent)) == kCniErrInvalidEnv);
   CHECK(codeOf(runPlugin(call("FROB", conf()), agent)) == kCniErrInvalidEnv);
+  // A CNI_IFNAME the kernel would refuse is decoded here, once: code 4 naming it.
+  for (const char* bad : {"a/b", "abcdefghijklmnop", "eth 0"}) {
+    auto in = call("ADD", conf());
+    in.env["CNI_IFNAME"] = bad;
+    auto o = runPlugin(in, agent);
+    INFO(o.stdoutText);
+    CHECK(codeOf(o) == kCniErrInvalidEnv);
+    CHECK(o.stdoutText.find("CNI_IFNAME") != std::string::npos);
+  }
   CHECK(agent.requests.empty());
 }
 
