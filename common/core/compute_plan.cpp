@@ -18,8 +18,11 @@ std::string confKey(std::string_view dev, std::string_view name) {
 }
 
 Status validate(const PlanInput& in) {
-  if (auto s = validateIfName(in.ztunnel.hostVeth, "ztunnel host veth"); !s) return s;
-  if (auto s = validateIfName(in.ztunnel.podIfname, "ztunnel pod interface"); !s) return s;
+  // The names are valid by type; an empty one (not known) cannot be planned for.
+  if (in.ztunnel.hostVeth.empty()) return fail(ErrorCode::kInvalidInput, "ztunnel host veth is unset");
+  if (in.ztunnel.podIfname.empty()) {
+    return fail(ErrorCode::kInvalidInput, "ztunnel pod interface is unset");
+  }
   if (in.tunnelPort == 0) return fail(ErrorCode::kInvalidInput, "tunnel UDP port 0 is invalid");
   if (in.ztunnel.podIp.value == 0) {
     return fail(ErrorCode::kInvalidInput, "ztunnel pod IP is unset (0.0.0.0)");
@@ -35,7 +38,9 @@ Status validate(const PlanInput& in) {
   }
   std::set<Ipv4> seen;
   for (const auto& pod : in.pods) {
-    if (auto s = validateIfName(pod.hostVeth, "host veth of pod " + pod.ip.str()); !s) return s;
+    if (pod.hostVeth.empty()) {
+      return fail(ErrorCode::kInvalidInput, "host veth of pod " + pod.ip.str() + " is unset");
+    }
     if (pod.ip == in.ztunnel.podIp) {
       return fail(ErrorCode::kInvalidInput,
                   "pod IP " + pod.ip.str() + " is the ztunnel pod's IP; ztunnel is never enrolled");
@@ -63,7 +68,7 @@ SysctlSpec podVethSysctl(const EnrolledPod& pod) { return {podVethSysctlKey(pod.
 RouteSpec ztunnelHostRoute(uint32_t table, const ZtunnelEndpoint& z) {
   return RouteSpec{.table = table,
                    .dst = Ipv4Prefix{z.podIp, 32},
-                   .dev = z.hostVeth,
+                   .dev = z.hostVeth.str(),
                    .scope = RouteScope::kLink};
 }
 
@@ -111,7 +116,7 @@ Result<NetnsPlan> computeNodePlan(const PlanInput& in) {
   p.routes.push_back(RouteSpec{.table = kTableProxyReturn,
                                .dst = Ipv4Prefix{Ipv4{0}, 0},
                                .via = z.podIp,
-                               .dev = z.hostVeth,
+                               .dev = z.hostVeth.str(),
                                .onlink = true});
   p.routes.push_back(ztunnelHostRoute(kTableProxyReturn, z));
 
@@ -129,7 +134,7 @@ Result<NetnsPlan> computeNodePlan(const PlanInput& in) {
 
   // rp_filter: the kernel applies max(conf.all, conf.<dev>), so `all` must be 0 too.
   p.sysctls.push_back({confKey("all", "rp_filter"), "0"});
-  for (auto dev : {std::string(kInboundTunnel), std::string(kOutboundTunnel), z.hostVeth}) {
+  for (auto dev : {std::string(kInboundTunnel), std::string(kOutboundTunnel), z.hostVeth.str()}) {
     p.sysctls.push_back({confKey(dev, "rp_filter"), "0"});
     p.sysctls.push_back({confKey(dev, "accept_local"), "1"});
   }
@@ -167,7 +172,7 @@ Result<NetnsPlan> computeZtunnelPlan(const PlanInput& in) {
        .table = kPodTableLocal},
   };
   p.sysctls.push_back({confKey("all", "rp_filter"), "0"});
-  for (auto dev : {std::string(kPodInboundTunnel), std::string(kPodOutboundTunnel), z.podIfname}) {
+  for (auto dev : {std::string(kPodInboundTunnel), std::string(kPodOutboundTunnel), z.podIfname.str()}) {
     p.sysctls.push_back({confKey(dev, "rp_filter"), "0"});
   }
   for (auto dev : {std::string(kPodInboundTunnel), std::string(kPodOutboundTunnel)}) {
@@ -177,8 +182,8 @@ Result<NetnsPlan> computeZtunnelPlan(const PlanInput& in) {
   return p;
 }
 
-std::string podVethSysctlKey(const std::string& hostVeth) {
-  return confKey(hostVeth, "rp_filter");
+std::string podVethSysctlKey(const IfName& hostVeth) {
+  return confKey(hostVeth.view(), "rp_filter");
 }
 
 ChangeSet computePodChange(const EnrolledPod& pod, bool enroll,

@@ -10,6 +10,7 @@
 #include "common/core/constants.h"
 #include "common/core/diff.h"
 #include "common/core/error.h"
+#include "common/core/if_name.h"
 #include "common/core/plan.h"
 
 namespace ambient {
@@ -21,15 +22,15 @@ std::string_view tunnelModeName(TunnelMode mode);
 // Where the ztunnel pod is, as seen from the node.
 struct ZtunnelEndpoint {
   Ipv4 podIp;                    // the ztunnel pod's IP (tunnel remote on the node side)
-  std::string hostVeth;          // the node end of the ztunnel pod's veth
+  IfName hostVeth;               // the node end of the ztunnel pod's veth
   Ipv4 nodeAddr;                 // the node's address on that link (tunnel remote in the pod)
-  std::string podIfname = "eth0";
+  IfName podIfname = "eth0";
   uint32_t lowerMtu = 1500;      // MTU of the link the tunnels ride on
 };
 
 struct EnrolledPod {
   Ipv4 ip;
-  std::string hostVeth;  // node end of the pod's veth (its rp_filter is turned off)
+  IfName hostVeth;  // node end of the pod's veth (its rp_filter is turned off)
 };
 
 struct PlanInput {
@@ -52,6 +53,6 @@ NetnsPlan emptyPlan(NetnsRole role);
 ChangeSet computePodChange(const EnrolledPod& pod, bool enroll,
                            const std::optional<std::string>& vethOriginal);
 // The sysctl key of a pod host veth's rp_filter (the one computePodChange needs the original of).
-std::string podVethSysctlKey(const std::string& hostVeth);
+std::string podVethSysctlKey(const IfName& hostVeth);
 
 }  // namespace ambient

@@ -3,7 +3,6 @@
 
 #include <charconv>
 
-#include "common/core/if_name.h"
 #include "common/core/ip_address.h"
 
 namespace ambient {
@@ -40,10 +39,5 @@ Result<Ipv4Prefix> Ipv4Prefix::parse(std::string_view text) {
 }
 
 std::string Ipv4Prefix::str() const { return addr.str() + "/" + std::to_string(len); }
-
-Status validateIfName(std::string_view name, std::string_view what) {
-  if (auto parsed = IfName::parse(name, what); !parsed) return fail(parsed.error());
-  return {};
-}
 
 }  // namespace ambient

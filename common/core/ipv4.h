@@ -29,7 +29,4 @@ struct Ipv4Prefix {
   auto operator<=>(const Ipv4Prefix&) const = default;
 };
 
-// Network interface names: 1-15 bytes, no '/', whitespace or ':' (dev_valid_name in the kernel).
-Status validateIfName(std::string_view name, std::string_view what);
-
 }  // namespace ambient

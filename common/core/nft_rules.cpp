@@ -33,17 +33,17 @@ NftTableSpec nodeNftTable(const ZtunnelEndpoint& z, uint16_t tunnelPort,
       // Decapsulated packets inherit the outer packet's mark: leave the outer one unmarked.
       B().dport(P::kUdp, tunnelPort).counter().ret(),
       B().ctMarkHas(kMarkConnSkip).setMark(kMarkSkip, kMarkSkip).counter().ret(),
-      B().iifname(z.hostVeth, true)
+      B().iifname(z.hostVeth.view(), true)
           .ctMarkHas(kMarkProxySpoof)
           .setMark(kMarkProxyReturn, kMarkProxyReturn)
           .counter()
           .ret(),
-      B().iifname(z.hostVeth)
+      B().iifname(z.hostVeth.view())
           .saddr(z.podIp, true)
           .setMark(kMarkProxySpoof, kMarkProxySpoof)
           .counter()
           .ret(),
-      B().iifname(z.hostVeth).setMark(kMarkConnSkip, kMarkConnSkip).counter().ret(),
+      B().iifname(z.hostVeth.view()).setMark(kMarkConnSkip, kMarkConnSkip).counter().ret(),
       B().l4proto(P::kUdp).setMark(kMarkConnSkip, kMarkConnSkip).counter().ret(),
       B().l4proto(P::kTcp)
           .saddrInSet(kNftPodSet)
@@ -83,7 +83,7 @@ NftTableSpec ztunnelNftTable(const ZtunnelEndpoint& z) {
       B().iifname(kPodInboundTunnel).l4proto(P::kTcp).counter().drop(),
       B().iifname(kPodOutboundTunnel).l4proto(P::kTcp).counter().drop(),
       // Replies to ztunnel's connections that carry a client's source address.
-      B().iifname(z.podIfname)
+      B().iifname(z.podIfname.view())
           .l4proto(P::kTcp)
           .daddr(z.podIp, true)
           .setMark(kMarkPodReturn, kMarkPodMask)

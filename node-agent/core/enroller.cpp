@@ -599,7 +599,7 @@ Status Enroller::applyPodChangeLocked(const PodRecord& pod, bool enroll) {
     }
   }
   // Enrolled records hold an IPv4 address and a host veth (validatePodRecord).
-  EnrolledPod p{firstV4(pod.ips).value(), pod.hostVeth.str()};
+  EnrolledPod p{firstV4(pod.ips).value(), pod.hostVeth};
   ChangeSet changes =
       computePodChange(p, enroll, ledger_.original(NetnsRole::kNode, podVethSysctlKey(p.hostVeth)));
   if (auto s = kernel_.apply({config_.runtime.nodeNetns, NetnsRole::kNode}, changes, ledger_); !s) {

@@ -14,10 +14,10 @@ Result<PlanInput> planInputFrom(const PodRegistry& registry, const AgentRuntimeC
   in.tunnelKind = config.tunnelKind;
   in.tunnelPort = config.tunnelPort;
   in.tunnelMtu = config.tunnelMtu;
-  in.ztunnel = ZtunnelEndpoint{z.ip.v4().value(), z.hostVeth.str(), z.nodeAddr.v4().value(), z.podIfname.str(),
+  in.ztunnel = ZtunnelEndpoint{z.ip.v4().value(), z.hostVeth, z.nodeAddr.v4().value(), z.podIfname,
                                z.lowerMtu};
   for (const PodRecord* p : registry.enrolled()) {
-    in.pods.push_back(EnrolledPod{firstV4(p->ips).value(), p->hostVeth.str()});
+    in.pods.push_back(EnrolledPod{firstV4(p->ips).value(), p->hostVeth});
   }
   return in;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "kernel_fixture.h"
+#include "tests/support/typed_values.h"
 
 namespace ambient::testing {
 
@@ -74,7 +75,7 @@ class NodeTopology {
     in.ztunnel = ZtunnelEndpoint{*Ipv4::parse(kZtunnelIp), "vethzt", *Ipv4::parse(kGateway),
                                  "eth0", 1500};
     for (int i = 0; i < pods; ++i) {
-      in.pods.push_back(EnrolledPod{podIp(i), "vethp" + std::to_string(i)});
+      in.pods.push_back(EnrolledPod{podIp(i), testing::ifOf("vethp" + std::to_string(i))});
     }
     return in;
   }

@@ -50,15 +50,17 @@ TEST_CASE("ztunnel plan carries the reference values", "[plan]") {
 
 TEST_CASE("bad input names the object", "[plan]") {
   auto in = testing::nodeWithPods(1);
-  SECTION("pod veth name too long") {
-    in.pods[0].hostVeth = "veth0123456789abc";
+  // A name the kernel would refuse cannot reach the plan (IfName is refused where it is read:
+  // ip_address_test.cpp); a name not known yet (empty) is refused naming the pod.
+  SECTION("pod veth not known") {
+    in.pods[0].hostVeth = IfName{};
     auto r = computeNodePlan(in);
     REQUIRE_FALSE(r);
     CHECK(r.error().code == ErrorCode::kInvalidInput);
-    CHECK(r.error().context.find("veth0123456789abc") != std::string::npos);
+    CHECK(r.error().context.find("host veth of pod 10.244.1.10 is unset") != std::string::npos);
   }
   SECTION("ztunnel veth missing") {
-    in.ztunnel.hostVeth = "";
+    in.ztunnel.hostVeth = IfName{};
     REQUIRE_FALSE(computeZtunnelPlan(in));
   }
   SECTION("duplicate pod IP") {

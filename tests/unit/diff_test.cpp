@@ -71,7 +71,7 @@ TEST_CASE("releasing one pod touches only its element and route and veth sysctl"
       CHECK(e->elements == std::vector<Ipv4>{released.ip});
     } else {
       auto& s = std::get<SysctlSpec>(c.object);
-      CHECK(s.key == "net/ipv4/conf/" + released.hostVeth + "/rp_filter");
+      CHECK(s.key == "net/ipv4/conf/" + released.hostVeth.str() + "/rp_filter");
       CHECK(s.value == "1");  // the recorded original comes back
     }
   }

@@ -74,6 +74,7 @@ TEST_CASE("IfName follows the kernel's rules and names the field", "[if-name]") 
   REQUIRE_FALSE(tooLong);
   CHECK(tooLong.error().message().find("host veth \"abcdefghijklmnop\" is 16 bytes") !=
         std::string::npos);
+  CHECK(tooLong.error().context.find("at most 15") != std::string::npos);
   for (const char* bad : {"", "a/b", "a b", "a:b", ".", ".."}) {
     CHECK_FALSE(IfName::parse(bad, "CNI_IFNAME"));
   }

@@ -65,15 +65,15 @@ TEST_CASE("ztunnel TPROXY targets", "[nft-eval]") {
 TEST_CASE("iifname matches the whole name: pod veths named like ztunnel's", "[nft-eval]") {
   for (std::string podVeth : {"vethzt00", "vethzt0x", "veth3f2a9c01"}) {
     auto in = testing::nodeWithPods(0);
-    in.ztunnel.hostVeth = podVeth == "veth3f2a9c01" ? "veth3f2a9c0e" : "vethzt0";
-    in.pods = {EnrolledPod{ip("10.244.1.10"), podVeth}};
+    in.ztunnel.hostVeth = podVeth == "veth3f2a9c01" ? IfName("veth3f2a9c0e") : IfName("vethzt0");
+    in.pods = {EnrolledPod{ip("10.244.1.10"), testing::ifOf(podVeth)}};
     auto plan = *computeNodePlan(in);
-    INFO(podVeth << " beside ztunnel's " << in.ztunnel.hostVeth);
+    INFO(podVeth << " beside ztunnel's " << in.ztunnel.hostVeth.str());
     TracePacket syn{podVeth, ip("10.244.1.10"), ip("10.96.0.80"), 6, 8000, 0, 0};
     CHECK(run(*plan.nft, syn).ruleIndex == 9);
     CHECK(syn.mark == 0x100);
     // ztunnel's own onward connection with the client's source, from its veth: 0x210.
-    TracePacket onward{in.ztunnel.hostVeth, ip("10.244.1.10"), ip("10.96.0.80"), 6, 8000, 0, 0};
+    TracePacket onward{in.ztunnel.hostVeth.str(), ip("10.244.1.10"), ip("10.96.0.80"), 6, 8000, 0, 0};
     CHECK(run(*plan.nft, onward).ruleIndex == 6);
     CHECK(onward.mark == 0x210);
   }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/core/compute_plan.h"
+#include "tests/support/typed_values.h"
 
 namespace ambient::testing {
 
@@ -15,7 +16,7 @@ inline PlanInput nodeWithPods(int count) {
                                "eth0", 1500};
   for (int i = 0; i < count; ++i) {
     in.pods.push_back(EnrolledPod{Ipv4{(10u << 24) + (244u << 16) + (1u << 8) + uint32_t(10 + i)},
-                                  "vethpod" + std::to_string(i)});
+                                  ifOf("vethpod" + std::to_string(i))});
   }
   return in;
 }
