@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets of tests/fuzz (clang, ASan+UBSan, into ./build-fuzz) and runs each
-# for a bounded time on a temporary copy of its seed corpus. See --help.
+# Builds the libFuzzer targets of tests/fuzz (the project's libraries compiled by clang with
+# ASan+UBSan under -DAMBIENT_FUZZ=ON, into ./build-fuzz) and runs each for a bounded time on a
+# temporary copy of its seed corpus. See --help.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -11,10 +12,11 @@ usage() {
   cat <<EOF
 Usage: scripts/fuzz.sh [--seconds N] [--jobs J] [--min-execs E] [--runs R] [target...]
 
-Builds the libFuzzer targets (tests/fuzz, clang with AddressSanitizer, UndefinedBehaviorSanitizer
-and LeakSanitizer) into build-fuzz/ and runs each target for N seconds (default 30) on a copy of
-its seed corpus (tests/fuzz/corpus/<target>/; the committed corpus is never changed), with
--timeout=5 -rss_limit_mb=1024. J targets run at the same time (default 1).
+Builds the libFuzzer targets (tests/fuzz: the top-level CMake project with -DAMBIENT_FUZZ=ON, so
+each target links the project's own libraries, compiled by clang with AddressSanitizer,
+UndefinedBehaviorSanitizer and LeakSanitizer) into build-fuzz/ and runs each target for N seconds
+(default 30) on a copy of its seed corpus (tests/fuzz/corpus/<target>/; the committed corpus is
+never changed), with -timeout=5 -rss_limit_mb=1024. J targets run at the same time (default 1).
 A target that executed fewer than E inputs fails even without a finding (it did not really
 run: a binary that exits at once, a seed corpus it cannot read, a machine too loaded to test
 anything). Default E: 100 per second of --seconds (1500 for CI's 15 s rows; the slowest target
@@ -77,8 +79,16 @@ if ! have_tools; then
 fi
 
 build=$root/build-fuzz
-cmake -S tests/fuzz -B "$build" -DCMAKE_CXX_COMPILER=/usr/bin/clang++ >/dev/null ||
-  { echo "fuzz.sh: cmake configure of tests/fuzz failed" >&2; exit 2; }
+# A build-fuzz/ configured from tests/fuzz alone (before the AMBIENT_FUZZ option) cannot be
+# reconfigured from the top: drop its cache, keep findings/.
+if [ -f "$build/CMakeCache.txt" ] &&
+  ! grep -qx "CMAKE_HOME_DIRECTORY:INTERNAL=$root" "$build/CMakeCache.txt"; then
+  echo "fuzz.sh: build-fuzz/ was configured from another source tree; reconfiguring it"
+  rm -rf "$build/CMakeCache.txt" "$build/CMakeFiles"
+fi
+cmake -S . -B "$build" -DAMBIENT_FUZZ=ON -DCMAKE_CXX_COMPILER=/usr/bin/clang++ \
+  -DCMAKE_C_COMPILER=/usr/bin/clang >/dev/null ||
+  { echo "fuzz.sh: cmake configure (-DAMBIENT_FUZZ=ON) failed" >&2; exit 2; }
 build_start=$(date +%s)
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]/#/fuzz-}" >"$build/build.log" 2>&1 ||
   { tail -40 "$build/build.log" >&2; echo "fuzz.sh: build failed (log: $build/build.log)" >&2; exit 2; }

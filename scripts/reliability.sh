@@ -258,7 +258,8 @@ catch_row "state files atomic and mode-restricted" "$T_FILES" \
   "agent state files are written atomically and mode-restricted with no temp files left"
 catch_row "a pod cannot opt another pod out" 1 "one pod's CNI requests cannot release or opt out another pod"
 
-# --- fuzzing: one row a libFuzzer target (ASan + UBSan + LSan), from scripts/fuzz.sh's lines.
+# --- fuzzing: one row a libFuzzer target (ASan + UBSan + LSan), from scripts/fuzz.sh's lines
+# (fuzz.sh builds the targets from the project's own libraries, -DAMBIENT_FUZZ=ON, in build-fuzz/).
 # A row passes only when fuzz.sh says result=ok, there was no finding and the target executed at
 # least the floor (min_execs, checked here too); every target fuzz.sh knows must have a line.
 if [ "$fuzz" = 1 ] && want "fuzz"; then
