@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   }
   auto flags = ambient::parseAgentFlags(std::vector<std::string>(argv + 1, argv + argc), env);
   if (!flags) {
-    std::fprintf(stderr, "ambient-agent: %s\n", flags.error().message().c_str());
+    std::fprintf(stderr, "ambient-agent: %s (see --help)\n", flags.error().message().c_str());
     return 2;
   }
   if (flags->command == "help") {

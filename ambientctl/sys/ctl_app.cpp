@@ -14,41 +14,13 @@
 #include "node-agent/core/agent_runtime_config.h"
 #include "node-agent/core/not_enrolled_file.h"
 #include "node-agent/core/plan_input.h"
+#include "ambientctl/core/ctl_flags.h"
 #include "ambientctl/core/state_report.h"
 #include "ambientctl/sys/kernel_route_get.h"
 #include "node-agent/store/registry_file.h"
 
 namespace ambient {
 namespace {
-
-const char* kUsage = R"(ambientctl: show and check this node's ambient redirection.
-
-Usage:
-  ambientctl [flags] plan     the desired state as the ip/sysctl/nft commands the agent applies
-  ambientctl [flags] verify   compare the desired state with the kernel
-  ambientctl [flags] dump     every object the agent owns, from the live kernel
-  ambientctl [flags] trace SOURCE DESTINATION[:PORT]
-                              the numbered hops a TCP SYN takes (pods by IP or namespace/name)
-  ambientctl --help
-
-Flags:
-  --state-dir DIR   the agent's state directory [/var/run/ambient]
-  -o text|json      output format [text]
-  --quiet           verify: print nothing, only the exit code
-
-The desired state comes from the agent's registry and resolved settings in the state
-directory; run on the node as root or inside the agent's container.
-Exit codes: 0 ok (verify: the kernel matches), 1 verify found differences, 2 could not check
-or bad usage (the message says why).
-)";
-
-struct CtlFlags {
-  std::string command;
-  std::vector<std::string> operands;
-  std::string stateDir = "/var/run/ambient";
-  bool json = false;
-  bool quiet = false;
-};
 
 struct Desired {
   AgentRuntimeConfig config;
@@ -201,14 +173,13 @@ Result<Ipv4> resolve(const std::string& what, const Desired& d) {
 }
 
 int trace(const CtlFlags& f, const Desired& d) {
-  if (f.operands.size() != 2) return usage("trace wants SOURCE DESTINATION[:PORT]");
-  std::string dstText = f.operands[1];
+  std::string dstText = f.destination;
   uint16_t port = 80;
   if (auto colon = dstText.rfind(':'); colon != std::string::npos) {
     port = static_cast<uint16_t>(std::atoi(dstText.c_str() + colon + 1));
     dstText = dstText.substr(0, colon);
   }
-  auto src = resolve(f.operands[0], d);
+  auto src = resolve(f.source, d);
   if (!src) return usage(src.error().message());
   auto dst = resolve(dstText, d);
   if (!dst) return usage(dst.error().message());
@@ -243,30 +214,12 @@ int trace(const CtlFlags& f, const Desired& d) {
 }  // namespace
 
 int runCtl(const std::vector<std::string>& args) {
-  CtlFlags f;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const auto& a = args[i];
-    if (a == "--help" || a == "-h" || a == "help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (a == "--state-dir" && i + 1 < args.size()) {
-      f.stateDir = args[++i];
-    } else if (a == "-o" && i + 1 < args.size()) {
-      std::string o = args[++i];
-      if (o != "json" && o != "text") return usage("-o wants text or json");
-      f.json = o == "json";
-    } else if (a == "--quiet" || a == "-q") {
-      f.quiet = true;
-    } else if (f.command.empty() && a[0] != '-') {
-      f.command = a;
-    } else if (f.command == "trace" && a[0] != '-') {
-      f.operands.push_back(a);
-    } else {
-      return usage("unexpected argument " + a);
-    }
-  }
-  if (f.command != "plan" && f.command != "verify" && f.command != "dump" && f.command != "trace") {
-    return usage(f.command.empty() ? "no command given" : "unknown command " + f.command);
+  auto flags = parseCtlFlags(args);
+  if (!flags) return usage(flags.error().message());
+  const CtlFlags& f = *flags;
+  if (f.command == "help") {
+    std::fputs(ctlUsage().c_str(), stdout);
+    return 0;
   }
   auto d = loadDesired(f.stateDir);
   if (!d) return cannot(d.error().message());

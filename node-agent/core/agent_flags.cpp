@@ -1,20 +1,10 @@
-// ambient-agent's command line. Pure.
+// ambient-agent's command line: each flag named once, with its help and its check. Pure.
 #include "node-agent/core/agent_flags.h"
 
-#include <charconv>
+#include "common/cli/command_line.h"
 
 namespace ambient {
 namespace {
-
-Result<long> number(const std::string& flag, const std::string& v, long lo, long hi) {
-  long n = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc() || p != v.data() + v.size() || n < lo || n > hi) {
-    return fail(ErrorCode::kInvalidInput, flag + " wants a number from " + std::to_string(lo) +
-                                              " to " + std::to_string(hi) + ", not \"" + v + "\"");
-  }
-  return n;
-}
 
 std::set<std::string> splitList(const std::string& v) {
   std::set<std::string> out;
@@ -29,44 +19,104 @@ std::set<std::string> splitList(const std::string& v) {
   return out;
 }
 
+std::string joinList(const std::set<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ",") + i;
+  return out;
+}
+
+Result<std::pair<std::string, std::string>> parseLabel(const std::string& v) {
+  auto eq = v.find('=');
+  if (eq == std::string::npos || eq == 0)
+    return fail(ErrorCode::kInvalidInput, "wants KEY=VALUE, not \"" + v + "\"");
+  return std::pair{v.substr(0, eq), v.substr(eq + 1)};
+}
+
+// The agent's subcommands and flags, bound to `f` (whose values are the shown defaults).
+void defineFlags(CLI::App& app, AgentFlags& f, bool* help) {
+  cli::setUp(app, help);
+  app.footer(R"(Without a subcommand the agent runs. A normal exit (SIGTERM, SIGINT) leaves the kernel
+state in place; only `uninstall` removes it. SIGHUP runs a full reconcile pass at once.
+Exit codes: 0 success, 1 runtime failure (the message says what and where), 2 usage error.)");
+  app.add_subcommand("run", "serve the CNI plugin and keep the node programmed (the default)");
+  app.add_subcommand("uninstall",
+                     "remove every object the agent owns, restore sysctls, delete\n"
+                     "ztunnel's view file and, with the API, this node's pod marks");
+  app.add_subcommand("help")->group("");  // `ambient-agent help`, as --help
+  app.require_subcommand(0, 1);
+
+  app.add_option("--socket", f.socketPath, "plugin socket")->option_text("PATH");
+  app.add_option("--state-dir", f.stateDir, "registry and sysctl ledger")->option_text("DIR");
+  app.add_option("--node-netns", f.nodeNetns, "the node's network namespace")
+      ->option_text("PATH");
+  cli::addParsed(app, "--tunnel-mode", f.tunnelMode, parseTunnelMode,
+                 "geneve, vxlan or auto (vxlan when the kernel lacks geneve)")
+      ->option_text("MODE")
+      ->default_str(std::string(tunnelModeName(f.tunnelMode)));
+  app.add_option("--tunnel-port", f.tunnelPort, "UDP port of the tunnels")
+      ->option_text("N")
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--tunnel-mtu", f.tunnelMtu, "tunnel MTU; 0 = the ztunnel link's MTU minus 50")
+      ->option_text("N")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--ztunnel-namespace", f.policy.ztunnelNamespace,
+                 "namespace of the ztunnel DaemonSet")
+      ->option_text("NS");
+  app.add_option_function<std::string>(
+         "--ztunnel-label",
+         [&f](const std::string& v) {
+           auto label = parseLabel(v);
+           if (!label) throw CLI::ValidationError("--ztunnel-label", label.error().message());
+           std::tie(f.policy.ztunnelLabelKey, f.policy.ztunnelLabelValue) = *label;
+         },
+         "label of ztunnel pods")
+      ->option_text("KEY=VALUE")
+      ->default_str(f.policy.ztunnelLabelKey + "=" + f.policy.ztunnelLabelValue);
+  app.add_option("--ztunnel-service-account", f.policy.ztunnelServiceAccount,
+                 "service account of ztunnel pods")
+      ->option_text("SA");
+  app.add_option_function<std::string>(
+         "--exclude-namespaces",
+         [&f](const std::string& v) { f.policy.excludedNamespaces = splitList(v); },
+         "namespaces never enrolled")
+      ->option_text("A,B")
+      ->default_str(joinList(f.policy.excludedNamespaces));
+  app.add_option("--kubeconfig", f.kubeconfig,
+                 "Kubernetes API access: a path or in-cluster; \"\" disables the API")
+      ->option_text("PATH|in-cluster")
+      ->default_str("in-cluster when KUBERNETES_SERVICE_HOST is set, else \"\"");
+  app.add_option("--node-name", f.nodeName, "this node in the API; required with the API")
+      ->option_text("NAME")
+      ->default_str("$NODE_NAME");
+  app.add_option("--ztunnel-view-file", f.ztunnelViewFile, "ztunnel's config, written from the API")
+      ->option_text("PATH")
+      ->default_str("<state-dir>/ztunnel-config.json");
+  app.add_option("--trust-domain", f.trustDomain, "SPIFFE trust domain of workloads in the view")
+      ->option_text("TD");
+  app.add_option("--cluster-domain", f.clusterDomain, "services are <name>.<ns>.svc.D")
+      ->option_text("D");
+  app.add_option("--metadata-file", f.metadataFile,
+                 "pod/namespace metadata as JSON, when there is no API (default none)")
+      ->option_text("PATH");
+  app.add_option("--http-addr", f.httpAddr, "/healthz, /readyz, /metrics")
+      ->option_text("HOST:PORT");
+  app.add_option("--reconcile-interval", f.reconcileIntervalSeconds,
+                 "full level-triggered pass period")
+      ->option_text("SECS")
+      ->check(CLI::Range(1, 86400));
+  app.add_option("--log-level", f.logLevel, "debug, info, warn or error")
+      ->option_text("LEVEL")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+}
+
 }  // namespace
 
 std::string agentUsage() {
-  return R"(ambient-agent: programs this node's ambient traffic redirection.
-
-Usage:
-  ambient-agent [run] [flags]     serve the CNI plugin and keep the node programmed
-  ambient-agent uninstall [flags] remove every object the agent owns, restore sysctls, delete
-                                  ztunnel's view file and, with the API, this node's pod marks
-  ambient-agent --help
-
-Flags (defaults in brackets):
-  --socket PATH               plugin socket [/var/run/ambient/agent.sock]
-  --state-dir DIR             registry and sysctl ledger [/var/run/ambient]
-  --node-netns PATH           the node's network namespace [/proc/self/ns/net]
-  --tunnel-mode MODE          geneve, vxlan or auto (vxlan when the kernel lacks geneve) [auto]
-  --tunnel-port N             UDP port of the tunnels [)" +
-         std::to_string(kDefaultTunnelPort) + R"(]
-  --tunnel-mtu N              tunnel MTU; 0 = the ztunnel link's MTU minus 50 [0]
-  --ztunnel-namespace NS      namespace of the ztunnel DaemonSet [istio-system]
-  --ztunnel-label KEY=VALUE   label of ztunnel pods [app=ztunnel]
-  --ztunnel-service-account SA  service account of ztunnel pods [ztunnel]
-  --exclude-namespaces A,B    namespaces never enrolled [kube-system]
-  --kubeconfig PATH|in-cluster  Kubernetes API access; "" disables the API [in-cluster when
-                              KUBERNETES_SERVICE_HOST is set, else ""]
-  --node-name NAME            this node in the API [$NODE_NAME]; required with the API
-  --ztunnel-view-file PATH    ztunnel's config, written from the API [<state-dir>/ztunnel-config.json]
-  --trust-domain TD           SPIFFE trust domain of workloads in the view [cluster.local]
-  --cluster-domain D          services are <name>.<ns>.svc.D [cluster.local]
-  --metadata-file PATH        pod/namespace metadata as JSON, when there is no API []
-  --http-addr HOST:PORT       /healthz, /readyz, /metrics [0.0.0.0:15031]
-  --reconcile-interval SECS   full level-triggered pass period [60]
-  --log-level LEVEL           debug, info, warn or error [info]
-
-A normal exit (SIGTERM, SIGINT) leaves the kernel state in place; only `uninstall` removes it.
-SIGHUP runs a full reconcile pass at once.
-Exit codes: 0 success, 1 runtime failure (the message says what and where), 2 usage error.
-)";
+  CLI::App app("ambient-agent: programs this node's ambient traffic redirection.", "ambient-agent");
+  AgentFlags f;
+  bool help = false;
+  defineFlags(app, f, &help);
+  return app.help();
 }
 
 Result<AgentFlags> parseAgentFlags(const std::vector<std::string>& args,
@@ -78,107 +128,14 @@ Result<AgentFlags> parseAgentFlags(const std::vector<std::string>& args,
   };
   f.nodeName = fromEnv("NODE_NAME");
   if (!fromEnv("KUBERNETES_SERVICE_HOST").empty()) f.kubeconfig = "in-cluster";
-  size_t i = 0;
-  if (i < args.size() && !args[i].empty() && args[i][0] != '-') {
-    f.command = args[i++];
-    if (f.command != "run" && f.command != "uninstall" && f.command != "help") {
-      return fail(ErrorCode::kInvalidInput,
-                  "unknown command \"" + f.command + "\" (run, uninstall or --help)");
-    }
-  }
-  for (; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
-      f.command = "help";
-      continue;
-    }
-    static const std::set<std::string> kKnown = {"--socket",
-                                                 "--state-dir",
-                                                 "--node-netns",
-                                                 "--tunnel-mode",
-                                                 "--tunnel-port",
-                                                 "--tunnel-mtu",
-                                                 "--ztunnel-namespace",
-                                                 "--ztunnel-label",
-                                                 "--ztunnel-service-account",
-                                                 "--exclude-namespaces",
-                                                 "--metadata-file",
-                                                 "--kubeconfig",
-                                                 "--node-name",
-                                                 "--ztunnel-view-file",
-                                                 "--trust-domain",
-                                                 "--cluster-domain",
-                                                 "--http-addr",
-                                                 "--reconcile-interval",
-                                                 "--log-level"};
-    std::string flag = a.substr(0, a.find('=')), value;
-    if (!kKnown.count(flag)) {
-      return fail(ErrorCode::kInvalidInput, "unknown flag " + flag + " (see --help)");
-    }
-    if (auto eq = a.find('='); eq != std::string::npos) {
-      value = a.substr(eq + 1);
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      return fail(ErrorCode::kInvalidInput, "flag " + a + " needs a value (see --help)");
-    }
-    if (flag == "--socket")
-      f.socketPath = value;
-    else if (flag == "--state-dir")
-      f.stateDir = value;
-    else if (flag == "--node-netns")
-      f.nodeNetns = value;
-    else if (flag == "--tunnel-mode") {
-      auto m = parseTunnelMode(value);
-      if (!m) return fail(m.error());
-      f.tunnelMode = *m;
-    } else if (flag == "--tunnel-port") {
-      auto n = number(flag, value, 1, 65535);
-      if (!n) return fail(n.error());
-      f.tunnelPort = static_cast<uint16_t>(*n);
-    } else if (flag == "--tunnel-mtu") {
-      auto n = number(flag, value, 0, 65535);
-      if (!n) return fail(n.error());
-      f.tunnelMtu = static_cast<uint32_t>(*n);
-    } else if (flag == "--ztunnel-namespace")
-      f.policy.ztunnelNamespace = value;
-    else if (flag == "--ztunnel-label") {
-      auto eq = value.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        return fail(ErrorCode::kInvalidInput,
-                    "--ztunnel-label wants KEY=VALUE, not \"" + value + "\"");
-      }
-      f.policy.ztunnelLabelKey = value.substr(0, eq);
-      f.policy.ztunnelLabelValue = value.substr(eq + 1);
-    } else if (flag == "--ztunnel-service-account")
-      f.policy.ztunnelServiceAccount = value;
-    else if (flag == "--exclude-namespaces")
-      f.policy.excludedNamespaces = splitList(value);
-    else if (flag == "--kubeconfig")
-      f.kubeconfig = value;
-    else if (flag == "--node-name")
-      f.nodeName = value;
-    else if (flag == "--ztunnel-view-file")
-      f.ztunnelViewFile = value;
-    else if (flag == "--trust-domain")
-      f.trustDomain = value;
-    else if (flag == "--cluster-domain")
-      f.clusterDomain = value;
-    else if (flag == "--metadata-file")
-      f.metadataFile = value;
-    else if (flag == "--http-addr")
-      f.httpAddr = value;
-    else if (flag == "--reconcile-interval") {
-      auto n = number(flag, value, 1, 86400);
-      if (!n) return fail(n.error());
-      f.reconcileIntervalSeconds = static_cast<int>(*n);
-    } else if (flag == "--log-level") {
-      if (value != "debug" && value != "info" && value != "warn" && value != "error") {
-        return fail(ErrorCode::kInvalidInput, "--log-level wants debug, info, warn or error");
-      }
-      f.logLevel = value;
-    }
-  }
+  CLI::App app("ambient-agent", "ambient-agent");
+  bool help = false;
+  defineFlags(app, f, &help);
+  if (auto parsed = cli::parse(app, args); !parsed) return fail(parsed.error());
+  if (help || app.got_subcommand("help"))
+    f.command = "help";
+  else if (app.got_subcommand("uninstall"))
+    f.command = "uninstall";
   if (f.command == "run" && !f.kubeconfig.empty() && f.nodeName.empty()) {
     return fail(ErrorCode::kInvalidInput,
                 "--node-name (or NODE_NAME) is required with the Kubernetes API (--kubeconfig " +

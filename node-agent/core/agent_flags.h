@@ -1,4 +1,4 @@
-// ambient-agent's command line: subcommand and flags, with defaults and --help text. Pure.
+// ambient-agent's command line (CLI11): subcommand and flags, with defaults and --help text. Pure.
 #pragma once
 
 #include <map>
@@ -39,8 +39,10 @@ struct AgentFlags {
   }
 };
 
+// The --help text, defaults read from AgentFlags{}.
 std::string agentUsage();
-// Parses argv (without argv[0]). Errors name the flag and say what is expected. `env` supplies
+// Parses argv (without argv[0]); "--flag value" and "--flag=value". Errors name the flag and
+// say what is expected. Bad arguments are refused even next to --help. `env` supplies
 // defaults: NODE_NAME for --node-name, KUBERNETES_SERVICE_HOST for --kubeconfig in-cluster.
 Result<AgentFlags> parseAgentFlags(const std::vector<std::string>& args,
                                    const std::map<std::string, std::string>& env = {});

@@ -176,7 +176,7 @@ def readme_ports(readme):
 
 
 def help_default_port(help_text, port):
-    return re.search(rf"(default {port}\)|:{port}\])", help_text) is not None
+    return re.search(rf"\(default (\S*:)?{port}\)", help_text) is not None
 
 
 def check_ports(objects, helps, readme):

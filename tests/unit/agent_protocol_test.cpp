@@ -1,9 +1,8 @@
-// The plugin <-> agent messages, the registry file format and the agent's flags. Pure.
+// The plugin <-> agent messages and the registry file format. Pure.
 #include "common/core/agent_protocol.h"
 
 #include <catch2/catch.hpp>
 
-#include "node-agent/core/agent_flags.h"
 #include "node-agent/core/pod_registry.h"
 
 using namespace ambient;
@@ -120,37 +119,4 @@ TEST_CASE("the registry round-trips and rejects damage", "[registry]") {
     REQUIRE_FALSE(d);
     CHECK(d.error().message().find("ztunnel record") != std::string::npos);
   }
-}
-
-TEST_CASE("agent flags: defaults and values and mistakes", "[flags]") {
-  auto d = parseAgentFlags({});
-  REQUIRE(d);
-  CHECK(d->command == "run");
-  CHECK(d->tunnelMode == TunnelMode::kAuto);
-  auto f = parseAgentFlags(
-      {"uninstall", "--tunnel-port=7081", "--ztunnel-label", "k=v", "--exclude-namespaces", "a,b"});
-  REQUIRE(f);
-  CHECK(f->command == "uninstall");
-  CHECK(f->tunnelPort == 7081);
-  CHECK(f->policy.ztunnelLabelKey == "k");
-  CHECK(f->policy.excludedNamespaces == std::set<std::string>{"a", "b"});
-  CHECK_FALSE(parseAgentFlags({"--tunnel-port", "70000"}));
-  CHECK_FALSE(parseAgentFlags({"--tunnel-mode", "gre"}));
-  CHECK_FALSE(parseAgentFlags({"--nope", "1"}));
-  CHECK_FALSE(parseAgentFlags({"--socket"}));
-  CHECK_FALSE(parseAgentFlags({"launch"}));
-  CHECK(parseAgentFlags({"--help"})->command == "help");
-  // The API: in-cluster when the service env is there, and a node name is required.
-  auto inCluster =
-      parseAgentFlags({}, {{"KUBERNETES_SERVICE_HOST", "10.96.0.1"}, {"NODE_NAME", "node-a"}});
-  REQUIRE(inCluster);
-  CHECK(inCluster->kubeconfig == "in-cluster");
-  CHECK(inCluster->nodeName == "node-a");
-  CHECK(inCluster->viewPath() == "/var/run/ambient/ztunnel-config.json");
-  auto noNode = parseAgentFlags({"--kubeconfig", "/etc/kube.conf"});
-  REQUIRE_FALSE(noNode);
-  CHECK(noNode.error().message().find("--node-name") != std::string::npos);
-  CHECK(parseAgentFlags({"--kubeconfig", "/etc/kube.conf", "--node-name", "n1"})->kubeconfig ==
-        "/etc/kube.conf");
-  CHECK(parseAgentFlags({"--kubeconfig="}, {{"KUBERNETES_SERVICE_HOST", "x"}})->kubeconfig == "");
 }

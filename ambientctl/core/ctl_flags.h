@@ -1,0 +1,26 @@
+// ambientctl's command line (CLI11): the command, its operands and the output flags. Pure.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/core/error.h"
+
+namespace ambient {
+
+struct CtlFlags {
+  std::string command;  // plan | verify | dump | trace | help
+  std::string source;       // trace: a pod's IP or namespace/name
+  std::string destination;  // trace: the same, with an optional :PORT
+  std::string stateDir = "/var/run/ambient";
+  bool json = false;
+  bool quiet = false;
+};
+
+// The --help text, defaults read from CtlFlags{}.
+std::string ctlUsage();
+// Parses argv (without argv[0]); flags go before or after the command. Errors name the flag
+// or the missing command or operand.
+Result<CtlFlags> parseCtlFlags(const std::vector<std::string>& args);
+
+}  // namespace ambient

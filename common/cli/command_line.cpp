@@ -1,0 +1,63 @@
+// The project's use of CLI11. Pure.
+#include "common/cli/command_line.h"
+
+#include <algorithm>
+
+namespace ambient::cli {
+namespace {
+
+// Options as "  --name VALUE   description (default X)": the default sits with the words
+// that explain it, and the placeholder is the option's own (not CLI11's type names).
+class HelpFormatter : public CLI::Formatter {
+ public:
+  static constexpr size_t kNameWidth = 32;
+  static constexpr size_t kDescriptionWidth = 100 - kNameWidth;
+  std::string make_option_opts(const CLI::Option* opt) const override {
+    return opt->get_option_text().empty() ? "" : " " + opt->get_option_text();
+  }
+  std::string make_option_desc(const CLI::Option* opt) const override {
+    std::string desc = opt->get_description();
+    if (opt->get_type_size() == 0 || opt->get_default_str().empty()) return desc;
+    std::string shown = "(default " + opt->get_default_str() + ")";
+    size_t lastLine = desc.size() - (desc.rfind('\n') == std::string::npos ? 0 : desc.rfind('\n') + 1);
+    return desc + (lastLine + 1 + shown.size() > kDescriptionWidth ? "\n" : " ") + shown;
+  }
+};
+
+}  // namespace
+
+const CLI::Validator kNonEmpty(
+    [](std::string& v) { return v.empty() ? std::string("wants a value, not an empty string") : ""; },
+    "");
+
+void setUp(CLI::App& app, bool* help) {
+  auto formatter = std::make_shared<HelpFormatter>();
+  formatter->column_width(HelpFormatter::kNameWidth);
+  app.formatter(formatter);
+  app.option_defaults()->always_capture_default();
+  app.set_help_flag();
+  app.add_flag("-h,--help", *help, "print this text and exit")->disable_flag_override();
+  app.fallthrough();
+}
+
+Status parse(CLI::App& app, std::vector<std::string> args) {
+  std::vector<std::string> split;
+  for (auto& a : args) {
+    if (a.rfind("--", 0) == 0 && a.size() > 3 && a.back() == '=' &&
+        a.find('=') == a.size() - 1) {
+      split.push_back(a.substr(0, a.size() - 1));
+      split.emplace_back();
+    } else {
+      split.push_back(std::move(a));
+    }
+  }
+  std::reverse(split.begin(), split.end());  // CLI11 takes the arguments last first
+  try {
+    app.parse(split);
+  } catch (const CLI::ParseError& e) {
+    return fail(ErrorCode::kInvalidInput, e.what());
+  }
+  return {};
+}
+
+}  // namespace ambient::cli

@@ -1,0 +1,90 @@
+// ambient-agent's command line: defaults, both spellings, the API's requirements, mistakes and
+// --help. Pure.
+#include "node-agent/core/agent_flags.h"
+
+#include <catch2/catch.hpp>
+
+using namespace ambient;
+
+TEST_CASE("agent flags: defaults and values and mistakes", "[flags]") {
+  auto d = parseAgentFlags({});
+  REQUIRE(d);
+  CHECK(d->command == "run");
+  CHECK(d->tunnelMode == TunnelMode::kAuto);
+  auto f = parseAgentFlags(
+      {"uninstall", "--tunnel-port=7081", "--ztunnel-label", "k=v", "--exclude-namespaces", "a,b"});
+  REQUIRE(f);
+  CHECK(f->command == "uninstall");
+  CHECK(f->tunnelPort == 7081);
+  CHECK(f->policy.ztunnelLabelKey == "k");
+  CHECK(f->policy.excludedNamespaces == std::set<std::string>{"a", "b"});
+  CHECK_FALSE(parseAgentFlags({"--tunnel-port", "70000"}));
+  CHECK_FALSE(parseAgentFlags({"--tunnel-mode", "gre"}));
+  CHECK_FALSE(parseAgentFlags({"--nope", "1"}));
+  CHECK_FALSE(parseAgentFlags({"--socket"}));
+  CHECK_FALSE(parseAgentFlags({"launch"}));
+  CHECK(parseAgentFlags({"--help"})->command == "help");
+  // The API: in-cluster when the service env is there, and a node name is required.
+  auto inCluster =
+      parseAgentFlags({}, {{"KUBERNETES_SERVICE_HOST", "10.96.0.1"}, {"NODE_NAME", "node-a"}});
+  REQUIRE(inCluster);
+  CHECK(inCluster->kubeconfig == "in-cluster");
+  CHECK(inCluster->nodeName == "node-a");
+  CHECK(inCluster->viewPath() == "/var/run/ambient/ztunnel-config.json");
+  auto noNode = parseAgentFlags({"--kubeconfig", "/etc/kube.conf"});
+  REQUIRE_FALSE(noNode);
+  CHECK(noNode.error().message().find("--node-name") != std::string::npos);
+  CHECK(parseAgentFlags({"--kubeconfig", "/etc/kube.conf", "--node-name", "n1"})->kubeconfig ==
+        "/etc/kube.conf");
+  CHECK(parseAgentFlags({"--kubeconfig="}, {{"KUBERNETES_SERVICE_HOST", "x"}})->kubeconfig == "");
+}
+
+TEST_CASE("agent flags: each refusal names the flag, even next to --help", "[flags]") {
+  auto named = [](std::vector<std::string> args, const std::string& flag) {
+    auto f = parseAgentFlags(args);
+    REQUIRE_FALSE(f);
+    INFO(f.error().message());
+    CHECK(f.error().message().find(flag) != std::string::npos);
+  };
+  named({"--tunnel-port", "70000"}, "--tunnel-port");
+  named({"--tunnel-port=0"}, "--tunnel-port");
+  named({"--tunnel-mode=gre"}, "--tunnel-mode");
+  named({"--reconcile-interval", "1s"}, "--reconcile-interval");
+  named({"--log-level", "loud"}, "--log-level");
+  named({"--ztunnel-label", "=v"}, "--ztunnel-label");
+  named({"--nope"}, "--nope");
+  named({"--state-dir"}, "--state-dir");
+  named({"--tunnel-mtu", "x", "--help"}, "--tunnel-mtu");  // help does not hide a bad value
+  named({"uninstall", "--bogus", "--help"}, "--bogus");
+  CHECK(parseAgentFlags({"--help"}, {})->command == "help");
+  CHECK(parseAgentFlags({"help"})->command == "help");
+  CHECK(parseAgentFlags({"uninstall", "--help"})->command == "help");
+}
+
+TEST_CASE("agent flags: after the subcommand, --flag=value, and empty values", "[flags]") {
+  auto f = parseAgentFlags({"--state-dir=/s", "uninstall", "--socket", "/a.sock", "--log-level=debug",
+                            "--exclude-namespaces=", "--ztunnel-label=k=v=w", "--tunnel-mtu=1400"});
+  REQUIRE(f);
+  CHECK(f->command == "uninstall");
+  CHECK(f->stateDir == "/s");
+  CHECK(f->registryPath() == "/s/registry.json");
+  CHECK(f->socketPath == "/a.sock");
+  CHECK(f->logLevel == "debug");
+  CHECK(f->policy.excludedNamespaces.empty());
+  CHECK(f->policy.ztunnelLabelKey == "k");
+  CHECK(f->policy.ztunnelLabelValue == "v=w");
+  CHECK(f->tunnelMtu == 1400);
+  CHECK(parseAgentFlags({"run", "--tunnel-mode", "vxlan"})->tunnelMode == TunnelMode::kVxlan);
+  CHECK_FALSE(parseAgentFlags({"run", "uninstall"}));
+}
+
+TEST_CASE("agent --help lists every flag with its default and the exit codes", "[flags]") {
+  std::string help = agentUsage();
+  for (const char* shown :
+       {"--socket PATH", "(default /var/run/ambient/agent.sock)", "--tunnel-port N", "(default 6081)",
+        "--ztunnel-label KEY=VALUE", "(default app=ztunnel)", "(default kube-system)",
+        "(default 0.0.0.0:15031)", "(default $NODE_NAME)", "uninstall", "SIGHUP", "Exit codes: 0"}) {
+    INFO(shown);
+    CHECK(help.find(shown) != std::string::npos);
+  }
+}
