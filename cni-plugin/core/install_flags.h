@@ -1,4 +1,4 @@
-// Command line and exit codes of ambient-cni-install. Pure.
+// Command line (CLI11) and exit codes of ambient-cni-install. Pure.
 #pragma once
 
 #include <string>
@@ -32,7 +32,8 @@ struct InstallOptions {
   bool help = false;
 };
 
-// Accepts "--flag value" and "--flag=value". kInvalidInput with the reason on bad usage.
+// Accepts "--flag value" and "--flag=value". kInvalidInput naming the flag on bad usage,
+// even next to --help.
 Result<InstallOptions> parseInstallFlags(const std::vector<std::string>& args);
 
 std::string installUsage();

@@ -242,6 +242,36 @@ TEST_CASE("installer flags", "[cni][install]") {
   CHECK(installUsage().find("Exit codes") != std::string::npos);
 }
 
+TEST_CASE("installer flags: each refusal names the flag, even next to --help", "[cni][install]") {
+  auto named = [](std::vector<std::string> args, const std::string& flag) {
+    auto o = parseInstallFlags(args);
+    REQUIRE_FALSE(o);
+    INFO(o.error().message());
+    CHECK(o.error().message().find(flag) != std::string::npos);
+  };
+  named({"--bogus"}, "--bogus");
+  named({"--cni-bin-dir"}, "--cni-bin-dir");
+  named({"--cni-conf-dir="}, "--cni-conf-dir");
+  named({"--agent-socket", ""}, "--agent-socket");
+  named({"--watch", "--uninstall"}, "--watch");
+  named({"--uninstall=yes"}, "uninstall");
+  named({"--ztunnel-label=app", "--help"}, "--ztunnel-label");
+  named({"--log-file", "/l", "extra"}, "extra");
+  auto h = parseInstallFlags({"--cni-conf-dir=/n", "--help"});
+  REQUIRE(h);
+  CHECK(h->help);
+  CHECK(h->confDir == "/n");
+  CHECK(parseInstallFlags({"-h"})->help);
+  CHECK(parseInstallFlags({"--log-file="})->logFile.empty());
+  std::string help = installUsage();
+  for (const char* shown : {"--cni-conf-dir DIR", "(default /etc/cni/net.d)", "(default /opt/cni/bin)",
+                            "(default /var/run/ambient/agent.sock)", "--ztunnel-label KEY=VALUE",
+                            "--watch", "--uninstall", ".ambient-cni-install.state", "5  the primary"}) {
+    INFO(shown);
+    CHECK(help.find(shown) != std::string::npos);
+  }
+}
+
 TEST_CASE("installer flags carry the agent's membership settings into the plugin entry",
           "[cni][install]") {
   auto o = parseInstallFlags({"--exclude-namespaces", "kube-system,,monitoring",
