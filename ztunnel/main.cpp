@@ -10,7 +10,7 @@
 int main(int argc, char** argv) {
   auto opts = zt::parseOptions(std::vector<std::string>(argv + 1, argv + argc));
   if (!opts) {
-    std::fprintf(stderr, "ztunnel: %s\n", opts.error().message().c_str());
+    std::fprintf(stderr, "ztunnel: %s (see --help)\n", opts.error().message().c_str());
     return zt::kExitUsage;
   }
   if (opts->help) return std::fputs(zt::renderHelp().c_str(), stdout) >= 0 ? zt::kExitOk : zt::kExitFailure;

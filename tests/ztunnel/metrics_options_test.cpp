@@ -74,6 +74,41 @@ TEST_CASE("flags: defaults, both spellings, errors") {
   CHECK_FALSE(parseOptions({"--stall-timeout-ms", "5"}));
 }
 
+TEST_CASE("flags: each refusal names the flag, even next to --help; --help shows defaults") {
+  auto named = [](std::vector<std::string> args, const std::string& flag) {
+    auto o = parseOptions(args);
+    REQUIRE_FALSE(o);
+    INFO(o.error().message());
+    CHECK(o.error().message().find(flag) != std::string::npos);
+  };
+  named({"--workers", "0"}, "--workers");
+  named({"--workers=65"}, "--workers");
+  named({"--frame-size", "1k"}, "--frame-size");
+  named({"--log-level", "loud"}, "--log-level");
+  named({"--original-source=maybe"}, "--original-source");
+  named({"--mark"}, "--mark");
+  named({"--bind="}, "--bind");
+  named({"--nope", "--help"}, "--nope");
+  named({"--version=2"}, "version");
+  auto h = parseOptions({"--config", "/nonexistent", "--help"});
+  REQUIRE(h);
+  CHECK(h->help);
+  CHECK(parseOptions({"--version"})->version);
+  auto e = parseOptions({"--node=", "--transparent=off", "--max-connections=5"});
+  REQUIRE(e);
+  CHECK(e->node.empty());
+  CHECK_FALSE(e->transparent);
+  CHECK(e->maxConnections == 5);
+  std::string help = renderHelp();
+  for (const char* shown : {"--outbound-port N", "(default 15001)", "(default 15020)",
+                            "--transparent on|off", "(default on)", "(default 4 MiB, as upstream ztunnel)",
+                            "(default spiffe://<td>/ns/istio-system/sa/ztunnel)",
+                            "(default /var/run/ztunnel/config.json)", "Limits and tuning", "4 a listener"}) {
+    INFO(shown);
+    CHECK(help.find(shown) != std::string::npos);
+  }
+}
+
 TEST_CASE("HTTP request heads") {
   auto h = parseHttpRequestHead("GET /healthz/ready?x=1 HTTP/1.1\r\nHost: a\r\n\r\n");
   CHECK(h.state == HttpRequestHead::State::kComplete);

@@ -1,4 +1,4 @@
-// Command-line options of the ztunnel binary: defaults, parsing, --help text. Pure.
+// Command-line options of the ztunnel binary (CLI11): defaults, parsing, --help text. Pure.
 #pragma once
 
 #include <cstdint>
@@ -72,6 +72,7 @@ struct Options {
   bool version = false;
 };
 
+// "--name value" or "--name=value"; errors name the flag, even next to --help.
 Result<Options> parseOptions(const std::vector<std::string>& args);
 
 // The receive windows actually advertised (clamped to --max-connection-buffer).
