@@ -2,6 +2,7 @@
 #include "common/cli/command_line.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace ambient::cli {
 namespace {
@@ -23,6 +24,28 @@ class HelpFormatter : public CLI::Formatter {
     return desc + (lastLine + 1 + shown.size() > kDescriptionWidth ? "\n" : " ") + shown;
   }
 };
+
+// CLI11 reads "010" as octal 8 (and "0b10" as binary); a flag reader expects decimal 10. A
+// leading 0 before a digit is refused instead of read either way; "0x" hex stays.
+const CLI::Validator kNoLeadingZero(
+    [](std::string& v) {
+      size_t digits = (!v.empty() && (v[0] == '+' || v[0] == '-')) ? 1 : 0;
+      bool leadingZero = v.size() > digits + 1 && v[digits] == '0' &&
+                         std::isdigit(static_cast<unsigned char>(v[digits + 1]));
+      bool binary = v.size() > digits + 1 && v[digits] == '0' && (v[digits + 1] == 'b' || v[digits + 1] == 'B');
+      return leadingZero || binary ? "\"" + v + "\": write the number in decimal without leading zeros (or 0x hex)"
+                                   : std::string();
+    },
+    "");
+
+// Every integer option of `app` and its subcommands gets kNoLeadingZero.
+void refuseLeadingZeros(CLI::App& app) {
+  for (CLI::Option* opt : app.get_options()) {
+    const std::string type = opt->get_type_name();
+    if (type == "INT" || type == "UINT") opt->check(kNoLeadingZero);
+  }
+  for (CLI::App* sub : app.get_subcommands({})) refuseLeadingZeros(*sub);
+}
 
 }  // namespace
 
@@ -52,6 +75,7 @@ Status parse(CLI::App& app, std::vector<std::string> args) {
     }
   }
   std::reverse(split.begin(), split.end());  // CLI11 takes the arguments last first
+  refuseLeadingZeros(app);
   try {
     app.parse(split);
   } catch (const CLI::ParseError& e) {

@@ -19,7 +19,8 @@ void setUp(CLI::App& app, bool* help);
 
 // Parses `args` (argv without argv[0]). "--name=" gives the option an empty value, as
 // "--name ''" does (CLI11 2.1 would take the next argument instead). CLI11's refusal, which
-// names the flag, comes back as kInvalidInput.
+// names the flag, comes back as kInvalidInput. An integer written with a leading 0 ("010") is
+// refused: CLI11 would read it as octal.
 Status parse(CLI::App& app, std::vector<std::string> args);
 
 // Refuses an empty value ("--flag: wants a value, not an empty string").

@@ -48,6 +48,9 @@ TEST_CASE("agent flags: each refusal names the flag, even next to --help", "[fla
   };
   named({"--tunnel-port", "70000"}, "--tunnel-port");
   named({"--tunnel-port=0"}, "--tunnel-port");
+  named({"--tunnel-port", "010"}, "--tunnel-port");  // neither octal 8 nor quietly 10
+  named({"--tunnel-mtu=01400"}, "--tunnel-mtu");
+  named({"--tunnel-mtu=0b10110101100"}, "--tunnel-mtu");  // binary 1452
   named({"--tunnel-mode=gre"}, "--tunnel-mode");
   named({"--reconcile-interval", "1s"}, "--reconcile-interval");
   named({"--log-level", "loud"}, "--log-level");
