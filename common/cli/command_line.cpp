@@ -41,7 +41,8 @@ const CLI::Validator kNoLeadingZero(
 // Every integer option of `app` and its subcommands gets kNoLeadingZero.
 void refuseLeadingZeros(CLI::App& app) {
   for (CLI::Option* opt : app.get_options()) {
-    const std::string type = opt->get_type_name();
+    // "UINT", or "UINT:INT in [1 - 65535]" with the validators' descriptions.
+    const std::string type = opt->get_type_name().substr(0, opt->get_type_name().find(':'));
     if (type == "INT" || type == "UINT") opt->check(kNoLeadingZero);
   }
   for (CLI::App* sub : app.get_subcommands({})) refuseLeadingZeros(*sub);
