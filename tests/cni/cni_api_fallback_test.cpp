@@ -14,24 +14,16 @@
 #include <thread>
 
 #include "test_apiserver.h"
+#include "tests/support/temp_dir.h"
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using ambient::k8s::testing::ServerOptions;
 using ambient::k8s::testing::TestApiServer;
+using ambient::testing::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/ambient-cni-api-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl));
-    path = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 struct Run {
   int rc;
@@ -74,9 +66,9 @@ std::string lastLogLine(const fs::path& p) {
 }  // namespace
 
 TEST_CASE("ambient-cni with the agent down decides from the Kubernetes API", "[cni][fallback]") {
-  TempDir d;
-  std::ofstream(d.path / "token") << "s3cret";
-  auto server = std::make_unique<TestApiServer>(ServerOptions{(d.path / "token").string()});
+  TempDir d("ambient-cni-api");
+  std::ofstream(d.path() / "token") << "s3cret";
+  auto server = std::make_unique<TestApiServer>(ServerOptions{(d.path() / "token").string()});
   TestApiServer& api = *server;
   api.apply("namespaces", {{"metadata", {{"name", "plain"}}}});
   api.apply(
@@ -84,7 +76,7 @@ TEST_CASE("ambient-cni with the agent down decides from the Kubernetes API", "[c
       {{"metadata", {{"name", "foo"}, {"labels", {{"istio.io/dataplane-mode", "ambient"}}}}}});
   api.apply("pods", pod("plain", "pod"));
   api.apply("pods", pod("foo", "pod"));
-  std::ofstream(d.path / "kubeconfig")
+  std::ofstream(d.path() / "kubeconfig")
       << "apiVersion: v1\nkind: Config\nclusters:\n- name: t\n  cluster:\n    server: "
          "http://127.0.0.1:"
       << api.port()
@@ -96,23 +88,23 @@ TEST_CASE("ambient-cni with the agent down decides from the Kubernetes API", "[c
   json conf = {{"cniVersion", "1.0.0"},
                {"name", "k8s"},
                {"type", "ambient-cni"},
-               {"agentSocket", (d.path / "agent.sock").string()},  // nothing listens
-               {"logFile", (d.path / "cni.log").string()},
-               {"kubeconfig", (d.path / "kubeconfig").string()},
+               {"agentSocket", (d.path() / "agent.sock").string()},  // nothing listens
+               {"logFile", (d.path() / "cni.log").string()},
+               {"kubeconfig", (d.path() / "kubeconfig").string()},
                {"apiTimeoutMs", 1000},
                {"prevResult", prev}};
-  std::ofstream(d.path / "stdin") << conf.dump();
+  std::ofstream(d.path() / "stdin") << conf.dump();
 
-  auto plain = runAdd(d.path / "stdin", "plain", "pod");
+  auto plain = runAdd(d.path() / "stdin", "plain", "pod");
   CHECK(plain.rc == 0);
   CHECK(plain.out == prev);
-  auto log = json::parse(lastLogLine(d.path / "cni.log"));
+  auto log = json::parse(lastLogLine(d.path() / "cni.log"));
   CHECK(log["level"] == "warn");
   CHECK(log["verdict"] == "agent-down-not-ambient");
-  CHECK(log["warning"].get<std::string>().find((d.path / "agent.sock").string()) !=
+  CHECK(log["warning"].get<std::string>().find((d.path() / "agent.sock").string()) !=
         std::string::npos);
 
-  auto foo = runAdd(d.path / "stdin", "foo", "pod");
+  auto foo = runAdd(d.path() / "stdin", "foo", "pod");
   CHECK(foo.rc == 1);
   CHECK(foo.out["code"] == 11);
   CHECK(foo.out["msg"].get<std::string>().find("foo/pod") != std::string::npos);
@@ -120,22 +112,22 @@ TEST_CASE("ambient-cni with the agent down decides from the Kubernetes API", "[c
 
   // A hanging API is cut off by apiTimeoutMs: fail closed, in time.
   api.fault("hang", 10);
-  auto hung = runAdd(d.path / "stdin", "plain", "pod");
+  auto hung = runAdd(d.path() / "stdin", "plain", "pod");
   api.release();
   CHECK(hung.rc == 1);
   CHECK(hung.out["code"] == 11);
   CHECK(hung.seconds < 1.9);
 
   // A wrong token: the API refuses, the plugin cannot decide.
-  std::ofstream(d.path / "token") << "rotated";
-  auto refused = runAdd(d.path / "stdin", "plain", "pod");
+  std::ofstream(d.path() / "token") << "rotated";
+  auto refused = runAdd(d.path() / "stdin", "plain", "pod");
   CHECK(refused.out["code"] == 11);
   CHECK(refused.out["details"].get<std::string>().find("API:") != std::string::npos);
-  std::ofstream(d.path / "token") << "s3cret";
-  CHECK(runAdd(d.path / "stdin", "plain", "pod").rc == 0);
+  std::ofstream(d.path() / "token") << "s3cret";
+  CHECK(runAdd(d.path() / "stdin", "plain", "pod").rc == 0);
 
   server.reset();  // the API server is gone too
-  auto down = runAdd(d.path / "stdin", "plain", "pod");
+  auto down = runAdd(d.path() / "stdin", "plain", "pod");
   CHECK(down.rc == 1);
   CHECK(down.out["code"] == 11);
   const std::string details = down.out.value("details", "");
@@ -143,29 +135,29 @@ TEST_CASE("ambient-cni with the agent down decides from the Kubernetes API", "[c
   CHECK(details.find("API:") != std::string::npos);
   CHECK(details.find("127.0.0.1") != std::string::npos);
 
-  fs::remove(d.path / "kubeconfig");
-  auto noKubeconfig = runAdd(d.path / "stdin", "plain", "pod");
+  fs::remove(d.path() / "kubeconfig");
+  auto noKubeconfig = runAdd(d.path() / "stdin", "plain", "pod");
   CHECK(noKubeconfig.out["code"] == 11);
   CHECK(noKubeconfig.out.value("details", "").find("kubeconfig") != std::string::npos);
 }
 
 TEST_CASE("ambient-cni without its API helper fails closed and says why", "[cni][fallback]") {
-  TempDir d;
-  fs::copy_file(AMBIENT_CNI_BINARY, d.path / "ambient-cni");  // no helper beside it
-  fs::permissions(d.path / "ambient-cni", fs::perms::owner_all);
-  std::ofstream(d.path / "kubeconfig") << "apiVersion: v1\nkind: Config\n";
+  TempDir d("ambient-cni-api");
+  fs::copy_file(AMBIENT_CNI_BINARY, d.path() / "ambient-cni");  // no helper beside it
+  fs::permissions(d.path() / "ambient-cni", fs::perms::owner_all);
+  std::ofstream(d.path() / "kubeconfig") << "apiVersion: v1\nkind: Config\n";
   json conf = {{"cniVersion", "1.0.0"},
                {"name", "k8s"},
                {"type", "ambient-cni"},
-               {"agentSocket", (d.path / "agent.sock").string()},
-               {"kubeconfig", (d.path / "kubeconfig").string()},
+               {"agentSocket", (d.path() / "agent.sock").string()},
+               {"kubeconfig", (d.path() / "kubeconfig").string()},
                {"prevResult", {{"cniVersion", "1.0.0"}}}};
-  std::ofstream(d.path / "stdin") << conf.dump();
-  auto r = runAdd(d.path / "stdin", "plain", "pod", (d.path / "ambient-cni").string());
+  std::ofstream(d.path() / "stdin") << conf.dump();
+  auto r = runAdd(d.path() / "stdin", "plain", "pod", (d.path() / "ambient-cni").string());
   CHECK(r.rc == 1);
   CHECK(r.out["code"] == 11);
   CHECK(r.out.value("details", "")
-            .find("cannot run " + (d.path / "ambient-cni-api-lookup").string()) !=
+            .find("cannot run " + (d.path() / "ambient-cni-api-lookup").string()) !=
         std::string::npos);
 }
 

@@ -19,9 +19,11 @@
 #include <thread>
 
 #include "fuzz_input.h"
+#include "tests/support/temp_dir.h"
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
+using ambient::testing::TempDir;
 
 namespace {
 
@@ -48,16 +50,6 @@ std::vector<json> readLines(const fs::path& p) {
   for (std::string l; std::getline(f, l);) lines.push_back(json::parse(l));
   return lines;
 }
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/ambient-cni-test-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl));
-    path = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 // The binary run with exactly `env` and `stdinText`; the exit code, or the signal that ended it.
 struct Exec {
@@ -143,24 +135,24 @@ class ScriptedAgent {
 }  // namespace
 
 TEST_CASE("ambient-cni appends one log line per invocation to logFile", "[cni][log]") {
-  TempDir d;
+  TempDir d("ambient-cni-test");
   json conf = {{"cniVersion", "1.0.0"},
                {"name", "n"},
                {"type", "ambient-cni"},
-               {"agentSocket", (d.path / "absent.sock").string()},
-               {"logFile", (d.path / "cni.log").string()},
+               {"agentSocket", (d.path() / "absent.sock").string()},
+               {"logFile", (d.path() / "cni.log").string()},
                {"prevResult", {{"ips", {{{"address", "10.1.0.5/24"}}}}}}};
-  std::ofstream(d.path / "stdin") << conf.dump();
+  std::ofstream(d.path() / "stdin") << conf.dump();
   std::string base = "CNI_CONTAINERID=c1 CNI_NETNS=/var/run/netns/x CNI_IFNAME=eth0 ";
   auto add = runPlugin(base + "CNI_COMMAND=ADD CNI_ARGS='K8S_POD_NAMESPACE=foo;K8S_POD_NAME=app'",
-                       (d.path / "stdin").string());
+                       (d.path() / "stdin").string());
   CHECK(add.rc == 1);  // the agent is down: fail closed
-  auto plain = runPlugin(base + "CNI_COMMAND=ADD", (d.path / "stdin").string());
+  auto plain = runPlugin(base + "CNI_COMMAND=ADD", (d.path() / "stdin").string());
   CHECK(plain.rc == 0);
   auto del = runPlugin(base + "CNI_COMMAND=DEL CNI_ARGS='K8S_POD_NAMESPACE=foo;K8S_POD_NAME=app'",
-                       (d.path / "stdin").string());
+                       (d.path() / "stdin").string());
   CHECK(del.rc == 0);
-  auto lines = readLines(d.path / "cni.log");
+  auto lines = readLines(d.path() / "cni.log");
   REQUIRE(lines.size() == 3);
   CHECK(lines[0]["command"] == "ADD");
   CHECK(lines[0]["pod"] == "foo/app");
@@ -174,32 +166,32 @@ TEST_CASE("ambient-cni appends one log line per invocation to logFile", "[cni][l
 }
 
 TEST_CASE("ambient-cni succeeds when its logFile cannot be written", "[cni][log]") {
-  TempDir d;
+  TempDir d("ambient-cni-test");
   json conf = {{"cniVersion", "1.0.0"},
                {"name", "n"},
                {"type", "ambient-cni"},
-               {"logFile", (d.path / "missing-dir" / "cni.log").string()},
+               {"logFile", (d.path() / "missing-dir" / "cni.log").string()},
                {"prevResult", {{"ips", {{{"address", "10.1.0.5/24"}}}}}}};
-  std::ofstream(d.path / "stdin") << conf.dump();
+  std::ofstream(d.path() / "stdin") << conf.dump();
   auto r = runPlugin("CNI_COMMAND=ADD CNI_CONTAINERID=c1 CNI_NETNS=/x CNI_IFNAME=eth0",
-                     (d.path / "stdin").string());
+                     (d.path() / "stdin").string());
   CHECK(r.rc == 0);
   CHECK(json::parse(r.out)["cniVersion"] == "1.0.0");
-  CHECK_FALSE(fs::exists(d.path / "missing-dir"));
+  CHECK_FALSE(fs::exists(d.path() / "missing-dir"));
 }
 
 TEST_CASE("the binary answers fuzz finding be1d5945 (\"sandbox\": 0) with code 6, no abort",
           "[cni][regression]") {
-  TempDir d;
+  TempDir d("ambient-cni-test");
   auto in = ambient::cni::testing::readFuzzInput(std::string(AMBIENT_CNI_FUZZ_CORPUS) +
                                                  "/regress-sandbox-number");
   REQUIRE(in);
   // The finding as it is, except where it would write or connect outside the test directory.
   json conf = json::parse(in->stdinText);
-  conf["logFile"] = (d.path / "cni.log").string();
-  conf["agentSocket"] = (d.path / "absent.sock").string();
+  conf["logFile"] = (d.path() / "cni.log").string();
+  conf["agentSocket"] = (d.path() / "absent.sock").string();
   CHECK(conf["prevResult"]["interfaces"][1]["sandbox"] == 0);
-  auto r = execPlugin(in->env, conf.dump(), d.path);
+  auto r = execPlugin(in->env, conf.dump(), d.path());
   INFO(r.out);
   CHECK(r.signal == 0);
   CHECK(r.rc == 1);
@@ -208,35 +200,35 @@ TEST_CASE("the binary answers fuzz finding be1d5945 (\"sandbox\": 0) with code 6
   CHECK(err["code"] == 6);
   CHECK(err["msg"].get<std::string>().find("interfaces[1].sandbox must be a string") !=
         std::string::npos);
-  auto lines = readLines(d.path / "cni.log");
+  auto lines = readLines(d.path() / "cni.log");
   REQUIRE(lines.size() == 1);
   CHECK(lines[0]["cniCode"] == 6);
 }
 
 TEST_CASE("the binary's STATUS: 50 without an agent, the agent's answer otherwise",
           "[cni][status]") {
-  TempDir d;
+  TempDir d("ambient-cni-test");
   json conf = {{"cniVersion", "1.1.0"},
                {"name", "n"},
                {"type", "ambient-cni"},
-               {"agentSocket", (d.path / "agent.sock").string()}};
+               {"agentSocket", (d.path() / "agent.sock").string()}};
   std::map<std::string, std::string> env = {{"CNI_COMMAND", "STATUS"},
                                             {"CNI_PATH", "/opt/cni/bin"}};
-  auto down = execPlugin(env, conf.dump(), d.path);
+  auto down = execPlugin(env, conf.dump(), d.path());
   CHECK(down.rc == 1);
   CHECK(json::parse(down.out)["code"] == 50);
   {
-    ScriptedAgent agent(d.path / "agent.sock", R"({"verdict":"ready"})");
-    auto ready = execPlugin(env, conf.dump(), d.path);
+    ScriptedAgent agent(d.path() / "agent.sock", R"({"verdict":"ready"})");
+    auto ready = execPlugin(env, conf.dump(), d.path());
     CHECK(ready.rc == 0);
     CHECK(ready.out.empty());
     CHECK(json::parse(agent.request())["command"] == "STATUS");
   }
-  fs::remove(d.path / "agent.sock");
+  fs::remove(d.path() / "agent.sock");
   {
-    ScriptedAgent agent(d.path / "agent.sock",
+    ScriptedAgent agent(d.path() / "agent.sock",
                         R"({"verdict":"error","cniCode":50,"message":"no ztunnel"})");
-    auto notReady = execPlugin(env, conf.dump(), d.path);
+    auto notReady = execPlugin(env, conf.dump(), d.path());
     CHECK(notReady.rc == 1);
     CHECK(json::parse(notReady.out)["code"] == 50);
     CHECK(json::parse(notReady.out)["msg"] == "ambient node agent is not ready: no ztunnel");
@@ -244,18 +236,18 @@ TEST_CASE("the binary's STATUS: 50 without an agent, the agent's answer otherwis
 }
 
 TEST_CASE("the binary's GC sends the valid attachments, and 11 without an agent", "[cni][gc]") {
-  TempDir d;
+  TempDir d("ambient-cni-test");
   json conf = {{"cniVersion", "1.1.0"},
                {"name", "n"},
                {"type", "ambient-cni"},
-               {"agentSocket", (d.path / "agent.sock").string()},
+               {"agentSocket", (d.path() / "agent.sock").string()},
                {"cni.dev/valid-attachments", {{{"containerID", "c1"}, {"ifname", "eth0"}}}}};
   std::map<std::string, std::string> env = {{"CNI_COMMAND", "GC"}, {"CNI_PATH", "/opt/cni/bin"}};
-  auto down = execPlugin(env, conf.dump(), d.path);
+  auto down = execPlugin(env, conf.dump(), d.path());
   CHECK(down.rc == 1);
   CHECK(json::parse(down.out)["code"] == 11);
-  ScriptedAgent agent(d.path / "agent.sock", R"({"verdict":"released","message":"1 released"})");
-  auto gc = execPlugin(env, conf.dump(), d.path);
+  ScriptedAgent agent(d.path() / "agent.sock", R"({"verdict":"released","message":"1 released"})");
+  auto gc = execPlugin(env, conf.dump(), d.path());
   CHECK(gc.rc == 0);
   CHECK(gc.out.empty());
   auto req = json::parse(agent.request());
@@ -265,8 +257,8 @@ TEST_CASE("the binary's GC sends the valid attachments, and 11 without an agent"
 
 TEST_CASE("the binary's VERSION advertises 1.1.0 and keeps the request's cniVersion",
           "[cni][version]") {
-  TempDir d;
-  auto r = execPlugin({{"CNI_COMMAND", "VERSION"}}, R"({"cniVersion":"1.0.0"})", d.path);
+  TempDir d("ambient-cni-test");
+  auto r = execPlugin({{"CNI_COMMAND", "VERSION"}}, R"({"cniVersion":"1.0.0"})", d.path());
   CHECK(r.rc == 0);
   auto v = json::parse(r.out);
   CHECK(v["cniVersion"] == "1.0.0");

@@ -1,28 +1,18 @@
 // Snapshot + journal files: torn appends, compaction, the registry and the ledger read back
 // after a crash, damaged files named in the error. Touches files in a temporary directory.
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
-#include <cstdlib>
 #include <fstream>
 
 #include "common/sys/journal_file.h"
 #include "common/sys/sysctl_ledger_store.h"
 #include "node-agent/store/registry_file.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/typed_values.h"
 
 using namespace ambient;
+using ambient::testing::TempDir;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/ambient-files-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf " + path).c_str()); }
-};
 
 PodRecord pod(int i) {
   return PodRecord{"uid" + std::to_string(i),
@@ -39,25 +29,25 @@ PodRecord pod(int i) {
 }  // namespace
 
 TEST_CASE("a torn last journal line is dropped and the next append starts clean", "[files]") {
-  TempDir d;
+  TempDir d("ambient-files");
   {
-    JournalFile j(d.path + "/state");
+    JournalFile j(d.file("state"));
     REQUIRE(j.append("one"));
     REQUIRE(j.append("two"));
   }
-  std::ofstream(d.path + "/state.journal", std::ios::app) << "thr";  // crash mid-append
-  JournalFile j(d.path + "/state");
+  std::ofstream(d.file("state.journal"), std::ios::app) << "thr";  // crash mid-append
+  JournalFile j(d.file("state"));
   auto c = j.read();
   REQUIRE(c);
   CHECK(c->changes == std::vector<std::string>{"one", "two"});
   REQUIRE(j.append("three"));
-  auto again = JournalFile(d.path + "/state").read();
+  auto again = JournalFile(d.file("state")).read();
   CHECK(again->changes == std::vector<std::string>{"one", "two", "three"});
 }
 
 TEST_CASE("the registry survives restarts and compaction", "[files]") {
-  TempDir d;
-  std::string path = d.path + "/registry.json";
+  TempDir d("ambient-files");
+  std::string path = d.file("registry.json");
   {
     RegistryFile f(path);
     REQUIRE(f.load());
@@ -77,8 +67,8 @@ TEST_CASE("the registry survives restarts and compaction", "[files]") {
 }
 
 TEST_CASE("a damaged registry is an error that names the file", "[files]") {
-  TempDir d;
-  std::string path = d.path + "/registry.json";
+  TempDir d("ambient-files");
+  std::string path = d.file("registry.json");
   std::ofstream(path) << "{\"version\": 1, \"pods\": [ {\"uid\": ";
   RegistryFile f(path);
   auto r = f.load();
@@ -87,8 +77,8 @@ TEST_CASE("a damaged registry is an error that names the file", "[files]") {
 }
 
 TEST_CASE("the sysctl ledger reads back records and forgets", "[files]") {
-  TempDir d;
-  std::string path = d.path + "/ledger.json";
+  TempDir d("ambient-files");
+  std::string path = d.file("ledger.json");
   {
     auto l = SysctlLedgerStore::load(path);
     REQUIRE(l);

@@ -11,26 +11,12 @@
 #include "common/k8s/cluster_config_load.h"
 #include "common/k8s/informer.h"
 #include "test_apiserver.h"
+#include "tests/support/temp_dir.h"
 
 using namespace ambient::k8s;
 using namespace ambient::k8s::testing;
 using namespace std::chrono_literals;
-
-namespace {
-
-// A fresh temporary folder, removed at the end of the test.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "k8s-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
-}  // namespace
+using ambient::testing::TempDir;
 
 TEST_CASE("merge patch of pod annotations arrives at the server") {
   TestApiServer server;
@@ -95,7 +81,7 @@ TEST_CASE("API errors map to codes and carry the server's message") {
 }
 
 TEST_CASE("a rotated token file is picked up") {
-  TempDir dir;
+  TempDir dir{"k8s-test"};
   std::string serverToken = dir.file("server-token");
   std::string clientToken = dir.file("client-token");
   writeFileAtomically(serverToken, "token-1\n");
@@ -151,7 +137,7 @@ TEST_CASE("a rotated token file is picked up") {
 }
 
 TEST_CASE("a request without the token is refused with 401") {
-  TempDir dir;
+  TempDir dir{"k8s-test"};
   writeFileAtomically(dir.file("token"), "secret");
   TestApiServer server({.tokenFile = dir.file("token")});
   auto client = ApiClient::create(server.clusterConfig());
@@ -167,7 +153,7 @@ TEST_CASE("a request without the token is refused with 401") {
 }
 
 TEST_CASE("kubeconfig file and in-cluster loading") {
-  TempDir dir;
+  TempDir dir{"k8s-test"};
   writeFileAtomically(dir.file("config"), R"(current-context: c
 clusters: [{name: k, cluster: {server: "http://127.0.0.1:8080", certificate-authority: ca.crt}}]
 users: [{name: u, user: {tokenFile: token}}]
@@ -200,7 +186,7 @@ contexts: [{name: c, context: {cluster: k, user: u, namespace: ns1}}]
 }
 
 TEST_CASE("HTTPS with certificate-authority-data verifies the server") {
-  TempDir dir;
+  TempDir dir{"k8s-test"};
   std::string cert = dir.file("server.crt"), key = dir.file("server.key");
   std::string cmd =
       "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=apiserver "

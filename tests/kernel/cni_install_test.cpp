@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "kernel_fixture.h"
+#include "tests/support/temp_dir.h"
 
 using namespace ambient::testing;
 using json = nlohmann::ordered_json;
@@ -32,16 +33,6 @@ const char* kCalico = R"({
     ]
 }
 )";
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = "/tmp/" + uniqueName("cniinst") + "-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()));
-    path = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 std::string readAll(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
@@ -129,15 +120,15 @@ int runInstaller(const std::string& args) {
 
 TEST_CASE("ambient-cni-install --watch re-inserts after the primary CNI rewrites its config",
           "[cni][install]") {
-  TempDir conf, bin, work;
-  writeFile(conf.path / "05-broken.conflist", "{ half a config");
-  writeFile(conf.path / "10-calico.conflist", kCalico);
-  Installer inst({"--cni-conf-dir", conf.path, "--cni-bin-dir", bin.path, "--plugin-binary",
+  TempDir conf("cniinst-conf"), bin("cniinst-bin"), work("cniinst-work");
+  writeFile(conf.path() / "05-broken.conflist", "{ half a config");
+  writeFile(conf.path() / "10-calico.conflist", kCalico);
+  Installer inst({"--cni-conf-dir", conf.path(), "--cni-bin-dir", bin.path(), "--plugin-binary",
                   kPlugin, "--agent-socket", "/run/test-agent.sock", "--log-file",
                   "/var/log/ambient-cni.log", "--watch"},
-                 work.path / "installer.log");
-  const fs::path primary = conf.path / "10-calico.conflist";
-  const fs::path log = work.path / "installer.log";
+                 work.path() / "installer.log");
+  const fs::path primary = conf.path() / "10-calico.conflist";
+  const fs::path log = work.path() / "installer.log";
   requireEventually([&] { return types(primary) == "calico,portmap,ambient-cni"; }, log,
                     "the ambient-cni entry");
   auto entry = json::parse(readAll(primary))["plugins"][2];
@@ -145,22 +136,22 @@ TEST_CASE("ambient-cni-install --watch re-inserts after the primary CNI rewrites
   CHECK(entry["logFile"] == "/var/log/ambient-cni.log");
   CHECK_FALSE(entry.contains("kubeconfig"));
   struct stat st {};
-  REQUIRE(::stat((bin.path / "ambient-cni").c_str(), &st) == 0);
+  REQUIRE(::stat((bin.path() / "ambient-cni").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0755);
-  CHECK(readAll(bin.path / "ambient-cni") == readAll(kPlugin));
+  CHECK(readAll(bin.path() / "ambient-cni") == readAll(kPlugin));
   // The agent-down fallback's API helper goes next to the plugin.
-  REQUIRE(::stat((bin.path / "ambient-cni-api-lookup").c_str(), &st) == 0);
+  REQUIRE(::stat((bin.path() / "ambient-cni-api-lookup").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0755);
-  CHECK(readAll(bin.path / "ambient-cni-api-lookup") == readAll(kPlugin + "-api-lookup"));
+  CHECK(readAll(bin.path() / "ambient-cni-api-lookup") == readAll(kPlugin + "-api-lookup"));
   REQUIRE(::stat(primary.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0644);
-  CHECK(readAll(conf.path / "05-broken.conflist") == "{ half a config");
+  CHECK(readAll(conf.path() / "05-broken.conflist") == "{ half a config");
 
   // The primary CNI replaces its config (temp file + rename), without our entry.
   json v2 = json::parse(kCalico);
   v2["plugins"][0]["mtu"] = 1380;
-  writeFile(conf.path / "calico.tmp", v2.dump(4));
-  fs::rename(conf.path / "calico.tmp", primary);
+  writeFile(conf.path() / "calico.tmp", v2.dump(4));
+  fs::rename(conf.path() / "calico.tmp", primary);
   requireEventually(
       [&] {
         auto j = json::parse(readAll(primary), nullptr, false);
@@ -182,67 +173,67 @@ TEST_CASE("ambient-cni-install --watch re-inserts after the primary CNI rewrites
 
   CHECK(inst.stop(SIGTERM) == 0);
   CHECK(types(primary) == "calico,portmap,ambient-cni");
-  CHECK(readAll(work.path / "installer.log").find("stopping on signal") != std::string::npos);
+  CHECK(readAll(work.path() / "installer.log").find("stopping on signal") != std::string::npos);
 
   // Uninstall gives back the primary CNI's last version byte for byte, and removes the binary.
-  CHECK(runInstaller("--uninstall --cni-conf-dir " + conf.path.string()) == 0);
-  CHECK(snapshot(conf.path) ==
+  CHECK(runInstaller("--uninstall --cni-conf-dir " + conf.path().string()) == 0);
+  CHECK(snapshot(conf.path()) ==
         std::map<std::string, std::string>{{"05-broken.conflist", "{ half a config"},
                                            {"10-calico.conflist", v3Bytes}});
-  CHECK(snapshot(bin.path).empty());
+  CHECK(snapshot(bin.path()).empty());
 }
 
 TEST_CASE("ambient-cni-install --watch waits for a primary config to appear", "[cni][install]") {
-  TempDir conf, bin, work;
-  Installer inst({"--cni-conf-dir", conf.path, "--cni-bin-dir", bin.path, "--watch"},
-                 work.path / "installer.log");
-  const fs::path log = work.path / "installer.log";
+  TempDir conf("cniinst-conf"), bin("cniinst-bin"), work("cniinst-work");
+  Installer inst({"--cni-conf-dir", conf.path(), "--cni-bin-dir", bin.path(), "--watch"},
+                 work.path() / "installer.log");
+  const fs::path log = work.path() / "installer.log";
   requireEventually(
       [&] {
-        return readAll(work.path / "installer.log").find("waiting for a primary CNI config") !=
+        return readAll(work.path() / "installer.log").find("waiting for a primary CNI config") !=
                std::string::npos;
       },
       log, "the waiting log line");
   const std::string conf1 = R"({"cniVersion":"1.0.0","name":"br","type":"bridge"})";
-  writeFile(conf.path / "10-br.conf", conf1);
+  writeFile(conf.path() / "10-br.conf", conf1);
   // The wrapper is renamed into place before the .conf is removed: wait for both.
   requireEventually(
       [&] {
-        return types(conf.path / "10-br.conflist") == "bridge,ambient-cni" &&
-               !fs::exists(conf.path / "10-br.conf");
+        return types(conf.path() / "10-br.conflist") == "bridge,ambient-cni" &&
+               !fs::exists(conf.path() / "10-br.conf");
       },
       log, "wrapping of the new .conf");
   CHECK(inst.stop(SIGTERM) == 0);
-  CHECK(runInstaller("--uninstall --cni-conf-dir " + conf.path.string()) == 0);
-  CHECK(snapshot(conf.path) == std::map<std::string, std::string>{{"10-br.conf", conf1}});
+  CHECK(runInstaller("--uninstall --cni-conf-dir " + conf.path().string()) == 0);
+  CHECK(snapshot(conf.path()) == std::map<std::string, std::string>{{"10-br.conf", conf1}});
 }
 
 TEST_CASE("ambient-cni-install then --uninstall leaves the directory byte-identical",
           "[cni][install]") {
-  TempDir conf, bin;
-  writeFile(conf.path / "00-notes.conflist", "not json at all\n");
-  writeFile(conf.path / "10-flannel.conf",
+  TempDir conf("cniinst-conf"), bin("cniinst-bin");
+  writeFile(conf.path() / "00-notes.conflist", "not json at all\n");
+  writeFile(conf.path() / "10-flannel.conf",
             "{\n\t\"name\": \"cbr0\",\n\t\"cniVersion\": \"0.3.1\",\n\t\"type\": \"flannel\"\n}\n");
-  writeFile(conf.path / "99-loopback.conf",
+  writeFile(conf.path() / "99-loopback.conf",
             R"({"cniVersion":"0.3.1","name":"lo","type":"loopback"})");
-  writeFile(conf.path / "README", "keep me");
-  const auto orig = snapshot(conf.path);
-  std::string args = "--cni-conf-dir " + conf.path.string() + " --cni-bin-dir " +
-                     bin.path.string() + " --plugin-binary " + kPlugin +
+  writeFile(conf.path() / "README", "keep me");
+  const auto orig = snapshot(conf.path());
+  std::string args = "--cni-conf-dir " + conf.path().string() + " --cni-bin-dir " +
+                     bin.path().string() + " --plugin-binary " + kPlugin +
                      " --kubeconfig /etc/cni/net.d/ambient-kubeconfig";
   REQUIRE(runInstaller(args) == 0);
-  CHECK(types(conf.path / "10-flannel.conflist") == "flannel,ambient-cni");
-  CHECK(json::parse(readAll(conf.path / "10-flannel.conflist"))["plugins"][1]["kubeconfig"] ==
+  CHECK(types(conf.path() / "10-flannel.conflist") == "flannel,ambient-cni");
+  CHECK(json::parse(readAll(conf.path() / "10-flannel.conflist"))["plugins"][1]["kubeconfig"] ==
         "/etc/cni/net.d/ambient-kubeconfig");
-  CHECK_FALSE(fs::exists(conf.path / "10-flannel.conf"));
-  const auto installed = snapshot(conf.path);
+  CHECK_FALSE(fs::exists(conf.path() / "10-flannel.conf"));
+  const auto installed = snapshot(conf.path());
   REQUIRE(runInstaller(args) == 0);  // idempotent
-  CHECK(snapshot(conf.path) == installed);
-  REQUIRE(runInstaller("--uninstall --cni-conf-dir " + conf.path.string()) == 0);
-  CHECK(snapshot(conf.path) == orig);
-  CHECK_FALSE(fs::exists(bin.path / "ambient-cni"));
+  CHECK(snapshot(conf.path()) == installed);
+  REQUIRE(runInstaller("--uninstall --cni-conf-dir " + conf.path().string()) == 0);
+  CHECK(snapshot(conf.path()) == orig);
+  CHECK_FALSE(fs::exists(bin.path() / "ambient-cni"));
   CHECK(fs::exists(kPlugin + "-api-lookup"));
-  CHECK_FALSE(fs::exists(bin.path / "ambient-cni-api-lookup"));
+  CHECK_FALSE(fs::exists(bin.path() / "ambient-cni-api-lookup"));
 }
 
 TEST_CASE("ambient-cni-install exit codes", "[cni][install]") {
@@ -250,9 +241,9 @@ TEST_CASE("ambient-cni-install exit codes", "[cni][install]") {
   CHECK(runInstaller("--help") == 0);
   CHECK(runInstaller("--frobnicate") == 2);
   CHECK(runInstaller("--watch --uninstall") == 2);
-  CHECK(runInstaller("--cni-conf-dir " + conf.path.string()) == 3);
-  CHECK(runInstaller("--cni-conf-dir " + (conf.path / "missing").string()) == 4);
-  writeFile(conf.path / "10-old.conf", R"({"cniVersion":"0.2.0","name":"o","type":"bridge"})");
-  CHECK(runInstaller("--cni-conf-dir " + conf.path.string()) == 5);
-  CHECK(snapshot(conf.path).size() == 1);
+  CHECK(runInstaller("--cni-conf-dir " + conf.path().string()) == 3);
+  CHECK(runInstaller("--cni-conf-dir " + (conf.path() / "missing").string()) == 4);
+  writeFile(conf.path() / "10-old.conf", R"({"cniVersion":"0.2.0","name":"o","type":"bridge"})");
+  CHECK(runInstaller("--cni-conf-dir " + conf.path().string()) == 5);
+  CHECK(snapshot(conf.path()).size() == 1);
 }
