@@ -73,12 +73,12 @@ struct ApiCluster {
     std::optional<PodReply> z, a;
     REQUIRE(waitFor(
         [&] {
-          z = h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp));
+          z = h.registerZtunnel(t);
           return z && z->verdict != PodVerdict::kError;
         },
         kConverge));
     REQUIRE(z->verdict == PodVerdict::kNotAmbient);
-    a = h.send(AgentHarness::add("bar", "app", app.path(), "10.244.1.10"));
+    a = h.send(podAdd("bar", "app", app.path(), "10.244.1.10"));
     REQUIRE(a);
     INFO(a->message);
     REQUIRE(a->verdict == appVerdict);
@@ -181,7 +181,7 @@ TEST_CASE("with no API server the agent keeps its pods and refuses new ones with
   CHECK(ready.find("Kubernetes API not synced") != std::string::npos);
   CHECK(enrolled(c.t, "10.244.1.10"));
   CHECK(c.verified());
-  auto fresh = c.h.send(AgentHarness::add("bar", "other", other.path(), "10.244.1.11"));
+  auto fresh = c.h.send(podAdd("bar", "other", other.path(), "10.244.1.11"));
   REQUIRE(fresh);
   CHECK(fresh->verdict == PodVerdict::kError);
   CHECK(fresh->cniCode == kCniErrTryAgainLater);

@@ -1,5 +1,6 @@
 // Runs the real ambient-agent binary inside a test node namespace and talks to it over its
-// plugin socket, as ambient-cni does. Touches the kernel, files and sockets.
+// plugin socket, as ambient-cni does; requests come from tests/support/pod_requests.h. Touches
+// the kernel, files and sockets.
 #pragma once
 
 #include <sys/socket.h>
@@ -11,7 +12,7 @@
 #include "common/core/agent_protocol.h"
 #include "common/sys/unique_fd.h"
 #include "node_topology.h"
-#include "tests/support/typed_values.h"
+#include "tests/support/ztunnel_registration.h"
 
 namespace ambient::testing {
 
@@ -24,8 +25,8 @@ class AgentHarness {
     must("mkdir -p " + dir_ + "/state");
     writeMetadata(R"({"namespaces": {"foo": {"labels": {"istio.io/dataplane-mode": "ambient"}},
                                       "plain": {"labels": {}}},
-                       "pods": {"istio-system/ztunnel-1": {"labels": {"app": "ztunnel"},
-                                                            "serviceAccount": "ztunnel"}}})");
+                       "pods": {)" +
+                  std::string(kZtunnelPodMetadata) + "}}");
   }
   ~AgentHarness() {
     stop();
@@ -106,18 +107,10 @@ class AgentHarness {
     return *reply;
   }
 
-  static PodRequest add(const std::string& ns, const std::string& name, const std::string& netns,
-                        const std::string& ip) {
-    PodRequest r;
-    r.command = PodCommand::kAdd;
-    r.containerId = "ctr-" + name;
-    r.netns = netns;
-    r.ifname = "eth0";
-    r.podNamespace = ns;
-    r.podName = name;
-    r.podUid = "uid-" + name;
-    r.ips = {testing::ipOf(ip)};
-    return r;
+  // The ztunnel pod's ADD for the topology's ztunnel namespace, as the kubelet sends it when
+  // ztunnel starts (tests/support/ztunnel_registration.h); nullopt when the agent did not answer.
+  std::optional<PodReply> registerZtunnel(const NodeTopology& t) const {
+    return send(ztunnelAdd(t.zt.path(), kZtunnelIp));
   }
 
  private:

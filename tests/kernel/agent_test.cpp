@@ -47,21 +47,21 @@ TEST_CASE("the agent learns ztunnel and enrolls ambient pods only and keeps stat
   CHECK(notReady.find("no ztunnel pod registered") != std::string::npos);
   CHECK(notReady.find("503") != std::string::npos);
 
-  auto early = h.send(AgentHarness::add("foo", "app", app.path(), "10.244.1.10"));
+  auto early = h.send(podAdd("foo", "app", app.path(), "10.244.1.10"));
   REQUIRE(early);
   CHECK(early->cniCode == kCniErrTryAgainLater);
 
-  auto z = h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp));
+  auto z = h.registerZtunnel(t);
   REQUIRE(z);
   CHECK(z->verdict == PodVerdict::kNotAmbient);
   CHECK(h.http("/readyz").find("200") != std::string::npos);
   CHECK(must(t.node.ip("-d link show istioin")).find("remote 10.244.1.3") != std::string::npos);
 
-  auto a = h.send(AgentHarness::add("foo", "app", app.path(), "10.244.1.10"));
+  auto a = h.send(podAdd("foo", "app", app.path(), "10.244.1.10"));
   REQUIRE(a);
   INFO(a->message);
   CHECK(a->verdict == PodVerdict::kEnrolled);
-  auto p = h.send(AgentHarness::add("plain", "web", plain.path(), "10.244.1.11"));
+  auto p = h.send(podAdd("plain", "web", plain.path(), "10.244.1.11"));
   REQUIRE(p);
   CHECK(p->verdict == PodVerdict::kNotAmbient);
   std::string set = must(t.node.exec("nft list set ip ambient_redirect enrolled_pods"));
@@ -95,8 +95,7 @@ TEST_CASE("the agent learns ztunnel and enrolls ambient pods only and keeps stat
     CHECK(must(t.node.exec("sysctl -n net.ipv4.conf.vethapp.rp_filter")) == "1\n");
   }
   SECTION("DEL releases the pod; a second DEL is fine") {
-    auto del = AgentHarness::add("foo", "app", app.path(), "10.244.1.10");
-    del.command = PodCommand::kDel;
+    auto del = delOf(podAdd("foo", "app", app.path(), "10.244.1.10"));
     CHECK(h.send(del)->verdict == PodVerdict::kReleased);
     CHECK(h.send(del)->verdict == PodVerdict::kReleased);
     CHECK(must(t.node.exec("nft list set ip ambient_redirect enrolled_pods")).find("10.244.1.10") ==
@@ -107,7 +106,7 @@ TEST_CASE("the agent learns ztunnel and enrolls ambient pods only and keeps stat
   SECTION("garbage on the socket is refused and the agent keeps serving") {
     must(t.node.exec("sh -c 'printf \"{not json\\n\" | timeout 5 socat - UNIX-CONNECT:" +
                      h.socket() + " || true'"));
-    auto again = h.send(AgentHarness::add("foo", "app", app.path(), "10.244.1.10"));
+    auto again = h.send(podAdd("foo", "app", app.path(), "10.244.1.10"));
     REQUIRE(again);
     CHECK(again->verdict == PodVerdict::kEnrolled);
   }
@@ -142,7 +141,7 @@ TEST_CASE("SIGKILL at random points while 200 pods enroll: each enrolled exactly
 
   AgentHarness h(t.node);
   h.start();
-  REQUIRE(h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp)));
+  REQUIRE(h.registerZtunnel(t));
 
   std::mt19937 rng(4242);
   std::vector<bool> done(kPods, false);
@@ -170,10 +169,10 @@ TEST_CASE("SIGKILL at random points while 200 pods enroll: each enrolled exactly
     for (int i = 0; i < kPods; ++i) {
       if (done[i]) continue;
       auto t0 = std::chrono::steady_clock::now();
-      auto r = h.send(AgentHarness::add("foo", "p" + std::to_string(i),
-                                        "/var/run/netns/" + prefix + std::to_string(i),
-                                        "10.244.3." + std::to_string(i)),
-                      30000);
+      auto r = h.send(
+          podAdd("foo", "p" + std::to_string(i), "/var/run/netns/" + prefix + std::to_string(i),
+                 "10.244.3." + std::to_string(i)),
+          30000);
       if (!r) break;  // the agent died under us: the runtime would retry this ADD
       lastLatencyMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       ++replies;
@@ -216,8 +215,8 @@ TEST_CASE("ambientctl verify names each drift and the agent's next pass repairs 
   AgentHarness h(t.node);
   h.reconcileInterval = 3600;
   h.start();
-  REQUIRE(h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp)));
-  REQUIRE(h.send(AgentHarness::add("foo", "app", app.path(), "10.244.1.10"))->verdict ==
+  REQUIRE(h.registerZtunnel(t));
+  REQUIRE(h.send(podAdd("foo", "app", app.path(), "10.244.1.10"))->verdict ==
           PodVerdict::kEnrolled);
   std::string ctl = kAmbientctl + " --state-dir " + h.stateDir();
   auto verify = [&] { return sh(t.node.exec(ctl + " verify")); };
@@ -284,8 +283,8 @@ TEST_CASE("ambientctl trace prints the seed's numbered paths from the live kerne
   t.addRemote(remote);
   AgentHarness h(t.node);
   h.start();
-  REQUIRE(h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp)));
-  REQUIRE(h.send(AgentHarness::add("foo", "app", app.path(), "10.244.1.10"))->verdict ==
+  REQUIRE(h.registerZtunnel(t));
+  REQUIRE(h.send(podAdd("foo", "app", app.path(), "10.244.1.10"))->verdict ==
           PodVerdict::kEnrolled);
   std::string ctl = kAmbientctl + " --state-dir " + h.stateDir();
   auto contains = [](const std::string& text, std::vector<std::string> parts) {

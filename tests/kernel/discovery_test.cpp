@@ -19,7 +19,8 @@ const std::string kNettool = AMBIENT_NETTOOL;
 std::string metadata(bool ambient) {
   std::string label = ambient ? R"("istio.io/dataplane-mode": "ambient")" : "";
   return R"({"namespaces": {"early": {"labels": {)" + label + R"(}}},
-    "pods": {"istio-system/ztunnel-1": {"labels": {"app": "ztunnel"}, "serviceAccount": "ztunnel"},
+    "pods": {)" +
+         std::string(kZtunnelPodMetadata) + R"(,
              "early/app": {"uid": "uid-early-app", "podIPs": ["10.244.1.20"]},
              "early/ghost": {"uid": "uid-early-ghost", "podIPs": ["10.244.1.29"]},
              "early/hostnet": {"uid": "uid-hostnet", "podIPs": ["172.30.0.1"], "hostNetwork": true}}})";
@@ -45,7 +46,7 @@ TEST_CASE("a pod running before the agent is enrolled when its namespace becomes
   AgentHarness h(t.node);
   h.writeMetadata(metadata(false));
   h.start();
-  auto z = h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp));
+  auto z = h.registerZtunnel(t);
   REQUIRE(z);
   REQUIRE(z->verdict == PodVerdict::kNotAmbient);
   auto set = [&] { return must(t.node.exec("nft list set ip ambient_redirect enrolled_pods")); };

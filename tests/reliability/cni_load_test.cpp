@@ -58,7 +58,7 @@ TEST_CASE("64 concurrent CNI ADD/DEL streams: no errors and no descriptor or mem
   PodBatch pods(t, kStreams, 8);
   AgentHarness h(t.node);
   h.start();
-  REQUIRE(h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp)));
+  REQUIRE(h.registerZtunnel(t));
   pid_t agent = findPid(h.stateDir());
   REQUIRE(agent > 0);
   std::string dir = "/tmp/" + uniqueName("cniload");

@@ -105,11 +105,7 @@ class PodBatch {
     return "10.244." + std::to_string(octet_) + "." + std::to_string(i + 1);
   }
   PodRequest add(int i, const std::string& podNs = "foo") const {
-    return AgentHarness::add(podNs, "p" + prefix_ + "-" + std::to_string(i), path(i), ip(i));
-  }
-  static PodRequest del(PodRequest r) {
-    r.command = PodCommand::kDel;
-    return r;
+    return podAdd(podNs, "p" + prefix_ + "-" + std::to_string(i), path(i), ip(i));
   }
   int size() const { return count_; }
 

@@ -74,8 +74,8 @@ TEST_CASE("the agent socket refuses non-root peers", "[reliability][security]") 
   t.addPod(app, "vethapp", "10.244.1.10");
   AgentHarness h(t.node);
   h.start();
-  REQUIRE(h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp)));
-  auto req = AgentHarness::add("foo", "app", app.path(), "10.244.1.10");
+  REQUIRE(h.registerZtunnel(t));
+  auto req = podAdd("foo", "app", app.path(), "10.244.1.10");
   // As installed: the socket is 0600, so the kernel refuses the connect itself.
   std::string byMode = askAsNobody(h.socket(), req);
   CHECK(byMode == "connect-errno:" + std::to_string(EACCES));
@@ -103,7 +103,7 @@ TEST_CASE("agent state files are written atomically and mode-restricted with no 
   AgentHarness h(t.node);
   h.reconcileInterval = 1;
   h.start();
-  REQUIRE(h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp)));
+  REQUIRE(h.registerZtunnel(t));
   // A reader races the writer: every registry.json it sees must be complete JSON (the writer
   // replaces it by rename, never in place). Churn makes the journal compact many times.
   std::string reg = h.stateDir() + "/registry.json";
@@ -124,7 +124,7 @@ TEST_CASE("agent state files are written atomically and mode-restricted with no 
   for (int round = 0; round < trials(30); ++round) {
     for (int i = 0; i < kPods; ++i) REQUIRE(h.send(pods.add(i))->verdict == PodVerdict::kEnrolled);
     for (int i = 0; i < kPods; ++i)
-      REQUIRE(h.send(PodBatch::del(pods.add(i)))->verdict == PodVerdict::kReleased);
+      REQUIRE(h.send(delOf(pods.add(i)))->verdict == PodVerdict::kReleased);
     std::string now = sh("stat -c %i " + reg).out;  // a new inode per atomic replace
     compactions += !now.empty() && now != lastSnapshot;
     lastSnapshot = now;
@@ -181,14 +181,14 @@ TEST_CASE("one pod's CNI requests cannot release or opt out another pod",
   AgentHarness h(t.node);
   h.writeMetadata(R"({"namespaces": {"foo": {"labels": {"istio.io/dataplane-mode": "ambient"}},
                                      "plain": {"labels": {}}},
-                      "pods": {"istio-system/ztunnel-1": {"labels": {"app": "ztunnel"},
-                                                           "serviceAccount": "ztunnel"},
+                      "pods": {)" +
+                  std::string(kZtunnelPodMetadata) + R"(,
                                "foo/optout": {"annotations":
                                    {"ambient.istio.io/redirection": "disabled"}}}})");
   h.reconcileInterval = 3600;
   h.start();
-  REQUIRE(h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp)));
-  auto victimAdd = AgentHarness::add("foo", "victim", victim.path(), "10.244.1.20");
+  REQUIRE(h.registerZtunnel(t));
+  auto victimAdd = podAdd("foo", "victim", victim.path(), "10.244.1.20");
   REQUIRE(h.send(victimAdd)->verdict == PodVerdict::kEnrolled);
   const std::string vip = "10.244.1.20";
   auto victimIntact = [&] {
@@ -201,7 +201,7 @@ TEST_CASE("one pod's CNI requests cannot release or opt out another pod",
     PodRequest req;
   };
   auto mk = [&](const std::string& ns, const std::string& name, const std::string& ip) {
-    return AgentHarness::add(ns, name, attacker.path(), ip);
+    return podAdd(ns, name, attacker.path(), ip);
   };
   std::vector<Attempt> attempts;
   // ADDs claiming the victim's IP, from a plain pod, an opted-out pod and an ambient pod,
@@ -210,14 +210,14 @@ TEST_CASE("one pod's CNI requests cannot release or opt out another pod",
     auto add = mk(ns, name, vip);
     attempts.push_back({std::string("ADD ") + ns + "/" + name + " with the victim's IP", add});
     attempts.push_back(
-        {std::string("DEL ") + ns + "/" + name + " with the victim's IP", PodBatch::del(add)});
+        {std::string("DEL ") + ns + "/" + name + " with the victim's IP", delOf(add)});
   }
   // DELs naming the victim without its UID or container ID.
-  auto byName = PodBatch::del(mk("foo", "victim", vip));
+  auto byName = delOf(mk("foo", "victim", vip));
   byName.podUid = "uid-other";
-  byName.containerId = "ctr-other";
+  byName.containerId = "c-other";
   attempts.push_back({"DEL with the victim's namespace/name, other UID and container", byName});
-  auto byNetns = PodBatch::del(mk("foo", "x", vip));
+  auto byNetns = delOf(mk("foo", "x", vip));
   byNetns.netns = victim.path();
   attempts.push_back({"DEL of another pod with the victim's netns path", byNetns});
   // An ADD reusing the victim's name with another UID (a recreated pod) that opted out is
@@ -274,7 +274,7 @@ TEST_CASE("nothing listens beyond the README's ports table", "[reliability][secu
                                "/../agent.sock --state-dir " + dir + " --metadata-file " + dir +
                                "/../meta.json"));
   REQUIRE(agent.waitFor("\"serving\"", 60000));
-  REQUIRE(h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp)));
+  REQUIRE(h.registerZtunnel(t));
   std::ofstream(dir + "/../zt.json") << R"({"workloads": [], "services": [], "policies": []})";
   REQUIRE(std::string(AMBIENT_ZTUNNEL) != "");
   Background zt(

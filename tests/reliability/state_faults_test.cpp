@@ -60,13 +60,13 @@ TEST_CASE("registry truncated or corrupted at random: a clear refusal or a clean
   AgentHarness h(t.node);
   h.reconcileInterval = 3600;
   h.start();
-  REQUIRE(h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp)));
+  REQUIRE(h.registerZtunnel(t));
   for (int i = 0; i < kPods; ++i) REQUIRE(h.send(pods.add(i))->verdict == PodVerdict::kEnrolled);
   // Churn until the journal was compacted once, so both the snapshot and the journal exist.
   std::string reg = h.stateDir() + "/registry.json", journal = reg + ".journal";
   for (int round = 0; round < 40 && readAll(reg).empty(); ++round) {
     for (int i = 0; i < 4; ++i) {
-      REQUIRE(h.send(PodBatch::del(pods.add(i)))->verdict == PodVerdict::kReleased);
+      REQUIRE(h.send(delOf(pods.add(i)))->verdict == PodVerdict::kReleased);
       REQUIRE(h.send(pods.add(i))->verdict == PodVerdict::kEnrolled);
     }
   }
@@ -160,8 +160,7 @@ TEST_CASE("registry truncated or corrupted at random: a clear refusal or a clean
                             have == want && (want != all || ownedState(t) == goodKernel);
           detail += "; readyz: " + ready.substr(0, 300);
           if (failClosed) {
-            auto z =
-                h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp));
+            auto z = h.registerZtunnel(t);
             bool back = z && converges(t, h, &last);
             have = enrolledSet(t.node);
             ok = back && have == want && h.http("/readyz").find(" 200") != std::string::npos;
@@ -217,7 +216,7 @@ TEST_CASE("disk full while persisting: ADD fails closed and nothing unpersisted 
     ~Unmount() { umount2(dir.c_str(), MNT_DETACH); }
   } unmount{h.stateDir()};
   h.start();
-  REQUIRE(h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp)));
+  REQUIRE(h.registerZtunnel(t));
   REQUIRE(h.send(pods.add(0))->verdict == PodVerdict::kEnrolled);
   std::string filler = h.stateDir() + "/filler";
   sh("dd if=/dev/zero of=" + filler + " bs=4k 2>/dev/null");  // until ENOSPC
@@ -277,13 +276,13 @@ TEST_CASE("pod network namespace deleted before DEL: DEL succeeds and releases t
   AgentHarness h(t.node);
   h.reconcileInterval = 3600;
   h.start();
-  REQUIRE(h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp)));
+  REQUIRE(h.registerZtunnel(t));
   for (int i = 0; i < kPods; ++i) REQUIRE(h.send(pods.add(i))->verdict == PodVerdict::kEnrolled);
   REQUIRE(enrolledSet(t.node).size() == size_t(kPods));
   int passed = 0;
   for (int i = 0; i < kPods; ++i) {
     must("ip netns del " + pods.ns(i));  // the veth pair goes with it
-    auto del = PodBatch::del(pods.add(i));
+    auto del = delOf(pods.add(i));
     // Runtimes vary: the stale path, no path at all, or only the container ID.
     if (i % 3 == 1) del.netns.clear();
     if (i % 3 == 2) del.podUid.clear();

@@ -42,8 +42,8 @@ TEST_CASE("ztunnel SIGKILL during traffic: no connection bypasses it and traffic
   t.addRemote(remote);
   AgentHarness h(t.node);
   h.start();
-  REQUIRE(h.send(AgentHarness::add("istio-system", "ztunnel-1", t.zt.path(), kZtunnelIp)));
-  REQUIRE(h.send(AgentHarness::add("foo", "app", app.path(), "10.244.1.10"))->verdict ==
+  REQUIRE(h.registerZtunnel(t));
+  REQUIRE(h.send(podAdd("foo", "app", app.path(), "10.244.1.10"))->verdict ==
           PodVerdict::kEnrolled);
   std::string config = h.stateDir() + "/../zt.json";
   std::ofstream(config) << R"({"workloads": [{"uid": "c//v1/Pod/foo/app", "name": "app",
@@ -130,8 +130,7 @@ TEST_CASE("ztunnel SIGKILL during traffic: no connection bypasses it and traffic
                   "/5 (counted " + std::to_string(opened2 - opened1) + ")\n";
     }
   }
-  CHECK(h.send(AgentHarness::add("foo", "app", app.path(), "10.244.1.10"))->verdict ==
-        PodVerdict::kEnrolled);
+  CHECK(h.send(podAdd("foo", "app", app.path(), "10.244.1.10"))->verdict == PodVerdict::kEnrolled);
   auto verify = sh(t.node.exec(kAmbientctl + " --state-dir " + h.stateDir() + " verify"));
   report("ztunnel SIGKILL during traffic", n, verify.rc == 0 ? passed : 0,
          std::to_string(n) + " kills: " + std::to_string(upOk) + "/" + std::to_string(upTotal) +

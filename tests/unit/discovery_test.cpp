@@ -21,8 +21,7 @@ void runningHere(World& w, const std::string& key, std::vector<std::string> ips,
 }
 
 void withZtunnel(World& w) {
-  REQUIRE(w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1").verdict ==
-          PodVerdict::kNotAmbient);
+  REQUIRE(w.registerZtunnel().verdict == PodVerdict::kNotAmbient);
 }
 
 }  // namespace

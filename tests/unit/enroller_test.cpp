@@ -26,7 +26,7 @@ TEST_CASE("an ambient pod cannot start before ztunnel: try again later", "[enrol
 
 TEST_CASE("ztunnel is learnt and then ambient pods are enrolled", "[enroller]") {
   World w;
-  auto z = w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  auto z = w.registerZtunnel();
   REQUIRE(z.verdict == PodVerdict::kNotAmbient);
   CHECK(w.enroller.ready(nullptr));
   REQUIRE(w.node().owned.tunnels.size() == 2);
@@ -43,8 +43,7 @@ TEST_CASE("ztunnel is learnt and then ambient pods are enrolled", "[enroller]") 
 
 TEST_CASE("membership: labels and sidecars and opt-out and excluded namespaces", "[enroller]") {
   World w;
-  REQUIRE(w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1").verdict ==
-          PodVerdict::kNotAmbient);
+  REQUIRE(w.registerZtunnel().verdict == PodVerdict::kNotAmbient);
   w.meta.meta.namespaces["kube-system"].labels = {{"istio.io/dataplane-mode", "ambient"}};
   w.meta.meta.pods["foo/with-sidecar"].annotations = {{"sidecar.istio.io/status", "{}"}};
   w.meta.meta.pods["foo/opted-out"].annotations = {{"ambient.istio.io/redirection", "disabled"}};
@@ -70,7 +69,7 @@ TEST_CASE("membership: labels and sidecars and opt-out and excluded namespaces",
 
 TEST_CASE("DEL is idempotent and releases only that pod", "[enroller]") {
   World w;
-  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.registerZtunnel();
   w.send(PodCommand::kAdd, "foo", "a", 1, "10.244.1.21");
   w.send(PodCommand::kAdd, "foo", "b", 2, "10.244.1.22");
   CHECK(w.send(PodCommand::kDel, "foo", "a", 1, "10.244.1.21").verdict == PodVerdict::kReleased);
@@ -89,7 +88,7 @@ TEST_CASE("DEL is idempotent and releases only that pod", "[enroller]") {
 
 TEST_CASE("a new ztunnel IP re-points the tunnels and keeps enrolled pods", "[enroller]") {
   World w;
-  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.registerZtunnel();
   w.send(PodCommand::kAdd, "foo", "sleep", 7, "10.244.1.7");
   // ztunnel goes away: the node keeps its state, so ambient traffic stops rather than leaks.
   auto before = w.node().owned;
@@ -106,7 +105,7 @@ TEST_CASE("a new ztunnel IP re-points the tunnels and keeps enrolled pods", "[en
 
 TEST_CASE("a restarted agent adopts its registry and converges", "[enroller]") {
   World w;
-  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.registerZtunnel();
   for (int i = 0; i < 20; ++i) {
     w.send(PodCommand::kAdd, "foo", "p" + std::to_string(i), i, "10.244.2." + std::to_string(i));
   }
@@ -121,7 +120,7 @@ TEST_CASE("a restarted agent adopts its registry and converges", "[enroller]") {
 
 TEST_CASE("a registry that cannot be saved changes neither memory nor kernel", "[enroller]") {
   World w;
-  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.registerZtunnel();
   int appliesBefore = w.kernel.applies;
   w.store.failSaves = 1;
   auto r = w.send(PodCommand::kAdd, "foo", "sleep", 7, "10.244.1.7");
@@ -133,7 +132,7 @@ TEST_CASE("a registry that cannot be saved changes neither memory nor kernel", "
 
 TEST_CASE("a kernel error fails the ADD and the next pass converges", "[enroller]") {
   World w;
-  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.registerZtunnel();
   w.kernel.failApplies = 1;
   auto r = w.send(PodCommand::kAdd, "foo", "sleep", 7, "10.244.1.7");
   CHECK(r.verdict == PodVerdict::kError);
@@ -147,7 +146,7 @@ TEST_CASE("a kernel error fails the ADD and the next pass converges", "[enroller
 
 TEST_CASE("bad ADD input is refused with the right CNI code", "[enroller]") {
   World w;
-  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.registerZtunnel();
   CHECK(w.send(PodCommand::kAdd, "foo", "v6", 1, "fd00::1").cniCode == kCniErrInvalidConfig);
   CHECK(w.send(PodCommand::kAdd, "foo", "gone", 2, "10.244.1.30", "/var/run/netns/missing-2")
             .cniCode == kCniErrIo);
@@ -159,7 +158,7 @@ TEST_CASE("bad ADD input is refused with the right CNI code", "[enroller]") {
 
 TEST_CASE("a pod change applies only its objects without reading the whole kernel", "[enroller]") {
   World w;
-  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.registerZtunnel();
   for (int i = 0; i < 50; ++i) {
     w.send(PodCommand::kAdd, "foo", "p" + std::to_string(i), i, "10.244.2." + std::to_string(i));
   }
@@ -176,7 +175,7 @@ TEST_CASE("a pod change applies only its objects without reading the whole kerne
 
 TEST_CASE("drift made behind the agent's back is repaired by the full pass", "[enroller]") {
   World w;
-  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.registerZtunnel();
   w.send(PodCommand::kAdd, "foo", "a", 1, "10.244.2.1");
   auto& routes = w.kernel.namespaces[kNode].owned.routes;
   routes.erase(routes.begin());  // someone deletes a route
@@ -192,8 +191,7 @@ TEST_CASE("drift made behind the agent's back is repaired by the full pass", "[e
 TEST_CASE("labelling a namespace enrolls its running pods and unlabelling releases them",
           "[enroller][resync]") {
   World w;
-  REQUIRE(w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1").verdict ==
-          PodVerdict::kNotAmbient);
+  REQUIRE(w.registerZtunnel().verdict == PodVerdict::kNotAmbient);
   REQUIRE(w.send(PodCommand::kAdd, "bar", "httpbin", 1, "10.244.1.11").verdict ==
           PodVerdict::kNotAmbient);
   REQUIRE(w.send(PodCommand::kAdd, "bar", "sleep", 2, "10.244.1.12").verdict ==
@@ -231,7 +229,7 @@ TEST_CASE("labelling a namespace enrolls its running pods and unlabelling releas
 TEST_CASE("a pod just registered is not taken for deleted while the API list lags",
           "[enroller][resync]") {
   World w;
-  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.registerZtunnel();
   REQUIRE(w.send(PodCommand::kAdd, "foo", "a", 1, "10.244.1.21").verdict == PodVerdict::kEnrolled);
   w.meta.meta.pods.erase("foo/a");  // the watch has not delivered the pod yet
   w.meta.meta.complete = true;
@@ -247,7 +245,7 @@ TEST_CASE("a pod just registered is not taken for deleted while the API list lag
 
 TEST_CASE("a pod the API no longer has is released even without DEL", "[enroller][resync]") {
   World w;
-  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.registerZtunnel();
   REQUIRE(w.send(PodCommand::kAdd, "foo", "a", 1, "10.244.1.21").verdict == PodVerdict::kEnrolled);
   REQUIRE(w.send(PodCommand::kAdd, "foo", "b", 2, "10.244.1.22").verdict == PodVerdict::kEnrolled);
   w.meta.meta.pods["foo/a"].uid = "uid-a";
@@ -276,7 +274,7 @@ TEST_CASE("a pod that cannot be enrolled yet is retried by the next resync", "[e
   REQUIRE_FALSE(first);
   CHECK(first.error().message().find("waits for a ztunnel") != std::string::npos);
   CHECK(w.enroller.enrolledCount() == 0);
-  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.registerZtunnel();
   REQUIRE(w.enroller.resync());
   CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.11")});
 }
@@ -284,7 +282,7 @@ TEST_CASE("a pod that cannot be enrolled yet is retried by the next resync", "[e
 TEST_CASE("with metadata not synced yet new pods fail closed and enrolled pods stay",
           "[enroller][resync]") {
   World w;
-  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.registerZtunnel();
   REQUIRE(w.send(PodCommand::kAdd, "foo", "a", 1, "10.244.1.21").verdict == PodVerdict::kEnrolled);
   w.meta.meta = MetadataSnapshot{};
   w.meta.meta.complete = true;
@@ -301,7 +299,7 @@ TEST_CASE("with metadata not synced yet new pods fail closed and enrolled pods s
 TEST_CASE("an ambient ADD with a live enrolled pod's IP is refused and names that pod",
           "[enroller][ip-conflict]") {
   World w;
-  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.registerZtunnel();
   REQUIRE(w.send(PodCommand::kAdd, "foo", "victim", 1, "10.244.1.20").verdict ==
           PodVerdict::kEnrolled);
   auto r = w.send(PodCommand::kAdd, "foo", "twin", 2, "10.244.1.20");
@@ -322,7 +320,7 @@ TEST_CASE("an ambient ADD with a live enrolled pod's IP is refused and names tha
 TEST_CASE("an ADD with the IP of a pod whose netns is gone releases the stale pod first",
           "[enroller][ip-conflict]") {
   World w;
-  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.registerZtunnel();
   REQUIRE(w.send(PodCommand::kAdd, "foo", "old", 1, "10.244.1.20").verdict ==
           PodVerdict::kEnrolled);
   w.inspector.gone.insert("/var/run/netns/pod-1");  // removed without a DEL
@@ -350,7 +348,7 @@ TEST_CASE("an ADD with the IP of a pod whose netns is gone releases the stale po
 TEST_CASE("a plain pod with a live pod's IP is not enrolled by a later label flip",
           "[enroller][ip-conflict]") {
   World w;
-  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.registerZtunnel();
   REQUIRE(w.send(PodCommand::kAdd, "foo", "victim", 1, "10.244.1.20").verdict ==
           PodVerdict::kEnrolled);
   REQUIRE(w.send(PodCommand::kAdd, "plain", "web", 2, "10.244.1.20").verdict ==
@@ -366,7 +364,7 @@ TEST_CASE("a plain pod with a live pod's IP is not enrolled by a later label fli
 TEST_CASE("a DEL with another pod's container ID and an unknown UID releases nothing",
           "[enroller]") {
   World w;
-  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.registerZtunnel();
   REQUIRE(w.send(PodCommand::kAdd, "foo", "victim", 1, "10.244.1.20").verdict ==
           PodVerdict::kEnrolled);
   PodRequest r;
@@ -425,7 +423,7 @@ static void checkNodeMatchesPlan(Enroller& enroller, World& w) {
 TEST_CASE("a restarted agent re-reads each enrolled pod's host veth from the kernel",
           "[enroller]") {
   World w;
-  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.registerZtunnel();
   w.send(PodCommand::kAdd, "foo", "a", 1, "10.244.2.1");
   PodRegistry damaged = w.store.saved;
   REQUIRE(damaged.pods.size() == 1);
@@ -442,7 +440,7 @@ TEST_CASE("a restarted agent re-reads each enrolled pod's host veth from the ker
 TEST_CASE("a restarted agent re-reads the ztunnel record's veth and node address from the kernel",
           "[enroller]") {
   World w;
-  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.registerZtunnel();
   w.send(PodCommand::kAdd, "foo", "a", 1, "10.244.2.1");
   PodRegistry damaged = w.store.saved;
   damaged.ztunnel->hostVeth = "vethtt";  // one changed byte in registry.json
@@ -459,7 +457,7 @@ TEST_CASE("a restarted agent re-reads the ztunnel record's veth and node address
 TEST_CASE("a restarted agent whose ztunnel is gone stays fail-closed and converges at its ADD",
           "[enroller]") {
   World w;
-  w.addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  w.registerZtunnel();
   w.send(PodCommand::kAdd, "foo", "a", 1, "10.244.2.1");
   // The ztunnel pod goes while the agent is down (or its record's netns path was damaged).
   w.kernel.namespaces.erase("/var/run/netns/zt-1");
@@ -473,8 +471,7 @@ TEST_CASE("a restarted agent whose ztunnel is gone stays fail-closed and converg
   // Fail closed: the pod is still redirected toward ztunnel.
   CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.2.1")});
   // The ztunnel pod's next start: its ADD re-points the node and the agent is ready again.
-  auto reply = second->handle(w.request(PodCommand::kAdd, "istio-system", "ztunnel-b", 0,
-                                        "10.244.1.4", "/var/run/netns/zt-2"));
+  auto reply = second->handle(ztunnelAdd("/var/run/netns/zt-2", "10.244.1.4", "ztunnel-b"));
   CHECK(reply.verdict == PodVerdict::kNotAmbient);  // ztunnel itself is never redirected
   CHECK(second->ready(&why));
   CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.2.1")});

@@ -6,6 +6,7 @@
 
 #include "agent_fakes.h"
 #include "node-agent/core/enroller.h"
+#include "tests/support/ztunnel_registration.h"
 
 namespace ambient::testing {
 
@@ -28,18 +29,12 @@ struct World {
                 const std::string& ip, const std::string& netns = "") {
     return enroller.handle(request(cmd, ns, name, n, ip, netns));
   }
+  // The request for pod `ns/name` (tests/support/pod_requests.h), in `netns` or else in
+  // /var/run/netns/pod-<n>.
   PodRequest request(PodCommand cmd, const std::string& ns, const std::string& name, int n,
                      const std::string& ip, const std::string& netns = "") {
-    PodRequest r;
-    r.command = cmd;
-    r.containerId = "c-" + name;
-    r.netns = netns.empty() ? "/var/run/netns/pod-" + std::to_string(n) : netns;
-    r.ifname = "eth0";
-    r.podNamespace = ns;
-    r.podName = name;
-    r.podUid = "uid-" + name;
-    r.ips = {ipOf(ip)};
-    return r;
+    return podRequest(cmd, ns, name,
+                      netns.empty() ? "/var/run/netns/pod-" + std::to_string(n) : netns, ip);
   }
   // Another agent on the same node, state and API, as after a restart (not started yet).
   std::unique_ptr<Enroller> restarted() {
@@ -47,8 +42,13 @@ struct World {
                                       kernel, ledger, store, inspector, meta, EnrollerEvents{},
                                       nullptr, nullptr, &clock);
   }
+  // The node's ztunnel pod istio-system/ztunnel-a starting in zt-1 with 10.244.1.3.
+  PodReply registerZtunnel() {
+    return addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
+  }
+  // Ztunnel pod istio-system/<name> starting in `netns` with `ip`.
   PodReply addZtunnel(const std::string& name, const std::string& ip, const std::string& netns) {
-    return send(PodCommand::kAdd, "istio-system", name, 0, ip, netns);
+    return enroller.handle(ztunnelAdd(netns, ip, name));
   }
   const ObservedState& node() { return kernel.namespaces[kNode]; }
   std::vector<Ipv4> members() {
