@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets everything up and runs every test: unit, kernel (host kernel, vxlan fallback), ztunnel and
+# Sets everything up and runs every test: the style gate (clang-format, clang-tidy), unit, kernel
+# (host kernel, vxlan fallback), ztunnel and
 # end-to-end suites on the host, then the kernel suite again inside a Debian kernel under qemu
 # with real geneve (docs/DESIGN.md section 7). Prints one closing line
 # "N passed, N failed, N skipped"
@@ -47,6 +48,14 @@ count() {
   failed=$((failed + bad))
   skipped=$((skipped + skip + dis))
 }
+
+# Style (issue 19): clang-format and clang-tidy (.clang-tidy) over the tree; counts as one row.
+echo "== host: style (scripts/check-style.sh)"
+if scripts/check-style.sh; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
 
 log=$(mktemp)
 echo "== host: all suites (kernel: $(uname -r))"

@@ -13,7 +13,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ztunnel: %s (see --help)\n", opts.error().message().c_str());
     return zt::kExitUsage;
   }
-  if (opts->help) return std::fputs(zt::renderHelp().c_str(), stdout) >= 0 ? zt::kExitOk : zt::kExitFailure;
+  if (opts->help)
+    return std::fputs(zt::renderHelp().c_str(), stdout) >= 0 ? zt::kExitOk : zt::kExitFailure;
   if (opts->version) return std::puts("ztunnel 0.1.0") >= 0 ? zt::kExitOk : zt::kExitFailure;
   ambient::setLogLevel(opts->logLevel);  // validated by parseOptions
   // Buffers of 128 KiB and more (slow readers' stream rings) come from mmap and go back to the

@@ -9,7 +9,7 @@
 namespace ambient {
 
 struct CtlFlags {
-  std::string command;  // plan | verify | dump | trace | help
+  std::string command;      // plan | verify | dump | trace | help
   std::string source;       // trace: a pod's IP or namespace/name
   std::string destination;  // trace: the same, with an optional :PORT
   std::string stateDir = "/var/run/ambient";

@@ -6,6 +6,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "ambientctl/core/ctl_flags.h"
+#include "ambientctl/core/state_report.h"
+#include "ambientctl/sys/kernel_route_get.h"
 #include "common/core/compute_plan.h"
 #include "common/core/reconcile.h"
 #include "common/core/render.h"
@@ -14,9 +17,6 @@
 #include "node-agent/core/agent_runtime_config.h"
 #include "node-agent/core/not_enrolled_file.h"
 #include "node-agent/core/plan_input.h"
-#include "ambientctl/core/ctl_flags.h"
-#include "ambientctl/core/state_report.h"
-#include "ambientctl/sys/kernel_route_get.h"
 #include "node-agent/store/registry_file.h"
 
 namespace ambient {

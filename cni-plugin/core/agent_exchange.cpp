@@ -7,10 +7,13 @@ bool verdictAnswers(PodCommand c, PodVerdict v) {
   if (v == PodVerdict::kError) return true;
   switch (c) {
     case PodCommand::kAdd:
-    case PodCommand::kCheck: return v == PodVerdict::kEnrolled || v == PodVerdict::kNotAmbient;
+    case PodCommand::kCheck:
+      return v == PodVerdict::kEnrolled || v == PodVerdict::kNotAmbient;
     case PodCommand::kDel:
-    case PodCommand::kGc: return v == PodVerdict::kReleased || v == PodVerdict::kNotAmbient;
-    case PodCommand::kStatus: return v == PodVerdict::kReady;
+    case PodCommand::kGc:
+      return v == PodVerdict::kReleased || v == PodVerdict::kNotAmbient;
+    case PodCommand::kStatus:
+      return v == PodVerdict::kReady;
   }
   return false;
 }
@@ -35,10 +38,9 @@ Result<PodReply> exchangeWithAgent(AgentClient& agent, const AgentEndpoint& at,
   auto r = decodeReply(*reply);
   if (!r) return fail(r.error());
   if (!verdictAnswers(req.command, r->verdict))
-    return fail(ErrorCode::kProtocol, "agent protocol: verdict \"" +
-                                          std::string(podVerdictName(r->verdict)) +
-                                          "\" does not answer " +
-                                          std::string(podCommandName(req.command)));
+    return fail(ErrorCode::kProtocol,
+                "agent protocol: verdict \"" + std::string(podVerdictName(r->verdict)) +
+                    "\" does not answer " + std::string(podCommandName(req.command)));
   return r;
 }
 

@@ -25,8 +25,7 @@ struct CniFailure {
 // rule; podman appends the caller's pairs after its own K8S_POD_NAME). The error (CNI code 4)
 // names what is wrong: a pair without "=", an empty key, or an empty K8S_POD_NAMESPACE or
 // K8S_POD_NAME.
-tl::expected<std::map<std::string, std::string>, std::string> parseCniArgs(
-    const std::string& text);
+tl::expected<std::map<std::string, std::string>, std::string> parseCniArgs(const std::string& text);
 
 std::string errorJson(const std::string& cniVersion, const CniFailure& f);
 std::string versionJson(const std::string& cniVersion);

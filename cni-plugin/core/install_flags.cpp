@@ -10,7 +10,8 @@ namespace {
 // Every flag of the installer, once, bound to `o` (whose values are the shown defaults).
 void defineFlags(CLI::App& app, InstallOptions& o) {
   cli::setUp(app, &o.help);
-  app.footer(R"(--exclude-namespaces, --ztunnel-namespace, --ztunnel-label and --ztunnel-service-account
+  app.footer(
+      R"(--exclude-namespaces, --ztunnel-namespace, --ztunnel-label and --ztunnel-service-account
 take the agent's settings, so that the plugin decides as the agent does while the agent is
 down; each is left out of the entry when not given (the plugin's defaults equal the agent's).
 
@@ -48,8 +49,7 @@ Exit codes:
   app.add_option("--ztunnel-namespace", o.ztunnelNamespace,
                  "ztunnelNamespace of the plugin entry (see below)")
       ->option_text("NS");
-  app.add_option("--ztunnel-label", o.ztunnelLabel,
-                 "ztunnelLabel of the plugin entry (see below)")
+  app.add_option("--ztunnel-label", o.ztunnelLabel, "ztunnelLabel of the plugin entry (see below)")
       ->option_text("KEY=VALUE")
       ->check(CLI::Validator(
           [](std::string& v) {
@@ -97,10 +97,11 @@ AmbientEntry ambientEntryOf(const InstallOptions& o) {
 }
 
 std::string installUsage() {
-  CLI::App app(R"(Puts ambient-cni last in the node's primary CNI config (the first *.conflist or *.conf in
+  CLI::App app(
+      R"(Puts ambient-cni last in the node's primary CNI config (the first *.conflist or *.conf in
 lexical order that is a valid CNI config; invalid files are skipped with a warning). A single
 X.conf is wrapped into X.conflist and X.conf removed. Running it again changes nothing.)",
-               "ambient-cni-install");
+      "ambient-cni-install");
   InstallOptions o;
   o.agentSocket = kDefaultAgentSocket;
   defineFlags(app, o);

@@ -28,8 +28,7 @@ tl::expected<std::vector<Attachment>, std::string> readValidAttachments(const js
     if (id == e.end() || !id->is_string() || id->get<std::string>().empty())
       return Err(where + ".containerID must be a non-empty string");
     auto ifname = e.find("ifname");
-    if (ifname == e.end() || !ifname->is_string())
-      return Err(where + ".ifname must be a string");
+    if (ifname == e.end() || !ifname->is_string()) return Err(where + ".ifname must be a string");
     auto name = IfName::parse(ifname->get<std::string>(), where + ".ifname");
     if (!name) return Err(name.error().message());
     out.push_back({id->get<std::string>(), *name});
@@ -61,8 +60,8 @@ CniOutcome& runStatus(CniOutcome& o, const std::string& ver, const AgentEndpoint
   return o;
 }
 
-CniOutcome& runGc(CniOutcome& o, const std::string& ver, const json& conf,
-                  const AgentEndpoint& at, AgentClient& agent) {
+CniOutcome& runGc(CniOutcome& o, const std::string& ver, const json& conf, const AgentEndpoint& at,
+                  AgentClient& agent) {
   auto list = readValidAttachments(conf);
   if (!list) return failOutcome(o, ver, kCniErrInvalidConfig, "ambient-cni GC: " + list.error());
   AgentExchange seen;

@@ -18,8 +18,7 @@ std::string shown(const json& v) {
 // Reads an optional string member; nullopt when absent, an error when of another type.
 tl::expected<std::optional<std::string>, std::string> optString(const json& obj,
                                                                 const std::string& where,
-                                                                const char* key,
-                                                                const char* what) {
+                                                                const char* key, const char* what) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return std::optional<std::string>();
   if (!it->is_string())
@@ -43,8 +42,7 @@ tl::expected<PrevResult, std::string> readPrevResult(const json& prev) {
   if (!prev.is_object()) return Err("prevResult must be an object, not " + shown(prev));
   PrevResult out;
   if (auto it = prev.find("interfaces"); it != prev.end() && !it->is_null()) {
-    if (!it->is_array())
-      return Err("prevResult interfaces must be an array, not " + shown(*it));
+    if (!it->is_array()) return Err("prevResult interfaces must be an array, not " + shown(*it));
     for (size_t i = 0; i < it->size(); ++i) {
       const json& itf = (*it)[i];
       std::string where = "prevResult interfaces[" + std::to_string(i) + "]";
@@ -79,15 +77,17 @@ tl::expected<PrevResult, std::string> readPrevResult(const json& prev) {
       PrevIp entry{*parsed, std::nullopt};
       if (auto idx = ip.find("interface"); idx != ip.end() && !idx->is_null()) {
         if (!idx->is_number_unsigned())
-          return Err(where + ".interface must be a non-negative integer (an index into "
-                             "interfaces), not " + shown(*idx));
+          return Err(where +
+                     ".interface must be a non-negative integer (an index into "
+                     "interfaces), not " +
+                     shown(*idx));
         uint64_t v = idx->get<uint64_t>();
         if (v >= out.interfaces.size())
           return Err(where + ".interface " + std::to_string(v) + " is not an index into " +
                      "interfaces (" + std::to_string(out.interfaces.size()) + " entries)");
         entry.interfaceIdx = static_cast<size_t>(v);
       }
-      out.ips.push_back(std::move(entry));
+      out.ips.push_back(entry);
     }
   }
   return out;

@@ -46,9 +46,11 @@ std::string readPluginConfig(const json& conf, AgentEndpoint& at, FallbackConfig
   for (auto [key, out] : {std::pair{"logFile", &o.logFile}, std::pair{"logLevel", &o.logLevel}}) {
     auto it = conf.find(key);
     if (it == conf.end()) continue;
-    if (it->is_string()) *out = it->get<std::string>();
-    else o.warning += std::string(o.warning.empty() ? "" : "; ") + key +
-                      " is not a string and was ignored (logging never fails a CNI call)";
+    if (it->is_string())
+      *out = it->get<std::string>();
+    else
+      o.warning += std::string(o.warning.empty() ? "" : "; ") + key +
+                   " is not a string and was ignored (logging never fails a CNI call)";
   }
   return readFallbackConfig(conf, fb);
 }

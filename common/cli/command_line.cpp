@@ -20,7 +20,8 @@ class HelpFormatter : public CLI::Formatter {
     std::string desc = opt->get_description();
     if (opt->get_type_size() == 0 || opt->get_default_str().empty()) return desc;
     std::string shown = "(default " + opt->get_default_str() + ")";
-    size_t lastLine = desc.size() - (desc.rfind('\n') == std::string::npos ? 0 : desc.rfind('\n') + 1);
+    size_t lastLine =
+        desc.size() - (desc.rfind('\n') == std::string::npos ? 0 : desc.rfind('\n') + 1);
     return desc + (lastLine + 1 + shown.size() > kDescriptionWidth ? "\n" : " ") + shown;
   }
 };
@@ -32,9 +33,11 @@ const CLI::Validator kNoLeadingZero(
       size_t digits = (!v.empty() && (v[0] == '+' || v[0] == '-')) ? 1 : 0;
       bool leadingZero = v.size() > digits + 1 && v[digits] == '0' &&
                          std::isdigit(static_cast<unsigned char>(v[digits + 1]));
-      bool binary = v.size() > digits + 1 && v[digits] == '0' && (v[digits + 1] == 'b' || v[digits + 1] == 'B');
-      return leadingZero || binary ? "\"" + v + "\": write the number in decimal without leading zeros (or 0x hex)"
-                                   : std::string();
+      bool binary = v.size() > digits + 1 && v[digits] == '0' &&
+                    (v[digits + 1] == 'b' || v[digits + 1] == 'B');
+      return leadingZero || binary
+                 ? "\"" + v + "\": write the number in decimal without leading zeros (or 0x hex)"
+                 : std::string();
     },
     "");
 
@@ -51,7 +54,9 @@ void refuseLeadingZeros(CLI::App& app) {
 }  // namespace
 
 const CLI::Validator kNonEmpty(
-    [](std::string& v) { return v.empty() ? std::string("wants a value, not an empty string") : ""; },
+    [](std::string& v) {
+      return v.empty() ? std::string("wants a value, not an empty string") : "";
+    },
     "");
 
 void setUp(CLI::App& app, bool* help) {
@@ -67,8 +72,7 @@ void setUp(CLI::App& app, bool* help) {
 Status parse(CLI::App& app, std::vector<std::string> args) {
   std::vector<std::string> split;
   for (auto& a : args) {
-    if (a.rfind("--", 0) == 0 && a.size() > 3 && a.back() == '=' &&
-        a.find('=') == a.size() - 1) {
+    if (a.rfind("--", 0) == 0 && a.size() > 3 && a.back() == '=' && a.find('=') == a.size() - 1) {
       split.push_back(a.substr(0, a.size() - 1));
       split.emplace_back();
     } else {

@@ -115,14 +115,10 @@ std::string_view podVerdictName(PodVerdict v) {
 }
 
 std::string encodeRequest(const PodRequest& r) {
-  json j = {{"version", r.version},
-            {"command", podCommandName(r.command)},
-            {"containerId", r.containerId},
-            {"netns", r.netns},
-            {"ifname", r.ifname.str()},
-            {"podNamespace", r.podNamespace},
-            {"podName", r.podName},
-            {"podUid", r.podUid},
+  json j = {{"version", r.version},         {"command", podCommandName(r.command)},
+            {"containerId", r.containerId}, {"netns", r.netns},
+            {"ifname", r.ifname.str()},     {"podNamespace", r.podNamespace},
+            {"podName", r.podName},         {"podUid", r.podUid},
             {"ips", toJson(r.ips)}};
   if (r.command == PodCommand::kGc) {
     json list = json::array();

@@ -46,8 +46,8 @@ struct PodRequest {
   int version = kProtocolVersion;
   PodCommand command = PodCommand::kAdd;
   std::string containerId;
-  std::string netns;   // CNI_NETNS (may be empty on DEL)
-  IfName ifname;       // CNI_IFNAME (empty only for STATUS and GC)
+  std::string netns;  // CNI_NETNS (may be empty on DEL)
+  IfName ifname;      // CNI_IFNAME (empty only for STATUS and GC)
   std::string podNamespace;
   std::string podName;
   std::string podUid;

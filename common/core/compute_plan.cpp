@@ -10,8 +10,12 @@
 namespace ambient {
 namespace {
 
-Ipv4Prefix prefixOf(std::string_view text) { return *Ipv4Prefix::parse(text); }
-Ipv4 ipOf(std::string_view text) { return *Ipv4::parse(text); }
+Ipv4Prefix prefixOf(std::string_view text) {
+  return *Ipv4Prefix::parse(text);
+}
+Ipv4 ipOf(std::string_view text) {
+  return *Ipv4::parse(text);
+}
 
 std::string confKey(std::string_view dev, std::string_view name) {
   return "net/ipv4/conf/" + std::string(dev) + "/" + std::string(name);
@@ -19,7 +23,8 @@ std::string confKey(std::string_view dev, std::string_view name) {
 
 Status validate(const PlanInput& in) {
   // The names are valid by type; an empty one (not known) cannot be planned for.
-  if (in.ztunnel.hostVeth.empty()) return fail(ErrorCode::kInvalidInput, "ztunnel host veth is unset");
+  if (in.ztunnel.hostVeth.empty())
+    return fail(ErrorCode::kInvalidInput, "ztunnel host veth is unset");
   if (in.ztunnel.podIfname.empty()) {
     return fail(ErrorCode::kInvalidInput, "ztunnel pod interface is unset");
   }
@@ -29,9 +34,9 @@ Status validate(const PlanInput& in) {
   }
   uint32_t mtu = in.tunnelMtu ? in.tunnelMtu : in.ztunnel.lowerMtu - kTunnelOverhead;
   if (in.tunnelMtu == 0 && in.ztunnel.lowerMtu < 68 + kTunnelOverhead) {
-    return fail(ErrorCode::kInvalidInput,
-                "lower device MTU " + std::to_string(in.ztunnel.lowerMtu) +
-                    " leaves no room for the tunnel overhead");
+    return fail(ErrorCode::kInvalidInput, "lower device MTU " +
+                                              std::to_string(in.ztunnel.lowerMtu) +
+                                              " leaves no room for the tunnel overhead");
   }
   if (mtu < 68 || mtu > 65535) {
     return fail(ErrorCode::kInvalidInput, "tunnel MTU " + std::to_string(mtu) + " is out of range");
@@ -63,7 +68,9 @@ RouteSpec podRoute(const EnrolledPod& pod) {
                    .dev = std::string(kInboundTunnel)};
 }
 
-SysctlSpec podVethSysctl(const EnrolledPod& pod) { return {podVethSysctlKey(pod.hostVeth), "0"}; }
+SysctlSpec podVethSysctl(const EnrolledPod& pod) {
+  return {podVethSysctlKey(pod.hostVeth), "0"};
+}
 
 RouteSpec ztunnelHostRoute(uint32_t table, const ZtunnelEndpoint& z) {
   return RouteSpec{.table = table,
@@ -84,9 +91,12 @@ Result<TunnelMode> parseTunnelMode(std::string_view text) {
 
 std::string_view tunnelModeName(TunnelMode mode) {
   switch (mode) {
-    case TunnelMode::kGeneve: return "geneve";
-    case TunnelMode::kVxlan: return "vxlan";
-    case TunnelMode::kAuto: return "auto";
+    case TunnelMode::kGeneve:
+      return "geneve";
+    case TunnelMode::kVxlan:
+      return "vxlan";
+    case TunnelMode::kAuto:
+      return "auto";
   }
   return "?";
 }
@@ -121,20 +131,30 @@ Result<NetnsPlan> computeNodePlan(const PlanInput& in) {
   p.routes.push_back(ztunnelHostRoute(kTableProxyReturn, z));
 
   p.rules = {
-      {.priority = kPrioHostSkip, .iif = "lo", .action = RuleAction::kGoto,
+      {.priority = kPrioHostSkip,
+       .iif = "lo",
+       .action = RuleAction::kGoto,
        .gotoTarget = kPrioMainRule},
-      {.priority = kPrioSkip, .fwmark = kMarkSkip, .fwmask = kMarkSkip,
-       .action = RuleAction::kGoto, .gotoTarget = kPrioMainRule},
-      {.priority = kPrioOutbound, .fwmark = kMarkOutbound, .fwmask = kMarkOutbound,
+      {.priority = kPrioSkip,
+       .fwmark = kMarkSkip,
+       .fwmask = kMarkSkip,
+       .action = RuleAction::kGoto,
+       .gotoTarget = kPrioMainRule},
+      {.priority = kPrioOutbound,
+       .fwmark = kMarkOutbound,
+       .fwmask = kMarkOutbound,
        .table = kTableOutbound},
-      {.priority = kPrioProxyReturn, .fwmark = kMarkProxyReturn, .fwmask = kMarkProxyReturn,
+      {.priority = kPrioProxyReturn,
+       .fwmark = kMarkProxyReturn,
+       .fwmask = kMarkProxyReturn,
        .table = kTableProxyReturn},
       {.priority = kPrioInbound, .table = kTableInbound},
   };
 
   // rp_filter: the kernel applies max(conf.all, conf.<dev>), so `all` must be 0 too.
   p.sysctls.push_back({confKey("all", "rp_filter"), "0"});
-  for (auto dev : {std::string(kInboundTunnel), std::string(kOutboundTunnel), z.hostVeth.str()}) {
+  for (const auto& dev :
+       {std::string(kInboundTunnel), std::string(kOutboundTunnel), z.hostVeth.str()}) {
     p.sysctls.push_back({confKey(dev, "rp_filter"), "0"});
     p.sysctls.push_back({confKey(dev, "accept_local"), "1"});
   }
@@ -153,8 +173,7 @@ Result<NetnsPlan> computeZtunnelPlan(const PlanInput& in) {
   p.role = NetnsRole::kZtunnel;
   uint32_t mtu = tunnelMtu(in);
   p.tunnels = {
-      {std::string(kPodInboundTunnel), in.tunnelKind, kInboundVni, z.nodeAddr, in.tunnelPort,
-       mtu},
+      {std::string(kPodInboundTunnel), in.tunnelKind, kInboundVni, z.nodeAddr, in.tunnelPort, mtu},
       {std::string(kPodOutboundTunnel), in.tunnelKind, kOutboundVni, z.nodeAddr, in.tunnelPort,
        mtu},
   };
@@ -166,16 +185,21 @@ Result<NetnsPlan> computeZtunnelPlan(const PlanInput& in) {
                         .dev = "lo",
                         .scope = RouteScope::kHost}};
   p.rules = {
-      {.priority = kPodPrioTproxy, .fwmark = kMarkTproxy, .fwmask = kMarkPodMask,
+      {.priority = kPodPrioTproxy,
+       .fwmark = kMarkTproxy,
+       .fwmask = kMarkPodMask,
        .table = kPodTableLocal},
-      {.priority = kPodPrioReturn, .fwmark = kMarkPodReturn, .fwmask = kMarkPodMask,
+      {.priority = kPodPrioReturn,
+       .fwmark = kMarkPodReturn,
+       .fwmask = kMarkPodMask,
        .table = kPodTableLocal},
   };
   p.sysctls.push_back({confKey("all", "rp_filter"), "0"});
-  for (auto dev : {std::string(kPodInboundTunnel), std::string(kPodOutboundTunnel), z.podIfname.str()}) {
+  for (const auto& dev :
+       {std::string(kPodInboundTunnel), std::string(kPodOutboundTunnel), z.podIfname.str()}) {
     p.sysctls.push_back({confKey(dev, "rp_filter"), "0"});
   }
-  for (auto dev : {std::string(kPodInboundTunnel), std::string(kPodOutboundTunnel)}) {
+  for (const auto& dev : {std::string(kPodInboundTunnel), std::string(kPodOutboundTunnel)}) {
     p.sysctls.push_back({confKey(dev, "accept_local"), "1"});
   }
   p.nft = ztunnelNftTable(z);
@@ -199,7 +223,8 @@ ChangeSet computePodChange(const EnrolledPod& pod, bool enroll,
   } else {
     cs.changes.push_back({ChangeKind::kDelete, element});
     cs.changes.push_back({ChangeKind::kDelete, podRoute(pod)});
-    if (vethOriginal) cs.changes.push_back({ChangeKind::kDelete, SysctlSpec{sysctl.key, *vethOriginal}});
+    if (vethOriginal)
+      cs.changes.push_back({ChangeKind::kDelete, SysctlSpec{sysctl.key, *vethOriginal}});
   }
   return cs;
 }

@@ -21,11 +21,11 @@ std::string_view tunnelModeName(TunnelMode mode);
 
 // Where the ztunnel pod is, as seen from the node.
 struct ZtunnelEndpoint {
-  Ipv4 podIp;                    // the ztunnel pod's IP (tunnel remote on the node side)
-  IfName hostVeth;               // the node end of the ztunnel pod's veth
-  Ipv4 nodeAddr;                 // the node's address on that link (tunnel remote in the pod)
+  Ipv4 podIp;       // the ztunnel pod's IP (tunnel remote on the node side)
+  IfName hostVeth;  // the node end of the ztunnel pod's veth
+  Ipv4 nodeAddr;    // the node's address on that link (tunnel remote in the pod)
   IfName podIfname = "eth0";
-  uint32_t lowerMtu = 1500;      // MTU of the link the tunnels ride on
+  uint32_t lowerMtu = 1500;  // MTU of the link the tunnels ride on
 };
 
 struct EnrolledPod {

@@ -10,10 +10,18 @@ namespace ambient {
 namespace {
 
 // Identity keys: what makes two specs "the same object" in the kernel.
-auto key(const TunnelSpec& t) { return t.name; }
-auto key(const AddressSpec& a) { return std::make_pair(a.dev, a.prefix); }
-auto key(const RouteSpec& r) { return std::make_tuple(r.table, r.dst, r.type); }
-auto key(const RuleSpec& r) { return r.priority; }
+auto key(const TunnelSpec& t) {
+  return t.name;
+}
+auto key(const AddressSpec& a) {
+  return std::make_pair(a.dev, a.prefix);
+}
+auto key(const RouteSpec& r) {
+  return std::make_tuple(r.table, r.dst, r.type);
+}
+auto key(const RuleSpec& r) {
+  return r.priority;
+}
 
 // Objects by identity key, for O(log n) matching (a node carries thousands of routes).
 template <class T>
@@ -47,14 +55,16 @@ class Differ {
 
   ChangeSet run() {
     diffTunnels();
-    diffList(want_.addresses, have_.owned.addresses,
-             [&](const AddressSpec& a) { return gone_.count(a.dev) > 0; }, deleteAddresses_,
-             createAddresses_);
-    diffList(want_.routes, have_.owned.routes,
-             [&](const RouteSpec& r) { return gone_.count(r.dev) > 0; }, deleteRoutes_,
-             createRoutes_);
-    diffList(want_.rules, have_.owned.rules, [](const RuleSpec&) { return false; }, deleteRules_,
-             createRules_);
+    diffList(
+        want_.addresses, have_.owned.addresses,
+        [&](const AddressSpec& a) { return gone_.count(a.dev) > 0; }, deleteAddresses_,
+        createAddresses_);
+    diffList(
+        want_.routes, have_.owned.routes,
+        [&](const RouteSpec& r) { return gone_.count(r.dev) > 0; }, deleteRoutes_, createRoutes_);
+    diffList(
+        want_.rules, have_.owned.rules, [](const RuleSpec&) { return false; }, deleteRules_,
+        createRules_);
     diffSysctls();
     diffNft();
 
@@ -140,7 +150,8 @@ class Differ {
       writeSysctls_.push_back({recorded ? ChangeKind::kUpdate : ChangeKind::kCreate, w});
     }
     for (const auto& [k, original] : have_.sysctlOriginals) {
-      if (!wanted.count(k)) restoreSysctls_.push_back({ChangeKind::kDelete, SysctlSpec{k, original}});
+      if (!wanted.count(k))
+        restoreSysctls_.push_back({ChangeKind::kDelete, SysctlSpec{k, original}});
     }
   }
 
@@ -174,8 +185,8 @@ class Differ {
   const ObservedState& have_;
   std::set<std::string> gone_;  // devices created, deleted or replaced by this change set
   std::vector<Change> deleteNft_, deleteRules_, deleteRoutes_, deleteAddresses_, deleteTunnels_,
-      restoreSysctls_, createTunnels_, createAddresses_, createRoutes_, createRules_,
-      writeSysctls_, createNft_;
+      restoreSysctls_, createTunnels_, createAddresses_, createRoutes_, createRules_, writeSysctls_,
+      createNft_;
 };
 
 }  // namespace

@@ -25,9 +25,8 @@ enum class ChangeKind {
   kUpdate,  // tunnel: set MTU/up in place; sysctl: write; nft table: replace atomically
 };
 
-using ChangeObject =
-    std::variant<TunnelSpec, AddressSpec, RouteSpec, RuleSpec, SysctlSpec, NftTableSpec,
-                 NftElements>;
+using ChangeObject = std::variant<TunnelSpec, AddressSpec, RouteSpec, RuleSpec, SysctlSpec,
+                                  NftTableSpec, NftElements>;
 
 struct Change {
   ChangeKind kind;

@@ -8,16 +8,26 @@ namespace ambient {
 
 std::string_view errorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidInput: return "invalid-input";
-    case ErrorCode::kNotFound: return "not-found";
-    case ErrorCode::kExists: return "exists";
-    case ErrorCode::kUnsupported: return "unsupported";
-    case ErrorCode::kKernel: return "kernel";
-    case ErrorCode::kIo: return "io";
-    case ErrorCode::kProtocol: return "protocol";
-    case ErrorCode::kTls: return "tls";
-    case ErrorCode::kUnavailable: return "unavailable";
-    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kInvalidInput:
+      return "invalid-input";
+    case ErrorCode::kNotFound:
+      return "not-found";
+    case ErrorCode::kExists:
+      return "exists";
+    case ErrorCode::kUnsupported:
+      return "unsupported";
+    case ErrorCode::kKernel:
+      return "kernel";
+    case ErrorCode::kIo:
+      return "io";
+    case ErrorCode::kProtocol:
+      return "protocol";
+    case ErrorCode::kTls:
+      return "tls";
+    case ErrorCode::kUnavailable:
+      return "unavailable";
+    case ErrorCode::kInternal:
+      return "internal";
   }
   return "unknown";
 }

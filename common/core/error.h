@@ -41,7 +41,9 @@ using Status = tl::expected<void, Error>;
 inline tl::unexpected<Error> fail(ErrorCode code, std::string context, int sysErrno = 0) {
   return tl::unexpected<Error>(Error{code, sysErrno, std::move(context)});
 }
-inline tl::unexpected<Error> fail(Error error) { return tl::unexpected<Error>(std::move(error)); }
+inline tl::unexpected<Error> fail(Error error) {
+  return tl::unexpected<Error>(std::move(error));
+}
 
 // Maps a kernel errno to a code: ENOENT/ESRCH/ENODEV -> kNotFound, EEXIST -> kExists,
 // EOPNOTSUPP/EAFNOSUPPORT/EPROTONOSUPPORT -> kUnsupported, anything else -> kKernel.

@@ -5,12 +5,12 @@ namespace ambient {
 
 Result<IfName> IfName::parse(std::string_view text, std::string_view what) {
   if (!valid(text)) {
-    std::string why = text.empty()                ? "is empty"
-                      : text.size() > kIfNameMax ? "is " + std::to_string(text.size()) +
-                                                        " bytes; the kernel allows at most " +
-                                                        std::to_string(kIfNameMax)
-                                                  : "is not a name the kernel accepts for an "
-                                                    "interface (no '/', ':' or whitespace)";
+    std::string why = text.empty() ? "is empty"
+                      : text.size() > kIfNameMax
+                          ? "is " + std::to_string(text.size()) +
+                                " bytes; the kernel allows at most " + std::to_string(kIfNameMax)
+                          : "is not a name the kernel accepts for an "
+                            "interface (no '/', ':' or whitespace)";
     return fail(ErrorCode::kInvalidInput,
                 std::string(what) + " \"" + std::string(text) + "\" " + why);
   }

@@ -38,8 +38,8 @@ class IfName {
   static constexpr bool valid(std::string_view text) {
     if (text.empty() || text.size() > kIfNameMax || text == "." || text == "..") return false;
     for (char c : text) {
-      if (c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-          c == '\v' || c == '\f' || c == '\0')
+      if (c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+          c == '\f' || c == '\0')
         return false;
     }
     return true;

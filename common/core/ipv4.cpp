@@ -38,6 +38,8 @@ Result<Ipv4Prefix> Ipv4Prefix::parse(std::string_view text) {
   return Ipv4Prefix{*addr, static_cast<uint8_t>(len)};
 }
 
-std::string Ipv4Prefix::str() const { return addr.str() + "/" + std::to_string(len); }
+std::string Ipv4Prefix::str() const {
+  return addr.str() + "/" + std::to_string(len);
+}
 
 }  // namespace ambient

@@ -77,8 +77,10 @@ ChainVerdict evaluateChain(const NftTableSpec& table, const NftChainSpec& chain,
           trial.mark = toU32(reg[u32(e, "sreg")]);
         }
       } else if (e.kind == "ct") {
-        if (has(e, "dreg")) reg[u32(e, "dreg")] = hostU32Bytes(trial.ctmark);
-        else trial.ctmark = toU32(reg[u32(e, "sreg")]);
+        if (has(e, "dreg"))
+          reg[u32(e, "dreg")] = hostU32Bytes(trial.ctmark);
+        else
+          trial.ctmark = toU32(reg[u32(e, "sreg")]);
       } else if (e.kind == "payload") {
         uint32_t base = u32(e, "base"), off = u32(e, "offset");
         Bytes v;
@@ -121,8 +123,10 @@ ChainVerdict evaluateChain(const NftTableSpec& table, const NftChainSpec& chain,
       } else if (e.kind == "immediate") {
         if (has(e, "verdict")) {
           int32_t v = static_cast<int32_t>(u32(e, "verdict"));
-          verdict = v == NF_ACCEPT ? "accept" : v == NF_DROP ? "drop" : v == NFT_RETURN ? "return"
-                                                                                      : "continue";
+          verdict = v == NF_ACCEPT    ? "accept"
+                    : v == NF_DROP    ? "drop"
+                    : v == NFT_RETURN ? "return"
+                                      : "continue";
         } else if (const Bytes* d = bytes(e, "data")) {
           reg[u32(e, "dreg")] = *d;
         }

@@ -30,10 +30,9 @@ void NftRuleBuilder::word(std::string_view w) {
 }
 
 void NftRuleBuilder::payloadLoad(uint32_t base, uint32_t offset, uint32_t len) {
-  rule_.exprs.push_back(expr("payload", {{"dreg", uint32_t{NFT_REG_1}},
-                                         {"base", base},
-                                         {"offset", offset},
-                                         {"len", len}}));
+  rule_.exprs.push_back(
+      expr("payload",
+           {{"dreg", uint32_t{NFT_REG_1}}, {"base", base}, {"offset", offset}, {"len", len}}));
 }
 
 void NftRuleBuilder::cmp(uint32_t op, Bytes data) {
@@ -94,8 +93,7 @@ NftRuleBuilder& NftRuleBuilder::daddr(Ipv4 addr, bool negate) {
 NftRuleBuilder& NftRuleBuilder::saddrInSet(std::string_view set) {
   word("ip saddr @" + std::string(set));
   payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
-  rule_.exprs.push_back(
-      expr("lookup", {{"sreg", uint32_t{NFT_REG_1}}, {"set", std::string(set)}}));
+  rule_.exprs.push_back(expr("lookup", {{"sreg", uint32_t{NFT_REG_1}}, {"set", std::string(set)}}));
   return *this;
 }
 

@@ -61,9 +61,15 @@ NftTableSpec nodeNftTable(const ZtunnelEndpoint& z, uint16_t tunnelPort,
       {"input", "filter", "input", kNftPrioMangle, saveConnMarks()},
       // Null NAT bindings: once a connection has one, the kernel's NAT core runs no further
       // nat chains for it, so kube-proxy neither DNATs the service VIP nor masquerades.
-      {"nat_prerouting", "nat", "prerouting", kNftPrioDstNatEarly,
+      {"nat_prerouting",
+       "nat",
+       "prerouting",
+       kNftPrioDstNatEarly,
        {B().markHas(kMarkOutbound).counter().dnatToDaddr().done()}},
-      {"nat_postrouting", "nat", "postrouting", kNftPrioSrcNatEarly,
+      {"nat_postrouting",
+       "nat",
+       "postrouting",
+       kNftPrioSrcNatEarly,
        {B().markHas(kMarkOutbound).counter().snatToSaddr().done()}},
   };
   return t;

@@ -16,8 +16,8 @@ Result<ObservedState> observeFor(KernelPort& kernel, const NetnsTarget& target,
   return ObservedState{std::move(*owned), std::move(originals)};
 }
 
-Result<ChangeSet> reconcile(KernelPort& kernel, const NetnsTarget& target,
-                            const NetnsPlan& desired, SysctlLedger& ledger, bool dryRun) {
+Result<ChangeSet> reconcile(KernelPort& kernel, const NetnsTarget& target, const NetnsPlan& desired,
+                            SysctlLedger& ledger, bool dryRun) {
   auto observed = observeFor(kernel, target, desired, ledger);
   if (!observed) return fail(observed.error());
   ChangeSet changes = diff(desired, *observed);

@@ -12,8 +12,8 @@ Result<ObservedState> observeFor(KernelPort& kernel, const NetnsTarget& target,
 
 // Brings the namespace to `desired`; returns the changes applied (empty: nothing to do).
 // With dryRun, computes them without applying.
-Result<ChangeSet> reconcile(KernelPort& kernel, const NetnsTarget& target,
-                            const NetnsPlan& desired, SysctlLedger& ledger, bool dryRun = false);
+Result<ChangeSet> reconcile(KernelPort& kernel, const NetnsTarget& target, const NetnsPlan& desired,
+                            SysctlLedger& ledger, bool dryRun = false);
 
 // The changes still needed; empty when the kernel matches the plan.
 Result<ChangeSet> verify(KernelPort& kernel, const NetnsTarget& target, const NetnsPlan& desired,

@@ -9,7 +9,9 @@
 namespace ambient {
 namespace {
 
-std::string dstText(const Ipv4Prefix& p) { return p.len == 0 ? "default" : p.str(); }
+std::string dstText(const Ipv4Prefix& p) {
+  return p.len == 0 ? "default" : p.str();
+}
 
 std::string nftChainLine(const std::string& table, const NftChainSpec& c) {
   return "add chain ip " + table + " " + c.name + " { type " + c.type + " hook " + c.hook +
@@ -22,7 +24,9 @@ std::string elementList(const std::vector<Ipv4>& elems) {
   return out;
 }
 
-std::string nftBlock(const std::string& body) { return "nft -f - <<'NFT'\n" + body + "NFT\n"; }
+std::string nftBlock(const std::string& body) {
+  return "nft -f - <<'NFT'\n" + body + "NFT\n";
+}
 
 // The nft script line(s) of one nft change.
 std::string nftChangeBody(const Change& c) {
@@ -33,8 +37,8 @@ std::string nftChangeBody(const Change& c) {
     return out + renderNftTable(*t);
   }
   const auto& e = std::get<NftElements>(c.object);
-  return std::string(c.kind == ChangeKind::kDelete ? "delete" : "add") + " element ip " +
-         e.table + " " + e.set + " { " + elementList(e.elements) + " }\n";
+  return std::string(c.kind == ChangeKind::kDelete ? "delete" : "add") + " element ip " + e.table +
+         " " + e.set + " { " + elementList(e.elements) + " }\n";
 }
 
 bool isNft(const Change& c) {
@@ -89,7 +93,9 @@ std::string renderRule(const RuleSpec& r) {
   return out + " proto " + std::to_string(kRouteProtocol);
 }
 
-std::string renderSysctl(const SysctlSpec& s) { return sysctlKeyText(s.key) + "=" + s.value; }
+std::string renderSysctl(const SysctlSpec& s) {
+  return sysctlKeyText(s.key) + "=" + s.value;
+}
 
 std::string renderNftTable(const NftTableSpec& t) {
   std::string out = "add table ip " + t.name + "\n";
@@ -101,7 +107,8 @@ std::string renderNftTable(const NftTableSpec& t) {
   }
   for (const auto& c : t.chains) {
     out += nftChainLine(t.name, c);
-    for (const auto& r : c.rules) out += "add rule ip " + t.name + " " + c.name + " " + r.text + "\n";
+    for (const auto& r : c.rules)
+      out += "add rule ip " + t.name + " " + c.name + " " + r.text + "\n";
   }
   return out;
 }
@@ -118,8 +125,8 @@ std::string renderPlan(const NetnsPlan& p) {
 }
 
 std::string renderChangeSet(const ChangeSet& cs) {
-  std::string out = "# " + std::string(netnsRoleName(cs.role)) + " network namespace: " +
-                    std::to_string(cs.changes.size()) + " change(s)\n";
+  std::string out = "# " + std::string(netnsRoleName(cs.role)) +
+                    " network namespace: " + std::to_string(cs.changes.size()) + " change(s)\n";
   std::string nftPending;
   auto flushNft = [&] {
     if (!nftPending.empty()) out += nftBlock(nftPending);

@@ -52,7 +52,9 @@ void writeLine(LogLevel level, std::string_view msg, const Fields& fields) {
 
 }  // namespace
 
-void setLogLevel(LogLevel level) { gLevel = static_cast<int>(level); }
+void setLogLevel(LogLevel level) {
+  gLevel = static_cast<int>(level);
+}
 
 void setLogLevel(std::string_view name) {
   if (auto level = parseLogLevel(name)) setLogLevel(*level);
@@ -63,7 +65,9 @@ std::string formatLogLine(LogLevel level, std::string_view msg, const LogFieldLi
   return formatLine(level, msg, fields, ts);
 }
 
-bool logEnabled(LogLevel level) { return static_cast<int>(level) >= gLevel.load(); }
+bool logEnabled(LogLevel level) {
+  return static_cast<int>(level) >= gLevel.load();
+}
 
 void logLine(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
   if (logEnabled(level)) writeLine(level, msg, fields);

@@ -23,11 +23,11 @@ struct PodMeta {
   Labels labels;
   Labels annotations;
   std::string serviceAccount = "default";
-  std::string uid;               // "" when the source does not know it (metadata file)
-  std::string nodeName;          // spec.nodeName
-  std::vector<IpAddress> ips;    // status.podIPs, decoded where the snapshot is built
-  bool running = true;           // phase Running and not being deleted
-  bool hostNetwork = false;      // shares the node's address: not a workload of its own
+  std::string uid;             // "" when the source does not know it (metadata file)
+  std::string nodeName;        // spec.nodeName
+  std::vector<IpAddress> ips;  // status.podIPs, decoded where the snapshot is built
+  bool running = true;         // phase Running and not being deleted
+  bool hostNetwork = false;    // shares the node's address: not a workload of its own
 };
 
 struct ServicePortMeta {

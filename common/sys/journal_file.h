@@ -16,7 +16,7 @@ namespace ambient {
 class JournalFile {
  public:
   struct Contents {
-    std::string snapshot;             // "" when there is none yet
+    std::string snapshot;              // "" when there is none yet
     std::vector<std::string> changes;  // journal lines, oldest first
   };
 

@@ -123,8 +123,8 @@ Result<NetnsPlan> LinuxKernel::observe(const NetnsTarget& target,
 
 Status LinuxKernel::apply(const NetnsTarget& target, const ChangeSet& changes,
                           SysctlLedger& ledger) {
-  std::string where = "apply to " + std::string(netnsRoleName(target.role)) + " namespace " +
-                      target.path;
+  std::string where =
+      "apply to " + std::string(netnsRoleName(target.role)) + " namespace " + target.path;
   std::lock_guard lock(mu_);
   DropOnFailure guard(connections_, target.path);
   auto conn = connect(target.path);
@@ -205,9 +205,9 @@ Result<TunnelChoice> chooseTunnelKind(TunnelMode mode) {
                              "); using vxlan on the same UDP port instead"};
       return;
     }
-    out = fail(ErrorCode::kUnsupported,
-               "this kernel can create neither geneve nor vxlan links (" +
-                   geneve.error().message() + "); ambient redirection needs one of them");
+    out = fail(ErrorCode::kUnsupported, "this kernel can create neither geneve nor vxlan links (" +
+                                            geneve.error().message() +
+                                            "); ambient redirection needs one of them");
   }).join();
   return out;
 }

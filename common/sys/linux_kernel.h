@@ -17,8 +17,7 @@ class LinuxKernel : public KernelPort {
   ~LinuxKernel() override;
   Result<NetnsPlan> observe(const NetnsTarget& target,
                             const std::vector<std::string>& sysctlKeys) override;
-  Status apply(const NetnsTarget& target, const ChangeSet& changes,
-               SysctlLedger& ledger) override;
+  Status apply(const NetnsTarget& target, const ChangeSet& changes, SysctlLedger& ledger) override;
 
   // Open namespace + netlink sockets per path, reused while the path names the same
   // namespace (checked by inode on every call), so a one-pod change costs no socket setup.

@@ -81,7 +81,8 @@ Status lowerRule(const NftRule& in, nftnl_rule* rule) {
       const AttrInfo* info = findAttr(e.kind, a.key);
       if (!info) {
         nftnl_expr_free(x);
-        return fail(ErrorCode::kInternal, "no attribute " + a.key + " for nft expression " + e.kind);
+        return fail(ErrorCode::kInternal,
+                    "no attribute " + a.key + " for nft expression " + e.kind);
       }
       if (info->type == AttrType::kU32 || info->type == AttrType::kVerdict) {
         nftnl_expr_set_u32(x, info->id, std::get<uint32_t>(a.value));

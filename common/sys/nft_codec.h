@@ -3,9 +3,12 @@
 // Touches no kernel, but links libnftnl.
 #pragma once
 
-#include <cstdio>  // libnftnl headers use FILE without including it
+// libnftnl's headers use FILE without including <cstdio>, which must come first.
+// clang-format off
+#include <cstdio>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
+// clang-format on
 
 #include "common/core/error.h"
 #include "common/core/nft_spec.h"

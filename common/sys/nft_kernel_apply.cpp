@@ -1,18 +1,18 @@
 // Apply nft changes as one nfnetlink batch: the kernel commits all of it or none. Each message
 // notes the `nft` command it stands for. Touches the kernel.
 #include <arpa/inet.h>
-#include <cstdio>  // libnftnl headers use FILE without including it
-#include <linux/netfilter.h>
-#include <linux/netfilter/nf_tables.h>
 #include <libnftnl/batch.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdio>  // libnftnl headers use FILE without including it
 #include <cstring>
 #include <map>
 
@@ -134,10 +134,9 @@ Status addTable(Batch& b, const NftTableSpec& t) {
       nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, c.name.c_str());
       nftnl_rule_set_u32(rule.get(), NFTNL_RULE_FAMILY, kFamily);
       if (auto s = lowerRule(r, rule.get()); !s) return s;
-      nftnl_rule_nlmsg_build_payload(
-          b.hdr(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
-                "add rule ip " + t.name + " " + c.name + " " + r.text),
-          rule.get());
+      nftnl_rule_nlmsg_build_payload(b.hdr(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
+                                           "add rule ip " + t.name + " " + c.name + " " + r.text),
+                                     rule.get());
       b.next();
     }
   }

@@ -1,16 +1,16 @@
 // Observe our nftables table through netlink dumps. Touches the kernel.
 #include <arpa/inet.h>
-#include <cstdio>  // libnftnl headers use FILE without including it
-#include <linux/netfilter.h>
-#include <linux/netfilter/nf_tables.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>  // libnftnl headers use FILE without including it
 #include <cstring>
 
 #include "common/sys/nft_codec.h"
@@ -26,11 +26,16 @@ using Set = CPtr<nftnl_set, nftnl_set_free>;
 
 std::string hookName(uint32_t hook) {
   switch (hook) {
-    case NF_INET_PRE_ROUTING: return "prerouting";
-    case NF_INET_LOCAL_IN: return "input";
-    case NF_INET_FORWARD: return "forward";
-    case NF_INET_LOCAL_OUT: return "output";
-    case NF_INET_POST_ROUTING: return "postrouting";
+    case NF_INET_PRE_ROUTING:
+      return "prerouting";
+    case NF_INET_LOCAL_IN:
+      return "input";
+    case NF_INET_FORWARD:
+      return "forward";
+    case NF_INET_LOCAL_OUT:
+      return "output";
+    case NF_INET_POST_ROUTING:
+      return "postrouting";
   }
   return "hook" + std::to_string(hook);
 }
@@ -156,7 +161,8 @@ Result<std::optional<NftTableSpec>> NftKernel::observe(const std::string& name) 
           if (c.name == chain) c.rules.push_back(liftRule(r.get()));
         }
       },
-      "list rules of nft table ip " + name, [&] {
+      "list rules of nft table ip " + name,
+      [&] {
         for (auto& c : spec.chains) c.rules.clear();
       });
   if (!st) return fail(st.error());
@@ -186,8 +192,7 @@ Result<std::optional<NftTableSpec>> NftKernel::observe(const std::string& name) 
           Set s(nftnl_set_alloc());
           nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, name.c_str());
           nftnl_set_set_str(s.get(), NFTNL_SET_NAME, setName.c_str());
-          auto* nlh =
-              nftnl_set_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, family, NLM_F_DUMP, seq);
+          auto* nlh = nftnl_set_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, family, NLM_F_DUMP, seq);
           nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
           return nlh;
         },

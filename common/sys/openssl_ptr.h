@@ -13,8 +13,12 @@ namespace ambient {
 
 namespace openssl_detail {
 // sk_X509_pop_free is a macro: a named function can be a template argument.
-inline void freeX509Stack(STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); }
-inline void freeGeneralNames(GENERAL_NAMES* n) { GENERAL_NAMES_free(n); }
+inline void freeX509Stack(STACK_OF(X509) * s) {
+  sk_X509_pop_free(s, X509_free);
+}
+inline void freeGeneralNames(GENERAL_NAMES* n) {
+  GENERAL_NAMES_free(n);
+}
 }  // namespace openssl_detail
 
 using SslCtxPtr = CPtr<SSL_CTX, SSL_CTX_free>;

@@ -36,6 +36,6 @@ using NlSocket = CPtr<nl_sock, nl_socket_free>;
 Result<NlSocket> connectRtnl(const Netns& ns);
 
 // libnl error -> our error (NLE_EXIST -> kExists, NLE_OBJ_NOTFOUND/NODEV -> kNotFound, ...).
-Error nlError(int nlErr, std::string context);
+Error nlError(int nlErr, const std::string& context);
 
 }  // namespace ambient

@@ -2,8 +2,8 @@
 // `ip` command it stands for. Touches the kernel.
 #include <arpa/inet.h>
 #include <linux/fib_rules.h>
-#include <net/if.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/geneve.h>
@@ -33,16 +33,19 @@ Addr nlAddr(Ipv4 ip, uint8_t prefixLen) {
 
 uint8_t kernelScope(RouteScope s) {
   switch (s) {
-    case RouteScope::kLink: return RT_SCOPE_LINK;
-    case RouteScope::kHost: return RT_SCOPE_HOST;
-    case RouteScope::kUniverse: break;
+    case RouteScope::kLink:
+      return RT_SCOPE_LINK;
+    case RouteScope::kHost:
+      return RT_SCOPE_HOST;
+    case RouteScope::kUniverse:
+      break;
   }
   return RT_SCOPE_UNIVERSE;
 }
 
 }  // namespace
 
-Error nlError(int nlErr, std::string context) {
+Error nlError(int nlErr, const std::string& context) {
   int e = nlErr < 0 ? -nlErr : nlErr;
   ErrorCode code = ErrorCode::kKernel;
   if (e == NLE_EXIST) code = ErrorCode::kExists;
@@ -102,8 +105,10 @@ Status Rtnl::tunnel(ChangeKind kind, const TunnelSpec& t) {
     Link owner(cur);
     Link change(rtnl_link_alloc());
     rtnl_link_set_mtu(change.get(), t.mtu);
-    if (t.up) rtnl_link_set_flags(change.get(), IFF_UP);
-    else rtnl_link_unset_flags(change.get(), IFF_UP);
+    if (t.up)
+      rtnl_link_set_flags(change.get(), IFF_UP);
+    else
+      rtnl_link_unset_flags(change.get(), IFF_UP);
     if (int err = rtnl_link_change(sock_.get(), cur, change.get(), 0); err < 0) {
       return fail(nlError(err, "set MTU/state of " + what));
     }

@@ -1,8 +1,8 @@
 // Observe the rtnetlink objects we own in one namespace through libnl dumps. Touches the kernel.
 #include <arpa/inet.h>
 #include <linux/fib_rules.h>
-#include <net/if.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/geneve.h>
@@ -124,9 +124,9 @@ Result<NetnsPlan> Rtnl::observe(NetnsRole role) {
         std::find(tunnelIndexes.begin(), tunnelIndexes.end(), idx) == tunnelIndexes.end()) {
       continue;
     }
-    out.addresses.push_back(AddressSpec{
-        nameOf(idx), Ipv4Prefix{ipOf(rtnl_addr_get_local(a)),
-                                static_cast<uint8_t>(rtnl_addr_get_prefixlen(a))}});
+    out.addresses.push_back(
+        AddressSpec{nameOf(idx), Ipv4Prefix{ipOf(rtnl_addr_get_local(a)),
+                                            static_cast<uint8_t>(rtnl_addr_get_prefixlen(a))}});
   }
 
   auto tables = ownedTables(role);

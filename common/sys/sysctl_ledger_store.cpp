@@ -14,7 +14,6 @@
 
 namespace ambient {
 
-
 Result<SysctlLedgerStore> SysctlLedgerStore::load(std::string path) {
   SysctlLedgerStore store(path);
   auto contents = store.file_.read();
@@ -57,7 +56,7 @@ std::map<std::string, std::string> SysctlLedgerStore::entries(NetnsRole role) co
 }
 
 std::optional<std::string> SysctlLedgerStore::original(NetnsRole role,
-                                                      const std::string& key) const {
+                                                       const std::string& key) const {
   auto it = byRole_.find(std::string(netnsRoleName(role)));
   if (it == byRole_.end()) return std::nullopt;
   auto kv = it->second.find(key);

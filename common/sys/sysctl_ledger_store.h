@@ -2,12 +2,11 @@
 // recording one original costs one short append. Mode 0600. Touches the file system.
 #pragma once
 
-#include "common/sys/atomic_file.h"
-
 #include <map>
 #include <string>
 
 #include "common/core/kernel_port.h"
+#include "common/sys/atomic_file.h"
 #include "common/sys/journal_file.h"
 
 namespace ambient {
@@ -32,6 +31,5 @@ class SysctlLedgerStore : public SysctlLedger {
   JournalFile file_;
   std::map<std::string, std::map<std::string, std::string>> byRole_;
 };
-
 
 }  // namespace ambient

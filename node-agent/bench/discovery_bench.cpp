@@ -19,10 +19,10 @@
 #include "common/sys/netns.h"
 #include "common/sys/sysctl_ledger_store.h"
 #include "node-agent/core/enroller.h"
+#include "node-agent/store/registry_file.h"
 #include "node-agent/sys/metadata_file_source.h"
 #include "node-agent/sys/netlink_pod_inspector.h"
 #include "node-agent/sys/proc_netns_scanner.h"
-#include "node-agent/store/registry_file.h"
 
 using namespace ambient;
 using Steady = std::chrono::steady_clock;
@@ -141,8 +141,8 @@ int main(int argc, char** argv) {
   NetlinkPodInspector inspector("/proc/self/ns/net");
   ProcNetnsScanner scanner("/proc/self/ns/net");
   MetadataFileSource meta(dir + "/meta.json");
-  Enroller enroller({"/proc/self/ns/net", choice->kind, kDefaultTunnelPort, 0, {}}, kernel, *ledger,
-                    registry, inspector, meta, {}, nullptr, &scanner);
+  Enroller enroller({.runtime = {.nodeNetns = "/proc/self/ns/net", .tunnelKind = choice->kind}},
+                    kernel, *ledger, registry, inspector, meta, {}, nullptr, &scanner);
   (void)enroller.start({});
   auto request = [&](PodCommand cmd, const std::string& ns, const std::string& name, int i,
                      const std::string& ip, const std::string& netns) {

@@ -28,10 +28,10 @@
 #include "common/sys/netns.h"
 #include "common/sys/sysctl_ledger_store.h"
 #include "node-agent/core/enroller.h"
+#include "node-agent/store/registry_file.h"
 #include "node-agent/sys/agent_socket_server.h"
 #include "node-agent/sys/metadata_file_source.h"
 #include "node-agent/sys/netlink_pod_inspector.h"
-#include "node-agent/store/registry_file.h"
 
 using namespace ambient;
 using Steady = std::chrono::steady_clock;
@@ -68,7 +68,9 @@ double since(Steady::time_point t0) {
   return std::chrono::duration<double, std::micro>(Steady::now() - t0).count();
 }
 
-std::string podIp(int i) { return "10.245." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1); }
+std::string podIp(int i) {
+  return "10.245." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
+}
 
 struct Exec {
   int exitCode = -1;
@@ -157,7 +159,8 @@ int main(int argc, char** argv) {
     char* end = nullptr;
     long n = std::strtol(v.c_str(), &end, 10);
     if (v.empty() || *end != '\0' || n < 0 || n > 1000000) {
-      std::fprintf(stderr, "enroll-bench: %s: '%s' is not a count\n%s", a.c_str(), v.c_str(), usage);
+      std::fprintf(stderr, "enroll-bench: %s: '%s' is not a count\n%s", a.c_str(), v.c_str(),
+                   usage);
       return 2;
     }
     (a == "--pods" ? pods : a == "--iterations" ? iterations : cniPods) = static_cast<int>(n);
@@ -180,9 +183,11 @@ int main(int argc, char** argv) {
   must("mkdir -p " + dir + " && mount -t tmpfs -o size=64m,mode=0700 tmpfs " + dir);
   must("ip netns add " + node + " && ip netns add " + zt);
   must("ip -n " + node + " link add vethzt type veth peer name eth0 netns " + zt);
-  must("ip -n " + node + " addr add 10.244.0.1/32 dev vethzt && ip -n " + node + " link set vethzt up");
+  must("ip -n " + node + " addr add 10.244.0.1/32 dev vethzt && ip -n " + node +
+       " link set vethzt up");
   must("ip -n " + zt + " addr add 10.244.0.3/32 dev eth0 && ip -n " + zt + " link set eth0 up");
-  must("ip -n " + zt + " route add 10.244.0.1 dev eth0 && ip -n " + zt + " route add default via 10.244.0.1");
+  must("ip -n " + zt + " route add 10.244.0.1 dev eth0 && ip -n " + zt +
+       " route add default via 10.244.0.1");
   {
     std::ofstream ns(dir + "/ns.batch"), links(dir + "/links.batch");
     for (int i = 0; i <= pods + cniPods; ++i) {
@@ -209,8 +214,8 @@ int main(int argc, char** argv) {
   RegistryFile registry(dir + "/registry.json");
   NetlinkPodInspector inspector("/proc/self/ns/net");
   MetadataFileSource meta(dir + "/meta.json");
-  Enroller enroller({"/proc/self/ns/net", choice->kind, kDefaultTunnelPort, 0, {}}, kernel, *ledger,
-                    registry, inspector, meta);
+  Enroller enroller({.runtime = {.nodeNetns = "/proc/self/ns/net", .tunnelKind = choice->kind}},
+                    kernel, *ledger, registry, inspector, meta);
   (void)enroller.start({});
   auto request = [&](PodCommand cmd, const std::string& ns, const std::string& name, int i,
                      const std::string& ip, const std::string& netns) {
@@ -261,7 +266,9 @@ int main(int argc, char** argv) {
   if (cniPods > 0) {
     auto server = AgentSocketServer::listen(
         dir + "/agent.sock", [&](const PodRequest& r) { return enroller.handle(r); },
-        [](const std::string& why) { std::fprintf(stderr, "enroll-bench: socket: %s\n", why.c_str()); });
+        [](const std::string& why) {
+          std::fprintf(stderr, "enroll-bench: socket: %s\n", why.c_str());
+        });
     if (!server) {
       std::fprintf(stderr, "enroll-bench: %s\n", server.error().message().c_str());
       return 1;
@@ -269,9 +276,10 @@ int main(int argc, char** argv) {
     serverThread = std::thread([&, s = std::move(*server)] { s->serve(stopServer); });
     auto cni = [&](const std::string& bin, const char* cmd, int i) {
       std::string netns = "/var/run/netns/" + tag + "-p" + std::to_string(i);
-      std::string conf = R"({"cniVersion":"1.0.0","name":"bench","type":"ambient-cni","agentSocket":")" +
-                         dir + R"(/agent.sock","prevResult":{"cniVersion":"1.0.0","interfaces":[{"name":"eth0","sandbox":")" +
-                         netns + R"("}],"ips":[{"address":")" + podIp(i) + R"(/32","interface":0}]}})";
+      std::string conf =
+          R"({"cniVersion":"1.0.0","name":"bench","type":"ambient-cni","agentSocket":")" + dir +
+          R"(/agent.sock","prevResult":{"cniVersion":"1.0.0","interfaces":[{"name":"eth0","sandbox":")" +
+          netns + R"("}],"ips":[{"address":")" + podIp(i) + R"(/32","interface":0}]}})";
       return execCni(bin,
                      {std::string("CNI_COMMAND=") + cmd, "CNI_CONTAINERID=c" + std::to_string(i),
                       "CNI_NETNS=" + netns, "CNI_IFNAME=eth0", "CNI_PATH=/opt/cni/bin",
@@ -333,9 +341,12 @@ int main(int argc, char** argv) {
   std::printf("\nenroll-bench: one more pod with %d enrolled (%s tunnels), %d iterations\n", pods,
               std::string(tunnelKindName(choice->kind)).c_str(), iterations);
   std::printf("%-44s %10s %10s %10s\n", "what", "p50 us", "p99 us", "mean us");
-  std::printf("%-44s %10.1f %10.1f %10.1f\n", "agent: enroll (ADD handled in process)", e.p50, e.p99, e.mean);
-  std::printf("%-44s %10.1f %10.1f %10.1f\n", "agent: release (DEL handled in process)", r.p50, r.p99, r.mean);
-  std::printf("%-44s %10.1f %10.1f %10.1f\n", "baseline: ipset add + ip route add (exec)", x.p50, x.p99, x.mean);
+  std::printf("%-44s %10.1f %10.1f %10.1f\n", "agent: enroll (ADD handled in process)", e.p50,
+              e.p99, e.mean);
+  std::printf("%-44s %10.1f %10.1f %10.1f\n", "agent: release (DEL handled in process)", r.p50,
+              r.p99, r.mean);
+  std::printf("%-44s %10.1f %10.1f %10.1f\n", "baseline: ipset add + ip route add (exec)", x.p50,
+              x.p99, x.mean);
   std::printf("ratio baseline/agent (p50): %.1fx   target: agent p50 < 300 us and >= 10x\n",
               x.p50 / e.p50);
   if (cniPods > 0) {
@@ -343,14 +354,19 @@ int main(int argc, char** argv) {
     std::printf("\nCNI path: %s exec'd per pod, %d pods enrolled one by one on top of %d\n",
                 cniPlugin.c_str(), cniPods, pods);
     std::printf("%-44s %10s %10s %10s\n", "what", "p50 us", "p99 us", "mean us");
-    std::printf("%-44s %10.1f %10.1f %10.1f\n", "CNI ADD to enrolled (ambient-cni exec)", ca.p50, ca.p99, ca.mean);
-    std::printf("%-44s %10.1f %10.1f %10.1f\n", "CNI DEL to released (ambient-cni exec)", cd.p50, cd.p99, cd.mean);
-    std::printf("%-44s %10.1f %10.1f %10.1f\n", "baseline: exec of /bin/true the same way", t.p50, t.p99, t.mean);
-    std::printf("CNI ADD p50 %.2f ms   target: < 3 ms (%s); plugin cost above the spawn floor: %.2f ms\n",
-                ca.p50 / 1000, ca.p50 < 3000 ? "met" : "MISSED", (ca.p50 - t.p50) / 1000);
+    std::printf("%-44s %10.1f %10.1f %10.1f\n", "CNI ADD to enrolled (ambient-cni exec)", ca.p50,
+                ca.p99, ca.mean);
+    std::printf("%-44s %10.1f %10.1f %10.1f\n", "CNI DEL to released (ambient-cni exec)", cd.p50,
+                cd.p99, cd.mean);
+    std::printf("%-44s %10.1f %10.1f %10.1f\n", "baseline: exec of /bin/true the same way", t.p50,
+                t.p99, t.mean);
+    std::printf(
+        "CNI ADD p50 %.2f ms   target: < 3 ms (%s); plugin cost above the spawn floor: %.2f ms\n",
+        ca.p50 / 1000, ca.p50 < 3000 ? "met" : "MISSED", (ca.p50 - t.p50) / 1000);
   } else {
-    std::printf("\nCNI path skipped (--cni-pods 0, or no ambient-cni next to this program: pass "
-                "--cni-plugin PATH)\n");
+    std::printf(
+        "\nCNI path skipped (--cni-pods 0, or no ambient-cni next to this program: pass "
+        "--cni-plugin PATH)\n");
   }
 
   // Tear down.

@@ -35,7 +35,8 @@ Result<std::pair<std::string, std::string>> parseLabel(const std::string& v) {
 // The agent's subcommands and flags, bound to `f` (whose values are the shown defaults).
 void defineFlags(CLI::App& app, AgentFlags& f, bool* help) {
   cli::setUp(app, help);
-  app.footer(R"(Without a subcommand the agent runs. A normal exit (SIGTERM, SIGINT) leaves the kernel
+  app.footer(
+      R"(Without a subcommand the agent runs. A normal exit (SIGTERM, SIGINT) leaves the kernel
 state in place; only `uninstall` removes it. SIGHUP runs a full reconcile pass at once.
 Exit codes: 0 success, 1 runtime failure (the message says what and where), 2 usage error.)");
   app.add_subcommand("run", "serve the CNI plugin and keep the node programmed (the default)");
@@ -47,8 +48,7 @@ Exit codes: 0 success, 1 runtime failure (the message says what and where), 2 us
 
   app.add_option("--socket", f.socketPath, "plugin socket")->option_text("PATH");
   app.add_option("--state-dir", f.stateDir, "registry and sysctl ledger")->option_text("DIR");
-  app.add_option("--node-netns", f.nodeNetns, "the node's network namespace")
-      ->option_text("PATH");
+  app.add_option("--node-netns", f.nodeNetns, "the node's network namespace")->option_text("PATH");
   cli::addParsed(app, "--tunnel-mode", f.tunnelMode, parseTunnelMode,
                  "geneve, vxlan or auto (vxlan when the kernel lacks geneve)")
       ->option_text("MODE")

@@ -95,7 +95,8 @@ PodReply Enroller::handle(const PodRequest& r) {
         break;
     }
   }
-  if (events_.handled) events_.handled(r.command, std::chrono::duration<double>(clock_.now() - t0).count());
+  if (events_.handled)
+    events_.handled(r.command, std::chrono::duration<double>(clock_.now() - t0).count());
   return out;
 }
 
@@ -246,8 +247,8 @@ std::optional<PodReply> Enroller::claimIpsLocked(const PodRequest& r, bool ambie
     if (ambient && other.enrolled) {
       return errorReply(kCniErrInvalidConfig,
                         "ambient pod " + r.podNamespace + "/" + r.podName + ": IP " +
-                            other.ips.front().str() + " in prevResult belongs to enrolled pod " + pod +
-                            " (uid " + other.uid + ", netns " + other.netns +
+                            other.ips.front().str() + " in prevResult belongs to enrolled pod " +
+                            pod + " (uid " + other.uid + ", netns " + other.netns +
                             " still exists); one IP cannot be redirected for two pods (check the "
                             "IPAM plugin)",
                         "ip-conflict");
@@ -272,7 +273,7 @@ PodReply Enroller::addZtunnel(const PodRequest& r) {
   if (!link->gateway) {
     return errorReply(kCniErrIo, "ztunnel pod has no default gateway in " + r.netns, "inspect");
   }
-  ZtunnelRecord z{r.podUid,        r.netns,  r.ips.front(), link->hostVeth,
+  ZtunnelRecord z{r.podUid,       r.netns,  r.ips.front(), link->hostVeth,
                   *link->gateway, r.ifname, link->mtu};
   // Never write a record the loader would refuse: a restart could not load the registry.
   if (auto v = validateZtunnelRecord(z); !v) {
@@ -288,7 +289,8 @@ PodReply Enroller::addZtunnel(const PodRequest& r) {
         "ztunnel pod registered but the node could not be programmed: " + s.error().message(),
         "reconcile");
   }
-  return reply(PodVerdict::kNotAmbient, "ztunnel pod registered; node re-pointed at " + r.ips[0].str());
+  return reply(PodVerdict::kNotAmbient,
+               "ztunnel pod registered; node re-pointed at " + r.ips[0].str());
 }
 
 PodReply Enroller::del(const PodRequest& r) {
@@ -436,7 +438,8 @@ Status Enroller::resync() {
       if (events_.resynced) {
         events_.resynced(rec, false,
                          "its IP changed (API: " + local->second.ips.front().str() +
-                             ", enrolled: " + (rec.ips.empty() ? "none" : rec.ips.front().str()) + ")");
+                             ", enrolled: " + (rec.ips.empty() ? "none" : rec.ips.front().str()) +
+                             ")");
       }
       continue;
     }

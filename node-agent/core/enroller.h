@@ -105,8 +105,7 @@ class Enroller {
   // the node plan cannot hold one IP twice. Returns the refusal, or nothing to go on.
   std::optional<PodReply> claimIpsLocked(const PodRequest& r, bool ambient);
   // The enrolled pod other than `uid` that has one of `ips`, or null.
-  const PodRecord* enrolledWithIp(const std::vector<IpAddress>& ips,
-                                  const std::string& uid) const;
+  const PodRecord* enrolledWithIp(const std::vector<IpAddress>& ips, const std::string& uid) const;
   // Persists the record, then puts it in the registry (untouched when persisting fails).
   Status store(const PodRecord& rec);
   // Removes the record from disk, then from the registry.

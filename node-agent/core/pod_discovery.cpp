@@ -51,8 +51,8 @@ DiscoveryMatch matchDiscovered(const std::vector<DiscoveryCandidate>& candidates
       auto it = holders.find(ip);
       if (it == holders.end()) {
         if (where)
-          problem = "address " + ip.str() + " is not on " + where->ifname.str() + " in " +
-                    where->netns;
+          problem =
+              "address " + ip.str() + " is not on " + where->ifname.str() + " in " + where->netns;
         continue;
       }
       std::set<uint64_t> namespaces;

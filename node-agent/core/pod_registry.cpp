@@ -12,10 +12,14 @@ constexpr int kRegistryVersion = 1;
 json podJson(const PodRecord& p) {
   json ips = json::array();
   for (const auto& ip : p.ips) ips.push_back(ip.str());
-  return {{"uid", p.uid},           {"namespace", p.podNamespace},
-          {"name", p.name},         {"containerId", p.containerId},
-          {"netns", p.netns},       {"ifname", p.ifname.str()},
-          {"ips", ips},             {"hostVeth", p.hostVeth.str()},
+  return {{"uid", p.uid},
+          {"namespace", p.podNamespace},
+          {"name", p.name},
+          {"containerId", p.containerId},
+          {"netns", p.netns},
+          {"ifname", p.ifname.str()},
+          {"ips", ips},
+          {"hostVeth", p.hostVeth.str()},
           {"enrolled", p.enrolled}};
 }
 
@@ -65,9 +69,8 @@ Status validateZtunnelRecord(const ZtunnelRecord& rec) {
   // Every plan of the node starts from this record: refused here, with the file's name, rather
   // than met later as a node that never becomes ready.
   if (!rec.ip.isV4() || !rec.nodeAddr.isV4()) {
-    return fail(ErrorCode::kInvalidInput, "ztunnel record: ip " + rec.ip.str() +
-                                              " and nodeAddr " + rec.nodeAddr.str() +
-                                              " must be IPv4 addresses");
+    return fail(ErrorCode::kInvalidInput, "ztunnel record: ip " + rec.ip.str() + " and nodeAddr " +
+                                              rec.nodeAddr.str() + " must be IPv4 addresses");
   }
   if (rec.hostVeth.empty()) return fail(ErrorCode::kInvalidInput, "ztunnel record has no hostVeth");
   return {};
@@ -76,8 +79,8 @@ Status validateZtunnelRecord(const ZtunnelRecord& rec) {
 namespace {
 
 PodRecord podFromJson(const json& p) {
-  const std::string record = "pod record " + p.at("namespace").get<std::string>() + "/" +
-                             p.at("name").get<std::string>();
+  const std::string record =
+      "pod record " + p.at("namespace").get<std::string>() + "/" + p.at("name").get<std::string>();
   std::vector<IpAddress> ips;
   for (const auto& text : p.at("ips").get<std::vector<std::string>>()) {
     ips.push_back(orThrow(IpAddress::parse(text, record + " ips")));
@@ -104,12 +107,9 @@ uint32_t u32(const json& v, const char* name) {
 
 ZtunnelRecord ztunnelFromJson(const json& z) {
   const std::string record = "ztunnel record";
-  ZtunnelRecord rec{z.at("uid").get<std::string>(),
-                    z.at("netns").get<std::string>(),
-                    ipField(z, "ip", record),
-                    ifField(z, "hostVeth", record, false),
-                    ipField(z, "nodeAddr", record),
-                    ifField(z, "podIfname", record, false),
+  ZtunnelRecord rec{z.at("uid").get<std::string>(),   z.at("netns").get<std::string>(),
+                    ipField(z, "ip", record),         ifField(z, "hostVeth", record, false),
+                    ipField(z, "nodeAddr", record),   ifField(z, "podIfname", record, false),
                     u32(z.at("lowerMtu"), "lowerMtu")};
   if (auto v = validateZtunnelRecord(rec); !v) throw std::invalid_argument(v.error().message());
   return rec;

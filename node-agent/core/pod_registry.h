@@ -18,8 +18,8 @@ struct PodRecord {
   std::string podNamespace;
   std::string name;
   std::string containerId;
-  std::string netns;   // network namespace path given by the runtime
-  IfName ifname;  // CNI_IFNAME
+  std::string netns;  // network namespace path given by the runtime
+  IfName ifname;      // CNI_IFNAME
   std::vector<IpAddress> ips;
   IfName hostVeth;  // node end of the pod's veth, discovered from the kernel (empty: not known)
   bool enrolled = false;

@@ -19,13 +19,13 @@
 #include "node-agent/core/agent_runtime_config.h"
 #include "node-agent/core/enroller.h"
 #include "node-agent/core/not_enrolled_file.h"
+#include "node-agent/store/registry_file.h"
 #include "node-agent/sys/agent_socket_server.h"
 #include "node-agent/sys/api_access.h"
 #include "node-agent/sys/api_pod_annotator.h"
 #include "node-agent/sys/cluster_sync.h"
 #include "node-agent/sys/netlink_pod_inspector.h"
 #include "node-agent/sys/proc_netns_scanner.h"
-#include "node-agent/store/registry_file.h"
 
 namespace ambient {
 namespace {
@@ -223,7 +223,7 @@ int runAgent(const AgentFlags& flags) {
   if (!splitHostPort(flags.httpAddr, host, port)) {
     return fatal("bad --http-addr", Error{ErrorCode::kInvalidInput, 0, flags.httpAddr});
   }
-  if (!http.bind_to_port(host.c_str(), port)) {
+  if (!http.bind_to_port(host, port)) {
     return fatal("cannot listen for HTTP", Error{ErrorCode::kIo, errno, flags.httpAddr});
   }
   std::thread httpThread([&] { http.listen_after_bind(); });

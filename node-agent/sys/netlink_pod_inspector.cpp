@@ -6,7 +6,6 @@
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
 
-
 #include "common/sys/c_ptr.h"
 #include "common/sys/netns.h"
 #include "common/sys/rtnl.h"
@@ -38,8 +37,8 @@ Result<PodLink> NetlinkPodInspector::inspect(const std::string& netns, const IfN
   out.mtu = rtnl_link_get_mtu(link.get());
   int peer = rtnl_link_get_link(link.get());  // IFLA_LINK: the veth peer's index in the node
   if (peer <= 0) {
-    return fail(ErrorCode::kNotFound,
-                "interface " + ifname.str() + " in " + netns + " is not a veth with a peer in the node");
+    return fail(ErrorCode::kNotFound, "interface " + ifname.str() + " in " + netns +
+                                          " is not a veth with a peer in the node");
   }
   auto nodeNs = Netns::open(nodeNetns_);
   if (!nodeNs) return fail(nodeNs.error());
@@ -47,8 +46,8 @@ Result<PodLink> NetlinkPodInspector::inspect(const std::string& netns, const IfN
   if (!nodeSock) return fail(nodeSock.error());
   rtnl_link* hostRaw = nullptr;
   if (int err = rtnl_link_get_kernel(nodeSock->get(), peer, nullptr, &hostRaw); err < 0) {
-    return fail(nlError(err, "peer (index " + std::to_string(peer) + ") of " + ifname.str() + " in " +
-                                 netns + " in the node namespace"));
+    return fail(nlError(err, "peer (index " + std::to_string(peer) + ") of " + ifname.str() +
+                                 " in " + netns + " in the node namespace"));
   }
   Link host(hostRaw);
   auto hostVeth = IfName::parse(rtnl_link_get_name(host.get()), "peer of " + ifname.str());

@@ -56,9 +56,9 @@ Result<std::map<IfName, std::vector<IpAddress>>> readAddresses(const Netns& ns) 
     if (!rtnl_link_i2name(links.get(), rtnl_addr_get_ifindex(a), name, sizeof name)) continue;
     auto ifname = IfName::parse(name, "interface");  // the kernel's own names: always valid
     if (!ifname) continue;
-    out[*ifname].push_back(IpAddress::fromBytes(
-        family == AF_INET ? IpAddress::Family::kV4 : IpAddress::Family::kV6,
-        static_cast<const uint8_t*>(nl_addr_get_binary_addr(local))));
+    out[*ifname].push_back(
+        IpAddress::fromBytes(family == AF_INET ? IpAddress::Family::kV4 : IpAddress::Family::kV6,
+                             static_cast<const uint8_t*>(nl_addr_get_binary_addr(local))));
   }
   return out;
 }

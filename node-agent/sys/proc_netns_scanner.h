@@ -18,8 +18,9 @@ class ProcNetnsScanner : public NetnsScanner {
  public:
   // `nodeNetns` is left out of the scan; `procDir` is "/proc" on a node (the agent needs
   // hostPID to see the pods' processes there).
-  ProcNetnsScanner(std::string nodeNetns, std::vector<std::string> netnsDirs = kRuntimeNetnsDirs,
-                   std::string procDir = "/proc")
+  explicit ProcNetnsScanner(std::string nodeNetns,
+                            std::vector<std::string> netnsDirs = kRuntimeNetnsDirs,
+                            std::string procDir = "/proc")
       : nodeNetns_(std::move(nodeNetns)),
         netnsDirs_(std::move(netnsDirs)),
         procDir_(std::move(procDir)) {}

@@ -106,8 +106,8 @@ class ScriptedAgent {
       int c = ::accept(fd_, nullptr, nullptr);
       if (c < 0) return;
       char buf[4096];
-      for (ssize_t n; request_.find('\n') == std::string::npos &&
-                      (n = ::read(c, buf, sizeof buf)) > 0;)
+      for (ssize_t n;
+           request_.find('\n') == std::string::npos && (n = ::read(c, buf, sizeof buf)) > 0;)
         request_.append(buf, size_t(n));
       std::string line = reply_ + "\n";
       (void)!::write(c, line.data(), line.size());

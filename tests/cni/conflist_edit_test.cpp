@@ -5,8 +5,8 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "cni-plugin/core/agent_down_fallback.h"
@@ -243,7 +243,7 @@ TEST_CASE("installer flags", "[cni][install]") {
 }
 
 TEST_CASE("installer flags: each refusal names the flag, even next to --help", "[cni][install]") {
-  auto named = [](std::vector<std::string> args, const std::string& flag) {
+  auto named = [](const std::vector<std::string>& args, const std::string& flag) {
     auto o = parseInstallFlags(args);
     REQUIRE_FALSE(o);
     INFO(o.error().message());
@@ -264,9 +264,10 @@ TEST_CASE("installer flags: each refusal names the flag, even next to --help", "
   CHECK(parseInstallFlags({"-h"})->help);
   CHECK(parseInstallFlags({"--log-file="})->logFile.empty());
   std::string help = installUsage();
-  for (const char* shown : {"--cni-conf-dir DIR", "(default /etc/cni/net.d)", "(default /opt/cni/bin)",
-                            "(default /var/run/ambient/agent.sock)", "--ztunnel-label KEY=VALUE",
-                            "--watch", "--uninstall", ".ambient-cni-install.state", "5  the primary"}) {
+  for (const char* shown :
+       {"--cni-conf-dir DIR", "(default /etc/cni/net.d)", "(default /opt/cni/bin)",
+        "(default /var/run/ambient/agent.sock)", "--ztunnel-label KEY=VALUE", "--watch",
+        "--uninstall", ".ambient-cni-install.state", "5  the primary"}) {
     INFO(shown);
     CHECK(help.find(shown) != std::string::npos);
   }

@@ -22,15 +22,19 @@ json prev() {
 }
 
 json conf(const std::string& ver = "1.0.0") {
-  return {{"cniVersion", ver},  {"name", "k8s"},     {"type", "ambient-cni"},
-          {"agentSocket", "/run/test.sock"}, {"prevResult", prev()}};
+  return {{"cniVersion", ver},
+          {"name", "k8s"},
+          {"type", "ambient-cni"},
+          {"agentSocket", "/run/test.sock"},
+          {"prevResult", prev()}};
 }
 
-CniInvocation call(const std::string& cmd, const json& c,
-                   const std::string& args = "K8S_POD_NAME=app;K8S_POD_NAMESPACE=foo;K8S_POD_UID=u1") {
+CniInvocation call(
+    const std::string& cmd, const json& c,
+    const std::string& args = "K8S_POD_NAME=app;K8S_POD_NAMESPACE=foo;K8S_POD_UID=u1") {
   CniInvocation in;
-  in.env = {{"CNI_COMMAND", cmd},       {"CNI_CONTAINERID", "ctr1"}, {"CNI_NETNS", "/var/run/netns/p"},
-            {"CNI_IFNAME", "eth0"},     {"CNI_PATH", "/opt/cni/bin"}, {"CNI_ARGS", args}};
+  in.env = {{"CNI_COMMAND", cmd},   {"CNI_CONTAINERID", "ctr1"},  {"CNI_NETNS", "/var/run/netns/p"},
+            {"CNI_IFNAME", "eth0"}, {"CNI_PATH", "/opt/cni/bin"}, {"CNI_ARGS", args}};
   in.stdinText = c.dump();
   return in;
 }
@@ -129,8 +133,7 @@ TEST_CASE("prevResult fields of the wrong type are code 6 naming the field", "[c
   }
   for (const char* key : {"/interfaces/1/name", "/ips/0/address"}) {
     auto c = conf();
-    c["prevResult"][json::json_pointer(key).parent_pointer()].erase(
-        json::json_pointer(key).back());
+    c["prevResult"][json::json_pointer(key).parent_pointer()].erase(json::json_pointer(key).back());
     expectFailure(call("ADD", c), 6, std::string(key).substr(1, 3), agent);
   }
   CHECK(agent.requests.empty());
@@ -159,9 +162,10 @@ TEST_CASE("malformed CNI_ARGS is code 4 naming the key", "[cni][types]") {
   CHECK(decodeRequest(agent.requests[0])->podName == "app");
 }
 
-TEST_CASE("agent reply fields of the wrong type, or a verdict that does not answer the verb, "
-          "are code 6",
-          "[cni][types]") {
+TEST_CASE(
+    "agent reply fields of the wrong type, or a verdict that does not answer the verb, "
+    "are code 6",
+    "[cni][types]") {
   FakeAgent agent;
   const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
       {"ADD", R"({"verdict":5})", "verdict"},

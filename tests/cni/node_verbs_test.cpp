@@ -45,8 +45,10 @@ json multusPrev() {
 
 CniInvocation podCall(const std::string& cmd, const std::string& ifname, const json& c) {
   CniInvocation in;
-  in.env = {{"CNI_COMMAND", cmd},      {"CNI_CONTAINERID", "ctr1"},
-            {"CNI_NETNS", "/var/run/netns/p"}, {"CNI_IFNAME", ifname},
+  in.env = {{"CNI_COMMAND", cmd},
+            {"CNI_CONTAINERID", "ctr1"},
+            {"CNI_NETNS", "/var/run/netns/p"},
+            {"CNI_IFNAME", ifname},
             {"CNI_ARGS", "K8S_POD_NAME=app;K8S_POD_NAMESPACE=foo;K8S_POD_UID=u1"}};
   in.stdinText = c.dump();
   return in;
@@ -80,8 +82,8 @@ TEST_CASE("STATUS is code 50 while the agent is unreachable or not ready", "[cni
   CHECK(e["details"].get<std::string>().find("connect to /run/test.sock") != std::string::npos);
 
   agent.up = true;
-  agent.reply = encodeReply({PodVerdict::kError, kCniErrPluginNotAvailable,
-                             "ztunnel is not running on this node"});
+  agent.reply = encodeReply(
+      {PodVerdict::kError, kCniErrPluginNotAvailable, "ztunnel is not running on this node"});
   auto notReady = runPlugin(nodeCall("STATUS", conf()), agent);
   CHECK(errorOf(notReady)["code"] == 50);
   CHECK(errorOf(notReady)["msg"] ==
@@ -130,8 +132,7 @@ TEST_CASE("GC: a bad list is code 7 naming the entry, and nothing is sent", "[cn
        "cni.dev/valid-attachments[0].containerID"},
       {json::parse(R"([{"containerID":"","ifname":"eth0"}])"),
        "cni.dev/valid-attachments[0].containerID"},
-      {json::parse(R"([{"containerID":"c1","ifname":0}])"),
-       "cni.dev/valid-attachments[0].ifname"},
+      {json::parse(R"([{"containerID":"c1","ifname":0}])"), "cni.dev/valid-attachments[0].ifname"},
       {json::parse(R"([{"containerID":"c1"}])"), "cni.dev/valid-attachments[0].ifname"},
       {json::parse(R"([{"containerID":"c1","ifname":"a/b"}])"),
        "cni.dev/valid-attachments[0].ifname \"a/b\""},
@@ -196,8 +197,8 @@ TEST_CASE("CHECK: an agent error (kernel state missing or different) is a CNI er
   FakeAgent agent;
   auto c = conf("1.0.0");
   c["prevResult"] = multusPrev();
-  agent.reply = encodeReply({PodVerdict::kError, kCniErrIo,
-                             "pod foo/app: route 10.244.1.5 via istioin is missing"});
+  agent.reply = encodeReply(
+      {PodVerdict::kError, kCniErrIo, "pod foo/app: route 10.244.1.5 via istioin is missing"});
   auto o = runPlugin(podCall("CHECK", "eth0", c), agent);
   CHECK(o.exitCode == 1);
   CHECK(errorOf(o)["code"] == 5);

@@ -46,8 +46,8 @@ TEST_CASE("finding be1d5945: an interface with \"sandbox\": 0 is code 6 naming t
 
 TEST_CASE("every regress-* input of the cni_invocation corpus gives one JSON object",
           "[cni][regression]") {
-  for (const char* name : {"regress-sandbox-number", "regress-utf8-cni-args",
-                           "regress-utf8-cni-command"}) {
+  for (const char* name :
+       {"regress-sandbox-number", "regress-utf8-cni-args", "regress-utf8-cni-command"}) {
     FakeAgent agent;
     CniOutcome o = replay(name, agent);
     INFO(name << ": " << o.stdoutText);

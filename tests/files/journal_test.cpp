@@ -15,15 +15,16 @@ using ambient::testing::TempDir;
 namespace {
 
 PodRecord pod(int i) {
-  return PodRecord{"uid" + std::to_string(i),
-                   "foo",
-                   "p" + std::to_string(i),
-                   "c" + std::to_string(i),
-                   "/ns/" + std::to_string(i),
-                   "eth0",
-                   {testing::ipOf("10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256))},
-                   testing::ifOf("veth" + std::to_string(i)),
-                   true};
+  return PodRecord{
+      "uid" + std::to_string(i),
+      "foo",
+      "p" + std::to_string(i),
+      "c" + std::to_string(i),
+      "/ns/" + std::to_string(i),
+      "eth0",
+      {testing::ipOf("10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256))},
+      testing::ifOf("veth" + std::to_string(i)),
+      true};
 }
 
 }  // namespace

@@ -104,7 +104,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto r = decodeReply(*agent.reply);
     fuzz::check(r.has_value() && r->verdict != PodVerdict::kError);
     switch (agent.sent[0].command) {
-      case PodCommand::kStatus: fuzz::check(r->verdict == PodVerdict::kReady); break;
+      case PodCommand::kStatus:
+        fuzz::check(r->verdict == PodVerdict::kReady);
+        break;
       case PodCommand::kAdd:
       case PodCommand::kCheck:
         fuzz::check(r->verdict == PodVerdict::kEnrolled || r->verdict == PodVerdict::kNotAmbient);

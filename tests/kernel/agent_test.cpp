@@ -15,7 +15,8 @@ using namespace ambient::testing;
 namespace {
 
 std::string ownedState(NodeTopology& t) {
-  return must(t.node.exec("nft list table ip ambient_redirect | sed 's/packets [0-9]* bytes [0-9]*//'")) +
+  return must(t.node.exec(
+             "nft list table ip ambient_redirect | sed 's/packets [0-9]* bytes [0-9]*//'")) +
          must(t.node.ip("route show table all proto 112")) + must(t.node.ip("rule show")) +
          must(t.zt.ip("-d link show pistioin"));
 }
@@ -174,7 +175,8 @@ TEST_CASE("SIGKILL at random points while 200 pods enroll: each enrolled exactly
                  "10.244.3." + std::to_string(i)),
           30000);
       if (!r) break;  // the agent died under us: the runtime would retry this ADD
-      lastLatencyMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      lastLatencyMs =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       ++replies;
       if (r->verdict == PodVerdict::kEnrolled) {
         done[i] = true;
@@ -196,11 +198,13 @@ TEST_CASE("SIGKILL at random points while 200 pods enroll: each enrolled exactly
   CHECK(members == kPods);
   std::string routes = must(t.node.ip("route show table 100"));
   int routeCount = 0;
-  for (size_t pos = 0; (pos = routes.find("10.244.3.", pos)) != std::string::npos; ++pos) ++routeCount;
+  for (size_t pos = 0; (pos = routes.find("10.244.3.", pos)) != std::string::npos; ++pos)
+    ++routeCount;
   CHECK(routeCount == kPods);
   auto in = t.input(0);
   for (int i = 0; i < kPods; ++i) {
-    in.pods.push_back(EnrolledPod{*Ipv4::parse("10.244.3." + std::to_string(i)), testing::ifOf("vs" + std::to_string(i))});
+    in.pods.push_back(EnrolledPod{*Ipv4::parse("10.244.3." + std::to_string(i)),
+                                  testing::ifOf("vs" + std::to_string(i))});
   }
   requireVerified(t, h, in);
   WARN("agent SIGKILLed " << kills << " times over " << rounds << " rounds");
@@ -287,7 +291,7 @@ TEST_CASE("ambientctl trace prints the seed's numbered paths from the live kerne
   REQUIRE(h.send(podAdd("foo", "app", app.path(), "10.244.1.10"))->verdict ==
           PodVerdict::kEnrolled);
   std::string ctl = kAmbientctl + " --state-dir " + h.stateDir();
-  auto contains = [](const std::string& text, std::vector<std::string> parts) {
+  auto contains = [](const std::string& text, const std::vector<std::string>& parts) {
     size_t pos = 0;
     for (const auto& p : parts) {  // in this order
       pos = text.find(p, pos);
@@ -299,6 +303,7 @@ TEST_CASE("ambientctl trace prints the seed's numbered paths from the live kerne
   auto out = sh(t.node.exec(ctl + " trace foo/app 172.30.0.2:8080"));
   INFO(out.out);
   REQUIRE(out.rc == 0);
+  // NOLINTBEGIN(bugprone-suspicious-missing-comma): hop lines split for width
   CHECK(contains(out.out, {"(1) foo/app (10.244.1.10) sends a TCP SYN to 172.30.0.2:8080",
                            "enters the node on vethzt0", "(2) node nft prerouting rule #9",
                            "ip saddr @enrolled_pods", "-> mark 0x100",
@@ -310,34 +315,36 @@ TEST_CASE("ambientctl trace prints the seed's numbered paths from the live kerne
                            "(7) ztunnel accepts on 127.0.0.1:15001 with original destination "
                            "172.30.0.2:8080 and source 10.244.1.10",
                            "mark 0x210", "leaves via uplink off the node"}));
+  // NOLINTEND(bugprone-suspicious-missing-comma)
 
   auto in = sh(t.node.exec(ctl + " trace 172.30.0.2 foo/app:80"));
   INFO(in.out);
   REQUIRE(in.rc == 0);
   CHECK(contains(in.out, {"(1) 172.30.0.2 is outside this node", "arrives on uplink",
-                          "node nft prerouting: no rule matches",
-                          "ip rule pref 103 lookup 100",
+                          "node nft prerouting: no rule matches", "ip rule pref 103 lookup 100",
                           "-> 10.244.1.10 via 192.168.126.2 dev istioin",
-                          "VNI 1000 to 10.244.1.3:6081 -> pistioin",
-                          "tproxy to 127.0.0.1:15006", "accepts on 127.0.0.1:15006",
-                          "leaves via vethzt0 to foo/app"}));
+                          "VNI 1000 to 10.244.1.3:6081 -> pistioin", "tproxy to 127.0.0.1:15006",
+                          "accepts on 127.0.0.1:15006", "leaves via vethzt0 to foo/app"}));
   // The seed's scenario 1 goes to a Service VIP, which the node has no route for: the client's
   // SYN still takes 0x100, table 101 and istioout; ztunnel's onward connection (client source,
   // from its veth: 0x210) ends the trace with the kernel's answer as a hop, not an abort.
   auto vip = sh(t.node.exec(ctl + " trace foo/app 10.96.0.80:8000"));
   INFO(vip.out);
   REQUIRE(vip.rc == 0);
-  CHECK(contains(vip.out, {"(1) foo/app (10.244.1.10) sends a TCP SYN to 10.96.0.80:8000",
-                           "enters the node on vethzt0", "(2) node nft prerouting rule #9",
-                           "ip saddr @enrolled_pods", "-> mark 0x100",
-                           "(3) node routing: ip rule pref 101 fwmark 0x100/0x100 lookup 101",
-                           "-> 10.96.0.80 via 192.168.127.2 dev istioout table 101",
-                           "(4) istioout:", "tproxy to 127.0.0.1:15001",
-                           "(8) ztunnel connects from 10.244.1.10", "enters the node on vethzt\n",
-                           "(9) node nft prerouting rule #6: iifname \"vethzt\"", "mark 0x210",
-                           "(10) node routing:", "no route, the packet stops here: route get "
-                           "10.96.0.80 from 10.244.1.10 iif vethzt mark 0x210: ",
-                           "Service VIP"}));
+  // NOLINTBEGIN(bugprone-suspicious-missing-comma): hop lines split for width
+  CHECK(contains(
+      vip.out,
+      {"(1) foo/app (10.244.1.10) sends a TCP SYN to 10.96.0.80:8000", "enters the node on vethzt0",
+       "(2) node nft prerouting rule #9", "ip saddr @enrolled_pods", "-> mark 0x100",
+       "(3) node routing: ip rule pref 101 fwmark 0x100/0x100 lookup 101",
+       "-> 10.96.0.80 via 192.168.127.2 dev istioout table 101",
+       "(4) istioout:", "tproxy to 127.0.0.1:15001", "(8) ztunnel connects from 10.244.1.10",
+       "enters the node on vethzt\n", "(9) node nft prerouting rule #6: iifname \"vethzt\"",
+       "mark 0x210", "(10) node routing:",
+       "no route, the packet stops here: route get "
+       "10.96.0.80 from 10.244.1.10 iif vethzt mark 0x210: ",
+       "Service VIP"}));
+  // NOLINTEND(bugprone-suspicious-missing-comma)
   CHECK(vip.out.find("0x210") > vip.out.find("(8) ztunnel connects"));
   CHECK(vip.out.find("Unspecific failure") == std::string::npos);
 

@@ -35,8 +35,7 @@ std::string podSet(const TestNetns& node) {
 
 }  // namespace
 
-TEST_CASE("ambient-cni chained after ptp enrolls ambient pods through the agent",
-          "[kernel][cni]") {
+TEST_CASE("ambient-cni chained after ptp enrolls ambient pods through the agent", "[kernel][cni]") {
   TestNetns node("cninode"), zt("cnizt"), app("cniapp"), web("cniweb");
   must(node.exec("sysctl -qw net.ipv4.ip_forward=1"));
   AgentHarness h(node);

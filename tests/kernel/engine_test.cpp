@@ -122,8 +122,7 @@ TEST_CASE("enrolling or releasing one pod among 1000 touches only its objects", 
   REQUIRE(cs);
   REQUIRE(cs->changes.size() == 3);
   for (const auto& c : cs->changes) CHECK(c.kind == ChangeKind::kDelete);
-  CHECK(must(t.node.ip("route show table 100")).find(released.ip.str() + " ") ==
-        std::string::npos);
+  CHECK(must(t.node.ip("route show table 100")).find(released.ip.str() + " ") == std::string::npos);
   CHECK(ruleHandles(t) == handles);
   requireClean(t, in, ledger.store);
 }
@@ -138,7 +137,8 @@ TEST_CASE("foreign routes and rules and links and nft tables are never modified"
   must(t.node.ip("rule add pref 100 from 10.97.0.0/16 lookup main"));
   must(t.node.ip("rule add pref 101 fwmark 0x100/0x100 lookup 200"));
   must(t.node.exec("nft add table ip foreign"));
-  must(t.node.exec("nft add chain ip foreign pre { type filter hook prerouting priority -150 \\; }"));
+  must(t.node.exec(
+      "nft add chain ip foreign pre { type filter hook prerouting priority -150 \\; }"));
   must(t.node.exec("nft add rule ip foreign pre meta mark set 0x1"));
   auto foreign = [&] {
     return must(t.node.ip("-d link show foreign0")) +
@@ -158,7 +158,7 @@ TEST_CASE("foreign routes and rules and links and nft tables are never modified"
   REQUIRE(uninstall);
   // The foreign rule at pref 101 carries our old fwmark; only protocol 112 marks ours.
   std::string after = foreign();
-  auto stripOurs = [](std::string s) {
+  auto stripOurs = [](const std::string& s) {
     std::string out;
     size_t pos = 0;
     while (pos < s.size()) {

@@ -31,7 +31,9 @@ struct PacketWorld {
   PlanInput in;
 };
 
-bool startsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+bool startsWith(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
 
 }  // namespace
 
@@ -62,8 +64,9 @@ TEST_CASE("ambient pod traffic reaches the ztunnel namespace's transparent liste
     CHECK(startsWith(hbone, "15008 10.244.1.10:15008 172.30.0.2:"));
   }
   SECTION("a kube-proxy DNAT for a service VIP does not hide the VIP from 15001") {
-    must(w.t.node.exec("iptables-legacy -t nat -A PREROUTING -d 10.96.0.10/32 -p tcp --dport 80 "
-                       "-j DNAT --to-destination 172.30.0.2:8080"));
+    must(
+        w.t.node.exec("iptables-legacy -t nat -A PREROUTING -d 10.96.0.10/32 -p tcp --dport 80 "
+                      "-j DNAT --to-destination 172.30.0.2:8080"));
     must(w.t.node.exec("iptables-legacy -t nat -A POSTROUTING -j MASQUERADE"));
     auto ambient = w.connect(w.app, "10.96.0.10:80");
     INFO(ambient);

@@ -11,7 +11,9 @@ static void onStop(int sig) {
   stopping = 1;
 }
 
-static void onChild(int sig) { (void)sig; }
+static void onChild(int sig) {
+  (void)sig;
+}
 
 int main(void) {
   sigset_t block, wait_mask;

@@ -73,8 +73,8 @@ int serve(bool tproxy, const std::string& addr, const std::vector<int>& ports) {
       if (c < 0) continue;
       len = sizeof local;
       getsockname(c, reinterpret_cast<sockaddr*>(&local), &len);
-      std::string line = std::to_string(ports[i]) + " " + addrText(local) + " " +
-                         addrText(peer) + "\n";
+      std::string line =
+          std::to_string(ports[i]) + " " + addrText(local) + " " + addrText(peer) + "\n";
       std::fputs(line.c_str(), stdout);
       std::fflush(stdout);
       (void)!write(c, line.data(), line.size());
@@ -143,12 +143,18 @@ int main(int argc, char** argv) {
   std::string target;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--tproxy") tproxy = true;
-    else if (a == "--addr" && i + 1 < argc) addr = argv[++i];
-    else if (a == "--port" && i + 1 < argc) ports.push_back(std::atoi(argv[++i]));
-    else if (a == "--timeout-ms" && i + 1 < argc) timeoutMs = std::atoi(argv[++i]);
-    else if (target.empty() && a[0] != '-') target = a;
-    else return usage();
+    if (a == "--tproxy")
+      tproxy = true;
+    else if (a == "--addr" && i + 1 < argc)
+      addr = argv[++i];
+    else if (a == "--port" && i + 1 < argc)
+      ports.push_back(std::atoi(argv[++i]));
+    else if (a == "--timeout-ms" && i + 1 < argc)
+      timeoutMs = std::atoi(argv[++i]);
+    else if (target.empty() && a[0] != '-')
+      target = a;
+    else
+      return usage();
   }
   if (cmd == "serve" && !ports.empty()) return serve(tproxy, addr, ports);
   if (cmd == "connect" && !target.empty()) return connectTo(target, timeoutMs);

@@ -135,8 +135,8 @@ class FakeScanner : public NetnsScanner {
   }
   // A pod namespace "/var/run/netns/pod-<n>" (inode n) holding `ips` on eth0.
   void addPod(int n, const std::vector<std::string>& ips) {
-    interfaces.push_back({"/var/run/netns/pod-" + std::to_string(n), static_cast<uint64_t>(n),
-                          "eth0", ipsOf(ips)});
+    interfaces.push_back(
+        {"/var/run/netns/pod-" + std::to_string(n), static_cast<uint64_t>(n), "eth0", ipsOf(ips)});
   }
   std::vector<NetnsInterface> interfaces;
   size_t unreadable = 0;

@@ -40,7 +40,7 @@ TEST_CASE("agent flags: defaults and values and mistakes", "[flags]") {
 }
 
 TEST_CASE("agent flags: each refusal names the flag, even next to --help", "[flags]") {
-  auto named = [](std::vector<std::string> args, const std::string& flag) {
+  auto named = [](const std::vector<std::string>& args, const std::string& flag) {
     auto f = parseAgentFlags(args);
     REQUIRE_FALSE(f);
     INFO(f.error().message());
@@ -65,8 +65,9 @@ TEST_CASE("agent flags: each refusal names the flag, even next to --help", "[fla
 }
 
 TEST_CASE("agent flags: after the subcommand, --flag=value, and empty values", "[flags]") {
-  auto f = parseAgentFlags({"--state-dir=/s", "uninstall", "--socket", "/a.sock", "--log-level=debug",
-                            "--exclude-namespaces=", "--ztunnel-label=k=v=w", "--tunnel-mtu=1400"});
+  auto f =
+      parseAgentFlags({"--state-dir=/s", "uninstall", "--socket", "/a.sock", "--log-level=debug",
+                       "--exclude-namespaces=", "--ztunnel-label=k=v=w", "--tunnel-mtu=1400"});
   REQUIRE(f);
   CHECK(f->command == "uninstall");
   CHECK(f->stateDir == "/s");
@@ -84,9 +85,10 @@ TEST_CASE("agent flags: after the subcommand, --flag=value, and empty values", "
 TEST_CASE("agent --help lists every flag with its default and the exit codes", "[flags]") {
   std::string help = agentUsage();
   for (const char* shown :
-       {"--socket PATH", "(default /var/run/ambient/agent.sock)", "--tunnel-port N", "(default 6081)",
-        "--ztunnel-label KEY=VALUE", "(default app=ztunnel)", "(default kube-system)",
-        "(default 0.0.0.0:15031)", "(default $NODE_NAME)", "uninstall", "SIGHUP", "Exit codes: 0"}) {
+       {"--socket PATH", "(default /var/run/ambient/agent.sock)", "--tunnel-port N",
+        "(default 6081)", "--ztunnel-label KEY=VALUE", "(default app=ztunnel)",
+        "(default kube-system)", "(default 0.0.0.0:15031)", "(default $NODE_NAME)", "uninstall",
+        "SIGHUP", "Exit codes: 0"}) {
     INFO(shown);
     CHECK(help.find(shown) != std::string::npos);
   }

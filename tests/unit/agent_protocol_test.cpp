@@ -18,7 +18,7 @@ TEST_CASE("requests and replies round-trip", "[protocol]") {
 }
 
 TEST_CASE("garbage on the socket is a protocol error and never a crash", "[protocol]") {
-  for (std::string bad :
+  for (const std::string& bad :
        std::vector<std::string>{"", "{", "[]", "null", "{\"version\":1}",
                                 "{\"version\":2,\"command\":\"ADD\",\"containerId\":\"c\"}",
                                 "{\"version\":1,\"command\":\"PUT\",\"containerId\":\"c\"}",
@@ -81,12 +81,12 @@ TEST_CASE("STATUS and GC requests and the ready reply round-trip", "[protocol]")
 
 TEST_CASE("a malformed validAttachments is a protocol error", "[protocol]") {
   const std::string head = R"({"version":1,"containerId":"","command":)";
-  for (std::string bad : {head + R"("ADD","validAttachments":[]})",
-                          head + R"("GC","validAttachments":{}})",
-                          head + R"("GC","validAttachments":["c1"]})",
-                          head + R"("GC","validAttachments":[{"ifname":"eth0"}]})",
-                          head + R"("GC","validAttachments":[{"containerId":"c","ifname":5}]})",
-                          head + R"("GC","validAttachments":[{"containerId":null,"ifname":"e"}]})"}) {
+  for (const std::string& bad :
+       {head + R"("ADD","validAttachments":[]})", head + R"("GC","validAttachments":{}})",
+        head + R"("GC","validAttachments":["c1"]})",
+        head + R"("GC","validAttachments":[{"ifname":"eth0"}]})",
+        head + R"("GC","validAttachments":[{"containerId":"c","ifname":5}]})",
+        head + R"("GC","validAttachments":[{"containerId":null,"ifname":"e"}]})"}) {
     INFO(bad);
     auto r = decodeRequest(bad);
     REQUIRE_FALSE(r);

@@ -1,9 +1,10 @@
 // The agent's snapshot from Kubernetes API objects: finished pods left out, deletion and phase
 // to health, endpoints resolved to pods, FQDN slices skipped. Pure.
 #include "common/mesh/api_snapshot.h"
-#include "common/mesh/membership.h"
 
 #include <catch2/catch.hpp>
+
+#include "common/mesh/membership.h"
 
 using namespace ambient;
 

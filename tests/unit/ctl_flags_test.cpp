@@ -32,7 +32,7 @@ TEST_CASE("ctl flags: commands and flags before or after them", "[flags][ctl]") 
 }
 
 TEST_CASE("ctl flags: each refusal says what is wrong", "[flags][ctl]") {
-  auto says = [](std::vector<std::string> args, const std::string& what) {
+  auto says = [](const std::vector<std::string>& args, const std::string& what) {
     auto f = parseCtlFlags(args);
     REQUIRE_FALSE(f);
     INFO(f.error().message());

@@ -11,7 +11,7 @@ using namespace ambient::testing;
 namespace {
 
 // A running pod of this node as the API (or the metadata file) shows it.
-void runningHere(World& w, const std::string& key, std::vector<std::string> ips,
+void runningHere(World& w, const std::string& key, const std::vector<std::string>& ips,
                  const std::string& uid = "") {
   PodMeta m;
   m.uid = uid;

@@ -31,9 +31,9 @@ TEST_CASE("IpAddress parses both families and prints inet_ntop's text", "[ip-add
 }
 
 TEST_CASE("IpAddress refuses bad text naming the field", "[ip-address]") {
-  for (const char* bad : {"", "10.1.2", "10.1.2.300", "010.1.2.3", "abc", "10.1.2.3 ", ":",
-                          ":::", "1::2::3", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7::8", "12345::",
-                          "::1:", "fd00::10.0.0", "1.2.3.4::"}) {
+  for (const char* bad :
+       {"", "10.1.2", "10.1.2.300", "010.1.2.3", "abc", "10.1.2.3 ", ":", ":::", "1::2::3",
+        "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7::8", "12345::", "::1:", "fd00::10.0.0", "1.2.3.4::"}) {
     auto r = IpAddress::parse(bad, "prevResult ips[0]");
     REQUIRE_FALSE(r);
     CHECK(r.error().code == ErrorCode::kInvalidInput);
@@ -52,8 +52,8 @@ TEST_CASE("IpAddress accepts exactly what inet_pton accepts", "[ip-address]") {
     size_t len = 1 + rng() % 24;
     for (size_t i = 0; i < len; ++i) text += alphabet[rng() % alphabet.size()];
     unsigned char buf[16];
-    bool libc = inet_pton(text.find(':') != std::string::npos ? AF_INET6 : AF_INET,
-                          text.c_str(), buf) == 1;
+    bool libc =
+        inet_pton(text.find(':') != std::string::npos ? AF_INET6 : AF_INET, text.c_str(), buf) == 1;
     auto ours = IpAddress::parse(text);
     INFO(text);
     REQUIRE(bool(ours) == libc);

@@ -38,20 +38,33 @@ inline ObservedState model(ObservedState s, const ChangeSet& cs) {
               s.owned.sysctls.push_back(o);
             }
           } else if constexpr (std::is_same_v<T, NftTableSpec>) {
-            if (del) s.owned.nft.reset(); else s.owned.nft = o;
+            if (del)
+              s.owned.nft.reset();
+            else
+              s.owned.nft = o;
           } else if constexpr (std::is_same_v<T, NftElements>) {
             auto& elems = s.owned.nft->sets[0].elements;
             for (auto ip : o.elements) {
-              if (del) eraseByValue(elems, ip); else elems.push_back(ip);
+              if (del)
+                eraseByValue(elems, ip);
+              else
+                elems.push_back(ip);
             }
             std::sort(elems.begin(), elems.end());
           } else {
             auto& v = [&]() -> auto& {
-              if constexpr (std::is_same_v<T, AddressSpec>) return s.owned.addresses;
-              else if constexpr (std::is_same_v<T, RouteSpec>) return s.owned.routes;
-              else return s.owned.rules;
-            }();
-            if (del) eraseByValue(v, o); else v.push_back(o);
+              if constexpr (std::is_same_v<T, AddressSpec>)
+                return s.owned.addresses;
+              else if constexpr (std::is_same_v<T, RouteSpec>)
+                return s.owned.routes;
+              else
+                return s.owned.rules;
+            }
+            ();
+            if (del)
+              eraseByValue(v, o);
+            else
+              v.push_back(o);
           }
         },
         c.object);

@@ -73,7 +73,8 @@ TEST_CASE("iifname matches the whole name: pod veths named like ztunnel's", "[nf
     CHECK(run(*plan.nft, syn).ruleIndex == 9);
     CHECK(syn.mark == 0x100);
     // ztunnel's own onward connection with the client's source, from its veth: 0x210.
-    TracePacket onward{in.ztunnel.hostVeth.str(), ip("10.244.1.10"), ip("10.96.0.80"), 6, 8000, 0, 0};
+    TracePacket onward{
+        in.ztunnel.hostVeth.str(), ip("10.244.1.10"), ip("10.96.0.80"), 6, 8000, 0, 0};
     CHECK(run(*plan.nft, onward).ruleIndex == 6);
     CHECK(onward.mark == 0x210);
   }

@@ -1,10 +1,9 @@
 // Unit tests: ByteRing keeps no consumed bytes and its storage follows the bytes held. Pure.
-#include <catch2/catch.hpp>
+#include "ztunnel/core/byte_ring.h"
 
+#include <catch2/catch.hpp>
 #include <string>
 #include <vector>
-
-#include "ztunnel/core/byte_ring.h"
 
 using namespace zt;
 

@@ -25,6 +25,7 @@ TEST_CASE("peer identity check") {
   CHECK_FALSE(checkPeerIdentity({}, "cluster.local", ""));
   CHECK_FALSE(checkPeerIdentity({"https://example.com"}, "cluster.local", ""));
   CHECK_FALSE(checkPeerIdentity({sleep}, "other.domain", ""));
-  CHECK_FALSE(checkPeerIdentity({sleep}, "cluster.local", "spiffe://cluster.local/ns/default/sa/x"));
+  CHECK_FALSE(
+      checkPeerIdentity({sleep}, "cluster.local", "spiffe://cluster.local/ns/default/sa/x"));
   CHECK_FALSE(checkPeerIdentity({sleep, "spiffe://cluster.local/ns/a/sa/b"}, "cluster.local", ""));
 }

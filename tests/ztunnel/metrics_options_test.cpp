@@ -25,14 +25,15 @@ TEST_CASE("metrics render the istio_tcp family with workload labels") {
   m.countRejected("inbound_hbone", "tls_handshake");
   std::string text = m.renderPrometheus();
   CHECK(text.find("# TYPE istio_tcp_connections_opened_total counter") != std::string::npos);
-  CHECK(text.find("istio_tcp_connections_opened_total{reporter=\"source\",source_workload=\"sleep\","
-                  "source_workload_namespace=\"default\",source_principal=\"unknown\","
-                  "destination_workload=\"httpbin\"") != std::string::npos);
+  CHECK(
+      text.find("istio_tcp_connections_opened_total{reporter=\"source\",source_workload=\"sleep\","
+                "source_workload_namespace=\"default\",source_principal=\"unknown\","
+                "destination_workload=\"httpbin\"") != std::string::npos);
   CHECK(text.find("connection_security_policy=\"mutual_tls\"} 2\n") != std::string::npos);
   CHECK(text.find("istio_tcp_sent_bytes_total{") != std::string::npos);
   CHECK(text.find("} 2000\n") != std::string::npos);
-  CHECK(text.find("ztunnel_connections_rejected_total{listener=\"inbound_hbone\",reason=\"tls_handshake\"} 1") !=
-        std::string::npos);
+  CHECK(text.find("ztunnel_connections_rejected_total{listener=\"inbound_hbone\",reason=\"tls_"
+                  "handshake\"} 1") != std::string::npos);
   CHECK(escapeLabelValue("a\"b\\c\nd") == "a\\\"b\\\\c\\nd");
 }
 
@@ -75,7 +76,7 @@ TEST_CASE("flags: defaults, both spellings, errors") {
 }
 
 TEST_CASE("flags: each refusal names the flag, even next to --help; --help shows defaults") {
-  auto named = [](std::vector<std::string> args, const std::string& flag) {
+  auto named = [](const std::vector<std::string>& args, const std::string& flag) {
     auto o = parseOptions(args);
     REQUIRE_FALSE(o);
     INFO(o.error().message());
@@ -100,10 +101,11 @@ TEST_CASE("flags: each refusal names the flag, even next to --help; --help shows
   CHECK_FALSE(e->transparent);
   CHECK(e->maxConnections == 5);
   std::string help = renderHelp();
-  for (const char* shown : {"--outbound-port N", "(default 15001)", "(default 15020)",
-                            "--transparent on|off", "(default on)", "(default 4 MiB, as upstream ztunnel)",
-                            "(default spiffe://<td>/ns/istio-system/sa/ztunnel)",
-                            "(default /var/run/ztunnel/config.json)", "Limits and tuning", "4 a listener"}) {
+  for (const char* shown :
+       {"--outbound-port N", "(default 15001)", "(default 15020)", "--transparent on|off",
+        "(default on)", "(default 4 MiB, as upstream ztunnel)",
+        "(default spiffe://<td>/ns/istio-system/sa/ztunnel)",
+        "(default /var/run/ztunnel/config.json)", "Limits and tuning", "4 a listener"}) {
     INFO(shown);
     CHECK(help.find(shown) != std::string::npos);
   }

@@ -1,9 +1,9 @@
 // Unit tests: outbound route choice (VIP balancing, HBONE vs TCP, waypoints) and inbound CONNECT
 // validation. Pure.
+#include "ztunnel/core/route_plan.h"
+
 #include <catch2/catch.hpp>
 #include <set>
-
-#include "ztunnel/core/route_plan.h"
 
 using namespace zt;
 
@@ -32,12 +32,15 @@ WorkloadView makeView() {
       {"name": "svc", "namespace": "b", "hostname": "svc.b", "vips": ["/10.96.0.1"], "ports": {"80": 8080}},
       {"name": "plain", "namespace": "c", "hostname": "plain.c", "vips": ["/10.96.0.2"], "ports": {"90": 9090}},
       {"name": "empty", "namespace": "c", "hostname": "empty.c", "vips": ["/10.96.0.3"], "ports": {"1": 1}}
-    ]})", "cluster.local");
+    ]})",
+                             "cluster.local");
   REQUIRE(v);
   return std::move(*v);
 }
 
-SocketAddr sa(const char* s) { return *SocketAddr::parse(s); }
+SocketAddr sa(const char* s) {
+  return *SocketAddr::parse(s);
+}
 
 }  // namespace
 
@@ -45,7 +48,8 @@ TEST_CASE("service VIP is balanced over ready endpoints only, with HBONE to :150
   WorkloadView v = makeView();
   std::set<std::string> seen;
   for (uint64_t pick = 0; pick < 10; ++pick) {
-    OutboundRoute r = computeOutboundRoute(v, sa("10.0.1.2:40000"), sa("10.96.0.1:80"), pick, 15008);
+    OutboundRoute r =
+        computeOutboundRoute(v, sa("10.0.1.2:40000"), sa("10.96.0.1:80"), pick, 15008);
     REQUIRE(r.kind == RouteKind::kHbone);
     CHECK(r.connectTo.port == 15008);
     CHECK(r.authority.port == 8080);
@@ -94,7 +98,7 @@ TEST_CASE("refusals: no ready endpoint, HBONE from an unknown source") {
 
 TEST_CASE("inbound CONNECT validation") {
   WorkloadView v = makeView();
-  auto check = [&](ConnectRequest req, const std::string& node) {
+  auto check = [&](const ConnectRequest& req, const std::string& node) {
     return computeInboundTarget(v, req, node).status;
   };
   CHECK(check({"CONNECT", "10.0.2.2:8080", "", "", ""}, "n2") == 200);

@@ -55,16 +55,22 @@ TEST_CASE("view renders back to a document that parses to the same view") {
 }
 
 TEST_CASE("view errors name the field") {
-  auto missingNs = parseWorkloadView(R"({"workloads":[{"name":"x","workloadIps":["1.2.3.4"]}]})", "td");
+  auto missingNs =
+      parseWorkloadView(R"({"workloads":[{"name":"x","workloadIps":["1.2.3.4"]}]})", "td");
   REQUIRE_FALSE(missingNs);
   CHECK(missingNs.error().context.find("workloads[0]") != std::string::npos);
   CHECK(missingNs.error().context.find("namespace") != std::string::npos);
   CHECK_FALSE(parseWorkloadView("{not json", "td"));
-  CHECK_FALSE(parseWorkloadView(R"({"workloads":[{"namespace":"a","workloadIps":["300.1.1.1"]}]})", "td"));
-  CHECK_FALSE(parseWorkloadView(R"({"workloads":[{"namespace":"a","workloadIps":["1.1.1.1"],"protocol":"QUIC"}]})", "td"));
-  CHECK_FALSE(parseWorkloadView(R"({"services":[{"name":"s","namespace":"n","hostname":"h","vips":["/1.1.1.1"],"ports":{"x":1}}]})", "td"));
+  CHECK_FALSE(
+      parseWorkloadView(R"({"workloads":[{"namespace":"a","workloadIps":["300.1.1.1"]}]})", "td"));
+  CHECK_FALSE(parseWorkloadView(
+      R"({"workloads":[{"namespace":"a","workloadIps":["1.1.1.1"],"protocol":"QUIC"}]})", "td"));
+  CHECK_FALSE(parseWorkloadView(
+      R"({"services":[{"name":"s","namespace":"n","hostname":"h","vips":["/1.1.1.1"],"ports":{"x":1}}]})",
+      "td"));
   auto dup = parseWorkloadView(
-      R"({"workloads":[{"namespace":"a","name":"a","workloadIps":["1.1.1.1"]},{"namespace":"a","name":"b","workloadIps":["1.1.1.1"]}]})", "td");
+      R"({"workloads":[{"namespace":"a","name":"a","workloadIps":["1.1.1.1"]},{"namespace":"a","name":"b","workloadIps":["1.1.1.1"]}]})",
+      "td");
   REQUIRE_FALSE(dup);
   CHECK(dup.error().context.find("1.1.1.1") != std::string::npos);
 }
@@ -102,15 +108,23 @@ TEST_CASE("mutated config documents never crash the parser") {
     for (int e = 0; e < edits; ++e) {
       size_t at = next() % doc.size();
       switch (next() % 3) {
-        case 0: doc[at] = alphabet[next() % (sizeof(alphabet) - 1)]; break;
-        case 1: doc.erase(at, 1 + next() % 8); break;
-        default: doc = doc.substr(0, at) + alphabet[next() % (sizeof(alphabet) - 1)] + doc.substr(at); break;
+        case 0:
+          doc[at] = alphabet[next() % (sizeof(alphabet) - 1)];
+          break;
+        case 1:
+          doc.erase(at, 1 + next() % 8);
+          break;
+        default:
+          doc = doc.substr(0, at) + alphabet[next() % (sizeof(alphabet) - 1)] + doc.substr(at);
+          break;
       }
       if (doc.empty()) doc = "{";
     }
     auto v = parseWorkloadView(doc, "cluster.local");
-    if (v) ++parsed;
-    else CHECK_FALSE(v.error().context.empty());
+    if (v)
+      ++parsed;
+    else
+      CHECK_FALSE(v.error().context.empty());
   }
   CHECK(parsed < 3000);
 }

@@ -1,11 +1,7 @@
 // Benchmark peers: epoll sink/echo/idle server and measuring clients. Touches the kernel.
 #include "bench_peer.h"
 
-#include <cerrno>
-#include <charconv>
-#include <cstdio>
-#include <cstdlib>
-
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -15,10 +11,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <arpa/inet.h>
+#include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 
@@ -70,7 +68,8 @@ bool readAll(int fd, char* p, size_t n) {
 bool parseInt(const std::string& s, int min, int max, int* out) {
   int v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v < min || v > max) return false;
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v < min || v > max)
+    return false;
   *out = v;
   return true;
 }
@@ -143,8 +142,10 @@ int runServer(const std::vector<std::string>& args) {
         c.mode = buf[0];
         off = 1;
       }
-      if (c.mode == 'T') c.bytes += static_cast<uint64_t>(r) - off;
-      else if (c.mode == 'L' && static_cast<size_t>(r) > off) writeAll(fd, buf + off, static_cast<size_t>(r) - off);
+      if (c.mode == 'T')
+        c.bytes += static_cast<uint64_t>(r) - off;
+      else if (c.mode == 'L' && static_cast<size_t>(r) > off)
+        writeAll(fd, buf + off, static_cast<size_t>(r) - off);
     }
   }
 }
@@ -192,8 +193,10 @@ int runClient(const std::vector<std::string>& args) {
     us.reserve(static_cast<size_t>(iterations));
     for (int i = 0; i < iterations + 500; ++i) {
       auto t0 = Clock::now();
-      if (!writeAll(fd, msg, sizeof(msg)) || !readAll(fd, msg, sizeof(msg))) return std::puts("error rr"), 1;
-      if (i >= 500) us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+      if (!writeAll(fd, msg, sizeof(msg)) || !readAll(fd, msg, sizeof(msg)))
+        return std::puts("error rr"), 1;
+      if (i >= 500)
+        us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     }
     std::sort(us.begin(), us.end());
     auto pct = [&](double p) { return us[static_cast<size_t>(p * (us.size() - 1))]; };
@@ -212,7 +215,7 @@ int runClient(const std::vector<std::string>& args) {
     std::fflush(stdout);
     double hold = args.size() > 4 ? std::stod(args[4]) : 5;
     usleep(static_cast<useconds_t>(hold * 1e6));  // the orchestrator measures meanwhile
-    fds.clear();  // closes them
+    fds.clear();                                  // closes them
     return 0;
   }
   return 2;

@@ -144,8 +144,8 @@ int runBenchmark(const std::vector<std::string>& args) {
   s.ztunnel = me.substr(0, me.rfind('/')) + "/../ztunnel";
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    bool takesValue = a == "--ztunnel" || a == "--seconds" || a == "--runs" || a == "--iterations" ||
-                      a == "--idle" || a == "--cpus";
+    bool takesValue = a == "--ztunnel" || a == "--seconds" || a == "--runs" ||
+                      a == "--iterations" || a == "--idle" || a == "--cpus";
     if (!takesValue && a != "--keep")
       return std::fprintf(stderr, "unknown argument %s (see --help)\n", a.c_str()), 2;
     if (takesValue && i + 1 >= args.size())

@@ -26,8 +26,11 @@ HttpRequestHead parseHttpRequestHead(std::string_view bytes) {
 }
 
 std::string renderHttpResponse(int status, std::string_view contentType, std::string_view body) {
-  const char* reason = status == 200 ? "OK" : status == 404 ? "Not Found" : status == 405
-                           ? "Method Not Allowed" : status == 503 ? "Service Unavailable" : "Bad Request";
+  const char* reason = status == 200   ? "OK"
+                       : status == 404 ? "Not Found"
+                       : status == 405 ? "Method Not Allowed"
+                       : status == 503 ? "Service Unavailable"
+                                       : "Bad Request";
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\n";
   out += "Content-Type: " + std::string(contentType) + "\r\n";
   out += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";

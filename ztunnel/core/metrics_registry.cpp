@@ -27,10 +27,14 @@ std::string escapeLabelValue(const std::string& v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -47,9 +51,8 @@ std::string labelText(const TrafficLabels& l) {
          kv("destination_workload", l.destinationWorkload) + "," +
          kv("destination_workload_namespace", l.destinationNamespace) + "," +
          kv("destination_principal", l.destinationPrincipal) + "," +
-         kv("destination_service", l.destinationService) + "," +
-         kv("request_protocol", "tcp") + "," +
-         kv("connection_security_policy", l.securityPolicy) + "}";
+         kv("destination_service", l.destinationService) + "," + kv("request_protocol", "tcp") +
+         "," + kv("connection_security_policy", l.securityPolicy) + "}";
 }
 
 }  // namespace

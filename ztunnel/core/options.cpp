@@ -19,7 +19,8 @@ void defineFlags(CLI::App& app, Options& o) {
     return app.add_option(name, out, desc)->option_text("on|off")->default_str(out ? "on" : "off");
   };
 
-  std::string group = "Listeners (transparently redirected with TPROXY; original destination = local address)";
+  std::string group =
+      "Listeners (transparently redirected with TPROXY; original destination = local address)";
   app.add_option("--bind", o.bindAddress, "addresses of 15001/15006/15008, e.g. 127.0.0.1,::1")
       ->option_text("ADDR[,ADDR]")
       ->group(group);
@@ -68,7 +69,8 @@ void defineFlags(CLI::App& app, Options& o) {
                  "DIR/ca-key.pem (see scripts/make-test-ca.sh)")
       ->option_text("DIR")
       ->group(group);
-  app.add_option("--default-identity", o.defaultIdentity, "server identity when a destination is unknown")
+  app.add_option("--default-identity", o.defaultIdentity,
+                 "server identity when a destination is unknown")
       ->option_text("URI")
       ->default_str("spiffe://<td>/ns/istio-system/sa/ztunnel")
       ->group(group);
@@ -84,19 +86,21 @@ void defineFlags(CLI::App& app, Options& o) {
   number("--workers", o.workers, 1, 64, "event-loop threads");
   number("--max-connections", o.maxConnections, int64_t{1}, int64_t{10000000},
          "proxied connections at once, more are refused");
-  number("--handshake-timeout-ms", o.handshakeTimeoutMs, 100, 600000, "TLS + HTTP/2 CONNECT deadline");
+  number("--handshake-timeout-ms", o.handshakeTimeoutMs, 100, 600000,
+         "TLS + HTTP/2 CONNECT deadline");
   number("--connect-timeout-ms", o.connectTimeoutMs, 100, 600000, "upstream TCP connect deadline");
-  number("--drain-timeout-ms", o.drainTimeoutMs, 0, 600000, "SIGTERM: wait this long for connections");
+  number("--drain-timeout-ms", o.drainTimeoutMs, 0, 600000,
+         "SIGTERM: wait this long for connections");
   number("--stream-window", o.streamWindow, 65535u, 0x7fffffffu, "HTTP/2 stream window")
       ->default_str("4 MiB, as upstream ztunnel");
-  number("--connection-window", o.connectionWindow, 65535u, 0x7fffffffu,
-         "HTTP/2 connection window")
+  number("--connection-window", o.connectionWindow, 65535u, 0x7fffffffu, "HTTP/2 connection window")
       ->default_str("16 MiB");
   number("--frame-size", o.frameSize, 16384u, 16777215u, "HTTP/2 max frame size")
       ->default_str("1 MiB");
   number("--max-streams-per-connection", o.maxStreamsPerConnection, 1u, 10000u,
          "HBONE streams per pooled connection");
-  number("--pool-idle-ms", o.poolIdleMs, 100, 3600000, "close a pooled HBONE connection idle this long");
+  number("--pool-idle-ms", o.poolIdleMs, 100, 3600000,
+         "close a pooled HBONE connection idle this long");
   number("--stall-timeout-ms", o.stallTimeoutMs, 100, 3600000,
          "close an HBONE connection whose peer takes none of our pending\n"
          "output for this long: it does not read");
@@ -140,7 +144,8 @@ bool isOwnListener(const Options& opts, const SocketAddr& dst) {
   return false;
 }
 
-std::optional<IpAddr> originalSourceFor(const Options& opts, const IpAddr& client, const IpAddr& dst) {
+std::optional<IpAddr> originalSourceFor(const Options& opts, const IpAddr& client,
+                                        const IpAddr& dst) {
   if (!opts.originalSource || client.v6 != dst.v6) return std::nullopt;
   if (client.isLoopback() && !dst.isLoopback()) return std::nullopt;
   return client;

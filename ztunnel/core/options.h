@@ -13,11 +13,11 @@
 namespace zt {
 
 // Documented process exit codes.
-inline constexpr int kExitOk = 0;            // normal exit, also after a SIGTERM drain
-inline constexpr int kExitFailure = 1;       // unexpected runtime failure
-inline constexpr int kExitUsage = 2;         // bad command line
-inline constexpr int kExitConfig = 3;        // config or certificates unusable at startup
-inline constexpr int kExitListen = 4;        // a listener could not be bound
+inline constexpr int kExitOk = 0;       // normal exit, also after a SIGTERM drain
+inline constexpr int kExitFailure = 1;  // unexpected runtime failure
+inline constexpr int kExitUsage = 2;    // bad command line
+inline constexpr int kExitConfig = 3;   // config or certificates unusable at startup
+inline constexpr int kExitListen = 4;   // a listener could not be bound
 
 // ztunnel's own capture ports (--outbound-port, --inbound-plaintext-port, --inbound-port): a
 // connection or CONNECT to one of them would loop back into ztunnel.
@@ -32,9 +32,9 @@ struct ListenerPorts {
 
 struct Options {
   std::string configPath = "/var/run/ztunnel/config.json";
-  std::string bindAddress = "127.0.0.1";   // 15001/15006/15008; comma-separated list allowed
-  std::vector<IpAddr> bindAddresses;       // parsed from bindAddress
-  std::string statusBindAddress = "0.0.0.0";  // 15020/15021
+  std::string bindAddress = "127.0.0.1";       // 15001/15006/15008; comma-separated list allowed
+  std::vector<IpAddr> bindAddresses;           // parsed from bindAddress
+  std::string statusBindAddress = "0.0.0.0";   // 15020/15021
   std::string adminBindAddress = "127.0.0.1";  // 15000
   uint16_t outboundPort = ambient::kPortOutbound;
   uint16_t inboundPlainPort = ambient::kPortInboundPlain;
@@ -44,14 +44,14 @@ struct Options {
   uint16_t adminPort = 15000;
   uint16_t peerHbonePort = ambient::kPortHbone;  // port dialled on destination ztunnels
   ListenerPorts listeners() const { return {outboundPort, inboundPlainPort, inboundPort}; }
-  bool transparent = true;         // IP_TRANSPARENT listeners (TPROXY)
-  bool originalSource = true;      // dial upstream with the client's IP as source
-  uint32_t mark = 0;               // SO_MARK on upstream sockets (0: none)
-  std::string node;                // this node's name; inbound serves only its workloads
+  bool transparent = true;     // IP_TRANSPARENT listeners (TPROXY)
+  bool originalSource = true;  // dial upstream with the client's IP as source
+  uint32_t mark = 0;           // SO_MARK on upstream sockets (0: none)
+  std::string node;            // this node's name; inbound serves only its workloads
   std::string trustDomain = "cluster.local";
-  std::string certDir;             // <dir>/root-cert.pem, <dir>/<ns>/<sa>/{cert-chain,key}.pem
-  std::string devCaDir;            // <dir>/ca-cert.pem + ca-key.pem: mint certificates
-  std::string defaultIdentity;     // server identity when the destination is not in the view
+  std::string certDir;          // <dir>/root-cert.pem, <dir>/<ns>/<sa>/{cert-chain,key}.pem
+  std::string devCaDir;         // <dir>/ca-cert.pem + ca-key.pem: mint certificates
+  std::string defaultIdentity;  // server identity when the destination is not in the view
   int workers = 2;
   int64_t maxConnections = 100000;
   int handshakeTimeoutMs = 10000;
@@ -62,7 +62,7 @@ struct Options {
   uint32_t connectionWindow = 16 * 1024 * 1024;  // HTTP/2 connection window (upstream ztunnel)
   uint32_t frameSize = 1024 * 1024;              // HTTP/2 max frame size (upstream ztunnel)
   uint32_t maxStreamsPerConnection = 100;        // pooled HBONE connection streams
-  int poolIdleMs = 30000;                         // idle pooled HBONE connections close
+  int poolIdleMs = 30000;                        // idle pooled HBONE connections close
   int stallTimeoutMs = 60000;  // an HBONE peer whose socket takes no byte of our output this long
   // Received HTTP/2 DATA one HBONE connection may hold for slow plain sockets: the windows we
   // advertise are clamped to it, and credit is returned only for bytes a socket took.
@@ -88,7 +88,8 @@ bool isOwnListener(const Options& opts, const SocketAddr& dst);
 
 // The source to dial upstream with: the client's IP when original source is on, unless that
 // cannot work (a loopback client towards a non-loopback destination, or another family).
-std::optional<IpAddr> originalSourceFor(const Options& opts, const IpAddr& client, const IpAddr& dst);
+std::optional<IpAddr> originalSourceFor(const Options& opts, const IpAddr& client,
+                                        const IpAddr& dst);
 std::string renderHelp();
 
 }  // namespace zt

@@ -59,7 +59,8 @@ OutboundRoute computeOutboundRoute(const WorkloadView& view, const SocketAddr& s
     if (!ready.empty()) {
       auto [w, ep] = ready[pick % ready.size()];
       target = w;
-      uint16_t port = ep->port.empty() ? mapPort(svc->ports, dst.port) : mapPort(ep->port, dst.port);
+      uint16_t port =
+          ep->port.empty() ? mapPort(svc->ports, dst.port) : mapPort(ep->port, dst.port);
       if (ep->port.empty() && !svc->ports.count(dst.port)) port = dst.port;
       targetAddr = SocketAddr{w->workloadIps.front(), port};
     }
@@ -101,8 +102,7 @@ OutboundRoute computeOutboundRoute(const WorkloadView& view, const SocketAddr& s
 }
 
 InboundDecision computeInboundTarget(const WorkloadView& view, const ConnectRequest& req,
-                                     const std::string& localNode,
-                                     const ListenerPorts& listeners) {
+                                     const std::string& localNode, const ListenerPorts& listeners) {
   InboundDecision d;
   if (req.method != "CONNECT") {
     d.status = 405;

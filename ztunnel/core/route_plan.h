@@ -20,15 +20,15 @@ enum class RouteKind {
 
 struct OutboundRoute {
   RouteKind kind = RouteKind::kReject;
-  SocketAddr connectTo;           // TCP peer to dial
-  SocketAddr authority;           // HBONE CONNECT target (ip:port)
-  std::string sourceIdentity;     // our client certificate's identity (HBONE)
-  std::string expectedIdentity;   // required peer identity (HBONE; empty: any in trust domain)
+  SocketAddr connectTo;          // TCP peer to dial
+  SocketAddr authority;          // HBONE CONNECT target (ip:port)
+  std::string sourceIdentity;    // our client certificate's identity (HBONE)
+  std::string expectedIdentity;  // required peer identity (HBONE; empty: any in trust domain)
   const Workload* source = nullptr;
   const Workload* destination = nullptr;
   const Service* service = nullptr;
   bool viaWaypoint = false;
-  std::string reason;             // why kReject
+  std::string reason;  // why kReject
 };
 
 // `pick` is a caller-supplied random number used to choose among ready endpoints.
@@ -46,10 +46,10 @@ struct ConnectRequest {
 };
 
 struct InboundDecision {
-  int status = 0;                  // 200 means: dial `target`
+  int status = 0;  // 200 means: dial `target`
   SocketAddr target;
   const Workload* destination = nullptr;
-  std::string reason;              // why not 200
+  std::string reason;  // why not 200
 };
 
 // Validates a CONNECT arriving on the HBONE port: 400 malformed, 405 not CONNECT, 401 target

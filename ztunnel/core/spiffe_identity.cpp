@@ -20,8 +20,8 @@ Result<SpiffeIdentity> SpiffeIdentity::parse(std::string_view uri) {
   constexpr std::string_view kScheme = "spiffe://";
   auto bad = [&](std::string_view why) {
     return fail(ErrorCode::kInvalidInput,
-                "identity '" + std::string(uri) + "' is not spiffe://<td>/ns/<ns>/sa/<sa>: " +
-                    std::string(why));
+                "identity '" + std::string(uri) +
+                    "' is not spiffe://<td>/ns/<ns>/sa/<sa>: " + std::string(why));
   };
   if (uri.substr(0, kScheme.size()) != kScheme) return bad("scheme");
   std::string_view rest = uri.substr(kScheme.size());
@@ -50,15 +50,16 @@ Result<SpiffeIdentity> checkPeerIdentity(const std::vector<std::string>& uriSans
   const std::string* found = nullptr;
   for (const auto& san : uriSans) {
     if (san.rfind("spiffe://", 0) != 0) continue;
-    if (found) return fail(ErrorCode::kProtocol, "peer certificate has more than one SPIFFE URI SAN");
+    if (found)
+      return fail(ErrorCode::kProtocol, "peer certificate has more than one SPIFFE URI SAN");
     found = &san;
   }
   if (!found) return fail(ErrorCode::kProtocol, "peer certificate has no SPIFFE URI SAN");
   auto id = SpiffeIdentity::parse(*found);
   if (!id) return fail(ErrorCode::kProtocol, id.error().context);
   if (id->trustDomain != trustDomain)
-    return fail(ErrorCode::kProtocol, "peer identity " + *found + " is outside trust domain " +
-                                          std::string(trustDomain));
+    return fail(ErrorCode::kProtocol,
+                "peer identity " + *found + " is outside trust domain " + std::string(trustDomain));
   if (!expected.empty() && *found != expected)
     return fail(ErrorCode::kProtocol,
                 "peer identity " + *found + " is not the expected " + std::string(expected));

@@ -28,8 +28,8 @@ Status WorkloadView::finalize() {
     serviceByHost_[s.ns + "/" + s.hostname] = i;
     for (const auto& vip : s.vips)
       if (!serviceByVip_.emplace(vip.second, i).second)
-        return fail(ErrorCode::kInvalidInput,
-                    "service VIP " + vip.second.toString() + " used twice (service " + s.hostname + ")");
+        return fail(ErrorCode::kInvalidInput, "service VIP " + vip.second.toString() +
+                                                  " used twice (service " + s.hostname + ")");
   }
   for (const Workload& w : workloads) {
     for (const auto& [key, ports] : w.services) {

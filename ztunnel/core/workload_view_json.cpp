@@ -35,7 +35,8 @@ IpAddr parseIp(const std::string& text, const std::string& where) {
 }
 
 // "network/ip" (network may be empty: "/10.0.0.1"); a bare IP is accepted too.
-std::pair<std::string, IpAddr> parseNetworkAddress(const std::string& text, const std::string& where) {
+std::pair<std::string, IpAddr> parseNetworkAddress(const std::string& text,
+                                                   const std::string& where) {
   size_t slash = text.find('/');
   if (slash == std::string::npos) return {"", parseIp(text, where)};
   return {text.substr(0, slash), parseIp(text.substr(slash + 1), where)};
@@ -68,7 +69,8 @@ HealthStatus parseStatus(const json& o, const std::string& where) {
   bad(where, "status must be Healthy or Unhealthy, got '" + s + "'");
 }
 
-std::optional<GatewayAddress> parseGateway(const json& o, const char* key, const std::string& where) {
+std::optional<GatewayAddress> parseGateway(const json& o, const char* key,
+                                           const std::string& where) {
   auto it = o.find(key);
   if (it == o.end() || it->is_null()) return std::nullopt;
   std::string w = where + "." + key;
@@ -175,13 +177,17 @@ json renderPorts(const PortMap& ports) {
 
 json renderGateway(const GatewayAddress& g) {
   json o;
-  if (g.address) o["destination"] = g.network + "/" + g.address->toString();
-  else o["destination"] = {{"namespace", g.hostnameNamespace}, {"hostname", g.hostname}};
+  if (g.address)
+    o["destination"] = g.network + "/" + g.address->toString();
+  else
+    o["destination"] = {{"namespace", g.hostnameNamespace}, {"hostname", g.hostname}};
   o["hboneMtlsPort"] = g.hboneMtlsPort;
   return o;
 }
 
-const char* statusName(HealthStatus s) { return s == HealthStatus::kHealthy ? "Healthy" : "Unhealthy"; }
+const char* statusName(HealthStatus s) {
+  return s == HealthStatus::kHealthy ? "Healthy" : "Unhealthy";
+}
 
 }  // namespace
 
@@ -242,7 +248,8 @@ std::string renderWorkloadView(const WorkloadView& view) {
     o["ports"] = renderPorts(s.ports);
     o["endpoints"] = json::object();
     for (const auto& [uid, e] : s.endpoints)
-      o["endpoints"][uid] = {{"workloadUid", e.workloadUid}, {"port", renderPorts(e.port)},
+      o["endpoints"][uid] = {{"workloadUid", e.workloadUid},
+                             {"port", renderPorts(e.port)},
                              {"status", statusName(e.status)}};
     o["subjectAltNames"] = s.subjectAltNames;
     if (s.waypoint) o["waypoint"] = renderGateway(*s.waypoint);

@@ -16,7 +16,8 @@ struct HboneConnection::Callbacks {
 
   static int onBeginHeaders(nghttp2_session*, const nghttp2_frame* f, void* p) {
     auto* c = self(p);
-    if (c->mode_ == Mode::kServer && f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST)
+    if (c->mode_ == Mode::kServer && f->hd.type == NGHTTP2_HEADERS &&
+        f->headers.cat == NGHTTP2_HCAT_REQUEST)
       c->requests_[f->hd.stream_id] = ConnectRequest{};
     return 0;
   }
@@ -29,11 +30,16 @@ struct HboneConnection::Callbacks {
     if (c->mode_ == Mode::kServer) {
       auto it = c->requests_.find(f->hd.stream_id);
       if (it == c->requests_.end()) return 0;
-      if (n == ":method") it->second.method = v;
-      else if (n == ":authority") it->second.authority = v;
-      else if (n == ":scheme") it->second.scheme = v;
-      else if (n == ":path") it->second.path = v;
-      else if (n == ":protocol") it->second.protocol = v;
+      if (n == ":method")
+        it->second.method = v;
+      else if (n == ":authority")
+        it->second.authority = v;
+      else if (n == ":scheme")
+        it->second.scheme = v;
+      else if (n == ":path")
+        it->second.path = v;
+      else if (n == ":protocol")
+        it->second.protocol = v;
     } else if (n == ":status") {
       c->responses_[f->hd.stream_id] = std::atoi(v.c_str());
     }
@@ -64,7 +70,8 @@ struct HboneConnection::Callbacks {
         c->peerGoAway_ = true;
         break;
       case NGHTTP2_SETTINGS:
-        c->peerMaxStreams_ = nghttp2_session_get_remote_settings(s, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+        c->peerMaxStreams_ =
+            nghttp2_session_get_remote_settings(s, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
         break;
       default:
         break;
@@ -72,9 +79,12 @@ struct HboneConnection::Callbacks {
     return 0;
   }
 
-  static int onDataChunk(nghttp2_session* s, uint8_t, int32_t id, const uint8_t* data, size_t len, void* p) {
-    if (auto* st = stream(s, id)) st->onH2Data(data, len);
-    else self(p)->consume(id, len);  // stream gone: keep the connection window open
+  static int onDataChunk(nghttp2_session* s, uint8_t, int32_t id, const uint8_t* data, size_t len,
+                         void* p) {
+    if (auto* st = stream(s, id))
+      st->onH2Data(data, len);
+    else
+      self(p)->consume(id, len);  // stream gone: keep the connection window open
     return 0;
   }
 
@@ -117,7 +127,8 @@ struct HboneConnection::Callbacks {
     // Bigger DATA frames mean fewer callbacks and syscalls; still within windows and peer limits.
     // 16 TLS records minus the 9-byte frame header: a frame fills whole records, no runt record.
     constexpr ssize_t kFrame = 16 * 16384 - 9;
-    return std::min<ssize_t>({sessionWindow, streamWindow, static_cast<ssize_t>(remoteMaxFrame), kFrame});
+    return std::min<ssize_t>(
+        {sessionWindow, streamWindow, static_cast<ssize_t>(remoteMaxFrame), kFrame});
   }
 
   static nghttp2_session_callbacks* get() {
@@ -137,6 +148,8 @@ struct HboneConnection::Callbacks {
   }
 };
 
-nghttp2_session_callbacks* hboneCallbacks() { return HboneConnection::Callbacks::get(); }
+nghttp2_session_callbacks* hboneCallbacks() {
+  return HboneConnection::Callbacks::get();
+}
 
 }  // namespace zt

@@ -20,7 +20,8 @@ HboneConnection* dial(WorkerContext& ctx, const std::string& key, const Outbound
                       const std::optional<IpAddr>& source) {
   auto cert = ctx.state.certs->get(route.sourceIdentity);
   if (!cert) {
-    ambient::logLine(ambient::LogLevel::kWarn, "no certificate for outbound identity", {{"error", cert.error().message()}});
+    ambient::logLine(ambient::LogLevel::kWarn, "no certificate for outbound identity",
+                     {{"error", cert.error().message()}});
     ctx.state.metrics.countRejected("outbound", "no_certificate");
     return nullptr;
   }
@@ -34,8 +35,9 @@ HboneConnection* dial(WorkerContext& ctx, const std::string& key, const Outbound
     ctx.state.metrics.countRejected("outbound", "tls_setup");
     return nullptr;
   }
-  auto* conn = new HboneConnection(ctx, HboneConnection::Mode::kClient, std::move(*fd), std::move(*ssl),
-                                   route.connectTo, SocketAddr{}, route.expectedIdentity);
+  auto* conn =
+      new HboneConnection(ctx, HboneConnection::Mode::kClient, std::move(*fd), std::move(*ssl),
+                          route.connectTo, SocketAddr{}, route.expectedIdentity);
   if (!conn->start()) {
     delete conn;  // frees the TLS state and closes the socket
     return nullptr;
@@ -62,7 +64,8 @@ void startHboneOutbound(WorkerContext& ctx, UniqueFd clientFd, const SocketAddr&
     closeWithReset(std::move(clientFd));
     return;
   }
-  auto* stream = new HboneStream(ctx, std::move(clientFd), std::move(counters), true, false, "outbound");
+  auto* stream =
+      new HboneStream(ctx, std::move(clientFd), std::move(counters), true, false, "outbound");
   if (!stream->start()) {
     stream->onConnectionLost();
     return;

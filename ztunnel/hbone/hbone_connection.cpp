@@ -29,8 +29,14 @@ constexpr size_t kReadChunk = 256 * 1024;
 HboneConnection::HboneConnection(WorkerContext& ctx, Mode mode, UniqueFd fd, SslPtr ssl,
                                  const SocketAddr& peer, const SocketAddr& local,
                                  std::string expectedIdentity)
-    : ctx_(ctx), mode_(mode), fd_(std::move(fd)), ssl_(std::move(ssl)), peer_(peer), local_(local),
-      expectedIdentity_(std::move(expectedIdentity)), watch_{this, 0},
+    : ctx_(ctx),
+      mode_(mode),
+      fd_(std::move(fd)),
+      ssl_(std::move(ssl)),
+      peer_(peer),
+      local_(local),
+      expectedIdentity_(std::move(expectedIdentity)),
+      watch_{this, 0},
       state_(mode == Mode::kClient ? State::kConnecting : State::kHandshaking) {
   SSL_set_bio(ssl_.get(), BIO_new_socket(fd_.get(), BIO_NOCLOSE), newAppendBio(&tlsOut_));
   tlsOut_.setGrowthLimit(kOutHighWater + kOutSlack);
@@ -42,12 +48,14 @@ Status HboneConnection::start() {
   policy_.trustDomain = ctx_.state.opts.trustDomain;
   policy_.expectedIdentity = mode_ == Mode::kClient ? expectedIdentity_ : std::string();
   attachPeerPolicy(ssl_.get(), &policy_);
-  if (auto st = ctx_.loop.add(fd_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &watch_); !st) return st;
+  if (auto st = ctx_.loop.add(fd_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &watch_); !st)
+    return st;
   ctx_.hbonePool->track(this);
-  timer_ = ctx_.loop.addTimer(std::chrono::milliseconds(ctx_.state.opts.handshakeTimeoutMs), [this] {
-    timer_ = 0;
-    drop("handshake_timeout", "no TLS handshake and CONNECT within the deadline");
-  });
+  timer_ =
+      ctx_.loop.addTimer(std::chrono::milliseconds(ctx_.state.opts.handshakeTimeoutMs), [this] {
+        timer_ = 0;
+        drop("handshake_timeout", "no TLS handshake and CONNECT within the deadline");
+      });
   return {};
 }
 
@@ -60,7 +68,8 @@ void HboneConnection::onEvents(int, uint32_t events) {
   if (state_ == State::kConnecting) {
     if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
     if (int err = socketError(fd_.get()); err != 0 || (events & EPOLLERR))
-      return drop("hbone_connect_failed", "connect to " + peer_.toString() + " errno " + std::to_string(err));
+      return drop("hbone_connect_failed",
+                  "connect to " + peer_.toString() + " errno " + std::to_string(err));
     state_ = State::kHandshaking;
   }
   if (state_ == State::kHandshaking) continueHandshake();
@@ -76,7 +85,8 @@ void HboneConnection::continueHandshake() {
   if (r == 1) {
     if (!writeSocket()) return;
     if (auto st = onHandshakeDone(); !st)
-      drop(st.error().code == ErrorCode::kProtocol ? "alpn_mismatch" : "peer_identity", st.error().context);
+      drop(st.error().code == ErrorCode::kProtocol ? "alpn_mismatch" : "peer_identity",
+           st.error().context);
     return;
   }
   int err = SSL_get_error(ssl_.get(), r);
@@ -95,21 +105,25 @@ void HboneConnection::continueHandshake() {
 }
 
 Status HboneConnection::onHandshakeDone() {
-  if (!alpnAllowsH2(ssl_.get())) return zt::fail(ErrorCode::kProtocol, "ALPN selected a protocol other than h2");
+  if (!alpnAllowsH2(ssl_.get()))
+    return zt::fail(ErrorCode::kProtocol, "ALPN selected a protocol other than h2");
   auto id = checkPeerIdentity(peerUriSans(ssl_.get()), ctx_.state.opts.trustDomain,
                               mode_ == Mode::kClient ? expectedIdentity_ : std::string());
   if (!id) return zt::fail(id.error());
   peerIdentity_ = id->toUri();
   nghttp2_option* rawOpt = nullptr;
-  if (nghttp2_option_new(&rawOpt) != 0) return zt::fail(ErrorCode::kInternal, "nghttp2_option_new: out of memory");
+  if (nghttp2_option_new(&rawOpt) != 0)
+    return zt::fail(ErrorCode::kInternal, "nghttp2_option_new: out of memory");
   NghttpOptionPtr opt(rawOpt);
   nghttp2_option_set_no_auto_window_update(opt.get(), 1);
   nghttp2_option_set_peer_max_concurrent_streams(opt.get(), 100);
   nghttp2_session* session = nullptr;
-  int rv = mode_ == Mode::kServer ? nghttp2_session_server_new2(&session, hboneCallbacks(), this, opt.get())
-                                  : nghttp2_session_client_new2(&session, hboneCallbacks(), this, opt.get());
+  int rv = mode_ == Mode::kServer
+               ? nghttp2_session_server_new2(&session, hboneCallbacks(), this, opt.get())
+               : nghttp2_session_client_new2(&session, hboneCallbacks(), this, opt.get());
   session_.reset(session);
-  if (rv != 0) return zt::fail(ErrorCode::kInternal, std::string("nghttp2 session: ") + nghttp2_strerror(rv));
+  if (rv != 0)
+    return zt::fail(ErrorCode::kInternal, std::string("nghttp2 session: ") + nghttp2_strerror(rv));
   const Options& o = ctx_.state.opts;
   nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, mode_ == Mode::kServer ? 1000u : 100u},
@@ -206,12 +220,14 @@ void HboneConnection::armStallTimer() {
   // streams forever; once none of the pending bytes leaves for --stall-timeout-ms it is dropped.
   auto limit = std::chrono::milliseconds(ctx_.state.opts.stallTimeoutMs);
   auto due = lastWrite_ + limit - std::chrono::steady_clock::now();
-  auto delay = std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(due));
+  auto delay = std::max(std::chrono::milliseconds(1),
+                        std::chrono::duration_cast<std::chrono::milliseconds>(due));
   stallTimer_ = ctx_.loop.addTimer(delay, [this, limit] {
     stallTimer_ = 0;
     if (state_ == State::kClosed || tlsOut_.empty()) return;
     if (std::chrono::steady_clock::now() - lastWrite_ >= limit)
-      return drop("peer_not_reading", "no output taken for " + std::to_string(limit.count()) + " ms");
+      return drop("peer_not_reading",
+                  "no output taken for " + std::to_string(limit.count()) + " ms");
     armStallTimer();
   });
 }
@@ -239,7 +255,8 @@ void HboneConnection::flush() {
     if (!tlsOut_.empty()) return;  // socket full: EPOLLOUT resumes
     if (!more) break;
   }
-  if (!nghttp2_session_want_read(session_.get()) && !nghttp2_session_want_write(session_.get())) close();
+  if (!nghttp2_session_want_read(session_.get()) && !nghttp2_session_want_write(session_.get()))
+    close();
 }
 
 void HboneConnection::countOnce(const std::string& reason) {
@@ -256,7 +273,7 @@ void HboneConnection::drop(const std::string& reason, const std::string& detail)
   if (state_ == State::kClosed) return;
   countOnce(reason);
   ambient::logLine(ambient::LogLevel::kDebug, "HBONE connection failed",
-          {{"peer", peer_.toString()}, {"reason", reason}, {"detail", detail}});
+                   {{"peer", peer_.toString()}, {"reason", reason}, {"detail", detail}});
   close();
 }
 

@@ -7,8 +7,8 @@
 
 #include <chrono>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,13 +44,13 @@ class HboneConnection : public EventHandler {
   void openStream(HboneStream* stream, const SocketAddr& authority);
 
   // Used by streams (never from inside nghttp2 callbacks unless noted).
-  void resumeData(int32_t id);                     // safe in callbacks
-  void consume(int32_t id, size_t n);              // safe in callbacks
-  void consumeConnection(size_t n);                // safe in callbacks
+  void resumeData(int32_t id);         // safe in callbacks
+  void consume(int32_t id, size_t n);  // safe in callbacks
+  void consumeConnection(size_t n);    // safe in callbacks
   // Streams closed at the HTTP/2 level that still deliver a tail (they return connection credit).
   void addTail(HboneStream* s) { tails_.insert(s); }
   void removeTail(HboneStream* s) { tails_.erase(s); }
-  void resetStream(int32_t id, uint32_t code);     // safe in callbacks
+  void resetStream(int32_t id, uint32_t code);                 // safe in callbacks
   void submitResponse(int32_t id, int status, bool withData);  // server side
   void flush();
   void detach(HboneStream* stream);
@@ -96,7 +96,7 @@ class HboneConnection : public EventHandler {
   bool peerGoAway_ = false;
   uint32_t peerMaxStreams_ = 100;
   std::string peerIdentity_;
-  bool counted_ = false;   // a rejection was counted for this connection
+  bool counted_ = false;     // a rejection was counted for this connection
   uint64_t stallTimer_ = 0;  // armed while output waits for the socket
   std::chrono::steady_clock::time_point lastWrite_{};
   void armStallTimer();

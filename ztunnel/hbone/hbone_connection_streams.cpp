@@ -14,7 +14,8 @@ bool HboneConnection::acceptsStreams() const {
   // Streams to stalled readers can hold the peer's whole connection window; a new stream on
   // that connection would wait behind them, so it goes to another connection instead.
   constexpr int32_t kMinSendWindow = 64 * 1024;
-  return state_ != State::kOpen || nghttp2_session_get_remote_window_size(session_.get()) >= kMinSendWindow;
+  return state_ != State::kOpen ||
+         nghttp2_session_get_remote_window_size(session_.get()) >= kMinSendWindow;
 }
 
 void HboneConnection::openStream(HboneStream* stream, const SocketAddr& authority) {
@@ -28,7 +29,8 @@ void HboneConnection::openStream(HboneStream* stream, const SocketAddr& authorit
   const char* method = "CONNECT";
   nghttp2_nv nva[] = {
       {(uint8_t*)":method", (uint8_t*)method, 7, 7, NGHTTP2_NV_FLAG_NO_COPY_NAME},
-      {(uint8_t*)":authority", (uint8_t*)auth.data(), 10, auth.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME},
+      {(uint8_t*)":authority", (uint8_t*)auth.data(), 10, auth.size(),
+       NGHTTP2_NV_FLAG_NO_COPY_NAME},
   };
   nghttp2_data_provider p = HboneStream::provider(stream);
   int32_t id = nghttp2_submit_request(session_.get(), nullptr, nva, 2, &p, stream);
@@ -60,10 +62,12 @@ void HboneConnection::resetStream(int32_t id, uint32_t code) {
 void HboneConnection::submitResponse(int32_t id, int status, bool withData) {
   if (!session_) return;
   std::string s = std::to_string(status);
-  nghttp2_nv nva[] = {{(uint8_t*)":status", (uint8_t*)s.data(), 7, s.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME}};
+  nghttp2_nv nva[] = {
+      {(uint8_t*)":status", (uint8_t*)s.data(), 7, s.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME}};
   nghttp2_data_provider p{};
   if (withData) {
-    auto* stream = static_cast<HboneStream*>(nghttp2_session_get_stream_user_data(session_.get(), id));
+    auto* stream =
+        static_cast<HboneStream*>(nghttp2_session_get_stream_user_data(session_.get(), id));
     p = HboneStream::provider(stream);
   }
   nghttp2_submit_response(session_.get(), id, nva, 1, withData ? &p : nullptr);
@@ -92,8 +96,9 @@ void HboneConnection::goAway() {
   goingAway_ = true;
   if (state_ != State::kOpen) return;
   if (mode_ == Mode::kServer) {
-    nghttp2_submit_goaway(session_.get(), NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_.get()),
-                          NGHTTP2_NO_ERROR, nullptr, 0);
+    nghttp2_submit_goaway(session_.get(), NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(session_.get()), NGHTTP2_NO_ERROR,
+                          nullptr, 0);
     flush();
   } else if (streams_.empty()) {
     close();

@@ -10,8 +10,10 @@ HbonePool::~HbonePool() = default;
 void HbonePool::untrack(HboneConnection* c) {
   all_.erase(c);
   for (auto it = byKey_.begin(); it != byKey_.end();) {
-    if (it->second == c) it = byKey_.erase(it);
-    else ++it;
+    if (it->second == c)
+      it = byKey_.erase(it);
+    else
+      ++it;
   }
 }
 

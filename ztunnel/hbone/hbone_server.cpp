@@ -14,7 +14,8 @@
 
 namespace zt {
 
-void acceptInboundHbone(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& dst) {
+void acceptInboundHbone(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer,
+                        const SocketAddr& dst) {
   const char* name = listenerFor(HboneConnection::Mode::kServer);
   if (!ctx.state.tls) {
     ctx.state.metrics.countRejected(name, "no_identity_source");
@@ -24,10 +25,12 @@ void acceptInboundHbone(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer,
   auto view = ctx.state.snapshot();
   // Present the identity of the workload the client dialled (its IP is our local address).
   const Workload* w = view->findWorkloadByIp(dst.ip);
-  std::string identity = w && w->protocol == TunnelProtocol::kHbone ? w->identity() : ctx.state.opts.defaultIdentity;
+  std::string identity =
+      w && w->protocol == TunnelProtocol::kHbone ? w->identity() : ctx.state.opts.defaultIdentity;
   auto cert = ctx.state.certs->get(identity);
   if (!cert) {
-    ambient::logLine(ambient::LogLevel::kWarn, "no certificate for inbound identity", {{"error", cert.error().message()}});
+    ambient::logLine(ambient::LogLevel::kWarn, "no certificate for inbound identity",
+                     {{"error", cert.error().message()}});
     ctx.state.metrics.countRejected(name, "no_certificate");
     closeWithReset(std::move(fd));
     return;
@@ -38,8 +41,8 @@ void acceptInboundHbone(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer,
     closeWithReset(std::move(fd));
     return;
   }
-  auto* conn =
-      new HboneConnection(ctx, HboneConnection::Mode::kServer, std::move(fd), std::move(*ssl), peer, dst);
+  auto* conn = new HboneConnection(ctx, HboneConnection::Mode::kServer, std::move(fd),
+                                   std::move(*ssl), peer, dst);
   if (!conn->start()) delete conn;  // frees the TLS state and closes the socket
 }
 
@@ -56,25 +59,29 @@ void HboneConnection::onRequest(int32_t id) {
     d.status = 503;
     d.reason = "draining";
   }
-  if (d.status == 200 && ctx_.state.metrics.activeConnections.load() >= ctx_.state.opts.maxConnections) {
+  if (d.status == 200 &&
+      ctx_.state.metrics.activeConnections.load() >= ctx_.state.opts.maxConnections) {
     d.status = 503;
     d.reason = "connection limit";
   }
   if (d.status != 200) {
-    ambient::logLine(ambient::LogLevel::kDebug, "CONNECT refused",
-            {{"peer", peer_.toString()}, {"status", std::to_string(d.status)}, {"reason", d.reason}});
+    ambient::logLine(
+        ambient::LogLevel::kDebug, "CONNECT refused",
+        {{"peer", peer_.toString()}, {"status", std::to_string(d.status)}, {"reason", d.reason}});
     ctx_.state.metrics.countRejected(name, "connect_status_" + std::to_string(d.status));
     submitResponse(id, d.status, false);
     return;
   }
-  auto up = connectFrom(d.target, originalSourceFor(ctx_.state.opts, peer_.ip, d.target.ip), ctx_.state.opts.mark);
+  auto up = connectFrom(d.target, originalSourceFor(ctx_.state.opts, peer_.ip, d.target.ip),
+                        ctx_.state.opts.mark);
   if (!up) {
     ctx_.state.metrics.countRejected(name, "upstream_connect_failed");
     submitResponse(id, 503, false);
     return;
   }
-  auto counters = ctx_.state.metrics.traffic(makeTrafficLabels(
-      "destination", view->findWorkloadByIp(peer_.ip), d.destination, nullptr, true, peerIdentity_));
+  auto counters =
+      ctx_.state.metrics.traffic(makeTrafficLabels("destination", view->findWorkloadByIp(peer_.ip),
+                                                   d.destination, nullptr, true, peerIdentity_));
   auto* stream = new HboneStream(ctx_, std::move(*up), std::move(counters), false, true, name);
   stream->attach(this, id);
   streams_[id] = stream;

@@ -8,6 +8,7 @@
 
 namespace zt {
 
-void acceptInboundHbone(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& dst);
+void acceptInboundHbone(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer,
+                        const SocketAddr& dst);
 
 }  // namespace zt

@@ -1,5 +1,6 @@
 // Plain-socket side of an HBONE stream: direct recv into nghttp2 DATA frames, direct send of
-// received DATA with flow-control credit returned only for bytes the socket took. Touches the kernel.
+// received DATA with flow-control credit returned only for bytes the socket took. Touches the
+// kernel.
 #include "ztunnel/hbone/hbone_stream.h"
 
 #include <sys/socket.h>
@@ -33,8 +34,14 @@ nghttp2_data_provider HboneStream::provider(HboneStream* s) {
 
 HboneStream::HboneStream(WorkerContext& ctx, UniqueFd fd, std::shared_ptr<TrafficCounters> counters,
                          bool outbound, bool connecting, const char* listener)
-    : ctx_(ctx), active_(ctx), fd_(std::move(fd)), counters_(std::move(counters)), outbound_(outbound),
-      connecting_(connecting), listener_(listener), watch_{this, 0} {
+    : ctx_(ctx),
+      active_(ctx),
+      fd_(std::move(fd)),
+      counters_(std::move(counters)),
+      outbound_(outbound),
+      connecting_(connecting),
+      listener_(listener),
+      watch_{this, 0} {
   counters_->opened.fetch_add(1, std::memory_order_relaxed);
   toPlain_.setGrowthLimit(effectiveStreamWindow(ctx_.state.opts));
 }
@@ -42,12 +49,14 @@ HboneStream::HboneStream(WorkerContext& ctx, UniqueFd fd, std::shared_ptr<Traffi
 HboneStream::~HboneStream() = default;
 
 Status HboneStream::start() {
-  if (auto st = ctx_.loop.add(fd_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &watch_); !st) return st;
+  if (auto st = ctx_.loop.add(fd_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &watch_); !st)
+    return st;
   if (connecting_) {
-    timer_ = ctx_.loop.addTimer(std::chrono::milliseconds(ctx_.state.opts.connectTimeoutMs), [this] {
-      timer_ = 0;
-      if (connecting_) onUpstreamConnected(false);
-    });
+    timer_ =
+        ctx_.loop.addTimer(std::chrono::milliseconds(ctx_.state.opts.connectTimeoutMs), [this] {
+          timer_ = 0;
+          if (connecting_) onUpstreamConnected(false);
+        });
   }
   return {};
 }
@@ -60,7 +69,8 @@ void HboneStream::attach(HboneConnection* conn, int32_t id) {
 void HboneStream::onEvents(int, uint32_t events) {
   if (closed_) return;
   if (connecting_) {
-    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) onUpstreamConnected(socketError(fd_.get()) == 0 && !(events & EPOLLERR));
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+      onUpstreamConnected(socketError(fd_.get()) == 0 && !(events & EPOLLERR));
     return;
   }
   if (events & EPOLLERR) {
@@ -163,7 +173,8 @@ void HboneStream::writePending() {
     moved += static_cast<size_t>(n);
   }
   if (moved) {
-    (outbound_ ? counters_->sentBytes : counters_->receivedBytes).fetch_add(moved, std::memory_order_relaxed);
+    (outbound_ ? counters_->sentBytes : counters_->receivedBytes)
+        .fetch_add(moved, std::memory_order_relaxed);
     if (conn_ && !h2Closed_) {
       conn_->consume(id_, moved);
       conn_->flush();
@@ -196,7 +207,8 @@ void HboneStream::onResponse(int status) {
     if (conn_) conn_->resumeData(id_);
     return;
   }
-  ambient::logLine(ambient::LogLevel::kDebug, "HBONE CONNECT refused", {{"status", std::to_string(status)}});
+  ambient::logLine(ambient::LogLevel::kDebug, "HBONE CONNECT refused",
+                   {{"status", std::to_string(status)}});
   ctx_.state.metrics.countRejected(listener_, "hbone_status_" + std::to_string(status));
   if (conn_) conn_->detach(this);
   conn_ = nullptr;
@@ -205,8 +217,10 @@ void HboneStream::onResponse(int status) {
 
 void HboneStream::returnCredit(size_t n) {
   if (n == 0) return;
-  if (conn_ && !h2Closed_) conn_->consumeConnection(n);
-  else if (creditConn_) creditConn_->consumeConnection(n);
+  if (conn_ && !h2Closed_)
+    conn_->consumeConnection(n);
+  else if (creditConn_)
+    creditConn_->consumeConnection(n);
 }
 
 void HboneStream::onH2Closed(uint32_t errorCode) {
@@ -237,8 +251,10 @@ void HboneStream::finish(bool reset) {
   closed_ = true;
   if (timer_) ctx_.loop.cancelTimer(timer_);
   ctx_.loop.remove(fd_.get());
-  if (reset) closeWithReset(std::move(fd_));
-  else fd_.reset();
+  if (reset)
+    closeWithReset(std::move(fd_));
+  else
+    fd_.reset();
   returnCredit(toPlain_.size());  // dropped bytes: give their connection window back
   if (creditConn_) {
     creditConn_->removeTail(this);

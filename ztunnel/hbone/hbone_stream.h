@@ -21,8 +21,8 @@ class HboneStream : public EventHandler {
  public:
   // `outbound`: the plain socket is the client (request bytes flow plain -> h2).
   // `connecting`: the plain socket's connect is still in progress (inbound upstream).
-  HboneStream(WorkerContext& ctx, UniqueFd fd, std::shared_ptr<TrafficCounters> counters, bool outbound,
-              bool connecting, const char* listener);
+  HboneStream(WorkerContext& ctx, UniqueFd fd, std::shared_ptr<TrafficCounters> counters,
+              bool outbound, bool connecting, const char* listener);
   ~HboneStream() override;
   Status start();
   void onEvents(int tag, uint32_t events) override;

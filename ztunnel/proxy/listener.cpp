@@ -14,14 +14,18 @@ namespace zt {
 
 const char* listenerName(ListenerKind kind) {
   switch (kind) {
-    case ListenerKind::kOutbound: return "outbound";
-    case ListenerKind::kInboundPlain: return "inbound_plaintext";
-    case ListenerKind::kInboundHbone: return "inbound_hbone";
+    case ListenerKind::kOutbound:
+      return "outbound";
+    case ListenerKind::kInboundPlain:
+      return "inbound_plaintext";
+    case ListenerKind::kInboundHbone:
+      return "inbound_hbone";
   }
   return "?";
 }
 
-Result<std::unique_ptr<Listener>> Listener::open(WorkerContext& ctx, ListenerKind kind, const IpAddr& ip) {
+Result<std::unique_ptr<Listener>> Listener::open(WorkerContext& ctx, ListenerKind kind,
+                                                 const IpAddr& ip) {
   const Options& o = ctx.state.opts;
   uint16_t port = kind == ListenerKind::kOutbound       ? o.outboundPort
                   : kind == ListenerKind::kInboundPlain ? o.inboundPlainPort
@@ -37,7 +41,9 @@ Result<std::unique_ptr<Listener>> Listener::open(WorkerContext& ctx, ListenerKin
 Listener::Listener(WorkerContext& ctx, ListenerKind kind, UniqueFd fd)
     : ctx_(ctx), kind_(kind), fd_(std::move(fd)), watch_{this, 0} {}
 
-Listener::~Listener() { close(); }
+Listener::~Listener() {
+  close();
+}
 
 void Listener::close() {
   if (!fd_.valid()) return;
@@ -74,9 +80,15 @@ void Listener::handle(UniqueFd fd) {
   if (!peer || !dst) return;  // closed (no reset) as `fd` goes
   setNoDelay(fd.get());
   switch (kind_) {
-    case ListenerKind::kOutbound: acceptOutbound(ctx_, std::move(fd), *peer, *dst); break;
-    case ListenerKind::kInboundPlain: acceptInboundPlain(ctx_, std::move(fd), *peer, *dst); break;
-    case ListenerKind::kInboundHbone: acceptInboundHbone(ctx_, std::move(fd), *peer, *dst); break;
+    case ListenerKind::kOutbound:
+      acceptOutbound(ctx_, std::move(fd), *peer, *dst);
+      break;
+    case ListenerKind::kInboundPlain:
+      acceptInboundPlain(ctx_, std::move(fd), *peer, *dst);
+      break;
+    case ListenerKind::kInboundHbone:
+      acceptInboundHbone(ctx_, std::move(fd), *peer, *dst);
+      break;
   }
 }
 

@@ -15,7 +15,8 @@ const char* listenerName(ListenerKind kind);
 
 class Listener : public EventHandler {
  public:
-  static Result<std::unique_ptr<Listener>> open(WorkerContext& ctx, ListenerKind kind, const IpAddr& ip);
+  static Result<std::unique_ptr<Listener>> open(WorkerContext& ctx, ListenerKind kind,
+                                                const IpAddr& ip);
   ~Listener() override;
   void onEvents(int tag, uint32_t events) override;
   void close();
@@ -33,7 +34,7 @@ class Listener : public EventHandler {
 // Per-kind accept handlers (outbound_accept.cpp; 15008: acceptInboundHbone in
 // ztunnel/hbone/hbone_server.h).
 void acceptOutbound(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& dst);
-void acceptInboundPlain(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& dst);
-
+void acceptInboundPlain(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer,
+                        const SocketAddr& dst);
 
 }  // namespace zt

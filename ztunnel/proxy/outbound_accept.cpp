@@ -34,14 +34,16 @@ void relayPlain(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const S
 
 }  // namespace
 
-void acceptOutbound(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& dst) {
+void acceptOutbound(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer,
+                    const SocketAddr& dst) {
   const char* name = listenerName(ListenerKind::kOutbound);
   if (isOwnListener(ctx.state.opts, dst)) return refuse(ctx, std::move(fd), name, "loop");
   auto view = ctx.state.snapshot();
-  OutboundRoute route = computeOutboundRoute(*view, peer, dst, ctx.rng(), ctx.state.opts.peerHbonePort);
+  OutboundRoute route =
+      computeOutboundRoute(*view, peer, dst, ctx.rng(), ctx.state.opts.peerHbonePort);
   if (route.kind == RouteKind::kReject) {
     ambient::logLine(ambient::LogLevel::kDebug, "outbound refused",
-            {{"src", peer.toString()}, {"dst", dst.toString()}, {"reason", route.reason}});
+                     {{"src", peer.toString()}, {"dst", dst.toString()}, {"reason", route.reason}});
     return refuse(ctx, std::move(fd), name, "no_route");
   }
   bool hbone = route.kind == RouteKind::kHbone;
@@ -55,12 +57,14 @@ void acceptOutbound(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, con
              "outbound connect failed");
 }
 
-void acceptInboundPlain(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& dst) {
+void acceptInboundPlain(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer,
+                        const SocketAddr& dst) {
   const char* name = listenerName(ListenerKind::kInboundPlain);
   if (isOwnListener(ctx.state.opts, dst)) return refuse(ctx, std::move(fd), name, "loop");
   auto view = ctx.state.snapshot();
-  auto counters = ctx.state.metrics.traffic(makeTrafficLabels(
-      "destination", view->findWorkloadByIp(peer.ip), view->findWorkloadByIp(dst.ip), nullptr, false));
+  auto counters =
+      ctx.state.metrics.traffic(makeTrafficLabels("destination", view->findWorkloadByIp(peer.ip),
+                                                  view->findWorkloadByIp(dst.ip), nullptr, false));
   relayPlain(ctx, std::move(fd), peer, dst, std::move(counters), name, "inbound connect failed");
 }
 

@@ -60,15 +60,18 @@ int runProxy(const Options& opts) {
 
   ConfigWatcher config(state);
   if (auto st = config.poll(); !st) {
-    ambient::logLine(ambient::LogLevel::kError, "config unusable", {{"error", st.error().message()}});
+    ambient::logLine(ambient::LogLevel::kError, "config unusable",
+                     {{"error", st.error().message()}});
     return kExitConfig;
   }
   if (!config.loaded())
-    ambient::logLine(ambient::LogLevel::kWarn, "config file absent, waiting for it (not ready)", {{"path", opts.configPath}});
+    ambient::logLine(ambient::LogLevel::kWarn, "config file absent, waiting for it (not ready)",
+                     {{"path", opts.configPath}});
 
   auto certs = CertStore::create(opts);
   if (!certs) {
-    ambient::logLine(ambient::LogLevel::kError, "certificates unusable", {{"error", certs.error().message()}});
+    ambient::logLine(ambient::LogLevel::kError, "certificates unusable",
+                     {{"error", certs.error().message()}});
     return kExitConfig;
   }
   state.certs = certs->get();
@@ -76,50 +79,67 @@ int runProxy(const Options& opts) {
   if ((*certs)->hasIdentities()) {
     auto t = TlsContexts::create(**certs);
     if (!t) {
-      ambient::logLine(ambient::LogLevel::kError, "TLS setup failed", {{"error", t.error().message()}});
+      ambient::logLine(ambient::LogLevel::kError, "TLS setup failed",
+                       {{"error", t.error().message()}});
       return kExitConfig;
     }
     tls = std::move(*t);
     state.tls = tls.get();
   } else {
-    ambient::logLine(ambient::LogLevel::kWarn, "no --cert-dir or --dev-ca: HBONE disabled, plaintext only");
+    ambient::logLine(ambient::LogLevel::kWarn,
+                     "no --cert-dir or --dev-ca: HBONE disabled, plaintext only");
   }
-
 
   auto loopOr = EventLoop::create();
   if (!loopOr) return kExitFailure;
   EventLoop& loop = **loopOr;
 
-  auto ready = [&] { return state.listenersUp.load() && config.loaded() && !state.draining.load(); };
+  auto ready = [&] {
+    return state.listenersUp.load() && config.loaded() && !state.draining.load();
+  };
   std::vector<std::unique_ptr<ControlHttpListener>> control;
   auto addControl = [&](const std::string& ip, uint16_t port, HttpRoute route) {
     auto l = ControlHttpListener::open(loop, ip, port, std::move(route));
     if (!l) {
-      ambient::logLine(ambient::LogLevel::kError, "control listener failed", {{"error", l.error().message()}});
+      ambient::logLine(ambient::LogLevel::kError, "control listener failed",
+                       {{"error", l.error().message()}});
       return false;
     }
     control.push_back(std::move(*l));
     return true;
   };
-  bool ok = addControl(opts.statusBindAddress, opts.readinessPort, [&](const std::string&, const std::string& path) {
-    if (path != "/healthz/ready") return HttpReply{404, "text/plain", "not found\n"};
-    return ready() ? HttpReply{200, "text/plain", "ready\n"} : HttpReply{503, "text/plain", "not ready\n"};
-  });
-  ok = ok && addControl(opts.statusBindAddress, opts.statsPort, [&](const std::string&, const std::string& path) {
-    if (path != "/metrics" && path != "/stats/prometheus") return HttpReply{404, "text/plain", "not found\n"};
-    return HttpReply{200, "text/plain; version=0.0.4", state.metrics.renderPrometheus()};
-  });
-  ok = ok && addControl(opts.adminBindAddress, opts.adminPort, [&](const std::string&, const std::string& path) {
-    if (path == "/config_dump") return HttpReply{200, "application/json", renderWorkloadView(*state.snapshot())};
-    if (path == "/certs") return HttpReply{200, "application/json", state.certs->describe()};
-    return HttpReply{404, "text/plain", "endpoints: /config_dump /certs\n"};
-  });
-  if (!ok) return kExitListen;  // control ports first: a second instance fails before taking traffic
+  bool ok = addControl(opts.statusBindAddress, opts.readinessPort,
+                       [&](const std::string&, const std::string& path) {
+                         if (path != "/healthz/ready")
+                           return HttpReply{404, "text/plain", "not found\n"};
+                         return ready() ? HttpReply{200, "text/plain", "ready\n"}
+                                        : HttpReply{503, "text/plain", "not ready\n"};
+                       });
+  ok =
+      ok &&
+      addControl(
+          opts.statusBindAddress, opts.statsPort, [&](const std::string&, const std::string& path) {
+            if (path != "/metrics" && path != "/stats/prometheus")
+              return HttpReply{404, "text/plain", "not found\n"};
+            return HttpReply{200, "text/plain; version=0.0.4", state.metrics.renderPrometheus()};
+          });
+  ok = ok &&
+       addControl(
+           opts.adminBindAddress, opts.adminPort, [&](const std::string&, const std::string& path) {
+             if (path == "/config_dump")
+               return HttpReply{200, "application/json", renderWorkloadView(*state.snapshot())};
+             if (path == "/certs")
+               return HttpReply{200, "application/json", state.certs->describe()};
+             return HttpReply{404, "text/plain", "endpoints: /config_dump /certs\n"};
+           });
+  if (!ok)
+    return kExitListen;  // control ports first: a second instance fails before taking traffic
   std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < opts.workers; ++i) {
     auto w = Worker::create(state);
     if (!w) {
-      ambient::logLine(ambient::LogLevel::kError, "listener failed", {{"error", w.error().message()}});
+      ambient::logLine(ambient::LogLevel::kError, "listener failed",
+                       {{"error", w.error().message()}});
       return kExitListen;
     }
     workers.push_back(std::move(*w));
@@ -133,7 +153,7 @@ int runProxy(const Options& opts) {
     if (state.draining.load()) {
       if (state.metrics.activeConnections.load() <= 0 || EventLoop::Clock::now() >= drainDeadline) {
         ambient::logLine(ambient::LogLevel::kInfo, "drained, exiting",
-                {{"left", std::to_string(state.metrics.activeConnections.load())}});
+                         {{"left", std::to_string(state.metrics.activeConnections.load())}});
         loop.stop();
         return;
       }
@@ -142,24 +162,29 @@ int runProxy(const Options& opts) {
     }
     if (++ticks % 16 == 0) malloc_trim(0);  // hand bursts' freed heap back to the kernel
     if (auto st = config.poll(); !st)
-      ambient::logLine(ambient::LogLevel::kWarn, "config reload failed, keeping the previous view", {{"error", st.error().message()}});
+      ambient::logLine(ambient::LogLevel::kWarn, "config reload failed, keeping the previous view",
+                       {{"error", st.error().message()}});
     loop.addTimer(std::chrono::milliseconds(state.draining ? 50 : opts.configPollMs), tick);
   };
   SignalWatch signals([&] {
     if (state.draining.exchange(true)) return;
-    ambient::logLine(ambient::LogLevel::kInfo, "SIGTERM: draining", {{"active", std::to_string(state.metrics.activeConnections.load())}});
+    ambient::logLine(ambient::LogLevel::kInfo, "SIGTERM: draining",
+                     {{"active", std::to_string(state.metrics.activeConnections.load())}});
     drainDeadline = EventLoop::Clock::now() + std::chrono::milliseconds(opts.drainTimeoutMs);
     for (auto& w : workers) w->stopListening();
     loop.addTimer(std::chrono::milliseconds(50), tick);
   });
   signals.fd.reset(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
-  if (!signals.fd.valid() || !loop.add(signals.fd.get(), EPOLLIN, &signals.watch)) return kExitFailure;
+  if (!signals.fd.valid() || !loop.add(signals.fd.get(), EPOLLIN, &signals.watch))
+    return kExitFailure;
 
   loop.addTimer(std::chrono::milliseconds(opts.configPollMs), tick);
   ambient::logLine(ambient::LogLevel::kInfo, "ztunnel started",
-          {{"bind", opts.bindAddress}, {"outbound", std::to_string(opts.outboundPort)},
-           {"inbound_plaintext", std::to_string(opts.inboundPlainPort)},
-           {"inbound_hbone", std::to_string(opts.inboundPort)}, {"workers", std::to_string(opts.workers)}});
+                   {{"bind", opts.bindAddress},
+                    {"outbound", std::to_string(opts.outboundPort)},
+                    {"inbound_plaintext", std::to_string(opts.inboundPlainPort)},
+                    {"inbound_hbone", std::to_string(opts.inboundPort)},
+                    {"workers", std::to_string(opts.workers)}});
   loop.run();
   for (auto& w : workers) w->stop();
   workers.clear();

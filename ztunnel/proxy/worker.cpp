@@ -28,7 +28,8 @@ Worker::~Worker() {
 
 Status Worker::openListeners() {
   for (const IpAddr& ip : ctx_->state.opts.bindAddresses)
-    for (ListenerKind k : {ListenerKind::kOutbound, ListenerKind::kInboundPlain, ListenerKind::kInboundHbone}) {
+    for (ListenerKind k :
+         {ListenerKind::kOutbound, ListenerKind::kInboundPlain, ListenerKind::kInboundHbone}) {
       auto l = Listener::open(*ctx_, k, ip);
       if (!l) return fail(l.error());
       listeners_.push_back(std::move(*l));
@@ -47,6 +48,8 @@ void Worker::stopListening() {
   });
 }
 
-void Worker::stop() { loop_->stop(); }
+void Worker::stop() {
+  loop_->stop();
+}
 
 }  // namespace zt

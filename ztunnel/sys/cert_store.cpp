@@ -88,8 +88,8 @@ Result<std::shared_ptr<const IdentityCert>> CertStore::get(const std::string& id
   auto it = cache_.find(identity);
   if (it != cache_.end() && it->second->notAfter - now > 3600) return it->second;
   Result<std::shared_ptr<const IdentityCert>> fresh =
-      fail(ErrorCode::kNotFound, "no certificate source for " + identity +
-                                     " (give --cert-dir or --dev-ca)");
+      fail(ErrorCode::kNotFound,
+           "no certificate source for " + identity + " (give --cert-dir or --dev-ca)");
   if (!certDir_.empty()) fresh = load(identity);
   if (!fresh && caKey_) fresh = mint(identity);
   if (!fresh) return fresh;
@@ -162,7 +162,8 @@ Result<std::shared_ptr<const IdentityCert>> CertStore::mint(const std::string& i
 std::string CertStore::describe() const {
   std::lock_guard lock(mu_);
   std::string out = "{\"mode\":\"";
-  out += caKey_ ? (certDir_.empty() ? "dev-ca" : "files+dev-ca") : (certDir_.empty() ? "none" : "files");
+  out += caKey_ ? (certDir_.empty() ? "dev-ca" : "files+dev-ca")
+                : (certDir_.empty() ? "none" : "files");
   out += "\",\"identities\":[";
   bool first = true;
   for (const auto& [id, c] : cache_) {

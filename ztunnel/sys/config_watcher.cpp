@@ -38,8 +38,9 @@ Status ConfigWatcher::poll() {
   state_.view.store(std::make_shared<const WorkloadView>(std::move(*view)));
   ++state_.metrics.configReloads;
   ambient::logLine(ambient::LogLevel::kInfo, loaded_ ? "config reloaded" : "config loaded",
-          {{"path", path}, {"workloads", std::to_string(workloads)},
-           {"services", std::to_string(services)}});
+                   {{"path", path},
+                    {"workloads", std::to_string(workloads)},
+                    {"services", std::to_string(services)}});
   loaded_ = true;
   return {};
 }

@@ -21,7 +21,10 @@ class HttpConnection : public EventHandler {
   void begin() {
     if (!loop_.add(fd_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &watch_)) return finish();
     timer_ = loop_.addTimer(std::chrono::duration_cast<std::chrono::milliseconds>(kRequestDeadline),
-                            [this] { timer_ = 0; finish(); });
+                            [this] {
+                              timer_ = 0;
+                              finish();
+                            });
   }
   void onEvents(int, uint32_t) override {
     if (closed_) return;
@@ -47,9 +50,12 @@ class HttpConnection : public EventHandler {
     }
     while (sent_ < out_.size()) {
       ssize_t n = ::send(fd_.get(), out_.data() + sent_, out_.size() - sent_, MSG_NOSIGNAL);
-      if (n > 0) sent_ += static_cast<size_t>(n);
-      else if (n < 0 && errno == EAGAIN) return;
-      else return finish();
+      if (n > 0)
+        sent_ += static_cast<size_t>(n);
+      else if (n < 0 && errno == EAGAIN)
+        return;
+      else
+        return finish();
     }
     finish();
   }
@@ -76,14 +82,16 @@ class HttpConnection : public EventHandler {
 }  // namespace
 
 Result<std::unique_ptr<ControlHttpListener>> ControlHttpListener::open(EventLoop& loop,
-                                                                      const std::string& ip,
-                                                                      uint16_t port, HttpRoute route) {
+                                                                       const std::string& ip,
+                                                                       uint16_t port,
+                                                                       HttpRoute route) {
   auto addr = IpAddr::parse(ip);
   if (!addr) return fail(addr.error());
   auto fd = listenTcp(SocketAddr{*addr, port}, false, 128, false);
   if (!fd) return fail(fd.error());
   int raw = fd->get();
-  std::unique_ptr<ControlHttpListener> l(new ControlHttpListener(loop, std::move(*fd), std::move(route)));
+  std::unique_ptr<ControlHttpListener> l(
+      new ControlHttpListener(loop, std::move(*fd), std::move(route)));
   if (auto st = loop.add(raw, EPOLLIN, &l->watch_); !st) return fail(st.error());
   return l;
 }
@@ -91,7 +99,9 @@ Result<std::unique_ptr<ControlHttpListener>> ControlHttpListener::open(EventLoop
 ControlHttpListener::ControlHttpListener(EventLoop& loop, UniqueFd fd, HttpRoute route)
     : loop_(loop), fd_(std::move(fd)), watch_{this, 0}, route_(std::move(route)) {}
 
-ControlHttpListener::~ControlHttpListener() { loop_.remove(fd_.get()); }
+ControlHttpListener::~ControlHttpListener() {
+  loop_.remove(fd_.get());
+}
 
 void ControlHttpListener::onEvents(int, uint32_t) {
   for (;;) {

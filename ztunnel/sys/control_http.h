@@ -21,7 +21,7 @@ using HttpRoute = std::function<HttpReply(const std::string& method, const std::
 class ControlHttpListener : public EventHandler {
  public:
   static Result<std::unique_ptr<ControlHttpListener>> open(EventLoop& loop, const std::string& ip,
-                                                          uint16_t port, HttpRoute route);
+                                                           uint16_t port, HttpRoute route);
   ~ControlHttpListener() override;
   void onEvents(int tag, uint32_t events) override;
 

@@ -26,13 +26,16 @@ EventLoop::EventLoop(ambient::UniqueFd epfd, ambient::UniqueFd wakeFd)
     : epfd_(std::move(epfd)), wakeFd_(std::move(wakeFd)) {}
 
 // The graveyard goes first: retired handlers may still call remove() on the loop.
-EventLoop::~EventLoop() { graveyard_.clear(); }
+EventLoop::~EventLoop() {
+  graveyard_.clear();
+}
 
 Status EventLoop::add(int fd, uint32_t events, Watch* watch) {
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = watch;
-  if (epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, fd, &ev) < 0) return fail(ErrorCode::kIo, "epoll add", errno);
+  if (epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, fd, &ev) < 0)
+    return fail(ErrorCode::kIo, "epoll add", errno);
   return {};
 }
 
@@ -40,11 +43,14 @@ Status EventLoop::modify(int fd, uint32_t events, Watch* watch) {
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = watch;
-  if (epoll_ctl(epfd_.get(), EPOLL_CTL_MOD, fd, &ev) < 0) return fail(ErrorCode::kIo, "epoll mod", errno);
+  if (epoll_ctl(epfd_.get(), EPOLL_CTL_MOD, fd, &ev) < 0)
+    return fail(ErrorCode::kIo, "epoll mod", errno);
   return {};
 }
 
-void EventLoop::remove(int fd) { epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, fd, nullptr); }
+void EventLoop::remove(int fd) {
+  epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, fd, nullptr);
+}
 
 void EventLoop::post(std::function<void()> fn) {
   {
@@ -71,7 +77,9 @@ void EventLoop::cancelTimer(uint64_t id) {
   timerDeadlines_.erase(it);
 }
 
-void EventLoop::retire(std::unique_ptr<EventHandler> h) { graveyard_.push_back(std::move(h)); }
+void EventLoop::retire(std::unique_ptr<EventHandler> h) {
+  graveyard_.push_back(std::move(h));
+}
 
 void EventLoop::stop() {
   post([this] { stopping_ = true; });
@@ -92,7 +100,7 @@ void EventLoop::runTasks() {
 int EventLoop::nextTimeoutMs() {
   if (timers_.empty()) return -1;
   auto d = std::chrono::duration_cast<std::chrono::milliseconds>(timers_.begin()->first.first -
-                                                                  Clock::now());
+                                                                 Clock::now());
   return d.count() < 0 ? 0 : static_cast<int>(d.count()) + 1;
 }
 
@@ -113,8 +121,10 @@ void EventLoop::run() {
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n; ++i) {
       auto* w = static_cast<Watch*>(events[i].data.ptr);
-      if (w == &wakeWatch_) runTasks();
-      else w->handler->onEvents(w->tag, events[i].events);
+      if (w == &wakeWatch_)
+        runTasks();
+      else
+        w->handler->onEvents(w->tag, events[i].events);
     }
     runTimers();
     graveyard_.clear();

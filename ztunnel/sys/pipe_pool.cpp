@@ -19,7 +19,8 @@ Result<Pipe> PipePool::acquire() {
     return p;
   }
   int fds[2];
-  if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) return fail(ErrorCode::kIo, "pipe2 for splice", errno);
+  if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
+    return fail(ErrorCode::kIo, "pipe2 for splice", errno);
   // A larger pipe moves more per splice; pages are only used while bytes are in flight.
   Pipe p{ambient::UniqueFd(fds[0]), ambient::UniqueFd(fds[1])};
   fcntl(p.writeFd.get(), F_SETPIPE_SZ, kPipeBytes);
@@ -28,8 +29,10 @@ Result<Pipe> PipePool::acquire() {
 
 void PipePool::release(Pipe& pipe) {
   if (!pipe) return;
-  if (free_.size() < kMaxFree) free_.push_back(std::move(pipe));
-  else destroy(pipe);
+  if (free_.size() < kMaxFree)
+    free_.push_back(std::move(pipe));
+  else
+    destroy(pipe);
   pipe = Pipe{};
 }
 

@@ -15,7 +15,7 @@ namespace zt {
 namespace {
 constexpr size_t kCopyBytes = 16 * 1024;
 constexpr uint32_t kEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-}
+}  // namespace
 
 void PlainRelay::start(WorkerContext& ctx, UniqueFd down, UniqueFd up,
                        std::shared_ptr<TrafficCounters> counters, const char* listener) {
@@ -37,8 +37,14 @@ void PlainRelay::start(WorkerContext& ctx, UniqueFd down, UniqueFd up,
 
 PlainRelay::PlainRelay(WorkerContext& ctx, UniqueFd down, UniqueFd up,
                        std::shared_ptr<TrafficCounters> counters, const char* listener)
-    : ctx_(ctx), active_(ctx), down_(std::move(down)), up_(std::move(up)), downWatch_{this, 0}, upWatch_{this, 1},
-      listener_(listener), counters_(std::move(counters)) {
+    : ctx_(ctx),
+      active_(ctx),
+      down_(std::move(down)),
+      up_(std::move(up)),
+      downWatch_{this, 0},
+      upWatch_{this, 1},
+      listener_(listener),
+      counters_(std::move(counters)) {
   counters_->opened.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -59,7 +65,8 @@ void PlainRelay::onEvents(int tag, uint32_t events) {
       if (timer_) ctx_.loop.cancelTimer(timer_);
       timer_ = 0;
     } else if (err != 0 || (events & (EPOLLERR | EPOLLHUP))) {
-      ambient::logLine(ambient::LogLevel::kDebug, "upstream connect failed", {{"listener", listener_}, {"errno", std::to_string(err)}});
+      ambient::logLine(ambient::LogLevel::kDebug, "upstream connect failed",
+                       {{"listener", listener_}, {"errno", std::to_string(err)}});
       ctx_.state.metrics.countRejected(listener_, "upstream_connect_failed");
       finish(true);
       return;
@@ -73,11 +80,13 @@ void PlainRelay::onEvents(int tag, uint32_t events) {
   bool ok = true;
   if (tag == 0 || both) {
     if (readable || both) ok = ok && pump(down_.get(), up_.get(), toUp_, counters_->receivedBytes);
-    if ((writable && toDown_.inPipe) || both) ok = ok && pump(up_.get(), down_.get(), toDown_, counters_->sentBytes);
+    if ((writable && toDown_.inPipe) || both)
+      ok = ok && pump(up_.get(), down_.get(), toDown_, counters_->sentBytes);
   }
   if (tag == 1 || both) {
     if (readable || both) ok = ok && pump(up_.get(), down_.get(), toDown_, counters_->sentBytes);
-    if ((writable && toUp_.inPipe) || both) ok = ok && pump(down_.get(), up_.get(), toUp_, counters_->receivedBytes);
+    if ((writable && toUp_.inPipe) || both)
+      ok = ok && pump(down_.get(), up_.get(), toUp_, counters_->receivedBytes);
   }
   if (!ok) {
     finish(true);
@@ -180,10 +189,14 @@ void PlainRelay::finish(bool reset) {
     down_.reset();
     up_.reset();
   }
-  if (toUp_.inPipe) ctx_.pipes.destroy(toUp_.pipe);
-  else ctx_.pipes.release(toUp_.pipe);
-  if (toDown_.inPipe) ctx_.pipes.destroy(toDown_.pipe);
-  else ctx_.pipes.release(toDown_.pipe);
+  if (toUp_.inPipe)
+    ctx_.pipes.destroy(toUp_.pipe);
+  else
+    ctx_.pipes.release(toUp_.pipe);
+  if (toDown_.inPipe)
+    ctx_.pipes.destroy(toDown_.pipe);
+  else
+    ctx_.pipes.release(toDown_.pipe);
   counters_->closed.fetch_add(1, std::memory_order_relaxed);
   ctx_.loop.retire(std::unique_ptr<EventHandler>(this));
 }

@@ -29,8 +29,8 @@ class PlainRelay : public EventHandler {
     bool peerHup = false;  // the source reported RDHUP/HUP/ERR
     bool bulk = false;     // recent reads were large: splice without trying the copy path
   };
-  PlainRelay(WorkerContext& ctx, UniqueFd down, UniqueFd up, std::shared_ptr<TrafficCounters> counters,
-             const char* listener);
+  PlainRelay(WorkerContext& ctx, UniqueFd down, UniqueFd up,
+             std::shared_ptr<TrafficCounters> counters, const char* listener);
   bool pump(int src, int dst, Direction& d, std::atomic<uint64_t>& counter);
   void finish(bool reset);
 

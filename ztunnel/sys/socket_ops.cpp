@@ -52,15 +52,15 @@ Status setTransparent(int fd, bool v6) {
   int one = 1;
   int rc = v6 ? setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one))
               : setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one));
-  if (rc < 0)
-    return fail(ErrorCode::kIo, "IP_TRANSPARENT (needs CAP_NET_ADMIN)", errno);
+  if (rc < 0) return fail(ErrorCode::kIo, "IP_TRANSPARENT (needs CAP_NET_ADMIN)", errno);
   return {};
 }
 
 }  // namespace
 
 Result<UniqueFd> listenTcp(const SocketAddr& addr, bool transparent, int backlog, bool reusePort) {
-  UniqueFd fd(::socket(addr.ip.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  UniqueFd fd(
+      ::socket(addr.ip.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return fail(ErrorCode::kIo, "socket for " + addr.toString(), errno);
   int one = 1;
   setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -73,7 +73,8 @@ Result<UniqueFd> listenTcp(const SocketAddr& addr, bool transparent, int backlog
   socklen_t len = toSockaddr(addr, &ss);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0)
     return fail(ErrorCode::kIo, "bind " + addr.toString(), errno);
-  if (::listen(fd.get(), backlog) < 0) return fail(ErrorCode::kIo, "listen " + addr.toString(), errno);
+  if (::listen(fd.get(), backlog) < 0)
+    return fail(ErrorCode::kIo, "listen " + addr.toString(), errno);
   return fd;
 }
 
@@ -93,8 +94,10 @@ Result<SocketAddr> peerAddress(int fd) {
   return fromSockaddr(ss);
 }
 
-Result<UniqueFd> connectFrom(const SocketAddr& dst, const std::optional<IpAddr>& source, uint32_t mark) {
-  UniqueFd fd(::socket(dst.ip.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+Result<UniqueFd> connectFrom(const SocketAddr& dst, const std::optional<IpAddr>& source,
+                             uint32_t mark) {
+  UniqueFd fd(
+      ::socket(dst.ip.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return fail(ErrorCode::kIo, "socket to " + dst.toString(), errno);
   if (mark != 0 && setsockopt(fd.get(), SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
     return fail(ErrorCode::kIo, "SO_MARK", errno);

@@ -28,9 +28,10 @@ Result<SocketAddr> peerAddress(int fd);
 
 // Starts a non-blocking connect to `dst`. With `source`, binds it first (IP_TRANSPARENT, port 0:
 // an ephemeral port, so the two legs never share a conntrack tuple). `mark` != 0 sets SO_MARK.
-Result<UniqueFd> connectFrom(const SocketAddr& dst, const std::optional<IpAddr>& source, uint32_t mark);
+Result<UniqueFd> connectFrom(const SocketAddr& dst, const std::optional<IpAddr>& source,
+                             uint32_t mark);
 
-int socketError(int fd);      // SO_ERROR
+int socketError(int fd);           // SO_ERROR
 void closeWithReset(UniqueFd fd);  // SO_LINGER {1,0} then close: the peer sees RST
 void setNoDelay(int fd);
 

@@ -19,7 +19,9 @@ int policyIndex() {
   return idx;
 }
 
-PeerPolicy* policyOf(SSL* ssl) { return static_cast<PeerPolicy*>(SSL_get_ex_data(ssl, policyIndex())); }
+PeerPolicy* policyOf(SSL* ssl) {
+  return static_cast<PeerPolicy*>(SSL_get_ex_data(ssl, policyIndex()));
+}
 
 std::vector<std::string> uriSans(X509* cert) {
   std::vector<std::string> out;
@@ -42,8 +44,8 @@ std::vector<std::string> uriSans(X509* cert) {
 int verifyPeer(int preverifyOk, X509_STORE_CTX* store) {
   if (!preverifyOk) return 0;
   if (X509_STORE_CTX_get_error_depth(store) != 0) return 1;
-  auto* ssl = static_cast<SSL*>(
-      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
   PeerPolicy* policy = ssl ? policyOf(ssl) : nullptr;
   if (!policy) return 1;
   auto id = checkPeerIdentity(uriSans(X509_STORE_CTX_get_current_cert(store)), policy->trustDomain,
@@ -123,7 +125,9 @@ int appendCreate(BIO* b) {
 
 }  // namespace
 
-void attachPeerPolicy(SSL* ssl, PeerPolicy* policy) { SSL_set_ex_data(ssl, policyIndex(), policy); }
+void attachPeerPolicy(SSL* ssl, PeerPolicy* policy) {
+  SSL_set_ex_data(ssl, policyIndex(), policy);
+}
 
 BIO* newAppendBio(ByteRing* sink) {
   static BIO_METHOD* method = [] {
@@ -162,13 +166,15 @@ Result<SslPtr> TlsContexts::newClientSsl(const IdentityCert& cert) const {
 }
 
 Status useIdentity(SSL* ssl, const IdentityCert& cert) {
-  if (SSL_use_certificate(ssl, cert.leaf.get()) != 1 || SSL_use_PrivateKey(ssl, cert.key.get()) != 1 ||
-      SSL_set1_chain(ssl, cert.chain.get()) != 1)
+  if (SSL_use_certificate(ssl, cert.leaf.get()) != 1 ||
+      SSL_use_PrivateKey(ssl, cert.key.get()) != 1 || SSL_set1_chain(ssl, cert.chain.get()) != 1)
     return fail(ErrorCode::kTls, "install identity " + cert.identity + ": " + takeOpenSslErrors());
   return {};
 }
 
-std::vector<std::string> peerUriSans(SSL* ssl) { return uriSans(SSL_get0_peer_certificate(ssl)); }
+std::vector<std::string> peerUriSans(SSL* ssl) {
+  return uriSans(SSL_get0_peer_certificate(ssl));
+}
 
 bool alpnAllowsH2(SSL* ssl) {
   const unsigned char* proto = nullptr;
