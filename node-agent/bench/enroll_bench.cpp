@@ -64,6 +64,14 @@ Stats stats(std::vector<double> us) {
   return s;
 }
 
+// One table: a header, then one row per measured operation.
+void printHeader() {
+  std::printf("%-44s %10s %10s %10s\n", "what", "p50 us", "p99 us", "mean us");
+}
+void printRow(const char* what, const Stats& s) {
+  std::printf("%-44s %10.1f %10.1f %10.1f\n", what, s.p50, s.p99, s.mean);
+}
+
 double since(Steady::time_point t0) {
   return std::chrono::duration<double, std::micro>(Steady::now() - t0).count();
 }
@@ -340,26 +348,20 @@ int main(int argc, char** argv) {
   auto e = stats(enroll), r = stats(release), x = stats(execEnroll);
   std::printf("\nenroll-bench: one more pod with %d enrolled (%s tunnels), %d iterations\n", pods,
               std::string(tunnelKindName(choice->kind)).c_str(), iterations);
-  std::printf("%-44s %10s %10s %10s\n", "what", "p50 us", "p99 us", "mean us");
-  std::printf("%-44s %10.1f %10.1f %10.1f\n", "agent: enroll (ADD handled in process)", e.p50,
-              e.p99, e.mean);
-  std::printf("%-44s %10.1f %10.1f %10.1f\n", "agent: release (DEL handled in process)", r.p50,
-              r.p99, r.mean);
-  std::printf("%-44s %10.1f %10.1f %10.1f\n", "baseline: ipset add + ip route add (exec)", x.p50,
-              x.p99, x.mean);
+  printHeader();
+  printRow("agent: enroll (ADD handled in process)", e);
+  printRow("agent: release (DEL handled in process)", r);
+  printRow("baseline: ipset add + ip route add (exec)", x);
   std::printf("ratio baseline/agent (p50): %.1fx   target: agent p50 < 300 us and >= 10x\n",
               x.p50 / e.p50);
   if (cniPods > 0) {
     auto ca = stats(cniAdd), cd = stats(cniDel), t = stats(spawnTrue);
     std::printf("\nCNI path: %s exec'd per pod, %d pods enrolled one by one on top of %d\n",
                 cniPlugin.c_str(), cniPods, pods);
-    std::printf("%-44s %10s %10s %10s\n", "what", "p50 us", "p99 us", "mean us");
-    std::printf("%-44s %10.1f %10.1f %10.1f\n", "CNI ADD to enrolled (ambient-cni exec)", ca.p50,
-                ca.p99, ca.mean);
-    std::printf("%-44s %10.1f %10.1f %10.1f\n", "CNI DEL to released (ambient-cni exec)", cd.p50,
-                cd.p99, cd.mean);
-    std::printf("%-44s %10.1f %10.1f %10.1f\n", "baseline: exec of /bin/true the same way", t.p50,
-                t.p99, t.mean);
+    printHeader();
+    printRow("CNI ADD to enrolled (ambient-cni exec)", ca);
+    printRow("CNI DEL to released (ambient-cni exec)", cd);
+    printRow("baseline: exec of /bin/true the same way", t);
     std::printf(
         "CNI ADD p50 %.2f ms   target: < 3 ms (%s); plugin cost above the spawn floor: %.2f ms\n",
         ca.p50 / 1000, ca.p50 < 3000 ? "met" : "MISSED", (ca.p50 - t.p50) / 1000);
