@@ -7,7 +7,8 @@ namespace ambient {
 namespace {
 
 void defineFlags(CLI::App& app, CtlFlags& f, bool* help) {
-  cli::setUp(app, help);
+  cli::setUp(app, "ambientctl", "ambientctl: show and check this node's ambient redirection.",
+             help);
   app.footer(R"(The desired state comes from the agent's registry and resolved settings in the state
 directory; run on the node as root or inside the agent's container.
 Exit codes: 0 ok (verify: the kernel matches), 1 verify found differences, 2 could not check
@@ -37,7 +38,7 @@ or bad usage (the message says why).)");
 }  // namespace
 
 std::string ctlUsage() {
-  CLI::App app("ambientctl: show and check this node's ambient redirection.", "ambientctl");
+  CLI::App app;
   CtlFlags f;
   bool help = false;
   defineFlags(app, f, &help);
@@ -45,7 +46,7 @@ std::string ctlUsage() {
 }
 
 Result<CtlFlags> parseCtlFlags(const std::vector<std::string>& args) {
-  CLI::App app("ambientctl", "ambientctl");
+  CLI::App app;
   CtlFlags f;
   bool help = false;
   defineFlags(app, f, &help);

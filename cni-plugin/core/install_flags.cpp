@@ -2,14 +2,18 @@
 #include "cni-plugin/core/install_flags.h"
 
 #include "common/cli/command_line.h"
-#include "common/core/agent_protocol.h"
 
 namespace ambient::cni {
 namespace {
 
 // Every flag of the installer, once, bound to `o` (whose values are the shown defaults).
 void defineFlags(CLI::App& app, InstallOptions& o) {
-  cli::setUp(app, &o.help);
+  cli::setUp(
+      app, "ambient-cni-install",
+      R"(Puts ambient-cni last in the node's primary CNI config (the first *.conflist or *.conf in
+lexical order that is a valid CNI config; invalid files are skipped with a warning). A single
+X.conf is wrapped into X.conflist and X.conf removed. Running it again changes nothing.)",
+      &o.help);
   app.footer(
       R"(--exclude-namespaces, --ztunnel-namespace, --ztunnel-label and --ztunnel-service-account
 take the agent's settings, so that the plugin decides as the agent does while the agent is
@@ -75,8 +79,7 @@ Exit codes:
 
 Result<InstallOptions> parseInstallFlags(const std::vector<std::string>& args) {
   InstallOptions o;
-  o.agentSocket = kDefaultAgentSocket;
-  CLI::App app("ambient-cni-install", "ambient-cni-install");
+  CLI::App app;
   defineFlags(app, o);
   if (auto parsed = cli::parse(app, args); !parsed) return fail(parsed.error());
   return o;
@@ -97,13 +100,8 @@ AmbientEntry ambientEntryOf(const InstallOptions& o) {
 }
 
 std::string installUsage() {
-  CLI::App app(
-      R"(Puts ambient-cni last in the node's primary CNI config (the first *.conflist or *.conf in
-lexical order that is a valid CNI config; invalid files are skipped with a warning). A single
-X.conf is wrapped into X.conflist and X.conf removed. Running it again changes nothing.)",
-      "ambient-cni-install");
+  CLI::App app;
   InstallOptions o;
-  o.agentSocket = kDefaultAgentSocket;
   defineFlags(app, o);
   return app.help();
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cni-plugin/core/conflist_edit.h"
+#include "common/core/agent_protocol.h"
 #include "common/core/error.h"
 
 namespace ambient::cni {
@@ -19,7 +20,7 @@ struct InstallOptions {
   std::string confDir = "/etc/cni/net.d";
   std::string binDir = "/opt/cni/bin";
   std::string pluginBinary;  // copied to binDir/ambient-cni when set
-  std::string agentSocket;   // default kDefaultAgentSocket
+  std::string agentSocket = kDefaultAgentSocket;
   std::string logFile;
   std::string kubeconfig;
   // The agent's membership settings, copied into the plugin entry (left out when not given).

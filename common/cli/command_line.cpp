@@ -59,7 +59,9 @@ const CLI::Validator kNonEmpty(
     },
     "");
 
-void setUp(CLI::App& app, bool* help) {
+void setUp(CLI::App& app, const std::string& name, const std::string& description, bool* help) {
+  app.name(name);
+  app.description(description);
   auto formatter = std::make_shared<HelpFormatter>();
   formatter->column_width(HelpFormatter::kNameWidth);
   app.formatter(formatter);

@@ -15,12 +15,14 @@ namespace ambient::cli {
 //  - Each option's default is captured from its bound variable and shown as "(default X)";
 //    the value placeholder is the option's option_text ("N", "PATH").
 //  - An option given on a subcommand falls through to the app's flags.
-void setUp(CLI::App& app, bool* help);
+//  - The app's name and the description that heads its --help are set here, so a binary
+//    states them once (its usage text and its parse build the same app).
+void setUp(CLI::App& app, const std::string& name, const std::string& description, bool* help);
 
 // Parses `args` (argv without argv[0]). "--name=" gives the option an empty value, as
 // "--name ''" does (CLI11 2.1 would take the next argument instead). CLI11's refusal, which
 // names the flag, comes back as kInvalidInput. An integer written with a leading 0 ("010") is
-// refused: CLI11 would read it as octal.
+// refused: CLI11 would read it as octal. Parse each app once (the check is added here).
 Status parse(CLI::App& app, std::vector<std::string> args);
 
 // Refuses an empty value ("--flag: wants a value, not an empty string").

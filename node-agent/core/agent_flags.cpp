@@ -34,7 +34,8 @@ Result<std::pair<std::string, std::string>> parseLabel(const std::string& v) {
 
 // The agent's subcommands and flags, bound to `f` (whose values are the shown defaults).
 void defineFlags(CLI::App& app, AgentFlags& f, bool* help) {
-  cli::setUp(app, help);
+  cli::setUp(app, "ambient-agent",
+             "ambient-agent: programs this node's ambient traffic redirection.", help);
   app.footer(
       R"(Without a subcommand the agent runs. A normal exit (SIGTERM, SIGINT) leaves the kernel
 state in place; only `uninstall` removes it. SIGHUP runs a full reconcile pass at once.
@@ -112,7 +113,7 @@ Exit codes: 0 success, 1 runtime failure (the message says what and where), 2 us
 }  // namespace
 
 std::string agentUsage() {
-  CLI::App app("ambient-agent: programs this node's ambient traffic redirection.", "ambient-agent");
+  CLI::App app;
   AgentFlags f;
   bool help = false;
   defineFlags(app, f, &help);
@@ -128,7 +129,7 @@ Result<AgentFlags> parseAgentFlags(const std::vector<std::string>& args,
   };
   f.nodeName = fromEnv("NODE_NAME");
   if (!fromEnv("KUBERNETES_SERVICE_HOST").empty()) f.kubeconfig = "in-cluster";
-  CLI::App app("ambient-agent", "ambient-agent");
+  CLI::App app;
   bool help = false;
   defineFlags(app, f, &help);
   if (auto parsed = cli::parse(app, args); !parsed) return fail(parsed.error());

@@ -11,8 +11,11 @@
 
 #include "cni-plugin/core/agent_down_fallback.h"
 #include "cni-plugin/core/install_flags.h"
+#include "tests/support/refusals.h"
 
 using namespace ambient;
+using ambient::testing::refusalOf;
+using Catch::Matchers::Contains;
 using namespace ambient::cni;
 using json = nlohmann::ordered_json;
 
@@ -243,20 +246,15 @@ TEST_CASE("installer flags", "[cni][install]") {
 }
 
 TEST_CASE("installer flags: each refusal names the flag, even next to --help", "[cni][install]") {
-  auto named = [](const std::vector<std::string>& args, const std::string& flag) {
-    auto o = parseInstallFlags(args);
-    REQUIRE_FALSE(o);
-    INFO(o.error().message());
-    CHECK(o.error().message().find(flag) != std::string::npos);
-  };
-  named({"--bogus"}, "--bogus");
-  named({"--cni-bin-dir"}, "--cni-bin-dir");
-  named({"--cni-conf-dir="}, "--cni-conf-dir");
-  named({"--agent-socket", ""}, "--agent-socket");
-  named({"--watch", "--uninstall"}, "--watch");
-  named({"--uninstall=yes"}, "uninstall");
-  named({"--ztunnel-label=app", "--help"}, "--ztunnel-label");
-  named({"--log-file", "/l", "extra"}, "extra");
+  CHECK_THAT(refusalOf(parseInstallFlags({"--bogus"})), Contains("--bogus"));
+  CHECK_THAT(refusalOf(parseInstallFlags({"--cni-bin-dir"})), Contains("--cni-bin-dir"));
+  CHECK_THAT(refusalOf(parseInstallFlags({"--cni-conf-dir="})), Contains("--cni-conf-dir"));
+  CHECK_THAT(refusalOf(parseInstallFlags({"--agent-socket", ""})), Contains("--agent-socket"));
+  CHECK_THAT(refusalOf(parseInstallFlags({"--watch", "--uninstall"})), Contains("--watch"));
+  CHECK_THAT(refusalOf(parseInstallFlags({"--uninstall=yes"})), Contains("uninstall"));
+  CHECK_THAT(refusalOf(parseInstallFlags({"--ztunnel-label=app", "--help"})),
+             Contains("--ztunnel-label"));
+  CHECK_THAT(refusalOf(parseInstallFlags({"--log-file", "/l", "extra"})), Contains("extra"));
   auto h = parseInstallFlags({"--cni-conf-dir=/n", "--help"});
   REQUIRE(h);
   CHECK(h->help);

@@ -4,7 +4,11 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/refusals.h"
+
 using namespace ambient;
+using ambient::testing::refusalOf;
+using Catch::Matchers::Contains;
 
 TEST_CASE("ctl flags: commands and flags before or after them", "[flags][ctl]") {
   auto plan = parseCtlFlags({"plan"});
@@ -32,23 +36,18 @@ TEST_CASE("ctl flags: commands and flags before or after them", "[flags][ctl]") 
 }
 
 TEST_CASE("ctl flags: each refusal says what is wrong", "[flags][ctl]") {
-  auto says = [](const std::vector<std::string>& args, const std::string& what) {
-    auto f = parseCtlFlags(args);
-    REQUIRE_FALSE(f);
-    INFO(f.error().message());
-    CHECK(f.error().message().find(what) != std::string::npos);
-  };
-  says({}, "no command given");
-  says({"launch"}, "launch");
-  says({"plan", "verify"}, "verify");
-  says({"plan", "-o", "yaml"}, "-o");
-  says({"plan", "-o"}, "-o");
-  says({"plan", "--state-dir"}, "--state-dir");
-  says({"plan", "--nope"}, "--nope");
-  says({"plan", "--quiet=yes"}, "quiet");
-  says({"trace", "a/b"}, "DESTINATION");
-  says({"trace", "a/b", "c/d", "e/f"}, "e/f");
-  says({"verify", "--bogus", "--help"}, "--bogus");  // help does not hide a mistake
+  CHECK_THAT(refusalOf(parseCtlFlags({})), Contains("no command given"));
+  CHECK_THAT(refusalOf(parseCtlFlags({"launch"})), Contains("launch"));
+  CHECK_THAT(refusalOf(parseCtlFlags({"plan", "verify"})), Contains("verify"));
+  CHECK_THAT(refusalOf(parseCtlFlags({"plan", "-o", "yaml"})), Contains("-o"));
+  CHECK_THAT(refusalOf(parseCtlFlags({"plan", "-o"})), Contains("-o"));
+  CHECK_THAT(refusalOf(parseCtlFlags({"plan", "--state-dir"})), Contains("--state-dir"));
+  CHECK_THAT(refusalOf(parseCtlFlags({"plan", "--nope"})), Contains("--nope"));
+  CHECK_THAT(refusalOf(parseCtlFlags({"plan", "--quiet=yes"})), Contains("quiet"));
+  CHECK_THAT(refusalOf(parseCtlFlags({"trace", "a/b"})), Contains("DESTINATION"));
+  CHECK_THAT(refusalOf(parseCtlFlags({"trace", "a/b", "c/d", "e/f"})), Contains("e/f"));
+  CHECK_THAT(refusalOf(parseCtlFlags({"verify", "--bogus", "--help"})),
+             Contains("--bogus"));  // help does not hide a mistake
 }
 
 TEST_CASE("ctl --help lists every command, flag, default and exit code", "[flags][ctl]") {

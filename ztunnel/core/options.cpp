@@ -8,7 +8,11 @@ namespace {
 
 // Every flag of ztunnel, bound to `o` (whose values are the shown defaults).
 void defineFlags(CLI::App& app, Options& o) {
-  ambient::cli::setUp(app, &o.help);
+  ambient::cli::setUp(
+      app, "ztunnel",
+      "ztunnel - minimal transparent L4 proxy speaking HBONE (HTTP/2 CONNECT over mTLS)\n"
+      "Flags take \"--name value\" or \"--name=value\".",
+      &o.help);
   app.footer(R"(Exit codes: 0 ok (also after SIGTERM drain), 1 runtime failure, 2 bad command line,
             3 config or certificates unusable at startup, 4 a listener could not be bound.)");
   app.add_flag("--version", o.version, "print the version and exit")->disable_flag_override();
@@ -119,7 +123,7 @@ void defineFlags(CLI::App& app, Options& o) {
 
 Result<Options> parseOptions(const std::vector<std::string>& args) {
   Options o;
-  CLI::App app("ztunnel", "ztunnel");
+  CLI::App app;
   defineFlags(app, o);
   if (auto parsed = ambient::cli::parse(app, args); !parsed) return fail(parsed.error());
   o.bindAddresses.clear();
@@ -152,10 +156,7 @@ std::optional<IpAddr> originalSourceFor(const Options& opts, const IpAddr& clien
 }
 
 std::string renderHelp() {
-  CLI::App app(
-      "ztunnel - minimal transparent L4 proxy speaking HBONE (HTTP/2 CONNECT over mTLS)\n"
-      "Flags take \"--name value\" or \"--name=value\".",
-      "ztunnel");
+  CLI::App app;
   Options o;
   defineFlags(app, o);
   return app.help();
