@@ -23,10 +23,19 @@ class RegistryStore {
   virtual Status setZtunnel(const ZtunnelRecord& ztunnel) = 0;
 };
 
+// The device a pod's host-side interface is enslaved to (a bridge, an Open vSwitch datapath).
+struct LinkMaster {
+  IfName name;
+  std::string kind;  // rtnetlink's IFLA_INFO_KIND: "bridge", "openvswitch", "bond", ...
+  bool operator==(const LinkMaster&) const = default;
+};
+
 struct PodLink {
-  IfName hostVeth;                   // node end of the pod's veth
-  std::optional<IpAddress> gateway;  // the pod's default gateway, when it has one
-  uint32_t mtu = 1500;               // MTU of the pod's interface
+  IfName hostVeth;                       // node end of the pod's veth (empty when it is no veth)
+  std::optional<IpAddress> gateway;      // the pod's default gateway, when it has one
+  uint32_t mtu = 1500;                   // MTU of the pod's interface
+  std::string kind = "veth";             // the pod interface's IFLA_INFO_KIND ("macvlan", "ipvlan")
+  std::optional<LinkMaster> hostMaster;  // what hostVeth is a port of, when anything
 };
 
 class PodInspector {

@@ -5,12 +5,18 @@
 #include <set>
 
 #include "common/core/reconcile.h"
+#include "node-agent/core/link_shape.h"
 #include "node-agent/core/plan_input.h"
 
 namespace ambient {
 namespace {
 
 const SteadyClock kSteadyClock;
+
+// How messages name a pod the agent would enroll: "ambient pod <namespace>/<name>".
+std::string podLabel(const PodRecord& rec) {
+  return "ambient pod " + rec.podNamespace + "/" + rec.name;
+}
 
 PodReply reply(PodVerdict v, std::string message) {
   return PodReply{v, 0, std::move(message)};
@@ -142,15 +148,14 @@ PodReply Enroller::add(const PodRequest& r) {
   }
   if (auto refused = claimIpsLocked(r, true)) return *refused;
   if (auto failed = enrollLocked(rec)) {
-    return errorReply(failed->cniCode, failed->error.message(), failed->kind);
+    return errorReply(failed->cniCode, failed->error.wrap(podLabel(rec)).message(), failed->kind);
   }
   return reply(PodVerdict::kEnrolled, m.reason);
 }
 
 std::optional<Enroller::EnrollFailure> Enroller::enrollLocked(PodRecord rec) {
-  const std::string pod = "ambient pod " + rec.podNamespace + "/" + rec.name;
   auto refuse = [&](uint32_t code, const char* kind, ErrorCode ec, std::string why) {
-    return EnrollFailure{code, kind, Error{ec, 0, pod + ": " + std::move(why)}};
+    return EnrollFailure{code, kind, Error{ec, 0, std::move(why)}};
   };
   if (!registry_.ztunnel) {
     return refuse(kCniErrTryAgainLater, "ztunnel-not-ready", ErrorCode::kUnavailable,
@@ -173,19 +178,21 @@ std::optional<Enroller::EnrollFailure> Enroller::enrollLocked(PodRecord rec) {
                       " (uid " + other->uid + "); one IP cannot be redirected for two pods");
   }
   auto link = inspector_.inspect(rec.netns, rec.ifname);
-  if (!link) return EnrollFailure{kCniErrIo, "inspect", link.error().wrap(pod)};
+  if (!link) return EnrollFailure{kCniErrIo, "inspect", link.error()};
+  if (auto c = checkCapturable(*link, rec.ifname); !c) {
+    return refuse(kCniErrInvalidConfig, "unsupported-link", c.error().code, c.error().message());
+  }
   rec.hostVeth = link->hostVeth;
   rec.enrolled = true;
   // Never write a record the loader would refuse: a restart could not load the registry.
   if (auto v = validatePodRecord(rec); !v) {
-    return EnrollFailure{kCniErrInvalidConfig, "bad-request", v.error().wrap(pod)};
+    return EnrollFailure{kCniErrInvalidConfig, "bad-request", v.error()};
   }
   if (auto s = store(rec); !s) return EnrollFailure{kCniErrIo, "persist", s.error()};
   if (auto s = applyPodChangeLocked(rec, true); !s) {
     return EnrollFailure{kCniErrTryAgainLater, "reconcile",
                          Error{s.error().code, s.error().sysErrno,
-                               "redirection for " + rec.podNamespace + "/" + rec.name +
-                                   " could not be programmed: " + s.error().message()}};
+                               "its redirection could not be programmed: " + s.error().message()}};
   }
   if (annotator_) annotator_->markEnrolled(rec.podNamespace, rec.name, true);
   return std::nullopt;
@@ -270,6 +277,10 @@ PodReply Enroller::addZtunnel(const PodRequest& r) {
   }
   auto link = inspector_.inspect(r.netns, r.ifname);
   if (!link) return errorReply(kCniErrIo, "ztunnel pod: " + link.error().message(), "inspect");
+  if (auto c = checkCapturable(*link, r.ifname); !c) {
+    return errorReply(kCniErrInvalidConfig, "ztunnel pod: " + c.error().message(),
+                      "unsupported-link");
+  }
   if (!link->gateway) {
     return errorReply(kCniErrIo, "ztunnel pod has no default gateway in " + r.netns, "inspect");
   }
@@ -446,9 +457,10 @@ Status Enroller::resync() {
     Membership m = classifyPod(rec.podNamespace, rec.name, *meta, config_.policy);
     bool want = m.role == PodRole::kAmbient;
     if (want == rec.enrolled) continue;
+    std::string label = podLabel(rec);
     Status s = setEnrolledLocked(std::move(rec), want, m.reason);
     if (!s && want) notEnrolled[key] = s.error().message();
-    keep(std::move(s), "resync");
+    keep(s ? s : fail(s.error().wrap(label)), "resync");
   }
   keep(discoverLocked(*meta, notEnrolled), "discovery");
   if (events_.notEnrolled) {
@@ -495,7 +507,7 @@ Status Enroller::discoverLocked(const MetadataSnapshot& meta,
     if (auto failed = enrollLocked(rec)) {
       notEnrolled[d.pod.key()] = failed->error.message();
       if (events_.error) events_.error(failed->kind);
-      if (first) first = fail(failed->error);
+      if (first) first = fail(failed->error.wrap(podLabel(rec)));
       continue;
     }
     if (events_.resynced) {
@@ -515,7 +527,7 @@ std::map<std::string, std::string> Enroller::notEnrolled() const {
 
 Status Enroller::setEnrolledLocked(PodRecord rec, bool enroll, const std::string& why) {
   if (enroll) {
-    if (auto failed = enrollLocked(rec)) return fail(failed->error);
+    if (auto failed = enrollLocked(rec)) return fail(failed->error);  // the caller names the pod
     if (events_.resynced) events_.resynced(registry_.pods.at(rec.uid), true, why);
     return {};
   }

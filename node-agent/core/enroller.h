@@ -84,15 +84,16 @@ class Enroller {
   // Why the agent is not ready ("" when it is): the one source of ready() and STATUS.
   std::string notReadyLocked() const;
   PodReply gc(const PodRequest& r);
-  // Why an enrollment failed, with the CNI code an ADD answers.
+  // Why an enrollment failed, with the CNI code an ADD answers. `error` does not name the pod:
+  // the not-enrolled report is keyed by the pod, and the ADD reply and logs add podLabel.
   struct EnrollFailure {
     uint32_t cniCode;
     std::string kind;  // metrics label
     Error error;
   };
   // The one enroll path of ADD, resync and discovery: the same preconditions (ztunnel known,
-  // IPv4 addresses, no IP enrolled for another pod, the pod's veth found, a record the loader
-  // accepts), then persist, then program, then mark the pod.
+  // IPv4 addresses, no IP enrolled for another pod, the pod's veth found and capturable, a
+  // record the loader accepts), then persist, then program, then mark the pod.
   std::optional<EnrollFailure> enrollLocked(PodRecord rec);
   // Releases and forgets a registered pod (DEL, GC, resync).
   Status releaseLocked(const PodRecord& rec);

@@ -1,4 +1,5 @@
-// A pod's veth peer, gateway and MTU through rtnetlink. Touches the kernel.
+// A pod's interface kind, veth peer (and what that peer is a port of), gateway and MTU through
+// rtnetlink. Touches the kernel.
 #include "node-agent/sys/netlink_pod_inspector.h"
 
 #include <arpa/inet.h>
@@ -35,6 +36,11 @@ Result<PodLink> NetlinkPodInspector::inspect(const std::string& netns, const IfN
   Link link(raw);
   PodLink out;
   out.mtu = rtnl_link_get_mtu(link.get());
+  const char* kind = rtnl_link_get_type(link.get());  // IFLA_INFO_KIND
+  out.kind = kind ? kind : "";
+  // A macvlan's or ipvlan's IFLA_LINK is its lower device in the node, not a peer: report the
+  // kind and let the caller refuse it (checkCapturable) instead of naming the node's NIC.
+  if (out.kind != "veth") return out;
   int peer = rtnl_link_get_link(link.get());  // IFLA_LINK: the veth peer's index in the node
   if (peer <= 0) {
     return fail(ErrorCode::kNotFound, "interface " + ifname.str() + " in " + netns +
@@ -53,6 +59,18 @@ Result<PodLink> NetlinkPodInspector::inspect(const std::string& netns, const IfN
   auto hostVeth = IfName::parse(rtnl_link_get_name(host.get()), "peer of " + ifname.str());
   if (!hostVeth) return fail(hostVeth.error());
   out.hostVeth = *hostVeth;
+  if (int master = rtnl_link_get_master(host.get()); master > 0) {
+    rtnl_link* masterRaw = nullptr;
+    if (int err = rtnl_link_get_kernel(nodeSock->get(), master, nullptr, &masterRaw); err < 0) {
+      return fail(nlError(err, "master (index " + std::to_string(master) + ") of " +
+                                   hostVeth->str() + " in the node namespace"));
+    }
+    Link masterLink(masterRaw);
+    auto name = IfName::parse(rtnl_link_get_name(masterLink.get()), "master of " + hostVeth->str());
+    if (!name) return fail(name.error());
+    const char* masterKind = rtnl_link_get_type(masterLink.get());
+    out.hostMaster = LinkMaster{*name, masterKind ? masterKind : ""};
+  }
 
   nl_cache* routesRaw = nullptr;
   if (int err = rtnl_route_alloc_cache(podSock->get(), AF_INET, 0, &routesRaw); err < 0) {

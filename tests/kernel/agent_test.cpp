@@ -113,6 +113,55 @@ TEST_CASE("the agent learns ztunnel and enrolls ambient pods only and keeps stat
   }
 }
 
+TEST_CASE("pods the node cannot capture are refused with code 7 and a routed pod is unaffected",
+          "[kernel][agent][link-shape]") {
+  NodeTopology t;
+  AgentHarness h(t.node);
+  h.start();
+  REQUIRE(h.registerZtunnel(t));
+  // A bridge-based primary CNI's pod: its node-side veth is a port of cni0.
+  TestNetns bridged("bridged"), macvlan("macvlan"), routed("routed");
+  must(t.node.ip("link add cni0 type bridge"));
+  must(t.node.ip("link set cni0 up"));
+  must(t.node.ip("link add vethbr type veth peer name eth0 netns " + bridged.name()));
+  must(t.node.ip("link set vethbr master cni0 up"));
+  must(bridged.ip("addr add 10.244.1.20/24 dev eth0"));
+  must(bridged.ip("link set eth0 up"));
+  // A macvlan pod: its IFLA_LINK is the node's lower device, not a veth peer.
+  must(t.node.ip("link add lower0 type veth peer name lower1"));
+  must(t.node.ip("link set lower0 up"));
+  must(t.node.ip("link add mv0 link lower0 type macvlan mode bridge"));
+  must(t.node.ip("link set mv0 netns " + macvlan.name()));
+  must(macvlan.ip("link set mv0 name eth0"));
+  must(macvlan.ip("addr add 10.244.1.21/24 dev eth0"));
+  must(macvlan.ip("link set eth0 up"));
+  t.addPod(routed, "vethrouted", "10.244.1.22");
+
+  auto b = h.send(podAdd("foo", "bridged", bridged.path(), "10.244.1.20"));
+  REQUIRE(b);
+  CHECK(b->verdict == PodVerdict::kError);
+  CHECK(b->cniCode == kCniErrInvalidConfig);
+  CHECK_THAT(b->message, Catch::Matchers::Contains("vethbr is a port of bridge cni0"));
+  auto m = h.send(podAdd("foo", "macvlan", macvlan.path(), "10.244.1.21"));
+  REQUIRE(m);
+  CHECK(m->cniCode == kCniErrInvalidConfig);
+  CHECK_THAT(m->message, Catch::Matchers::Contains("eth0 is a macvlan device, not a veth"));
+  auto r = h.send(podAdd("foo", "routed", routed.path(), "10.244.1.22"));
+  REQUIRE(r);
+  CHECK(r->verdict == PodVerdict::kEnrolled);
+
+  std::string set = must(t.node.exec("nft list set ip ambient_redirect enrolled_pods"));
+  CHECK(set.find("10.244.1.22") != std::string::npos);
+  CHECK(set.find("10.244.1.20") == std::string::npos);
+  CHECK(set.find("10.244.1.21") == std::string::npos);
+  // Nothing was written for the refused pods: the node's lower device keeps its rp_filter.
+  CHECK(must(t.node.exec("sysctl -n net.ipv4.conf.lower0.rp_filter")) ==
+        must(t.node.exec("sysctl -n net.ipv4.conf.default.rp_filter")));
+  auto in = t.input(0);
+  in.pods = {EnrolledPod{*Ipv4::parse("10.244.1.22"), "vethrouted"}};
+  requireVerified(t, h, in);
+}
+
 TEST_CASE("SIGKILL at random points while 200 pods enroll: each enrolled exactly once",
           "[kernel][agent][faults]") {
   constexpr int kPods = 200;

@@ -119,3 +119,35 @@ TEST_CASE("the namespace scan reads each namespace once and skips what it cannot
   CHECK(scan->interfaces[0].ifname.str() == "dummy0");
   CHECK(scan->interfaces[0].ips == std::vector<IpAddress>{"10.251.0.7"});
 }
+
+TEST_CASE("a discovered pod on a bridge is named by readyz and verify, never enrolled",
+          "[kernel][discovery][link-shape]") {
+  NodeTopology t;
+  TestNetns bridged("early-bridged");
+  must(t.node.ip("link add cni0 type bridge"));
+  must(t.node.ip("link set cni0 up"));
+  must(t.node.ip("link add vethbr type veth peer name eth0 netns " + bridged.name()));
+  must(t.node.ip("link set vethbr master cni0 up"));
+  must(bridged.ip("addr add 10.244.1.30/24 dev eth0"));
+  must(bridged.ip("link set eth0 up"));
+  AgentHarness h(t.node);
+  h.writeMetadata(R"({"namespaces": {"early": {"labels": {"istio.io/dataplane-mode": "ambient"}}},
+    "pods": {)" + std::string(kZtunnelPodMetadata) +
+                  R"(, "early/web": {"uid": "uid-early-web", "podIPs": ["10.244.1.30"]}}})");
+  h.start();
+  REQUIRE(h.registerZtunnel(t));
+  REQUIRE(
+      waitUntil([&] { return h.http("/readyz").find("early/web") != std::string::npos; }, 15000));
+  std::string readyz = h.http("/readyz");
+  INFO(readyz);
+  CHECK(readyz.find("ambient pod not enrolled: early/web: its node-side veth vethbr is a port of "
+                    "bridge cni0") != std::string::npos);
+  CHECK(must(t.node.exec("nft list set ip ambient_redirect enrolled_pods")).find("10.244.1.30") ==
+        std::string::npos);
+  auto verify = sh(t.node.exec(kAmbientctl + " --state-dir " + h.stateDir() + " verify"));
+  INFO(verify.out);
+  CHECK(verify.rc == 1);
+  CHECK(verify.out.find("ambient pod not enrolled: its node-side veth vethbr is a port of bridge "
+                        "cni0") != std::string::npos);
+  CHECK(verify.out.find("(not enrolled) (early/web)") != std::string::npos);
+}

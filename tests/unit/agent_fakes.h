@@ -105,13 +105,17 @@ class FakeInspector : public PodInspector {
       return fail(ErrorCode::kNotFound, "network namespace " + netns + " cannot be opened");
     }
     // "/var/run/netns/pod-7" -> host veth "veth7"
-    return PodLink{ifOf("veth" + netns.substr(netns.rfind('-') + 1)), IpAddress("10.244.1.1"),
-                   1500};
+    PodLink link{ifOf("veth" + netns.substr(netns.rfind('-') + 1)), IpAddress("10.244.1.1"), 1500};
+    if (auto k = kinds.find(netns); k != kinds.end()) link = PodLink{{}, {}, 1500, k->second};
+    if (auto m = masters.find(netns); m != masters.end()) link.hostMaster = m->second;
+    return link;
   }
   bool netnsGone(const std::string& netns) override {
     return netns.empty() || netns.find("missing") != std::string::npos || gone.count(netns) != 0;
   }
-  std::set<std::string> gone;  // netns paths removed since their pod's ADD
+  std::set<std::string> gone;                 // netns paths removed since their pod's ADD
+  std::map<std::string, std::string> kinds;   // netns -> a pod interface that is no veth
+  std::map<std::string, LinkMaster> masters;  // netns -> what its host veth is a port of
 };
 
 class RecordingAnnotator : public PodAnnotator {

@@ -477,3 +477,51 @@ TEST_CASE("a restarted agent whose ztunnel is gone stays fail-closed and converg
   CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.2.1")});
   CHECK(w.kernel.namespaces["/var/run/netns/zt-2"].owned.tunnels.size() == 2);
 }
+
+TEST_CASE("a pod whose veth is a bridge port is refused at ADD and by resync, never half-enrolled",
+          "[enroller][link-shape]") {
+  World w;
+  REQUIRE(w.registerZtunnel().verdict == PodVerdict::kNotAmbient);
+  w.inspector.masters["/var/run/netns/pod-7"] = LinkMaster{ifOf("cni0"), "bridge"};
+  auto r = w.send(PodCommand::kAdd, "foo", "sleep", 7, "10.244.1.7");
+  CHECK(r.verdict == PodVerdict::kError);
+  CHECK(r.cniCode == kCniErrInvalidConfig);
+  CHECK_THAT(r.message, Catch::Matchers::Contains("foo/sleep"));
+  CHECK_THAT(r.message, Catch::Matchers::Contains("veth7 is a port of bridge cni0"));
+  CHECK(w.members().empty());
+  CHECK(w.store.saved.pods.count("uid-sleep") == 0);
+  // Another pod of the same namespace, routed, is enrolled as before.
+  REQUIRE(w.send(PodCommand::kAdd, "foo", "other", 8, "10.244.1.8").verdict ==
+          PodVerdict::kEnrolled);
+
+  // A plain pod on the bridge whose namespace is labelled later: refused by the pass and
+  // reported, the routed pod untouched.
+  w.inspector.masters["/var/run/netns/pod-9"] = LinkMaster{ifOf("cni0"), "bridge"};
+  REQUIRE(w.send(PodCommand::kAdd, "bar", "httpbin", 9, "10.244.1.9").verdict ==
+          PodVerdict::kNotAmbient);
+  w.meta.meta.namespaces["bar"].labels = {{"istio.io/dataplane-mode", "ambient"}};
+  (void)w.enroller.resync();
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.8")});
+  CHECK_FALSE(w.store.saved.pods.at("uid-httpbin").enrolled);
+  auto notEnrolled = w.enroller.notEnrolled();
+  REQUIRE(notEnrolled.count("bar/httpbin") == 1);
+  CHECK_THAT(notEnrolled.at("bar/httpbin"), Catch::Matchers::Contains("port of bridge cni0"));
+}
+
+TEST_CASE("a macvlan pod and a ztunnel pod on a bridge are refused with code 7",
+          "[enroller][link-shape]") {
+  World w;
+  w.inspector.masters["/var/run/netns/zt-1"] = LinkMaster{ifOf("cni0"), "bridge"};
+  auto z = w.registerZtunnel();
+  CHECK(z.cniCode == kCniErrInvalidConfig);
+  CHECK_THAT(z.message, Catch::Matchers::Contains("ztunnel pod: its node-side veth"));
+  CHECK_FALSE(w.enroller.ready(nullptr));
+  w.inspector.masters.clear();
+  REQUIRE(w.registerZtunnel().verdict == PodVerdict::kNotAmbient);
+
+  w.inspector.kinds["/var/run/netns/pod-7"] = "macvlan";
+  auto r = w.send(PodCommand::kAdd, "foo", "sleep", 7, "10.244.1.7");
+  CHECK(r.cniCode == kCniErrInvalidConfig);
+  CHECK_THAT(r.message, Catch::Matchers::Contains("eth0 is a macvlan device, not a veth"));
+  CHECK(w.members().empty());
+}
