@@ -78,15 +78,28 @@ bool isConfigName(const std::string& name);
 Result<ConfFile> choosePrimary(const std::vector<ConfFile>& files,
                                std::vector<std::string>& warnings);
 
-// `files`: the directory's config files (any order); `state`: the parsed state file, if any.
-// kNotFound: no primary config. kInvalidInput: the primary cannot take ambient-cni (its
-// cniVersion is not one ambient-cni supports, or wrapping X.conf would overwrite X.conflist).
+// `files`: the directory's config files (any order); `state`: the parsed state file, if any;
+// `confDir`: the directory's path.
+//
+// When the primary config is Multus's ("type": "multus" or "multus-shim"), the runtime runs
+// Multus and Multus runs the default network's config: our entry goes there instead.
+//  - clusterNetwork names a config file of this directory (by path, or by path under /host as
+//    Multus's container sees it, or by network or file name when Multus's confDir is this
+//    directory): that file is edited as a primary would be.
+//  - no clusterNetwork: the first of "delegates" gets our entry (a single-plugin delegate
+//    becomes a list of it and us); the Multus file keeps its name.
+//  - otherwise (a NetworkAttachmentDefinition, Multus's own confDir elsewhere, no default):
+//    kInvalidInput saying where Multus reads it.
+//
+// kNotFound: no primary config. kInvalidInput: the target cannot take ambient-cni (its
+// cniVersion is not one ambient-cni supports, wrapping X.conf would overwrite X.conflist,
+// Multus names that X.conf by path, or Multus's default network is not a file here).
 Result<EditPlan> computeInstall(const std::vector<ConfFile>& files,
                                 const std::optional<InstallState>& state, const AmbientEntry& entry,
-                                const std::string& binaryPath);
+                                const std::string& binaryPath, const std::string& confDir);
 
-// Removes every ambient-cni entry from every valid config file, restoring recorded originals;
-// removes the state file.
+// Removes every ambient-cni entry from every valid config file (and from a Multus config's first
+// delegate), restoring recorded originals; removes the state file.
 Result<EditPlan> computeUninstall(const std::vector<ConfFile>& files,
                                   const std::optional<InstallState>& state);
 

@@ -59,7 +59,7 @@ class Installer {
     if (!state) return fail(state.error());
     auto files = readConfDir(o_.confDir);
     if (!files) return fail(files.error());
-    auto plan = computeInstall(*files, *state, ambientEntryOf(o_), binaryPath_);
+    auto plan = computeInstall(*files, *state, ambientEntryOf(o_), binaryPath_, o_.confDir);
     if (!plan) return fail(plan.error());
     std::set<std::string> warnings(plan->warnings.begin(), plan->warnings.end());
     for (const auto& w : warnings)

@@ -23,6 +23,8 @@ namespace {
 
 using Dir = std::map<std::string, std::string>;  // name -> bytes, the state file included
 
+const std::string kConfDir = "/etc/cni/net.d";
+
 std::string golden(const std::string& name) {
   std::ifstream f(std::string(AMBIENT_CNI_GOLDEN_DIR) + "/install/" + name);
   REQUIRE(f.good());
@@ -60,7 +62,7 @@ const AmbientEntry kFull{"/var/run/ambient/agent.sock", "/var/log/ambient-cni.lo
 const AmbientEntry kPlain{"/var/run/ambient/agent.sock", "", ""};
 
 EditPlan install(Dir& d, const AmbientEntry& e = kFull, const std::string& bin = "") {
-  auto p = computeInstall(filesOf(d), stateOf(d), e, bin);
+  auto p = computeInstall(filesOf(d), stateOf(d), e, bin, kConfDir);
   INFO((p ? "" : p.error().message()));
   REQUIRE(p);
   applyPlan(d, *p);
@@ -143,7 +145,9 @@ TEST_CASE("invalid files are skipped and the first valid one in lexical order is
 
 TEST_CASE("install refusals: no primary, unsupported version, wrap target exists",
           "[cni][install]") {
-  auto plan = [](const Dir& d) { return computeInstall(filesOf(d), stateOf(d), kFull, ""); };
+  auto plan = [](const Dir& d) {
+    return computeInstall(filesOf(d), stateOf(d), kFull, "", kConfDir);
+  };
   auto none = plan({{"a.conflist", "garbage"}, {"b.json", golden("flannel.in.conf")}});
   REQUIRE_FALSE(none);
   CHECK(none.error().isNotFound());
@@ -155,6 +159,131 @@ TEST_CASE("install refusals: no primary, unsupported version, wrap target exists
   auto clash = plan({{"a.conf", golden("flannel.in.conf")}, {"a.conflist", "{}"}});
   REQUIRE_FALSE(clash);
   CHECK(clash.error().context.find("a.conflist exists") != std::string::npos);
+}
+
+// Multus's config files as its thin plugin generates them (the default network inline as the
+// first delegate) and as written by hand or by its thick daemon (clusterNetwork).
+std::string multusWithDelegate(const std::string& delegate) {
+  return R"({"cniVersion": "0.3.1", "name": "multus-cni-network", "type": "multus",
+  "kubeconfig": "/etc/cni/net.d/multus.d/multus.kubeconfig", "delegates": [)" +
+         delegate + "]}\n";
+}
+std::string multusWithClusterNetwork(const std::string& network, const std::string& extra = "") {
+  return R"({"cniVersion": "0.3.1", "name": "multus-cni-network", "type": "multus-shim",)" + extra +
+         R"( "clusterNetwork": ")" + network + "\"}\n";
+}
+
+TEST_CASE("under Multus, ambient-cni goes into the first delegate and uninstall restores it",
+          "[cni][install][multus]") {
+  const Dir orig{{"00-multus.conf", multusWithDelegate(golden("calico.in.conflist"))},
+                 {"10-calico.conflist", golden("calico.in.conflist")}};
+  Dir d = orig;
+  auto p = install(d);
+  CHECK(p.primary == "00-multus.conf");
+  auto multus = json::parse(d["00-multus.conf"]);
+  auto plugins = multus["delegates"][0]["plugins"];
+  REQUIRE(plugins.size() == json::parse(golden("calico.in.conflist"))["plugins"].size() + 1);
+  CHECK(plugins.back()["type"] == "ambient-cni");
+  CHECK(plugins.back()["agentSocket"] == "/var/run/ambient/agent.sock");
+  CHECK(multus["type"] == "multus");  // Multus's own fields untouched
+  CHECK(multus["kubeconfig"] == "/etc/cni/net.d/multus.d/multus.kubeconfig");
+  CHECK(d["10-calico.conflist"] == orig.at("10-calico.conflist"));  // the runtime never reads it
+  CHECK(install(d).changes.empty());
+  uninstall(d);
+  CHECK(d == orig);
+}
+
+TEST_CASE("under Multus, a single-plugin delegate becomes a list with ambient-cni last",
+          "[cni][install][multus]") {
+  const Dir orig{{"00-multus.conf", multusWithDelegate(golden("flannel.in.conf"))}};
+  Dir d = orig;
+  install(d, kPlain);
+  auto delegate = json::parse(d["00-multus.conf"])["delegates"][0];
+  REQUIRE(delegate["plugins"].size() == 2);
+  CHECK(delegate["plugins"][0] == json::parse(golden("flannel.in.conf")));
+  CHECK(delegate["plugins"][1]["type"] == "ambient-cni");
+  CHECK(delegate["cniVersion"] == json::parse(golden("flannel.in.conf"))["cniVersion"]);
+  CHECK(install(d, kPlain).changes.empty());
+  uninstall(d);
+  CHECK(d == orig);
+}
+
+TEST_CASE("under Multus, the clusterNetwork file of this directory gets ambient-cni",
+          "[cni][install][multus]") {
+  for (const std::string& network : {std::string("/etc/cni/net.d/10-calico.conflist"),
+                                     std::string("/host/etc/cni/net.d/10-calico.conflist")}) {
+    INFO(network);
+    const Dir orig{{"00-multus.conf", multusWithClusterNetwork(network)},
+                   {"10-calico.conflist", golden("calico.in.conflist")}};
+    Dir d = orig;
+    auto p = install(d);
+    CHECK(p.primary == "10-calico.conflist");
+    CHECK(d["00-multus.conf"] == orig.at("00-multus.conf"));
+    CHECK(json::parse(d["10-calico.conflist"])["plugins"].back()["type"] == "ambient-cni");
+    uninstall(d);
+    CHECK(d == orig);
+  }
+  // By name, when Multus's confDir is this directory: a .conf is wrapped (Multus finds the
+  // .conflist by the same name).
+  const Dir orig{
+      {"00-multus.conf", multusWithClusterNetwork("cbr0", R"( "confDir": "/etc/cni/net.d",)")},
+      {"10-flannel.conf", golden("flannel.in.conf")}};
+  Dir d = orig;
+  CHECK(install(d).primary == "10-flannel.conf");
+  CHECK(d.count("10-flannel.conflist") == 1);
+  uninstall(d);
+  CHECK(d == orig);
+}
+
+TEST_CASE("under Multus, a default network we cannot edit is refused saying where it is",
+          "[cni][install][multus]") {
+  auto plan = [](const Dir& d) {
+    return computeInstall(filesOf(d), stateOf(d), kFull, "", kConfDir);
+  };
+  auto nad = plan({{"00-multus.conf", multusWithClusterNetwork("k8s-pod-network")},
+                   {"10-calico.conflist", golden("calico.in.conflist")}});
+  REQUIRE_FALSE(nad);
+  CHECK(nad.error().code == ErrorCode::kInvalidInput);  // ambient-cni-install exits 5
+  CHECK_THAT(nad.error().message(),
+             Contains("looked up in Multus's confDir /etc/cni/multus/net.d or as a "
+                      "NetworkAttachmentDefinition"));
+  CHECK_THAT(refusalOf(plan({{"00-multus.conf", multusWithClusterNetwork("/opt/other/10.conflist")},
+                             {"10-calico.conflist", golden("calico.in.conflist")}})),
+             Contains("is not a config file in /etc/cni/net.d"));
+  CHECK_THAT(refusalOf(plan(
+                 {{"00-multus.conf", multusWithClusterNetwork("/etc/cni/net.d/10-flannel.conf")},
+                  {"10-flannel.conf", golden("flannel.in.conf")}})),
+             Contains("names 10-flannel.conf by path"));
+  // Found by fuzz-install_plan: the named file exists but is no valid config.
+  CHECK_THAT(refusalOf(plan(
+                 {{"00-multus.conf", multusWithClusterNetwork("/etc/cni/net.d/10-calico.conflist")},
+                  {"10-calico.conflist", "{\"name\": \"x\", \"plugins\": ["}})),
+             Contains("is 10-calico.conflist, which is not valid JSON"));
+  // Found by fuzz-install_plan: a nameless delegate under a nameless Multus became a list
+  // without a name, which the next pass could not read back.
+  CHECK_THAT(refusalOf(plan(
+                 {{"00-multus.conf", R"({"cniVersion": "0.3.1", "type": "multus", "delegates": [)"
+                                     R"({"cniVersion": "1.0.0", "type": "flannel"}]})"}})),
+             Contains("its first delegate as a plugin list has no \"name\""));
+  CHECK_THAT(refusalOf(plan({{"00-multus.conf",
+                              R"({"cniVersion": "0.3.1", "name": "m", "type": "multus-shim"})"},
+                             {"10-calico.conflist", golden("calico.in.conflist")}})),
+             Contains("has neither clusterNetwork nor a first delegate"));
+}
+
+TEST_CASE("a config with a NUL byte is skipped as invalid, as runtimes refuse it",
+          "[cni][install]") {
+  // Found by fuzz-install_plan: the JSON parser stopped at the NUL and took the file, whose bytes
+  // (not UTF-8 after it) then could not be written into the state file: the installer aborted.
+  const Dir orig{{"00-a.conf", std::string(golden("flannel.in.conf")) + '\0' + "\xe5 junk"},
+                 {"10-calico.conflist", golden("calico.in.conflist")}};
+  Dir d = orig;
+  auto p = install(d);
+  CHECK(p.primary == "10-calico.conflist");
+  REQUIRE(p.warnings.size() == 1);
+  CHECK_THAT(p.warnings[0], Contains("skipping 00-a.conf: not a JSON object"));
+  uninstall(d);
+  CHECK(d == orig);
 }
 
 TEST_CASE("when the primary CNI rewrites its file, install re-inserts and re-records",
