@@ -5,6 +5,7 @@
 # Builds, in throwaway namespaces, a node with a bridge cni0 (10.244.1.1/24), a ztunnel pod
 # (10.244.1.3), ambient pods A (.10) and C (.12), a plain pod B (.11) on the same bridge, and a
 # remote host (172.30.0.2) behind an uplink. vxlan stands in for geneve (same VNIs and port).
+# kube-proxy is played by a DNAT of a Service VIP, in iptables-legacy and in nftables mode.
 # The ztunnel pod holds DESIGN.md section 4's rules; tests/proofs/transparent_relay.py listens
 # where ztunnel does and dials onward from the client's IP, as ztunnel does.
 #
@@ -208,6 +209,25 @@ $(shared_chains)
 NFT
 }
 
+kube_proxy() {  # kube_proxy <iptables-legacy|nftables> <add|del>: a Service VIP's DNAT
+  local mode=$1 op=$2
+  if [[ $mode == iptables-legacy ]]; then
+    local flag=-A; [[ $op == del ]] && flag=-D
+    must in_ns node iptables-legacy -t nat "$flag" PREROUTING -d 10.96.0.10/32 -p tcp --dport 80 \
+      -j DNAT --to-destination 172.30.0.2:8080
+  elif [[ $op == add ]]; then
+    must in_ns node nft -f - <<'NFT'
+table ip kube_proxy_proof {
+  chain services { type nat hook prerouting priority dstnat; policy accept;
+    ip daddr 10.96.0.10 tcp dport 80 dnat to 172.30.0.2:8080
+  }
+}
+NFT
+  else
+    must in_ns node nft delete table ip kube_proxy_proof
+  fi
+}
+
 start() {  # start NS CMD...: run in the background until "listening"
   local n=$1 out
   shift
@@ -235,7 +255,7 @@ path() {  # path <label> <from> <target> <regex>: 0 when the client's answer mat
   got=$(in_ns "$from" "$nettool" connect "$target" --timeout-ms 1500 2>&1 | head -1)
   local verdict=match
   [[ $got =~ $want ]] || verdict=no
-  rows+=("$(printf '%-8s %-4s %-5s %-34s %-7s %s' "$rules" "$brnf" "$verdict" "$label" "" "$got")")
+  rows+=("$(printf '%-7s %-4s %-5s %-41s %s' "$rules" "$brnf" "$verdict" "$label" "$got")")
   [[ $verdict == match ]]
 }
 
@@ -249,7 +269,7 @@ udp_path() {  # A to B over UDP reaches B directly and nothing is proxied
   got=$(cat /tmp/$id.udp | tail -1); rm -f /tmp/$id.udp
   local verdict=match
   [[ $got =~ "udp from 10.244.1.10" ]] || verdict=no
-  rows+=("$(printf '%-8s %-4s %-5s %-34s %-7s %s' "$rules" "$brnf" "$verdict" "UDP ambient->plain untouched" "" "$got")")
+  rows+=("$(printf '%-7s %-4s %-5s %-41s %s' "$rules" "$brnf" "$verdict" "UDP ambient->plain untouched" "$got")")
   [[ $verdict == match ]]
 }
 
@@ -263,7 +283,7 @@ expect() {  # expect <true|false> <description> <command...>: counts a failure o
   fi
 }
 
-same_node() { local a=$1 b=$2 port=$3; echo "^zt:$port .*${ipOf[$b]}:8080 ${ipOf[$a]}:"; }
+same_node() { local a=$1 b=$2 port=$3; echo "^zt:$port ${ipOf[$b]}:8080 8080 ${ipOf[$b]}:8080 ${ipOf[$a]}:"; }
 
 run_paths() {
   # Captured paths: the client sees ztunnel's port and the destination saw the client's IP.
@@ -271,11 +291,22 @@ run_paths() {
   path "ambient->plain, same bridge" a 10.244.1.11:8080 "$(same_node a b 15001)"; results+=($?)
   path "plain->ambient, same bridge" b 10.244.1.10:8080 "$(same_node b a 15006)"; results+=($?)
   path "ambient->ambient, same bridge" a 10.244.1.12:8080 "$(same_node a c 15001)"; results+=($?)
-  path "remote->ambient (inbound)" remote 10.244.1.10:8080 "^zt:15006 .*10.244.1.10:8080 172.30.0.2:"; results+=($?)
-  path "ambient->remote (outbound)" a 172.30.0.2:8080 "^zt:15001 .*172.30.0.2:8080 10.244.1.10:"; results+=($?)
+  path "remote->ambient (inbound)" remote 10.244.1.10:8080 "^zt:15006 10.244.1.10:8080 8080 10.244.1.10:8080 172.30.0.2:"; results+=($?)
+  path "ambient->remote (outbound)" a 172.30.0.2:8080 "^zt:15001 172.30.0.2:8080 8080 172.30.0.2:8080 10.244.1.10:"; results+=($?)
   path "remote->ztunnel's own IP" remote 10.244.1.3:15020 "^15020 10.244.1.3:15020 172.30.0.2:"; results+=($?)
   path "plain->remote untouched" b 172.30.0.2:8080 "^8080 172.30.0.2:8080 10.244.1.11:"; results+=($?)
   udp_path; results+=($?)
+  # kube-proxy's DNAT of a Service VIP (10.96.0.10:80 -> the remote's 8080), in iptables-legacy
+  # mode and in nftables mode: an ambient pod's connection reaches 15001 with the VIP intact
+  # (the null DNAT runs first), ztunnel's onward connection is DNAT'd and keeps the pod's IP,
+  # and a plain pod reaches the backend through the DNAT.
+  local mode
+  for mode in iptables-legacy nftables; do
+    kube_proxy "$mode" add
+    path "ambient->VIP, kube-proxy $mode" a 10.96.0.10:80 "^zt:15001 10.96.0.10:80 8080 172.30.0.2:8080 10.244.1.10:"; results+=($?)
+    path "plain->VIP, kube-proxy $mode" b 10.96.0.10:80 "^8080 172.30.0.2:8080 10.244.1.11:"; results+=($?)
+    kube_proxy "$mode" del
+  done
   if [[ $rules == today ]]; then
     # The negative control: on the bridge, A reaches B and ztunnel sees nothing.
     expect true "today's rules let an ambient pod reach a same-bridge pod un-captured" \
@@ -285,7 +316,7 @@ run_paths() {
   local i
   for i in "${!results[@]}"; do
     [[ ${results[$i]} == 0 ]] && continue
-    echo "NOT PROVEN: row $((i + 1)) of this run: $(cut -c 20-54 <<<"${rows[-${#results[@]}+$i]}") (rules=$rules br_netfilter=$brnf)" >&2
+    echo "NOT PROVEN: row $((i + 1)) of this run: $(cut -c 20-60 <<<"${rows[-${#results[@]}+$i]}") (rules=$rules br_netfilter=$brnf)" >&2
     failures=$((failures + 1))
   done
   # Fail closed: with ztunnel away, an ambient pod's TCP stops (it neither reaches B nor leaks).
@@ -308,7 +339,7 @@ for brnf in 0 1; do
   done
 done
 
-printf '%-8s %-4s %-5s %-34s %-7s %s\n' rules brnf path description "" "what the client printed"
+printf '%-7s %-4s %-5s %-41s %s\n' rules brnf path description "what the client printed"
 printf '%s\n' "${rows[@]}"
 if ((failures)); then
   echo "bridge_capture: NOT PROVEN ($failures)"

@@ -6,8 +6,9 @@ transparent_relay.py PORT [PORT...]
     connections there), so an accepted socket's local address is the original destination. Each
     connection is dialled onward to that destination from the client's own IP (IP_TRANSPARENT
     bind, ephemeral port), as ztunnel does with original-source on. The first line the upstream
-    sends is returned to the client prefixed with "zt:<PORT> ", so a client sees both that it was
-    captured (and at which port) and what the destination saw. Prints "listening" when ready and
+    sends is returned to the client prefixed with "zt:<PORT> <orig dst ip:port> ", so a client
+    sees that it was captured, at which port and for which destination, and what the
+    destination saw. Prints "listening" when ready and
     one line per connection: "<PORT> <client ip:port> -> <orig dst ip:port> <ok|error>".
 """
 import select
@@ -29,7 +30,7 @@ def relay(port, client):
         up.settimeout(3)
         up.connect(dst)
         line = up.recv(512)
-        client.sendall(b"zt:%d " % port + line)
+        client.sendall(("zt:%d %s:%d " % (port, dst[0], dst[1])).encode() + line)
         up.close()
     except OSError as e:
         outcome = "error " + e.strerror if e.strerror else "error"
