@@ -378,8 +378,9 @@ if want restart; then
   established() {  # established POD PORT N: N connections to PORT established in the pod
     test "$(inns "${POD_NETNS[$1]}" ss -Htn state established "( dport = :$2 )" | wc -l)" -ge "$3"
   }
-  held() { jq -r '"\(.ok)/\(.held)"' "$1" 2>/dev/null || echo "none"; }
-  held_all() { [ "$(jq -r '.ok == .held and .held > 0' "$1" 2>/dev/null)" = true ]; }
+  # tcp_tool.py hold prints {"connected": N} once connected, then {"held": N, "ok": M}.
+  held() { jq -r 'select(.held != null) | "\(.ok)/\(.held)"' "$1" 2>/dev/null || echo "none"; }
+  held_all() { [ "$(jq -r 'select(.held != null) | .ok == .held and .held > 0' "$1" 2>/dev/null)" = true ]; }
 
   log "restart: SIGKILL of node-a's agent with connections open"
   hold foo/sleep 10.96.0.80 8000 3 6 "$WORK/hold-ambient.json"; HOLD_AMBIENT=$HOLD_PID

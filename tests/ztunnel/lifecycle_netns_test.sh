@@ -18,8 +18,12 @@ start_servers
 start_ztunnel ztb node-b "$WORK/good.json"
 NO_WAIT_READY=1 start_ztunnel zta node-a "$WORK/config.json" --max-connections 3 --drain-timeout-ms 4000
 wait_port srv1 127.0.0.1 8080
-sleep 0.5
 ready() { inns zta curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:15021/healthz/ready || true; }
+# Polls (every 50 ms, at most 5 s) until the command succeeds; no fixed sleeps, so a loaded
+# machine only makes the test slower.
+until_true() { for _ in $(seq 1 100); do "$@" && return 0; sleep 0.05; done; "$@"; }
+answers() { [ "$(ready)" != "000" ]; }
+until_true answers || fail "zta's readiness port never answered"
 
 # 0. Documented exit codes.
 rc=0; "$ZTUNNEL_BIN" --no-such-flag 2>/dev/null || rc=$?
@@ -41,18 +45,20 @@ pass "readiness: 503 without config, 200 once the config file appeared"
 
 # 2. A broken config is refused; the previous view keeps serving.
 echo '{"workloads": [{"name": "x"}]}' >"$WORK/config.json.tmp" && mv "$WORK/config.json.tmp" "$WORK/config.json"
-sleep 0.4
-failures=$(inns zta curl -sf http://127.0.0.1:15020/metrics | awk '/^ztunnel_config_reload_failures_total/ {print $2}')
-[ "$failures" -ge 1 ] || fail "bad config not counted"
+reload_failures() { inns zta curl -sf http://127.0.0.1:15020/metrics | awk '/^ztunnel_config_reload_failures_total/ {print $2}'; }
+counted() { [ "$(reload_failures)" -ge 1 ]; }
+until_true counted || fail "bad config not counted"
+failures=$(reload_failures)
 out=$(inns cli "$PY" "$ZT_SCRIPTS/tcp_tool.py" probe 10.96.0.10 80 100) || fail "old view lost: $out"
 grep -q '"level":"warn","msg":"config reload failed' "$WORK/ztunnel-zta.log" || fail "no warning logged"
 cp "$WORK/good.json" "$WORK/config.json.tmp" && mv "$WORK/config.json.tmp" "$WORK/config.json"
 pass "bad config refused (failures=$failures, JSON warn line), VIP still served from the old view"
 
 # 3. Connection limit.
-inns cli "$PY" "$ZT_SCRIPTS/tcp_tool.py" hold 10.96.0.10 80 3 1.5 >"$WORK/hold.json" &
+inns cli "$PY" "$ZT_SCRIPTS/tcp_tool.py" hold 10.96.0.10 80 3 3 >"$WORK/hold.json" &
 holdpid=$!
-sleep 0.5
+held() { grep -q '"connected"' "$1"; }
+until_true held "$WORK/hold.json" || fail "the 3 held connections did not connect: $(cat "$WORK/hold.json")"
 inns cli "$PY" "$ZT_SCRIPTS/tcp_tool.py" probe 10.96.0.10 80 10 >"$WORK/over.json" && fail "4th connection accepted: $(cat "$WORK/over.json")"
 wait $holdpid || fail "held connections broke: $(cat "$WORK/hold.json")"
 lim=$(metric zta ztunnel_connections_rejected_total 'reason="connection_limit"')
@@ -61,12 +67,12 @@ out=$(inns cli "$PY" "$ZT_SCRIPTS/tcp_tool.py" probe 10.96.0.10 80 10) || fail "
 pass "--max-connections 3: 4th refused and counted ($lim), held ones fine, capacity back after"
 
 # 4. SIGTERM drain.
-inns cli "$PY" "$ZT_SCRIPTS/tcp_tool.py" hold 10.96.0.10 80 2 2 >"$WORK/drainhold.json" &
+inns cli "$PY" "$ZT_SCRIPTS/tcp_tool.py" hold 10.96.0.10 80 2 3 >"$WORK/drainhold.json" &
 holdpid=$!
-sleep 0.5
+until_true held "$WORK/drainhold.json" || fail "the 2 held connections did not connect"
 kill -TERM "$ZT_PID_zta"
-sleep 0.2
-[ "$(ready)" != "200" ] || fail "still ready while draining"
+draining() { [ "$(ready)" != "200" ]; }
+until_true draining || fail "still ready while draining"
 inns cli timeout 1 "$PY" "$ZT_SCRIPTS/tcp_tool.py" probe 10.96.0.10 80 10 >/dev/null 2>&1 && fail "new connection accepted while draining"
 wait $holdpid || fail "held connections cut by the drain: $(cat "$WORK/drainhold.json")"
 rc=0

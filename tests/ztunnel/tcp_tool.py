@@ -93,6 +93,7 @@ def hold(host, port, n, seconds):
         s = socket.create_connection((host, int(port)), timeout=10)
         read_line(s)
         socks.append(s)
+    print(json.dumps({"connected": len(socks)}), flush=True)  # the caller may act now
     time.sleep(float(seconds))
     ok = 0
     for s in socks:
