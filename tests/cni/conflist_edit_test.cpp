@@ -11,6 +11,7 @@
 
 #include "cni-plugin/core/agent_down_fallback.h"
 #include "cni-plugin/core/install_flags.h"
+#include "tests/support/conf_dir.h"
 #include "tests/support/refusals.h"
 
 using namespace ambient;
@@ -21,7 +22,9 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-using Dir = std::map<std::string, std::string>;  // name -> bytes, the state file included
+using Dir = ambient::testing::ConfDir;
+using ambient::testing::applyToDir;
+using ambient::testing::configFilesOf;
 
 const std::string kConfDir = "/etc/cni/net.d";
 
@@ -33,13 +36,6 @@ std::string golden(const std::string& name) {
   return s.str();
 }
 
-std::vector<ConfFile> filesOf(const Dir& d) {
-  std::vector<ConfFile> out;
-  for (const auto& [name, content] : d)
-    if (isConfigName(name)) out.push_back({name, content});
-  return out;
-}
-
 std::optional<InstallState> stateOf(const Dir& d) {
   auto it = d.find(kInstallStateFile);
   if (it == d.end()) return std::nullopt;
@@ -48,31 +44,22 @@ std::optional<InstallState> stateOf(const Dir& d) {
   return *s;
 }
 
-void applyPlan(Dir& d, const EditPlan& p) {
-  for (const auto& c : p.changes) {
-    if (c.kind == FileChange::Kind::kWrite)
-      d[c.name] = c.content;
-    else
-      d.erase(c.name);
-  }
-}
-
 const AmbientEntry kFull{"/var/run/ambient/agent.sock", "/var/log/ambient-cni.log",
                          "/etc/cni/net.d/ambient-kubeconfig"};
 const AmbientEntry kPlain{"/var/run/ambient/agent.sock", "", ""};
 
 EditPlan install(Dir& d, const AmbientEntry& e = kFull, const std::string& bin = "") {
-  auto p = computeInstall(filesOf(d), stateOf(d), e, bin, kConfDir);
+  auto p = computeInstall(configFilesOf(d), stateOf(d), e, bin, kConfDir);
   INFO((p ? "" : p.error().message()));
   REQUIRE(p);
-  applyPlan(d, *p);
+  applyToDir(d, *p);
   return *p;
 }
 
 EditPlan uninstall(Dir& d) {
-  auto p = computeUninstall(filesOf(d), stateOf(d));
+  auto p = computeUninstall(configFilesOf(d), stateOf(d));
   REQUIRE(p);
-  applyPlan(d, *p);
+  applyToDir(d, *p);
   return *p;
 }
 
@@ -146,7 +133,7 @@ TEST_CASE("invalid files are skipped and the first valid one in lexical order is
 TEST_CASE("install refusals: no primary, unsupported version, wrap target exists",
           "[cni][install]") {
   auto plan = [](const Dir& d) {
-    return computeInstall(filesOf(d), stateOf(d), kFull, "", kConfDir);
+    return computeInstall(configFilesOf(d), stateOf(d), kFull, "", kConfDir);
   };
   auto none = plan({{"a.conflist", "garbage"}, {"b.json", golden("flannel.in.conf")}});
   REQUIRE_FALSE(none);
@@ -238,7 +225,7 @@ TEST_CASE("under Multus, the clusterNetwork file of this directory gets ambient-
 TEST_CASE("under Multus, a default network we cannot edit is refused saying where it is",
           "[cni][install][multus]") {
   auto plan = [](const Dir& d) {
-    return computeInstall(filesOf(d), stateOf(d), kFull, "", kConfDir);
+    return computeInstall(configFilesOf(d), stateOf(d), kFull, "", kConfDir);
   };
   auto nad = plan({{"00-multus.conf", multusWithClusterNetwork("k8s-pod-network")},
                    {"10-calico.conflist", golden("calico.in.conflist")}});

@@ -13,24 +13,20 @@
 
 #include "cni-plugin/core/conflist_edit.h"
 #include "fuzz_util.h"
+#include "tests/support/conf_dir.h"
 
 using namespace ambient::cni;
 
 namespace {
 
-using Dir = std::map<std::string, std::string>;
+using Dir = ambient::testing::ConfDir;
+using ambient::testing::applyToDir;
+using ambient::testing::configFilesOf;
 
 const char* const kNames[] = {"00-multus.conf", "10-a.conflist", "10-a.conf", "20-b.conf",
                               kInstallStateFile};
 const AmbientEntry kEntry{"/var/run/ambient/agent.sock", "", "", {"kube-system"}, "", "", ""};
 const std::string kConfDir = "/etc/cni/net.d";
-
-std::vector<ConfFile> filesOf(const Dir& d) {
-  std::vector<ConfFile> out;
-  for (const auto& [name, content] : d)
-    if (isConfigName(name)) out.push_back({name, content});
-  return out;
-}
 
 // nullopt: no state file; false in `ok`: a state file the installer refuses (it stops there).
 std::optional<InstallState> stateOf(const Dir& d, bool& ok) {
@@ -43,15 +39,6 @@ std::optional<InstallState> stateOf(const Dir& d, bool& ok) {
     return std::nullopt;
   }
   return *s;
-}
-
-void applyPlan(Dir& d, const EditPlan& p) {
-  for (const auto& c : p.changes) {
-    if (c.kind == FileChange::Kind::kWrite)
-      d[c.name] = c.content;
-    else
-      d.erase(c.name);
-  }
 }
 
 bool isOursJson(const nlohmann::json& p) {
@@ -96,15 +83,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool ok = true;
   auto state = stateOf(dir, ok);
   if (!ok) return 0;
-  auto plan = computeInstall(filesOf(dir), state, kEntry, "", kConfDir);
+  auto plan = computeInstall(configFilesOf(dir), state, kEntry, "", kConfDir);
   if (!plan) return 0;
-  applyPlan(dir, *plan);
-  auto again = computeInstall(filesOf(dir), stateOf(dir, ok), kEntry, "", kConfDir);
+  applyToDir(dir, *plan);
+  auto again = computeInstall(configFilesOf(dir), stateOf(dir, ok), kEntry, "", kConfDir);
   fuzz::check(ok && again && again->changes.empty());
 
-  auto undo = computeUninstall(filesOf(dir), stateOf(dir, ok));
+  auto undo = computeUninstall(configFilesOf(dir), stateOf(dir, ok));
   fuzz::check(ok && undo);
-  applyPlan(dir, *undo);
+  applyToDir(dir, *undo);
   auto primary = dir.find(plan->primary);
   if (primary != dir.end()) {
     fuzz::check(!holdsOurs(primary->first, nlohmann::json::parse(primary->second, nullptr, false)));

@@ -121,12 +121,7 @@ TEST_CASE("pods the node cannot capture are refused with code 7 and a routed pod
   REQUIRE(h.registerZtunnel(t));
   // A bridge-based primary CNI's pod: its node-side veth is a port of cni0.
   TestNetns bridged("bridged"), macvlan("macvlan"), routed("routed");
-  must(t.node.ip("link add cni0 type bridge"));
-  must(t.node.ip("link set cni0 up"));
-  must(t.node.ip("link add vethbr type veth peer name eth0 netns " + bridged.name()));
-  must(t.node.ip("link set vethbr master cni0 up"));
-  must(bridged.ip("addr add 10.244.1.20/24 dev eth0"));
-  must(bridged.ip("link set eth0 up"));
+  t.addBridgedPod(bridged, "cni0", "vethbr", "10.244.1.20");
   // A macvlan pod: its IFLA_LINK is the node's lower device, not a veth peer.
   must(t.node.ip("link add lower0 type veth peer name lower1"));
   must(t.node.ip("link set lower0 up"));

@@ -124,12 +124,7 @@ TEST_CASE("a discovered pod on a bridge is named by readyz and verify, never enr
           "[kernel][discovery][link-shape]") {
   NodeTopology t;
   TestNetns bridged("early-bridged");
-  must(t.node.ip("link add cni0 type bridge"));
-  must(t.node.ip("link set cni0 up"));
-  must(t.node.ip("link add vethbr type veth peer name eth0 netns " + bridged.name()));
-  must(t.node.ip("link set vethbr master cni0 up"));
-  must(bridged.ip("addr add 10.244.1.30/24 dev eth0"));
-  must(bridged.ip("link set eth0 up"));
+  t.addBridgedPod(bridged, "cni0", "vethbr", "10.244.1.30");
   AgentHarness h(t.node);
   h.writeMetadata(R"({"namespaces": {"early": {"labels": {"istio.io/dataplane-mode": "ambient"}}},
     "pods": {)" + std::string(kZtunnelPodMetadata) +

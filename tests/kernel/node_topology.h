@@ -34,6 +34,20 @@ class NodeTopology {
     podSide(pod, ip);
   }
 
+  // A pod on a bridge, as the bridge plugin leaves it: its veth `hostVeth` a port of `bridge`
+  // (created, without an address, when missing), `ip` in the bridge's /24.
+  void addBridgedPod(TestNetns& pod, const std::string& bridge, const std::string& hostVeth,
+                     const std::string& ip) {
+    if (sh(node.ip("link show " + bridge)).rc != 0) {
+      must(node.ip("link add " + bridge + " type bridge"));
+      must(node.ip("link set " + bridge + " up"));
+    }
+    must(node.ip("link add " + hostVeth + " type veth peer name eth0 netns " + pod.name()));
+    must(node.ip("link set " + hostVeth + " master " + bridge + " up"));
+    must(pod.ip("addr add " + ip + "/24 dev eth0"));
+    must(pod.ip("link set eth0 up"));
+  }
+
   // The pod end as the ptp plugin leaves it: a /32 address, the gateway on-link, default via it
   // (no subnet route: every packet goes through the node).
   static void podSide(TestNetns& pod, const std::string& ip) {

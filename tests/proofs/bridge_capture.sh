@@ -117,6 +117,26 @@ node_routes() {
   must in_ns node sysctl -qw net.ipv4.conf.all.rp_filter=0
 }
 
+# The node's mark chain (DESIGN.md section 3) as both rule sets start it (steps 1-3) and end it
+# (steps 7-8); steps 4-6, which name ztunnel's traffic, are what differ.
+mark_head() {
+  cat <<'NFT'
+  set enrolled_pods { type ipv4_addr; elements = { 10.244.1.10, 10.244.1.12 } }
+  chain prerouting {
+    type filter hook prerouting priority -150; policy accept;
+    iifname { "istioin", "istioout" } meta mark set meta mark & 0xfffffdff | 0x200 return
+    udp dport 6081 return
+    ct mark & 0x220 == 0x220 meta mark set meta mark & 0xfffffdff | 0x200 return
+NFT
+}
+mark_tail() {
+  cat <<'NFT'
+    meta l4proto udp meta mark set meta mark & 0xfffffddf | 0x220 return
+    meta l4proto tcp ip saddr @enrolled_pods meta mark set meta mark & 0xfffffeff | 0x100 return
+  }
+NFT
+}
+
 # The nft chains both rule sets share: connection-mark saving and the null NAT bindings.
 shared_chains() {
   cat <<'NFT'
@@ -148,18 +168,11 @@ rules_today() {
     net.ipv4.conf.vetha.rp_filter=0 net.ipv4.conf.vethc.rp_filter=0
   must in_ns node nft -f - <<NFT
 table ip ambient_redirect {
-  set enrolled_pods { type ipv4_addr; elements = { 10.244.1.10, 10.244.1.12 } }
-  chain prerouting {
-    type filter hook prerouting priority -150; policy accept;
-    iifname { "istioin", "istioout" } meta mark set meta mark & 0xfffffdff | 0x200 return
-    udp dport 6081 return
-    ct mark & 0x220 == 0x220 meta mark set meta mark & 0xfffffdff | 0x200 return
+$(mark_head)
     iifname != "vethzt" ct mark & 0x210 == 0x210 meta mark set meta mark & 0xffffffbf | 0x40 return
     iifname "vethzt" ip saddr != 10.244.1.3 meta mark set meta mark & 0xfffffdef | 0x210 return
     iifname "vethzt" meta mark set meta mark & 0xfffffddf | 0x220 return
-    meta l4proto udp meta mark set meta mark & 0xfffffddf | 0x220 return
-    meta l4proto tcp ip saddr @enrolled_pods meta mark set meta mark & 0xfffffeff | 0x100 return
-  }
+$(mark_tail)
 $(shared_chains)
 }
 NFT
@@ -192,18 +205,11 @@ table bridge ambient_bridge {
   }
 }
 table ip ambient_redirect {
-  set enrolled_pods { type ipv4_addr; elements = { 10.244.1.10, 10.244.1.12 } }
-  chain prerouting {
-    type filter hook prerouting priority -150; policy accept;
-    iifname { "istioin", "istioout" } meta mark set meta mark & 0xfffffdff | 0x200 return
-    udp dport 6081 return
-    ct mark & 0x220 == 0x220 meta mark set meta mark & 0xfffffdff | 0x200 return
+$(mark_head)
     meta mark & 0x200 != 0x200 ct mark & 0x210 == 0x210 meta mark set meta mark & 0xffffffbf | 0x40 return
     meta mark & 0x210 == 0x210 return
     meta mark & 0x220 == 0x220 return
-    meta l4proto udp meta mark set meta mark & 0xfffffddf | 0x220 return
-    meta l4proto tcp ip saddr @enrolled_pods meta mark set meta mark & 0xfffffeff | 0x100 return
-  }
+$(mark_tail)
 $(shared_chains)
 }
 NFT
