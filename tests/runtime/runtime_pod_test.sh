@@ -133,12 +133,13 @@ check "installer: ambient-cni is the last plugin of 10-pods.conflist and its bin
 
 # ---- pods through the runtime ----------------------------------------------------------------
 # run_pod NS NAME [LABEL...]: the pod created through the runtime; POD_IP, POD_NETNS, POD_ID set.
+# containerd's RunPodSandbox is retried for POD_RETRY_SECONDS (default 20), as kubelet retries.
 run_pod() {
   local ns=$1 name=$2; shift 2
   local t=$(ms) out args=()
   if [ "$RUNTIME" = containerd ]; then
     for l in "$@"; do args+=(--label "$l"); done
-    cri_run_pod node 20 "$ns" "$name" --uid "uid-$ns-$name" "${args[@]}" ||
+    cri_run_pod node "${POD_RETRY_SECONDS:-20}" "$ns" "$name" --uid "uid-$ns-$name" "${args[@]}" ||
       { echo "  RunPodSandbox $ns/$name kept failing: $CRI_ERR"; return 1; }
     POD_ID=$(jq -r .id <<<"$CRI_OUT")
     POD_IP=$(jq -r .ip <<<"$CRI_OUT")
@@ -201,6 +202,52 @@ if [ -n "$SLEEP_ID" ]; then
 fi
 check "ambientctl verify is clean after the DEL" verify_clean
 [ -n "${WEB_ID:-}" ] && { remove_pod "$WEB_ID" || fail "removing plain/web failed"; }
+
+# ---- a bridge-based primary (flannel, k3s): refused, never enrolled half-way ----------------
+# The node's primary becomes Debian's bridge + host-local (pods are ports of cni0), the installer
+# puts ambient-cni last again. Until the agent programs bridge mode, an ambient pod's ADD fails
+# with CNI code 7 naming the bridge (the runtime does not start it un-redirected); a plain pod
+# starts. The runtime may still run the old config for a moment: a pod that landed on the ptp
+# subnet is removed and tried again.
+echo "bridge primary (cni0):"
+cp /usr/lib/cni/bridge "$WORK/cni/bin/"
+cat >"$WORK/cni/net.d/10-pods.conflist.tmp" <<EOF
+{"cniVersion": "1.0.0", "name": "pods", "plugins": [
+  {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": false,
+   "ipam": {"type": "host-local", "subnet": "10.88.8.0/24", "dataDir": "$WORK/ipam-bridge",
+            "routes": [{"dst": "0.0.0.0/0"}]}}]}
+EOF
+mv "$WORK/cni/net.d/10-pods.conflist.tmp" "$WORK/cni/net.d/10-pods.conflist"
+"$CNI_INSTALL_BIN" --cni-conf-dir "$WORK/cni/net.d" --cni-bin-dir "$WORK/cni/bin" \
+  --plugin-binary "$CNI_BIN" --agent-socket "$WORK/agent.sock" --log-file "$WORK/cni.log" \
+  >>"$WORK/install.log" 2>&1 || fail "ambient-cni-install on the bridge config failed"
+refused=""
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  if POD_RETRY_SECONDS=1 run_pod foo bridged app=bridged >"$WORK/bridged.out" 2>&1; then
+    cat "$WORK/bridged.out"
+    case $POD_IP in
+      10.88.7.*) remove_pod "$POD_ID" >/dev/null || fail "removing foo/bridged failed"; sleep 1 ;;
+      *) break ;;  # started on the bridge: the checks below fail
+    esac
+  else
+    refused=$(tr '\n' ' ' <"$WORK/bridged.out")
+    [ "$RUNTIME" = podman ] && refused+=$(tr '\n' ' ' <"$WORK/podman-run.out")
+    break
+  fi
+done
+echo "  foo/bridged: ${refused:-started}"
+check "an ambient pod on the bridge is refused naming cni0 (the runtime's error carries it)" \
+  grep -q "is a port of bridge cni0" <<<"$refused"
+check "the plugin logged CNI code 7 for foo/bridged" \
+  grep -q '"pod":"foo/bridged".*"cniCode":7' "$WORK/cni.log"
+check "no address of the bridge's subnet is in enrolled_pods" \
+  bash -c "! ip netns exec '$NODE' nft list set ip ambient_redirect enrolled_pods | grep -q '10[.]88[.]8[.]'"
+if run_pod plain bweb app=bweb; then
+  check "a plain pod on the bridge starts ($POD_IP)" test "${POD_IP%.*}" = 10.88.8
+  remove_pod "$POD_ID" || fail "removing plain/bweb failed"
+else
+  FAILED=1
+fi
 
 if ((FAILED)); then
   echo "verify output:"; cat "$WORK/verify.out" 2>/dev/null
