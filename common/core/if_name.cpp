@@ -9,8 +9,8 @@ Result<IfName> IfName::parse(std::string_view text, std::string_view what) {
                       : text.size() > kIfNameMax
                           ? "is " + std::to_string(text.size()) +
                                 " bytes; the kernel allows at most " + std::to_string(kIfNameMax)
-                          : "is not a name the kernel accepts for an "
-                            "interface (no '/', ':' or whitespace)";
+                          : "is not an interface name we accept (printable ASCII, no '/', "
+                            "':' or whitespace)";
     return fail(ErrorCode::kInvalidInput,
                 std::string(what) + " \"" + std::string(text) + "\" " + why);
   }

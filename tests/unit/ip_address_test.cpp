@@ -78,6 +78,11 @@ TEST_CASE("IfName follows the kernel's rules and names the field", "[if-name]") 
   for (const char* bad : {"", "a/b", "a b", "a:b", ".", ".."}) {
     CHECK_FALSE(IfName::parse(bad, "CNI_IFNAME"));
   }
+  // Found by fuzz-cni_invocation: bytes that are not printable ASCII (here not UTF-8) were taken,
+  // and the agent then could not decode the plugin's request.
+  for (const char* bad : {"e\xfe\xff\x07th0", "eth\x7f", "\xc3\xa9th0"}) {
+    CHECK_FALSE(IfName::parse(bad, "CNI_IFNAME"));
+  }
   CHECK(IfName::parseOptional("", "host veth")->empty());
   CHECK_FALSE(IfName::parseOptional("a/b", "host veth"));
   constexpr IfName literal = "eth0";
