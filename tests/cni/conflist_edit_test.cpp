@@ -56,6 +56,11 @@ EditPlan install(Dir& d, const AmbientEntry& e = kFull, const std::string& bin =
   return *p;
 }
 
+// The install plan for `d`, refused or not (the refusal tests read its error).
+Result<EditPlan> plan(const Dir& d) {
+  return computeInstall(configFilesOf(d), stateOf(d), kFull, "", kConfDir);
+}
+
 EditPlan uninstall(Dir& d) {
   auto p = computeUninstall(configFilesOf(d), stateOf(d));
   REQUIRE(p);
@@ -132,9 +137,6 @@ TEST_CASE("invalid files are skipped and the first valid one in lexical order is
 
 TEST_CASE("install refusals: no primary, unsupported version, wrap target exists",
           "[cni][install]") {
-  auto plan = [](const Dir& d) {
-    return computeInstall(configFilesOf(d), stateOf(d), kFull, "", kConfDir);
-  };
   auto none = plan({{"a.conflist", "garbage"}, {"b.json", golden("flannel.in.conf")}});
   REQUIRE_FALSE(none);
   CHECK(none.error().isNotFound());
@@ -224,9 +226,6 @@ TEST_CASE("under Multus, the clusterNetwork file of this directory gets ambient-
 
 TEST_CASE("under Multus, a default network we cannot edit is refused saying where it is",
           "[cni][install][multus]") {
-  auto plan = [](const Dir& d) {
-    return computeInstall(configFilesOf(d), stateOf(d), kFull, "", kConfDir);
-  };
   auto nad = plan({{"00-multus.conf", multusWithClusterNetwork("k8s-pod-network")},
                    {"10-calico.conflist", golden("calico.in.conflist")}});
   REQUIRE_FALSE(nad);
