@@ -43,12 +43,74 @@ std::string ruleText(const NftRule& observed, const NftChainSpec* desiredChain) 
   return raw;
 }
 
-const NftChainSpec* findChain(const NetnsPlan* desired, const std::string& name) {
-  if (!desired || !desired->nft) return nullptr;
-  for (const auto& c : desired->nft->chains) {
+const NftChainSpec* findChain(const std::optional<NftTableSpec>* desired, const std::string& name) {
+  if (!desired || !*desired) return nullptr;
+  for (const auto& c : (*desired)->chains) {
     if (c.name == name) return &c;
   }
   return nullptr;
+}
+
+// The desired table of the same family as `observed`, when there is a plan.
+const std::optional<NftTableSpec>* desiredTable(const NetnsPlan* desired,
+                                                const NftTableSpec& observed) {
+  if (!desired) return nullptr;
+  return observed.family == NftFamily::kBridge ? &desired->bridgeNft : &desired->nft;
+}
+
+// Both of a namespace's tables, the ip table first (family bridge only in bridge mode).
+std::vector<const NftTableSpec*> tablesOf(const NetnsPlan& p) {
+  std::vector<const NftTableSpec*> out;
+  if (p.nft) out.push_back(&*p.nft);
+  if (p.bridgeNft) out.push_back(&*p.bridgeNft);
+  return out;
+}
+
+std::string renderNftSection(const NftTableSpec& t, const NetnsPlan* desired) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& c : t.chains) {
+    int n = 0;
+    for (const auto& r : c.rules) {
+      rows.push_back({c.name, std::to_string(++n),
+                      r.counter ? std::to_string(r.counter->packets) : "-",
+                      r.counter ? std::to_string(r.counter->bytes) : "-",
+                      ruleText(r, findChain(desiredTable(desired, t), c.name))});
+    }
+  }
+  std::string out = "nft table " + std::string(nftFamilyName(t.family)) + " " + t.name + "\n" +
+                    table({"CHAIN", "#", "PACKETS", "BYTES", "RULE"}, rows) + "\n";
+  for (const auto& s : t.sets) {
+    out += "set " + s.name + " (" + std::to_string(s.elements.size()) + " members):";
+    for (const auto& e : s.elements) out += " " + e.str();
+    out += "\n\n";
+  }
+  return out;
+}
+
+nlohmann::json nftJson(const NftTableSpec& t, const NetnsPlan* desired) {
+  using nlohmann::json;
+  json chains = json::array();
+  for (const auto& c : t.chains) {
+    json rules = json::array();
+    for (const auto& r : c.rules) {
+      rules.push_back({{"rule", ruleText(r, findChain(desiredTable(desired, t), c.name))},
+                       {"packets", r.counter ? r.counter->packets : 0},
+                       {"bytes", r.counter ? r.counter->bytes : 0}});
+    }
+    chains.push_back({{"name", c.name},
+                      {"type", c.type},
+                      {"hook", c.hook},
+                      {"priority", c.priority},
+                      {"rules", rules}});
+  }
+  json sets = json::object();
+  for (const auto& s : t.sets) {
+    json members = json::array();
+    for (const auto& e : s.elements) members.push_back(e.str());
+    sets[s.name] = members;
+  }
+  return {
+      {"family", nftFamilyName(t.family)}, {"table", t.name}, {"chains", chains}, {"sets", sets}};
 }
 
 std::string scopeName(RouteScope s) {
@@ -58,10 +120,12 @@ std::string scopeName(RouteScope s) {
 }  // namespace
 
 void labelRules(NetnsPlan& observed, const NetnsPlan& desired) {
-  if (!observed.nft) return;
-  for (auto& c : observed.nft->chains) {
-    const NftChainSpec* want = findChain(&desired, c.name);
-    for (auto& r : c.rules) r.text = ruleText(r, want);
+  for (auto* table : {&observed.nft, &observed.bridgeNft}) {
+    if (!*table) continue;
+    for (auto& c : (*table)->chains) {
+      const NftChainSpec* want = findChain(desiredTable(&desired, **table), c.name);
+      for (auto& r : c.rules) r.text = ruleText(r, want);
+    }
   }
 }
 
@@ -124,27 +188,9 @@ std::string renderDumpTables(const NetnsPlan& o, const std::string& path,
                                                   : "lookup " + std::to_string(r.table)});
   }
   out += "rules (protocol 112)\n" + table({"PRIORITY", "IIF", "FWMARK", "ACTION"}, rows) + "\n";
-  if (o.nft) {
-    rows.clear();
-    for (const auto& c : o.nft->chains) {
-      int n = 0;
-      for (const auto& r : c.rules) {
-        rows.push_back({c.name, std::to_string(++n),
-                        r.counter ? std::to_string(r.counter->packets) : "-",
-                        r.counter ? std::to_string(r.counter->bytes) : "-",
-                        ruleText(r, findChain(desired, c.name))});
-      }
-    }
-    out += "nft table ip " + o.nft->name + "\n" +
-           table({"CHAIN", "#", "PACKETS", "BYTES", "RULE"}, rows) + "\n";
-    for (const auto& s : o.nft->sets) {
-      out += "set " + s.name + " (" + std::to_string(s.elements.size()) + " members):";
-      for (const auto& e : s.elements) out += " " + e.str();
-      out += "\n\n";
-    }
-  } else {
-    out += "nft table: none\n\n";
-  }
+  auto tables = tablesOf(o);
+  for (const NftTableSpec* t : tables) out += renderNftSection(*t, desired);
+  if (tables.empty()) out += "nft table: none\n\n";
   rows.clear();
   for (const auto& s : o.sysctls) rows.push_back({s.key, s.value});
   out += "sysctls\n" + table({"KEY", "VALUE"}, rows);
@@ -175,31 +221,9 @@ nlohmann::json dumpJson(const NetnsPlan& o, const std::string& path, const Netns
     j["rules"].push_back({{"priority", r.priority}, {"rule", renderRule(r)}});
   j["sysctls"] = json::object();
   for (const auto& s : o.sysctls) j["sysctls"][s.key] = s.value;
-  if (o.nft) {
-    json chains = json::array();
-    for (const auto& c : o.nft->chains) {
-      json rules = json::array();
-      for (const auto& r : c.rules) {
-        rules.push_back({{"rule", ruleText(r, findChain(desired, c.name))},
-                         {"packets", r.counter ? r.counter->packets : 0},
-                         {"bytes", r.counter ? r.counter->bytes : 0}});
-      }
-      chains.push_back({{"name", c.name},
-                        {"type", c.type},
-                        {"hook", c.hook},
-                        {"priority", c.priority},
-                        {"rules", rules}});
-    }
-    json sets = json::object();
-    for (const auto& s : o.nft->sets) {
-      json members = json::array();
-      for (const auto& e : s.elements) members.push_back(e.str());
-      sets[s.name] = members;
-    }
-    j["nft"] = {{"table", o.nft->name}, {"chains", chains}, {"sets", sets}};
-  } else {
-    j["nft"] = nullptr;
-  }
+  j["nft"] = o.nft ? nftJson(*o.nft, desired) : json(nullptr);
+  // Bridge mode only (ztunnel on a Linux bridge): the family-bridge table.
+  j["nftBridge"] = o.bridgeNft ? nftJson(*o.bridgeNft, desired) : json(nullptr);
   return j;
 }
 

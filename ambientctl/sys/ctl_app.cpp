@@ -12,6 +12,7 @@
 #include "common/core/compute_plan.h"
 #include "common/core/reconcile.h"
 #include "common/core/render.h"
+#include "common/sys/bridge_facts.h"
 #include "common/sys/linux_kernel.h"
 #include "common/sys/sysctl_ledger_store.h"
 #include "node-agent/core/agent_runtime_config.h"
@@ -59,7 +60,10 @@ Result<Desired> loadDesired(const std::string& stateDir) {
   if (!registry) return fail(registry.error());
   d.registry = *registry;
   if (!d.registry.ztunnel) return d;
-  auto input = planInputFrom(d.registry, d.config);
+  // The agent plans in bridge mode when ztunnel's veth is a bridge port; read it the same way.
+  auto bridge = readBridgeAttachment(d.config.nodeNetns, d.registry.ztunnel->hostVeth);
+  if (!bridge) return fail(bridge.error().wrap("ztunnel's veth in the node namespace"));
+  auto input = planInputFrom(d.registry, d.config, *bridge);
   if (!input) return fail(input.error().wrap("the registry in " + stateDir));
   auto node = computeNodePlan(*input);
   if (!node) return fail(node.error());

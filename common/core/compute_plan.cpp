@@ -41,6 +41,19 @@ Status validate(const PlanInput& in) {
   if (mtu < 68 || mtu > 65535) {
     return fail(ErrorCode::kInvalidInput, "tunnel MTU " + std::to_string(mtu) + " is out of range");
   }
+  if (const auto& b = in.ztunnel.bridge) {
+    if (b->bridge.empty()) return fail(ErrorCode::kInvalidInput, "ztunnel's bridge name is unset");
+    if (b->subnet.len == 0 || b->subnet.len > 30) {
+      return fail(ErrorCode::kInvalidInput, "bridge " + b->bridge.str() + " subnet " +
+                                                b->subnet.str() + " is no pod network (/1 to /30)");
+    }
+    uint32_t mask = ~uint32_t{0} << (32 - b->subnet.len);
+    if ((in.ztunnel.podIp.value & mask) != (b->subnet.addr.value & mask)) {
+      return fail(ErrorCode::kInvalidInput, "ztunnel pod IP " + in.ztunnel.podIp.str() +
+                                                " is outside its bridge " + b->bridge.str() +
+                                                "'s subnet " + b->subnet.str());
+    }
+  }
   std::set<Ipv4> seen;
   for (const auto& pod : in.pods) {
     if (pod.hostVeth.empty()) {
@@ -72,10 +85,16 @@ SysctlSpec podVethSysctl(const EnrolledPod& pod) {
   return {podVethSysctlKey(pod.hostVeth), "0"};
 }
 
+// The node device ztunnel's IP is reached on: its veth, or in bridge mode the bridge (a port
+// never appears at the IP layer).
+std::string ztunnelDevice(const ZtunnelEndpoint& z) {
+  return z.bridge ? z.bridge->bridge.str() : z.hostVeth.str();
+}
+
 RouteSpec ztunnelHostRoute(uint32_t table, const ZtunnelEndpoint& z) {
   return RouteSpec{.table = table,
                    .dst = Ipv4Prefix{z.podIp, 32},
-                   .dev = z.hostVeth.str(),
+                   .dev = ztunnelDevice(z),
                    .scope = RouteScope::kLink};
 }
 
@@ -126,7 +145,7 @@ Result<NetnsPlan> computeNodePlan(const PlanInput& in) {
   p.routes.push_back(RouteSpec{.table = kTableProxyReturn,
                                .dst = Ipv4Prefix{Ipv4{0}, 0},
                                .via = z.podIp,
-                               .dev = z.hostVeth.str(),
+                               .dev = ztunnelDevice(z),
                                .onlink = true});
   p.routes.push_back(ztunnelHostRoute(kTableProxyReturn, z));
 
@@ -151,10 +170,12 @@ Result<NetnsPlan> computeNodePlan(const PlanInput& in) {
       {.priority = kPrioInbound, .table = kTableInbound},
   };
 
-  // rp_filter: the kernel applies max(conf.all, conf.<dev>), so `all` must be 0 too.
+  // rp_filter: the kernel applies max(conf.all, conf.<dev>), so `all` must be 0 too. In bridge
+  // mode the check runs on the bridge. An enrolled pod's own veth keeps its entry on a bridge
+  // as well (no effect on a port, restored at release) so that a pod's change is one shape.
   p.sysctls.push_back({confKey("all", "rp_filter"), "0"});
   for (const auto& dev :
-       {std::string(kInboundTunnel), std::string(kOutboundTunnel), z.hostVeth.str()}) {
+       {std::string(kInboundTunnel), std::string(kOutboundTunnel), ztunnelDevice(z)}) {
     p.sysctls.push_back({confKey(dev, "rp_filter"), "0"});
     p.sysctls.push_back({confKey(dev, "accept_local"), "1"});
   }
@@ -162,7 +183,8 @@ Result<NetnsPlan> computeNodePlan(const PlanInput& in) {
 
   std::vector<Ipv4> members;
   for (const auto& pod : pods) members.push_back(pod.ip);
-  p.nft = nodeNftTable(z, in.tunnelPort, members);
+  if (z.bridge) p.bridgeNft = nodeBridgeTable(z, *z.bridge, members);
+  p.nft = nodeNftTable(z, in.tunnelPort, std::move(members));
   return p;
 }
 
@@ -211,17 +233,22 @@ std::string podVethSysctlKey(const IfName& hostVeth) {
 }
 
 ChangeSet computePodChange(const EnrolledPod& pod, bool enroll,
-                           const std::optional<std::string>& vethOriginal) {
+                           const std::optional<std::string>& vethOriginal, bool bridgeMode) {
   ChangeSet cs;
   cs.role = NetnsRole::kNode;
-  NftElements element{std::string(kNftTable), std::string(kNftPodSet), {pod.ip}};
+  NftElements element{NftFamily::kIp, std::string(kNftTable), std::string(kNftPodSet), {pod.ip}};
+  NftElements bridgeElement{
+      NftFamily::kBridge, std::string(kNftBridgeTable), std::string(kNftPodSet), {pod.ip}};
   SysctlSpec sysctl = podVethSysctl(pod);
   if (enroll) {
     cs.changes.push_back({ChangeKind::kCreate, podRoute(pod)});
     cs.changes.push_back({vethOriginal ? ChangeKind::kUpdate : ChangeKind::kCreate, sysctl});
+    // The bridge first: a frame handed up then finds the IP-layer rules ready for it.
+    if (bridgeMode) cs.changes.push_back({ChangeKind::kCreate, bridgeElement});
     cs.changes.push_back({ChangeKind::kCreate, element});
   } else {
     cs.changes.push_back({ChangeKind::kDelete, element});
+    if (bridgeMode) cs.changes.push_back({ChangeKind::kDelete, bridgeElement});
     cs.changes.push_back({ChangeKind::kDelete, podRoute(pod)});
     if (vethOriginal)
       cs.changes.push_back({ChangeKind::kDelete, SysctlSpec{sysctl.key, *vethOriginal}});

@@ -11,6 +11,7 @@
 #include "common/core/diff.h"
 #include "common/core/error.h"
 #include "common/core/if_name.h"
+#include "common/core/mac_addr.h"
 #include "common/core/plan.h"
 
 namespace ambient {
@@ -19,6 +20,15 @@ enum class TunnelMode { kGeneve, kVxlan, kAuto };
 Result<TunnelMode> parseTunnelMode(std::string_view text);
 std::string_view tunnelModeName(TunnelMode mode);
 
+// The Linux bridge whose port ztunnel's host veth is (bridge-based primary CNIs: flannel, k3s,
+// kubenet). Read from the kernel on each pass: a bridge can be recreated under the agent.
+struct BridgeAttachment {
+  IfName bridge;      // "cni0"
+  MacAddr mac;        // the bridge's own address: frames handed up to the IP layer get it
+  Ipv4Prefix subnet;  // the network of the bridge's IPv4 address (the pods' gateway)
+  bool operator==(const BridgeAttachment&) const = default;
+};
+
 // Where the ztunnel pod is, as seen from the node.
 struct ZtunnelEndpoint {
   Ipv4 podIp;       // the ztunnel pod's IP (tunnel remote on the node side)
@@ -26,6 +36,9 @@ struct ZtunnelEndpoint {
   Ipv4 nodeAddr;    // the node's address on that link (tunnel remote in the pod)
   IfName podIfname = "eth0";
   uint32_t lowerMtu = 1500;  // MTU of the link the tunnels ride on
+  // Set when hostVeth is a bridge port: the node plan is then in bridge mode (docs/DESIGN.md,
+  // "Pods on a Linux bridge"). Enrolled pods are then on the same bridge or routed.
+  std::optional<BridgeAttachment> bridge;
 };
 
 struct EnrolledPod {
@@ -47,11 +60,12 @@ Result<NetnsPlan> computeZtunnelPlan(const PlanInput& in);
 NetnsPlan emptyPlan(NetnsRole role);
 
 // The node changes that enroll or release one pod, and nothing else: its route in table 100,
-// its set element, its host veth's rp_filter. `vethOriginal` is the recorded original of that
-// sysctl, if any. Equal to diff(planAfter, planBefore) when only this pod changed (a tested
-// property), at O(1) instead of O(pods).
+// its set element (in both tables when `bridgeMode`: ztunnel is on a bridge), its host veth's
+// rp_filter. `vethOriginal` is the recorded original of that sysctl, if any. Equal to
+// diff(planAfter, planBefore) when only this pod changed (a tested property), at O(1) instead
+// of O(pods).
 ChangeSet computePodChange(const EnrolledPod& pod, bool enroll,
-                           const std::optional<std::string>& vethOriginal);
+                           const std::optional<std::string>& vethOriginal, bool bridgeMode);
 // The sysctl key of a pod host veth's rp_filter (the one computePodChange needs the original of).
 std::string podVethSysctlKey(const IfName& hostVeth);
 

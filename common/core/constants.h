@@ -59,6 +59,9 @@ inline constexpr uint8_t kRouteProtocol = 112;
 // nftables: one private table per namespace, family ip.
 inline constexpr std::string_view kNftTable = "ambient_redirect";
 inline constexpr std::string_view kNftPodSet = "enrolled_pods";
+// Bridge mode (ztunnel's veth is a bridge port): a second table, family bridge, in the node.
+inline constexpr std::string_view kNftBridgeTable = "ambient_bridge";
+inline constexpr int kNftPrioBridgeFirst = -300;  // before any bridge-family filter (0)
 inline constexpr int kNftPrioMangle = -150;
 inline constexpr int kNftPrioDstNatEarly = -110;  // before kube-proxy's dstnat (-100)
 inline constexpr int kNftPrioSrcNatEarly = 90;    // before srcnat (100)

@@ -156,10 +156,14 @@ class Differ {
   }
 
   void diffNft() {
-    const auto& w = want_.nft;
-    const auto& h = have_.owned.nft;
+    diffNftTable(want_.nft, have_.owned.nft);
+    diffNftTable(want_.bridgeNft, have_.owned.bridgeNft);
+  }
+
+  void diffNftTable(const std::optional<NftTableSpec>& w, const std::optional<NftTableSpec>& h) {
     if (!w && h) {
-      deleteNft_.push_back({ChangeKind::kDelete, NftTableSpec{.name = h->name}});
+      deleteNft_.push_back(
+          {ChangeKind::kDelete, NftTableSpec{.family = h->family, .name = h->name}});
     } else if (w && !h) {
       createNft_.push_back({ChangeKind::kCreate, *w});
     } else if (w && h) {
@@ -170,7 +174,7 @@ class Differ {
       for (const auto& ws : w->sets) {
         auto hs = std::find_if(h->sets.begin(), h->sets.end(),
                                [&](const NftSetSpec& s) { return s.name == ws.name; });
-        NftElements add{w->name, ws.name, {}}, del{w->name, ws.name, {}};
+        NftElements add{w->family, w->name, ws.name, {}}, del{w->family, w->name, ws.name, {}};
         std::set_difference(ws.elements.begin(), ws.elements.end(), hs->elements.begin(),
                             hs->elements.end(), std::back_inserter(add.elements));
         std::set_difference(hs->elements.begin(), hs->elements.end(), ws.elements.begin(),

@@ -13,6 +13,7 @@ namespace ambient {
 
 // Set members to add or remove, in one nft batch.
 struct NftElements {
+  NftFamily family = NftFamily::kIp;
   std::string table;
   std::string set;
   std::vector<Ipv4> elements;

@@ -41,11 +41,16 @@ void NftRuleBuilder::cmp(uint32_t op, Bytes data) {
 }
 
 void NftRuleBuilder::bitwise(uint32_t mask, uint32_t xorValue) {
+  bitwise(hostU32Bytes(mask), hostU32Bytes(xorValue));
+}
+
+void NftRuleBuilder::bitwise(Bytes mask, Bytes xorValue) {
+  auto len = static_cast<uint32_t>(mask.size());
   rule_.exprs.push_back(expr("bitwise", {{"sreg", uint32_t{NFT_REG_1}},
                                          {"dreg", uint32_t{NFT_REG_1}},
-                                         {"len", uint32_t{4}},
-                                         {"mask", hostU32Bytes(mask)},
-                                         {"xor", hostU32Bytes(xorValue)}}));
+                                         {"len", len},
+                                         {"mask", std::move(mask)},
+                                         {"xor", std::move(xorValue)}}));
 }
 
 NftRuleBuilder& NftRuleBuilder::iifname(std::string_view name, bool negate) {
@@ -90,6 +95,36 @@ NftRuleBuilder& NftRuleBuilder::daddr(Ipv4 addr, bool negate) {
   return *this;
 }
 
+NftRuleBuilder& NftRuleBuilder::saddrIn(Ipv4Prefix prefix) {
+  uint32_t mask = prefix.len == 0 ? 0 : ~uint32_t{0} << (32 - prefix.len);
+  word("ip saddr " + Ipv4Prefix{Ipv4{prefix.addr.value & mask}, prefix.len}.str());
+  Bytes network = be32Bytes(prefix.addr.value & mask);
+  if (prefix.len % 8 == 0) {
+    // Whole bytes: nft loads and compares only those, with no mask.
+    network.resize(prefix.len / 8);
+    payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, 12, prefix.len / 8);
+  } else {
+    payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
+    bitwise(be32Bytes(mask), be32Bytes(0));
+  }
+  cmp(NFT_CMP_EQ, std::move(network));
+  return *this;
+}
+
+NftRuleBuilder& NftRuleBuilder::daddrInSet(std::string_view set) {
+  word("ip daddr @" + std::string(set));
+  payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
+  rule_.exprs.push_back(expr("lookup", {{"sreg", uint32_t{NFT_REG_1}}, {"set", std::string(set)}}));
+  return *this;
+}
+
+NftRuleBuilder& NftRuleBuilder::etherTypeIp() {
+  word("ether type ip");
+  payloadLoad(NFT_PAYLOAD_LL_HEADER, 12, 2);
+  cmp(NFT_CMP_EQ, be16Bytes(0x0800));  // ETH_P_IP
+  return *this;
+}
+
 NftRuleBuilder& NftRuleBuilder::saddrInSet(std::string_view set) {
   word("ip saddr @" + std::string(set));
   payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
@@ -97,12 +132,12 @@ NftRuleBuilder& NftRuleBuilder::saddrInSet(std::string_view set) {
   return *this;
 }
 
-NftRuleBuilder& NftRuleBuilder::markHas(uint32_t bits) {
-  word("meta mark & " + hexString(bits) + " == " + hexString(bits));
+NftRuleBuilder& NftRuleBuilder::markHas(uint32_t bits, bool negate) {
+  word("meta mark & " + hexString(bits) + (negate ? " != " : " == ") + hexString(bits));
   rule_.exprs.push_back(
       expr("meta", {{"key", uint32_t{NFT_META_MARK}}, {"dreg", uint32_t{NFT_REG_1}}}));
   bitwise(bits, 0);
-  cmp(NFT_CMP_EQ, hostU32Bytes(bits));
+  cmp(negate ? NFT_CMP_NEQ : NFT_CMP_EQ, hostU32Bytes(bits));
   return *this;
 }
 
@@ -132,6 +167,25 @@ NftRuleBuilder& NftRuleBuilder::setCtMarkBits(uint32_t bits) {
   bitwise(~bits, bits);
   rule_.exprs.push_back(
       expr("ct", {{"key", uint32_t{NFT_CT_MARK}}, {"sreg", uint32_t{NFT_REG_1}}}));
+  return *this;
+}
+
+NftRuleBuilder& NftRuleBuilder::handUp(const MacAddr& bridgeMac) {
+  word("ether daddr set " + bridgeMac.str() + " meta pkttype set host");
+  rule_.exprs.push_back(
+      expr("immediate", {{"dreg", uint32_t{NFT_REG_1}},
+                         {"data", Bytes(bridgeMac.bytes.begin(), bridgeMac.bytes.end())}}));
+  rule_.exprs.push_back(expr("payload", {{"sreg", uint32_t{NFT_REG_1}},
+                                         {"base", uint32_t{NFT_PAYLOAD_LL_HEADER}},
+                                         {"offset", uint32_t{0}},
+                                         {"len", uint32_t{6}},
+                                         {"csum_type", uint32_t{NFT_PAYLOAD_CSUM_NONE}},
+                                         {"csum_offset", uint32_t{0}},
+                                         {"csum_flags", uint32_t{0}}}));
+  rule_.exprs.push_back(
+      expr("immediate", {{"dreg", uint32_t{NFT_REG_1}}, {"data", Bytes{0}}}));  // PACKET_HOST
+  rule_.exprs.push_back(
+      expr("meta", {{"key", uint32_t{NFT_META_PKTTYPE}}, {"sreg", uint32_t{NFT_REG_1}}}));
   return *this;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/core/mac_addr.h"
 #include "common/core/nft_spec.h"
 
 namespace ambient {
@@ -14,7 +15,7 @@ class NftRuleBuilder {
  public:
   enum class Proto : uint8_t { kTcp = 6, kUdp = 17 };
 
-  // iifname "x" | iifname != "x"
+  // iifname "x" | iifname != "x" (family bridge: the bridge port a frame came in on)
   NftRuleBuilder& iifname(std::string_view name, bool negate = false);
   // meta l4proto tcp
   NftRuleBuilder& l4proto(Proto proto);
@@ -24,16 +25,25 @@ class NftRuleBuilder {
   NftRuleBuilder& saddr(Ipv4 addr, bool negate = false);
   // ip daddr 10.0.0.1 | ip daddr != 10.0.0.1
   NftRuleBuilder& daddr(Ipv4 addr, bool negate = false);
+  // ip saddr 10.0.0.0/24 (len 1-31; 32 is saddr()), lowered as nft lowers it
+  NftRuleBuilder& saddrIn(Ipv4Prefix prefix);
   // ip saddr @set
   NftRuleBuilder& saddrInSet(std::string_view set);
-  // meta mark & bits == bits
-  NftRuleBuilder& markHas(uint32_t bits);
+  // ip daddr @set
+  NftRuleBuilder& daddrInSet(std::string_view set);
+  // ether type ip (family bridge: the frame carries IPv4)
+  NftRuleBuilder& etherTypeIp();
+  // meta mark & bits == bits | meta mark & bits != bits
+  NftRuleBuilder& markHas(uint32_t bits, bool negate = false);
   // ct mark & bits == bits | ct mark & bits != bits
   NftRuleBuilder& ctMarkHas(uint32_t bits, bool negate = false);
   // meta mark set meta mark & ~mask | value
   NftRuleBuilder& setMark(uint32_t value, uint32_t mask);
   // ct mark set ct mark & ~bits | bits
   NftRuleBuilder& setCtMarkBits(uint32_t bits);
+  // ether daddr set <mac> meta pkttype set host (family bridge): the bridge hands the frame up
+  // to the IP layer instead of forwarding it, as if it were addressed to the bridge itself.
+  NftRuleBuilder& handUp(const MacAddr& bridgeMac);
   // tproxy to 127.0.0.1:port
   NftRuleBuilder& tproxy(Ipv4 addr, uint16_t port);
   // dnat to ip daddr (a null binding)
@@ -57,6 +67,7 @@ class NftRuleBuilder {
   void payloadLoad(uint32_t base, uint32_t offset, uint32_t len);
   void cmp(uint32_t op, Bytes data);
   void bitwise(uint32_t mask, uint32_t xorValue);
+  void bitwise(Bytes mask, Bytes xorValue);
 
   NftRule rule_;
 };

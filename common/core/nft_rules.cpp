@@ -33,24 +33,38 @@ NftTableSpec nodeNftTable(const ZtunnelEndpoint& z, uint16_t tunnelPort,
       // Decapsulated packets inherit the outer packet's mark: leave the outer one unmarked.
       B().dport(P::kUdp, tunnelPort).counter().ret(),
       B().ctMarkHas(kMarkConnSkip).setMark(kMarkSkip, kMarkSkip).counter().ret(),
-      B().iifname(z.hostVeth.view(), true)
-          .ctMarkHas(kMarkProxySpoof)
-          .setMark(kMarkProxyReturn, kMarkProxyReturn)
-          .counter()
-          .ret(),
-      B().iifname(z.hostVeth.view())
-          .saddr(z.podIp, true)
-          .setMark(kMarkProxySpoof, kMarkProxySpoof)
-          .counter()
-          .ret(),
-      B().iifname(z.hostVeth.view()).setMark(kMarkConnSkip, kMarkConnSkip).counter().ret(),
-      B().l4proto(P::kUdp).setMark(kMarkConnSkip, kMarkConnSkip).counter().ret(),
-      B().l4proto(P::kTcp)
-          .saddrInSet(kNftPodSet)
-          .setMark(kMarkOutbound, kMarkOutbound)
-          .counter()
-          .ret(),
   };
+  if (!z.bridge) {
+    // Steps 4-6 key on the ztunnel veth, where ztunnel's packets enter the IP layer.
+    mark.push_back(B().iifname(z.hostVeth.view(), true)
+                       .ctMarkHas(kMarkProxySpoof)
+                       .setMark(kMarkProxyReturn, kMarkProxyReturn)
+                       .counter()
+                       .ret());
+    mark.push_back(B().iifname(z.hostVeth.view())
+                       .saddr(z.podIp, true)
+                       .setMark(kMarkProxySpoof, kMarkProxySpoof)
+                       .counter()
+                       .ret());
+    mark.push_back(
+        B().iifname(z.hostVeth.view()).setMark(kMarkConnSkip, kMarkConnSkip).counter().ret());
+  } else {
+    // On a bridge the IP layer sees the bridge, never ztunnel's port: the bridge table marked
+    // ztunnel's frames (0x210 spoofed, 0x220 its own), and steps 4-6 read those marks.
+    mark.push_back(B().markHas(kMarkSkip, true)
+                       .ctMarkHas(kMarkProxySpoof)
+                       .setMark(kMarkProxyReturn, kMarkProxyReturn)
+                       .counter()
+                       .ret());
+    mark.push_back(B().markHas(kMarkProxySpoof).counter().ret());
+    mark.push_back(B().markHas(kMarkConnSkip).counter().ret());
+  }
+  mark.push_back(B().l4proto(P::kUdp).setMark(kMarkConnSkip, kMarkConnSkip).counter().ret());
+  mark.push_back(B().l4proto(P::kTcp)
+                     .saddrInSet(kNftPodSet)
+                     .setMark(kMarkOutbound, kMarkOutbound)
+                     .counter()
+                     .ret());
 
   NftTableSpec t;
   t.name = std::string(kNftTable);
@@ -72,6 +86,54 @@ NftTableSpec nodeNftTable(const ZtunnelEndpoint& z, uint16_t tunnelPort,
        kNftPrioSrcNatEarly,
        {B().markHas(kMarkOutbound).counter().snatToSaddr().done()}},
   };
+  return t;
+}
+
+NftTableSpec nodeBridgeTable(const ZtunnelEndpoint& z, const BridgeAttachment& bridge,
+                             std::vector<Ipv4> enrolledPods) {
+  std::sort(enrolledPods.begin(), enrolledPods.end());
+  enrolledPods.erase(std::unique(enrolledPods.begin(), enrolledPods.end()), enrolledPods.end());
+  const auto port = z.hostVeth.view();
+  // No verdict on the marking rules: a frame from ztunnel goes on to the hand-up rule.
+  std::vector<NftRule> rules = {
+      B().iifname(port)
+          .etherTypeIp()
+          .saddr(z.podIp, true)
+          .setMark(kMarkProxySpoof, kMarkProxySpoof)
+          .counter()
+          .done(),
+      B().iifname(port)
+          .etherTypeIp()
+          .saddr(z.podIp)
+          .setMark(kMarkConnSkip, kMarkConnSkip)
+          .counter()
+          .done(),
+      // TCP from ztunnel, from an enrolled pod, and from a pod of this bridge to an enrolled
+      // pod goes up to the IP layer, where the marks, policy routes and conntrack of a routed
+      // pod apply. The last rule also carries the replies to ztunnel's spoofed connections
+      // (without it a SYN-ACK to ztunnel is bridged straight to the pod). The bridge's subnet
+      // keeps it from rewriting frames of other bridges, whose destination MAC is already
+      // their own bridge's.
+      B().iifname(port).etherTypeIp().l4proto(P::kTcp).handUp(bridge.mac).counter().accept(),
+      B().etherTypeIp()
+          .l4proto(P::kTcp)
+          .saddrInSet(kNftPodSet)
+          .handUp(bridge.mac)
+          .counter()
+          .accept(),
+      B().etherTypeIp()
+          .l4proto(P::kTcp)
+          .saddrIn(bridge.subnet)
+          .daddrInSet(kNftPodSet)
+          .handUp(bridge.mac)
+          .counter()
+          .accept(),
+  };
+  NftTableSpec t;
+  t.family = NftFamily::kBridge;
+  t.name = std::string(kNftBridgeTable);
+  t.sets = {NftSetSpec{std::string(kNftPodSet), std::move(enrolledPods)}};
+  t.chains = {{"prerouting", "filter", "prerouting", kNftPrioBridgeFirst, std::move(rules)}};
   return t;
 }
 

@@ -26,9 +26,14 @@ std::string NftExpr::str() const {
   return out + "]";
 }
 
+std::string_view nftFamilyName(NftFamily family) {
+  return family == NftFamily::kBridge ? "bridge" : "ip";
+}
+
 bool NftTableSpec::sameStructure(const NftTableSpec& o) const {
   // The kernel lists chains and sets in creation order; compare them by name.
-  if (name != o.name || chains.size() != o.chains.size() || sets.size() != o.sets.size()) {
+  if (family != o.family || name != o.name || chains.size() != o.chains.size() ||
+      sets.size() != o.sets.size()) {
     return false;
   }
   for (const auto& c : chains) {

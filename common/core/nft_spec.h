@@ -9,6 +9,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -83,7 +84,13 @@ struct NftSetSpec {
   bool operator==(const NftSetSpec&) const = default;
 };
 
+// The address family a table belongs to: `ip` sees IPv4 at the IP layer, `bridge` sees frames
+// a Linux bridge forwards (docs/DESIGN.md, "Pods on a Linux bridge").
+enum class NftFamily : uint8_t { kIp, kBridge };
+std::string_view nftFamilyName(NftFamily family);
+
 struct NftTableSpec {
+  NftFamily family = NftFamily::kIp;
   std::string name;
   std::vector<NftSetSpec> sets;
   std::vector<NftChainSpec> chains;

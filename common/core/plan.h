@@ -80,7 +80,8 @@ struct NetnsPlan {
   std::vector<RouteSpec> routes;
   std::vector<RuleSpec> rules;
   std::vector<SysctlSpec> sysctls;
-  std::optional<NftTableSpec> nft;
+  std::optional<NftTableSpec> nft;        // family ip, kNftTable
+  std::optional<NftTableSpec> bridgeNft;  // family bridge, kNftBridgeTable (node, bridge mode)
   bool operator==(const NetnsPlan&) const = default;
 };
 

@@ -13,9 +13,14 @@ std::string dstText(const Ipv4Prefix& p) {
   return p.len == 0 ? "default" : p.str();
 }
 
-std::string nftChainLine(const std::string& table, const NftChainSpec& c) {
-  return "add chain ip " + table + " " + c.name + " { type " + c.type + " hook " + c.hook +
-         " priority " + std::to_string(c.priority) + "; policy accept; }\n";
+// "ip ambient_redirect", "bridge ambient_bridge": how nft(8) names a table.
+std::string tableRef(NftFamily family, const std::string& table) {
+  return std::string(nftFamilyName(family)) + " " + table;
+}
+
+std::string nftChainLine(const NftTableSpec& t, const NftChainSpec& c) {
+  return "add chain " + tableRef(t.family, t.name) + " " + c.name + " { type " + c.type + " hook " +
+         c.hook + " priority " + std::to_string(c.priority) + "; policy accept; }\n";
 }
 
 std::string elementList(const std::vector<Ipv4>& elems) {
@@ -31,14 +36,14 @@ std::string nftBlock(const std::string& body) {
 // The nft script line(s) of one nft change.
 std::string nftChangeBody(const Change& c) {
   if (auto* t = std::get_if<NftTableSpec>(&c.object)) {
-    if (c.kind == ChangeKind::kDelete) return "delete table ip " + t->name + "\n";
+    if (c.kind == ChangeKind::kDelete) return "delete table " + tableRef(t->family, t->name) + "\n";
     std::string out;
-    if (c.kind == ChangeKind::kUpdate) out += "delete table ip " + t->name + "\n";
+    if (c.kind == ChangeKind::kUpdate) out += "delete table " + tableRef(t->family, t->name) + "\n";
     return out + renderNftTable(*t);
   }
   const auto& e = std::get<NftElements>(c.object);
-  return std::string(c.kind == ChangeKind::kDelete ? "delete" : "add") + " element ip " + e.table +
-         " " + e.set + " { " + elementList(e.elements) + " }\n";
+  return std::string(c.kind == ChangeKind::kDelete ? "delete" : "add") + " element " +
+         tableRef(e.family, e.table) + " " + e.set + " { " + elementList(e.elements) + " }\n";
 }
 
 bool isNft(const Change& c) {
@@ -98,17 +103,17 @@ std::string renderSysctl(const SysctlSpec& s) {
 }
 
 std::string renderNftTable(const NftTableSpec& t) {
-  std::string out = "add table ip " + t.name + "\n";
+  const std::string ref = tableRef(t.family, t.name);
+  std::string out = "add table " + ref + "\n";
   for (const auto& s : t.sets) {
-    out += "add set ip " + t.name + " " + s.name + " { type ipv4_addr; }\n";
+    out += "add set " + ref + " " + s.name + " { type ipv4_addr; }\n";
     if (!s.elements.empty()) {
-      out += "add element ip " + t.name + " " + s.name + " { " + elementList(s.elements) + " }\n";
+      out += "add element " + ref + " " + s.name + " { " + elementList(s.elements) + " }\n";
     }
   }
   for (const auto& c : t.chains) {
-    out += nftChainLine(t.name, c);
-    for (const auto& r : c.rules)
-      out += "add rule ip " + t.name + " " + c.name + " " + r.text + "\n";
+    out += nftChainLine(t, c);
+    for (const auto& r : c.rules) out += "add rule " + ref + " " + c.name + " " + r.text + "\n";
   }
   return out;
 }
@@ -120,6 +125,7 @@ std::string renderPlan(const NetnsPlan& p) {
   for (const auto& r : p.routes) out += "ip route add " + renderRoute(r) + "\n";
   for (const auto& r : p.rules) out += "ip rule add " + renderRule(r) + "\n";
   for (const auto& s : p.sysctls) out += "sysctl -w " + renderSysctl(s) + "\n";
+  if (p.bridgeNft) out += nftBlock(renderNftTable(*p.bridgeNft));
   if (p.nft) out += nftBlock(renderNftTable(*p.nft));
   return out;
 }
@@ -183,9 +189,10 @@ std::string describe(const ChangeObject& object) {
         } else if constexpr (std::is_same_v<T, SysctlSpec>) {
           return "sysctl " + sysctlKeyText(o.key);
         } else if constexpr (std::is_same_v<T, NftTableSpec>) {
-          return "nft table ip " + o.name;
+          return "nft table " + tableRef(o.family, o.name);
         } else {
-          return "nft set " + o.table + "/" + o.set + " elements " + elementList(o.elements);
+          return "nft set " + tableRef(o.family, o.table) + "/" + o.set + " elements " +
+                 elementList(o.elements);
         }
       },
       object);

@@ -106,9 +106,14 @@ Result<NetnsPlan> LinuxKernel::observe(const NetnsTarget& target,
   const Netns* ns = &(*conn)->ns;
   auto plan = (*conn)->rtnl.observe(target.role);
   if (!plan) return fail(plan.error().wrap("observe " + where));
-  auto table = (*conn)->nft.observe(std::string(kNftTable));
+  auto table = (*conn)->nft.observe(NftFamily::kIp, std::string(kNftTable));
   if (!table) return fail(table.error().wrap("observe " + where));
   plan->nft = *table;
+  if (target.role == NetnsRole::kNode) {
+    auto bridge = (*conn)->nft.observe(NftFamily::kBridge, std::string(kNftBridgeTable));
+    if (!bridge) return fail(bridge.error().wrap("observe " + where));
+    plan->bridgeNft = *bridge;
+  }
   for (const auto& key : sysctlKeys) {
     auto v = readSysctl(*ns, key);
     if (v) {

@@ -20,7 +20,8 @@ class NftKernel {
   static Result<NftKernel> openIn(const Netns& ns);
 
   // Our table as data, or nullopt when it does not exist.
-  Result<std::optional<NftTableSpec>> observe(const std::string& table);
+  // nullopt when the table does not exist (or the kernel has no such family).
+  Result<std::optional<NftTableSpec>> observe(NftFamily family, const std::string& table);
   // NftTableSpec and NftElements changes, in order, in one transaction: all or nothing.
   Status applyBatch(const std::vector<const Change*>& changes);
 

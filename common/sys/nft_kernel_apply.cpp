@@ -23,7 +23,6 @@
 namespace ambient {
 namespace {
 
-constexpr uint16_t kFamily = NFPROTO_IPV4;
 constexpr uint32_t kIpv4AddrType = 7;  // nft's TYPE_IPADDR ("ipv4_addr")
 
 using Table = CPtr<nftnl_table, nftnl_table_free>;
@@ -31,6 +30,16 @@ using Chain = CPtr<nftnl_chain, nftnl_chain_free>;
 using Rule = CPtr<nftnl_rule, nftnl_rule_free>;
 using Set = CPtr<nftnl_set, nftnl_set_free>;
 
+uint16_t familyNumber(NftFamily family) {
+  return family == NftFamily::kBridge ? NFPROTO_BRIDGE : NFPROTO_IPV4;
+}
+
+// "ip ambient_redirect": the table as nft(8) names it, for the messages.
+std::string tableRef(NftFamily family, const std::string& table) {
+  return std::string(nftFamilyName(family)) + " " + table;
+}
+
+// Bridge-family hook numbers (NF_BR_*) equal the inet ones for the hooks we use.
 uint32_t hookNumber(const std::string& hook) {
   if (hook == "prerouting") return NF_INET_PRE_ROUTING;
   if (hook == "input") return NF_INET_LOCAL_IN;
@@ -50,10 +59,10 @@ class Batch {
   }
   ~Batch() { mnl_nlmsg_batch_stop(b_); }
 
-  nlmsghdr* hdr(uint16_t type, uint16_t flags, std::string what) {
+  nlmsghdr* hdr(uint16_t type, NftFamily family, uint16_t flags, std::string what) {
     whats_[seq_] = std::move(what);
-    return nftnl_nlmsg_build_hdr(static_cast<char*>(mnl_nlmsg_batch_current(b_)), type, kFamily,
-                                 flags | NLM_F_ACK, seq_++);
+    return nftnl_nlmsg_build_hdr(static_cast<char*>(mnl_nlmsg_batch_current(b_)), type,
+                                 familyNumber(family), flags | NLM_F_ACK, seq_++);
   }
   void next() { overflow_ |= !mnl_nlmsg_batch_next(b_); }
   void finish() {
@@ -77,8 +86,8 @@ class Batch {
   std::map<uint32_t, std::string> whats_;
 };
 
-void addElements(Batch& b, uint16_t type, const std::string& table, const std::string& set,
-                 const std::vector<Ipv4>& elements) {
+void addElements(Batch& b, uint16_t type, NftFamily family, const std::string& table,
+                 const std::string& set, const std::vector<Ipv4>& elements) {
   if (elements.empty()) return;
   Set s(nftnl_set_alloc());
   nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table.c_str());
@@ -90,18 +99,19 @@ void addElements(Batch& b, uint16_t type, const std::string& table, const std::s
     nftnl_set_elem_add(s.get(), e);
   }
   std::string verb = type == NFT_MSG_NEWSETELEM ? "add" : "delete";
-  auto* nlh = b.hdr(type, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0,
-                    verb + " element ip " + table + " " + set);
+  auto* nlh = b.hdr(type, family, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0,
+                    verb + " element " + tableRef(family, table) + " " + set);
   nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
   b.next();
 }
 
-// add table ip T; add set ...; add element ...; add chain ...; add rule ...
+// add table F T; add set ...; add element ...; add chain ...; add rule ...
 Status addTable(Batch& b, const NftTableSpec& t) {
+  const std::string ref = tableRef(t.family, t.name);
   Table table(nftnl_table_alloc());
   nftnl_table_set_str(table.get(), NFTNL_TABLE_NAME, t.name.c_str());
-  nftnl_table_nlmsg_build_payload(b.hdr(NFT_MSG_NEWTABLE, NLM_F_CREATE, "add table ip " + t.name),
-                                  table.get());
+  nftnl_table_nlmsg_build_payload(
+      b.hdr(NFT_MSG_NEWTABLE, t.family, NLM_F_CREATE, "add table " + ref), table.get());
   b.next();
   uint32_t setId = 1;
   for (const auto& s : t.sets) {
@@ -112,9 +122,9 @@ Status addTable(Batch& b, const NftTableSpec& t) {
     nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_LEN, 4);
     nftnl_set_set_u32(set.get(), NFTNL_SET_ID, setId++);
     nftnl_set_nlmsg_build_payload(
-        b.hdr(NFT_MSG_NEWSET, NLM_F_CREATE, "add set ip " + t.name + " " + s.name), set.get());
+        b.hdr(NFT_MSG_NEWSET, t.family, NLM_F_CREATE, "add set " + ref + " " + s.name), set.get());
     b.next();
-    addElements(b, NFT_MSG_NEWSETELEM, t.name, s.name, s.elements);
+    addElements(b, NFT_MSG_NEWSETELEM, t.family, t.name, s.name, s.elements);
   }
   for (const auto& c : t.chains) {
     Chain chain(nftnl_chain_alloc());
@@ -125,17 +135,17 @@ Status addTable(Batch& b, const NftTableSpec& t) {
     nftnl_chain_set_s32(chain.get(), NFTNL_CHAIN_PRIO, c.priority);
     nftnl_chain_set_u32(chain.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
     nftnl_chain_nlmsg_build_payload(
-        b.hdr(NFT_MSG_NEWCHAIN, NLM_F_CREATE, "add chain ip " + t.name + " " + c.name),
+        b.hdr(NFT_MSG_NEWCHAIN, t.family, NLM_F_CREATE, "add chain " + ref + " " + c.name),
         chain.get());
     b.next();
     for (const auto& r : c.rules) {
       Rule rule(nftnl_rule_alloc());
       nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, t.name.c_str());
       nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, c.name.c_str());
-      nftnl_rule_set_u32(rule.get(), NFTNL_RULE_FAMILY, kFamily);
+      nftnl_rule_set_u32(rule.get(), NFTNL_RULE_FAMILY, familyNumber(t.family));
       if (auto s = lowerRule(r, rule.get()); !s) return s;
-      nftnl_rule_nlmsg_build_payload(b.hdr(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
-                                           "add rule ip " + t.name + " " + c.name + " " + r.text),
+      nftnl_rule_nlmsg_build_payload(b.hdr(NFT_MSG_NEWRULE, t.family, NLM_F_CREATE | NLM_F_APPEND,
+                                           "add rule " + ref + " " + c.name + " " + r.text),
                                      rule.get());
       b.next();
     }
@@ -143,11 +153,11 @@ Status addTable(Batch& b, const NftTableSpec& t) {
   return {};
 }
 
-void deleteTable(Batch& b, const std::string& name) {
+void deleteTable(Batch& b, NftFamily family, const std::string& name) {
   Table table(nftnl_table_alloc());
   nftnl_table_set_str(table.get(), NFTNL_TABLE_NAME, name.c_str());
-  nftnl_table_nlmsg_build_payload(b.hdr(NFT_MSG_DELTABLE, 0, "delete table ip " + name),
-                                  table.get());
+  nftnl_table_nlmsg_build_payload(
+      b.hdr(NFT_MSG_DELTABLE, family, 0, "delete table " + tableRef(family, name)), table.get());
   b.next();
 }
 
@@ -171,13 +181,13 @@ Status NftKernel::applyBatch(const std::vector<const Change*>& changes) {
   Batch b(sizeEstimate(changes));
   for (const Change* c : changes) {
     if (auto* t = std::get_if<NftTableSpec>(&c->object)) {
-      if (c->kind != ChangeKind::kCreate) deleteTable(b, t->name);  // delete, or replace
+      if (c->kind != ChangeKind::kCreate) deleteTable(b, t->family, t->name);  // or replace
       if (c->kind != ChangeKind::kDelete) {
         if (auto s = addTable(b, *t); !s) return s;
       }
     } else if (auto* e = std::get_if<NftElements>(&c->object)) {
       addElements(b, c->kind == ChangeKind::kDelete ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
-                  e->table, e->set, e->elements);
+                  e->family, e->table, e->set, e->elements);
     }
   }
   b.finish();

@@ -98,8 +98,10 @@ Status NftKernel::request(const std::function<nlmsghdr*(char*, uint32_t)>& build
   return fail(ErrorCode::kKernel, what + ": dump kept being interrupted");
 }
 
-Result<std::optional<NftTableSpec>> NftKernel::observe(const std::string& name) {
-  const uint16_t family = NFPROTO_IPV4;
+Result<std::optional<NftTableSpec>> NftKernel::observe(NftFamily tableFamily,
+                                                       const std::string& name) {
+  const uint16_t family = tableFamily == NftFamily::kBridge ? NFPROTO_BRIDGE : NFPROTO_IPV4;
+  const std::string ref = std::string(nftFamilyName(tableFamily)) + " " + name;
   bool exists = false;
   auto st = request(
       [&](char* buf, uint32_t seq) {
@@ -109,14 +111,17 @@ Result<std::optional<NftTableSpec>> NftKernel::observe(const std::string& name) 
         nftnl_table_nlmsg_build_payload(nlh, t.get());
         return nlh;
       },
-      [&](const nlmsghdr*) { exists = true; }, "read nft table ip " + name, [] {});
+      [&](const nlmsghdr*) { exists = true; }, "read nft table " + ref, [] {});
   if (!st) {
-    if (st.error().isNotFound()) return std::optional<NftTableSpec>();
+    // EAFNOSUPPORT: a kernel without nf_tables for this family holds no such table either.
+    if (st.error().isNotFound() || st.error().sysErrno == EAFNOSUPPORT)
+      return std::optional<NftTableSpec>();
     return fail(st.error());
   }
   if (!exists) return std::optional<NftTableSpec>();
 
   NftTableSpec spec;
+  spec.family = tableFamily;
   spec.name = name;
   st = request(
       [&](char* buf, uint32_t seq) {
@@ -141,7 +146,7 @@ Result<std::optional<NftTableSpec>> NftKernel::observe(const std::string& name) 
         }
         spec.chains.push_back(std::move(chain));
       },
-      "list chains of nft table ip " + name, [&] { spec.chains.clear(); });
+      "list chains of nft table " + ref, [&] { spec.chains.clear(); });
   if (!st) return fail(st.error());
 
   st = request(
@@ -161,7 +166,7 @@ Result<std::optional<NftTableSpec>> NftKernel::observe(const std::string& name) 
           if (c.name == chain) c.rules.push_back(liftRule(r.get()));
         }
       },
-      "list rules of nft table ip " + name,
+      "list rules of nft table " + ref,
       [&] {
         for (auto& c : spec.chains) c.rules.clear();
       });
@@ -182,7 +187,7 @@ Result<std::optional<NftTableSpec>> NftKernel::observe(const std::string& name) 
         if (name != nftnl_set_get_str(s.get(), NFTNL_SET_TABLE)) return;
         setNames.push_back(nftnl_set_get_str(s.get(), NFTNL_SET_NAME));
       },
-      "list sets of nft table ip " + name, [&] { setNames.clear(); });
+      "list sets of nft table " + ref, [&] { setNames.clear(); });
   if (!st) return fail(st.error());
 
   for (const auto& setName : setNames) {
@@ -213,7 +218,7 @@ Result<std::optional<NftTableSpec>> NftKernel::observe(const std::string& name) 
               },
               &set.elements);
         },
-        "list members of nft set " + setName, [&] { set.elements.clear(); });
+        "list members of nft set " + ref + " " + setName, [&] { set.elements.clear(); });
     if (!st) return fail(st.error());
     std::sort(set.elements.begin(), set.elements.end());
     spec.sets.push_back(std::move(set));

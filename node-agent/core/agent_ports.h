@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "common/core/compute_plan.h"
 #include "common/core/error.h"
 #include "common/mesh/membership.h"
 #include "node-agent/core/pod_discovery.h"
@@ -46,6 +47,9 @@ class PodInspector {
   // True when `netns` certainly no longer exists (the path is missing): its pod was removed.
   // False when it exists or cannot be told.
   virtual bool netnsGone(const std::string& netns) = 0;
+  // The bridge the node-side veth `hostVeth` is a port of, with its MAC and subnet (nullopt:
+  // none): ztunnel's, read on every pass (common/sys/bridge_facts.h).
+  virtual Result<std::optional<BridgeAttachment>> bridgeOf(const IfName& hostVeth) = 0;
 };
 
 // Finds the node's network namespaces and the addresses inside them, for the discovery pass.

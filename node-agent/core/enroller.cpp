@@ -179,7 +179,9 @@ std::optional<Enroller::EnrollFailure> Enroller::enrollLocked(PodRecord rec) {
   }
   auto link = inspector_.inspect(rec.netns, rec.ifname);
   if (!link) return EnrollFailure{kCniErrIo, "inspect", link.error()};
-  if (auto c = checkCapturable(*link, rec.ifname); !c) {
+  std::optional<IfName> ztBridge;
+  if (ztunnelBridge_) ztBridge = ztunnelBridge_->bridge;
+  if (auto c = checkCapturable(*link, rec.ifname, ztBridge); !c) {
     return refuse(kCniErrInvalidConfig, "unsupported-link", c.error().code, c.error().message());
   }
   rec.hostVeth = link->hostVeth;
@@ -277,7 +279,7 @@ PodReply Enroller::addZtunnel(const PodRequest& r) {
   }
   auto link = inspector_.inspect(r.netns, r.ifname);
   if (!link) return errorReply(kCniErrIo, "ztunnel pod: " + link.error().message(), "inspect");
-  if (auto c = checkCapturable(*link, r.ifname); !c) {
+  if (auto c = checkZtunnelLink(*link, r.ifname); !c) {
     return errorReply(kCniErrInvalidConfig, "ztunnel pod: " + c.error().message(),
                       "unsupported-link");
   }
@@ -395,7 +397,7 @@ PodReply Enroller::check(const PodRequest& r) {
   if (it == registry_.pods.end() || !it->second.enrolled) {
     return reply(PodVerdict::kNotAmbient, "pod is not enrolled");
   }
-  auto in = planInputFrom(registry_, config_.runtime);
+  auto in = planInputFrom(registry_, config_.runtime, ztunnelBridge_);
   if (!in) return errorReply(kCniErrTryAgainLater, in.error().message(), "check");
   auto plan = computeNodePlan(*in);
   if (!plan) return errorReply(kCniErrInvalidConfig, plan.error().message(), "check");
@@ -565,11 +567,28 @@ Status Enroller::forget(const std::string& uid) {
 
 Result<PlanInput> Enroller::planInput() const {
   std::lock_guard lock(mu_);
-  return planInputFrom(registry_, config_.runtime);
+  return planInputFrom(registry_, config_.runtime, ztunnelBridge_);
+}
+
+Status Enroller::readZtunnelBridgeLocked() {
+  if (!registry_.ztunnel) return {};
+  auto bridge = inspector_.bridgeOf(registry_.ztunnel->hostVeth);
+  if (!bridge) {
+    lastError_ = "ztunnel's veth " + registry_.ztunnel->hostVeth.str() +
+                 " cannot be read in the node: " + bridge.error().message();
+    return fail(bridge.error().code, lastError_, bridge.error().sysErrno);
+  }
+  if (*bridge != ztunnelBridge_ && events_.bridgeChanged) {
+    events_.bridgeChanged(ztunnelBridge_, *bridge);
+  }
+  ztunnelBridge_ = *bridge;
+  return {};
 }
 
 Status Enroller::reconcileLocked() {
-  auto in = planInputFrom(registry_, config_.runtime);
+  // Bridge facts first: the bridge may have been recreated (new MAC) or left since the last pass.
+  if (auto s = readZtunnelBridgeLocked(); !s) return s;
+  auto in = planInputFrom(registry_, config_.runtime, ztunnelBridge_);
   if (!in) {
     lastError_ = in.error().message();
     return {};  // nothing to program until ztunnel comes; not a failure of the pass
@@ -616,7 +635,8 @@ Status Enroller::applyPodChangeLocked(const PodRecord& pod, bool enroll) {
   // Enrolled records hold an IPv4 address and a host veth (validatePodRecord).
   EnrolledPod p{firstV4(pod.ips).value(), pod.hostVeth};
   ChangeSet changes =
-      computePodChange(p, enroll, ledger_.original(NetnsRole::kNode, podVethSysctlKey(p.hostVeth)));
+      computePodChange(p, enroll, ledger_.original(NetnsRole::kNode, podVethSysctlKey(p.hostVeth)),
+                       ztunnelBridge_.has_value());
   if (auto s = kernel_.apply({config_.runtime.nodeNetns, NetnsRole::kNode}, changes, ledger_); !s) {
     nodeTrusted_ = false;
     lastError_ = s.error().message();

@@ -41,6 +41,11 @@ struct EnrollerEvents {
   std::function<void(const std::string& pod, const std::string& why)> notEnrolled;
   // A discovery scan that skipped entries it could not read.
   std::function<void(size_t unreadable, const std::string& first)> scanProblem;
+  // ztunnel's veth joined, left or changed bridge, or its bridge changed MAC or subnet (bridge
+  // mode turns on, off, or is re-planned).
+  std::function<void(const std::optional<BridgeAttachment>& before,
+                     const std::optional<BridgeAttachment>& after)>
+      bridgeChanged;
 };
 
 class Enroller {
@@ -138,7 +143,11 @@ class Enroller {
   // When this process registered each pod (pods adopted at start are old).
   std::map<std::string, Clock::TimePoint> registeredAt_;
   bool started_ = false;
+  // Reads ztunnel's bridge facts into ztunnelBridge_; a failure fails the pass.
+  Status readZtunnelBridgeLocked();
   bool nodeTrusted_ = false;  // the node matched the plan after the last pass or change
+  // The bridge ztunnel's veth is a port of, as the last pass read it (bridge mode).
+  std::optional<BridgeAttachment> ztunnelBridge_;
   std::string lastError_;
   std::map<std::string, std::string> notEnrolled_;
 };

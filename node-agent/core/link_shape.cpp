@@ -3,7 +3,8 @@
 
 namespace ambient {
 
-Status checkCapturable(const PodLink& link, const IfName& ifname) {
+Status checkCapturable(const PodLink& link, const IfName& ifname,
+                       const std::optional<IfName>& ztunnelBridge) {
   if (link.kind != "veth") {
     return fail(ErrorCode::kInvalidInput,
                 "interface " + ifname.str() + " is " +
@@ -15,18 +16,26 @@ Status checkCapturable(const PodLink& link, const IfName& ifname) {
   if (!link.hostMaster) return {};
   const LinkMaster& m = *link.hostMaster;
   if (m.kind == "bridge") {
+    if (ztunnelBridge && m.name == *ztunnelBridge) return {};
     return fail(ErrorCode::kInvalidInput,
                 "its node-side veth " + link.hostVeth.str() + " is a port of bridge " +
-                    m.name.str() +
-                    ": redirection for pods on a bridge-based primary CNI (flannel, k3s, "
-                    "kubenet) is not supported yet, and same-bridge traffic would bypass "
-                    "ztunnel (not enrolled)");
+                    m.name.str() + ", but " +
+                    (ztunnelBridge ? "ztunnel's veth is a port of bridge " + ztunnelBridge->str()
+                                   : std::string("ztunnel's veth is on no bridge")) +
+                    ": only pods on ztunnel's own bridge can be captured, traffic on another "
+                    "bridge would bypass ztunnel (not enrolled)");
   }
   return fail(ErrorCode::kInvalidInput,
               "its node-side veth " + link.hostVeth.str() + " is a port of " +
                   (m.kind.empty() ? std::string("device") : m.kind + " device") + " " +
                   m.name.str() +
                   ": the node cannot capture traffic that this device switches (not enrolled)");
+}
+
+Status checkZtunnelLink(const PodLink& link, const IfName& ifname) {
+  std::optional<IfName> own;
+  if (link.hostMaster && link.hostMaster->kind == "bridge") own = link.hostMaster->name;
+  return checkCapturable(link, ifname, own);
 }
 
 }  // namespace ambient

@@ -1,6 +1,8 @@
 // Which pod interfaces the node can redirect. Pure.
 #pragma once
 
+#include <optional>
+
 #include "common/core/error.h"
 #include "node-agent/core/agent_ports.h"
 
@@ -8,14 +10,20 @@ namespace ambient {
 
 // The node captures a pod's traffic at the IP layer, on the node end of the pod's veth. That
 // holds for a veth whose node end is a plain interface (a routed primary CNI: ptp, Calico,
-// kindnet). It does not hold for:
+// kindnet), and for a veth that is a port of the bridge ztunnel's veth is a port of
+// (`ztunnelBridge`, bridge mode: flannel, k3s, kubenet), whose table hands the pod's TCP up to
+// the IP layer. It does not hold for:
 //  - a pod interface that is no veth (macvlan, ipvlan): its traffic leaves through the node's
 //    NIC without crossing the node's IP layer;
-//  - a veth whose node end is a bridge port (flannel, k3s, kubenet): same-bridge traffic is
-//    bridged and the IP layer sees the bridge, not the port;
+//  - a veth on any other bridge: same-bridge traffic is bridged there, unseen;
 //  - a veth in an Open vSwitch datapath or under any other master.
 // Each is refused (kInvalidInput) with a message naming the interface and its master, so that a
 // pod is never enrolled half-way. `ifname` is the pod's interface, for the message.
-Status checkCapturable(const PodLink& link, const IfName& ifname);
+Status checkCapturable(const PodLink& link, const IfName& ifname,
+                       const std::optional<IfName>& ztunnelBridge);
+
+// The same for ztunnel's own pod, which may sit on any bridge: that bridge is then the one
+// captured (bridge mode).
+Status checkZtunnelLink(const PodLink& link, const IfName& ifname);
 
 }  // namespace ambient

@@ -3,7 +3,8 @@
 
 namespace ambient {
 
-Result<PlanInput> planInputFrom(const PodRegistry& registry, const AgentRuntimeConfig& config) {
+Result<PlanInput> planInputFrom(const PodRegistry& registry, const AgentRuntimeConfig& config,
+                                const std::optional<BridgeAttachment>& ztunnelBridge) {
   if (!registry.ztunnel) {
     return fail(ErrorCode::kUnavailable, "no ztunnel pod is registered on this node yet");
   }
@@ -14,8 +15,8 @@ Result<PlanInput> planInputFrom(const PodRegistry& registry, const AgentRuntimeC
   in.tunnelKind = config.tunnelKind;
   in.tunnelPort = config.tunnelPort;
   in.tunnelMtu = config.tunnelMtu;
-  in.ztunnel = ZtunnelEndpoint{z.ip.v4().value(), z.hostVeth, z.nodeAddr.v4().value(), z.podIfname,
-                               z.lowerMtu};
+  in.ztunnel = ZtunnelEndpoint{z.ip.v4().value(), z.hostVeth, z.nodeAddr.v4().value(),
+                               z.podIfname,       z.lowerMtu, ztunnelBridge};
   for (const PodRecord* p : registry.enrolled()) {
     in.pods.push_back(EnrolledPod{firstV4(p->ips).value(), p->hostVeth});
   }

@@ -9,7 +9,9 @@
 namespace ambient {
 
 // kUnavailable when no ztunnel is registered yet; the records' addresses were checked when
-// they were decoded or stored, so nothing else can fail.
-Result<PlanInput> planInputFrom(const PodRegistry& registry, const AgentRuntimeConfig& config);
+// they were decoded or stored, so nothing else can fail. `ztunnelBridge` is the bridge
+// ztunnel's veth is a port of, read from the node (bridge mode), if any.
+Result<PlanInput> planInputFrom(const PodRegistry& registry, const AgentRuntimeConfig& config,
+                                const std::optional<BridgeAttachment>& ztunnelBridge);
 
 }  // namespace ambient

@@ -151,6 +151,17 @@ int runAgent(const AgentFlags& flags) {
     logLine(LogLevel::kDebug, "discovery scan skipped unreadable entries",
             {{"count", std::to_string(unreadable)}, {"first", first}});
   };
+  events.bridgeChanged = [&](const std::optional<BridgeAttachment>& before,
+                             const std::optional<BridgeAttachment>& after) {
+    auto text = [](const std::optional<BridgeAttachment>& b) {
+      return b ? b->bridge.str() + " " + b->mac.str() + " " + b->subnet.str()
+               : std::string("none (routed)");
+    };
+    logLine(LogLevel::kInfo,
+            after ? "ztunnel's veth is a bridge port: bridge mode, the node plan follows the bridge"
+                  : "ztunnel's veth is on no bridge: routed mode",
+            {{"before", text(before)}, {"after", text(after)}});
+  };
   EnrollerConfig config{runtime, flags.policy};
   Enroller enroller(config, kernel, *ledger, registryFile, inspector, (*cluster)->metadata(),
                     events, (*cluster)->annotator(), &scanner);

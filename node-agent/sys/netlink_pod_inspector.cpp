@@ -7,6 +7,7 @@
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
 
+#include "common/sys/bridge_facts.h"
 #include "common/sys/c_ptr.h"
 #include "common/sys/netns.h"
 #include "common/sys/rtnl.h"
@@ -18,6 +19,10 @@ using Link = CPtr<rtnl_link, rtnl_link_put>;
 using Cache = CPtr<nl_cache, nl_cache_free>;
 
 }  // namespace
+
+Result<std::optional<BridgeAttachment>> NetlinkPodInspector::bridgeOf(const IfName& hostVeth) {
+  return readBridgeAttachment(nodeNetns_, hostVeth);
+}
 
 bool NetlinkPodInspector::netnsGone(const std::string& netns) {
   auto ns = Netns::open(netns);

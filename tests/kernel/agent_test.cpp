@@ -282,7 +282,7 @@ TEST_CASE("ambientctl verify names each drift and the agent's next pass repairs 
       {t.node.ip("route del 10.244.1.10/32 table 100"), "missing route 10.244.1.10/32 table 100"},
       {t.node.ip("rule add pref 104 lookup 100 proto 112"), "extra rule pref 104"},
       {t.node.exec("nft delete element ip ambient_redirect enrolled_pods { 10.244.1.10 }"),
-       "missing nft set ambient_redirect/enrolled_pods elements 10.244.1.10"},
+       "missing nft set ip ambient_redirect/enrolled_pods elements 10.244.1.10"},
       {t.node.ip("link del istioin") + " && " +
            t.node.ip("link add istioin type " + kind + " id 1000 remote 10.9.9.9 dstport 6081"),
        "different tunnel istioin"},

@@ -113,9 +113,16 @@ class FakeInspector : public PodInspector {
   bool netnsGone(const std::string& netns) override {
     return netns.empty() || netns.find("missing") != std::string::npos || gone.count(netns) != 0;
   }
-  std::set<std::string> gone;                 // netns paths removed since their pod's ADD
-  std::map<std::string, std::string> kinds;   // netns -> a pod interface that is no veth
-  std::map<std::string, LinkMaster> masters;  // netns -> what its host veth is a port of
+  Result<std::optional<BridgeAttachment>> bridgeOf(const IfName& hostVeth) override {
+    if (bridgeError) return fail(*bridgeError);
+    if (auto b = bridges.find(hostVeth.str()); b != bridges.end()) return std::optional(b->second);
+    return std::optional<BridgeAttachment>();
+  }
+  std::set<std::string> gone;                       // netns paths removed since their pod's ADD
+  std::map<std::string, std::string> kinds;         // netns -> a pod interface that is no veth
+  std::map<std::string, LinkMaster> masters;        // netns -> what its host veth is a port of
+  std::map<std::string, BridgeAttachment> bridges;  // host veth -> its bridge (bridgeOf)
+  std::optional<Error> bridgeError;                 // bridgeOf fails with this
 };
 
 class RecordingAnnotator : public PodAnnotator {

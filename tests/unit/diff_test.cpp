@@ -171,7 +171,8 @@ TEST_CASE("random pod churn always converges in one pass", "[diff][property]") {
 
 TEST_CASE("computePodChange equals the diff of the whole plans for one pod", "[diff][property]") {
   std::mt19937 rng(7);
-  auto all = testing::nodeWithPods(60);
+  const bool bridgeMode = GENERATE(false, true);
+  auto all = bridgeMode ? testing::onBridge(testing::nodeWithPods(60)) : testing::nodeWithPods(60);
   auto in = all;
   in.pods.clear();
   ObservedState state = applied(*computeNodePlan(in));
@@ -188,7 +189,7 @@ TEST_CASE("computePodChange equals the diff of the whole plans for one pod", "[d
     auto it = state.sysctlOriginals.find(key);
     auto change = computePodChange(
         pod, !enrolled,
-        it == state.sysctlOriginals.end() ? std::nullopt : std::optional(it->second));
+        it == state.sysctlOriginals.end() ? std::nullopt : std::optional(it->second), bridgeMode);
     auto plan = computeNodePlan(in);
     CHECK(change.changes.size() == diff(*plan, state).changes.size());
     state = model(state, change);

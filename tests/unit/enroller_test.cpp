@@ -8,6 +8,7 @@
 #include "agent_fakes.h"
 #include "common/core/constants.h"
 #include "common/core/reconcile.h"
+#include "common/core/render.h"
 #include "enroller_world.h"
 
 using namespace ambient;
@@ -488,6 +489,7 @@ TEST_CASE("a pod whose veth is a bridge port is refused at ADD and by resync, ne
   CHECK(r.cniCode == kCniErrInvalidConfig);
   CHECK_THAT(r.message, Catch::Matchers::Contains("foo/sleep"));
   CHECK_THAT(r.message, Catch::Matchers::Contains("veth7 is a port of bridge cni0"));
+  CHECK_THAT(r.message, Catch::Matchers::Contains("ztunnel's veth is on no bridge"));
   CHECK(w.members().empty());
   CHECK(w.store.saved.pods.count("uid-sleep") == 0);
   // Another pod of the same namespace, routed, is enrolled as before.
@@ -508,10 +510,10 @@ TEST_CASE("a pod whose veth is a bridge port is refused at ADD and by resync, ne
   CHECK_THAT(notEnrolled.at("bar/httpbin"), Catch::Matchers::Contains("port of bridge cni0"));
 }
 
-TEST_CASE("a macvlan pod and a ztunnel pod on a bridge are refused with code 7",
+TEST_CASE("a macvlan pod and a ztunnel pod in Open vSwitch are refused with code 7",
           "[enroller][link-shape]") {
   World w;
-  w.inspector.masters["/var/run/netns/zt-1"] = LinkMaster{ifOf("cni0"), "bridge"};
+  w.inspector.masters["/var/run/netns/zt-1"] = LinkMaster{ifOf("ovs-system"), "openvswitch"};
   auto z = w.registerZtunnel();
   CHECK(z.cniCode == kCniErrInvalidConfig);
   CHECK_THAT(z.message, Catch::Matchers::Contains("ztunnel pod: its node-side veth"));
@@ -524,4 +526,70 @@ TEST_CASE("a macvlan pod and a ztunnel pod on a bridge are refused with code 7",
   CHECK(r.cniCode == kCniErrInvalidConfig);
   CHECK_THAT(r.message, Catch::Matchers::Contains("eth0 is a macvlan device, not a veth"));
   CHECK(w.members().empty());
+}
+
+TEST_CASE("ztunnel on a bridge: pods on its bridge are enrolled in bridge mode, others refused",
+          "[enroller][link-shape][bridge]") {
+  World w;
+  const BridgeAttachment cni0{ifOf("cni0"), *MacAddr::parse("02:42:0a:f4:01:01"),
+                              *Ipv4Prefix::parse("10.244.1.0/24")};
+  w.inspector.masters["/var/run/netns/zt-1"] = LinkMaster{ifOf("cni0"), "bridge"};
+  w.inspector.bridges["veth1"] = cni0;  // zt-1's host veth
+  REQUIRE(w.registerZtunnel().verdict == PodVerdict::kNotAmbient);
+  REQUIRE(w.node().owned.bridgeNft);
+  CHECK(w.node().owned.bridgeNft->family == NftFamily::kBridge);
+
+  // A pod on ztunnel's bridge: enrolled, its IP in both tables' sets.
+  w.inspector.masters["/var/run/netns/pod-7"] = LinkMaster{ifOf("cni0"), "bridge"};
+  REQUIRE(w.send(PodCommand::kAdd, "foo", "sleep", 7, "10.244.1.7").verdict ==
+          PodVerdict::kEnrolled);
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.7")});
+  CHECK(w.node().owned.bridgeNft->sets[0].elements == w.members());
+  // A routed pod on the same node: enrolled too, in both sets.
+  REQUIRE(w.send(PodCommand::kAdd, "foo", "routed", 8, "10.244.1.8").verdict ==
+          PodVerdict::kEnrolled);
+  CHECK(w.node().owned.bridgeNft->sets[0].elements.size() == 2);
+
+  // A pod on another bridge: refused naming both bridges, nothing programmed for it.
+  w.inspector.masters["/var/run/netns/pod-9"] = LinkMaster{ifOf("br1"), "bridge"};
+  auto r = w.send(PodCommand::kAdd, "foo", "elsewhere", 9, "10.244.1.9");
+  CHECK(r.cniCode == kCniErrInvalidConfig);
+  CHECK_THAT(r.message, Catch::Matchers::Contains("bridge br1, but ztunnel's veth is a port of "
+                                                  "bridge cni0"));
+  CHECK(w.members().size() == 2);
+
+  // Release: the element leaves both sets.
+  REQUIRE(w.send(PodCommand::kDel, "foo", "sleep", 7, "10.244.1.7").verdict ==
+          PodVerdict::kReleased);
+  CHECK(w.node().owned.bridgeNft->sets[0].elements ==
+        std::vector<Ipv4>{*Ipv4::parse("10.244.1.8")});
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.8")});
+
+  // The bridge recreated with another MAC: the next pass re-plans the hand-up rules.
+  w.inspector.bridges["veth1"].mac = *MacAddr::parse("02:42:0a:f4:01:99");
+  REQUIRE(w.enroller.reconcileAll());
+  CHECK(renderNftTable(*w.node().owned.bridgeNft).find("ether daddr set 02:42:0a:f4:01:99") !=
+        std::string::npos);
+  // ztunnel's veth leaves the bridge: routed mode, the bridge table is removed.
+  w.inspector.bridges.clear();
+  REQUIRE(w.enroller.reconcileAll());
+  CHECK_FALSE(w.node().owned.bridgeNft);
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.8")});
+}
+
+TEST_CASE("ztunnel's bridge that cannot be read fails the pass with a reason",
+          "[enroller][bridge][bad-input]") {
+  World w;
+  REQUIRE(w.registerZtunnel().verdict == PodVerdict::kNotAmbient);
+  w.inspector.bridgeError =
+      Error{ErrorCode::kInvalidInput, 0, "bridge cni0 has no IPv4 address with a pod network"};
+  auto s = w.enroller.reconcileAll();
+  REQUIRE_FALSE(s);
+  std::string why;
+  CHECK_FALSE(w.enroller.ready(&why));
+  CHECK_THAT(why, Catch::Matchers::Contains("ztunnel's veth veth1 cannot be read in the node"));
+  CHECK_THAT(why, Catch::Matchers::Contains("bridge cni0 has no IPv4 address"));
+  w.inspector.bridgeError.reset();
+  REQUIRE(w.enroller.reconcileAll());
+  CHECK(w.enroller.ready(&why));
 }

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "common/core/if_name.h"
+#include "common/core/mac_addr.h"
 
 using namespace ambient;
 
@@ -88,4 +89,17 @@ TEST_CASE("IfName follows the kernel's rules and names the field", "[if-name]") 
   constexpr IfName literal = "eth0";
   CHECK(literal.view() == "eth0");
   CHECK(IfName{} < literal);
+}
+
+TEST_CASE("MacAddr parses six hex pairs and prints lower case", "[mac-addr]") {
+  auto mac = MacAddr::parse("02:42:AC:11:00:0f");
+  REQUIRE(mac);
+  CHECK(mac->str() == "02:42:ac:11:00:0f");
+  CHECK(mac->bytes[5] == 0x0f);
+  for (const char* bad : {"", "02:42:ac:11:00", "02:42:ac:11:00:0g", "02-42-ac-11-00-0f",
+                          "02:42:ac:11:00:0f:", "2:42:ac:11:00:0ff"}) {
+    auto r = MacAddr::parse(bad);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::kInvalidInput);
+  }
 }

@@ -38,12 +38,14 @@ inline ObservedState model(ObservedState s, const ChangeSet& cs) {
               s.owned.sysctls.push_back(o);
             }
           } else if constexpr (std::is_same_v<T, NftTableSpec>) {
+            auto& table = o.family == NftFamily::kBridge ? s.owned.bridgeNft : s.owned.nft;
             if (del)
-              s.owned.nft.reset();
+              table.reset();
             else
-              s.owned.nft = o;
+              table = o;
           } else if constexpr (std::is_same_v<T, NftElements>) {
-            auto& elems = s.owned.nft->sets[0].elements;
+            auto& table = o.family == NftFamily::kBridge ? s.owned.bridgeNft : s.owned.nft;
+            auto& elems = table->sets[0].elements;
             for (auto ip : o.elements) {
               if (del)
                 eraseByValue(elems, ip);

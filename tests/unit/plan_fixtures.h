@@ -21,4 +21,11 @@ inline PlanInput nodeWithPods(int count) {
   return in;
 }
 
+// The same node with ztunnel's veth a port of bridge cni0 (flannel-like), pods on it too.
+inline PlanInput onBridge(PlanInput in) {
+  in.ztunnel.bridge = BridgeAttachment{"cni0", *MacAddr::parse("02:42:0a:f4:01:01"),
+                                       *Ipv4Prefix::parse("10.244.1.0/24")};
+  return in;
+}
+
 }  // namespace ambient::testing

@@ -1,0 +1,81 @@
+// The bridge a node-side veth is a port of. Touches the kernel.
+#include "common/sys/bridge_facts.h"
+
+#include <arpa/inet.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+
+#include <cstring>
+
+#include "common/sys/rtnl.h"
+
+namespace ambient {
+namespace {
+
+using Link = CPtr<rtnl_link, rtnl_link_put>;
+using Cache = CPtr<nl_cache, nl_cache_free>;
+
+}  // namespace
+
+Result<std::optional<BridgeAttachment>> readBridgeAttachment(const std::string& nodeNetns,
+                                                             const IfName& port) {
+  auto ns = Netns::open(nodeNetns);
+  if (!ns) return fail(ns.error());
+  auto sock = connectRtnl(*ns);
+  if (!sock) return fail(sock.error());
+  rtnl_link* raw = nullptr;
+  if (int err = rtnl_link_get_kernel(sock->get(), 0, port.str().c_str(), &raw); err < 0) {
+    return fail(nlError(err, "veth " + port.str() + " in the node namespace"));
+  }
+  Link link(raw);
+  const int master = rtnl_link_get_master(link.get());
+  if (master <= 0) return std::optional<BridgeAttachment>();
+  rtnl_link* masterRaw = nullptr;
+  if (int err = rtnl_link_get_kernel(sock->get(), master, nullptr, &masterRaw); err < 0) {
+    return fail(nlError(err, "master (index " + std::to_string(master) + ") of " + port.str()));
+  }
+  Link bridge(masterRaw);
+  auto name = IfName::parse(rtnl_link_get_name(bridge.get()), "master of " + port.str());
+  if (!name) return fail(name.error());
+  const char* kind = rtnl_link_get_type(bridge.get());
+  if (!kind || std::strcmp(kind, "bridge") != 0) {
+    return fail(ErrorCode::kInvalidInput, port.str() + " is a port of " +
+                                              (kind ? std::string(kind) + " device " : "device ") +
+                                              name->str() + ", not of a Linux bridge");
+  }
+  BridgeAttachment out;
+  out.bridge = *name;
+  nl_addr* mac = rtnl_link_get_addr(bridge.get());
+  if (!mac || nl_addr_get_len(mac) != 6) {
+    return fail(ErrorCode::kInvalidInput, "bridge " + name->str() + " has no MAC address");
+  }
+  std::memcpy(out.mac.bytes.data(), nl_addr_get_binary_addr(mac), 6);
+
+  nl_cache* addrsRaw = nullptr;
+  if (int err = rtnl_addr_alloc_cache(sock->get(), &addrsRaw); err < 0) {
+    return fail(nlError(err, "addresses of bridge " + name->str()));
+  }
+  Cache addrs(addrsRaw);
+  for (auto* o = nl_cache_get_first(addrs.get()); o; o = nl_cache_get_next(o)) {
+    auto* a = reinterpret_cast<rtnl_addr*>(o);
+    nl_addr* local = rtnl_addr_get_local(a);
+    if (rtnl_addr_get_ifindex(a) != master || rtnl_addr_get_family(a) != AF_INET || !local ||
+        nl_addr_get_len(local) != 4) {
+      continue;
+    }
+    const int len = rtnl_addr_get_prefixlen(a);
+    if (len < 1 || len > 30) continue;  // a /31 or /32 is no pod network
+    uint32_t v = 0;
+    std::memcpy(&v, nl_addr_get_binary_addr(local), 4);
+    const uint32_t mask = ~uint32_t{0} << (32 - len);
+    out.subnet = Ipv4Prefix{Ipv4{ntohl(v) & mask}, static_cast<uint8_t>(len)};
+    return std::optional<BridgeAttachment>(out);
+  }
+  return fail(ErrorCode::kInvalidInput,
+              "bridge " + name->str() +
+                  " has no IPv4 address with a pod network prefix (/1 to /30): its pods have no "
+                  "gateway in the node, so their traffic cannot be handed up to be redirected");
+}
+
+}  // namespace ambient

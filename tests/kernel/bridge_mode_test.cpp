@@ -1,0 +1,215 @@
+// Bridge mode through the engine: the node plan computed for a ztunnel whose veth is a port of a
+// Linux bridge, applied to real namespaces (bridge + host-local shape: ztunnel, two ambient pods
+// and a plain pod on cni0, a remote host), with real TCP through a transparent relay where
+// ztunnel listens. Both br_netfilter states. The packet proof of the same design, with rules
+// written by hand, is tests/proofs/bridge_capture.sh. Touches the kernel.
+#include <cstdlib>
+
+#include "common/core/render.h"
+#include "node_topology.h"
+
+using namespace ambient;
+using namespace ambient::testing;
+
+namespace {
+
+const std::string kNettool = AMBIENT_NETTOOL;
+const std::string kRelay = AMBIENT_RELAY;
+constexpr const char* kBridgeMac = "02:42:0a:f4:01:01";
+
+// A pod namespace whose eth0 is a port of cni0 through `hostVeth`, as the bridge plugin with
+// host-local leaves it: /24 on eth0, default via the bridge's address.
+void bridgedPod(TestNetns& node, TestNetns& pod, const std::string& hostVeth,
+                const std::string& ip) {
+  must(node.ip("link add " + hostVeth + " type veth peer name eth0 netns " + pod.name()));
+  must(node.ip("link set " + hostVeth + " master cni0 up"));
+  must(pod.ip("addr add " + ip + "/24 dev eth0"));
+  must(pod.ip("link set eth0 up"));
+  must(pod.ip("route add default via 10.244.1.1"));
+}
+
+struct BridgeWorld {
+  explicit BridgeWorld(bool brNetfilter) {
+    must(node.exec("sysctl -qw net.ipv4.ip_forward=1"));
+    must(node.exec("sysctl -qw net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.default.rp_filter=1"));
+    must(node.ip("link add cni0 type bridge"));
+    must(node.ip("link set cni0 address " + std::string(kBridgeMac)));
+    must(node.ip("addr add 10.244.1.1/24 dev cni0"));
+    must(node.ip("link set cni0 up"));
+    must(node.exec(std::string("sysctl -qw net.bridge.bridge-nf-call-iptables=") +
+                   (brNetfilter ? "1" : "0")));
+    bridgedPod(node, zt, "vethzt", "10.244.1.3");
+    bridgedPod(node, a, "vetha", "10.244.1.10");
+    bridgedPod(node, b, "vethb", "10.244.1.11");
+    bridgedPod(node, c, "vethc", "10.244.1.12");
+    must(node.ip("link add uplink type veth peer name eth0 netns " + remote.name()));
+    must(node.ip("addr add 172.30.0.1/24 dev uplink"));
+    must(node.ip("link set uplink up"));
+    must(remote.ip("addr add 172.30.0.2/24 dev eth0"));
+    must(remote.ip("link set eth0 up"));
+    must(remote.ip("route add 10.244.0.0/16 via 172.30.0.1"));
+
+    in.tunnelKind = kernelTunnelKind();
+    in.ztunnel = ZtunnelEndpoint{*Ipv4::parse("10.244.1.3"), "vethzt", *Ipv4::parse("10.244.1.1"),
+                                 "eth0", 1500};
+    in.pods = {EnrolledPod{*Ipv4::parse("10.244.1.10"), "vetha"},
+               EnrolledPod{*Ipv4::parse("10.244.1.12"), "vethc"}};
+  }
+
+  void useBridgeMode() {
+    in.ztunnel.bridge =
+        BridgeAttachment{"cni0", *MacAddr::parse(kBridgeMac), *Ipv4Prefix::parse("10.244.1.0/24")};
+  }
+
+  void apply() {
+    for (auto [target, plan] :
+         {std::pair{NetnsTarget{node.path(), NetnsRole::kNode}, computeNodePlan(in)},
+          std::pair{NetnsTarget{zt.path(), NetnsRole::kZtunnel}, computeZtunnelPlan(in)}}) {
+      REQUIRE(plan);
+      auto r = reconcile(kernel, target, *plan, ledger.store);
+      INFO((r ? "" : r.error().message()));
+      REQUIRE(r);
+    }
+  }
+
+  void startServers() {
+    for (TestNetns* p : {&a, &b, &c, &remote}) {
+      servers.push_back(std::make_unique<Background>(p->exec(kNettool + " serve --port 8080")));
+    }
+    servers.push_back(
+        std::make_unique<Background>(zt.exec(kNettool + " serve --addr 10.244.1.3 --port 15020")));
+    for (auto& s : servers) REQUIRE(s->waitFor("listening"));
+  }
+  void startRelay() {
+    relay = std::make_unique<Background>(zt.exec(kRelay + " 15001 15006 15008"));
+    REQUIRE(relay->waitFor("listening"));
+  }
+
+  // The first line the client got ("" when it got no connection).
+  std::string connect(const TestNetns& from, const std::string& target) {
+    auto r = sh(from.exec(kNettool + " connect " + target + " --timeout-ms 1500"));
+    return r.rc == 0 ? r.out.substr(0, r.out.find('\n')) : "";
+  }
+
+  TestNetns node{"node"}, zt{"zt"}, a{"a"}, b{"b"}, c{"c"}, remote{"remote"};
+  LinuxKernel kernel;
+  TempLedger ledger;
+  PlanInput in;
+  std::vector<std::unique_ptr<Background>> servers;
+  std::unique_ptr<Background> relay;
+};
+
+bool startsWith(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+// What a client sees when its connection was captured at `port` and the destination `dst` saw
+// the client's own address `src` (the relay dials onward from it).
+std::string captured(int port, const std::string& dst, const std::string& src) {
+  return "zt:" + std::to_string(port) + " " + dst + ":8080 8080 " + dst + ":8080 " + src + ":";
+}
+
+}  // namespace
+
+TEST_CASE("bridge mode: without the bridge table same-bridge traffic bypasses ztunnel",
+          "[kernel][packet][bridge]") {
+  // The negative control: the routed-mode plan on a bridge, as before bridge mode existed.
+  BridgeWorld w(GENERATE(false, true));
+  w.apply();
+  w.startServers();
+  w.startRelay();
+  auto got = w.connect(w.a, "10.244.1.11:8080");
+  INFO(got);
+  CHECK(startsWith(got, "8080 10.244.1.11:8080 10.244.1.10:"));
+  CHECK(w.relay->log().find("10.244.1.10") == std::string::npos);
+}
+
+TEST_CASE("bridge mode: every path of an ambient pod on a bridge is captured at the right port",
+          "[kernel][packet][bridge]") {
+  const bool brNetfilter = GENERATE(false, true);
+  INFO("br_netfilter " << brNetfilter);
+  BridgeWorld w(brNetfilter);
+  w.useBridgeMode();
+  w.apply();
+  w.startServers();
+  w.startRelay();
+
+  CHECK_THAT(w.connect(w.a, "10.244.1.11:8080"),
+             Catch::StartsWith(captured(15001, "10.244.1.11", "10.244.1.10")));
+  CHECK_THAT(w.connect(w.b, "10.244.1.10:8080"),
+             Catch::StartsWith(captured(15006, "10.244.1.10", "10.244.1.11")));
+  CHECK_THAT(w.connect(w.a, "10.244.1.12:8080"),
+             Catch::StartsWith(captured(15001, "10.244.1.12", "10.244.1.10")));
+  CHECK_THAT(w.connect(w.remote, "10.244.1.10:8080"),
+             Catch::StartsWith(captured(15006, "10.244.1.10", "172.30.0.2")));
+  CHECK_THAT(w.connect(w.a, "172.30.0.2:8080"),
+             Catch::StartsWith(captured(15001, "172.30.0.2", "10.244.1.10")));
+  // ztunnel's own IP answers from off the node (a metrics scrape), and plain pods are untouched.
+  CHECK_THAT(w.connect(w.remote, "10.244.1.3:15020"), Catch::StartsWith("15020 10.244.1.3:15020 "));
+  CHECK_THAT(w.connect(w.b, "172.30.0.2:8080"),
+             Catch::StartsWith("8080 172.30.0.2:8080 10.244.1.11:"));
+  CHECK_THAT(w.connect(w.remote, "10.244.1.11:8080"),
+             Catch::StartsWith("8080 10.244.1.11:8080 172.30.0.2:"));
+
+  // UDP from an ambient pod is bridged as before.
+  Background udp(w.b.exec(kNettool + " udp-serve --port 5353 --timeout-ms 3000"));
+  REQUIRE(udp.waitFor("listening"));
+  must(w.a.exec(kNettool + " udp-send 10.244.1.11:5353"));
+  CHECK(udp.waitFor("udp from 10.244.1.10:"));
+
+  // Fail closed: with ztunnel away an ambient pod's TCP stops.
+  w.relay.reset();
+  CHECK(w.connect(w.a, "10.244.1.11:8080").empty());
+  CHECK(w.connect(w.a, "172.30.0.2:8080").empty());
+}
+
+TEST_CASE("bridge mode: apply, observe and uninstall cover the bridge table", "[kernel][bridge]") {
+  BridgeWorld w(false);
+  w.useBridgeMode();
+  w.apply();
+  auto plan = computeNodePlan(w.in);
+  REQUIRE(plan);
+  auto again = verify(w.kernel, {w.node.path(), NetnsRole::kNode}, *plan, w.ledger.store);
+  REQUIRE(again);
+  INFO(renderChangeSet(*again));
+  CHECK(again->empty());
+  CHECK(must(w.node.exec("nft list table bridge ambient_bridge"))
+            .find("ether daddr set 02:42:0a:f4:01:01 meta pkttype set host") != std::string::npos);
+  CHECK(must(w.node.exec("sysctl -n net.ipv4.conf.cni0.rp_filter")) == "0\n");
+
+  // What nft(8) builds from our rendered text is what we build: the same expressions.
+  TestNetns scratch("nft");
+  std::string file = "/tmp/" + uniqueName("nft");
+  FILE* f = std::fopen(file.c_str(), "w");
+  std::fputs(renderNftTable(*plan->bridgeNft).c_str(), f);
+  std::fclose(f);
+  must(scratch.exec("nft -f " + file));
+  unlink(file.c_str());
+  auto observed = w.kernel.observe({scratch.path(), NetnsRole::kNode}, {});
+  REQUIRE(observed);
+  REQUIRE(observed->bridgeNft);
+  REQUIRE(observed->bridgeNft->chains.size() == 1);
+  const auto& theirs = observed->bridgeNft->chains[0].rules;
+  const auto& ours = plan->bridgeNft->chains[0].rules;
+  REQUIRE(theirs.size() == ours.size());
+  for (size_t i = 0; i < ours.size(); ++i) {
+    std::string o, t;
+    for (auto& e : ours[i].exprs) o += e.str();
+    for (auto& e : theirs[i].exprs) t += e.str();
+    INFO("rule " << i << ": " << ours[i].text);
+    CHECK(t == o);
+  }
+
+  // Back to routed mode, then uninstall: nothing of ours is left, the bridge's sysctls restored.
+  w.in.ztunnel.bridge.reset();
+  w.apply();
+  CHECK(sh(w.node.exec("nft list table bridge ambient_bridge")).rc != 0);
+  CHECK(must(w.node.exec("sysctl -n net.ipv4.conf.cni0.rp_filter")) == "1\n");
+  w.useBridgeMode();
+  w.apply();
+  REQUIRE(reconcile(w.kernel, {w.node.path(), NetnsRole::kNode}, emptyPlan(NetnsRole::kNode),
+                    w.ledger.store));
+  CHECK(sh(w.node.exec("nft list table bridge ambient_bridge")).rc != 0);
+  CHECK(sh(w.node.exec("nft list table ip ambient_redirect")).rc != 0);
+  CHECK(must(w.node.exec("sysctl -n net.ipv4.conf.cni0.rp_filter")) == "1\n");
+}
