@@ -10,19 +10,23 @@ all_targets=(cni_invocation install_plan agent_protocol registry_file workload_v
 
 usage() {
   cat <<EOF
-Usage: scripts/fuzz.sh [--seconds N] [--jobs J] [--min-execs E] [--runs R] [target...]
+Usage: scripts/fuzz.sh [--seconds N] [--jobs J] [--min-execs E] [--runs R] [--timeout T] [target...]
 
 Builds the libFuzzer targets (tests/fuzz: the top-level CMake project with -DAMBIENT_FUZZ=ON, so
 each target links the project's own libraries, compiled by clang with AddressSanitizer,
 UndefinedBehaviorSanitizer and LeakSanitizer) into build-fuzz/ and runs each target for N seconds
 (default 30) on a copy of its seed corpus (tests/fuzz/corpus/<target>/; the committed corpus is
-never changed), with -timeout=5 -rss_limit_mb=1024. J targets run at the same time (default 1).
+never changed), with -timeout=T (default 5 s per input) -rss_limit_mb=1024. J targets run at
+the same time (default 1).
 A target that executed fewer than E inputs fails even without a finding (it did not really
 run: a binary that exits at once, a seed corpus it cannot read, a machine too loaded to test
 anything). Default E: 100 per second of --seconds (1500 for CI's 15 s rows; the slowest target
 does about 10 times that on the 2-core CI machine under load); 0 turns the floor off.
 --runs R ends a target after R executions even before N seconds (libFuzzer's -runs): a long run
 that only has to reach a count, e.g. --seconds 14400 --min-execs 10000000 --runs 10000000.
+--timeout T: libFuzzer measures an input's time on the wall clock, so a fuzzer paused (SIGSTOP,
+for a benchmark that needs the CPU) reports a false timeout; a long run on a shared machine can
+raise T above the longest pause.
 
 Targets (default: all): ${all_targets[*]}
 
@@ -45,6 +49,7 @@ seconds=30
 jobs=1
 min_execs=
 runs=
+timeout=5
 targets=()
 while (($#)); do
   case "$1" in
@@ -52,6 +57,7 @@ while (($#)); do
     --jobs) jobs=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
     --min-execs) min_execs=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
     --runs) runs=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+    --timeout) timeout=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
     -h | --help) usage; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
@@ -61,6 +67,7 @@ done
 [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: --jobs needs a positive integer" >&2; exit 2; }
 [ -n "$min_execs" ] || min_execs=$((seconds * 100))
 [[ "$min_execs" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: --min-execs needs a non-negative integer" >&2; exit 2; }
+[[ "$timeout" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: --timeout needs a positive integer" >&2; exit 2; }
 [ -z "$runs" ] || [[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: --runs needs a positive integer" >&2; exit 2; }
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 for t in "${targets[@]}"; do
@@ -114,7 +121,7 @@ run_one() {
   local t=$1 dir=$work/$1 findings_dir=$build/findings/$1
   mkdir -p "$dir/corpus" "$dir/artifacts" "$scratch/$t"
   cp -r "$root/tests/fuzz/corpus/$t/." "$dir/corpus/"
-  local dict args=(-max_total_time="$seconds" -timeout=5 -rss_limit_mb=1024 -print_final_stats=1
+  local dict args=(-max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=1024 -print_final_stats=1
     -artifact_prefix="$dir/artifacts/")
   dict=$(dict_for "$t")
   [ -n "$dict" ] && args+=(-dict="$dict")
