@@ -43,6 +43,35 @@ class Tracer {
     return v;
   }
 
+  // Bridge mode: a frame that entered on a port of ztunnel's bridge (`p.iif`) meets the node's
+  // bridge table first. On a hand-up it goes on with the bridge as input interface; returns
+  // false when it is bridged to its destination past the IP layer (the trace ends there).
+  bool bridgeHop(TracePacket& p) {
+    if (!s_.bridge || !s_.node.bridgeNft) return true;
+    const BridgeAttachment& b = *s_.bridge;
+    const std::string where = "node bridge " + b.bridge.str() + " nft prerouting";
+    ChainVerdict v;
+    for (const auto& c : s_.node.bridgeNft->chains) {
+      if (c.name == "prerouting") v = evaluateChain(*s_.node.bridgeNft, c, p);
+    }
+    const uint32_t mask = ~uint32_t{0} << (32 - b.subnet.len);
+    if (p.toHost) {
+      std::string counter =
+          v.counter ? " [counter " + std::to_string(v.counter->packets) + " packets]" : "";
+      hop(where + " rule #" + std::to_string(v.ruleIndex) + ": " + v.ruleText + counter +
+          " -> handed up to the IP layer on " + b.bridge.str() + ", mark " + hexString(p.mark));
+    } else if ((p.daddr.value & mask) == (b.subnet.addr.value & mask)) {
+      hop(where + ": no rule hands it up; bridged to " + p.daddr.str() + " on " + b.bridge.str() +
+          ": not redirected");
+      return false;
+    } else {
+      hop(where + ": no rule hands it up; addressed to the gateway, it enters the IP layer on " +
+          b.bridge.str());
+    }
+    p.iif = b.bridge.str();
+    return true;
+  }
+
   // The first of our ip rules that matches, as the kernel walks them (lower priority first).
   std::string ruleFor(const NetnsPlan& ns, const std::string& iif, uint32_t mark) {
     auto rules = ns.rules;
@@ -96,6 +125,11 @@ class Tracer {
       hop(from->podNamespace + "/" + from->name + " (" + src.str() + ") sends a TCP SYN to " +
           dst.str() + ":" + std::to_string(port) + "; it enters the node on " + p.iif +
           (from->enrolled ? " (enrolled)" : " (not enrolled)"));
+      // A pod on ztunnel's bridge: the node routes its IP via the bridge, not its veth.
+      if (s_.bridge) {
+        auto back = lookup_(NetnsRole::kNode, src, Ipv4{0}, "", 0);
+        if (back && back->dev == s_.bridge->bridge.str() && !bridgeHop(p)) return hops_;
+      }
     } else {
       auto back = lookup_(NetnsRole::kNode, src, Ipv4{0}, "", 0);
       if (!back) {
@@ -142,6 +176,7 @@ class Tracer {
     TracePacket onward{z0->hostVeth.str(), src, dst, 6, port, 0, 0};
     hop("ztunnel connects from " + src.str() + " (original source) to " + dst.str() + ":" +
         std::to_string(port) + "; it enters the node on " + z0->hostVeth.str());
+    if (!bridgeHop(onward)) return hops_;
     prerouting(s_.node, onward, "node");
     // ztunnel balances a Service itself: it connects to the endpoint it picks, not to the VIP,
     // and a node may have no route for a VIP at all (kube-proxy's DNAT stands in for one).

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/core/compute_plan.h"
 #include "common/core/plan.h"
 #include "node-agent/core/pod_registry.h"
 
@@ -29,6 +30,9 @@ struct TraceState {
   NetnsPlan node;     // observed, with nft counters (rule texts from labelRules)
   NetnsPlan ztunnel;  // observed
   PodRegistry registry;
+  // Bridge mode: the bridge ztunnel's veth is a port of. Frames from its ports meet the node's
+  // bridge table before the IP layer (a pod is on it when the node routes its IP via it).
+  std::optional<BridgeAttachment> bridge;
 };
 
 // The hops, in order. A failed route lookup is the last hop (with the kernel's answer), not an

@@ -193,6 +193,7 @@ int trace(const CtlFlags& f, const Desired& d) {
   LinuxKernel kernel;
   TraceState state;
   state.registry = d.registry;
+  state.bridge = d.input ? d.input->ztunnel.bridge : std::nullopt;
   for (const auto& [target, desired] : targets(d)) {
     auto observed = observeFor(kernel, target, *desired, *ledger);
     if (!observed) return cannot(observed.error().message());

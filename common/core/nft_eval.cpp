@@ -75,6 +75,9 @@ ChainVerdict evaluateChain(const NftTableSpec& table, const NftChainSpec& chain,
           reg[u32(e, "dreg")] = v;
         } else if (key == NFT_META_MARK) {
           trial.mark = toU32(reg[u32(e, "sreg")]);
+        } else if (key == NFT_META_PKTTYPE) {
+          const Bytes& v = reg[u32(e, "sreg")];
+          trial.toHost = !v.empty() && v[0] == 0;  // PACKET_HOST
         }
       } else if (e.kind == "ct") {
         if (has(e, "dreg"))
@@ -82,8 +85,12 @@ ChainVerdict evaluateChain(const NftTableSpec& table, const NftChainSpec& chain,
         else
           trial.ctmark = toU32(reg[u32(e, "sreg")]);
       } else if (e.kind == "payload") {
+        // A write (ether daddr set): the destination MAC matters only with the packet type
+        // (recorded there), so it is not modelled.
+        if (has(e, "sreg")) continue;
         uint32_t base = u32(e, "base"), off = u32(e, "offset");
         Bytes v;
+        if (base == NFT_PAYLOAD_LL_HEADER && off == 12) v = be16Bytes(0x0800);  // ETH_P_IP
         if (base == NFT_PAYLOAD_NETWORK_HEADER && off == 12) v = be32Bytes(trial.saddr.value);
         if (base == NFT_PAYLOAD_NETWORK_HEADER && off == 16) v = be32Bytes(trial.daddr.value);
         if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 2) v = be16Bytes(trial.dport);

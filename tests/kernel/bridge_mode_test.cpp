@@ -3,8 +3,11 @@
 // and a plain pod on cni0, a remote host), with real TCP through a transparent relay where
 // ztunnel listens. Both br_netfilter states. The packet proof of the same design, with rules
 // written by hand, is tests/proofs/bridge_capture.sh. Touches the kernel.
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
+#include "agent_harness.h"
 #include "common/core/render.h"
 #include "node_topology.h"
 
@@ -212,4 +215,75 @@ TEST_CASE("bridge mode: apply, observe and uninstall cover the bridge table", "[
   CHECK(sh(w.node.exec("nft list table bridge ambient_bridge")).rc != 0);
   CHECK(sh(w.node.exec("nft list table ip ambient_redirect")).rc != 0);
   CHECK(must(w.node.exec("sysctl -n net.ipv4.conf.cni0.rp_filter")) == "1\n");
+}
+
+namespace {
+
+// Polls `cond` for up to 10 s (the agent's passes run every 2 s in these tests).
+template <class F>
+bool within10s(F cond) {
+  for (int i = 0; i < 100; ++i) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("bridge mode through the agent: enrolled at ADD, verify and trace, restart, new MAC",
+          "[kernel][agent][bridge]") {
+  BridgeWorld w(true);
+  AgentHarness agent(w.node);
+  agent.start();
+  REQUIRE(agent.send(ztunnelAdd(w.zt.path(), "10.244.1.3"))->verdict == PodVerdict::kNotAmbient);
+  REQUIRE(agent.send(podAdd("foo", "a", w.a.path(), "10.244.1.10"))->verdict ==
+          PodVerdict::kEnrolled);
+  REQUIRE(agent.send(podAdd("foo", "c", w.c.path(), "10.244.1.12"))->verdict ==
+          PodVerdict::kEnrolled);
+  REQUIRE(agent.send(podAdd("plain", "b", w.b.path(), "10.244.1.11"))->verdict ==
+          PodVerdict::kNotAmbient);
+  const std::string bridgeSet = "nft list set bridge ambient_bridge enrolled_pods";
+  auto set = must(w.node.exec(bridgeSet));
+  CHECK(set.find("10.244.1.10") != std::string::npos);
+  CHECK(set.find("10.244.1.12") != std::string::npos);
+  CHECK(set.find("10.244.1.11") == std::string::npos);
+  CHECK(agent.log().find("bridge mode") != std::string::npos);
+
+  const std::string ctl = kAmbientctl + " --state-dir " + agent.stateDir();
+  auto verify = sh(w.node.exec(ctl + " verify"));
+  INFO(verify.out);
+  CHECK(verify.rc == 0);
+  w.startServers();
+  w.startRelay();
+  CHECK_THAT(w.connect(w.a, "10.244.1.11:8080"),
+             Catch::StartsWith(captured(15001, "10.244.1.11", "10.244.1.10")));
+  CHECK_THAT(w.connect(w.b, "10.244.1.12:8080"),
+             Catch::StartsWith(captured(15006, "10.244.1.12", "10.244.1.11")));
+  auto trace = sh(w.node.exec(ctl + " trace 10.244.1.10 10.244.1.11:8080"));
+  INFO(trace.out);
+  CHECK(trace.rc == 0);
+  CHECK(trace.out.find("node bridge cni0 nft prerouting rule #4") != std::string::npos);
+  CHECK(trace.out.find("ztunnel accepts on 127.0.0.1:15001") != std::string::npos);
+
+  // A restart adopts the state: verify stays clean, the pods stay captured.
+  agent.kill();
+  agent.start();
+  auto again = sh(w.node.exec(ctl + " verify"));
+  INFO(again.out);
+  CHECK(again.rc == 0);
+  CHECK_THAT(w.connect(w.a, "10.244.1.11:8080"),
+             Catch::StartsWith(captured(15001, "10.244.1.11", "10.244.1.10")));
+
+  // The bridge takes another MAC (recreated by the CNI, or set by hand): the next pass writes it
+  // into the hand-up rules, and traffic is captured again.
+  must(w.node.ip("link set cni0 address 02:42:0a:f4:01:02"));
+  agent.reconcileNow();
+  CHECK(within10s([&] {
+    return sh(w.node.exec("nft list table bridge ambient_bridge")).out.find("02:42:0a:f4:01:02") !=
+           std::string::npos;
+  }));
+  CHECK(sh(w.node.exec(ctl + " verify")).rc == 0);
+  CHECK_THAT(w.connect(w.a, "10.244.1.11:8080"),
+             Catch::StartsWith(captured(15001, "10.244.1.11", "10.244.1.10")));
 }
