@@ -21,8 +21,17 @@ for path in direct haproxy haproxy-tls ztunnel-plain ztunnel-hbone; do
   awk -v g="$gbps" -v p="$p50" 'BEGIN { exit !(g > 0 && p > 0) }' ||
     { echo "FAIL: $path moved nothing or answered no round trip: $row"; exit 1; }
 done
-for line in "plaintext >= 0.85x direct" "HBONE >= 0.5x direct" "HBONE vs HAProxy TLS tunnel"; do
+for line in "plaintext >= 0.85x direct" "HBONE >= 0.5x direct" "HBONE vs HAProxy TLS tunnel" \
+  "plaintext >= 0.85x its CPU-bound max" "HBONE >= 0.85x its CPU-bound max" \
+  "HBONE >= 1.3x HAProxy TLS tunnel" "direct, of its CPU-bound max"; do
   grep -qF "$line" <<<"$out" || { echo "FAIL: no line '$line'"; exit 1; }
+done
+# Each path's CPU per byte by process, and a bound and a fraction of it in every row.
+for path in direct haproxy haproxy-tls ztunnel-plain ztunnel-hbone; do
+  grep -qE "^  $path +client [0-9.]+ (.* )?server [0-9.]+, ksoftirqd [0-9.]+; best placement: " \
+    <<<"$out" || { echo "FAIL: no CPU-by-process line for $path"; exit 1; }
+  grep -qE "^$path +[0-9].* Gb/s +[0-9.]+x +[0-9.]+ Gb/s +[0-9.]+x$" <<<"$out" ||
+    { echo "FAIL: no CPU-bound max / placed max with fractions for $path"; exit 1; }
 done
 grep -qE "idle plaintext: client held 200, ztunnel A proxied 200 " <<<"$out" ||
   { echo "FAIL: the plaintext idle connections were not all proxied"; exit 1; }
