@@ -6,7 +6,7 @@
 # kernel (namespaces, nftables, mounts); root.
 #
 # Usage: runtime_pod_test.sh containerd|podman
-# Environment: AGENT_BIN, CNI_BIN (ambient-cni), CNI_INSTALL_BIN, AMBIENTCTL_BIN;
+# Environment: AGENT_BIN, CNI_BIN (ambient-cni), CNI_INSTALL_BIN, AMBIENTCTL_BIN, NETTOOL_BIN;
 #   RUNTIME_TEST_FAULT=skip-install|no-agent breaks the set-up on purpose (the test must fail).
 # Exit: 0 every check passed, 1 a check or the set-up failed (logs printed), 77 not root (1 when
 # CI is set).
@@ -26,8 +26,9 @@ if [ "$(id -u)" -ne 0 ]; then
   [ -n "${CI:-}" ] && { echo "FAIL: CI is set, so a skip is a failure"; exit 1; }
   exit 77
 fi
-: "${AGENT_BIN:?}" "${CNI_BIN:?}" "${CNI_INSTALL_BIN:?}" "${AMBIENTCTL_BIN:?}"
-for f in "$AGENT_BIN" "$CNI_BIN" "$CNI_INSTALL_BIN" "$AMBIENTCTL_BIN" /usr/lib/cni/ptp \
+: "${AGENT_BIN:?}" "${CNI_BIN:?}" "${CNI_INSTALL_BIN:?}" "${AMBIENTCTL_BIN:?}" "${NETTOOL_BIN:?}"
+RELAY=$(cd "$(dirname "$0")/../proofs" && pwd)/transparent_relay.py
+for f in "$AGENT_BIN" "$CNI_BIN" "$CNI_INSTALL_BIN" "$AMBIENTCTL_BIN" "$NETTOOL_BIN" /usr/lib/cni/ptp \
   /usr/lib/cni/host-local "$(command -v "$RUNTIME" || echo "$RUNTIME")"; do
   [ -x "$f" ] || { echo "FAIL: $f is missing (build it; scripts/setup.sh installs the runtimes)"; exit 1; }
 done
@@ -47,6 +48,8 @@ cleanup() {
   ((rc != 0)) && {
     for f in "$WORK"/*.log "$WORK"/*/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done
   }
+  [ -n "${SERVE_PID:-}" ] && kill "$SERVE_PID" 2>/dev/null
+  [ -n "${RELAY_PID:-}" ] && kill "$RELAY_PID" 2>/dev/null
   rt_cleanup
   if [ -n "$AGENT_PID" ]; then
     kill -TERM "$AGENT_PID" 2>/dev/null
@@ -170,7 +173,7 @@ remove_pod() {  # remove_pod ID
 
 echo "ztunnel pod (istio-system, app=ztunnel, service account ztunnel):"
 run_pod istio-system ztunnel-node app=ztunnel || fail "the ztunnel pod did not start"
-ZT_NETNS=$POD_NETNS
+ZT_NETNS=$POD_NETNS ZT_ID=$POD_ID
 check "the agent registered ztunnel: its pod holds the tunnel end pistioout" \
   nsenter --net="$ZT_NETNS" ip link show pistioout
 
@@ -203,12 +206,14 @@ fi
 check "ambientctl verify is clean after the DEL" verify_clean
 [ -n "${WEB_ID:-}" ] && { remove_pod "$WEB_ID" || fail "removing plain/web failed"; }
 
-# ---- a bridge-based primary (flannel, k3s): refused, never enrolled half-way ----------------
+# ---- a bridge-based primary (flannel, k3s): bridge mode ---------------------------------------
 # The node's primary becomes Debian's bridge + host-local (pods are ports of cni0), the installer
-# puts ambient-cni last again. Until the agent programs bridge mode, an ambient pod's ADD fails
-# with CNI code 7 naming the bridge (the runtime does not start it un-redirected); a plain pod
-# starts. The runtime may still run the old config for a moment: a pod that landed on the ptp
-# subnet is removed and tried again.
+# puts ambient-cni last again. First an ambient pod while ztunnel is still on the old network:
+# refused with CNI code 7 naming cni0 (the runtime does not start it un-redirected). Then the
+# ztunnel pod is recreated, on the bridge: the agent runs in bridge mode, an ambient pod on cni0 is
+# enrolled and its same-bridge TCP reaches ztunnel's port (a transparent relay stands there,
+# tests/proofs/transparent_relay.py) with its own source kept. The runtime may still run the old
+# config for a moment: a pod that landed on the ptp subnet is removed and tried again.
 echo "bridge primary (cni0):"
 cp /usr/lib/cni/bridge "$WORK/cni/bin/"
 cat >"$WORK/cni/net.d/10-pods.conflist.tmp" <<EOF
@@ -221,32 +226,75 @@ mv "$WORK/cni/net.d/10-pods.conflist.tmp" "$WORK/cni/net.d/10-pods.conflist"
 "$CNI_INSTALL_BIN" --cni-conf-dir "$WORK/cni/net.d" --cni-bin-dir "$WORK/cni/bin" \
   --plugin-binary "$CNI_BIN" --agent-socket "$WORK/agent.sock" --log-file "$WORK/cni.log" \
   >>"$WORK/install.log" 2>&1 || fail "ambient-cni-install on the bridge config failed"
-refused=""
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-  if POD_RETRY_SECONDS=1 run_pod foo bridged app=bridged >"$WORK/bridged.out" 2>&1; then
+# run_bridged NS NAME LABEL: run_pod until the pod lands on the bridge's subnet; 1 when refused
+# (the runtime's error in $WORK/bridged.out).
+run_bridged() {
+  local _
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    POD_RETRY_SECONDS=1 run_pod "$@" >"$WORK/bridged.out" 2>&1 || return 1
     cat "$WORK/bridged.out"
     case $POD_IP in
-      10.88.7.*) remove_pod "$POD_ID" >/dev/null || fail "removing foo/bridged failed"; sleep 1 ;;
-      *) break ;;  # started on the bridge: the checks below fail
+      10.88.7.*) remove_pod "$POD_ID" >/dev/null || fail "removing $1/$2 failed"; sleep 1 ;;
+      *) return 0 ;;
     esac
-  else
-    refused=$(tr '\n' ' ' <"$WORK/bridged.out")
-    [ "$RUNTIME" = podman ] && refused+=$(tr '\n' ' ' <"$WORK/podman-run.out")
-    break
-  fi
-done
-echo "  foo/bridged: ${refused:-started}"
-check "an ambient pod on the bridge is refused naming cni0 (the runtime's error carries it)" \
-  grep -q "is a port of bridge cni0" <<<"$refused"
-check "the plugin logged CNI code 7 for foo/bridged" \
-  grep -q '"pod":"foo/bridged".*"cniCode":7' "$WORK/cni.log"
-check "no address of the bridge's subnet is in enrolled_pods" \
-  bash -c "! ip netns exec '$NODE' nft list set ip ambient_redirect enrolled_pods | grep -q '10[.]88[.]8[.]'"
-if run_pod plain bweb app=bweb; then
-  check "a plain pod on the bridge starts ($POD_IP)" test "${POD_IP%.*}" = 10.88.8
-  remove_pod "$POD_ID" || fail "removing plain/bweb failed"
+  done
+  fail "$1/$2 kept landing on the old network"
+}
+bridge_set_has() { ip netns exec "$NODE" nft list set bridge ambient_bridge enrolled_pods 2>/dev/null | grep -qw "$1"; }
+
+refused=""
+if run_bridged foo early app=early; then
+  remove_pod "$POD_ID" >/dev/null
 else
-  FAILED=1
+  refused=$(tr '\n' ' ' <"$WORK/bridged.out")
+  [ "$RUNTIME" = podman ] && refused+=$(tr '\n' ' ' <"$WORK/podman-run.out")
+fi
+echo "  foo/early (ztunnel not on the bridge): ${refused:-started}"
+check "an ambient pod on cni0 is refused while ztunnel is on no bridge, naming cni0" \
+  grep -q "is a port of bridge cni0, but ztunnel's veth is on no bridge" <<<"$refused"
+check "the plugin logged CNI code 7 for foo/early" \
+  grep -q '"pod":"foo/early".*"cniCode":7' "$WORK/cni.log"
+
+echo "  the ztunnel pod recreated on the bridge:"
+remove_pod "$ZT_ID" || fail "removing the ztunnel pod failed"
+run_bridged istio-system ztunnel-node app=ztunnel || fail "the ztunnel pod did not start on cni0"
+ZT_NETNS=$POD_NETNS ZT_ID=$POD_ID
+check "the agent runs in bridge mode: table bridge ambient_bridge in the node" \
+  ip netns exec "$NODE" nft list table bridge ambient_bridge
+check "the agent logged bridge mode for cni0" grep -q 'bridge mode.*cni0' "$WORK/agent.log"
+
+if run_bridged foo bridged app=bridged; then
+  BR_IP=$POD_IP BR_NETNS=$POD_NETNS BR_ID=$POD_ID
+  check "foo/bridged ($BR_IP) is enrolled: in both tables' enrolled_pods" \
+    bash -c "$(declare -f set_has bridge_set_has); NODE=$NODE; set_has $BR_IP && bridge_set_has $BR_IP"
+  check "ambientctl verify is clean in bridge mode" verify_clean
+else
+  echo "  RunPodSandbox foo/bridged failed: $(cat "$WORK/bridged.out")"
+  FAILED=1 BR_ID=""
+fi
+if run_bridged plain bweb app=bweb; then
+  WEB_IP=$POD_IP WEB_NETNS=$POD_NETNS WEB_ID=$POD_ID
+  check "plain/bweb ($WEB_IP) starts on the bridge, not enrolled" set_lacks "$WEB_IP"
+else
+  FAILED=1 WEB_ID=""
+fi
+if [ -n "$BR_ID" ] && [ -n "$WEB_ID" ]; then
+  nsenter --net="$WEB_NETNS" "$NETTOOL_BIN" serve --port 8080 >"$WORK/bweb-serve.log" 2>&1 &
+  SERVE_PID=$!
+  nsenter --net="$ZT_NETNS" python3 "$RELAY" 15001 15006 15008 >"$WORK/relay.log" 2>&1 &
+  RELAY_PID=$!
+  for _ in $(seq 50); do grep -q listening "$WORK/relay.log" && grep -q listening "$WORK/bweb-serve.log" && break; sleep 0.1; done
+  got=$(nsenter --net="$BR_NETNS" "$NETTOOL_BIN" connect "$WEB_IP:8080" --timeout-ms 2000 2>&1 | head -1) || true
+  echo "  foo/bridged -> plain/bweb:8080 on the same bridge: $got"
+  check "same-bridge TCP of the ambient pod reaches ztunnel's 15001, the destination sees $BR_IP" \
+    grep -q "^zt:15001 $WEB_IP:8080 8080 $WEB_IP:8080 $BR_IP:" <<<"$got"
+  kill "$SERVE_PID" "$RELAY_PID" 2>/dev/null
+  wait "$SERVE_PID" "$RELAY_PID" 2>/dev/null || true
+  SERVE_PID="" RELAY_PID=""
+  remove_pod "$BR_ID" || fail "removing foo/bridged failed"
+  check "foo/bridged's IP left both sets" \
+    bash -c "$(declare -f set_has bridge_set_has); NODE=$NODE; ! set_has $BR_IP && ! bridge_set_has $BR_IP"
+  remove_pod "$WEB_ID" || fail "removing plain/bweb failed"
 fi
 
 if ((FAILED)); then
