@@ -3,7 +3,7 @@
 # machine. Network namespaces stand for nodes and pods, the test Kubernetes API server for the
 # control plane, one nft DNAT table per node for kube-proxy; everything else is real: one
 # containerd per node creating the pods through its CRI (tests/runtime/runtime_lib.sh), Debian's
-# ptp + host-local CNI plugins with ambient-cni put last by ambient-cni-install, one
+# ptp (or bridge: E2E_PRIMARY) + host-local CNI plugins with ambient-cni put last by ambient-cni-install, one
 # ambient-agent and one ztunnel per node. Needs root. Removes every namespace and stops every
 # process it started (by PID) on exit.
 #
@@ -18,7 +18,9 @@
 # next to CNI_BIN), ZTUNNEL_BIN, REPO (source root). E2E_RUNTIME: "containerd" (pods through each node's
 # containerd CRI; the default) or "chain" (each CNI plugin run in turn with prevResult chained by
 # jq, as before; the default inside the geneve VM, where a containerd pod costs about 40 s under
-# the emulated CPU).
+# the emulated CPU). E2E_PRIMARY: the nodes' primary CNI, "ptp" (routed, each pod a /32 on its
+# own veth: Calico, kindnet; the default) or "bridge" (each node's pods are ports of a bridge cni0
+# holding 10.244.N.1/24: flannel, k3s, kubenet; the agent runs in bridge mode).
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -34,12 +36,17 @@ if [ -z "${E2E_RUNTIME:-}" ]; then
   E2E_RUNTIME=containerd
   grep -q 'vmrun=' /proc/cmdline 2>/dev/null && E2E_RUNTIME=chain  # the geneve VM (scripts/vm)
 fi
+E2E_PRIMARY=${E2E_PRIMARY:-ptp}
+case $E2E_PRIMARY in
+  ptp | bridge) ;;
+  *) echo "FAIL: E2E_PRIMARY must be ptp or bridge, not $E2E_PRIMARY"; exit 1 ;;
+esac
 case $E2E_RUNTIME in
   containerd) CNI_INSTALL_BIN=${CNI_INSTALL_BIN:-$(dirname "$CNI_BIN")/ambient-cni-install} ;;
   chain) ;;
   *) echo "FAIL: E2E_RUNTIME must be containerd or chain, not $E2E_RUNTIME"; exit 1 ;;
 esac
-for f in "$AGENT_BIN" "$CNI_BIN" "$ZTUNNEL_BIN" /usr/lib/cni/ptp /usr/lib/cni/host-local \
+for f in "$AGENT_BIN" "$CNI_BIN" "$ZTUNNEL_BIN" "/usr/lib/cni/$E2E_PRIMARY" /usr/lib/cni/host-local \
   ${CNI_INSTALL_BIN:-}; do
   [ -x "$f" ] || { echo "FAIL: $f is missing or not executable"; exit 1; }
 done
@@ -195,14 +202,19 @@ NFT
   NODES+=("$node")
   RPF_BEFORE[$node]=$(inns "$node" sysctl -n net.ipv4.conf.all.rp_filter)
   mkdir -p "$WORK/$node/ipam"
-  local ptp="{\"type\": \"ptp\", \"ipMasq\": false, \"ipam\": {\"type\": \"host-local\",
-   \"subnet\": \"10.244.$n.0/24\", \"dataDir\": \"$WORK/$node/ipam\", \"routes\": [{\"dst\": \"0.0.0.0/0\"}]}}"
+  local ipam="\"ipam\": {\"type\": \"host-local\", \"subnet\": \"10.244.$n.0/24\",
+   \"dataDir\": \"$WORK/$node/ipam\", \"routes\": [{\"dst\": \"0.0.0.0/0\"}]}" primary
+  if [ "$E2E_PRIMARY" = bridge ]; then
+    primary="{\"type\": \"bridge\", \"bridge\": \"cni0\", \"isGateway\": true, \"ipMasq\": false, $ipam}"
+  else
+    primary="{\"type\": \"ptp\", \"ipMasq\": false, $ipam}"
+  fi
   if [ "$E2E_RUNTIME" = containerd ]; then
     # The node's own CNI dirs, as /etc/cni/net.d and /opt/cni/bin, with the primary network
     # only; ambient-cni-install adds our plugin once the agent runs (install_cni).
     mkdir -p "$WORK/$node/net.d" "$WORK/$node/cni-bin"
-    ln -s /usr/lib/cni/ptp /usr/lib/cni/host-local /usr/lib/cni/loopback "$WORK/$node/cni-bin/"
-    echo "{\"cniVersion\": \"1.0.0\", \"name\": \"k8s-pod-network\", \"plugins\": [$ptp]}" \
+    ln -s "/usr/lib/cni/$E2E_PRIMARY" /usr/lib/cni/host-local /usr/lib/cni/loopback "$WORK/$node/cni-bin/"
+    echo "{\"cniVersion\": \"1.0.0\", \"name\": \"k8s-pod-network\", \"plugins\": [$primary]}" \
       >"$WORK/$node/net.d/10-k8s-pod-network.conflist"
     ctd_launch "$node" "/var/run/netns/$P-$node" "$WORK/$node/cni-bin" "$WORK/$node/net.d" ||
       fail "containerd of $node did not start"
@@ -210,7 +222,7 @@ NFT
   fi
   cat >"$WORK/$node/conflist.json" <<EOF
 {"cniVersion": "1.0.0", "name": "k8s-pod-network", "plugins": [
-  $ptp,
+  $primary,
   {"type": "ambient-cni", "agentSocket": "$WORK/$node/agent.sock", "agentTimeoutMs": 10000,
    "logFile": "$WORK/$node/cni.log"}]}
 EOF
@@ -274,7 +286,7 @@ cni_plugin() {
 # name, namespace, uid; labels and annotations), retried while it fails as kubelet retries (the
 # runtime has run DEL after the failed ADD), and the sandbox's network namespace bound to the
 # name $P-NS-NAME so that processes can run "in the pod". With the chain: its namespace, the CNI
-# chain ADD (ptp, then ambient-cni) retried as a runtime retries (DEL, then ADD again) while the
+# chain ADD (the primary, then ambient-cni) retried as a runtime retries (DEL, then ADD again) while the
 # agent answers "try again later".
 add_pod() {
   local node=$1 ns=$2 name=$3 labels=$4 annotations=$5 sa=$6
@@ -288,9 +300,9 @@ add_pod() {
   newns "$pns"
   local attempt ok=""
   for attempt in $(seq 1 60); do
-    : >"$out.ptp"
-    if cni_plugin "$node" ADD "$cid" "/var/run/netns/$P-$pns" "$args" 0 /dev/null >"$out.ptp" &&
-       cni_plugin "$node" ADD "$cid" "/var/run/netns/$P-$pns" "$args" 1 "$out.ptp" >"$out"; then
+    : >"$out.primary"
+    if cni_plugin "$node" ADD "$cid" "/var/run/netns/$P-$pns" "$args" 0 /dev/null >"$out.primary" &&
+       cni_plugin "$node" ADD "$cid" "/var/run/netns/$P-$pns" "$args" 1 "$out.primary" >"$out"; then
       ok=1
       break
     fi
@@ -388,7 +400,7 @@ remove_pod() {
     cni_plugin "$node" DEL "$cid" "/var/run/netns/$P-$pns" "$args" 1 /dev/null >/dev/null ||
       fail "CNI DEL (ambient-cni) of $pod failed"
     cni_plugin "$node" DEL "$cid" "/var/run/netns/$P-$pns" "$args" 0 /dev/null >/dev/null ||
-      fail "CNI DEL (ptp) of $pod failed"
+      fail "CNI DEL (primary) of $pod failed"
   fi
   curl -sf -X POST -H 'Content-Type: application/json' \
     --data "{\"resource\":\"pods\",\"namespace\":\"$ns\",\"name\":\"$name\"}" \

@@ -132,6 +132,16 @@ host_veth() {  # host_veth NS/NAME: the node's end of the pod's eth0 (by the pee
   peer=$(inns "${POD_NETNS[$1]}" ip -j link show eth0 | jq -r '.[0].link_index')
   inns "${NODE_OF[$1]}" ip -j link show | jq -r ".[] | select(.ifindex == $peer) | .ifname"
 }
+# pod_dev NS/NAME: the node device a pod's packets enter the IP layer on, and its routes name:
+# its host veth under ptp, the bridge under a bridge primary (E2E_PRIMARY=bridge).
+pod_dev() { if [ "$E2E_PRIMARY" = bridge ]; then echo cni0; else host_veth "$1"; fi; }
+# The trace's hop for ztunnel's onward connection being marked 0x210 (spoofed source): the ip
+# chain's iifname rule, or in bridge mode the bridge table's rule for ztunnel's port.
+if [ "$E2E_PRIMARY" = bridge ]; then
+  ONWARD_0X210="node bridge cni0 nft prerouting rule #[0-9]+: iifname .* mark 0x210$"
+else
+  ONWARD_0X210="node nft prerouting rule #[0-9]+: iifname .* -> mark 0x210$"
+fi
 enrolled() {  # enrolled NS/NAME: the pod's IP is in its node's enrolled_pods set
   local set
   set=$(inns "${NODE_OF[$1]}" nft list set ip ambient_redirect enrolled_pods) &&
@@ -202,6 +212,13 @@ add_pod node-a foo sleep '{"app":"sleep"}' '{}' sleep
 add_pod node-b bar httpbin '{"app":"httpbin"}' "$SIDECAR_ANN" httpbin
 enrolled foo/sleep || fail "foo/sleep was not enrolled on node-a"
 ! enrolled bar/httpbin || fail "bar/httpbin (sidecar) was enrolled on node-b"
+if [ "$E2E_PRIMARY" = bridge ]; then
+  # Bridge mode: ztunnel's pod is a port of cni0 too, so the agent added the bridge table and
+  # sleep's IP to its set (docs/DESIGN.md, "Pods on a Linux bridge").
+  bridge_set=$(inns node-a nft list set bridge ambient_bridge enrolled_pods 2>&1 | tr -s ' \n' ' ')
+  expect 1 bridge "node-a: table bridge ambient_bridge, enrolled_pods: ${bridge_set:0:160}" \
+    "$(grep -qw "${POD_IP[foo/sleep]}" <<<"$bridge_set" && echo 0 || echo 1)" -eq 0
+fi
 # The runtime: both pods are containerd sandboxes (PodSandboxStatus READY with the pod's name,
 # uid and IP), our plugin was put last in containerd's conflist by ambient-cni-install, and the
 # plugin's log holds containerd's ADD for the pod under the sandbox id as CNI container id.
@@ -261,7 +278,7 @@ open1=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
 arr1=$(TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting "ip saddr $SLEEP")
 cap1=$(TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting 'tproxy')
 in1=$(link_stat node-b istioin tx)
-route=$(inns node-a ip route get 10.96.0.80 from "$SLEEP" iif "$(host_veth foo/sleep)" mark 0x100 2>&1 | head -n1)
+route=$(inns node-a ip route get 10.96.0.80 from "$SLEEP" iif "$(pod_dev foo/sleep)" mark 0x100 2>&1 | head -n1)
 routeb=$(inns node-b ip route get "$HTTPBIN" from "$SLEEP" iif eth0 2>&1 | head -n1)
 sidecar_line=$(grep "^inbound $SLEEP:" "$WORK/sidecar-bar-httpbin.log" | tail -n1 || true)
 
@@ -278,7 +295,7 @@ expect 1 "4" "ztunnel-a: pistioout rx $(delta "$pout0" "$pout1"); TPROXY->15001 
 expect 1 "5" "ztunnel-a 15020: opened_total{reporter=source,sleep->httpbin} $(delta "$open0" "$open1")" "$(grew "$open0" "$open1" && echo 0 || echo 1)" -eq 0
 expect 1 "6" "httpbin eth0: from $SLEEP to $HTTPBIN:80 $(delta "$arr0" "$arr1") pkts" "$(grew "$arr0" "$arr1" && echo 0 || echo 1)" -eq 0
 expect 1 "6" "node-b: not via its ztunnel: istioin tx $(delta "$in0" "$in1"); route get: ${routeb//  / }" \
-  "$(same "$in0" "$in1" && ! grep -q istioin <<<"$routeb" && grep -q "dev veth" <<<"$routeb" && echo 0 || echo 1)" -eq 0
+  "$(same "$in0" "$in1" && ! grep -q istioin <<<"$routeb" && grep -q "dev $(pod_dev bar/httpbin)" <<<"$routeb" && echo 0 || echo 1)" -eq 0
 expect 1 "7" "sidecar TPROXY->15006 $(delta "$cap0" "$cap1"); log: ${sidecar_line:-none}" \
   "$(grew "$cap0" "$cap1" && grep -q " -> $HTTPBIN:80 " <<<"$sidecar_line" && echo 0 || echo 1)" -eq 0
 expect 1 "8" "app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"') (want peer $SLEEP)" \
@@ -297,12 +314,12 @@ trace_check 1 node-a "steps 1-5 (ambient sleep -> httpbin VIP)" "$SLEEP" 10.96.0
   "ztunnel routing: .* -> local delivery" \
   "ztunnel accepts on 127\.0\.0\.1:15001 with original destination 10\.96\.0\.80:8000 and source $SLEEP$" \
   "ztunnel connects from $SLEEP \(original source\) to 10\.96\.0\.80:8000" \
-  "node nft prerouting rule #[0-9]+: iifname .* -> mark 0x210$" \
+  "$ONWARD_0X210" \
   "node routing: .* -> no route, the packet stops here: .*Service VIP"
 trace_check 1 node-b "step 6 (arrival at the sidecar pod)" "$SLEEP" "$HTTPBIN:80" "$trB" "$trBz" \
   "$SLEEP is outside this node; its SYN to $HTTPBIN:80 arrives on eth0 " \
   "node nft prerouting: no rule matches" \
-  "leaves the node via $(host_veth bar/httpbin): not redirected$"
+  "leaves the node via $(pod_dev bar/httpbin): not redirected$"
 
 # ---- flip: foo's ambient label removed and restored while sleep sends traffic -----------------
 # Each connection goes either through ztunnel (enrolled) or straight to httpbin through the
@@ -550,18 +567,18 @@ trace_check 2 node-b "steps 5-9 (sidecar's HBONE to ambient httpbin)" "$SLEEP2" 
   "istioin: ${kind:-no tunnel} VNI [0-9]+ to ${POD_IP[istio-system/ztunnel-node-b]}:[0-9]+ -> pistioin in the ztunnel pod$" \
   "ztunnel nft prerouting rule #[0-9]+: .*tcp dport 15008 tproxy to 127\.0\.0\.1:15008" \
   "ztunnel accepts on 127\.0\.0\.1:15008 with original destination $HTTPBIN2:15008 " \
-  "node nft prerouting rule #[0-9]+: iifname .* -> mark 0x210$" \
-  "node routing: .* -> $HTTPBIN2 dev $(host_veth bar-1/httpbin) table 254$" \
-  "leaves via $(host_veth bar-1/httpbin) to bar-1/httpbin$"
+  "$ONWARD_0X210" \
+  "node routing: .* -> $HTTPBIN2 dev $(pod_dev bar-1/httpbin) table 254$" \
+  "leaves via $(pod_dev bar-1/httpbin) to bar-1/httpbin$"
 trace_check 2 node-d "waypoint path (waypoint's HBONE to helloworld)" "$WAYPOINT" "$HELLO:15008" "$trD" "$trDz" \
   "$WAYPOINT is outside this node; its SYN to $HELLO:15008 arrives on eth0 " \
   "node routing: .* -> $HELLO via [0-9.]+ dev istioin table 100$" \
   "istioin: ${kind:-no tunnel} VNI [0-9]+ to ${POD_IP[istio-system/ztunnel-node-d]}:[0-9]+ -> pistioin in the ztunnel pod$" \
   "ztunnel nft prerouting rule #[0-9]+: .*tcp dport 15008 tproxy to 127\.0\.0\.1:15008" \
   "ztunnel accepts on 127\.0\.0\.1:15008 with original destination $HELLO:15008 " \
-  "node nft prerouting rule #[0-9]+: iifname .* -> mark 0x210$" \
-  "node routing: .* -> $HELLO dev $(host_veth bar-2/helloworld) table 254$" \
-  "leaves via $(host_veth bar-2/helloworld) to bar-2/helloworld$"
+  "$ONWARD_0X210" \
+  "node routing: .* -> $HELLO dev $(pod_dev bar-2/helloworld) table 254$" \
+  "leaves via $(pod_dev bar-2/helloworld) to bar-2/helloworld$"
 
 hold_for_exploring
 
@@ -570,6 +587,7 @@ if want uninstall; then
   leftovers() {  # leftovers NETNS: our objects still in that namespace, one word each
     local ns=$1 out=""
     inns "$ns" nft list table ip ambient_redirect >/dev/null 2>&1 && out="$out nft"
+    inns "$ns" nft list table bridge ambient_bridge >/dev/null 2>&1 && out="$out nft-bridge"
     for l in istioin istioout pistioin pistioout; do
       inns "$ns" ip link show "$l" >/dev/null 2>&1 && out="$out $l"
     done
