@@ -286,4 +286,22 @@ TEST_CASE("bridge mode through the agent: enrolled at ADD, verify and trace, res
   CHECK(sh(w.node.exec(ctl + " verify")).rc == 0);
   CHECK_THAT(w.connect(w.a, "10.244.1.11:8080"),
              Catch::StartsWith(captured(15001, "10.244.1.11", "10.244.1.10")));
+
+  // The bridge renamed under the running agent (cni0 -> cbr0, as a CNI migration might): the
+  // next pass moves ztunnel's routes and the bridge's sysctls to the new name; the pods stay
+  // enrolled and captured.
+  must(w.node.ip("link set cni0 down"));
+  must(w.node.ip("link set cni0 name cbr0"));
+  must(w.node.ip("link set cbr0 up"));
+  agent.reconcileNow();
+  CHECK(within10s([&] {
+    return sh(w.node.ip("route show table 102")).out.find("dev cbr0") != std::string::npos;
+  }));
+  auto renamed = sh(w.node.exec(ctl + " verify"));
+  INFO(renamed.out);
+  CHECK(renamed.rc == 0);
+  CHECK(must(w.node.exec("sysctl -n net.ipv4.conf.cbr0.rp_filter")) == "0\n");
+  CHECK(agent.log().find("cbr0") != std::string::npos);
+  CHECK_THAT(w.connect(w.a, "10.244.1.11:8080"),
+             Catch::StartsWith(captured(15001, "10.244.1.11", "10.244.1.10")));
 }
