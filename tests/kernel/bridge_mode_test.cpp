@@ -45,12 +45,7 @@ struct BridgeWorld {
     bridgedPod(node, a, "vetha", "10.244.1.10");
     bridgedPod(node, b, "vethb", "10.244.1.11");
     bridgedPod(node, c, "vethc", "10.244.1.12");
-    must(node.ip("link add uplink type veth peer name eth0 netns " + remote.name()));
-    must(node.ip("addr add 172.30.0.1/24 dev uplink"));
-    must(node.ip("link set uplink up"));
-    must(remote.ip("addr add 172.30.0.2/24 dev eth0"));
-    must(remote.ip("link set eth0 up"));
-    must(remote.ip("route add 10.244.0.0/16 via 172.30.0.1"));
+    connectRemote(node, remote);
 
     in.tunnelKind = kernelTunnelKind();
     in.ztunnel = ZtunnelEndpoint{*Ipv4::parse("10.244.1.3"), "vethzt", *Ipv4::parse("10.244.1.1"),

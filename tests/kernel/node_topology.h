@@ -11,6 +11,17 @@ namespace ambient::testing {
 inline constexpr const char* kGateway = "10.244.1.1";
 inline constexpr const char* kZtunnelIp = "10.244.1.3";
 
+// A host outside the node, reached over "uplink": node 172.30.0.1, remote 172.30.0.2, which
+// routes the pod network 10.244.0.0/16 back through the node.
+inline void connectRemote(const TestNetns& node, TestNetns& remote) {
+  must(node.ip("link add uplink type veth peer name eth0 netns " + remote.name()));
+  must(node.ip("addr add 172.30.0.1/24 dev uplink"));
+  must(node.ip("link set uplink up"));
+  must(remote.ip("addr add 172.30.0.2/24 dev eth0"));
+  must(remote.ip("link set eth0 up"));
+  must(remote.ip("route add 10.244.0.0/16 via 172.30.0.1"));
+}
+
 class NodeTopology {
  public:
   NodeTopology() {
@@ -57,15 +68,7 @@ class NodeTopology {
     must(pod.ip("route add default via " + std::string(kGateway) + " dev eth0"));
   }
 
-  // A host outside the node, reached over "uplink": node 172.30.0.1, remote 172.30.0.2.
-  void addRemote(TestNetns& remote) {
-    must(node.ip("link add uplink type veth peer name eth0 netns " + remote.name()));
-    must(node.ip("addr add 172.30.0.1/24 dev uplink"));
-    must(node.ip("link set uplink up"));
-    must(remote.ip("addr add 172.30.0.2/24 dev eth0"));
-    must(remote.ip("link set eth0 up"));
-    must(remote.ip("route add 10.244.0.0/16 via 172.30.0.1"));
-  }
+  void addRemote(TestNetns& remote) { connectRemote(node, remote); }
 
   void addPodVeths(int count) {
     std::string batch;
