@@ -194,6 +194,14 @@ add_node() {
   # IPv4 only (as the agent): no IPv6 neighbour/MLD chatter on the tunnels, so their packet
   # counters count only the redirected traffic.
   inns "$node" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  if [ "$E2E_PRIMARY" = bridge ]; then
+    # br_netfilter off on node-a and node-b, on on node-c and node-d: scenarios 1 and 2 cross a
+    # and b, the waypoint path c and d, so both states are on the seed's paths.
+    modprobe br_netfilter 2>/dev/null || true  # a module in the geneve VM's kernel
+    local brnf=1
+    case $node in node-a | node-b) brnf=0 ;; esac
+    inns "$node" sysctl -qw "net.bridge.bridge-nf-call-iptables=$brnf"
+  fi
   inns "$node" nft -f - <<'NFT'
 table ip e2e_kube_proxy {
   chain prerouting { type nat hook prerouting priority dstnat; policy accept; }

@@ -215,9 +215,12 @@ enrolled foo/sleep || fail "foo/sleep was not enrolled on node-a"
 if [ "$E2E_PRIMARY" = bridge ]; then
   # Bridge mode: ztunnel's pod is a port of cni0 too, so the agent added the bridge table and
   # sleep's IP to its set (docs/DESIGN.md, "Pods on a Linux bridge").
-  bridge_set=$(inns node-a nft list set bridge ambient_bridge enrolled_pods 2>&1 | tr -s ' \n' ' ')
-  expect 1 bridge "node-a: table bridge ambient_bridge, enrolled_pods: ${bridge_set:0:160}" \
-    "$(grep -qw "${POD_IP[foo/sleep]}" <<<"$bridge_set" && echo 0 || echo 1)" -eq 0
+  bridge_set=$(inns node-a nft list set bridge ambient_bridge enrolled_pods 2>&1 | tr -s ' \t\n' ' ')
+  brnf_a=$(inns node-a sysctl -n net.bridge.bridge-nf-call-iptables 2>&1)
+  brnf_c=$(inns node-c sysctl -n net.bridge.bridge-nf-call-iptables 2>&1)
+  expect 1 bridge "node-a: table bridge ambient_bridge, enrolled_pods: ${bridge_set:0:120}; bridge-nf-call-iptables node-a $brnf_a, node-c $brnf_c" \
+    "$(grep -qw "${POD_IP[foo/sleep]}" <<<"$bridge_set" && [ "$brnf_a" = 0 ] && [ "$brnf_c" = 1 ] &&
+       echo 0 || echo 1)" -eq 0
 fi
 # The runtime: both pods are containerd sandboxes (PodSandboxStatus READY with the pod's name,
 # uid and IP), our plugin was put last in containerd's conflist by ambient-cni-install, and the

@@ -39,6 +39,8 @@ struct BridgeWorld {
     must(node.ip("link set cni0 address " + std::string(kBridgeMac)));
     must(node.ip("addr add 10.244.1.1/24 dev cni0"));
     must(node.ip("link set cni0 up"));
+    // br_netfilter is built in on the host kernel and a module in the geneve VM's Debian kernel.
+    sh("modprobe br_netfilter");
     must(node.exec(std::string("sysctl -qw net.bridge.bridge-nf-call-iptables=") +
                    (brNetfilter ? "1" : "0")));
     bridgedPod(node, zt, "vethzt", "10.244.1.3");
@@ -148,6 +150,22 @@ TEST_CASE("bridge mode: every path of an ambient pod on a bridge is captured at 
              Catch::StartsWith("8080 172.30.0.2:8080 10.244.1.11:"));
   CHECK_THAT(w.connect(w.remote, "10.244.1.11:8080"),
              Catch::StartsWith("8080 10.244.1.11:8080 172.30.0.2:"));
+
+  // kube-proxy's DNAT of a Service VIP, in iptables-legacy mode and in nftables mode: the ambient
+  // pod's connection reaches 15001 with the VIP intact (ztunnel balances it itself).
+  must(
+      w.node.exec("iptables-legacy -t nat -A PREROUTING -d 10.96.0.10/32 -p tcp --dport 80 -j DNAT "
+                  "--to-destination 172.30.0.2:8080"));
+  CHECK_THAT(w.connect(w.a, "10.96.0.10:80"), Catch::StartsWith("zt:15001 10.96.0.10:80 "));
+  must(w.node.exec("iptables-legacy -t nat -F PREROUTING"));
+  must(w.node.exec(
+      "nft 'add table ip kube_proxy; add chain ip kube_proxy prerouting { type nat hook "
+      "prerouting priority dstnat; }; add rule ip kube_proxy prerouting ip daddr 10.96.0.10 tcp "
+      "dport 80 dnat to 172.30.0.2:8080'"));
+  CHECK_THAT(w.connect(w.a, "10.96.0.10:80"), Catch::StartsWith("zt:15001 10.96.0.10:80 "));
+  // The DNAT is real: a plain pod reaches the backend through it.
+  CHECK_THAT(w.connect(w.b, "10.96.0.10:80"), Catch::StartsWith("8080 172.30.0.2:8080 "));
+  must(w.node.exec("nft delete table ip kube_proxy"));
 
   // UDP from an ambient pod is bridged as before.
   Background udp(w.b.exec(kNettool + " udp-serve --port 5353 --timeout-ms 3000"));
@@ -299,4 +317,14 @@ TEST_CASE("bridge mode through the agent: enrolled at ADD, verify and trace, res
   CHECK(agent.log().find("cbr0") != std::string::npos);
   CHECK_THAT(w.connect(w.a, "10.244.1.11:8080"),
              Catch::StartsWith(captured(15001, "10.244.1.11", "10.244.1.10")));
+
+  // The bridge deleted under the running agent: ztunnel's veth is on no bridge any more, so the
+  // next pass removes the bridge table and plans routed mode, with a log line; nothing fails.
+  must(w.node.ip("link del cbr0"));
+  agent.reconcileNow();
+  CHECK(within10s([&] { return sh(w.node.exec("nft list table bridge ambient_bridge")).rc != 0; }));
+  CHECK(within10s([&] { return agent.log().find("routed mode") != std::string::npos; }));
+  auto routed = sh(w.node.exec(ctl + " verify"));
+  INFO(routed.out);
+  CHECK(routed.rc == 0);
 }
