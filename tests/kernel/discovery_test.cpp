@@ -131,8 +131,11 @@ TEST_CASE("a discovered pod on a bridge is named by readyz and verify, never enr
                   R"(, "early/web": {"uid": "uid-early-web", "podIPs": ["10.244.1.30"]}}})");
   h.start();
   REQUIRE(h.registerZtunnel(t));
-  REQUIRE(
-      waitUntil([&] { return h.http("/readyz").find("early/web") != std::string::npos; }, 15000));
+  // The pass at start, before ztunnel registered, already named early/web ("waits for a ztunnel
+  // pod"): wait for the pass after the registration, which gives the bridge as the reason.
+  REQUIRE(waitUntil(
+      [&] { return h.http("/readyz").find("early/web: its node-side veth") != std::string::npos; },
+      15000));
   std::string readyz = h.http("/readyz");
   INFO(readyz);
   CHECK(readyz.find("ambient pod not enrolled: early/web: its node-side veth vethbr is a port of "
