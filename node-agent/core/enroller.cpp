@@ -573,6 +573,11 @@ Result<PlanInput> Enroller::planInput() const {
 Status Enroller::readZtunnelBridgeLocked() {
   if (!registry_.ztunnel) return {};
   auto bridge = inspector_.bridgeOf(registry_.ztunnel->hostVeth);
+  if (!bridge && bridge.error().isNotFound()) {
+    // ztunnel's pod is gone or restarting: keep planning with what the last pass read (fail
+    // closed, as for the tunnels); the ztunnel namespace's pass below says what is missing.
+    return {};
+  }
   if (!bridge) {
     lastError_ = "ztunnel's veth " + registry_.ztunnel->hostVeth.str() +
                  " cannot be read in the node: " + bridge.error().message();

@@ -593,3 +593,20 @@ TEST_CASE("ztunnel's bridge that cannot be read fails the pass with a reason",
   REQUIRE(w.enroller.reconcileAll());
   CHECK(w.enroller.ready(&why));
 }
+
+TEST_CASE("ztunnel's veth gone keeps the last bridge facts and the pass goes on",
+          "[enroller][bridge][bad-input]") {
+  World w;
+  w.inspector.masters["/var/run/netns/zt-1"] = LinkMaster{ifOf("cni0"), "bridge"};
+  w.inspector.bridges["veth1"] = BridgeAttachment{
+      ifOf("cni0"), *MacAddr::parse("02:42:0a:f4:01:01"), *Ipv4Prefix::parse("10.244.1.0/24")};
+  REQUIRE(w.registerZtunnel().verdict == PodVerdict::kNotAmbient);
+  REQUIRE(w.node().owned.bridgeNft);
+  // The ztunnel pod deleted: its veth is gone from the node. Ambient traffic stays captured
+  // toward it (fail closed) and the node's drift is still repaired.
+  w.inspector.bridgeError = Error{ErrorCode::kNotFound, 0, "veth veth1 in the node namespace"};
+  w.kernel.namespaces[kNode].owned.rules.clear();
+  REQUIRE(w.enroller.reconcileAll());
+  CHECK(w.node().owned.bridgeNft);
+  CHECK(w.node().owned.rules.size() == 5);
+}
