@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -50,6 +51,10 @@ class PodInspector {
   // The bridge the node-side veth `hostVeth` is a port of, with its MAC and subnet (nullopt:
   // none): ztunnel's, read on every pass (common/sys/bridge_facts.h).
   virtual Result<std::optional<BridgeAttachment>> bridgeOf(const IfName& hostVeth) = 0;
+  // Every interface of the node namespace, by name, with what it is a port of (one rtnetlink
+  // dump): each pass re-checks enrolled pods' host veths with it (a veth moved to another
+  // bridge). A veth missing from the map no longer exists.
+  virtual Result<std::map<IfName, std::optional<LinkMaster>>> nodePortMasters() = 0;
 };
 
 // Finds the node's network namespaces and the addresses inside them, for the discovery pass.

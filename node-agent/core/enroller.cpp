@@ -425,6 +425,17 @@ Status Enroller::resync() {
     if (first) first = std::move(s);
   };
   std::map<std::string, std::string> notEnrolled;
+  // Enrolled pods' host veths are checked again on every pass, with one dump of the node's
+  // interfaces: a veth moved to another bridge (or under Open vSwitch) is no longer captured.
+  std::optional<std::map<IfName, std::optional<LinkMaster>>> ports;
+  if (enrolledCount_ > 0) {
+    auto read = inspector_.nodePortMasters();
+    if (read) {
+      ports = std::move(*read);
+    } else {
+      keep(fail(read.error().wrap("enrolled pods' veths cannot be checked")), "inspect");
+    }
+  }
   std::vector<PodRecord> pods;
   pods.reserve(registry_.pods.size());
   for (const auto& [uid, p] : registry_.pods) pods.push_back(p);
@@ -458,6 +469,15 @@ Status Enroller::resync() {
     }
     Membership m = classifyPod(rec.podNamespace, rec.name, *meta, config_.policy);
     bool want = m.role == PodRole::kAmbient;
+    if (want && rec.enrolled && ports) {
+      if (auto moved = uncapturablePort(rec, *ports)) {
+        // Released, never left half-enrolled; it is tried again on every pass and enrolled
+        // again once its veth is back on ztunnel's bridge (or routed).
+        notEnrolled[key] = *moved;
+        keep(setEnrolledLocked(std::move(rec), false, *moved), "resync");
+        continue;
+      }
+    }
     if (want == rec.enrolled) continue;
     std::string label = podLabel(rec);
     Status s = setEnrolledLocked(std::move(rec), want, m.reason);
@@ -520,6 +540,21 @@ Status Enroller::discoverLocked(const MetadataSnapshot& meta,
     }
   }
   return first;
+}
+
+std::optional<std::string> Enroller::uncapturablePort(
+    const PodRecord& rec, const std::map<IfName, std::optional<LinkMaster>>& ports) const {
+  auto port = ports.find(rec.hostVeth);
+  // A veth that is gone belongs to a pod being removed: its DEL or the API releases it.
+  if (port == ports.end()) return std::nullopt;
+  PodLink link;
+  link.hostVeth = rec.hostVeth;
+  link.hostMaster = port->second;
+  std::optional<IfName> ztBridge;
+  if (ztunnelBridge_) ztBridge = ztunnelBridge_->bridge;
+  auto c = checkCapturable(link, rec.ifname, ztBridge);
+  if (c) return std::nullopt;
+  return c.error().message();
 }
 
 std::map<std::string, std::string> Enroller::notEnrolled() const {

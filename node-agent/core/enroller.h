@@ -122,6 +122,10 @@ class Enroller {
   // kernel state; falls back to a full pass when there is no trusted last plan. The periodic
   // full pass repairs any drift.
   Status applyPodChangeLocked(const PodRecord& pod, bool enroll);
+  // Why an enrolled pod's host veth can no longer be captured (it was moved to another bridge
+  // or a non-bridge master since its enrollment), or nothing. `ports`: nodePortMasters().
+  std::optional<std::string> uncapturablePort(
+      const PodRecord& rec, const std::map<IfName, std::optional<LinkMaster>>& ports) const;
   // Enrolls or releases one registered pod; `why` is the membership reason.
   Status setEnrolledLocked(PodRecord rec, bool enroll, const std::string& why);
   PodReply errorReply(uint32_t code, std::string message, const std::string& kind);

@@ -24,6 +24,35 @@ Result<std::optional<BridgeAttachment>> NetlinkPodInspector::bridgeOf(const IfNa
   return readBridgeAttachment(nodeNetns_, hostVeth);
 }
 
+Result<std::map<IfName, std::optional<LinkMaster>>> NetlinkPodInspector::nodePortMasters() {
+  auto nodeNs = Netns::open(nodeNetns_);
+  if (!nodeNs) return fail(nodeNs.error());
+  auto sock = connectRtnl(*nodeNs);
+  if (!sock) return fail(sock.error());
+  nl_cache* raw = nullptr;
+  if (int err = rtnl_link_alloc_cache(sock->get(), AF_UNSPEC, &raw); err < 0) {
+    return fail(nlError(err, "interfaces of the node namespace"));
+  }
+  Cache links(raw);
+  std::map<IfName, std::optional<LinkMaster>> out;
+  for (auto* o = nl_cache_get_first(links.get()); o; o = nl_cache_get_next(o)) {
+    auto* link = reinterpret_cast<rtnl_link*>(o);
+    auto name = IfName::parse(rtnl_link_get_name(link), "node interface");
+    if (!name) continue;  // the kernel's names always parse; nothing of ours can be named so
+    std::optional<LinkMaster> master;
+    if (int index = rtnl_link_get_master(link); index > 0) {
+      Link m(rtnl_link_get(links.get(), index));  // takes a reference
+      if (!m) continue;  // the master left between the dump's messages: read at the next pass
+      auto masterName = IfName::parse(rtnl_link_get_name(m.get()), "master of " + name->str());
+      if (!masterName) continue;
+      const char* kind = rtnl_link_get_type(m.get());
+      master = LinkMaster{*masterName, kind ? kind : ""};
+    }
+    out.emplace(*name, std::move(master));
+  }
+  return out;
+}
+
 bool NetlinkPodInspector::netnsGone(const std::string& netns) {
   auto ns = Netns::open(netns);
   return !ns && ns.error().isNotFound();  // ENOENT: the runtime removed it with its pod

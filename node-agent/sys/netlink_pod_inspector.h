@@ -12,6 +12,7 @@ class NetlinkPodInspector : public PodInspector {
   Result<PodLink> inspect(const std::string& netns, const IfName& ifname) override;
   bool netnsGone(const std::string& netns) override;
   Result<std::optional<BridgeAttachment>> bridgeOf(const IfName& hostVeth) override;
+  Result<std::map<IfName, std::optional<LinkMaster>>> nodePortMasters() override;
 
  private:
   std::string nodeNetns_;

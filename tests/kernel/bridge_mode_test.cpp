@@ -328,3 +328,99 @@ TEST_CASE("bridge mode through the agent: enrolled at ADD, verify and trace, res
   INFO(routed.out);
   CHECK(routed.rc == 0);
 }
+
+TEST_CASE("bridge mode through the agent: a pod moved to another bridge is released, then back",
+          "[kernel][agent][bridge][bad-input]") {
+  BridgeWorld w(false);
+  must(w.node.ip("link add br1 type bridge"));
+  must(w.node.ip("addr add 10.244.2.1/24 dev br1"));
+  must(w.node.ip("link set br1 up"));
+  AgentHarness agent(w.node);
+  agent.reconcileInterval = 60;  // passes only when asked: the moves below are looked at first
+  agent.start();
+  REQUIRE(agent.send(ztunnelAdd(w.zt.path(), "10.244.1.3"))->verdict == PodVerdict::kNotAmbient);
+  REQUIRE(agent.send(podAdd("foo", "a", w.a.path(), "10.244.1.10"))->verdict ==
+          PodVerdict::kEnrolled);
+  REQUIRE(agent.send(podAdd("foo", "c", w.c.path(), "10.244.1.12"))->verdict ==
+          PodVerdict::kEnrolled);
+  REQUIRE(agent.send(podAdd("plain", "b", w.b.path(), "10.244.1.11"))->verdict ==
+          PodVerdict::kNotAmbient);
+  w.startServers();
+  w.startRelay();
+  const std::string ctl = kAmbientctl + " --state-dir " + agent.stateDir();
+  const std::string bridgeSet = "nft list set bridge ambient_bridge enrolled_pods";
+  auto inSet = [&](const std::string& ip) {
+    return must(w.node.exec(bridgeSet)).find(ip) != std::string::npos;
+  };
+
+  // a's veth moved to bridge br1 under the running agent: a is no longer capturable (traffic
+  // on br1 is bridged there), so the next pass releases it with a log line and a verify
+  // finding; c stays enrolled and captured.
+  must(w.node.ip("link set vetha master br1"));
+  agent.reconcileNow();
+  CHECK(within10s([&] { return !inSet("10.244.1.10"); }));
+  CHECK(inSet("10.244.1.12"));
+  CHECK(within10s([&] { return agent.log().find("released foo/a") != std::string::npos; }));
+  CHECK(agent.log().find("vetha is a port of bridge br1, but ztunnel's veth is a port of bridge "
+                         "cni0") != std::string::npos);
+  CHECK(within10s([&] {
+    auto v = sh(w.node.exec(ctl + " verify"));
+    return v.rc == 1 && v.out.find(
+                            "ambient pod not enrolled: its node-side veth vetha is a port "
+                            "of bridge br1") != std::string::npos;
+  }));
+  CHECK_THAT(w.connect(w.c, "10.244.1.11:8080"),
+             Catch::StartsWith(captured(15001, "10.244.1.11", "10.244.1.12")));
+
+  // Moved back onto cni0: the next pass enrolls it again and verify is clean.
+  must(w.node.ip("link set vetha master cni0"));
+  agent.reconcileNow();
+  CHECK(within10s([&] { return inSet("10.244.1.10"); }));
+  CHECK(within10s([&] { return sh(w.node.exec(ctl + " verify")).rc == 0; }));
+  CHECK_THAT(w.connect(w.a, "10.244.1.11:8080"),
+             Catch::StartsWith(captured(15001, "10.244.1.11", "10.244.1.10")));
+}
+
+TEST_CASE("bridge mode with hairpin ports: captures unchanged, a plain pod reaches itself by VIP",
+          "[kernel][bridge][bad-input]") {
+  BridgeWorld w(true);
+  w.useBridgeMode();
+  w.apply();
+  // A kube-proxy VIP whose backend is plain pod b: b's call to the VIP comes back to b,
+  // masqueraded as kube-proxy does for a backend calling itself. With br_netfilter the DNAT is
+  // done on the bridge path and the frame leaves by the port it came in on, which only a
+  // hairpin port allows (flannel's and kubenet's default).
+  must(w.node.exec(
+      "nft 'add table ip kube_proxy; add chain ip kube_proxy prerouting { type nat hook "
+      "prerouting priority dstnat; }; add rule ip kube_proxy prerouting ip daddr 10.96.0.20 tcp "
+      "dport 80 dnat to 10.244.1.11:8080; add chain ip kube_proxy postrouting { type nat hook "
+      "postrouting priority srcnat; }; add rule ip kube_proxy postrouting ip saddr 10.244.1.11 "
+      "ip daddr 10.244.1.11 masquerade; add rule ip kube_proxy prerouting ip daddr 10.96.0.21 "
+      "tcp dport 80 dnat to 10.244.1.10:8080; add rule ip kube_proxy postrouting ip saddr "
+      "10.244.1.10 ip daddr 10.244.1.10 masquerade'"));
+  w.startServers();
+  w.startRelay();
+  // Negative control: without hairpin b cannot reach itself through the VIP.
+  CHECK(w.connect(w.b, "10.96.0.20:80").empty());
+
+  for (const char* port : {"vethzt", "vetha", "vethb", "vethc"}) {
+    must(w.node.exec(std::string("bridge link set dev ") + port + " hairpin on"));
+  }
+  CHECK_THAT(w.connect(w.b, "10.96.0.20:80"),
+             Catch::StartsWith("8080 10.244.1.11:8080 10.244.1.1:"));
+  // The captured paths are unchanged: hairpin only lets a frame leave by its own port, and
+  // the frames we hand up never reach the bridge's forwarding.
+  CHECK_THAT(w.connect(w.a, "10.244.1.11:8080"),
+             Catch::StartsWith(captured(15001, "10.244.1.11", "10.244.1.10")));
+  CHECK_THAT(w.connect(w.b, "10.244.1.12:8080"),
+             Catch::StartsWith(captured(15006, "10.244.1.12", "10.244.1.11")));
+  CHECK_THAT(w.connect(w.a, "10.244.1.12:8080"),
+             Catch::StartsWith(captured(15001, "10.244.1.12", "10.244.1.10")));
+  CHECK_THAT(w.connect(w.remote, "10.244.1.10:8080"),
+             Catch::StartsWith(captured(15006, "10.244.1.10", "172.30.0.2")));
+  // Ambient pod a calling itself through its VIP: captured at 15001 with the VIP intact like
+  // any call; ztunnel's onward connection is DNATed back to a and masqueraded by kube-proxy's
+  // rule (a would drop a packet from its own address).
+  CHECK_THAT(w.connect(w.a, "10.96.0.21:80"),
+             Catch::StartsWith("zt:15001 10.96.0.21:80 8080 10.244.1.10:8080 10.244.1.1:"));
+}

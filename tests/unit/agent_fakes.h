@@ -118,7 +118,21 @@ class FakeInspector : public PodInspector {
     if (auto b = bridges.find(hostVeth.str()); b != bridges.end()) return std::optional(b->second);
     return std::optional<BridgeAttachment>();
   }
+  // The host veths of the pods in `masters` (netns "/var/run/netns/pod-7" -> "veth7"), each
+  // with its master, and those of `routedPorts` with none; any other veth is reported gone.
+  Result<std::map<IfName, std::optional<LinkMaster>>> nodePortMasters() override {
+    if (portsError) return fail(*portsError);
+    std::map<IfName, std::optional<LinkMaster>> out;
+    auto veth = [](const std::string& netns) {
+      return ifOf("veth" + netns.substr(netns.rfind('-') + 1));
+    };
+    for (const auto& [netns, master] : masters) out.emplace(veth(netns), master);
+    for (const auto& netns : routedPorts) out.emplace(veth(netns), std::nullopt);
+    return out;
+  }
   std::set<std::string> gone;                       // netns paths removed since their pod's ADD
+  std::set<std::string> routedPorts;                // netns whose host veth has no master
+  std::optional<Error> portsError;                  // nodePortMasters fails with this
   std::map<std::string, std::string> kinds;         // netns -> a pod interface that is no veth
   std::map<std::string, LinkMaster> masters;        // netns -> what its host veth is a port of
   std::map<std::string, BridgeAttachment> bridges;  // host veth -> its bridge (bridgeOf)

@@ -610,3 +610,76 @@ TEST_CASE("ztunnel's veth gone keeps the last bridge facts and the pass goes on"
   CHECK(w.node().owned.bridgeNft);
   CHECK(w.node().owned.rules.size() == 5);
 }
+
+TEST_CASE("an enrolled pod whose veth moves to another bridge is released, and comes back",
+          "[enroller][bridge][bad-input]") {
+  World w;
+  w.inspector.masters["/var/run/netns/zt-1"] = LinkMaster{ifOf("cni0"), "bridge"};
+  w.inspector.bridges["veth1"] = BridgeAttachment{
+      ifOf("cni0"), *MacAddr::parse("02:42:0a:f4:01:01"), *Ipv4Prefix::parse("10.244.1.0/24")};
+  REQUIRE(w.registerZtunnel().verdict == PodVerdict::kNotAmbient);
+  w.inspector.masters["/var/run/netns/pod-7"] = LinkMaster{ifOf("cni0"), "bridge"};
+  w.inspector.masters["/var/run/netns/pod-8"] = LinkMaster{ifOf("cni0"), "bridge"};
+  REQUIRE(w.send(PodCommand::kAdd, "foo", "moved", 7, "10.244.1.7").verdict ==
+          PodVerdict::kEnrolled);
+  REQUIRE(w.send(PodCommand::kAdd, "foo", "stays", 8, "10.244.1.8").verdict ==
+          PodVerdict::kEnrolled);
+  REQUIRE(w.enroller.resync());
+  CHECK(w.members().size() == 2);
+
+  // veth7 moved to bridge br1 under the running agent: released by the next pass and reported;
+  // the other pod keeps its element in both sets.
+  w.inspector.masters["/var/run/netns/pod-7"] = LinkMaster{ifOf("br1"), "bridge"};
+  CHECK(w.enroller.resync());  // the release itself succeeded
+  const std::vector<Ipv4> stays{*Ipv4::parse("10.244.1.8")};
+  CHECK(w.members() == stays);
+  CHECK(w.node().owned.bridgeNft->sets[0].elements == stays);
+  CHECK_FALSE(w.store.saved.pods.at("uid-moved").enrolled);
+  CHECK(w.store.saved.pods.at("uid-stays").enrolled);
+  auto out = w.enroller.notEnrolled();
+  REQUIRE(out.count("foo/moved") == 1);
+  CHECK_THAT(out.at("foo/moved"), Catch::Matchers::Contains("veth7 is a port of bridge br1, but "
+                                                            "ztunnel's veth is a port of bridge "
+                                                            "cni0"));
+  // The next pass tries it again and fails with the same reason; nothing else changes.
+  CHECK_FALSE(w.enroller.resync());
+  CHECK(w.enroller.notEnrolled() == out);
+  CHECK(w.members() == stays);
+
+  // Moved back onto ztunnel's bridge: enrolled again.
+  w.inspector.masters["/var/run/netns/pod-7"] = LinkMaster{ifOf("cni0"), "bridge"};
+  REQUIRE(w.enroller.resync());
+  CHECK(w.members().size() == 2);
+  CHECK(w.enroller.notEnrolled().empty());
+
+  // A veth that is gone (its pod being removed) is left to DEL and the API: still enrolled.
+  w.inspector.masters.erase("/var/run/netns/pod-7");
+  REQUIRE(w.enroller.resync());
+  CHECK(w.members().size() == 2);
+}
+
+TEST_CASE("an enrolled routed pod whose veth becomes a bridge port is released",
+          "[enroller][link-shape][bad-input]") {
+  World w;
+  REQUIRE(w.registerZtunnel().verdict == PodVerdict::kNotAmbient);
+  w.inspector.routedPorts = {"/var/run/netns/pod-7", "/var/run/netns/pod-8"};
+  REQUIRE(w.send(PodCommand::kAdd, "foo", "a", 7, "10.244.1.7").verdict == PodVerdict::kEnrolled);
+  REQUIRE(w.send(PodCommand::kAdd, "foo", "b", 8, "10.244.1.8").verdict == PodVerdict::kEnrolled);
+  REQUIRE(w.enroller.resync());
+  CHECK(w.members().size() == 2);
+
+  // The node's interfaces cannot be read: the pass fails with why, and nobody is released.
+  w.inspector.portsError = Error{ErrorCode::kIo, 0, "netlink dump interrupted"};
+  auto s = w.enroller.resync();
+  REQUIRE_FALSE(s);
+  CHECK_THAT(s.error().message(), Catch::Matchers::Contains("veths cannot be checked"));
+  CHECK(w.members().size() == 2);
+  w.inspector.portsError.reset();
+
+  w.inspector.routedPorts.erase("/var/run/netns/pod-8");
+  w.inspector.masters["/var/run/netns/pod-8"] = LinkMaster{ifOf("ovs-system"), "openvswitch"};
+  CHECK(w.enroller.resync());
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.7")});
+  CHECK_THAT(w.enroller.notEnrolled().at("foo/b"),
+             Catch::Matchers::Contains("port of openvswitch device ovs-system"));
+}
