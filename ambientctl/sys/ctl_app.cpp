@@ -61,7 +61,8 @@ Result<Desired> loadDesired(const std::string& stateDir) {
   d.registry = *registry;
   if (!d.registry.ztunnel) return d;
   // The agent plans in bridge mode when ztunnel's veth is a bridge port; read it the same way.
-  auto bridge = readBridgeAttachment(d.config.nodeNetns, d.registry.ztunnel->hostVeth);
+  const ZtunnelRecord& z = *d.registry.ztunnel;
+  auto bridge = readBridgeAttachment(d.config.nodeNetns, z.hostVeth, z.netns, z.podIfname);
   if (!bridge) return fail(bridge.error().wrap("ztunnel's veth in the node namespace"));
   auto input = planInputFrom(d.registry, d.config, *bridge);
   if (!input) return fail(input.error().wrap("the registry in " + stateDir));

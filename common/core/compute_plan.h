@@ -26,6 +26,10 @@ struct BridgeAttachment {
   IfName bridge;      // "cni0"
   MacAddr mac;        // the bridge's own address: frames handed up to the IP layer get it
   Ipv4Prefix subnet;  // the network of the bridge's IPv4 address (the pods' gateway)
+  // ztunnel's own MAC on the bridge (its pod interface's). Frames with it as source from any
+  // other port are dropped before the bridge learns from them, so that a pod with the same MAC
+  // cannot draw ztunnel's traffic to its port. nullopt: not known, no such rule.
+  std::optional<MacAddr> ztunnelMac;
   bool operator==(const BridgeAttachment&) const = default;
 };
 

@@ -125,6 +125,13 @@ NftRuleBuilder& NftRuleBuilder::etherTypeIp() {
   return *this;
 }
 
+NftRuleBuilder& NftRuleBuilder::etherSaddr(const MacAddr& mac) {
+  word("ether saddr " + mac.str());
+  payloadLoad(NFT_PAYLOAD_LL_HEADER, 6, 6);
+  cmp(NFT_CMP_EQ, Bytes(mac.bytes.begin(), mac.bytes.end()));
+  return *this;
+}
+
 NftRuleBuilder& NftRuleBuilder::saddrInSet(std::string_view set) {
   word("ip saddr @" + std::string(set));
   payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, 12, 4);

@@ -33,6 +33,8 @@ class NftRuleBuilder {
   NftRuleBuilder& daddrInSet(std::string_view set);
   // ether type ip (family bridge: the frame carries IPv4)
   NftRuleBuilder& etherTypeIp();
+  // ether saddr <mac> (family bridge)
+  NftRuleBuilder& etherSaddr(const MacAddr& mac);
   // meta mark & bits == bits | meta mark & bits != bits
   NftRuleBuilder& markHas(uint32_t bits, bool negate = false);
   // ct mark & bits == bits | ct mark & bits != bits

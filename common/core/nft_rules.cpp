@@ -2,6 +2,7 @@
 #include "common/core/nft_rules.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "common/core/constants.h"
 #include "common/core/nft_rule_builder.h"
@@ -94,8 +95,15 @@ NftTableSpec nodeBridgeTable(const ZtunnelEndpoint& z, const BridgeAttachment& b
   std::sort(enrolledPods.begin(), enrolledPods.end());
   enrolledPods.erase(std::unique(enrolledPods.begin(), enrolledPods.end()), enrolledPods.end());
   const auto port = z.hostVeth.view();
+  std::vector<NftRule> rules;
+  if (bridge.ztunnelMac) {
+    // First, before any rule accepts: the bridge learns a frame's source address after this
+    // chain, and a frame of another port carrying ztunnel's MAC would move ztunnel's entry to
+    // that port (every pod's redirected traffic with it).
+    rules.push_back(B().iifname(port, true).etherSaddr(*bridge.ztunnelMac).counter().drop());
+  }
   // No verdict on the marking rules: a frame from ztunnel goes on to the hand-up rule.
-  std::vector<NftRule> rules = {
+  std::vector<NftRule> steps = {
       B().iifname(port)
           .etherTypeIp()
           .saddr(z.podIp, true)
@@ -129,6 +137,8 @@ NftTableSpec nodeBridgeTable(const ZtunnelEndpoint& z, const BridgeAttachment& b
           .counter()
           .accept(),
   };
+  rules.insert(rules.end(), std::make_move_iterator(steps.begin()),
+               std::make_move_iterator(steps.end()));
   NftTableSpec t;
   t.family = NftFamily::kBridge;
   t.name = std::string(kNftBridgeTable);

@@ -18,8 +18,30 @@ using Cache = CPtr<nl_cache, nl_cache_free>;
 
 }  // namespace
 
+Result<MacAddr> readLinkMac(const std::string& netns, const IfName& ifname) {
+  auto ns = Netns::open(netns);
+  if (!ns) return fail(ns.error());
+  auto sock = connectRtnl(*ns);
+  if (!sock) return fail(sock.error());
+  rtnl_link* raw = nullptr;
+  if (int err = rtnl_link_get_kernel(sock->get(), 0, ifname.str().c_str(), &raw); err < 0) {
+    return fail(nlError(err, "interface " + ifname.str() + " in " + netns));
+  }
+  Link link(raw);
+  nl_addr* mac = rtnl_link_get_addr(link.get());
+  if (!mac || nl_addr_get_len(mac) != 6) {
+    return fail(ErrorCode::kInvalidInput,
+                "interface " + ifname.str() + " in " + netns + " has no MAC address");
+  }
+  MacAddr out;
+  std::memcpy(out.bytes.data(), nl_addr_get_binary_addr(mac), 6);
+  return out;
+}
+
 Result<std::optional<BridgeAttachment>> readBridgeAttachment(const std::string& nodeNetns,
-                                                             const IfName& port) {
+                                                             const IfName& port,
+                                                             const std::string& peerNetns,
+                                                             const IfName& peerIfname) {
   auto ns = Netns::open(nodeNetns);
   if (!ns) return fail(ns.error());
   auto sock = connectRtnl(*ns);
@@ -70,6 +92,9 @@ Result<std::optional<BridgeAttachment>> readBridgeAttachment(const std::string& 
     std::memcpy(&v, nl_addr_get_binary_addr(local), 4);
     const uint32_t mask = ~uint32_t{0} << (32 - len);
     out.subnet = Ipv4Prefix{Ipv4{ntohl(v) & mask}, static_cast<uint8_t>(len)};
+    auto peerMac = readLinkMac(peerNetns, peerIfname);
+    if (!peerMac) return fail(peerMac.error());
+    out.ztunnelMac = *peerMac;
     return std::optional<BridgeAttachment>(out);
   }
   return fail(ErrorCode::kInvalidInput,

@@ -38,6 +38,7 @@ struct PodLink {
   uint32_t mtu = 1500;                   // MTU of the pod's interface
   std::string kind = "veth";             // the pod interface's IFLA_INFO_KIND ("macvlan", "ipvlan")
   std::optional<LinkMaster> hostMaster;  // what hostVeth is a port of, when anything
+  std::optional<MacAddr> mac;            // the pod interface's own MAC address
 };
 
 class PodInspector {
@@ -48,9 +49,9 @@ class PodInspector {
   // True when `netns` certainly no longer exists (the path is missing): its pod was removed.
   // False when it exists or cannot be told.
   virtual bool netnsGone(const std::string& netns) = 0;
-  // The bridge the node-side veth `hostVeth` is a port of, with its MAC and subnet (nullopt:
-  // none): ztunnel's, read on every pass (common/sys/bridge_facts.h).
-  virtual Result<std::optional<BridgeAttachment>> bridgeOf(const IfName& hostVeth) = 0;
+  // The bridge ztunnel's node-side veth is a port of, with its MAC and subnet and ztunnel's own
+  // MAC (nullopt: none), read on every pass (common/sys/bridge_facts.h).
+  virtual Result<std::optional<BridgeAttachment>> bridgeOf(const ZtunnelRecord& ztunnel) = 0;
   // Every interface of the node namespace, by name, with what it is a port of (one rtnetlink
   // dump): each pass re-checks enrolled pods' host veths with it (a veth moved to another
   // bridge). A veth missing from the map no longer exists.

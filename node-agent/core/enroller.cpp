@@ -184,6 +184,9 @@ std::optional<Enroller::EnrollFailure> Enroller::enrollLocked(PodRecord rec) {
   if (auto c = checkCapturable(*link, rec.ifname, ztBridge); !c) {
     return refuse(kCniErrInvalidConfig, "unsupported-link", c.error().code, c.error().message());
   }
+  if (auto c = checkMacOnBridge(*link, ztunnelBridge_); !c) {
+    return refuse(kCniErrInvalidConfig, "mac-conflict", c.error().code, c.error().message());
+  }
   rec.hostVeth = link->hostVeth;
   rec.enrolled = true;
   // Never write a record the loader would refuse: a restart could not load the registry.
@@ -607,7 +610,7 @@ Result<PlanInput> Enroller::planInput() const {
 
 Status Enroller::readZtunnelBridgeLocked() {
   if (!registry_.ztunnel) return {};
-  auto bridge = inspector_.bridgeOf(registry_.ztunnel->hostVeth);
+  auto bridge = inspector_.bridgeOf(*registry_.ztunnel);
   if (!bridge && bridge.error().isNotFound()) {
     // ztunnel's pod is gone or restarting: keep planning with what the last pass read (fail
     // closed, as for the tunnels); the ztunnel namespace's pass below says what is missing.

@@ -32,6 +32,27 @@ Status checkCapturable(const PodLink& link, const IfName& ifname,
                   ": the node cannot capture traffic that this device switches (not enrolled)");
 }
 
+Status checkMacOnBridge(const PodLink& link, const std::optional<BridgeAttachment>& ztunnelBridge) {
+  if (!link.mac || !ztunnelBridge || !link.hostMaster ||
+      link.hostMaster->name != ztunnelBridge->bridge) {
+    return {};
+  }
+  const std::string where = " on bridge " + ztunnelBridge->bridge.str();
+  if (ztunnelBridge->ztunnelMac && *link.mac == *ztunnelBridge->ztunnelMac) {
+    return fail(ErrorCode::kInvalidInput,
+                "its MAC address " + link.mac->str() + " is also ztunnel's" + where +
+                    ": the bridge cannot deliver to both, so the node drops this pod's frames to "
+                    "keep ztunnel reachable; give the pod another MAC (not enrolled)");
+  }
+  if (*link.mac == ztunnelBridge->mac) {
+    return fail(ErrorCode::kInvalidInput,
+                "its MAC address " + link.mac->str() + " is the bridge's own" + where +
+                    ": frames to it are taken by the bridge and never reach the pod; give the "
+                    "pod another MAC (not enrolled)");
+  }
+  return {};
+}
+
 Status checkZtunnelLink(const PodLink& link, const IfName& ifname) {
   std::optional<IfName> own;
   if (link.hostMaster && link.hostMaster->kind == "bridge") own = link.hostMaster->name;

@@ -22,6 +22,13 @@ namespace ambient {
 Status checkCapturable(const PodLink& link, const IfName& ifname,
                        const std::optional<IfName>& ztunnelBridge);
 
+// On ztunnel's bridge (`ztunnelBridge`, bridge mode), a pod whose MAC is ztunnel's or the
+// bridge's own cannot be served: the bridge cannot deliver to two ports with one address (the
+// node drops frames with ztunnel's MAC from other ports, so ztunnel keeps its traffic), and a
+// frame to the bridge's own MAC never leaves the bridge. Refused (kInvalidInput) naming the MAC.
+// A pod elsewhere, or whose MAC is not known, passes.
+Status checkMacOnBridge(const PodLink& link, const std::optional<BridgeAttachment>& ztunnelBridge);
+
 // The same for ztunnel's own pod, which may sit on any bridge: that bridge is then the one
 // captured (bridge mode).
 Status checkZtunnelLink(const PodLink& link, const IfName& ifname);

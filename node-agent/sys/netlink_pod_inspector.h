@@ -11,7 +11,7 @@ class NetlinkPodInspector : public PodInspector {
   explicit NetlinkPodInspector(std::string nodeNetns) : nodeNetns_(std::move(nodeNetns)) {}
   Result<PodLink> inspect(const std::string& netns, const IfName& ifname) override;
   bool netnsGone(const std::string& netns) override;
-  Result<std::optional<BridgeAttachment>> bridgeOf(const IfName& hostVeth) override;
+  Result<std::optional<BridgeAttachment>> bridgeOf(const ZtunnelRecord& ztunnel) override;
   Result<std::map<IfName, std::optional<LinkMaster>>> nodePortMasters() override;
 
  private:

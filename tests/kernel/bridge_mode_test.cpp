@@ -19,6 +19,7 @@ namespace {
 const std::string kNettool = AMBIENT_NETTOOL;
 const std::string kRelay = AMBIENT_RELAY;
 constexpr const char* kBridgeMac = "02:42:0a:f4:01:01";
+constexpr const char* kZtunnelMac = "0a:58:0a:f4:01:03";  // ztunnel's eth0
 
 // A pod namespace whose eth0 is a port of cni0 through `hostVeth`, as the bridge plugin with
 // host-local leaves it: /24 on eth0, default via the bridge's address.
@@ -44,6 +45,7 @@ struct BridgeWorld {
     must(node.exec(std::string("sysctl -qw net.bridge.bridge-nf-call-iptables=") +
                    (brNetfilter ? "1" : "0")));
     bridgedPod(node, zt, "vethzt", "10.244.1.3");
+    must(zt.ip("link set eth0 address " + std::string(kZtunnelMac)));
     bridgedPod(node, a, "vetha", "10.244.1.10");
     bridgedPod(node, b, "vethb", "10.244.1.11");
     bridgedPod(node, c, "vethc", "10.244.1.12");
@@ -58,7 +60,8 @@ struct BridgeWorld {
 
   void useBridgeMode() {
     in.ztunnel.bridge =
-        BridgeAttachment{"cni0", *MacAddr::parse(kBridgeMac), *Ipv4Prefix::parse("10.244.1.0/24")};
+        BridgeAttachment{"cni0", *MacAddr::parse(kBridgeMac), *Ipv4Prefix::parse("10.244.1.0/24"),
+                         *MacAddr::parse(kZtunnelMac)};
   }
 
   void apply() {
@@ -276,7 +279,7 @@ TEST_CASE("bridge mode through the agent: enrolled at ADD, verify and trace, res
   auto trace = sh(w.node.exec(ctl + " trace 10.244.1.10 10.244.1.11:8080"));
   INFO(trace.out);
   CHECK(trace.rc == 0);
-  CHECK(trace.out.find("node bridge cni0 nft prerouting rule #4") != std::string::npos);
+  CHECK(trace.out.find("node bridge cni0 nft prerouting rule #5") != std::string::npos);
   CHECK(trace.out.find("ztunnel accepts on 127.0.0.1:15001") != std::string::npos);
 
   // A restart adopts the state: verify stays clean, the pods stay captured.
@@ -329,7 +332,7 @@ TEST_CASE("bridge mode through the agent: enrolled at ADD, verify and trace, res
   CHECK(routed.rc == 0);
 }
 
-TEST_CASE("bridge mode through the agent: a pod moved to another bridge is released, then back",
+TEST_CASE("bridge mode through the agent: ztunnel's MAC twin refused and a moved pod released",
           "[kernel][agent][bridge][bad-input]") {
   BridgeWorld w(false);
   must(w.node.ip("link add br1 type bridge"));
@@ -345,9 +348,23 @@ TEST_CASE("bridge mode through the agent: a pod moved to another bridge is relea
           PodVerdict::kEnrolled);
   REQUIRE(agent.send(podAdd("plain", "b", w.b.path(), "10.244.1.11"))->verdict ==
           PodVerdict::kNotAmbient);
+  // A pod whose MAC is ztunnel's is refused at ADD (code 7); the guard rule the agent planned
+  // with ztunnel's MAC, read from ztunnel's namespace, keeps ztunnel's port.
+  TestNetns twin("twin");
+  bridgedPod(w.node, twin, "vethtwin", "10.244.1.20");
+  must(twin.ip("link set eth0 address " + std::string(kZtunnelMac)));
+  auto refused = agent.send(podAdd("foo", "twin", twin.path(), "10.244.1.20"));
+  REQUIRE(refused);
+  CHECK(refused->cniCode == kCniErrInvalidConfig);
+  CHECK_THAT(refused->message, Catch::Contains("ambient pod foo/twin: its MAC address " +
+                                               std::string(kZtunnelMac) + " is also ztunnel's"));
+  CHECK(must(w.node.exec("nft list chain bridge ambient_bridge prerouting"))
+            .find("iifname != \"vethzt\" ether saddr " + std::string(kZtunnelMac)) !=
+        std::string::npos);
   w.startServers();
   w.startRelay();
   const std::string ctl = kAmbientctl + " --state-dir " + agent.stateDir();
+  CHECK(sh(w.node.exec(ctl + " verify")).rc == 0);
   const std::string bridgeSet = "nft list set bridge ambient_bridge enrolled_pods";
   auto inSet = [&](const std::string& ip) {
     return must(w.node.exec(bridgeSet)).find(ip) != std::string::npos;
@@ -423,4 +440,63 @@ TEST_CASE("bridge mode with hairpin ports: captures unchanged, a plain pod reach
   // rule (a would drop a packet from its own address).
   CHECK_THAT(w.connect(w.a, "10.96.0.21:80"),
              Catch::StartsWith("zt:15001 10.96.0.21:80 8080 10.244.1.10:8080 10.244.1.1:"));
+}
+
+TEST_CASE("bridge mode: a pod with ztunnel's MAC cannot draw ztunnel's traffic to its port",
+          "[kernel][bridge][bad-input]") {
+  BridgeWorld w(false);
+  // An impostor on cni0 whose MAC is ztunnel's (a runtime that reuses MACs, a copied pod spec
+  // with a fixed MAC): each frame it sends teaches the bridge that ztunnel's MAC is behind its
+  // port, and the node's packets to ztunnel follow until ztunnel sends again.
+  TestNetns twin("twin");
+  bridgedPod(w.node, twin, "vethtwin", "10.244.1.20");
+  must(twin.ip("link set eth0 address " + std::string(kZtunnelMac)));
+  w.startServers();
+  w.startRelay();
+  // Frames from the impostor all along while `a` connects: UDP every 20 ms to an address whose
+  // MAC nobody has, so the bridge floods them and nobody answers (an answer would make ztunnel
+  // send and take its entry back).
+  must(twin.ip("neigh replace 10.244.1.250 lladdr 02:00:00:00:00:fa dev eth0 nud permanent"));
+  // ztunnel sends nothing unasked here (no IPv6 router solicitations or MLD reports), so that
+  // the negative control does not depend on when one of those happens to retake the entry.
+  must(w.zt.exec("sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1"));
+  auto twinKeepsSending = [&] {
+    return std::make_unique<Background>(twin.exec("sh -c 'while :; do " + kNettool +
+                                                  " udp-send 10.244.1.250:9; sleep 0.02; done'"));
+  };
+
+  // Negative control: the bridge-mode plan without the guard (ztunnel's MAC unknown).
+  w.useBridgeMode();
+  w.in.ztunnel.bridge->ztunnelMac.reset();
+  w.apply();
+  CHECK_THAT(w.connect(w.a, "10.244.1.11:8080"),
+             Catch::StartsWith(captured(15001, "10.244.1.11", "10.244.1.10")));
+  {
+    auto noise = twinKeepsSending();
+    CHECK(within10s([&] {
+      return sh(w.node.exec("bridge fdb show br cni0"))
+                 .out.find(std::string(kZtunnelMac) + " dev vethtwin") != std::string::npos;
+    }));
+    CHECK(w.connect(w.a, "10.244.1.11:8080").empty());
+  }
+
+  // With the guard: the impostor's frames are dropped before the bridge learns from them, so
+  // ztunnel keeps its traffic; the guard's counter shows them.
+  w.useBridgeMode();
+  w.apply();
+  must(w.zt.exec(kNettool + " udp-send 10.244.1.1:9"));  // ztunnel's port learnt back
+  {
+    auto noise = twinKeepsSending();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // as long as the wait above
+    CHECK(sh(w.node.exec("bridge fdb show br cni0"))
+              .out.find(std::string(kZtunnelMac) + " dev vethzt") != std::string::npos);
+    CHECK_THAT(w.connect(w.a, "10.244.1.11:8080"),
+               Catch::StartsWith(captured(15001, "10.244.1.11", "10.244.1.10")));
+    CHECK_THAT(w.connect(w.b, "10.244.1.12:8080"),
+               Catch::StartsWith(captured(15006, "10.244.1.12", "10.244.1.11")));
+  }
+  auto table = must(w.node.exec("nft list table bridge ambient_bridge"));
+  INFO(table);
+  CHECK(table.find("iifname != \"vethzt\" ether saddr 0a:58:0a:f4:01:03 counter packets 0") ==
+        std::string::npos);
 }

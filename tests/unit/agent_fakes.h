@@ -108,14 +108,16 @@ class FakeInspector : public PodInspector {
     PodLink link{ifOf("veth" + netns.substr(netns.rfind('-') + 1)), IpAddress("10.244.1.1"), 1500};
     if (auto k = kinds.find(netns); k != kinds.end()) link = PodLink{{}, {}, 1500, k->second};
     if (auto m = masters.find(netns); m != masters.end()) link.hostMaster = m->second;
+    if (auto m = macs.find(netns); m != macs.end()) link.mac = m->second;
     return link;
   }
   bool netnsGone(const std::string& netns) override {
     return netns.empty() || netns.find("missing") != std::string::npos || gone.count(netns) != 0;
   }
-  Result<std::optional<BridgeAttachment>> bridgeOf(const IfName& hostVeth) override {
+  Result<std::optional<BridgeAttachment>> bridgeOf(const ZtunnelRecord& z) override {
     if (bridgeError) return fail(*bridgeError);
-    if (auto b = bridges.find(hostVeth.str()); b != bridges.end()) return std::optional(b->second);
+    if (auto b = bridges.find(z.hostVeth.str()); b != bridges.end())
+      return std::optional(b->second);
     return std::optional<BridgeAttachment>();
   }
   // The host veths of the pods in `masters` (netns "/var/run/netns/pod-7" -> "veth7"), each
@@ -135,6 +137,7 @@ class FakeInspector : public PodInspector {
   std::optional<Error> portsError;                  // nodePortMasters fails with this
   std::map<std::string, std::string> kinds;         // netns -> a pod interface that is no veth
   std::map<std::string, LinkMaster> masters;        // netns -> what its host veth is a port of
+  std::map<std::string, MacAddr> macs;              // netns -> its pod interface's MAC
   std::map<std::string, BridgeAttachment> bridges;  // host veth -> its bridge (bridgeOf)
   std::optional<Error> bridgeError;                 // bridgeOf fails with this
 };

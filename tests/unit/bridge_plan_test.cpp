@@ -48,12 +48,20 @@ TEST_CASE("bridge mode: a family-bridge table marks ztunnel's frames and hands T
       "ip saddr 10.244.1.3 meta mark set meta mark & 0xfffffddf | 0x220 counter";
   CHECK(ruleTexts(t.chains[0]) ==
         std::vector<std::string>{
+            "iifname != \"vethzt0\" ether saddr 0a:58:0a:f4:01:03 counter drop",
             fromZtunnel + markSpoofed,
             fromZtunnel + markOwn,
             fromZtunnel + "meta l4proto tcp " + up,
             "ether type ip meta l4proto tcp ip saddr @enrolled_pods " + up,
             "ether type ip meta l4proto tcp ip saddr 10.244.1.0/24 ip daddr @enrolled_pods " + up,
         });
+  // ztunnel's MAC not known: no guard rule, the rest unchanged.
+  PlanInput unknownMac = testing::onBridge(testing::nodeWithPods(2));
+  unknownMac.ztunnel.bridge->ztunnelMac.reset();
+  auto without = computeNodePlan(unknownMac);
+  REQUIRE(without);
+  CHECK(without->bridgeNft->chains[0].rules.size() == 5);
+  CHECK(without->bridgeNft->chains[0].rules[0].text == fromZtunnel + markSpoofed);
 }
 
 TEST_CASE("bridge mode: the IP-layer chain reads the bridge's marks instead of the veth",

@@ -683,3 +683,31 @@ TEST_CASE("an enrolled routed pod whose veth becomes a bridge port is released",
   CHECK_THAT(w.enroller.notEnrolled().at("foo/b"),
              Catch::Matchers::Contains("port of openvswitch device ovs-system"));
 }
+
+TEST_CASE("a pod with ztunnel's MAC on its bridge is refused with code 7, others enrolled",
+          "[enroller][bridge][bad-input]") {
+  World w;
+  w.inspector.masters["/var/run/netns/zt-1"] = LinkMaster{ifOf("cni0"), "bridge"};
+  const MacAddr ztMac = *MacAddr::parse("0a:58:0a:f4:01:03");
+  w.inspector.bridges["veth1"] =
+      BridgeAttachment{ifOf("cni0"), *MacAddr::parse("02:42:0a:f4:01:01"),
+                       *Ipv4Prefix::parse("10.244.1.0/24"), ztMac};
+  REQUIRE(w.registerZtunnel().verdict == PodVerdict::kNotAmbient);
+  CHECK(renderNftTable(*w.node().owned.bridgeNft)
+            .find("iifname != \"veth1\" ether saddr 0a:58:0a:f4:01:03 counter drop") !=
+        std::string::npos);
+
+  w.inspector.masters["/var/run/netns/pod-7"] = LinkMaster{ifOf("cni0"), "bridge"};
+  w.inspector.macs["/var/run/netns/pod-7"] = ztMac;
+  auto r = w.send(PodCommand::kAdd, "foo", "twin", 7, "10.244.1.7");
+  CHECK(r.cniCode == kCniErrInvalidConfig);
+  CHECK_THAT(r.message, Catch::Matchers::Contains("ambient pod foo/twin: its MAC address "
+                                                  "0a:58:0a:f4:01:03 is also ztunnel's"));
+  CHECK(w.members().empty());
+
+  w.inspector.masters["/var/run/netns/pod-8"] = LinkMaster{ifOf("cni0"), "bridge"};
+  w.inspector.macs["/var/run/netns/pod-8"] = *MacAddr::parse("0a:58:0a:f4:01:08");
+  REQUIRE(w.send(PodCommand::kAdd, "foo", "other", 8, "10.244.1.8").verdict ==
+          PodVerdict::kEnrolled);
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.8")});
+}

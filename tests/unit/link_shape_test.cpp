@@ -74,3 +74,28 @@ TEST_CASE("a macvlan or ipvlan pod interface is refused naming its kind", "[link
   CHECK_THAT(refusalOf(checkCapturable(unknown, ifOf("eth0"), kRouted)),
              Contains("a device of unknown kind"));
 }
+
+TEST_CASE("on ztunnel's bridge a pod with ztunnel's or the bridge's MAC is refused",
+          "[link-shape][bridge][bad-input]") {
+  const BridgeAttachment cni0{ifOf("cni0"), *MacAddr::parse("02:42:0a:f4:01:01"),
+                              *Ipv4Prefix::parse("10.244.1.0/24"),
+                              *MacAddr::parse("0a:58:0a:f4:01:03")};
+  PodLink pod = veth(LinkMaster{ifOf("cni0"), "bridge"});
+  pod.mac = *MacAddr::parse("0a:58:0a:f4:01:07");
+  CHECK(checkMacOnBridge(pod, cni0));
+  CHECK(checkMacOnBridge(pod, std::nullopt));
+
+  pod.mac = cni0.ztunnelMac;
+  CHECK_THAT(refusalOf(checkMacOnBridge(pod, cni0)),
+             Contains("its MAC address 0a:58:0a:f4:01:03 is also ztunnel's on bridge cni0"));
+  pod.mac = cni0.mac;
+  CHECK_THAT(refusalOf(checkMacOnBridge(pod, cni0)),
+             Contains("its MAC address 02:42:0a:f4:01:01 is the bridge's own on bridge cni0"));
+
+  // Elsewhere (routed, another bridge) the same MAC cannot collide on ztunnel's bridge.
+  PodLink routed = veth();
+  routed.mac = cni0.ztunnelMac;
+  CHECK(checkMacOnBridge(routed, cni0));
+  PodLink unknown = veth(LinkMaster{ifOf("cni0"), "bridge"});
+  CHECK(checkMacOnBridge(unknown, cni0));
+}

@@ -23,8 +23,9 @@ inline PlanInput nodeWithPods(int count) {
 
 // The same node with ztunnel's veth a port of bridge cni0 (flannel-like), pods on it too.
 inline PlanInput onBridge(PlanInput in) {
-  in.ztunnel.bridge = BridgeAttachment{"cni0", *MacAddr::parse("02:42:0a:f4:01:01"),
-                                       *Ipv4Prefix::parse("10.244.1.0/24")};
+  in.ztunnel.bridge =
+      BridgeAttachment{"cni0", *MacAddr::parse("02:42:0a:f4:01:01"),
+                       *Ipv4Prefix::parse("10.244.1.0/24"), *MacAddr::parse("0a:58:0a:f4:01:03")};
   return in;
 }
 

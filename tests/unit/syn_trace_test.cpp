@@ -138,8 +138,9 @@ namespace {
 // subnet is 10.244.1.0/24; the node reaches its pods via cni0.
 TraceState bridgedNodeA() {
   PlanInput in = nodeA();
-  in.ztunnel.bridge = BridgeAttachment{"cni0", *MacAddr::parse("02:42:0a:f4:01:01"),
-                                       *Ipv4Prefix::parse("10.244.1.0/24")};
+  in.ztunnel.bridge =
+      BridgeAttachment{"cni0", *MacAddr::parse("02:42:0a:f4:01:01"),
+                       *Ipv4Prefix::parse("10.244.1.0/24"), *MacAddr::parse("0a:58:0a:f4:01:03")};
   TraceState s = stateOf(in);
   s.bridge = in.ztunnel.bridge;
   return s;
@@ -166,7 +167,7 @@ TEST_CASE("trace in bridge mode: the bridge table's hop comes before the IP laye
   INFO(all);
   const auto& h = *hops;
   REQUIRE(h.size() >= 11);
-  CHECK(h[1].find("(2) node bridge cni0 nft prerouting rule #4: ether type ip meta l4proto tcp "
+  CHECK(h[1].find("(2) node bridge cni0 nft prerouting rule #5: ether type ip meta l4proto tcp "
                   "ip saddr @enrolled_pods ether daddr set 02:42:0a:f4:01:01 meta pkttype set "
                   "host counter accept -> handed up to the IP layer on cni0, mark 0x0") == 0);
   CHECK(h[2].find("(3) node nft prerouting rule #9:") == 0);
@@ -175,7 +176,7 @@ TEST_CASE("trace in bridge mode: the bridge table's hop comes before the IP laye
   // ip chain's mark rule (not by an iifname rule, which cannot see a bridge port).
   int onward = hopWith(h, "ztunnel connects from 10.244.1.3");
   REQUIRE(onward > 0);
-  CHECK(h[onward + 1].find("node bridge cni0 nft prerouting rule #3: iifname \"" +
+  CHECK(h[onward + 1].find("node bridge cni0 nft prerouting rule #4: iifname \"" +
                            std::string(kZtunnelVeth) + "\" ether type ip meta l4proto tcp") !=
         std::string::npos);
   CHECK(h[onward + 1].find("mark 0x210") != std::string::npos);
