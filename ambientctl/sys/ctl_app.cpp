@@ -63,6 +63,13 @@ Result<Desired> loadDesired(const std::string& stateDir) {
   // The agent plans in bridge mode when ztunnel's veth is a bridge port; read it the same way.
   const ZtunnelRecord& z = *d.registry.ztunnel;
   auto bridge = readBridgeAttachment(d.config.nodeNetns, z.hostVeth, z.netns, z.podIfname);
+  if (!bridge && bridge.error().isNotFound()) {
+    return fail(ErrorCode::kNotFound,
+                "the registered ztunnel pod is not running on this node (" +
+                    bridge.error().message() +
+                    "): the node's rules stay pointed at it and ambient traffic waits for it (fail "
+                    "closed); check again once the ztunnel pod is back");
+  }
   if (!bridge) return fail(bridge.error().wrap("ztunnel's veth in the node namespace"));
   auto input = planInputFrom(d.registry, d.config, *bridge);
   if (!input) return fail(input.error().wrap("the registry in " + stateDir));

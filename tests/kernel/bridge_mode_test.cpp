@@ -396,6 +396,13 @@ TEST_CASE("bridge mode through the agent: ztunnel's MAC twin refused and a moved
   CHECK(within10s([&] { return sh(w.node.exec(ctl + " verify")).rc == 0; }));
   CHECK_THAT(w.connect(w.a, "10.244.1.11:8080"),
              Catch::StartsWith(captured(15001, "10.244.1.11", "10.244.1.10")));
+
+  // ztunnel's pod gone (its veth deleted): verify cannot plan without ztunnel's facts and says
+  // why, with exit code 2 ("could not check").
+  must(w.node.ip("link del vethzt"));
+  auto gone = sh(w.node.exec(ctl + " verify 2>&1"));
+  CHECK(gone.rc == 2);
+  CHECK_THAT(gone.out, Catch::Contains("the registered ztunnel pod is not running on this node"));
 }
 
 TEST_CASE("bridge mode with hairpin ports: captures unchanged, a plain pod reaches itself by VIP",
