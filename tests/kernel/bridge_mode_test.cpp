@@ -112,6 +112,19 @@ std::string captured(int port, const std::string& dst, const std::string& src) {
   return "zt:" + std::to_string(port) + " " + dst + ":8080 8080 " + dst + ":8080 " + src + ":";
 }
 
+// The same-bridge pairs and off-node inbound, each captured at the right port with the client's
+// own address seen by the destination.
+void checkSameBridgeCaptured(BridgeWorld& w) {
+  CHECK_THAT(w.connect(w.a, "10.244.1.11:8080"),
+             Catch::StartsWith(captured(15001, "10.244.1.11", "10.244.1.10")));
+  CHECK_THAT(w.connect(w.b, "10.244.1.10:8080"),
+             Catch::StartsWith(captured(15006, "10.244.1.10", "10.244.1.11")));
+  CHECK_THAT(w.connect(w.a, "10.244.1.12:8080"),
+             Catch::StartsWith(captured(15001, "10.244.1.12", "10.244.1.10")));
+  CHECK_THAT(w.connect(w.remote, "10.244.1.10:8080"),
+             Catch::StartsWith(captured(15006, "10.244.1.10", "172.30.0.2")));
+}
+
 }  // namespace
 
 TEST_CASE("bridge mode: without the bridge table same-bridge traffic bypasses ztunnel",
@@ -137,14 +150,7 @@ TEST_CASE("bridge mode: every path of an ambient pod on a bridge is captured at 
   w.startServers();
   w.startRelay();
 
-  CHECK_THAT(w.connect(w.a, "10.244.1.11:8080"),
-             Catch::StartsWith(captured(15001, "10.244.1.11", "10.244.1.10")));
-  CHECK_THAT(w.connect(w.b, "10.244.1.10:8080"),
-             Catch::StartsWith(captured(15006, "10.244.1.10", "10.244.1.11")));
-  CHECK_THAT(w.connect(w.a, "10.244.1.12:8080"),
-             Catch::StartsWith(captured(15001, "10.244.1.12", "10.244.1.10")));
-  CHECK_THAT(w.connect(w.remote, "10.244.1.10:8080"),
-             Catch::StartsWith(captured(15006, "10.244.1.10", "172.30.0.2")));
+  checkSameBridgeCaptured(w);
   CHECK_THAT(w.connect(w.a, "172.30.0.2:8080"),
              Catch::StartsWith(captured(15001, "172.30.0.2", "10.244.1.10")));
   // ztunnel's own IP answers from off the node (a metrics scrape), and plain pods are untouched.
@@ -434,14 +440,7 @@ TEST_CASE("bridge mode with hairpin ports: captures unchanged, a plain pod reach
              Catch::StartsWith("8080 10.244.1.11:8080 10.244.1.1:"));
   // The captured paths are unchanged: hairpin only lets a frame leave by its own port, and
   // the frames we hand up never reach the bridge's forwarding.
-  CHECK_THAT(w.connect(w.a, "10.244.1.11:8080"),
-             Catch::StartsWith(captured(15001, "10.244.1.11", "10.244.1.10")));
-  CHECK_THAT(w.connect(w.b, "10.244.1.12:8080"),
-             Catch::StartsWith(captured(15006, "10.244.1.12", "10.244.1.11")));
-  CHECK_THAT(w.connect(w.a, "10.244.1.12:8080"),
-             Catch::StartsWith(captured(15001, "10.244.1.12", "10.244.1.10")));
-  CHECK_THAT(w.connect(w.remote, "10.244.1.10:8080"),
-             Catch::StartsWith(captured(15006, "10.244.1.10", "172.30.0.2")));
+  checkSameBridgeCaptured(w);
   // Ambient pod a calling itself through its VIP: captured at 15001 with the VIP intact like
   // any call; ztunnel's onward connection is DNATed back to a and masqueraded by kube-proxy's
   // rule (a would drop a packet from its own address).

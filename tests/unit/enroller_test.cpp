@@ -531,12 +531,7 @@ TEST_CASE("a macvlan pod and a ztunnel pod in Open vSwitch are refused with code
 TEST_CASE("ztunnel on a bridge: pods on its bridge are enrolled in bridge mode, others refused",
           "[enroller][link-shape][bridge]") {
   World w;
-  const BridgeAttachment cni0{ifOf("cni0"), *MacAddr::parse("02:42:0a:f4:01:01"),
-                              *Ipv4Prefix::parse("10.244.1.0/24")};
-  w.inspector.masters["/var/run/netns/zt-1"] = LinkMaster{ifOf("cni0"), "bridge"};
-  w.inspector.bridges["veth1"] = cni0;  // zt-1's host veth
-  REQUIRE(w.registerZtunnel().verdict == PodVerdict::kNotAmbient);
-  REQUIRE(w.node().owned.bridgeNft);
+  w.registerZtunnelOnCni0();
   CHECK(w.node().owned.bridgeNft->family == NftFamily::kBridge);
 
   // A pod on ztunnel's bridge: enrolled, its IP in both tables' sets.
@@ -597,11 +592,7 @@ TEST_CASE("ztunnel's bridge that cannot be read fails the pass with a reason",
 TEST_CASE("ztunnel's veth gone keeps the last bridge facts and the pass goes on",
           "[enroller][bridge][bad-input]") {
   World w;
-  w.inspector.masters["/var/run/netns/zt-1"] = LinkMaster{ifOf("cni0"), "bridge"};
-  w.inspector.bridges["veth1"] = BridgeAttachment{
-      ifOf("cni0"), *MacAddr::parse("02:42:0a:f4:01:01"), *Ipv4Prefix::parse("10.244.1.0/24")};
-  REQUIRE(w.registerZtunnel().verdict == PodVerdict::kNotAmbient);
-  REQUIRE(w.node().owned.bridgeNft);
+  w.registerZtunnelOnCni0();
   // The ztunnel pod deleted: its veth is gone from the node. Ambient traffic stays captured
   // toward it (fail closed) and the node's drift is still repaired.
   w.inspector.bridgeError = Error{ErrorCode::kNotFound, 0, "veth veth1 in the node namespace"};
@@ -614,10 +605,7 @@ TEST_CASE("ztunnel's veth gone keeps the last bridge facts and the pass goes on"
 TEST_CASE("an enrolled pod whose veth moves to another bridge is released, and comes back",
           "[enroller][bridge][bad-input]") {
   World w;
-  w.inspector.masters["/var/run/netns/zt-1"] = LinkMaster{ifOf("cni0"), "bridge"};
-  w.inspector.bridges["veth1"] = BridgeAttachment{
-      ifOf("cni0"), *MacAddr::parse("02:42:0a:f4:01:01"), *Ipv4Prefix::parse("10.244.1.0/24")};
-  REQUIRE(w.registerZtunnel().verdict == PodVerdict::kNotAmbient);
+  w.registerZtunnelOnCni0();
   w.inspector.masters["/var/run/netns/pod-7"] = LinkMaster{ifOf("cni0"), "bridge"};
   w.inspector.masters["/var/run/netns/pod-8"] = LinkMaster{ifOf("cni0"), "bridge"};
   REQUIRE(w.send(PodCommand::kAdd, "foo", "moved", 7, "10.244.1.7").verdict ==
@@ -687,12 +675,7 @@ TEST_CASE("an enrolled routed pod whose veth becomes a bridge port is released",
 TEST_CASE("a pod with ztunnel's MAC on its bridge is refused with code 7, others enrolled",
           "[enroller][bridge][bad-input]") {
   World w;
-  w.inspector.masters["/var/run/netns/zt-1"] = LinkMaster{ifOf("cni0"), "bridge"};
-  const MacAddr ztMac = *MacAddr::parse("0a:58:0a:f4:01:03");
-  w.inspector.bridges["veth1"] =
-      BridgeAttachment{ifOf("cni0"), *MacAddr::parse("02:42:0a:f4:01:01"),
-                       *Ipv4Prefix::parse("10.244.1.0/24"), ztMac};
-  REQUIRE(w.registerZtunnel().verdict == PodVerdict::kNotAmbient);
+  const MacAddr ztMac = *w.registerZtunnelOnCni0().ztunnelMac;
   CHECK(renderNftTable(*w.node().owned.bridgeNft)
             .find("iifname != \"veth1\" ether saddr 0a:58:0a:f4:01:03 counter drop") !=
         std::string::npos);

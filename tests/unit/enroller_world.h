@@ -46,6 +46,17 @@ struct World {
   PodReply registerZtunnel() {
     return addZtunnel("ztunnel-a", "10.244.1.3", "/var/run/netns/zt-1");
   }
+  // The same with ztunnel's veth (veth1) a port of bridge cni0 (bridge mode); returns what the
+  // inspector reports for that bridge, which tests may change.
+  BridgeAttachment& registerZtunnelOnCni0() {
+    inspector.masters["/var/run/netns/zt-1"] = LinkMaster{"cni0", "bridge"};
+    inspector.bridges["veth1"] =
+        BridgeAttachment{"cni0", *MacAddr::parse("02:42:0a:f4:01:01"),
+                         *Ipv4Prefix::parse("10.244.1.0/24"), *MacAddr::parse("0a:58:0a:f4:01:03")};
+    REQUIRE(registerZtunnel().verdict == PodVerdict::kNotAmbient);
+    REQUIRE(node().owned.bridgeNft);
+    return inspector.bridges["veth1"];
+  }
   // Ztunnel pod istio-system/<name> starting in `netns` with `ip`.
   PodReply addZtunnel(const std::string& name, const std::string& ip, const std::string& netns) {
     return enroller.handle(ztunnelAdd(netns, ip, name));
