@@ -253,11 +253,10 @@ bool within10s(F cond) {
 
 }  // namespace
 
-TEST_CASE("bridge mode through the agent: enrolled at ADD, verify and trace, restart, new MAC",
-          "[kernel][agent][bridge]") {
-  BridgeWorld w(true);
-  AgentHarness agent(w.node);
-  agent.start();
+namespace {
+
+// ztunnel's pod, then ambient pods a and c and plain pod b, through the agent's ADDs.
+void addWorldPods(AgentHarness& agent, BridgeWorld& w) {
   REQUIRE(agent.send(ztunnelAdd(w.zt.path(), "10.244.1.3"))->verdict == PodVerdict::kNotAmbient);
   REQUIRE(agent.send(podAdd("foo", "a", w.a.path(), "10.244.1.10"))->verdict ==
           PodVerdict::kEnrolled);
@@ -265,6 +264,16 @@ TEST_CASE("bridge mode through the agent: enrolled at ADD, verify and trace, res
           PodVerdict::kEnrolled);
   REQUIRE(agent.send(podAdd("plain", "b", w.b.path(), "10.244.1.11"))->verdict ==
           PodVerdict::kNotAmbient);
+}
+
+}  // namespace
+
+TEST_CASE("bridge mode through the agent: enrolled at ADD, verify and trace, restart, new MAC",
+          "[kernel][agent][bridge]") {
+  BridgeWorld w(true);
+  AgentHarness agent(w.node);
+  agent.start();
+  addWorldPods(agent, w);
   const std::string bridgeSet = "nft list set bridge ambient_bridge enrolled_pods";
   auto set = must(w.node.exec(bridgeSet));
   CHECK(set.find("10.244.1.10") != std::string::npos);
@@ -347,13 +356,7 @@ TEST_CASE("bridge mode through the agent: ztunnel's MAC twin refused and a moved
   AgentHarness agent(w.node);
   agent.reconcileInterval = 60;  // passes only when asked: the moves below are looked at first
   agent.start();
-  REQUIRE(agent.send(ztunnelAdd(w.zt.path(), "10.244.1.3"))->verdict == PodVerdict::kNotAmbient);
-  REQUIRE(agent.send(podAdd("foo", "a", w.a.path(), "10.244.1.10"))->verdict ==
-          PodVerdict::kEnrolled);
-  REQUIRE(agent.send(podAdd("foo", "c", w.c.path(), "10.244.1.12"))->verdict ==
-          PodVerdict::kEnrolled);
-  REQUIRE(agent.send(podAdd("plain", "b", w.b.path(), "10.244.1.11"))->verdict ==
-          PodVerdict::kNotAmbient);
+  addWorldPods(agent, w);
   // A pod whose MAC is ztunnel's is refused at ADD (code 7); the guard rule the agent planned
   // with ztunnel's MAC, read from ztunnel's namespace, keeps ztunnel's port.
   TestNetns twin("twin");
