@@ -550,11 +550,17 @@ std::optional<std::string> Enroller::uncapturablePort(
   auto port = ports.find(rec.hostVeth);
   // A veth that is gone belongs to a pod being removed: its DEL or the API releases it.
   if (port == ports.end()) return std::nullopt;
+  // ztunnel's bridge as the same dump shows it, not as the last pass read it: a bridge renamed
+  // since then must not make every pod on it look moved. ztunnel's veth missing (its pod
+  // restarting): nothing to judge against.
+  if (!registry_.ztunnel) return std::nullopt;
+  auto zt = ports.find(registry_.ztunnel->hostVeth);
+  if (zt == ports.end()) return std::nullopt;
+  std::optional<IfName> ztBridge;
+  if (zt->second && zt->second->kind == "bridge") ztBridge = zt->second->name;
   PodLink link;
   link.hostVeth = rec.hostVeth;
   link.hostMaster = port->second;
-  std::optional<IfName> ztBridge;
-  if (ztunnelBridge_) ztBridge = ztunnelBridge_->bridge;
   auto c = checkCapturable(link, rec.ifname, ztBridge);
   if (c) return std::nullopt;
   return c.error().message();

@@ -123,7 +123,8 @@ class Enroller {
   // full pass repairs any drift.
   Status applyPodChangeLocked(const PodRecord& pod, bool enroll);
   // Why an enrolled pod's host veth can no longer be captured (it was moved to another bridge
-  // or a non-bridge master since its enrollment), or nothing. `ports`: nodePortMasters().
+  // or a non-bridge master since its enrollment), or nothing. `ports`: nodePortMasters(), which
+  // also gives ztunnel's bridge (one snapshot, whatever the last pass read).
   std::optional<std::string> uncapturablePort(
       const PodRecord& rec, const std::map<IfName, std::optional<LinkMaster>>& ports) const;
   // Enrolls or releases one registered pod; `why` is the membership reason.

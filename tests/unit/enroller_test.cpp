@@ -650,7 +650,7 @@ TEST_CASE("an enrolled routed pod whose veth becomes a bridge port is released",
           "[enroller][link-shape][bad-input]") {
   World w;
   REQUIRE(w.registerZtunnel().verdict == PodVerdict::kNotAmbient);
-  w.inspector.routedPorts = {"/var/run/netns/pod-7", "/var/run/netns/pod-8"};
+  w.inspector.routedPorts = {"/var/run/netns/zt-1", "/var/run/netns/pod-7", "/var/run/netns/pod-8"};
   REQUIRE(w.send(PodCommand::kAdd, "foo", "a", 7, "10.244.1.7").verdict == PodVerdict::kEnrolled);
   REQUIRE(w.send(PodCommand::kAdd, "foo", "b", 8, "10.244.1.8").verdict == PodVerdict::kEnrolled);
   REQUIRE(w.enroller.resync());
@@ -693,4 +693,24 @@ TEST_CASE("a pod with ztunnel's MAC on its bridge is refused with code 7, others
   REQUIRE(w.send(PodCommand::kAdd, "foo", "other", 8, "10.244.1.8").verdict ==
           PodVerdict::kEnrolled);
   CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.8")});
+}
+
+TEST_CASE("a bridge renamed between passes does not make its pods look moved",
+          "[enroller][bridge][bad-input]") {
+  World w;
+  w.registerZtunnelOnCni0();
+  w.inspector.masters["/var/run/netns/pod-7"] = LinkMaster{ifOf("cni0"), "bridge"};
+  REQUIRE(w.send(PodCommand::kAdd, "foo", "a", 7, "10.244.1.7").verdict == PodVerdict::kEnrolled);
+  // cni0 renamed cbr0: a resync runs before the next full pass re-reads the bridge facts. The
+  // dump shows ztunnel and the pod on the same bridge, so nothing is released.
+  w.inspector.masters["/var/run/netns/zt-1"] = LinkMaster{ifOf("cbr0"), "bridge"};
+  w.inspector.masters["/var/run/netns/pod-7"] = LinkMaster{ifOf("cbr0"), "bridge"};
+  REQUIRE(w.enroller.resync());
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.7")});
+  CHECK(w.enroller.notEnrolled().empty());
+  // ztunnel's veth missing from the dump (its pod restarting): nothing to judge against.
+  w.inspector.masters.erase("/var/run/netns/zt-1");
+  w.inspector.masters["/var/run/netns/pod-7"] = LinkMaster{ifOf("br1"), "bridge"};
+  REQUIRE(w.enroller.resync());
+  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.7")});
 }
