@@ -474,7 +474,11 @@ TEST_CASE("bridge mode: a pod with ztunnel's MAC cannot draw ztunnel's traffic t
                                                   " udp-send 10.244.1.250:9; sleep 0.02; done'"));
   };
 
-  // Negative control: the bridge-mode plan without the guard (ztunnel's MAC unknown).
+  // Negative control: the bridge-mode plan without the guard (ztunnel's MAC unknown). The
+  // impostor's frames move ztunnel's forwarding entry to its port, where the node's packets to
+  // ztunnel then go. (Whether a given connection then fails depends on when ztunnel next sends
+  // a frame of its own and takes the entry back: on the host a's next connection fails, in the
+  // geneve VM it once got through, so the entry itself is what this checks.)
   w.useBridgeMode();
   w.in.ztunnel.bridge->ztunnelMac.reset();
   w.apply();
@@ -486,7 +490,6 @@ TEST_CASE("bridge mode: a pod with ztunnel's MAC cannot draw ztunnel's traffic t
       return sh(w.node.exec("bridge fdb show br cni0"))
                  .out.find(std::string(kZtunnelMac) + " dev vethtwin") != std::string::npos;
     }));
-    CHECK(w.connect(w.a, "10.244.1.11:8080").empty());
   }
 
   // With the guard: the impostor's frames are dropped before the bridge learns from them, so
