@@ -118,3 +118,146 @@ TEST_CASE("inbound CONNECT validation") {
   CHECK(computeInboundTarget(v, to16008, "n2", moved).status == 401);
   CHECK(computeInboundTarget(v, to15008, "n2", moved).status == 200);
 }
+
+namespace {
+
+// Dual stack: d2 and wpd list their IPv6 address first, so front() would be the wrong family
+// for an IPv4 destination; v4only/v6only have one family each.
+WorkloadView makeDualStackView() {
+  auto v = parseWorkloadView(R"({
+    "workloads": [
+      {"uid": "client", "name": "client", "namespace": "a", "serviceAccount": "client",
+       "node": "n1", "workloadIps": ["10.0.1.2", "fd00:1::2"], "protocol": "HBONE", "services": {}},
+      {"uid": "d1", "name": "d1", "namespace": "b", "serviceAccount": "srv", "node": "n2",
+       "workloadIps": ["10.0.2.2", "fd00:2::2"], "protocol": "HBONE",
+       "services": {"b/dual.b": {"80": 8080}}},
+      {"uid": "d2", "name": "d2", "namespace": "b", "serviceAccount": "srv", "node": "n2",
+       "workloadIps": ["fd00:2::3", "10.0.2.3"], "protocol": "HBONE",
+       "services": {"b/dual.b": {"80": 8080}}},
+      {"uid": "v4only", "name": "v4only", "namespace": "b", "serviceAccount": "srv", "node": "n2",
+       "workloadIps": ["10.0.2.4"], "protocol": "HBONE",
+       "services": {"b/dual.b": {"80": 8080}, "b/only4.b": {"80": 8080}}},
+      {"uid": "v6only", "name": "v6only", "namespace": "b", "serviceAccount": "srv", "node": "n2",
+       "workloadIps": ["fd00:2::5"], "protocol": "HBONE", "services": {"b/dual.b": {"80": 8080}}},
+      {"uid": "hello", "name": "hello", "namespace": "d", "node": "n4",
+       "workloadIps": ["10.0.4.2", "fd00:4::2"], "protocol": "HBONE",
+       "waypoint": {"destination": {"namespace": "d", "hostname": "wp.d"}}, "services": {}},
+      {"uid": "hello6", "name": "hello6", "namespace": "d", "node": "n4",
+       "workloadIps": ["10.0.4.3"], "protocol": "HBONE",
+       "waypoint": {"destination": {"namespace": "d", "hostname": "wp6.d"}}, "services": {}},
+      {"uid": "wp4", "name": "wp4", "namespace": "d", "serviceAccount": "waypoint",
+       "workloadIps": ["10.0.9.4"], "services": {"d/wp.d": {}}},
+      {"uid": "wp6", "name": "wp6", "namespace": "d", "serviceAccount": "waypoint",
+       "workloadIps": ["fd00:9::6"], "services": {"d/wp.d": {}, "d/wp6.d": {}}},
+      {"uid": "wpd", "name": "wpd", "namespace": "d", "serviceAccount": "waypoint",
+       "workloadIps": ["fd00:9::7", "10.0.9.7"], "services": {"d/wp.d": {}}}
+    ],
+    "services": [
+      {"name": "dual", "namespace": "b", "hostname": "dual.b",
+       "vips": ["/10.96.0.20", "/fd00:96::20"], "ports": {"80": 8080}},
+      {"name": "only4", "namespace": "b", "hostname": "only4.b",
+       "vips": ["/10.96.0.21", "/fd00:96::21"], "ports": {"80": 8080}},
+      {"name": "wp", "namespace": "d", "hostname": "wp.d", "vips": [], "ports": {}},
+      {"name": "wp6", "namespace": "d", "hostname": "wp6.d", "vips": [], "ports": {}}
+    ]})",
+                             "cluster.local");
+  REQUIRE(v);
+  return std::move(*v);
+}
+
+// The addresses a destination is sent to over many picks (HBONE: the CONNECT authority's IP).
+std::set<std::string> pickedIps(const WorkloadView& v, const char* client, const char* dst) {
+  std::set<std::string> seen;
+  for (uint64_t pick = 0; pick < 64; ++pick) {
+    OutboundRoute r = computeOutboundRoute(v, sa(client), sa(dst), pick, 15008);
+    REQUIRE(r.kind == RouteKind::kHbone);
+    CHECK(r.connectTo.ip == r.authority.ip);
+    CHECK(r.connectTo.port == 15008);
+    CHECK(r.authority.port == 8080);
+    seen.insert(r.authority.ip.toString());
+  }
+  return seen;
+}
+
+}  // namespace
+
+TEST_CASE("dual-stack service: balanced within the family of the VIP the client dialled") {
+  WorkloadView v = makeDualStackView();
+  // v4only is no candidate for the IPv6 VIP, v6only none for the IPv4 VIP; d2 gives its IPv4
+  // address to the IPv4 VIP although it lists IPv6 first.
+  CHECK(pickedIps(v, "[fd00:1::2]:40000", "[fd00:96::20]:80") ==
+        std::set<std::string>{"fd00:2::2", "fd00:2::3", "fd00:2::5"});
+  CHECK(pickedIps(v, "10.0.1.2:40000", "10.96.0.20:80") ==
+        std::set<std::string>{"10.0.2.2", "10.0.2.3", "10.0.2.4"});
+  OutboundRoute r = computeOutboundRoute(v, sa("[fd00:1::2]:1"), sa("[fd00:96::20]:80"), 0, 15008);
+  CHECK(r.authority.toString().front() == '[');
+  CHECK(r.sourceIdentity == "spiffe://cluster.local/ns/a/sa/client");
+}
+
+TEST_CASE("dual-stack service: no endpoint of the VIP's family is a refusal naming the family") {
+  WorkloadView v = makeDualStackView();
+  OutboundRoute r = computeOutboundRoute(v, sa("[fd00:1::2]:1"), sa("[fd00:96::21]:80"), 0, 15008);
+  CHECK(r.kind == RouteKind::kReject);
+  CHECK(r.reason ==
+        "service b/only4.b has no ready endpoint with an IPv6 address (1 ready endpoint(s) have "
+        "only IPv4)");
+  r = computeOutboundRoute(v, sa("10.0.1.2:1"), sa("10.96.0.21:80"), 0, 15008);
+  CHECK(r.kind == RouteKind::kHbone);
+  CHECK(r.authority.toString() == "10.0.2.4:8080");
+}
+
+TEST_CASE("dual-stack workload addressed directly keeps the address dialled") {
+  WorkloadView v = makeDualStackView();
+  OutboundRoute r = computeOutboundRoute(v, sa("[fd00:1::2]:1"), sa("[fd00:2::3]:8080"), 0, 15008);
+  REQUIRE(r.kind == RouteKind::kHbone);
+  CHECK(r.connectTo.toString() == "[fd00:2::3]:15008");
+  CHECK(r.authority.toString() == "[fd00:2::3]:8080");
+  r = computeOutboundRoute(v, sa("10.0.1.2:1"), sa("10.0.2.3:8080"), 0, 15008);
+  REQUIRE(r.kind == RouteKind::kHbone);
+  CHECK(r.connectTo.toString() == "10.0.2.3:15008");
+}
+
+TEST_CASE("waypoint by hostname: an address of the destination's family is preferred") {
+  WorkloadView v = makeDualStackView();
+  std::set<std::string> v6;
+  std::set<std::string> v4;
+  for (uint64_t pick = 0; pick < 64; ++pick) {
+    OutboundRoute r =
+        computeOutboundRoute(v, sa("[fd00:1::2]:1"), sa("[fd00:4::2]:7000"), pick, 15008);
+    REQUIRE(r.kind == RouteKind::kHbone);
+    CHECK(r.viaWaypoint);
+    CHECK(r.authority.toString() == "[fd00:4::2]:7000");
+    CHECK(r.expectedIdentity == "spiffe://cluster.local/ns/d/sa/waypoint");
+    v6.insert(r.connectTo.toString());
+    r = computeOutboundRoute(v, sa("10.0.1.2:1"), sa("10.0.4.2:7000"), pick, 15008);
+    REQUIRE(r.kind == RouteKind::kHbone);
+    v4.insert(r.connectTo.toString());
+  }
+  CHECK(v6 == std::set<std::string>{"[fd00:9::6]:15008", "[fd00:9::7]:15008"});
+  CHECK(v4 == std::set<std::string>{"10.0.9.4:15008", "10.0.9.7:15008"});
+  // A waypoint with no address of that family is still used (the leg then cannot keep the
+  // client's source address, see originalSourceFor).
+  OutboundRoute r = computeOutboundRoute(v, sa("10.0.1.2:1"), sa("10.0.4.3:7000"), 0, 15008);
+  REQUIRE(r.kind == RouteKind::kHbone);
+  CHECK(r.connectTo.toString() == "[fd00:9::6]:15008");
+}
+
+TEST_CASE("inbound CONNECT to a dual-stack workload: either address, IPv6 in brackets") {
+  WorkloadView v = makeDualStackView();
+  auto connect = [&](const char* authority) {
+    return computeInboundTarget(v, {"CONNECT", authority, "", "", ""}, "n2");
+  };
+  InboundDecision d6 = connect("[fd00:2::3]:8080");
+  InboundDecision d4 = connect("10.0.2.3:8080");
+  REQUIRE(d6.status == 200);
+  REQUIRE(d4.status == 200);
+  CHECK(d6.destination == d4.destination);
+  CHECK(d6.destination->uid == "d2");
+  CHECK(d6.target.toString() == "[fd00:2::3]:8080");
+  CHECK(connect("[fd00:2::5]:8080").status == 200);
+  CHECK(connect("fd00:2::3:8080").status == 400);         // unbracketed IPv6
+  CHECK(connect("[10.0.2.3]:8080").status == 400);        // bracketed IPv4
+  CHECK(connect("[fd00:2::3%eth0]:8080").status == 400);  // zone identifier
+  CHECK(connect("[fd00:2::99]:8080").status == 401);      // unknown
+  CHECK(connect("[fd00:1::2]:8080").status == 401);       // another node's workload
+}

@@ -90,6 +90,72 @@ TEST_CASE("addresses parse in both families") {
   CHECK_FALSE(SocketAddr::parse("fd00::1:80"));
 }
 
+TEST_CASE("authorities are parsed and written as RFC 3986 writes them") {
+  using namespace std::string_literals;
+  // Round trips: text -> value -> canonical text (RFC 5952 for IPv6) -> the same value.
+  const std::pair<std::string, std::string> trips[] = {
+      {"[fd00::1]:15008", "[fd00::1]:15008"},
+      {"[::1]:80", "[::1]:80"},
+      {"[2001:db8::a:b]:65535", "[2001:db8::a:b]:65535"},
+      {"[FD00:0:0::A]:80", "[fd00::a]:80"},
+      {"[fd00:0:0:0:0:0:0:1]:8080", "[fd00::1]:8080"},
+      {"[::]:0", "[::]:0"},
+      {"10.1.2.3:80", "10.1.2.3:80"},
+      {"10.1.2.3:080", "10.1.2.3:80"},
+      // IPv4-mapped is the IPv4 address, as IpAddr::parse and the kernel's sockaddrs make it.
+      {"[::ffff:10.0.0.1]:80", "10.0.0.1:80"},
+  };
+  for (const auto& [in, out] : trips) {
+    INFO(in);
+    auto a = SocketAddr::parse(in);
+    REQUIRE(a);
+    CHECK(a->toString() == out);
+    auto back = SocketAddr::parse(a->toString());
+    REQUIRE(back);
+    CHECK(*back == *a);
+  }
+  CHECK(SocketAddr::parse("[::ffff:10.0.0.1]:80")->ip.v6 == false);
+  CHECK(SocketAddr::parse("[fd00::1]:80")->ip.v6);
+  CHECK((SocketAddr{*IpAddr::parse("fd00:2::2"), 443}).toString() == "[fd00:2::2]:443");
+
+  const std::string refused[] = {
+      "fd00::1:80",  // IPv6 without brackets: the port is not separable
+      "::1:80",
+      "fd00::1",        // no port
+      "[10.1.2.3]:80",  // brackets hold IPv6 (or IPvFuture) only
+      "[::ffff]:80x",
+      "[fe80::1%eth0]:80",    // zone identifier
+      "[fe80::1%25eth0]:80",  // zone identifier, RFC 6874 spelling
+      "[fd00::1]",            // no port
+      "[fd00::1]:",           // empty port
+      "[fd00::1]80",
+      "[fd00::1]:80x",
+      "[fd00::1]:65536",
+      "[fd00::1]:-1",
+      "[fd00::1]:+80",
+      "[fd00::1]:80]",
+      "[fd00::1:80",
+      "fd00::1]:80",
+      "[[fd00::1]]:80",
+      "[]:80",
+      "[v1.x]:80",        // IPvFuture
+      "host.example:80",  // a name, not an address
+      " 10.1.2.3:80",
+      "10.1.2.3:",
+      ":80",
+      "10.1.2:80",
+      "010.1.2.3:80",
+      "10.1.2.3\0:80"s,  // NUL inside the host
+      "[fd00::1\0]:80"s,
+  };
+  for (const auto& text : refused) {
+    INFO(text);
+    CHECK_FALSE(SocketAddr::parse(text));
+  }
+  CHECK_FALSE(IpAddr::parse("10.0.0.1\0junk"s));
+  CHECK_FALSE(IpAddr::parse("fe80::1%eth0"));
+}
+
 TEST_CASE("mutated config documents never crash the parser") {
   // Untrusted-input property: every byte-level mutation either parses or yields an error.
   const std::string base = kView;

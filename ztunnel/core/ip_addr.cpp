@@ -10,6 +10,12 @@ namespace zt {
 
 Result<IpAddr> IpAddr::parse(std::string_view text) {
   std::string s(text);
+  // inet_pton stops at a NUL: "10.0.0.1\0junk" would pass for 10.0.0.1.
+  if (s.find('\0') != std::string::npos)
+    return fail(ErrorCode::kInvalidInput, "NUL byte in IP address");
+  // A zone (fe80::1%eth0, RFC 4007/6874) names an interface of one host: never a workload's.
+  if (s.find('%') != std::string::npos)
+    return fail(ErrorCode::kInvalidInput, "IPv6 zone identifiers are not accepted: '" + s + "'");
   IpAddr a;
   if (inet_pton(AF_INET, s.c_str(), a.bytes.data()) == 1) return a;
   a.v6 = true;
@@ -54,10 +60,14 @@ bool IpAddr::isUnspecified() const {
   return true;
 }
 
+// RFC 3986 section 3.2.2: host = IP-literal / IPv4address; IP-literal = "[" IPv6address "]".
+// An IPv6 address is written only in brackets, an IPv4 one only without; an IPv4-mapped literal
+// ([::ffff:a.b.c.d]) is the IPv4 address, as IpAddr::parse and the kernel's sockaddrs give it.
 Result<SocketAddr> SocketAddr::parse(std::string_view text) {
   std::string_view host;
   std::string_view port;
-  if (!text.empty() && text.front() == '[') {
+  bool bracketed = !text.empty() && text.front() == '[';
+  if (bracketed) {
     size_t close = text.find(']');
     if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
       return fail(ErrorCode::kInvalidInput, "bad [ipv6]:port: '" + std::string(text) + "'");
@@ -66,12 +76,16 @@ Result<SocketAddr> SocketAddr::parse(std::string_view text) {
   } else {
     size_t colon = text.rfind(':');
     if (colon == std::string_view::npos || text.find(':') != colon)
-      return fail(ErrorCode::kInvalidInput, "expected ip:port, got '" + std::string(text) + "'");
+      return fail(ErrorCode::kInvalidInput,
+                  "expected ipv4:port or [ipv6]:port, got '" + std::string(text) + "'");
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
   auto ip = IpAddr::parse(host);
   if (!ip) return fail(ip.error());
+  if (bracketed && host.find(':') == std::string_view::npos)
+    return fail(ErrorCode::kInvalidInput,
+                "an IPv4 address is not written in brackets: '" + std::string(text) + "'");
   unsigned value = 0;
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
   if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || value > 65535)

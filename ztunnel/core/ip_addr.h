@@ -27,9 +27,10 @@ struct SocketAddr {
   IpAddr ip;
   uint16_t port = 0;
 
-  // "1.2.3.4:80" or "[::1]:80".
+  // An RFC 3986 authority with an IP host: "1.2.3.4:80" or "[::1]:80"; refuses an unbracketed
+  // IPv6 address, a bracketed IPv4 one, zone identifiers, host names and a missing port.
   static Result<SocketAddr> parse(std::string_view text);
-  std::string toString() const;
+  std::string toString() const;  // the same form; IPv6 as RFC 5952 writes it, in brackets
   auto operator<=>(const SocketAddr&) const = default;
 };
 

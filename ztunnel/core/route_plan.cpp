@@ -12,8 +12,22 @@ uint16_t mapPort(const PortMap& ports, uint16_t port) {
   return it->second;
 }
 
+const char* familyName(bool v6) {
+  return v6 ? "IPv6" : "IPv4";
+}
+
+// The workload's address of one family (the first, when the config lists several), if any.
+const IpAddr* addressOfFamily(const Workload& w, bool v6) {
+  for (const IpAddr& ip : w.workloadIps)
+    if (ip.v6 == v6) return &ip;
+  return nullptr;
+}
+
+// A waypoint given by hostname: one of its service's ready endpoints, preferring those with an
+// address of the destination's family (so the HBONE leg can keep the client's source address);
+// any ready one otherwise.
 const Workload* resolveGatewayWorkload(const WorkloadView& view, const GatewayAddress& g,
-                                       uint64_t pick, IpAddr* ip) {
+                                       uint64_t pick, bool v6, IpAddr* ip) {
   if (g.address) {
     *ip = *g.address;
     return view.findWorkloadByIp(*g.address);
@@ -21,13 +35,18 @@ const Workload* resolveGatewayWorkload(const WorkloadView& view, const GatewayAd
   const Service* svc = view.findServiceByHostname(g.hostnameNamespace, g.hostname);
   if (!svc) return nullptr;
   std::vector<const Workload*> ready;
+  std::vector<const Workload*> sameFamily;
   for (const auto& [uid, ep] : svc->endpoints) {
     const Workload* w = view.findWorkloadByUid(ep.workloadUid);
-    if (w && ep.status == HealthStatus::kHealthy && !w->workloadIps.empty()) ready.push_back(w);
+    if (!w || ep.status != HealthStatus::kHealthy || w->workloadIps.empty()) continue;
+    ready.push_back(w);
+    if (addressOfFamily(*w, v6)) sameFamily.push_back(w);
   }
-  if (ready.empty()) return nullptr;
-  const Workload* w = ready[pick % ready.size()];
-  *ip = w->workloadIps.front();
+  const auto& from = sameFamily.empty() ? ready : sameFamily;
+  if (from.empty()) return nullptr;
+  const Workload* w = from[pick % from.size()];
+  const IpAddr* addr = addressOfFamily(*w, v6);
+  *ip = addr ? *addr : w->workloadIps.front();
   return w;
 }
 
@@ -45,24 +64,40 @@ OutboundRoute computeOutboundRoute(const WorkloadView& view, const SocketAddr& s
   if (const Service* svc = view.findServiceByVip(dst.ip)) {
     r.service = svc;
     if (svc->waypoint) waypoint = &*svc->waypoint;
-    std::vector<std::pair<const Workload*, const Endpoint*>> ready;
+    // Balanced within the family the client dialled: an endpoint without an address of that
+    // family is no candidate (the client's source could not be kept across families).
+    struct Candidate {
+      const Workload* workload;
+      const Endpoint* endpoint;
+      const IpAddr* address;
+    };
+    std::vector<Candidate> ready;
+    size_t otherFamilyOnly = 0;
     for (const auto& [uid, ep] : svc->endpoints) {
       const Workload* w = view.findWorkloadByUid(ep.workloadUid);
       if (!w || w->workloadIps.empty()) continue;
       if (ep.status != HealthStatus::kHealthy || w->status != HealthStatus::kHealthy) continue;
-      ready.emplace_back(w, &ep);
+      if (const IpAddr* addr = addressOfFamily(*w, dst.ip.v6))
+        ready.push_back({w, &ep, addr});
+      else
+        ++otherFamilyOnly;
     }
     if (ready.empty() && !waypoint) {
       r.reason = "service " + svc->ns + "/" + svc->hostname + " has no ready endpoint";
+      if (otherFamilyOnly > 0)
+        r.reason += " with an " + std::string(familyName(dst.ip.v6)) + " address (" +
+                    std::to_string(otherFamilyOnly) + " ready endpoint(s) have only " +
+                    familyName(!dst.ip.v6) + ")";
       return r;
     }
     if (!ready.empty()) {
-      auto [w, ep] = ready[pick % ready.size()];
-      target = w;
+      const Candidate& c = ready[pick % ready.size()];
+      target = c.workload;
+      const Endpoint* ep = c.endpoint;
       uint16_t port =
           ep->port.empty() ? mapPort(svc->ports, dst.port) : mapPort(ep->port, dst.port);
       if (ep->port.empty() && !svc->ports.count(dst.port)) port = dst.port;
-      targetAddr = SocketAddr{w->workloadIps.front(), port};
+      targetAddr = SocketAddr{*c.address, port};
     }
   } else {
     target = view.findWorkloadByIp(dst.ip);
@@ -72,7 +107,7 @@ OutboundRoute computeOutboundRoute(const WorkloadView& view, const SocketAddr& s
 
   if (waypoint) {
     IpAddr wpIp;
-    const Workload* wp = resolveGatewayWorkload(view, *waypoint, pick, &wpIp);
+    const Workload* wp = resolveGatewayWorkload(view, *waypoint, pick, dst.ip.v6, &wpIp);
     if (wpIp.isUnspecified() && !waypoint->address) {
       r.reason = "waypoint " + waypoint->hostname + " has no ready endpoint";
       return r;

@@ -31,7 +31,10 @@ struct OutboundRoute {
   std::string reason;  // why kReject
 };
 
-// `pick` is a caller-supplied random number used to choose among ready endpoints.
+// `pick` is a caller-supplied random number used to choose among ready endpoints. A service VIP
+// is balanced within its own family: only endpoints with an address of the VIP's family (IPv4 or
+// IPv6) are candidates, and that address is used; none: kReject naming the family. A waypoint
+// given by hostname prefers an endpoint address of the destination's family.
 OutboundRoute computeOutboundRoute(const WorkloadView& view, const SocketAddr& source,
                                    const SocketAddr& originalDestination, uint64_t pick,
                                    uint16_t hbonePort);
