@@ -72,11 +72,13 @@ class Tracer {
     return true;
   }
 
-  // The first of our ip rules that matches, as the kernel walks them (lower priority first).
+  // The first of our IPv4 ip rules that matches, as the kernel walks them (lower priority
+  // first).
   std::string ruleFor(const NetnsPlan& ns, const std::string& iif, uint32_t mark) {
     auto rules = ns.rules;
     std::sort(rules.begin(), rules.end(), [](auto& a, auto& b) { return a.priority < b.priority; });
     for (const auto& r : rules) {
+      if (r.family != IpAddress::Family::kV4) continue;
       if (!r.iif.empty() && r.iif != (iif.empty() ? "lo" : iif)) continue;
       if (r.fwmask && (mark & r.fwmask) != r.fwmark) continue;
       return "ip rule " + renderRule(r);

@@ -10,11 +10,14 @@
 namespace ambient {
 namespace {
 
-Ipv4Prefix prefixOf(std::string_view text) {
-  return *Ipv4Prefix::parse(text);
+IpPrefix prefixOf(std::string_view text) {
+  return *IpPrefix::parse(text);
 }
-Ipv4 ipOf(std::string_view text) {
-  return *Ipv4::parse(text);
+IpAddress ipOf(std::string_view text) {
+  return *IpAddress::parse(text);
+}
+IpPrefix hostOf(Ipv4 ip) {
+  return IpPrefix::host(IpAddress::fromV4(ip));
 }
 
 std::string confKey(std::string_view dev, std::string_view name) {
@@ -76,7 +79,7 @@ uint32_t tunnelMtu(const PlanInput& in) {
 
 RouteSpec podRoute(const EnrolledPod& pod) {
   return RouteSpec{.table = kTableInbound,
-                   .dst = Ipv4Prefix{pod.ip, 32},
+                   .dst = hostOf(pod.ip),
                    .via = ipOf(kInboundPodIp),
                    .dev = std::string(kInboundTunnel)};
 }
@@ -92,10 +95,8 @@ std::string ztunnelDevice(const ZtunnelEndpoint& z) {
 }
 
 RouteSpec ztunnelHostRoute(uint32_t table, const ZtunnelEndpoint& z) {
-  return RouteSpec{.table = table,
-                   .dst = Ipv4Prefix{z.podIp, 32},
-                   .dev = ztunnelDevice(z),
-                   .scope = RouteScope::kLink};
+  return RouteSpec{
+      .table = table, .dst = hostOf(z.podIp), .dev = ztunnelDevice(z), .scope = RouteScope::kLink};
 }
 
 }  // namespace
@@ -138,13 +139,13 @@ Result<NetnsPlan> computeNodePlan(const PlanInput& in) {
   for (const auto& pod : pods) p.routes.push_back(podRoute(pod));
   p.routes.push_back(ztunnelHostRoute(kTableInbound, z));
   p.routes.push_back(RouteSpec{.table = kTableOutbound,
-                               .dst = Ipv4Prefix{Ipv4{0}, 0},
+                               .dst = IpPrefix::any(IpAddress::Family::kV4),
                                .via = ipOf(kOutboundPodIp),
                                .dev = std::string(kOutboundTunnel)});
   p.routes.push_back(ztunnelHostRoute(kTableOutbound, z));
   p.routes.push_back(RouteSpec{.table = kTableProxyReturn,
-                               .dst = Ipv4Prefix{Ipv4{0}, 0},
-                               .via = z.podIp,
+                               .dst = IpPrefix::any(IpAddress::Family::kV4),
+                               .via = IpAddress::fromV4(z.podIp),
                                .dev = ztunnelDevice(z),
                                .onlink = true});
   p.routes.push_back(ztunnelHostRoute(kTableProxyReturn, z));
@@ -203,7 +204,7 @@ Result<NetnsPlan> computeZtunnelPlan(const PlanInput& in) {
                  {std::string(kPodOutboundTunnel), prefixOf(kOutboundPodAddr)}};
   p.routes = {RouteSpec{.table = kPodTableLocal,
                         .type = RouteType::kLocal,
-                        .dst = Ipv4Prefix{Ipv4{0}, 0},
+                        .dst = IpPrefix::any(IpAddress::Family::kV4),
                         .dev = "lo",
                         .scope = RouteScope::kHost}};
   p.rules = {

@@ -20,7 +20,7 @@ auto key(const RouteSpec& r) {
   return std::make_tuple(r.table, r.dst, r.type);
 }
 auto key(const RuleSpec& r) {
-  return r.priority;
+  return std::make_pair(r.family, r.priority);
 }
 
 // Objects by identity key, for O(log n) matching (a node carries thousands of routes).

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <charconv>
 #include <vector>
 
 namespace ambient {
@@ -26,6 +27,31 @@ std::string IpAddress::str() const {
   char buf[INET6_ADDRSTRLEN] = {};
   inet_ntop(isV4() ? AF_INET : AF_INET6, bytes_.data(), buf, sizeof buf);
   return buf;
+}
+
+IpPrefix IpPrefix::any(IpAddress::Family family) {
+  IpAddress zero;
+  if (family == IpAddress::Family::kV6) zero = IpAddress::fromBytes(family, zero.bytes().data());
+  return {zero, 0};
+}
+
+Result<IpPrefix> IpPrefix::parse(std::string_view text, std::string_view what) {
+  auto slash = text.find('/');
+  auto addr = IpAddress::parse(text.substr(0, slash), what);
+  if (!addr) return fail(addr.error());
+  IpPrefix out = host(*addr);
+  if (slash == std::string_view::npos) return out;
+  auto lenText = text.substr(slash + 1);
+  unsigned len = 0;
+  auto [ptr, ec] = std::from_chars(lenText.data(), lenText.data() + lenText.size(), len);
+  if (lenText.empty() || ec != std::errc() || ptr != lenText.data() + lenText.size() ||
+      len > out.len) {
+    return fail(ErrorCode::kInvalidInput, std::string(what) + " \"" + std::string(text) +
+                                              "\" has an invalid prefix length (0-" +
+                                              std::to_string(out.len) + ")");
+  }
+  out.len = uint8_t(len);
+  return out;
 }
 
 std::optional<Ipv4> firstV4(const std::vector<IpAddress>& ips) {

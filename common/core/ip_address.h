@@ -64,6 +64,23 @@ class IpAddress {
   std::array<uint8_t, 16> bytes_{};
 };
 
+// An address and a prefix length of the same family: "10.0.0.0/8", "fd00:126::1/126".
+struct IpPrefix {
+  IpAddress addr;
+  uint8_t len = 32;
+
+  // The whole address: /32 or /128.
+  static IpPrefix host(const IpAddress& a) { return {a, a.isV4() ? uint8_t(32) : uint8_t(128)}; }
+  // The default route's destination of `family`: 0.0.0.0/0 or ::/0.
+  static IpPrefix any(IpAddress::Family family);
+  static IpPrefix fromV4(const Ipv4Prefix& p) { return {IpAddress::fromV4(p.addr), p.len}; }
+  // "ADDR/LEN"; a bare address is the host prefix. `what` names the field in the error.
+  static Result<IpPrefix> parse(std::string_view text, std::string_view what = "prefix");
+  IpAddress::Family family() const { return addr.family(); }
+  std::string str() const { return addr.str() + "/" + std::to_string(len); }
+  auto operator<=>(const IpPrefix&) const = default;
+};
+
 // The first IPv4 address of `ips`, if any.
 std::optional<Ipv4> firstV4(const std::vector<IpAddress>& ips);
 

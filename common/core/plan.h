@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/core/ip_address.h"
 #include "common/core/ipv4.h"
 #include "common/core/nft_spec.h"
 
@@ -28,9 +29,11 @@ struct TunnelSpec {
   bool operator==(const TunnelSpec&) const = default;
 };
 
+// An IPv6 address is added without duplicate address detection (nodad): the tunnel ends are
+// fixed, and a tentative address would drop the first packets.
 struct AddressSpec {
   std::string dev;
-  Ipv4Prefix prefix;
+  IpPrefix prefix;
   bool operator==(const AddressSpec&) const = default;
 };
 
@@ -40,8 +43,8 @@ enum class RouteScope { kUniverse, kLink, kHost };
 struct RouteSpec {
   uint32_t table = 0;
   RouteType type = RouteType::kUnicast;
-  Ipv4Prefix dst;
-  std::optional<Ipv4> via;
+  IpPrefix dst;  // its family is the route's
+  std::optional<IpAddress> via;
   std::string dev;
   bool onlink = false;
   RouteScope scope = RouteScope::kUniverse;
@@ -51,6 +54,7 @@ struct RouteSpec {
 enum class RuleAction { kLookup, kGoto };
 
 struct RuleSpec {
+  IpAddress::Family family = IpAddress::Family::kV4;  // `ip rule` or `ip -6 rule`
   uint32_t priority = 0;
   std::string iif;  // empty: any
   uint32_t fwmark = 0;

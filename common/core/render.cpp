@@ -9,8 +9,13 @@
 namespace ambient {
 namespace {
 
-std::string dstText(const Ipv4Prefix& p) {
+std::string dstText(const IpPrefix& p) {
   return p.len == 0 ? "default" : p.str();
+}
+
+// "ip route", "ip -6 rule": the ip(8) object of a family.
+std::string ipObject(IpAddress::Family family, std::string_view object) {
+  return std::string(family == IpAddress::Family::kV6 ? "ip -6 " : "ip ") + std::string(object);
 }
 
 // "ip ambient_redirect", "bridge ambient_bridge": how nft(8) names a table.
@@ -72,7 +77,8 @@ std::string renderTunnel(const TunnelSpec& t) {
 }
 
 std::string renderAddress(const AddressSpec& a) {
-  return "ip addr add " + a.prefix.str() + " dev " + a.dev;
+  return "ip addr add " + a.prefix.str() + " dev " + a.dev +
+         (a.prefix.family() == IpAddress::Family::kV6 ? " nodad" : "");
 }
 
 std::string renderRoute(const RouteSpec& r) {
@@ -122,8 +128,9 @@ std::string renderPlan(const NetnsPlan& p) {
   std::string out = "# " + std::string(netnsRoleName(p.role)) + " network namespace\n";
   for (const auto& t : p.tunnels) out += renderTunnel(t) + "\n";
   for (const auto& a : p.addresses) out += renderAddress(a) + "\n";
-  for (const auto& r : p.routes) out += "ip route add " + renderRoute(r) + "\n";
-  for (const auto& r : p.rules) out += "ip rule add " + renderRule(r) + "\n";
+  for (const auto& r : p.routes)
+    out += ipObject(r.dst.family(), "route add ") + renderRoute(r) + "\n";
+  for (const auto& r : p.rules) out += ipObject(r.family, "rule add ") + renderRule(r) + "\n";
   for (const auto& s : p.sysctls) out += "sysctl -w " + renderSysctl(s) + "\n";
   if (p.bridgeNft) out += nftBlock(renderNftTable(*p.bridgeNft));
   if (p.nft) out += nftBlock(renderNftTable(*p.nft));
@@ -158,12 +165,13 @@ std::string renderChangeSet(const ChangeSet& cs) {
               out += renderTunnel(o) + "\n";
             }
           } else if constexpr (std::is_same_v<T, AddressSpec>) {
-            out += "ip addr " + std::string(del ? "del " : "add ") + o.prefix.str() + " dev " +
-                   o.dev + "\n";
+            out += del ? "ip addr del " + o.prefix.str() + " dev " + o.dev + "\n"
+                       : renderAddress(o) + "\n";
           } else if constexpr (std::is_same_v<T, RouteSpec>) {
-            out += "ip route " + std::string(del ? "del " : "add ") + renderRoute(o) + "\n";
+            out +=
+                ipObject(o.dst.family(), del ? "route del " : "route add ") + renderRoute(o) + "\n";
           } else if constexpr (std::is_same_v<T, RuleSpec>) {
-            out += "ip rule " + std::string(del ? "del " : "add ") + renderRule(o) + "\n";
+            out += ipObject(o.family, del ? "rule del " : "rule add ") + renderRule(o) + "\n";
           } else if constexpr (std::is_same_v<T, SysctlSpec>) {
             out += "sysctl -w " + renderSysctl(o) + (del ? "  # restore original\n" : "\n");
           }
@@ -183,9 +191,11 @@ std::string describe(const ChangeObject& object) {
         } else if constexpr (std::is_same_v<T, AddressSpec>) {
           return "address " + o.prefix.str() + " on " + o.dev;
         } else if constexpr (std::is_same_v<T, RouteSpec>) {
-          return "route " + dstText(o.dst) + " table " + std::to_string(o.table);
+          return std::string(o.dst.family() == IpAddress::Family::kV6 ? "ipv6 " : "") + "route " +
+                 dstText(o.dst) + " table " + std::to_string(o.table);
         } else if constexpr (std::is_same_v<T, RuleSpec>) {
-          return "rule pref " + std::to_string(o.priority);
+          return std::string(o.family == IpAddress::Family::kV6 ? "ipv6 " : "") + "rule pref " +
+                 std::to_string(o.priority);
         } else if constexpr (std::is_same_v<T, SysctlSpec>) {
           return "sysctl " + sysctlKeyText(o.key);
         } else if constexpr (std::is_same_v<T, NftTableSpec>) {

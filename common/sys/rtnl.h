@@ -4,8 +4,12 @@
 #pragma once
 
 #include <netlink/netlink.h>
+#include <netlink/route/link.h>
+
+#include <optional>
 
 #include "common/core/diff.h"
+#include "common/core/mac_addr.h"
 #include "common/core/plan.h"
 #include "common/sys/c_ptr.h"
 #include "common/sys/netns.h"
@@ -34,6 +38,9 @@ class Rtnl {
 using NlSocket = CPtr<nl_sock, nl_socket_free>;
 // An rtnetlink socket connected inside `ns` (usable from any thread afterwards).
 Result<NlSocket> connectRtnl(const Netns& ns);
+
+// A link's Ethernet address (IFLA_ADDRESS); nullopt when it has none of 6 bytes.
+std::optional<MacAddr> linkMac(rtnl_link* link);
 
 // libnl error -> our error (NLE_EXIST -> kExists, NLE_OBJ_NOTFOUND/NODEV -> kNotFound, ...).
 Error nlError(int nlErr, const std::string& context);

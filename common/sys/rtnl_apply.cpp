@@ -2,6 +2,7 @@
 // `ip` command it stands for. Touches the kernel.
 #include <arpa/inet.h>
 #include <linux/fib_rules.h>
+#include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netlink/route/addr.h>
@@ -10,6 +11,8 @@
 #include <netlink/route/link/vxlan.h>
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
+
+#include <cstring>
 
 #include "common/core/constants.h"
 #include "common/core/render.h"
@@ -24,9 +27,12 @@ using RtAddr = CPtr<rtnl_addr, rtnl_addr_put>;
 using Route = CPtr<rtnl_route, rtnl_route_put>;
 using Rule = CPtr<rtnl_rule, rtnl_rule_put>;
 
-Addr nlAddr(Ipv4 ip, uint8_t prefixLen) {
-  uint32_t n = htonl(ip.value);
-  Addr a(nl_addr_build(AF_INET, &n, 4));
+int addressFamily(IpAddress::Family family) {
+  return family == IpAddress::Family::kV6 ? AF_INET6 : AF_INET;
+}
+
+Addr nlAddr(const IpAddress& ip, uint8_t prefixLen) {
+  Addr a(nl_addr_build(addressFamily(ip.family()), ip.bytes().data(), ip.isV4() ? 4 : 16));
   nl_addr_set_prefixlen(a.get(), prefixLen);
   return a;
 }
@@ -54,6 +60,14 @@ Error nlError(int nlErr, const std::string& context) {
     code = ErrorCode::kUnsupported;
   }
   return Error{code, 0, context + ": " + nl_geterror(nlErr)};
+}
+
+std::optional<MacAddr> linkMac(rtnl_link* link) {
+  nl_addr* mac = rtnl_link_get_addr(link);
+  if (!mac || nl_addr_get_len(mac) != 6) return std::nullopt;
+  MacAddr out;
+  std::memcpy(out.bytes.data(), nl_addr_get_binary_addr(mac), 6);
+  return out;
 }
 
 Result<NlSocket> connectRtnl(const Netns& ns) {
@@ -116,7 +130,7 @@ Status Rtnl::tunnel(ChangeKind kind, const TunnelSpec& t) {
   }
   Link l(t.kind == TunnelKind::kGeneve ? rtnl_link_geneve_alloc() : rtnl_link_vxlan_alloc());
   if (!l) return fail(ErrorCode::kInternal, "out of memory building " + what);
-  Addr remote = nlAddr(t.remote, 32);
+  Addr remote = nlAddr(IpAddress::fromV4(t.remote), 32);
   rtnl_link_set_name(l.get(), t.name.c_str());
   rtnl_link_set_mtu(l.get(), t.mtu);
   if (t.up) rtnl_link_set_flags(l.get(), IFF_UP);
@@ -141,14 +155,15 @@ Status Rtnl::tunnel(ChangeKind kind, const TunnelSpec& t) {
   return {};
 }
 
-// ip addr add|del PREFIX dev DEV
+// ip addr add|del PREFIX dev DEV [nodad]
 Status Rtnl::address(ChangeKind kind, const AddressSpec& a) {
   std::string what = "address " + a.prefix.str() + " on " + a.dev;
   auto idx = ifindex(a.dev);
   if (!idx) return fail(idx.error().wrap(what));
   RtAddr addr(rtnl_addr_alloc());
   rtnl_addr_set_ifindex(addr.get(), *idx);
-  rtnl_addr_set_family(addr.get(), AF_INET);
+  rtnl_addr_set_family(addr.get(), addressFamily(a.prefix.family()));
+  if (a.prefix.family() == IpAddress::Family::kV6) rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
   Addr local = nlAddr(a.prefix.addr, a.prefix.len);
   rtnl_addr_set_local(addr.get(), local.get());
   rtnl_addr_set_prefixlen(addr.get(), a.prefix.len);
@@ -158,13 +173,13 @@ Status Rtnl::address(ChangeKind kind, const AddressSpec& a) {
   return {};
 }
 
-// ip route add|del [local] DST [via GW] dev DEV [onlink] [scope S] table T proto 112
+// ip [-6] route add|del [local] DST [via GW] dev DEV [onlink] [scope S] table T proto 112
 Status Rtnl::route(ChangeKind kind, const RouteSpec& r) {
   std::string what = "route " + renderRoute(r);
   auto idx = ifindex(r.dev);
   if (!idx) return fail(idx.error().wrap(what));
   Route route(rtnl_route_alloc());
-  rtnl_route_set_family(route.get(), AF_INET);
+  rtnl_route_set_family(route.get(), addressFamily(r.dst.family()));
   rtnl_route_set_table(route.get(), r.table);
   rtnl_route_set_protocol(route.get(), kRouteProtocol);
   rtnl_route_set_type(route.get(), r.type == RouteType::kLocal ? RTN_LOCAL : RTN_UNICAST);
@@ -175,7 +190,7 @@ Status Rtnl::route(ChangeKind kind, const RouteSpec& r) {
   rtnl_route_nh_set_ifindex(nh, *idx);
   Addr gw;
   if (r.via) {
-    gw = nlAddr(*r.via, 32);
+    gw = nlAddr(*r.via, IpPrefix::host(*r.via).len);
     rtnl_route_nh_set_gateway(nh, gw.get());
   }
   if (r.onlink) rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
@@ -186,11 +201,11 @@ Status Rtnl::route(ChangeKind kind, const RouteSpec& r) {
   return {};
 }
 
-// ip rule add|del pref P [iif I] [fwmark M/K] lookup T|goto G proto 112
+// ip [-6] rule add|del pref P [iif I] [fwmark M/K] lookup T|goto G proto 112
 Status Rtnl::rule(ChangeKind kind, const RuleSpec& r) {
   std::string what = "rule " + renderRule(r);
   Rule rule(rtnl_rule_alloc());
-  rtnl_rule_set_family(rule.get(), AF_INET);
+  rtnl_rule_set_family(rule.get(), addressFamily(r.family));
   rtnl_rule_set_prio(rule.get(), r.priority);
   rtnl_rule_set_protocol(rule.get(), kRouteProtocol);
   if (!r.iif.empty()) rtnl_rule_set_iif(rule.get(), r.iif.c_str());

@@ -35,13 +35,29 @@ Result<Cache> dump(const std::function<int(nl_cache**)>& alloc, const char* what
   return fail(nlError(err, std::string("dump ") + what));
 }
 
-Ipv4 ipOf(nl_addr* a) {
-  uint32_t v = 0;
-  if (a && nl_addr_get_family(a) == AF_INET && nl_addr_get_len(a) == 4) {
-    std::memcpy(&v, nl_addr_get_binary_addr(a), 4);
+// An IPv4 or IPv6 address as the kernel gave it; nullopt for none or another kind.
+std::optional<IpAddress> addressOf(nl_addr* a) {
+  if (!a) return std::nullopt;
+  const auto* bytes = static_cast<const uint8_t*>(nl_addr_get_binary_addr(a));
+  if (nl_addr_get_family(a) == AF_INET && nl_addr_get_len(a) == 4) {
+    return IpAddress::fromBytes(IpAddress::Family::kV4, bytes);
   }
-  return Ipv4{ntohl(v)};
+  if (nl_addr_get_family(a) == AF_INET6 && nl_addr_get_len(a) == 16) {
+    return IpAddress::fromBytes(IpAddress::Family::kV6, bytes);
+  }
+  return std::nullopt;
 }
+
+Ipv4 ipv4Of(nl_addr* a) {
+  auto ip = addressOf(a);
+  return ip && ip->v4() ? *ip->v4() : Ipv4{};
+}
+
+IpAddress::Family familyOf(int af) {
+  return af == AF_INET6 ? IpAddress::Family::kV6 : IpAddress::Family::kV4;
+}
+
+constexpr int kFamilies[] = {AF_INET, AF_INET6};
 
 std::vector<std::string> tunnelNames(NetnsRole role) {
   if (role == NetnsRole::kNode) return {std::string(kInboundTunnel), std::string(kOutboundTunnel)};
@@ -79,7 +95,7 @@ std::optional<TunnelSpec> readTunnel(rtnl_link* l) {
     return t;
   }
   Addr owner(remote);
-  t.remote = ipOf(remote);
+  t.remote = ipv4Of(remote);
   t.port = static_cast<uint16_t>(port);
   return t;
 }
@@ -120,60 +136,70 @@ Result<NetnsPlan> Rtnl::observe(NetnsRole role) {
   for (auto* o = nl_cache_get_first(addrs->get()); o; o = nl_cache_get_next(o)) {
     auto* a = reinterpret_cast<rtnl_addr*>(o);
     int idx = rtnl_addr_get_ifindex(a);
-    if (rtnl_addr_get_family(a) != AF_INET ||
+    // The kernel gives every IPv6 device a link-local address of its own: not ours.
+    auto local = addressOf(rtnl_addr_get_local(a));
+    if (!local || rtnl_addr_get_scope(a) != RT_SCOPE_UNIVERSE ||
         std::find(tunnelIndexes.begin(), tunnelIndexes.end(), idx) == tunnelIndexes.end()) {
       continue;
     }
     out.addresses.push_back(
-        AddressSpec{nameOf(idx), Ipv4Prefix{ipOf(rtnl_addr_get_local(a)),
-                                            static_cast<uint8_t>(rtnl_addr_get_prefixlen(a))}});
+        AddressSpec{nameOf(idx), IpPrefix{*local, uint8_t(rtnl_addr_get_prefixlen(a))}});
   }
 
   auto tables = ownedTables(role);
-  auto routes =
-      dump([&](nl_cache** c) { return rtnl_route_alloc_cache(s, AF_INET, 0, c); }, "routes");
-  if (!routes) return fail(routes.error());
-  for (auto* o = nl_cache_get_first(routes->get()); o; o = nl_cache_get_next(o)) {
-    auto* r = reinterpret_cast<rtnl_route*>(o);
-    if (rtnl_route_get_protocol(r) != kRouteProtocol ||
-        std::find(tables.begin(), tables.end(), rtnl_route_get_table(r)) == tables.end()) {
-      continue;
+  for (int af : kFamilies) {
+    auto routes = dump([&](nl_cache** c) { return rtnl_route_alloc_cache(s, af, 0, c); }, "routes");
+    if (!routes) return fail(routes.error());
+    for (auto* o = nl_cache_get_first(routes->get()); o; o = nl_cache_get_next(o)) {
+      auto* r = reinterpret_cast<rtnl_route*>(o);
+      // A kernel without IPv6 answers an AF_INET6 dump with every family's routes.
+      if (rtnl_route_get_family(r) != af || rtnl_route_get_protocol(r) != kRouteProtocol ||
+          std::find(tables.begin(), tables.end(), rtnl_route_get_table(r)) == tables.end()) {
+        continue;
+      }
+      RouteSpec spec;
+      spec.table = rtnl_route_get_table(r);
+      spec.type = rtnl_route_get_type(r) == RTN_LOCAL ? RouteType::kLocal : RouteType::kUnicast;
+      nl_addr* dst = rtnl_route_get_dst(r);
+      spec.dst = IpPrefix::any(familyOf(af));
+      if (auto ip = addressOf(dst)) spec.dst = IpPrefix{*ip, uint8_t(nl_addr_get_prefixlen(dst))};
+      spec.scope = scopeOf(rtnl_route_get_scope(r));
+      if (rtnl_route_get_nnexthops(r) > 0) {
+        rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
+        spec.dev = nameOf(rtnl_route_nh_get_ifindex(nh));
+        spec.via = addressOf(rtnl_route_nh_get_gateway(nh));
+        spec.onlink = (rtnl_route_nh_get_flags(nh) & RTNH_F_ONLINK) != 0;
+      }
+      out.routes.push_back(spec);
     }
-    RouteSpec spec;
-    spec.table = rtnl_route_get_table(r);
-    spec.type = rtnl_route_get_type(r) == RTN_LOCAL ? RouteType::kLocal : RouteType::kUnicast;
-    nl_addr* dst = rtnl_route_get_dst(r);
-    spec.dst = Ipv4Prefix{ipOf(dst), static_cast<uint8_t>(dst ? nl_addr_get_prefixlen(dst) : 0)};
-    spec.scope = scopeOf(rtnl_route_get_scope(r));
-    if (rtnl_route_get_nnexthops(r) > 0) {
-      rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
-      spec.dev = nameOf(rtnl_route_nh_get_ifindex(nh));
-      if (nl_addr* gw = rtnl_route_nh_get_gateway(nh)) spec.via = ipOf(gw);
-      spec.onlink = (rtnl_route_nh_get_flags(nh) & RTNH_F_ONLINK) != 0;
-    }
-    out.routes.push_back(spec);
   }
 
-  auto rules = dump([&](nl_cache** c) { return rtnl_rule_alloc_cache(s, AF_INET, c); }, "rules");
-  if (!rules) return fail(rules.error());
-  for (auto* o = nl_cache_get_first(rules->get()); o; o = nl_cache_get_next(o)) {
-    auto* r = reinterpret_cast<rtnl_rule*>(o);
-    uint8_t proto = 0;
-    if (rtnl_rule_get_protocol(r, &proto) != 0 || proto != kRouteProtocol) continue;
-    RuleSpec spec;
-    spec.priority = rtnl_rule_get_prio(r);
-    if (const char* iif = rtnl_rule_get_iif(r)) spec.iif = iif;
-    spec.fwmask = rtnl_rule_get_mask(r);
-    spec.fwmark = rtnl_rule_get_mark(r);
-    if (spec.fwmark == 0 && spec.fwmask == 0xffffffff) spec.fwmask = 0;  // no fwmark match
-    if (rtnl_rule_get_action(r) == FR_ACT_GOTO) {
-      spec.action = RuleAction::kGoto;
-      spec.gotoTarget = rtnl_rule_get_goto(r);
-    } else {
-      spec.action = RuleAction::kLookup;
-      spec.table = rtnl_rule_get_table(r);
+  for (int af : kFamilies) {
+    auto rules = dump([&](nl_cache** c) { return rtnl_rule_alloc_cache(s, af, c); }, "rules");
+    if (!rules) return fail(rules.error());
+    for (auto* o = nl_cache_get_first(rules->get()); o; o = nl_cache_get_next(o)) {
+      auto* r = reinterpret_cast<rtnl_rule*>(o);
+      uint8_t proto = 0;
+      if (rtnl_rule_get_family(r) != af || rtnl_rule_get_protocol(r, &proto) != 0 ||
+          proto != kRouteProtocol) {
+        continue;
+      }
+      RuleSpec spec;
+      spec.family = familyOf(af);
+      spec.priority = rtnl_rule_get_prio(r);
+      if (const char* iif = rtnl_rule_get_iif(r)) spec.iif = iif;
+      spec.fwmask = rtnl_rule_get_mask(r);
+      spec.fwmark = rtnl_rule_get_mark(r);
+      if (spec.fwmark == 0 && spec.fwmask == 0xffffffff) spec.fwmask = 0;  // no fwmark match
+      if (rtnl_rule_get_action(r) == FR_ACT_GOTO) {
+        spec.action = RuleAction::kGoto;
+        spec.gotoTarget = rtnl_rule_get_goto(r);
+      } else {
+        spec.action = RuleAction::kLookup;
+        spec.table = rtnl_rule_get_table(r);
+      }
+      out.rules.push_back(spec);
     }
-    out.rules.push_back(spec);
   }
   return out;
 }

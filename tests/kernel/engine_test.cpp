@@ -172,6 +172,93 @@ TEST_CASE("foreign routes and rules and links and nft tables are never modified"
   CHECK(stripOurs(after) == stripOurs(before));
 }
 
+// Issue 20's first engine step: rtnetlink objects of both families through apply, observe and
+// diff. The IPv6 values are the packet proof's (tests/proofs/ipv6_capture.sh).
+TEST_CASE("IPv6 addresses and routes and rules go through apply and observe and diff", "[kernel]") {
+  NodeTopology t;
+  t.addPodVeths(2);
+  auto in = t.input(2);
+  auto node = *computeNodePlan(in);
+  auto zt = *computeZtunnelPlan(in);
+  const auto v6 = IpAddress::Family::kV6;
+  auto prefix = [](const char* text) { return *IpPrefix::parse(text); };
+  node.addresses.push_back({std::string(kInboundTunnel), prefix("fd00:126::1/126")});
+  node.addresses.push_back({std::string(kOutboundTunnel), prefix("fd00:127::1/126")});
+  node.routes.push_back(RouteSpec{.table = kTableInbound,
+                                  .dst = prefix("fd00:10:244:2::1/128"),
+                                  .via = IpAddress("fd00:126::2"),
+                                  .dev = std::string(kInboundTunnel)});
+  node.routes.push_back(RouteSpec{.table = kTableOutbound,
+                                  .dst = IpPrefix::any(v6),
+                                  .via = IpAddress("fd00:127::2"),
+                                  .dev = std::string(kOutboundTunnel)});
+  // The same priorities as the IPv4 rules: a rule's identity is its family and priority.
+  node.rules.push_back({.family = v6,
+                        .priority = kPrioOutbound,
+                        .fwmark = kMarkOutbound,
+                        .fwmask = kMarkOutbound,
+                        .table = kTableOutbound});
+  node.rules.push_back({.family = v6, .priority = kPrioInbound, .table = kTableInbound});
+  zt.addresses.push_back({std::string(kPodInboundTunnel), prefix("fd00:126::2/126")});
+  zt.routes.push_back(RouteSpec{
+      .table = kPodTableLocal, .type = RouteType::kLocal, .dst = IpPrefix::any(v6), .dev = "lo"});
+  zt.rules.push_back({.family = v6,
+                      .priority = kPodPrioTproxy,
+                      .fwmark = kMarkTproxy,
+                      .fwmask = kMarkPodMask,
+                      .table = kPodTableLocal});
+  // A foreign IPv6 rule at one of our priorities, without protocol 112.
+  must(t.node.ip("-6 rule add pref 103 from fd00:99::/64 lookup main"));
+
+  TempLedger ledger;
+  auto applied = reconcile(t.kernel, t.nodeTarget(), node, ledger.store);
+  INFO((applied ? renderChangeSet(*applied) : applied.error().message()));
+  REQUIRE(applied);
+  REQUIRE(reconcile(t.kernel, t.ztTarget(), zt, ledger.store));
+  auto nodeVerify = verify(t.kernel, t.nodeTarget(), node, ledger.store);
+  auto ztVerify = verify(t.kernel, t.ztTarget(), zt, ledger.store);
+  REQUIRE(nodeVerify);
+  REQUIRE(ztVerify);
+  INFO(renderChangeSet(*nodeVerify) << renderChangeSet(*ztVerify));
+  CHECK(nodeVerify->empty());
+  CHECK(ztVerify->empty());
+
+  // What ip(8) shows: no duplicate address detection, both families at the same priorities.
+  // (The kernel's own link-local address may still be tentative; ours never is.)
+  std::string addr = must(t.node.ip("-6 -o addr show dev istioin to fd00:126::1/126"));
+  INFO(addr);
+  CHECK(addr.find("fd00:126::1/126 scope global nodad") != std::string::npos);
+  CHECK(addr.find("tentative") == std::string::npos);
+  CHECK(must(t.node.ip("-6 rule show pref 101")).find("fwmark 0x100/0x100 lookup 101 proto 112") !=
+        std::string::npos);
+  CHECK(must(t.node.ip("rule show pref 101")).find("lookup 101 proto 112") != std::string::npos);
+  CHECK(must(t.node.ip("-6 route show table 100")).find("fd00:10:244:2::1 via fd00:126::2") !=
+        std::string::npos);
+
+  // Drift in one family is found and repaired in that family only.
+  must(t.node.ip("-6 rule del pref 103 proto 112"));
+  must(t.node.ip("-6 route del default table 101 proto 112"));
+  auto drift = verify(t.kernel, t.nodeTarget(), node, ledger.store);
+  REQUIRE(drift);
+  std::string text = renderChangeSet(*drift);
+  INFO(text);
+  CHECK(drift->changes.size() == 2);
+  CHECK(text.find("ip -6 rule add pref 103 lookup 100 proto 112") != std::string::npos);
+  CHECK(text.find("ip -6 route add default via fd00:127::2 dev istioout table 101") !=
+        std::string::npos);
+  REQUIRE(reconcile(t.kernel, t.nodeTarget(), node, ledger.store));
+  CHECK(verify(t.kernel, t.nodeTarget(), node, ledger.store)->empty());
+
+  // Uninstall removes every IPv6 object of ours and keeps the foreign rule and the kernel's own
+  // link-local address.
+  REQUIRE(reconcile(t.kernel, t.nodeTarget(), emptyPlan(NetnsRole::kNode), ledger.store));
+  REQUIRE(reconcile(t.kernel, t.ztTarget(), emptyPlan(NetnsRole::kZtunnel), ledger.store));
+  CHECK(must(t.node.ip("-6 rule show")).find("proto 112") == std::string::npos);
+  CHECK(must(t.node.ip("-6 rule show pref 103")).find("fd00:99::/64") != std::string::npos);
+  CHECK(must(t.node.ip("-6 route show table all proto 112")).empty());
+  CHECK(must(t.zt.ip("-6 route show table all proto 112")).empty());
+}
+
 TEST_CASE("removing everything leaves no owned object and restores sysctls", "[kernel]") {
   NodeTopology t;
   t.addPodVeths(2);

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <random>
 
+#include "common/core/render.h"
 #include "kernel_model.h"
 #include "plan_fixtures.h"
 
@@ -66,7 +67,7 @@ TEST_CASE("releasing one pod touches only its element and route and veth sysctl"
   for (const auto& c : cs.changes) {
     CHECK(c.kind == ChangeKind::kDelete);
     if (auto* r = std::get_if<RouteSpec>(&c.object)) {
-      CHECK(r->dst.addr == released.ip);
+      CHECK(r->dst.addr == IpAddress::fromV4(released.ip));
     } else if (auto* e = std::get_if<NftElements>(&c.object)) {
       CHECK(e->elements == std::vector<Ipv4>{released.ip});
     } else {
@@ -195,4 +196,42 @@ TEST_CASE("computePodChange equals the diff of the whole plans for one pod", "[d
     state = model(state, change);
     REQUIRE(diff(*plan, state).empty());
   }
+}
+
+TEST_CASE("an IPv4 and an IPv6 rule at one priority are two objects", "[diff]") {
+  const auto v6 = IpAddress::Family::kV6;
+  NetnsPlan want;
+  want.rules = {{.priority = 103, .table = 100}, {.family = v6, .priority = 103, .table = 100}};
+  want.routes = {
+      RouteSpec{.table = 101, .dst = IpPrefix::any(IpAddress::Family::kV4), .dev = "istioout"},
+      RouteSpec{.table = 101, .dst = IpPrefix::any(v6), .dev = "istioout"}};
+  ObservedState have;
+  have.owned.rules = {want.rules[0]};
+  have.owned.routes = {want.routes[1]};
+  auto cs = diff(want, have);
+  REQUIRE(cs.changes.size() == 2);
+  std::string text = renderChangeSet(cs);
+  INFO(text);
+  CHECK(text.find("ip -6 rule add pref 103 lookup 100 proto 112") != std::string::npos);
+  CHECK(text.find("ip route add default dev istioout table 101 proto 112") != std::string::npos);
+  CHECK(describe(cs.changes[0].object) + describe(cs.changes[1].object) ==
+        "route default table 101ipv6 rule pref 103");
+  CHECK(diff(want, model(have, cs)).empty());
+  // A drifted IPv6 rule is replaced; its IPv4 twin is left alone.
+  have = model(have, cs);
+  have.owned.rules[1].table = 200;
+  auto drift = diff(want, have);
+  text = renderChangeSet(drift);
+  INFO(text);
+  CHECK(text.find("ip -6 rule del pref 103 lookup 200") != std::string::npos);
+  CHECK(text.find("ip rule ") == std::string::npos);
+}
+
+TEST_CASE("an IPv6 address is rendered without duplicate address detection", "[diff]") {
+  AddressSpec a{"istioin", *IpPrefix::parse("fd00:126::1/126")};
+  CHECK(renderAddress(a) == "ip addr add fd00:126::1/126 dev istioin nodad");
+  AddressSpec b{"istioin", *IpPrefix::parse("192.168.126.1/30")};
+  CHECK(renderAddress(b) == "ip addr add 192.168.126.1/30 dev istioin");
+  ChangeSet cs{NetnsRole::kNode, {{ChangeKind::kDelete, a}}};
+  CHECK(renderChangeSet(cs).find("ip addr del fd00:126::1/126 dev istioin\n") != std::string::npos);
 }

@@ -103,3 +103,29 @@ TEST_CASE("MacAddr parses six hex pairs and prints lower case", "[mac-addr]") {
     CHECK(r.error().code == ErrorCode::kInvalidInput);
   }
 }
+
+TEST_CASE("IpPrefix parses both families and bounds the length by the family", "[ip-address]") {
+  auto v6 = IpPrefix::parse("fd00:126::1/126");
+  REQUIRE(v6);
+  CHECK(v6->family() == IpAddress::Family::kV6);
+  CHECK(v6->len == 126);
+  CHECK(v6->str() == "fd00:126::1/126");
+  CHECK(IpPrefix::parse("fd00::1")->len == 128);
+  CHECK(IpPrefix::parse("10.0.0.1")->len == 32);
+  CHECK(IpPrefix::parse("10.0.0.0/8")->str() == "10.0.0.0/8");
+  CHECK(IpPrefix::any(IpAddress::Family::kV6).str() == "::/0");
+  CHECK(IpPrefix::any(IpAddress::Family::kV4).str() == "0.0.0.0/0");
+  CHECK(IpPrefix::host(IpAddress("fd00::2")).len == 128);
+  CHECK(IpPrefix::fromV4(*Ipv4Prefix::parse("192.168.126.1/30")) ==
+        *IpPrefix::parse("192.168.126.1/30"));
+  // The same bits in two families are two prefixes.
+  CHECK(IpPrefix::any(IpAddress::Family::kV4) != IpPrefix::any(IpAddress::Family::kV6));
+  for (const char* bad : {"10.0.0.0/33", "fd00::/129", "fd00::/", "fd00::/-1", "fd00::/1x", "/64",
+                          "fd00::1/64/64", "10.0.0.0/ 8"}) {
+    auto r = IpPrefix::parse(bad, "tunnel address");
+    INFO(bad);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::kInvalidInput);
+    CHECK(r.error().message().find("tunnel address") != std::string::npos);
+  }
+}
