@@ -28,14 +28,12 @@ Result<MacAddr> readLinkMac(const std::string& netns, const IfName& ifname) {
     return fail(nlError(err, "interface " + ifname.str() + " in " + netns));
   }
   Link link(raw);
-  nl_addr* mac = rtnl_link_get_addr(link.get());
-  if (!mac || nl_addr_get_len(mac) != 6) {
+  auto mac = linkMac(link.get());
+  if (!mac) {
     return fail(ErrorCode::kInvalidInput,
                 "interface " + ifname.str() + " in " + netns + " has no MAC address");
   }
-  MacAddr out;
-  std::memcpy(out.bytes.data(), nl_addr_get_binary_addr(mac), 6);
-  return out;
+  return *mac;
 }
 
 Result<std::optional<BridgeAttachment>> readBridgeAttachment(const std::string& nodeNetns,
@@ -68,11 +66,9 @@ Result<std::optional<BridgeAttachment>> readBridgeAttachment(const std::string& 
   }
   BridgeAttachment out;
   out.bridge = *name;
-  nl_addr* mac = rtnl_link_get_addr(bridge.get());
-  if (!mac || nl_addr_get_len(mac) != 6) {
-    return fail(ErrorCode::kInvalidInput, "bridge " + name->str() + " has no MAC address");
-  }
-  std::memcpy(out.mac.bytes.data(), nl_addr_get_binary_addr(mac), 6);
+  auto mac = linkMac(bridge.get());
+  if (!mac) return fail(ErrorCode::kInvalidInput, "bridge " + name->str() + " has no MAC address");
+  out.mac = *mac;
 
   nl_cache* addrsRaw = nullptr;
   if (int err = rtnl_addr_alloc_cache(sock->get(), &addrsRaw); err < 0) {

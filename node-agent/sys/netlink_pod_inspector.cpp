@@ -7,8 +7,6 @@
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
 
-#include <cstring>
-
 #include "common/sys/bridge_facts.h"
 #include "common/sys/c_ptr.h"
 #include "common/sys/netns.h"
@@ -74,11 +72,7 @@ Result<PodLink> NetlinkPodInspector::inspect(const std::string& netns, const IfN
   out.mtu = rtnl_link_get_mtu(link.get());
   const char* kind = rtnl_link_get_type(link.get());  // IFLA_INFO_KIND
   out.kind = kind ? kind : "";
-  if (nl_addr* mac = rtnl_link_get_addr(link.get()); mac && nl_addr_get_len(mac) == 6) {
-    MacAddr m;
-    std::memcpy(m.bytes.data(), nl_addr_get_binary_addr(mac), 6);
-    out.mac = m;
-  }
+  out.mac = linkMac(link.get());
   // A macvlan's or ipvlan's IFLA_LINK is its lower device in the node, not a peer: report the
   // kind and let the caller refuse it (checkCapturable) instead of naming the node's NIC.
   if (out.kind != "veth") return out;
