@@ -332,19 +332,27 @@ record() {  # record <label> <want> <got>: want is an exact line, or ~REGEX
 
 tcp() {  # tcp <label> <from> <host> <port> <want>
   local label=$1 from=$2 host=$3 port=$4 want=$5 got
-  got=$(timeout 8 nsenter --net="/run/netns/$id-$from" python3 -c "$tool" connect "$host" "$port" 2>&1 | head -1)
+  got=$(timeout 30 nsenter --net="/run/netns/$id-$from" python3 -c "$tool" connect "$host" "$port" 2>&1 | head -1)
   record "$label" "$want" "$got"
 }
 
 udp() {  # udp <label> <sender ns> <source or -> <receiver> <dst ip> <want>
   local label=$1 from=$2 src=$3 to=$4 dst=$5 want=$6 out got
   out=$(mktemp)
-  nsenter --net="/run/netns/$id-$to" python3 -c "$tool" udp-serve 5353 2 >"$out" 2>&1 &
+  # Under the geneve VM's emulated CPU a python start takes seconds: the receiver gets a long
+  # window, and once the sender has returned (the datagram has been delivered or dropped by
+  # then) it gets two more seconds before it is stopped and counted as having seen nothing.
+  nsenter --net="/run/netns/$id-$to" python3 -c "$tool" udp-serve 5353 60 >"$out" 2>&1 &
   local p=$!
-  for _ in $(seq 30); do grep -q listening "$out" && break; sleep 0.1; done
+  for _ in $(seq 300); do grep -q listening "$out" && break; sleep 0.1; done
   in_ns "$from" python3 -c "$tool" udp-send "$src" "$dst" 5353 2>&1
-  wait "$p"
-  got=$(tail -1 "$out"); rm -f "$out"
+  for _ in $(seq 20); do grep -q '^udp ' "$out" && break; sleep 0.1; done
+  if ! grep -q '^udp ' "$out"; then
+    kill "$p" 2>/dev/null
+    echo "udp none" >>"$out"
+  fi
+  wait "$p" 2>/dev/null
+  got=$(grep '^udp ' "$out" | head -1); rm -f "$out"
   record "$label" "$want" "$got"
 }
 
