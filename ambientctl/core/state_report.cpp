@@ -55,14 +55,16 @@ const NftChainSpec* findChain(const std::optional<NftTableSpec>* desired, const 
 const std::optional<NftTableSpec>* desiredTable(const NetnsPlan* desired,
                                                 const NftTableSpec& observed) {
   if (!desired) return nullptr;
-  return observed.family == NftFamily::kBridge ? &desired->bridgeNft : &desired->nft;
+  return &desired->nftOf(observed.family);
 }
 
-// Both of a namespace's tables, the ip table first (family bridge only in bridge mode).
+// A namespace's tables, the ip table first (family bridge only in bridge mode, ip6 only with
+// IPv6 pods).
 std::vector<const NftTableSpec*> tablesOf(const NetnsPlan& p) {
   std::vector<const NftTableSpec*> out;
   if (p.nft) out.push_back(&*p.nft);
   if (p.bridgeNft) out.push_back(&*p.bridgeNft);
+  if (p.nft6) out.push_back(&*p.nft6);
   return out;
 }
 
@@ -120,7 +122,7 @@ std::string scopeName(RouteScope s) {
 }  // namespace
 
 void labelRules(NetnsPlan& observed, const NetnsPlan& desired) {
-  for (auto* table : {&observed.nft, &observed.bridgeNft}) {
+  for (auto* table : {&observed.nft, &observed.bridgeNft, &observed.nft6}) {
     if (!*table) continue;
     for (auto& c : (*table)->chains) {
       const NftChainSpec* want = findChain(desiredTable(&desired, **table), c.name);
@@ -224,6 +226,8 @@ nlohmann::json dumpJson(const NetnsPlan& o, const std::string& path, const Netns
   j["nft"] = o.nft ? nftJson(*o.nft, desired) : json(nullptr);
   // Bridge mode only (ztunnel on a Linux bridge): the family-bridge table.
   j["nftBridge"] = o.bridgeNft ? nftJson(*o.bridgeNft, desired) : json(nullptr);
+  // With IPv6 pods: the family-ip6 table.
+  j["nft6"] = o.nft6 ? nftJson(*o.nft6, desired) : json(nullptr);
   return j;
 }
 

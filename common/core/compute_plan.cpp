@@ -182,10 +182,10 @@ Result<NetnsPlan> computeNodePlan(const PlanInput& in) {
   }
   for (const auto& pod : pods) p.sysctls.push_back(podVethSysctl(pod));
 
-  std::vector<Ipv4> members;
-  for (const auto& pod : pods) members.push_back(pod.ip);
+  std::vector<IpAddress> members;
+  for (const auto& pod : pods) members.push_back(IpAddress::fromV4(pod.ip));
   if (z.bridge) p.bridgeNft = nodeBridgeTable(z, *z.bridge, members);
-  p.nft = nodeNftTable(z, in.tunnelPort, std::move(members));
+  p.nft = nodeNftTable(z, IpAddress::fromV4(z.podIp), in.tunnelPort, std::move(members));
   return p;
 }
 
@@ -225,7 +225,7 @@ Result<NetnsPlan> computeZtunnelPlan(const PlanInput& in) {
   for (const auto& dev : {std::string(kPodInboundTunnel), std::string(kPodOutboundTunnel)}) {
     p.sysctls.push_back({confKey(dev, "accept_local"), "1"});
   }
-  p.nft = ztunnelNftTable(z);
+  p.nft = ztunnelNftTable(z, IpAddress::fromV4(z.podIp));
   return p;
 }
 
@@ -237,9 +237,10 @@ ChangeSet computePodChange(const EnrolledPod& pod, bool enroll,
                            const std::optional<std::string>& vethOriginal, bool bridgeMode) {
   ChangeSet cs;
   cs.role = NetnsRole::kNode;
-  NftElements element{NftFamily::kIp, std::string(kNftTable), std::string(kNftPodSet), {pod.ip}};
+  const IpAddress ip = IpAddress::fromV4(pod.ip);
+  NftElements element{NftFamily::kIp, std::string(kNftTable), std::string(kNftPodSet), {ip}};
   NftElements bridgeElement{
-      NftFamily::kBridge, std::string(kNftBridgeTable), std::string(kNftPodSet), {pod.ip}};
+      NftFamily::kBridge, std::string(kNftBridgeTable), std::string(kNftPodSet), {ip}};
   SysctlSpec sysctl = podVethSysctl(pod);
   if (enroll) {
     cs.changes.push_back({ChangeKind::kCreate, podRoute(pod)});

@@ -56,7 +56,7 @@ inline constexpr uint32_t kPodPrioReturn = 20003;
 // Route and rule protocol value that marks an object as ours (rtnetlink proto, 0-255).
 inline constexpr uint8_t kRouteProtocol = 112;
 
-// nftables: one private table per namespace, family ip.
+// nftables: one private table per namespace and family (ip; ip6 for IPv6 pods).
 inline constexpr std::string_view kNftTable = "ambient_redirect";
 inline constexpr std::string_view kNftPodSet = "enrolled_pods";
 // Bridge mode (ztunnel's veth is a bridge port): a second table, family bridge, in the node.
@@ -71,6 +71,7 @@ inline constexpr uint16_t kPortOutbound = 15001;
 inline constexpr uint16_t kPortInboundPlain = 15006;
 inline constexpr uint16_t kPortHbone = 15008;
 inline constexpr std::string_view kTproxyIp = "127.0.0.1";
+inline constexpr std::string_view kTproxyIp6 = "::1";
 
 inline constexpr uint32_t kIfNameMax = 15;  // IFNAMSIZ - 1
 

@@ -158,6 +158,7 @@ class Differ {
   void diffNft() {
     diffNftTable(want_.nft, have_.owned.nft);
     diffNftTable(want_.bridgeNft, have_.owned.bridgeNft);
+    diffNftTable(want_.nft6, have_.owned.nft6);
   }
 
   void diffNftTable(const std::optional<NftTableSpec>& w, const std::optional<NftTableSpec>& h) {

@@ -16,7 +16,7 @@ struct NftElements {
   NftFamily family = NftFamily::kIp;
   std::string table;
   std::string set;
-  std::vector<Ipv4> elements;
+  std::vector<IpAddress> elements;
   bool operator==(const NftElements&) const = default;
 };
 

@@ -121,7 +121,10 @@ ChainVerdict evaluateChain(const NftTableSpec& table, const NftChainSpec& chain,
         bool found = false;
         for (const auto& s : table.sets) {
           if (s.name != set) continue;
-          for (Ipv4 ip : s.elements) found |= be32Bytes(ip.value) == key;
+          for (const auto& ip : s.elements) {
+            const size_t len = ip.isV4() ? 4 : 16;
+            found |= Bytes(ip.bytes().begin(), ip.bytes().begin() + len) == key;
+          }
         }
         if (!found) {
           matched = false;

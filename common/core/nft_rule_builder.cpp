@@ -95,6 +95,37 @@ NftRuleBuilder& NftRuleBuilder::daddr(Ipv4 addr, bool negate) {
   return *this;
 }
 
+void NftRuleBuilder::addressLoad(IpAddress::Family family, bool source) {
+  if (family == IpAddress::Family::kV6) {
+    payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, source ? 8 : 24, 16);  // RFC 8200 header
+  } else {
+    payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, source ? 12 : 16, 4);  // RFC 791 header
+  }
+}
+
+namespace {
+std::string_view ipWord(IpAddress::Family family) {
+  return family == IpAddress::Family::kV6 ? "ip6" : "ip";
+}
+Bytes addressBytes(const IpAddress& addr) {
+  return Bytes(addr.bytes().begin(), addr.bytes().begin() + (addr.isV4() ? 4 : 16));
+}
+}  // namespace
+
+NftRuleBuilder& NftRuleBuilder::saddr(const IpAddress& addr, bool negate) {
+  word(std::string(ipWord(addr.family())) + " saddr " + (negate ? "!= " : "") + addr.str());
+  addressLoad(addr.family(), true);
+  cmp(negate ? NFT_CMP_NEQ : NFT_CMP_EQ, addressBytes(addr));
+  return *this;
+}
+
+NftRuleBuilder& NftRuleBuilder::daddr(const IpAddress& addr, bool negate) {
+  word(std::string(ipWord(addr.family())) + " daddr " + (negate ? "!= " : "") + addr.str());
+  addressLoad(addr.family(), false);
+  cmp(negate ? NFT_CMP_NEQ : NFT_CMP_EQ, addressBytes(addr));
+  return *this;
+}
+
 NftRuleBuilder& NftRuleBuilder::saddrIn(Ipv4Prefix prefix) {
   uint32_t mask = prefix.len == 0 ? 0 : ~uint32_t{0} << (32 - prefix.len);
   word("ip saddr " + Ipv4Prefix{Ipv4{prefix.addr.value & mask}, prefix.len}.str());
@@ -111,9 +142,9 @@ NftRuleBuilder& NftRuleBuilder::saddrIn(Ipv4Prefix prefix) {
   return *this;
 }
 
-NftRuleBuilder& NftRuleBuilder::daddrInSet(std::string_view set) {
-  word("ip daddr @" + std::string(set));
-  payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
+NftRuleBuilder& NftRuleBuilder::daddrInSet(std::string_view set, IpAddress::Family family) {
+  word(std::string(ipWord(family)) + " daddr @" + std::string(set));
+  addressLoad(family, false);
   rule_.exprs.push_back(expr("lookup", {{"sreg", uint32_t{NFT_REG_1}}, {"set", std::string(set)}}));
   return *this;
 }
@@ -132,9 +163,9 @@ NftRuleBuilder& NftRuleBuilder::etherSaddr(const MacAddr& mac) {
   return *this;
 }
 
-NftRuleBuilder& NftRuleBuilder::saddrInSet(std::string_view set) {
-  word("ip saddr @" + std::string(set));
-  payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
+NftRuleBuilder& NftRuleBuilder::saddrInSet(std::string_view set, IpAddress::Family family) {
+  word(std::string(ipWord(family)) + " saddr @" + std::string(set));
+  addressLoad(family, true);
   rule_.exprs.push_back(expr("lookup", {{"sreg", uint32_t{NFT_REG_1}}, {"set", std::string(set)}}));
   return *this;
 }
@@ -196,32 +227,35 @@ NftRuleBuilder& NftRuleBuilder::handUp(const MacAddr& bridgeMac) {
   return *this;
 }
 
-NftRuleBuilder& NftRuleBuilder::tproxy(Ipv4 addr, uint16_t port) {
-  word("tproxy to " + addr.str() + ":" + std::to_string(port));
+NftRuleBuilder& NftRuleBuilder::tproxy(const IpAddress& addr, uint16_t port) {
+  const bool v6 = addr.isV6();
+  word("tproxy to " + (v6 ? "[" + addr.str() + "]" : addr.str()) + ":" + std::to_string(port));
   rule_.exprs.push_back(
-      expr("immediate", {{"dreg", uint32_t{NFT_REG_1}}, {"data", be32Bytes(addr.value)}}));
+      expr("immediate", {{"dreg", uint32_t{NFT_REG_1}}, {"data", addressBytes(addr)}}));
   rule_.exprs.push_back(
       expr("immediate", {{"dreg", uint32_t{NFT_REG_2}}, {"data", be16Bytes(port)}}));
-  rule_.exprs.push_back(expr("tproxy", {{"family", uint32_t{NFPROTO_IPV4}},
+  rule_.exprs.push_back(expr("tproxy", {{"family", uint32_t{v6 ? NFPROTO_IPV6 : NFPROTO_IPV4}},
                                         {"reg_addr", uint32_t{NFT_REG_1}},
                                         {"reg_port", uint32_t{NFT_REG_2}}}));
   return *this;
 }
 
-NftRuleBuilder& NftRuleBuilder::dnatToDaddr() {
-  word("dnat to ip daddr");
-  payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
+NftRuleBuilder& NftRuleBuilder::dnatToDaddr(IpAddress::Family family) {
+  word("dnat to " + std::string(ipWord(family)) + " daddr");
+  addressLoad(family, false);
+  const bool v6 = family == IpAddress::Family::kV6;
   rule_.exprs.push_back(expr("nat", {{"type", uint32_t{NFT_NAT_DNAT}},
-                                     {"family", uint32_t{NFPROTO_IPV4}},
+                                     {"family", uint32_t{v6 ? NFPROTO_IPV6 : NFPROTO_IPV4}},
                                      {"reg_addr_min", uint32_t{NFT_REG_1}}}));
   return *this;
 }
 
-NftRuleBuilder& NftRuleBuilder::snatToSaddr() {
-  word("snat to ip saddr");
-  payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
+NftRuleBuilder& NftRuleBuilder::snatToSaddr(IpAddress::Family family) {
+  word("snat to " + std::string(ipWord(family)) + " saddr");
+  addressLoad(family, true);
+  const bool v6 = family == IpAddress::Family::kV6;
   rule_.exprs.push_back(expr("nat", {{"type", uint32_t{NFT_NAT_SNAT}},
-                                     {"family", uint32_t{NFPROTO_IPV4}},
+                                     {"family", uint32_t{v6 ? NFPROTO_IPV6 : NFPROTO_IPV4}},
                                      {"reg_addr_min", uint32_t{NFT_REG_1}}}));
   return *this;
 }

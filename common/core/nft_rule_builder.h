@@ -25,12 +25,17 @@ class NftRuleBuilder {
   NftRuleBuilder& saddr(Ipv4 addr, bool negate = false);
   // ip daddr 10.0.0.1 | ip daddr != 10.0.0.1
   NftRuleBuilder& daddr(Ipv4 addr, bool negate = false);
+  // Either family: ip6 saddr fd00::1 | ip6 saddr != fd00::1 (family ip6), or as above.
+  NftRuleBuilder& saddr(const IpAddress& addr, bool negate = false);
+  NftRuleBuilder& daddr(const IpAddress& addr, bool negate = false);
   // ip saddr 10.0.0.0/24 (len 1-31; 32 is saddr()), lowered as nft lowers it
   NftRuleBuilder& saddrIn(Ipv4Prefix prefix);
-  // ip saddr @set
-  NftRuleBuilder& saddrInSet(std::string_view set);
-  // ip daddr @set
-  NftRuleBuilder& daddrInSet(std::string_view set);
+  // ip saddr @set | ip6 saddr @set
+  NftRuleBuilder& saddrInSet(std::string_view set,
+                             IpAddress::Family family = IpAddress::Family::kV4);
+  // ip daddr @set | ip6 daddr @set
+  NftRuleBuilder& daddrInSet(std::string_view set,
+                             IpAddress::Family family = IpAddress::Family::kV4);
   // ether type ip (family bridge: the frame carries IPv4)
   NftRuleBuilder& etherTypeIp();
   // ether saddr <mac> (family bridge)
@@ -46,12 +51,12 @@ class NftRuleBuilder {
   // ether daddr set <mac> meta pkttype set host (family bridge): the bridge hands the frame up
   // to the IP layer instead of forwarding it, as if it were addressed to the bridge itself.
   NftRuleBuilder& handUp(const MacAddr& bridgeMac);
-  // tproxy to 127.0.0.1:port
-  NftRuleBuilder& tproxy(Ipv4 addr, uint16_t port);
-  // dnat to ip daddr (a null binding)
-  NftRuleBuilder& dnatToDaddr();
-  // snat to ip saddr (a null binding)
-  NftRuleBuilder& snatToSaddr();
+  // tproxy to 127.0.0.1:port | tproxy to [::1]:port (family ip6)
+  NftRuleBuilder& tproxy(const IpAddress& addr, uint16_t port);
+  // dnat to ip daddr | dnat to ip6 daddr (a null binding)
+  NftRuleBuilder& dnatToDaddr(IpAddress::Family family = IpAddress::Family::kV4);
+  // snat to ip saddr | snat to ip6 saddr (a null binding)
+  NftRuleBuilder& snatToSaddr(IpAddress::Family family = IpAddress::Family::kV4);
   NftRuleBuilder& counter();
 
   NftRule accept() { return verdict("accept", kAccept); }
@@ -67,6 +72,8 @@ class NftRuleBuilder {
   NftRule verdict(std::string_view word, int32_t code);
   void word(std::string_view w);
   void payloadLoad(uint32_t base, uint32_t offset, uint32_t len);
+  // Loads the source or destination address of `family`'s network header.
+  void addressLoad(IpAddress::Family family, bool source);
   void cmp(uint32_t op, Bytes data);
   void bitwise(uint32_t mask, uint32_t xorValue);
   void bitwise(Bytes mask, Bytes xorValue);

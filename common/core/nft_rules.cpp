@@ -22,8 +22,9 @@ std::vector<NftRule> saveConnMarks() {
 
 }  // namespace
 
-NftTableSpec nodeNftTable(const ZtunnelEndpoint& z, uint16_t tunnelPort,
-                          std::vector<Ipv4> enrolledPods) {
+NftTableSpec nodeNftTable(const ZtunnelEndpoint& z, const IpAddress& ztunnelIp, uint16_t tunnelPort,
+                          std::vector<IpAddress> enrolledPods) {
+  const auto family = ztunnelIp.family();
   std::sort(enrolledPods.begin(), enrolledPods.end());
   enrolledPods.erase(std::unique(enrolledPods.begin(), enrolledPods.end()), enrolledPods.end());
 
@@ -43,7 +44,7 @@ NftTableSpec nodeNftTable(const ZtunnelEndpoint& z, uint16_t tunnelPort,
                        .counter()
                        .ret());
     mark.push_back(B().iifname(z.hostVeth.view())
-                       .saddr(z.podIp, true)
+                       .saddr(ztunnelIp, true)
                        .setMark(kMarkProxySpoof, kMarkProxySpoof)
                        .counter()
                        .ret());
@@ -62,14 +63,15 @@ NftTableSpec nodeNftTable(const ZtunnelEndpoint& z, uint16_t tunnelPort,
   }
   mark.push_back(B().l4proto(P::kUdp).setMark(kMarkConnSkip, kMarkConnSkip).counter().ret());
   mark.push_back(B().l4proto(P::kTcp)
-                     .saddrInSet(kNftPodSet)
+                     .saddrInSet(kNftPodSet, family)
                      .setMark(kMarkOutbound, kMarkOutbound)
                      .counter()
                      .ret());
 
   NftTableSpec t;
+  t.family = family == IpAddress::Family::kV6 ? NftFamily::kIp6 : NftFamily::kIp;
   t.name = std::string(kNftTable);
-  t.sets = {NftSetSpec{std::string(kNftPodSet), std::move(enrolledPods)}};
+  t.sets = {NftSetSpec{std::string(kNftPodSet), std::move(enrolledPods), family}};
   t.chains = {
       {"prerouting", "filter", "prerouting", kNftPrioMangle, std::move(mark)},
       {"forward", "filter", "forward", kNftPrioMangle, saveConnMarks()},
@@ -80,18 +82,18 @@ NftTableSpec nodeNftTable(const ZtunnelEndpoint& z, uint16_t tunnelPort,
        "nat",
        "prerouting",
        kNftPrioDstNatEarly,
-       {B().markHas(kMarkOutbound).counter().dnatToDaddr().done()}},
+       {B().markHas(kMarkOutbound).counter().dnatToDaddr(family).done()}},
       {"nat_postrouting",
        "nat",
        "postrouting",
        kNftPrioSrcNatEarly,
-       {B().markHas(kMarkOutbound).counter().snatToSaddr().done()}},
+       {B().markHas(kMarkOutbound).counter().snatToSaddr(family).done()}},
   };
   return t;
 }
 
 NftTableSpec nodeBridgeTable(const ZtunnelEndpoint& z, const BridgeAttachment& bridge,
-                             std::vector<Ipv4> enrolledPods) {
+                             std::vector<IpAddress> enrolledPods) {
   std::sort(enrolledPods.begin(), enrolledPods.end());
   enrolledPods.erase(std::unique(enrolledPods.begin(), enrolledPods.end()), enrolledPods.end());
   const auto port = z.hostVeth.view();
@@ -147,8 +149,9 @@ NftTableSpec nodeBridgeTable(const ZtunnelEndpoint& z, const BridgeAttachment& b
   return t;
 }
 
-NftTableSpec ztunnelNftTable(const ZtunnelEndpoint& z) {
-  Ipv4 local = *Ipv4::parse(kTproxyIp);
+NftTableSpec ztunnelNftTable(const ZtunnelEndpoint& z, const IpAddress& ztunnelIp) {
+  const bool v6 = ztunnelIp.isV6();
+  const IpAddress local = *IpAddress::parse(v6 ? kTproxyIp6 : kTproxyIp);
   auto toProxy = [&](B b, uint16_t port) {
     return b.tproxy(local, port).setMark(kMarkTproxy, kMarkPodMask).counter().accept();
   };
@@ -163,12 +166,13 @@ NftTableSpec ztunnelNftTable(const ZtunnelEndpoint& z) {
       // Replies to ztunnel's connections that carry a client's source address.
       B().iifname(z.podIfname.view())
           .l4proto(P::kTcp)
-          .daddr(z.podIp, true)
+          .daddr(ztunnelIp, true)
           .setMark(kMarkPodReturn, kMarkPodMask)
           .counter()
           .done(),
   };
   NftTableSpec t;
+  t.family = v6 ? NftFamily::kIp6 : NftFamily::kIp;
   t.name = std::string(kNftTable);
   t.chains = {{"prerouting", "filter", "prerouting", kNftPrioMangle, std::move(rules)}};
   return t;

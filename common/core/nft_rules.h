@@ -10,12 +10,15 @@
 
 namespace ambient {
 
-NftTableSpec nodeNftTable(const ZtunnelEndpoint& ztunnel, uint16_t tunnelPort,
-                          std::vector<Ipv4> enrolledPods);
+// The node's table of one family, `ip` or `ip6`: the family of `ztunnelIp`, ztunnel's pod
+// address of that family; `enrolledPods` are the enrolled pods' addresses of that family.
+NftTableSpec nodeNftTable(const ZtunnelEndpoint& ztunnel, const IpAddress& ztunnelIp,
+                          uint16_t tunnelPort, std::vector<IpAddress> enrolledPods);
 // Bridge mode: the node's family-bridge table, which marks ztunnel's frames and hands enrolled
 // pods' TCP up to the IP layer instead of bridging it.
 NftTableSpec nodeBridgeTable(const ZtunnelEndpoint& ztunnel, const BridgeAttachment& bridge,
-                             std::vector<Ipv4> enrolledPods);
-NftTableSpec ztunnelNftTable(const ZtunnelEndpoint& ztunnel);
+                             std::vector<IpAddress> enrolledPods);
+// The ztunnel pod's TPROXY table of the family of `ztunnelIp` (its own address of that family).
+NftTableSpec ztunnelNftTable(const ZtunnelEndpoint& ztunnel, const IpAddress& ztunnelIp);
 
 }  // namespace ambient

@@ -27,7 +27,15 @@ std::string NftExpr::str() const {
 }
 
 std::string_view nftFamilyName(NftFamily family) {
-  return family == NftFamily::kBridge ? "bridge" : "ip";
+  switch (family) {
+    case NftFamily::kBridge:
+      return "bridge";
+    case NftFamily::kIp6:
+      return "ip6";
+    case NftFamily::kIp:
+      break;
+  }
+  return "ip";
 }
 
 bool NftTableSpec::sameStructure(const NftTableSpec& o) const {
@@ -44,7 +52,7 @@ bool NftTableSpec::sameStructure(const NftTableSpec& o) const {
   for (const auto& s : sets) {
     auto it = std::find_if(o.sets.begin(), o.sets.end(),
                            [&](const NftSetSpec& x) { return x.name == s.name; });
-    if (it == o.sets.end()) return false;
+    if (it == o.sets.end() || it->family != s.family) return false;
   }
   return true;
 }

@@ -13,7 +13,7 @@
 #include <variant>
 #include <vector>
 
-#include "common/core/ipv4.h"
+#include "common/core/ip_address.h"
 
 namespace ambient {
 
@@ -77,16 +77,17 @@ struct NftChainSpec {
   bool operator==(const NftChainSpec&) const = default;
 };
 
-// An ipv4_addr set and its members (sorted, unique).
+// An ipv4_addr or ipv6_addr set and its members (sorted, unique, all of `family`).
 struct NftSetSpec {
   std::string name;
-  std::vector<Ipv4> elements;
+  std::vector<IpAddress> elements;
+  IpAddress::Family family = IpAddress::Family::kV4;  // the key type
   bool operator==(const NftSetSpec&) const = default;
 };
 
-// The address family a table belongs to: `ip` sees IPv4 at the IP layer, `bridge` sees frames
-// a Linux bridge forwards (docs/DESIGN.md, "Pods on a Linux bridge").
-enum class NftFamily : uint8_t { kIp, kBridge };
+// The address family a table belongs to: `ip` sees IPv4 at the IP layer, `ip6` IPv6, `bridge`
+// frames a Linux bridge forwards (docs/DESIGN.md, "Pods on a Linux bridge").
+enum class NftFamily : uint8_t { kIp, kBridge, kIp6 };
 std::string_view nftFamilyName(NftFamily family);
 
 struct NftTableSpec {

@@ -86,7 +86,16 @@ struct NetnsPlan {
   std::vector<SysctlSpec> sysctls;
   std::optional<NftTableSpec> nft;        // family ip, kNftTable
   std::optional<NftTableSpec> bridgeNft;  // family bridge, kNftBridgeTable (node, bridge mode)
+  std::optional<NftTableSpec> nft6;       // family ip6, kNftTable (IPv6 pods)
   bool operator==(const NetnsPlan&) const = default;
+
+  // The table slot of `family`.
+  std::optional<NftTableSpec>& nftOf(NftFamily family) {
+    return family == NftFamily::kBridge ? bridgeNft : family == NftFamily::kIp6 ? nft6 : nft;
+  }
+  const std::optional<NftTableSpec>& nftOf(NftFamily family) const {
+    return const_cast<NetnsPlan*>(this)->nftOf(family);
+  }
 };
 
 // What observe() read: only objects we own. Sysctl values are those of the keys asked for;

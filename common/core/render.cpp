@@ -28,7 +28,7 @@ std::string nftChainLine(const NftTableSpec& t, const NftChainSpec& c) {
          c.hook + " priority " + std::to_string(c.priority) + "; policy accept; }\n";
 }
 
-std::string elementList(const std::vector<Ipv4>& elems) {
+std::string elementList(const std::vector<IpAddress>& elems) {
   std::string out;
   for (size_t i = 0; i < elems.size(); ++i) out += (i ? ", " : "") + elems[i].str();
   return out;
@@ -112,7 +112,8 @@ std::string renderNftTable(const NftTableSpec& t) {
   const std::string ref = tableRef(t.family, t.name);
   std::string out = "add table " + ref + "\n";
   for (const auto& s : t.sets) {
-    out += "add set " + ref + " " + s.name + " { type ipv4_addr; }\n";
+    out += "add set " + ref + " " + s.name + " { type " +
+           (s.family == IpAddress::Family::kV6 ? "ipv6_addr" : "ipv4_addr") + "; }\n";
     if (!s.elements.empty()) {
       out += "add element " + ref + " " + s.name + " { " + elementList(s.elements) + " }\n";
     }
@@ -134,6 +135,7 @@ std::string renderPlan(const NetnsPlan& p) {
   for (const auto& s : p.sysctls) out += "sysctl -w " + renderSysctl(s) + "\n";
   if (p.bridgeNft) out += nftBlock(renderNftTable(*p.bridgeNft));
   if (p.nft) out += nftBlock(renderNftTable(*p.nft));
+  if (p.nft6) out += nftBlock(renderNftTable(*p.nft6));
   return out;
 }
 

@@ -109,6 +109,9 @@ Result<NetnsPlan> LinuxKernel::observe(const NetnsTarget& target,
   auto table = (*conn)->nft.observe(NftFamily::kIp, std::string(kNftTable));
   if (!table) return fail(table.error().wrap("observe " + where));
   plan->nft = *table;
+  auto table6 = (*conn)->nft.observe(NftFamily::kIp6, std::string(kNftTable));
+  if (!table6) return fail(table6.error().wrap("observe " + where));
+  plan->nft6 = *table6;
   if (target.role == NetnsRole::kNode) {
     auto bridge = (*conn)->nft.observe(NftFamily::kBridge, std::string(kNftBridgeTable));
     if (!bridge) return fail(bridge.error().wrap("observe " + where));

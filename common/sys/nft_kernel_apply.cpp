@@ -24,6 +24,7 @@ namespace ambient {
 namespace {
 
 constexpr uint32_t kIpv4AddrType = 7;  // nft's TYPE_IPADDR ("ipv4_addr")
+constexpr uint32_t kIpv6AddrType = 8;  // nft's TYPE_IP6ADDR ("ipv6_addr")
 
 using Table = CPtr<nftnl_table, nftnl_table_free>;
 using Chain = CPtr<nftnl_chain, nftnl_chain_free>;
@@ -31,7 +32,15 @@ using Rule = CPtr<nftnl_rule, nftnl_rule_free>;
 using Set = CPtr<nftnl_set, nftnl_set_free>;
 
 uint16_t familyNumber(NftFamily family) {
-  return family == NftFamily::kBridge ? NFPROTO_BRIDGE : NFPROTO_IPV4;
+  switch (family) {
+    case NftFamily::kBridge:
+      return NFPROTO_BRIDGE;
+    case NftFamily::kIp6:
+      return NFPROTO_IPV6;
+    case NftFamily::kIp:
+      break;
+  }
+  return NFPROTO_IPV4;
 }
 
 // "ip ambient_redirect": the table as nft(8) names it, for the messages.
@@ -87,15 +96,14 @@ class Batch {
 };
 
 void addElements(Batch& b, uint16_t type, NftFamily family, const std::string& table,
-                 const std::string& set, const std::vector<Ipv4>& elements) {
+                 const std::string& set, const std::vector<IpAddress>& elements) {
   if (elements.empty()) return;
   Set s(nftnl_set_alloc());
   nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table.c_str());
   nftnl_set_set_str(s.get(), NFTNL_SET_NAME, set.c_str());
-  for (Ipv4 ip : elements) {
+  for (const auto& ip : elements) {
     nftnl_set_elem* e = nftnl_set_elem_alloc();
-    uint32_t n = htonl(ip.value);
-    nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &n, sizeof n);
+    nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, ip.bytes().data(), ip.isV4() ? 4 : 16);
     nftnl_set_elem_add(s.get(), e);
   }
   std::string verb = type == NFT_MSG_NEWSETELEM ? "add" : "delete";
@@ -118,8 +126,9 @@ Status addTable(Batch& b, const NftTableSpec& t) {
     Set set(nftnl_set_alloc());
     nftnl_set_set_str(set.get(), NFTNL_SET_TABLE, t.name.c_str());
     nftnl_set_set_str(set.get(), NFTNL_SET_NAME, s.name.c_str());
-    nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_TYPE, kIpv4AddrType);
-    nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_LEN, 4);
+    const bool v6 = s.family == IpAddress::Family::kV6;
+    nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_TYPE, v6 ? kIpv6AddrType : kIpv4AddrType);
+    nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_LEN, v6 ? 16 : 4);
     nftnl_set_set_u32(set.get(), NFTNL_SET_ID, setId++);
     nftnl_set_nlmsg_build_payload(
         b.hdr(NFT_MSG_NEWSET, t.family, NLM_F_CREATE, "add set " + ref + " " + s.name), set.get());

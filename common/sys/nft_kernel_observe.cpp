@@ -100,7 +100,9 @@ Status NftKernel::request(const std::function<nlmsghdr*(char*, uint32_t)>& build
 
 Result<std::optional<NftTableSpec>> NftKernel::observe(NftFamily tableFamily,
                                                        const std::string& name) {
-  const uint16_t family = tableFamily == NftFamily::kBridge ? NFPROTO_BRIDGE : NFPROTO_IPV4;
+  const uint16_t family = tableFamily == NftFamily::kBridge ? NFPROTO_BRIDGE
+                          : tableFamily == NftFamily::kIp6  ? NFPROTO_IPV6
+                                                            : NFPROTO_IPV4;
   const std::string ref = std::string(nftFamilyName(tableFamily)) + " " + name;
   bool exists = false;
   auto st = request(
@@ -172,7 +174,8 @@ Result<std::optional<NftTableSpec>> NftKernel::observe(NftFamily tableFamily,
       });
   if (!st) return fail(st.error());
 
-  std::vector<std::string> setNames;
+  // Each set's name and key family (a 16-byte key holds IPv6 addresses).
+  std::vector<std::pair<std::string, IpAddress::Family>> setNames;
   st = request(
       [&](char* buf, uint32_t seq) {
         Set s(nftnl_set_alloc());
@@ -185,13 +188,17 @@ Result<std::optional<NftTableSpec>> NftKernel::observe(NftFamily tableFamily,
         Set s(nftnl_set_alloc());
         if (nftnl_set_nlmsg_parse(m, s.get()) < 0) return;
         if (name != nftnl_set_get_str(s.get(), NFTNL_SET_TABLE)) return;
-        setNames.push_back(nftnl_set_get_str(s.get(), NFTNL_SET_NAME));
+        setNames.emplace_back(nftnl_set_get_str(s.get(), NFTNL_SET_NAME),
+                              nftnl_set_get_u32(s.get(), NFTNL_SET_KEY_LEN) == 16
+                                  ? IpAddress::Family::kV6
+                                  : IpAddress::Family::kV4);
       },
       "list sets of nft table " + ref, [&] { setNames.clear(); });
   if (!st) return fail(st.error());
 
-  for (const auto& setName : setNames) {
-    NftSetSpec set{setName, {}};
+  for (const auto& named : setNames) {
+    const std::string& setName = named.first;
+    NftSetSpec set{setName, {}, named.second};
     st = request(
         [&](char* buf, uint32_t seq) {
           Set s(nftnl_set_alloc());
@@ -209,11 +216,12 @@ Result<std::optional<NftTableSpec>> NftKernel::observe(NftFamily tableFamily,
               [](nftnl_set_elem* e, void* data) -> int {
                 uint32_t len = 0;
                 const void* key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
-                if (key && len == 4) {
-                  uint32_t v;
-                  std::memcpy(&v, key, 4);
-                  static_cast<std::vector<Ipv4>*>(data)->push_back(Ipv4{ntohl(v)});
-                }
+                auto* out = static_cast<std::vector<IpAddress>*>(data);
+                const auto* bytes = static_cast<const uint8_t*>(key);
+                if (key && len == 4)
+                  out->push_back(IpAddress::fromBytes(IpAddress::Family::kV4, bytes));
+                if (key && len == 16)
+                  out->push_back(IpAddress::fromBytes(IpAddress::Family::kV6, bytes));
                 return 0;
               },
               &set.elements);

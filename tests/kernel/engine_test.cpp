@@ -4,6 +4,7 @@
 
 #include "common/core/constants.h"
 #include "common/core/nft_rule_builder.h"
+#include "common/core/nft_rules.h"
 #include "common/core/render.h"
 #include "node_topology.h"
 
@@ -65,9 +66,22 @@ TEST_CASE("the rendered plan is what nft itself would build", "[kernel]") {
   // our expression lowering matches nft's own.
   NodeTopology t;
   auto in = t.input(2);
-  for (auto plan : {*computeNodePlan(in), *computeZtunnelPlan(in)}) {
+  // Both families: the IPv6 tables as issue 20's packet proof writes them.
+  const IpAddress zt6("fd00:10:244:1::3");
+  std::vector<std::pair<NetnsRole, NftTableSpec>> tables = {
+      {NetnsRole::kNode, *computeNodePlan(in)->nft},
+      {NetnsRole::kZtunnel, *computeZtunnelPlan(in)->nft},
+      {NetnsRole::kNode,
+       nodeNftTable(in.ztunnel, zt6, kDefaultTunnelPort,
+                    {IpAddress("fd00:10:244:1::10"), IpAddress("fd00:10:244:1::12")})},
+      {NetnsRole::kZtunnel, ztunnelNftTable(in.ztunnel, zt6)},
+  };
+  for (const auto& [role, table] : tables) {
+    NetnsPlan plan;
+    plan.role = role;
+    plan.nftOf(table.family) = table;
     TestNetns scratch("nft");
-    std::string text = renderNftTable(*plan.nft);
+    std::string text = renderNftTable(table);
     std::string file = "/tmp/" + uniqueName("nft");
     FILE* f = std::fopen(file.c_str(), "w");
     std::fputs(text.c_str(), f);
@@ -76,11 +90,12 @@ TEST_CASE("the rendered plan is what nft itself would build", "[kernel]") {
     unlink(file.c_str());
     auto observed = t.kernel.observe({scratch.path(), plan.role}, {});
     REQUIRE(observed);
-    REQUIRE(observed->nft);
-    for (const auto& want : plan.nft->chains) {
-      auto it = std::find_if(observed->nft->chains.begin(), observed->nft->chains.end(),
+    const auto& got = observed->nftOf(table.family);
+    REQUIRE(got);
+    for (const auto& want : table.chains) {
+      auto it = std::find_if(got->chains.begin(), got->chains.end(),
                              [&](auto& c) { return c.name == want.name; });
-      REQUIRE(it != observed->nft->chains.end());
+      REQUIRE(it != got->chains.end());
       REQUIRE(it->rules.size() == want.rules.size());
       for (size_t i = 0; i < want.rules.size(); ++i) {
         std::string ours, theirs;
@@ -90,7 +105,9 @@ TEST_CASE("the rendered plan is what nft itself would build", "[kernel]") {
         CHECK(theirs == ours);
       }
     }
-    CHECK(observed->nft->sameStructure(*plan.nft));
+    CHECK(got->sameStructure(table));
+    CHECK(got->sets == table.sets);
+    CHECK(*observed == plan);
   }
 }
 
@@ -207,6 +224,10 @@ TEST_CASE("IPv6 addresses and routes and rules go through apply and observe and 
                       .fwmark = kMarkTproxy,
                       .fwmask = kMarkPodMask,
                       .table = kPodTableLocal});
+  const IpAddress zt6("fd00:10:244:1::3");
+  node.nft6 = nodeNftTable(in.ztunnel, zt6, kDefaultTunnelPort,
+                           {IpAddress("fd00:10:244:2::1"), IpAddress("fd00:10:244:2::2")});
+  zt.nft6 = ztunnelNftTable(in.ztunnel, zt6);
   // A foreign IPv6 rule at one of our priorities, without protocol 112.
   must(t.node.ip("-6 rule add pref 103 from fd00:99::/64 lookup main"));
 
@@ -234,15 +255,28 @@ TEST_CASE("IPv6 addresses and routes and rules go through apply and observe and 
   CHECK(must(t.node.ip("rule show pref 101")).find("lookup 101 proto 112") != std::string::npos);
   CHECK(must(t.node.ip("-6 route show table 100")).find("fd00:10:244:2::1 via fd00:126::2") !=
         std::string::npos);
+  std::string table6 = must(t.node.exec("nft list table ip6 ambient_redirect"));
+  INFO(table6);
+  CHECK(table6.find("type ipv6_addr") != std::string::npos);
+  CHECK(table6.find("ip6 saddr @enrolled_pods") != std::string::npos);
+  CHECK(table6.find("dnat to ip6 daddr") != std::string::npos);
+  CHECK(must(t.zt.exec("nft list table ip6 ambient_redirect")).find("tproxy to [::1]:15001") !=
+        std::string::npos);
+  // The IPv4 table is untouched by the IPv6 one.
+  CHECK(must(t.node.exec("nft list set ip ambient_redirect enrolled_pods")).find("10.244.2.1") !=
+        std::string::npos);
 
   // Drift in one family is found and repaired in that family only.
   must(t.node.ip("-6 rule del pref 103 proto 112"));
   must(t.node.ip("-6 route del default table 101 proto 112"));
+  must(t.node.exec("nft delete element ip6 ambient_redirect enrolled_pods { fd00:10:244:2::2 }"));
   auto drift = verify(t.kernel, t.nodeTarget(), node, ledger.store);
   REQUIRE(drift);
   std::string text = renderChangeSet(*drift);
   INFO(text);
-  CHECK(drift->changes.size() == 2);
+  CHECK(drift->changes.size() == 3);
+  CHECK(text.find("add element ip6 ambient_redirect enrolled_pods { fd00:10:244:2::2 }") !=
+        std::string::npos);
   CHECK(text.find("ip -6 rule add pref 103 lookup 100 proto 112") != std::string::npos);
   CHECK(text.find("ip -6 route add default via fd00:127::2 dev istioout table 101") !=
         std::string::npos);
@@ -257,6 +291,8 @@ TEST_CASE("IPv6 addresses and routes and rules go through apply and observe and 
   CHECK(must(t.node.ip("-6 rule show pref 103")).find("fd00:99::/64") != std::string::npos);
   CHECK(must(t.node.ip("-6 route show table all proto 112")).empty());
   CHECK(must(t.zt.ip("-6 route show table all proto 112")).empty());
+  CHECK(must(t.node.exec("nft list tables")).find("ip6") == std::string::npos);
+  CHECK(must(t.zt.exec("nft list tables")).find("ip6") == std::string::npos);
 }
 
 TEST_CASE("removing everything leaves no owned object and restores sysctls", "[kernel]") {

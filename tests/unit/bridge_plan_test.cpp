@@ -36,7 +36,7 @@ TEST_CASE("bridge mode: a family-bridge table marks ztunnel's frames and hands T
   CHECK(t.family == NftFamily::kBridge);
   CHECK(t.name == "ambient_bridge");
   REQUIRE(t.sets.size() == 1);
-  CHECK(t.sets[0].elements == std::vector<Ipv4>{Ipv4{0x0af4010a}, Ipv4{0x0af4010b}});
+  CHECK(t.sets[0].elements == std::vector<IpAddress>{"10.244.1.10", "10.244.1.11"});
   REQUIRE(t.chains.size() == 1);
   CHECK(t.chains[0].hook == "prerouting");
   CHECK(t.chains[0].priority == -300);

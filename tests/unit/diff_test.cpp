@@ -69,7 +69,7 @@ TEST_CASE("releasing one pod touches only its element and route and veth sysctl"
     if (auto* r = std::get_if<RouteSpec>(&c.object)) {
       CHECK(r->dst.addr == IpAddress::fromV4(released.ip));
     } else if (auto* e = std::get_if<NftElements>(&c.object)) {
-      CHECK(e->elements == std::vector<Ipv4>{released.ip});
+      CHECK(e->elements == std::vector<IpAddress>{IpAddress::fromV4(released.ip)});
     } else {
       auto& s = std::get<SysctlSpec>(c.object);
       CHECK(s.key == "net/ipv4/conf/" + released.hostVeth.str() + "/rp_filter");

@@ -148,12 +148,12 @@ TEST_CASE("a discovered pod whose IP changes is released, then found again", "[d
   runningHere(w, "foo/mover", {"10.244.1.70"}, "u-mover");
   w.scanner.addPod(70, {"10.244.1.70"});
   REQUIRE(w.enroller.resync());
-  REQUIRE(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.70")});
+  REQUIRE(w.members() == std::vector<IpAddress>{"10.244.1.70"});
   runningHere(w, "foo/mover", {"10.244.1.71"}, "u-mover");
   w.scanner.interfaces.clear();
   w.scanner.addPod(71, {"10.244.1.71"});
   REQUIRE(w.enroller.resync());
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.71")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.71"});
   CHECK(w.store.saved.pods.at("u-mover").netns == "/var/run/netns/pod-71");
 }
 
@@ -197,7 +197,7 @@ TEST_CASE("secondary interfaces: ADD and DEL for net1 leave the pod as it is", "
   PodRequest del = w.request(PodCommand::kDel, "foo", "multi", 3, "192.168.50.3");
   del.ifname = "net1";
   CHECK(w.enroller.handle(del).verdict == PodVerdict::kReleased);
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.33")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.33"});
   CHECK(w.store.saved.pods.at("uid-multi").enrolled);
   CHECK(w.store.saved.pods.at("uid-multi").ips == std::vector<IpAddress>{"10.244.1.33"});
 }
@@ -241,5 +241,5 @@ TEST_CASE("GC releases registered pods absent from the valid attachments", "[ver
   CHECK(w.store.saved.pods.count("uid-kept") == 1);
   CHECK(w.store.saved.pods.count("uid-plain") == 1);
   CHECK(w.store.saved.pods.count("u-found") == 1);  // discovered: the API decides about it
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.81"), *Ipv4::parse("10.244.1.84")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.81", "10.244.1.84"});
 }

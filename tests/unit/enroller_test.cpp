@@ -36,7 +36,7 @@ TEST_CASE("ztunnel is learnt and then ambient pods are enrolled", "[enroller]") 
 
   auto r = w.send(PodCommand::kAdd, "foo", "sleep", 7, "10.244.1.7");
   REQUIRE(r.verdict == PodVerdict::kEnrolled);
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.7")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.7"});
   CHECK(w.store.saved.pods.at("uid-sleep").enrolled);
   CHECK(w.store.saved.pods.at("uid-sleep").hostVeth.str() == "veth7");
   CHECK(w.enroller.enrolledCount() == 1);
@@ -74,7 +74,7 @@ TEST_CASE("DEL is idempotent and releases only that pod", "[enroller]") {
   w.send(PodCommand::kAdd, "foo", "a", 1, "10.244.1.21");
   w.send(PodCommand::kAdd, "foo", "b", 2, "10.244.1.22");
   CHECK(w.send(PodCommand::kDel, "foo", "a", 1, "10.244.1.21").verdict == PodVerdict::kReleased);
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.22")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.22"});
   CHECK(w.enroller.enrolledCount() == 1);
   CHECK(w.send(PodCommand::kDel, "foo", "a", 1, "10.244.1.21").verdict == PodVerdict::kReleased);
   CHECK(w.enroller.enrolledCount() == 1);
@@ -100,7 +100,7 @@ TEST_CASE("a new ztunnel IP re-points the tunnels and keeps enrolled pods", "[en
   REQUIRE(w.addZtunnel("ztunnel-b", "10.244.1.9", "/var/run/netns/zt-2").verdict ==
           PodVerdict::kNotAmbient);
   CHECK(w.node().owned.tunnels[0].remote.str() == "10.244.1.9");
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.7")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.7"});
   CHECK(w.kernel.namespaces["/var/run/netns/zt-2"].owned.tunnels[1].name == "pistioout");
 }
 
@@ -141,7 +141,7 @@ TEST_CASE("a kernel error fails the ADD and the next pass converges", "[enroller
   CHECK(r.message.find("injected netlink error") != std::string::npos);
   CHECK_FALSE(w.enroller.ready(nullptr));
   REQUIRE(w.enroller.reconcileAll());
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.7")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.7"});
   CHECK(w.enroller.ready(nullptr));
 }
 
@@ -203,7 +203,7 @@ TEST_CASE("labelling a namespace enrolls its running pods and unlabelling releas
 
   w.meta.meta.namespaces["bar"].labels = {{"istio.io/dataplane-mode", "ambient"}};
   REQUIRE(w.enroller.resync());
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.11")});  // not the sidecar pod
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.11"});  // not the sidecar pod
   CHECK(w.store.saved.pods.at("uid-httpbin").enrolled);
   CHECK(w.store.saved.pods.at("uid-httpbin").hostVeth.str() == "veth1");
   CHECK(w.annotator.marks == std::map<std::string, bool>{{"bar/httpbin", true}});
@@ -261,7 +261,7 @@ TEST_CASE("a pod the API no longer has is released even without DEL", "[enroller
     w.meta.meta.pods["foo/b"].uid = "uid-b-second";
   }
   REQUIRE(w.enroller.resync());
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.21")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.21"});
   CHECK(w.store.saved.pods.count("uid-b") == 0);
   CHECK(w.enroller.enrolledCount() == 1);
 }
@@ -277,7 +277,7 @@ TEST_CASE("a pod that cannot be enrolled yet is retried by the next resync", "[e
   CHECK(w.enroller.enrolledCount() == 0);
   w.registerZtunnel();
   REQUIRE(w.enroller.resync());
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.11")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.11"});
 }
 
 TEST_CASE("with metadata not synced yet new pods fail closed and enrolled pods stay",
@@ -294,7 +294,7 @@ TEST_CASE("with metadata not synced yet new pods fail closed and enrolled pods s
   CHECK(r.cniCode == kCniErrTryAgainLater);
   CHECK(r.message.find("connection refused") != std::string::npos);
   REQUIRE(w.enroller.resync());
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.21")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.21"});
 }
 
 TEST_CASE("an ambient ADD with a live enrolled pod's IP is refused and names that pod",
@@ -309,7 +309,7 @@ TEST_CASE("an ambient ADD with a live enrolled pod's IP is refused and names tha
   CHECK(r.message.find("foo/victim") != std::string::npos);
   CHECK(w.store.saved.pods.count("uid-twin") == 0);
   CHECK(w.store.saved.pods.at("uid-victim").enrolled);
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.20")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.20"});
   auto in = w.enroller.planInput();
   REQUIRE(in);
   CHECK(computeNodePlan(*in));  // no "enrolled twice"
@@ -330,7 +330,7 @@ TEST_CASE("an ADD with the IP of a pod whose netns is gone releases the stale po
   CHECK(w.store.saved.pods.count("uid-old") == 0);
   CHECK(w.store.saved.pods.at("uid-new").hostVeth.str() == "veth2");
   CHECK(w.enroller.enrolledCount() == 1);
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.20")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.20"});
   auto in = w.enroller.planInput();
   REQUIRE(in);
   auto plan = computeNodePlan(*in);
@@ -374,7 +374,7 @@ TEST_CASE("a DEL with another pod's container ID and an unknown UID releases not
   r.podUid = "uid-attacker";
   CHECK(w.enroller.handle(r).verdict == PodVerdict::kReleased);  // DEL stays idempotent
   CHECK(w.store.saved.pods.at("uid-victim").enrolled);
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.20")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.20"});
 }
 
 TEST_CASE("a registry whose enrolled pod has a damaged IP or veth is refused at load",
@@ -470,12 +470,12 @@ TEST_CASE("a restarted agent whose ztunnel is gone stays fail-closed and converg
   CHECK_THAT(why, Catch::Contains("/var/run/netns/zt-1") && Catch::Contains("fail closed") &&
                       Catch::Contains("restart the ztunnel pod"));
   // Fail closed: the pod is still redirected toward ztunnel.
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.2.1")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.2.1"});
   // The ztunnel pod's next start: its ADD re-points the node and the agent is ready again.
   auto reply = second->handle(ztunnelAdd("/var/run/netns/zt-2", "10.244.1.4", "ztunnel-b"));
   CHECK(reply.verdict == PodVerdict::kNotAmbient);  // ztunnel itself is never redirected
   CHECK(second->ready(&why));
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.2.1")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.2.1"});
   CHECK(w.kernel.namespaces["/var/run/netns/zt-2"].owned.tunnels.size() == 2);
 }
 
@@ -503,7 +503,7 @@ TEST_CASE("a pod whose veth is a bridge port is refused at ADD and by resync, ne
           PodVerdict::kNotAmbient);
   w.meta.meta.namespaces["bar"].labels = {{"istio.io/dataplane-mode", "ambient"}};
   (void)w.enroller.resync();
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.8")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.8"});
   CHECK_FALSE(w.store.saved.pods.at("uid-httpbin").enrolled);
   auto notEnrolled = w.enroller.notEnrolled();
   REQUIRE(notEnrolled.count("bar/httpbin") == 1);
@@ -538,7 +538,7 @@ TEST_CASE("ztunnel on a bridge: pods on its bridge are enrolled in bridge mode, 
   w.inspector.masters["/var/run/netns/pod-7"] = LinkMaster{ifOf("cni0"), "bridge"};
   REQUIRE(w.send(PodCommand::kAdd, "foo", "sleep", 7, "10.244.1.7").verdict ==
           PodVerdict::kEnrolled);
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.7")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.7"});
   CHECK(w.node().owned.bridgeNft->sets[0].elements == w.members());
   // A routed pod on the same node: enrolled too, in both sets.
   REQUIRE(w.send(PodCommand::kAdd, "foo", "routed", 8, "10.244.1.8").verdict ==
@@ -556,9 +556,8 @@ TEST_CASE("ztunnel on a bridge: pods on its bridge are enrolled in bridge mode, 
   // Release: the element leaves both sets.
   REQUIRE(w.send(PodCommand::kDel, "foo", "sleep", 7, "10.244.1.7").verdict ==
           PodVerdict::kReleased);
-  CHECK(w.node().owned.bridgeNft->sets[0].elements ==
-        std::vector<Ipv4>{*Ipv4::parse("10.244.1.8")});
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.8")});
+  CHECK(w.node().owned.bridgeNft->sets[0].elements == std::vector<IpAddress>{"10.244.1.8"});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.8"});
 
   // The bridge recreated with another MAC: the next pass re-plans the hand-up rules.
   w.inspector.bridges["veth1"].mac = *MacAddr::parse("02:42:0a:f4:01:99");
@@ -569,7 +568,7 @@ TEST_CASE("ztunnel on a bridge: pods on its bridge are enrolled in bridge mode, 
   w.inspector.bridges.clear();
   REQUIRE(w.enroller.reconcileAll());
   CHECK_FALSE(w.node().owned.bridgeNft);
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.8")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.8"});
 }
 
 TEST_CASE("ztunnel's bridge that cannot be read fails the pass with a reason",
@@ -619,7 +618,7 @@ TEST_CASE("an enrolled pod whose veth moves to another bridge is released, and c
   // the other pod keeps its element in both sets.
   w.inspector.masters["/var/run/netns/pod-7"] = LinkMaster{ifOf("br1"), "bridge"};
   CHECK(w.enroller.resync());  // the release itself succeeded
-  const std::vector<Ipv4> stays{*Ipv4::parse("10.244.1.8")};
+  const std::vector<IpAddress> stays{"10.244.1.8"};
   CHECK(w.members() == stays);
   CHECK(w.node().owned.bridgeNft->sets[0].elements == stays);
   CHECK_FALSE(w.store.saved.pods.at("uid-moved").enrolled);
@@ -667,7 +666,7 @@ TEST_CASE("an enrolled routed pod whose veth becomes a bridge port is released",
   w.inspector.routedPorts.erase("/var/run/netns/pod-8");
   w.inspector.masters["/var/run/netns/pod-8"] = LinkMaster{ifOf("ovs-system"), "openvswitch"};
   CHECK(w.enroller.resync());
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.7")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.7"});
   CHECK_THAT(w.enroller.notEnrolled().at("foo/b"),
              Catch::Matchers::Contains("port of openvswitch device ovs-system"));
 }
@@ -692,7 +691,7 @@ TEST_CASE("a pod with ztunnel's MAC on its bridge is refused with code 7, others
   w.inspector.macs["/var/run/netns/pod-8"] = *MacAddr::parse("0a:58:0a:f4:01:08");
   REQUIRE(w.send(PodCommand::kAdd, "foo", "other", 8, "10.244.1.8").verdict ==
           PodVerdict::kEnrolled);
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.8")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.8"});
 }
 
 TEST_CASE("a bridge renamed between passes does not make its pods look moved",
@@ -706,11 +705,11 @@ TEST_CASE("a bridge renamed between passes does not make its pods look moved",
   w.inspector.masters["/var/run/netns/zt-1"] = LinkMaster{ifOf("cbr0"), "bridge"};
   w.inspector.masters["/var/run/netns/pod-7"] = LinkMaster{ifOf("cbr0"), "bridge"};
   REQUIRE(w.enroller.resync());
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.7")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.7"});
   CHECK(w.enroller.notEnrolled().empty());
   // ztunnel's veth missing from the dump (its pod restarting): nothing to judge against.
   w.inspector.masters.erase("/var/run/netns/zt-1");
   w.inspector.masters["/var/run/netns/pod-7"] = LinkMaster{ifOf("br1"), "bridge"};
   REQUIRE(w.enroller.resync());
-  CHECK(w.members() == std::vector<Ipv4>{*Ipv4::parse("10.244.1.7")});
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.7"});
 }

@@ -62,7 +62,7 @@ struct World {
     return enroller.handle(ztunnelAdd(netns, ip, name));
   }
   const ObservedState& node() { return kernel.namespaces[kNode]; }
-  std::vector<Ipv4> members() {
+  std::vector<IpAddress> members() {
     if (!node().owned.nft) return {};
     return node().owned.nft->sets[0].elements;
   }

@@ -38,13 +38,13 @@ inline ObservedState model(ObservedState s, const ChangeSet& cs) {
               s.owned.sysctls.push_back(o);
             }
           } else if constexpr (std::is_same_v<T, NftTableSpec>) {
-            auto& table = o.family == NftFamily::kBridge ? s.owned.bridgeNft : s.owned.nft;
+            auto& table = s.owned.nftOf(o.family);
             if (del)
               table.reset();
             else
               table = o;
           } else if constexpr (std::is_same_v<T, NftElements>) {
-            auto& table = o.family == NftFamily::kBridge ? s.owned.bridgeNft : s.owned.nft;
+            auto& table = s.owned.nftOf(o.family);
             auto& elems = table->sets[0].elements;
             for (auto ip : o.elements) {
               if (del)
