@@ -24,6 +24,39 @@ std::string confKey(std::string_view dev, std::string_view name) {
   return "net/ipv4/conf/" + std::string(dev) + "/" + std::string(name);
 }
 
+bool inTunnelNetwork6(const IpAddress& ip) {
+  for (auto net : {kInboundNodeAddr6, kOutboundNodeAddr6}) {
+    auto p = prefixOf(net);
+    // /126: the first 15 bytes and the top 6 bits of the last.
+    if (std::equal(ip.bytes().begin(), ip.bytes().begin() + 15, p.addr.bytes().begin()) &&
+        (ip.bytes()[15] & 0xfc) == (p.addr.bytes()[15] & 0xfc)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// An IPv6 address we can redirect: global or unique-local unicast, not IPv4-mapped, not one of
+// the tunnels' own.
+Status checkIp6(const IpAddress& ip, const std::string& what) {
+  const auto& b = ip.bytes();
+  if (!ip.isV6()) return fail(ErrorCode::kInvalidInput, what + " " + ip.str() + " is not IPv6");
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) {
+    return fail(ErrorCode::kInvalidInput, what + " " + ip.str() + " is link-local");
+  }
+  if (b[0] == 0xff) return fail(ErrorCode::kInvalidInput, what + " " + ip.str() + " is multicast");
+  if (std::all_of(b.begin(), b.begin() + 10, [](uint8_t x) { return x == 0; })) {
+    return fail(ErrorCode::kInvalidInput,
+                what + " " + ip.str() + " is IPv4-mapped, unspecified or loopback");
+  }
+  if (inTunnelNetwork6(ip)) {
+    return fail(ErrorCode::kInvalidInput, what + " " + ip.str() + " is inside a tunnel network (" +
+                                              std::string(kInboundNodeAddr6) + ", " +
+                                              std::string(kOutboundNodeAddr6) + ")");
+  }
+  return {};
+}
+
 Status validate(const PlanInput& in) {
   // The names are valid by type; an empty one (not known) cannot be planned for.
   if (in.ztunnel.hostVeth.empty())
@@ -57,6 +90,32 @@ Status validate(const PlanInput& in) {
                                                 "'s subnet " + b->subnet.str());
     }
   }
+  const auto& zt6 = in.ztunnel.podIp6;
+  if (zt6) {
+    if (auto s = checkIp6(*zt6, "ztunnel pod IPv6 address"); !s) return s;
+    if (in.ztunnel.bridge) {
+      return fail(ErrorCode::kUnsupported, "ztunnel is a port of bridge " +
+                                               in.ztunnel.bridge->bridge.str() +
+                                               ": IPv6 is redirected on routed nodes only");
+    }
+  }
+  std::set<IpAddress> seen6;
+  for (const auto& pod : in.pods) {
+    if (!pod.ip6) continue;
+    const std::string what = "pod " + pod.ip.str() + "'s IPv6 address";
+    if (!zt6) {
+      return fail(ErrorCode::kInvalidInput,
+                  what + " " + pod.ip6->str() + " cannot be redirected: ztunnel has no IPv6");
+    }
+    if (auto s = checkIp6(*pod.ip6, what); !s) return s;
+    if (*pod.ip6 == *zt6) {
+      return fail(ErrorCode::kInvalidInput,
+                  what + " " + pod.ip6->str() + " is the ztunnel pod's; ztunnel is never enrolled");
+    }
+    if (!seen6.insert(*pod.ip6).second) {
+      return fail(ErrorCode::kInvalidInput, what + " " + pod.ip6->str() + " is enrolled twice");
+    }
+  }
   std::set<Ipv4> seen;
   for (const auto& pod : in.pods) {
     if (pod.hostVeth.empty()) {
@@ -84,6 +143,13 @@ RouteSpec podRoute(const EnrolledPod& pod) {
                    .dev = std::string(kInboundTunnel)};
 }
 
+RouteSpec podRoute6(const IpAddress& ip6) {
+  return RouteSpec{.table = kTableInbound,
+                   .dst = IpPrefix::host(ip6),
+                   .via = ipOf(kInboundPodIp6),
+                   .dev = std::string(kInboundTunnel)};
+}
+
 SysctlSpec podVethSysctl(const EnrolledPod& pod) {
   return {podVethSysctlKey(pod.hostVeth), "0"};
 }
@@ -97,6 +163,66 @@ std::string ztunnelDevice(const ZtunnelEndpoint& z) {
 RouteSpec ztunnelHostRoute(uint32_t table, const ZtunnelEndpoint& z) {
   return RouteSpec{
       .table = table, .dst = hostOf(z.podIp), .dev = ztunnelDevice(z), .scope = RouteScope::kLink};
+}
+
+// The rules of the node namespace, for `family`: the same priorities, marks and tables in both.
+std::vector<RuleSpec> nodeRules(IpAddress::Family family) {
+  return {
+      {.family = family,
+       .priority = kPrioHostSkip,
+       .iif = "lo",
+       .action = RuleAction::kGoto,
+       .gotoTarget = kPrioMainRule},
+      {.family = family,
+       .priority = kPrioSkip,
+       .fwmark = kMarkSkip,
+       .fwmask = kMarkSkip,
+       .action = RuleAction::kGoto,
+       .gotoTarget = kPrioMainRule},
+      {.family = family,
+       .priority = kPrioOutbound,
+       .fwmark = kMarkOutbound,
+       .fwmask = kMarkOutbound,
+       .table = kTableOutbound},
+      {.family = family,
+       .priority = kPrioProxyReturn,
+       .fwmark = kMarkProxyReturn,
+       .fwmask = kMarkProxyReturn,
+       .table = kTableProxyReturn},
+      {.family = family, .priority = kPrioInbound, .table = kTableInbound},
+  };
+}
+
+// IPv6 on a dual-stack node: the IPv4 objects' counterparts (docs/DESIGN.md, "IPv6"). No
+// sysctl: IPv6 has no rp_filter and no accept_local to turn off.
+void addNodeIpv6(NetnsPlan& p, const ZtunnelEndpoint& z, const IpAddress& zt6,
+                 const std::vector<EnrolledPod>& pods, uint16_t tunnelPort) {
+  p.addresses.push_back({std::string(kInboundTunnel), prefixOf(kInboundNodeAddr6)});
+  p.addresses.push_back({std::string(kOutboundTunnel), prefixOf(kOutboundNodeAddr6)});
+  std::vector<IpAddress> members;
+  for (const auto& pod : pods) {
+    if (pod.ip6) members.push_back(*pod.ip6);
+  }
+  std::sort(members.begin(), members.end());
+  for (const auto& ip6 : members) p.routes.push_back(podRoute6(ip6));
+  auto hostRoute = [&](uint32_t table) {
+    return RouteSpec{.table = table, .dst = IpPrefix::host(zt6), .dev = ztunnelDevice(z)};
+  };
+  p.routes.push_back(hostRoute(kTableInbound));
+  p.routes.push_back(RouteSpec{.table = kTableOutbound,
+                               .dst = IpPrefix::any(IpAddress::Family::kV6),
+                               .via = ipOf(kOutboundPodIp6),
+                               .dev = std::string(kOutboundTunnel)});
+  p.routes.push_back(hostRoute(kTableOutbound));
+  p.routes.push_back(RouteSpec{.table = kTableProxyReturn,
+                               .dst = IpPrefix::any(IpAddress::Family::kV6),
+                               .via = zt6,
+                               .dev = ztunnelDevice(z),
+                               .onlink = true});
+  p.routes.push_back(hostRoute(kTableProxyReturn));
+  auto rules = nodeRules(IpAddress::Family::kV6);
+  p.rules.insert(p.rules.end(), rules.begin(), rules.end());
+  p.nft6 = nodeNftTable(z, zt6, tunnelPort, std::move(members));
 }
 
 }  // namespace
@@ -150,26 +276,7 @@ Result<NetnsPlan> computeNodePlan(const PlanInput& in) {
                                .onlink = true});
   p.routes.push_back(ztunnelHostRoute(kTableProxyReturn, z));
 
-  p.rules = {
-      {.priority = kPrioHostSkip,
-       .iif = "lo",
-       .action = RuleAction::kGoto,
-       .gotoTarget = kPrioMainRule},
-      {.priority = kPrioSkip,
-       .fwmark = kMarkSkip,
-       .fwmask = kMarkSkip,
-       .action = RuleAction::kGoto,
-       .gotoTarget = kPrioMainRule},
-      {.priority = kPrioOutbound,
-       .fwmark = kMarkOutbound,
-       .fwmask = kMarkOutbound,
-       .table = kTableOutbound},
-      {.priority = kPrioProxyReturn,
-       .fwmark = kMarkProxyReturn,
-       .fwmask = kMarkProxyReturn,
-       .table = kTableProxyReturn},
-      {.priority = kPrioInbound, .table = kTableInbound},
-  };
+  p.rules = nodeRules(IpAddress::Family::kV4);
 
   // rp_filter: the kernel applies max(conf.all, conf.<dev>), so `all` must be 0 too. In bridge
   // mode the check runs on the bridge. An enrolled pod's own veth keeps its entry on a bridge
@@ -186,6 +293,7 @@ Result<NetnsPlan> computeNodePlan(const PlanInput& in) {
   for (const auto& pod : pods) members.push_back(IpAddress::fromV4(pod.ip));
   if (z.bridge) p.bridgeNft = nodeBridgeTable(z, *z.bridge, members);
   p.nft = nodeNftTable(z, IpAddress::fromV4(z.podIp), in.tunnelPort, std::move(members));
+  if (z.podIp6) addNodeIpv6(p, z, *z.podIp6, pods, in.tunnelPort);
   return p;
 }
 
@@ -226,6 +334,24 @@ Result<NetnsPlan> computeZtunnelPlan(const PlanInput& in) {
     p.sysctls.push_back({confKey(dev, "accept_local"), "1"});
   }
   p.nft = ztunnelNftTable(z, IpAddress::fromV4(z.podIp));
+  if (z.podIp6) {
+    const auto v6 = IpAddress::Family::kV6;
+    p.addresses.push_back({std::string(kPodInboundTunnel), prefixOf(kInboundPodAddr6)});
+    p.addresses.push_back({std::string(kPodOutboundTunnel), prefixOf(kOutboundPodAddr6)});
+    p.routes.push_back(RouteSpec{
+        .table = kPodTableLocal, .type = RouteType::kLocal, .dst = IpPrefix::any(v6), .dev = "lo"});
+    p.rules.push_back({.family = v6,
+                       .priority = kPodPrioTproxy,
+                       .fwmark = kMarkTproxy,
+                       .fwmask = kMarkPodMask,
+                       .table = kPodTableLocal});
+    p.rules.push_back({.family = v6,
+                       .priority = kPodPrioReturn,
+                       .fwmark = kMarkPodReturn,
+                       .fwmask = kMarkPodMask,
+                       .table = kPodTableLocal});
+    p.nft6 = ztunnelNftTable(z, *z.podIp6);
+  }
   return p;
 }
 
@@ -241,17 +367,26 @@ ChangeSet computePodChange(const EnrolledPod& pod, bool enroll,
   NftElements element{NftFamily::kIp, std::string(kNftTable), std::string(kNftPodSet), {ip}};
   NftElements bridgeElement{
       NftFamily::kBridge, std::string(kNftBridgeTable), std::string(kNftPodSet), {ip}};
+  std::optional<NftElements> element6;
+  if (pod.ip6) {
+    element6 =
+        NftElements{NftFamily::kIp6, std::string(kNftTable), std::string(kNftPodSet), {*pod.ip6}};
+  }
   SysctlSpec sysctl = podVethSysctl(pod);
   if (enroll) {
     cs.changes.push_back({ChangeKind::kCreate, podRoute(pod)});
+    if (pod.ip6) cs.changes.push_back({ChangeKind::kCreate, podRoute6(*pod.ip6)});
     cs.changes.push_back({vethOriginal ? ChangeKind::kUpdate : ChangeKind::kCreate, sysctl});
     // The bridge first: a frame handed up then finds the IP-layer rules ready for it.
     if (bridgeMode) cs.changes.push_back({ChangeKind::kCreate, bridgeElement});
     cs.changes.push_back({ChangeKind::kCreate, element});
+    if (element6) cs.changes.push_back({ChangeKind::kCreate, *element6});
   } else {
     cs.changes.push_back({ChangeKind::kDelete, element});
     if (bridgeMode) cs.changes.push_back({ChangeKind::kDelete, bridgeElement});
+    if (element6) cs.changes.push_back({ChangeKind::kDelete, *element6});
     cs.changes.push_back({ChangeKind::kDelete, podRoute(pod)});
+    if (pod.ip6) cs.changes.push_back({ChangeKind::kDelete, podRoute6(*pod.ip6)});
     if (vethOriginal)
       cs.changes.push_back({ChangeKind::kDelete, SysctlSpec{sysctl.key, *vethOriginal}});
   }

@@ -43,11 +43,14 @@ struct ZtunnelEndpoint {
   // Set when hostVeth is a bridge port: the node plan is then in bridge mode (docs/DESIGN.md,
   // "Pods on a Linux bridge"). Enrolled pods are then on the same bridge or routed.
   std::optional<BridgeAttachment> bridge;
+  // The ztunnel pod's IPv6 address on a dual-stack node: IPv6 is then redirected as well.
+  std::optional<IpAddress> podIp6;
 };
 
 struct EnrolledPod {
   Ipv4 ip;
-  IfName hostVeth;  // node end of the pod's veth (its rp_filter is turned off)
+  IfName hostVeth;               // node end of the pod's veth (its rp_filter is turned off)
+  std::optional<IpAddress> ip6;  // its IPv6 address (dual-stack; needs ZtunnelEndpoint::podIp6)
 };
 
 struct PlanInput {

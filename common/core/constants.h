@@ -25,6 +25,14 @@ inline constexpr std::string_view kOutboundNodeAddr = "192.168.127.1/30";
 inline constexpr std::string_view kOutboundPodAddr = "192.168.127.2/30";
 inline constexpr std::string_view kInboundPodIp = "192.168.126.2";
 inline constexpr std::string_view kOutboundPodIp = "192.168.127.2";
+// IPv6 (dual-stack pods): fixed unique-local /126s next to the /30s, added without duplicate
+// address detection (docs/DESIGN.md, "IPv6").
+inline constexpr std::string_view kInboundNodeAddr6 = "fd00:126::1/126";
+inline constexpr std::string_view kInboundPodAddr6 = "fd00:126::2/126";
+inline constexpr std::string_view kOutboundNodeAddr6 = "fd00:127::1/126";
+inline constexpr std::string_view kOutboundPodAddr6 = "fd00:127::2/126";
+inline constexpr std::string_view kInboundPodIp6 = "fd00:126::2";
+inline constexpr std::string_view kOutboundPodIp6 = "fd00:127::2";
 
 // Packet marks (value doubles as mask).
 inline constexpr uint32_t kMarkOutbound = 0x100;     // to ztunnel through istioout

@@ -189,45 +189,22 @@ TEST_CASE("foreign routes and rules and links and nft tables are never modified"
   CHECK(stripOurs(after) == stripOurs(before));
 }
 
-// Issue 20's first engine step: rtnetlink objects of both families through apply, observe and
-// diff. The IPv6 values are the packet proof's (tests/proofs/ipv6_capture.sh).
-TEST_CASE("IPv6 addresses and routes and rules go through apply and observe and diff", "[kernel]") {
+// Issue 20: a dual-stack node's objects of both families through apply, observe and diff.
+TEST_CASE("a dual-stack plan goes through apply and observe and diff in both families",
+          "[kernel]") {
   NodeTopology t;
   t.addPodVeths(2);
+  // ztunnel and both pods with an IPv6 address as well (the packet proof's values).
   auto in = t.input(2);
-  auto node = *computeNodePlan(in);
-  auto zt = *computeZtunnelPlan(in);
-  const auto v6 = IpAddress::Family::kV6;
-  auto prefix = [](const char* text) { return *IpPrefix::parse(text); };
-  node.addresses.push_back({std::string(kInboundTunnel), prefix("fd00:126::1/126")});
-  node.addresses.push_back({std::string(kOutboundTunnel), prefix("fd00:127::1/126")});
-  node.routes.push_back(RouteSpec{.table = kTableInbound,
-                                  .dst = prefix("fd00:10:244:2::1/128"),
-                                  .via = IpAddress("fd00:126::2"),
-                                  .dev = std::string(kInboundTunnel)});
-  node.routes.push_back(RouteSpec{.table = kTableOutbound,
-                                  .dst = IpPrefix::any(v6),
-                                  .via = IpAddress("fd00:127::2"),
-                                  .dev = std::string(kOutboundTunnel)});
-  // The same priorities as the IPv4 rules: a rule's identity is its family and priority.
-  node.rules.push_back({.family = v6,
-                        .priority = kPrioOutbound,
-                        .fwmark = kMarkOutbound,
-                        .fwmask = kMarkOutbound,
-                        .table = kTableOutbound});
-  node.rules.push_back({.family = v6, .priority = kPrioInbound, .table = kTableInbound});
-  zt.addresses.push_back({std::string(kPodInboundTunnel), prefix("fd00:126::2/126")});
-  zt.routes.push_back(RouteSpec{
-      .table = kPodTableLocal, .type = RouteType::kLocal, .dst = IpPrefix::any(v6), .dev = "lo"});
-  zt.rules.push_back({.family = v6,
-                      .priority = kPodPrioTproxy,
-                      .fwmark = kMarkTproxy,
-                      .fwmask = kMarkPodMask,
-                      .table = kPodTableLocal});
-  const IpAddress zt6("fd00:10:244:1::3");
-  node.nft6 = nodeNftTable(in.ztunnel, zt6, kDefaultTunnelPort,
-                           {IpAddress("fd00:10:244:2::1"), IpAddress("fd00:10:244:2::2")});
-  zt.nft6 = ztunnelNftTable(in.ztunnel, zt6);
+  in.ztunnel.podIp6 = IpAddress("fd00:10:244:1::3");
+  in.pods[0].ip6 = IpAddress("fd00:10:244:2::1");
+  in.pods[1].ip6 = IpAddress("fd00:10:244:2::2");
+  auto nodePlan = computeNodePlan(in);
+  auto ztPlan = computeZtunnelPlan(in);
+  REQUIRE(nodePlan);
+  REQUIRE(ztPlan);
+  const NetnsPlan node = *nodePlan;
+  const NetnsPlan zt = *ztPlan;
   // A foreign IPv6 rule at one of our priorities, without protocol 112.
   must(t.node.ip("-6 rule add pref 103 from fd00:99::/64 lookup main"));
 

@@ -104,3 +104,122 @@ TEST_CASE("with nothing listening in the ztunnel namespace ambient traffic stops
   CHECK(must(w.t.zt.exec("nft list chain ip ambient_redirect prerouting"))
             .find("counter packets 0 bytes 0 drop") == std::string::npos);
 }
+
+namespace {
+
+// Issue 20: the same node dual-stack, as the ptp plugin leaves it: each host veth holds the
+// IPv6 gateway fe80::1 and a /128 route to its pod; each pod a /128 and a default route via
+// fe80::1; the remote host routes the pods' /48 back through the node. Every address is added
+// without duplicate address detection.
+struct DualStackWorld {
+  DualStackWorld() {
+    t.addPod(app, "vethapp", "10.244.1.10");
+    t.addPod(other, "vethother", "10.244.1.11");
+    t.addRemote(remote);
+    must(t.node.exec("sysctl -qw net.ipv6.conf.all.forwarding=1"));
+    podSide6("vethzt", t.zt, kZtunnel6);
+    podSide6("vethapp", app, kApp6);
+    podSide6("vethother", other, kOther6);
+    must(t.node.ip("-6 addr add fd00:172:30::1/64 dev uplink nodad"));
+    must(remote.ip("-6 addr add fd00:172:30::2/64 dev eth0 nodad"));
+    must(remote.ip("-6 route add fd00:10:244::/48 via fd00:172:30::1"));
+    in = t.input(0);
+    in.ztunnel.podIp6 = IpAddress(kZtunnel6);
+    in.pods = {EnrolledPod{*Ipv4::parse("10.244.1.10"), "vethapp", IpAddress(kApp6)}};
+    t.apply(in, ledger.store);
+    // The kernel's own link-local addresses still run duplicate address detection; until they
+    // are done the first neighbour exchange can be lost (at most about 2 s).
+    for (const TestNetns* ns : {&t.node, &t.zt, &app, &other, &remote}) {
+      for (int i = 0; i < 50 && !must(ns->ip("-6 -o addr show tentative")).empty(); ++i) {
+        usleep(100 * 1000);
+      }
+    }
+  }
+  void podSide6(const std::string& hostVeth, TestNetns& pod, const std::string& ip6) {
+    must(t.node.ip("-6 addr add fe80::1/64 dev " + hostVeth + " nodad"));
+    must(t.node.ip("-6 route add " + ip6 + "/128 dev " + hostVeth));
+    must(pod.ip("-6 addr add " + ip6 + "/128 dev eth0 nodad"));
+    must(pod.ip("-6 route add default via fe80::1 dev eth0"));
+  }
+  std::string connect(const TestNetns& from, const std::string& target) {
+    auto r = sh(from.exec(kNettool + " connect " + target + " --timeout-ms 2000"));
+    return r.rc == 0 ? r.out : "";
+  }
+
+  static constexpr const char* kZtunnel6 = "fd00:10:244:1::3";
+  static constexpr const char* kApp6 = "fd00:10:244:1::a";
+  static constexpr const char* kOther6 = "fd00:10:244:1::b";
+  NodeTopology t;
+  TestNetns app{"app"}, other{"other"}, remote{"remote"};
+  TempLedger ledger;
+  PlanInput in;
+};
+
+}  // namespace
+
+TEST_CASE("dual-stack ambient pod traffic reaches ztunnel's listeners in both families",
+          "[kernel][packet][ipv6]") {
+  DualStackWorld w;
+  Background ztunnel6(w.t.zt.exec(kNettool + " serve --tproxy --addr ::1 --port 15001 --port 15006 "
+                                             "--port 15008"));
+  Background ztunnel4(w.t.zt.exec(kNettool +
+                                  " serve --tproxy --addr 127.0.0.1 --port 15001 --port 15006 "
+                                  "--port 15008"));
+  Background remoteServer(w.remote.exec(kNettool + " serve --addr :: --port 8080"));
+  Background otherServer(w.other.exec(kNettool + " serve --addr :: --port 80"));
+  REQUIRE(ztunnel6.waitFor("listening"));
+  REQUIRE(ztunnel4.waitFor("listening"));
+  REQUIRE(remoteServer.waitFor("listening"));
+  REQUIRE(otherServer.waitFor("listening"));
+
+  SECTION("outbound IPv6: ambient pod -> remote lands on 15001 with the original destination") {
+    auto got = w.connect(w.app, "[fd00:172:30::2]:8080");
+    INFO(got);
+    CHECK(startsWith(got, "15001 [fd00:172:30::2]:8080 [fd00:10:244:1::a]:"));
+    CHECK(remoteServer.log().find("fd00:10:244:1::a") == std::string::npos);
+  }
+  SECTION("inbound IPv6: remote -> ambient pod lands on 15006, and port 15008 on 15008") {
+    auto plain = w.connect(w.remote, "[fd00:10:244:1::a]:80");
+    INFO(plain);
+    CHECK(startsWith(plain, "15006 [fd00:10:244:1::a]:80 [fd00:172:30::2]:"));
+    auto hbone = w.connect(w.remote, "[fd00:10:244:1::a]:15008");
+    INFO(hbone);
+    CHECK(startsWith(hbone, "15008 [fd00:10:244:1::a]:15008 [fd00:172:30::2]:"));
+  }
+  SECTION("same node IPv6: plain pod -> ambient pod lands on 15006 with the plain pod's source") {
+    auto got = w.connect(w.other, "[fd00:10:244:1::a]:80");
+    INFO(got);
+    CHECK(startsWith(got, "15006 [fd00:10:244:1::a]:80 [fd00:10:244:1::b]:"));
+  }
+  SECTION("IPv4 of the same pod is still captured") {
+    auto got = w.connect(w.app, "172.30.0.2:8080");
+    INFO(got);
+    CHECK(startsWith(got, "15001 172.30.0.2:8080 10.244.1.10:"));
+  }
+  SECTION("a non-enrolled pod's IPv6 is not redirected, either way") {
+    auto out = w.connect(w.other, "[fd00:172:30::2]:8080");
+    INFO(out);
+    CHECK(startsWith(out, "8080 [fd00:172:30::2]:8080 [fd00:10:244:1::b]:"));
+    auto in = w.connect(w.remote, "[fd00:10:244:1::b]:80");
+    INFO(in);
+    CHECK(startsWith(in, "80 [fd00:10:244:1::b]:80 [fd00:172:30::2]:"));
+  }
+  SECTION("IPv6 UDP from an ambient pod is not redirected") {
+    Background udp(w.remote.exec(kNettool + " udp-serve --port 9999 --timeout-ms 3000"));
+    REQUIRE(udp.waitFor("listening"));
+    must(w.app.exec(kNettool + " udp-send [fd00:172:30::2]:9999"));
+    CHECK(udp.waitFor("udp from [fd00:10:244:1::a]:"));
+  }
+}
+
+TEST_CASE("with nothing listening in the ztunnel namespace ambient IPv6 traffic stops",
+          "[kernel][packet][ipv6]") {
+  DualStackWorld w;
+  Background remoteServer(w.remote.exec(kNettool + " serve --addr :: --port 8080"));
+  REQUIRE(remoteServer.waitFor("listening"));
+  CHECK(w.connect(w.app, "[fd00:172:30::2]:8080").empty());
+  CHECK(remoteServer.log().find("fd00:10:244:1::a") == std::string::npos);
+  CHECK(w.connect(w.remote, "[fd00:10:244:1::a]:80").empty());
+  CHECK(must(w.t.zt.exec("nft list chain ip6 ambient_redirect prerouting"))
+            .find("counter packets 0 bytes 0 drop") == std::string::npos);
+}

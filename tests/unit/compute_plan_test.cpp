@@ -89,3 +89,67 @@ TEST_CASE("tunnel modes parse", "[plan]") {
   CHECK(*parseTunnelMode("vxlan") == TunnelMode::kVxlan);
   CHECK_FALSE(parseTunnelMode("gre"));
 }
+
+TEST_CASE("a dual-stack plan refuses IPv6 addresses it cannot redirect", "[compute][bad-input]") {
+  auto check = [](const PlanInput& in, const std::string& words) {
+    auto plan = computeNodePlan(in);
+    INFO(words);
+    REQUIRE_FALSE(plan);
+    INFO(plan.error().message());
+    CHECK(plan.error().message().find(words) != std::string::npos);
+    CHECK_FALSE(computeZtunnelPlan(in));
+  };
+  auto base = testing::dualStack(testing::nodeWithPods(2));
+  REQUIRE(computeNodePlan(base));
+  auto in = base;
+  in.pods[0].ip6 = IpAddress("fe80::1");
+  check(in, "fe80::1 is link-local");
+  in = base;
+  in.pods[0].ip6 = IpAddress("::ffff:10.244.1.10");
+  check(in, "::ffff:10.244.1.10 is IPv4-mapped");
+  in = base;
+  in.pods[1].ip6 = IpAddress("fd00:126::2");
+  check(in, "fd00:126::2 is inside a tunnel network");
+  in = base;
+  in.pods[1].ip6 = IpAddress("fd00:127::3");
+  check(in, "fd00:127::3 is inside a tunnel network");
+  in = base;
+  in.pods[1].ip6 = in.pods[0].ip6;
+  check(in, "is enrolled twice");
+  in = base;
+  in.pods[1].ip6 = in.ztunnel.podIp6;
+  check(in, "is the ztunnel pod's");
+  in = base;
+  in.pods[0].ip6 = IpAddress("10.244.1.99");
+  check(in, "10.244.1.99 is not IPv6");
+  in = base;
+  in.ztunnel.podIp6.reset();
+  check(in, "cannot be redirected: ztunnel has no IPv6");
+  in = base;
+  in.ztunnel.podIp6 = IpAddress("ff02::1");
+  check(in, "ztunnel pod IPv6 address ff02::1 is multicast");
+  auto bridged = testing::onBridge(base);
+  auto plan = computeNodePlan(bridged);
+  REQUIRE_FALSE(plan);
+  CHECK(plan.error().code == ErrorCode::kUnsupported);
+  CHECK(plan.error().message().find("IPv6 is redirected on routed nodes only") !=
+        std::string::npos);
+  // Just outside the tunnels' /126s is a pod address like any other.
+  in = base;
+  in.pods[1].ip6 = IpAddress("fd00:126::4");
+  CHECK(computeNodePlan(in));
+}
+
+TEST_CASE("a pod without IPv6 on a dual-stack node has IPv4 objects only", "[compute]") {
+  auto in = testing::dualStack(testing::nodeWithPods(2));
+  in.pods[1].ip6.reset();
+  auto plan = computeNodePlan(in);
+  REQUIRE(plan);
+  REQUIRE(plan->nft6);
+  CHECK(plan->nft6->sets[0].elements == std::vector<IpAddress>{*in.pods[0].ip6});
+  CHECK(plan->nft->sets[0].elements.size() == 2);
+  size_t v6Routes = std::count_if(plan->routes.begin(), plan->routes.end(), [](auto& r) {
+    return r.table == kTableInbound && r.dst.family() == IpAddress::Family::kV6;
+  });
+  CHECK(v6Routes == 2);  // pod 0 and ztunnel's own
+}

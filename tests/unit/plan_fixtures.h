@@ -21,6 +21,18 @@ inline PlanInput nodeWithPods(int count) {
   return in;
 }
 
+// The same node dual-stack: ztunnel and every pod with an IPv6 address as well
+// (fd00:10:244:1::<n>, the IPv4 address's last byte).
+inline PlanInput dualStack(PlanInput in) {
+  in.ztunnel.podIp6 = IpAddress("fd00:10:244:1::3");
+  for (auto& pod : in.pods) {
+    auto bytes = IpAddress("fd00:10:244:1::").bytes();
+    bytes[15] = uint8_t(pod.ip.value & 0xff);
+    pod.ip6 = IpAddress::fromBytes(IpAddress::Family::kV6, bytes.data());
+  }
+  return in;
+}
+
 // The same node with ztunnel's veth a port of bridge cni0 (flannel-like), pods on it too.
 inline PlanInput onBridge(PlanInput in) {
   in.ztunnel.bridge =

@@ -1,4 +1,5 @@
-// Golden text of plans: node with 0, 1 and 3 enrolled pods, and the ztunnel namespace.
+// Golden text of plans: node with 0, 1 and 3 enrolled pods, the ztunnel namespace, and both
+// namespaces of a dual-stack node.
 // Set AMBIENT_UPDATE_GOLDEN=1 to rewrite the files after an intended change. Pure.
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -26,6 +27,16 @@ TEST_CASE("ztunnel namespace plan golden text", "[render][golden]") {
   auto plan = computeZtunnelPlan(testing::nodeWithPods(3));
   REQUIRE(plan);
   checkGolden("ztunnel.txt", renderPlan(*plan));
+}
+
+// Issue 20: a dual-stack node, every object in both families (the IPv6 ones after the IPv4).
+TEST_CASE("dual-stack plan golden text", "[render][golden]") {
+  auto in = testing::dualStack(testing::nodeWithPods(2));
+  auto node = computeNodePlan(in);
+  auto zt = computeZtunnelPlan(in);
+  REQUIRE(node);
+  REQUIRE(zt);
+  checkGolden("dual_stack.txt", renderPlan(*node) + renderPlan(*zt));
 }
 
 TEST_CASE("vxlan fallback renders vxlan links", "[render]") {
