@@ -52,7 +52,7 @@ teardown() {
 }
 trap teardown EXIT
 
-# Small socket tools (nettool speaks IPv4 only). Every wait is bounded.
+# Small socket tools (written before nettool spoke IPv6). Every wait is bounded.
 #   serve PORT...            answers each connection with "<PORT> <local ip:port> <peer ip>"
 #   connect HOST PORT        prints the first line received, "connect <reason>" or "no answer"
 #   udp-serve PORT SECONDS   prints "udp from <ip>" for the first datagram, or "udp none"
