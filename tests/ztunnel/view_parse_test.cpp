@@ -73,6 +73,15 @@ TEST_CASE("view errors name the field") {
       "td");
   REQUIRE_FALSE(dup);
   CHECK(dup.error().context.find("1.1.1.1") != std::string::npos);
+  // Found by fuzz-workload_view (issue 20 session): a waypoint on port 0 was taken, and a route
+  // through it dialled port 0.
+  auto port0 =
+      parseWorkloadView(R"({"workloads":[{"namespace":"a","name":"a","workloadIps":["1.1.1.1"],)"
+                        R"("waypoint":{"destination":"/10.0.9.9","hboneMtlsPort":0}}]})",
+                        "td");
+  REQUIRE_FALSE(port0);
+  CHECK(port0.error().message().find("hboneMtlsPort must be a port number 1-65535") !=
+        std::string::npos);
 }
 
 TEST_CASE("empty document is an empty view") {

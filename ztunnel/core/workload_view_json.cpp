@@ -90,7 +90,11 @@ std::optional<GatewayAddress> parseGateway(const json& o, const char* key,
   }
   auto port = it->find("hboneMtlsPort");
   if (port != it->end()) {
-    if (!port->is_number_unsigned() || port->get<uint64_t>() > 65535) bad(w, "bad hboneMtlsPort");
+    // Port 0 cannot be dialled (found by fuzz-workload_view: a waypoint route to port 0).
+    if (!port->is_number_unsigned() || port->get<uint64_t>() == 0 ||
+        port->get<uint64_t>() > 65535) {
+      bad(w, "hboneMtlsPort must be a port number 1-65535");
+    }
     g.hboneMtlsPort = static_cast<uint16_t>(port->get<uint64_t>());
   }
   return g;
