@@ -36,27 +36,6 @@ bool inTunnelNetwork6(const IpAddress& ip) {
   return false;
 }
 
-// An IPv6 address we can redirect: global or unique-local unicast, not IPv4-mapped, not one of
-// the tunnels' own.
-Status checkIp6(const IpAddress& ip, const std::string& what) {
-  const auto& b = ip.bytes();
-  if (!ip.isV6()) return fail(ErrorCode::kInvalidInput, what + " " + ip.str() + " is not IPv6");
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) {
-    return fail(ErrorCode::kInvalidInput, what + " " + ip.str() + " is link-local");
-  }
-  if (b[0] == 0xff) return fail(ErrorCode::kInvalidInput, what + " " + ip.str() + " is multicast");
-  if (std::all_of(b.begin(), b.begin() + 10, [](uint8_t x) { return x == 0; })) {
-    return fail(ErrorCode::kInvalidInput,
-                what + " " + ip.str() + " is IPv4-mapped, unspecified or loopback");
-  }
-  if (inTunnelNetwork6(ip)) {
-    return fail(ErrorCode::kInvalidInput, what + " " + ip.str() + " is inside a tunnel network (" +
-                                              std::string(kInboundNodeAddr6) + ", " +
-                                              std::string(kOutboundNodeAddr6) + ")");
-  }
-  return {};
-}
-
 Status validate(const PlanInput& in) {
   // The names are valid by type; an empty one (not known) cannot be planned for.
   if (in.ztunnel.hostVeth.empty())
@@ -92,7 +71,7 @@ Status validate(const PlanInput& in) {
   }
   const auto& zt6 = in.ztunnel.podIp6;
   if (zt6) {
-    if (auto s = checkIp6(*zt6, "ztunnel pod IPv6 address"); !s) return s;
+    if (auto s = checkRedirectableIp6(*zt6, "ztunnel pod IPv6 address"); !s) return s;
     if (in.ztunnel.bridge) {
       return fail(ErrorCode::kUnsupported, "ztunnel is a port of bridge " +
                                                in.ztunnel.bridge->bridge.str() +
@@ -107,7 +86,7 @@ Status validate(const PlanInput& in) {
       return fail(ErrorCode::kInvalidInput,
                   what + " " + pod.ip6->str() + " cannot be redirected: ztunnel has no IPv6");
     }
-    if (auto s = checkIp6(*pod.ip6, what); !s) return s;
+    if (auto s = checkRedirectableIp6(*pod.ip6, what); !s) return s;
     if (*pod.ip6 == *zt6) {
       return fail(ErrorCode::kInvalidInput,
                   what + " " + pod.ip6->str() + " is the ztunnel pod's; ztunnel is never enrolled");
@@ -353,6 +332,25 @@ Result<NetnsPlan> computeZtunnelPlan(const PlanInput& in) {
     p.nft6 = ztunnelNftTable(z, *z.podIp6);
   }
   return p;
+}
+
+Status checkRedirectableIp6(const IpAddress& ip, const std::string& what) {
+  const auto& b = ip.bytes();
+  if (!ip.isV6()) return fail(ErrorCode::kInvalidInput, what + " " + ip.str() + " is not IPv6");
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) {
+    return fail(ErrorCode::kInvalidInput, what + " " + ip.str() + " is link-local");
+  }
+  if (b[0] == 0xff) return fail(ErrorCode::kInvalidInput, what + " " + ip.str() + " is multicast");
+  if (std::all_of(b.begin(), b.begin() + 10, [](uint8_t x) { return x == 0; })) {
+    return fail(ErrorCode::kInvalidInput,
+                what + " " + ip.str() + " is IPv4-mapped, unspecified or loopback");
+  }
+  if (inTunnelNetwork6(ip)) {
+    return fail(ErrorCode::kInvalidInput, what + " " + ip.str() + " is inside a tunnel network (" +
+                                              std::string(kInboundNodeAddr6) + ", " +
+                                              std::string(kOutboundNodeAddr6) + ")");
+  }
+  return {};
 }
 
 std::string podVethSysctlKey(const IfName& hostVeth) {

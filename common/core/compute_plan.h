@@ -73,6 +73,10 @@ NetnsPlan emptyPlan(NetnsRole role);
 // of O(pods).
 ChangeSet computePodChange(const EnrolledPod& pod, bool enroll,
                            const std::optional<std::string>& vethOriginal, bool bridgeMode);
+// An IPv6 address the engine can redirect: global or unique-local unicast, not IPv4-mapped,
+// not inside the tunnels' /126s. `what` names it in the error (kInvalidInput).
+Status checkRedirectableIp6(const IpAddress& ip, const std::string& what);
+
 // The sysctl key of a pod host veth's rp_filter (the one computePodChange needs the original of).
 std::string podVethSysctlKey(const IfName& hostVeth);
 

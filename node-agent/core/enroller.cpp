@@ -165,12 +165,32 @@ std::optional<Enroller::EnrollFailure> Enroller::enrollLocked(PodRecord rec) {
     return refuse(kCniErrInvalidConfig, "bad-request", ErrorCode::kInvalidInput,
                   "has no IP address on " + rec.ifname.str());
   }
+  auto addresses = podAddresses(rec.ips);
+  if (!addresses) {
+    return refuse(kCniErrInvalidConfig, "bad-request", ErrorCode::kInvalidInput,
+                  addresses.error().message());
+  }
   for (const auto& ip : rec.ips) {
-    if (ip.isV6()) {
-      return refuse(kCniErrInvalidConfig, "bad-request", ErrorCode::kInvalidInput,
-                    "IPv6 address \"" + ip.str() +
-                        "\" is not supported yet: this release redirects IPv4 only");
+    if (ip == registry_.ztunnel->ip || ip == registry_.ztunnel->ip6) {
+      return refuse(kCniErrInvalidConfig, "ip-conflict", ErrorCode::kExists,
+                    "its IP " + ip.str() +
+                        " is the ztunnel pod's; ztunnel is never redirected (check the IPAM "
+                        "plugin)");
     }
+  }
+  // Enrolling its IPv4 alone would let its IPv6 bypass ztunnel.
+  if (addresses->v6 && !registry_.ztunnel->ip6) {
+    return refuse(kCniErrInvalidConfig, "bad-request", ErrorCode::kInvalidInput,
+                  "has IPv6 address " + addresses->v6->str() +
+                      ", but this node's ztunnel pod has none: its IPv6 could not be redirected");
+  }
+  if (addresses->v6 && ztunnelBridge_) {
+    return refuse(kCniErrInvalidConfig, "unsupported-link", ErrorCode::kUnsupported,
+                  "has IPv6 address " + addresses->v6->str() +
+                      ", but ztunnel's veth is a port of "
+                      "bridge " +
+                      ztunnelBridge_->bridge.str() +
+                      ": IPv6 is redirected on routed nodes only in this release");
   }
   if (const PodRecord* other = enrolledWithIp(rec.ips, rec.uid)) {
     return refuse(kCniErrInvalidConfig, "ip-conflict", ErrorCode::kExists,
@@ -274,10 +294,9 @@ PodReply Enroller::addZtunnel(const PodRequest& r) {
     return errorReply(kCniErrInvalidConfig, "ztunnel pod has no IP address in prevResult",
                       "bad-request");
   }
-  if (!r.ips.front().isV4()) {
-    return errorReply(kCniErrInvalidConfig,
-                      "ztunnel pod: IPv6 address \"" + r.ips.front().str() +
-                          "\" is not supported yet: this release redirects IPv4 only",
+  auto addresses = podAddresses(r.ips);
+  if (!addresses) {
+    return errorReply(kCniErrInvalidConfig, "ztunnel pod " + addresses.error().message(),
                       "bad-request");
   }
   auto link = inspector_.inspect(r.netns, r.ifname);
@@ -289,8 +308,9 @@ PodReply Enroller::addZtunnel(const PodRequest& r) {
   if (!link->gateway) {
     return errorReply(kCniErrIo, "ztunnel pod has no default gateway in " + r.netns, "inspect");
   }
-  ZtunnelRecord z{r.podUid,       r.netns,  r.ips.front(), link->hostVeth,
-                  *link->gateway, r.ifname, link->mtu};
+  ZtunnelRecord z{r.podUid,       r.netns,        IpAddress::fromV4(*addresses->v4),
+                  link->hostVeth, *link->gateway, r.ifname,
+                  link->mtu,      addresses->v6};
   // Never write a record the loader would refuse: a restart could not load the registry.
   if (auto v = validateZtunnelRecord(z); !v) {
     return errorReply(kCniErrInvalidConfig, "ztunnel pod: " + v.error().message(), "bad-request");
@@ -681,8 +701,7 @@ Status Enroller::applyPodChangeLocked(const PodRecord& pod, bool enroll) {
       if (other->uid != pod.uid && other->ips == pod.ips) return reconcileLocked();
     }
   }
-  // Enrolled records hold an IPv4 address and a host veth (validatePodRecord).
-  EnrolledPod p{firstV4(pod.ips).value(), pod.hostVeth};
+  EnrolledPod p = enrolledPodOf(pod);
   ChangeSet changes =
       computePodChange(p, enroll, ledger_.original(NetnsRole::kNode, podVethSysctlKey(p.hostVeth)),
                        ztunnelBridge_.has_value());

@@ -3,6 +3,10 @@
 
 namespace ambient {
 
+EnrolledPod enrolledPodOf(const PodRecord& pod) {
+  return EnrolledPod{firstV4(pod.ips).value(), pod.hostVeth, podAddresses(pod.ips)->v6};
+}
+
 Result<PlanInput> planInputFrom(const PodRegistry& registry, const AgentRuntimeConfig& config,
                                 const std::optional<BridgeAttachment>& ztunnelBridge) {
   if (!registry.ztunnel) {
@@ -15,11 +19,11 @@ Result<PlanInput> planInputFrom(const PodRegistry& registry, const AgentRuntimeC
   in.tunnelKind = config.tunnelKind;
   in.tunnelPort = config.tunnelPort;
   in.tunnelMtu = config.tunnelMtu;
-  in.ztunnel = ZtunnelEndpoint{z.ip.v4().value(), z.hostVeth, z.nodeAddr.v4().value(),
-                               z.podIfname,       z.lowerMtu, ztunnelBridge};
-  for (const PodRecord* p : registry.enrolled()) {
-    in.pods.push_back(EnrolledPod{firstV4(p->ips).value(), p->hostVeth});
-  }
+  in.ztunnel = ZtunnelEndpoint{z.ip.v4().value(), z.hostVeth, z.nodeAddr.v4().value(), z.podIfname,
+                               z.lowerMtu, ztunnelBridge,
+                               // Bridge mode redirects IPv4 only (the enroller refuses IPv6 pods).
+                               ztunnelBridge ? std::nullopt : z.ip6};
+  for (const PodRecord* p : registry.enrolled()) in.pods.push_back(enrolledPodOf(*p));
   return in;
 }
 

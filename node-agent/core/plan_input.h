@@ -11,6 +11,10 @@ namespace ambient {
 // kUnavailable when no ztunnel is registered yet; the records' addresses were checked when
 // they were decoded or stored, so nothing else can fail. `ztunnelBridge` is the bridge
 // ztunnel's veth is a port of, read from the node (bridge mode), if any.
+// An enrolled record as the engine sees it: its first IPv4 address, its IPv6 one if any, its
+// host veth (validatePodRecord holds for every enrolled record).
+EnrolledPod enrolledPodOf(const PodRecord& pod);
+
 Result<PlanInput> planInputFrom(const PodRegistry& registry, const AgentRuntimeConfig& config,
                                 const std::optional<BridgeAttachment>& ztunnelBridge);
 

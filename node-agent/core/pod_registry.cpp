@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/core/compute_plan.h"
+
 namespace ambient {
 namespace {
 
@@ -24,13 +26,15 @@ json podJson(const PodRecord& p) {
 }
 
 json ztunnelJson(const ZtunnelRecord& z) {
-  return {{"uid", z.uid},
-          {"netns", z.netns},
-          {"ip", z.ip.str()},
-          {"hostVeth", z.hostVeth.str()},
-          {"nodeAddr", z.nodeAddr.str()},
-          {"podIfname", z.podIfname.str()},
-          {"lowerMtu", z.lowerMtu}};
+  json out = {{"uid", z.uid},
+              {"netns", z.netns},
+              {"ip", z.ip.str()},
+              {"hostVeth", z.hostVeth.str()},
+              {"nodeAddr", z.nodeAddr.str()},
+              {"podIfname", z.podIfname.str()},
+              {"lowerMtu", z.lowerMtu}};
+  if (z.ip6) out["ip6"] = z.ip6->str();  // absent on IPv4-only nodes (and in older files)
+  return out;
 }
 
 // The typed fields, decoded once here; a bad value throws naming the field (the caller turns
@@ -61,6 +65,7 @@ Status validatePodRecord(const PodRecord& rec) {
     const std::string pod = "enrolled pod " + rec.podNamespace + "/" + rec.name;
     if (!firstV4(rec.ips)) return fail(ErrorCode::kInvalidInput, pod + " has no IPv4 address");
     if (rec.hostVeth.empty()) return fail(ErrorCode::kInvalidInput, pod + " has no host veth");
+    if (auto a = podAddresses(rec.ips); !a) return fail(a.error().wrap(pod));
   }
   return {};
 }
@@ -73,7 +78,31 @@ Status validateZtunnelRecord(const ZtunnelRecord& rec) {
                                               rec.nodeAddr.str() + " must be IPv4 addresses");
   }
   if (rec.hostVeth.empty()) return fail(ErrorCode::kInvalidInput, "ztunnel record has no hostVeth");
+  if (rec.ip6) return checkRedirectableIp6(*rec.ip6, "ztunnel record ip6");
   return {};
+}
+
+Result<PodAddresses> podAddresses(const std::vector<IpAddress>& ips) {
+  PodAddresses out;
+  for (const auto& ip : ips) {
+    if (ip.isV4()) {
+      if (!out.v4) out.v4 = *ip.v4();
+      continue;
+    }
+    if (out.v6) {
+      return fail(ErrorCode::kInvalidInput, "has two IPv6 addresses (" + out.v6->str() + ", " +
+                                                ip.str() +
+                                                "): one address per family can be redirected");
+    }
+    if (auto s = checkRedirectableIp6(ip, "IPv6 address"); !s) return fail(s.error());
+    out.v6 = ip;
+  }
+  if (!out.v4) {
+    return fail(ErrorCode::kInvalidInput,
+                "has no IPv4 address: IPv6-only pods are not redirected yet (the tunnels to "
+                "ztunnel carry IPv4 underneath)");
+  }
+  return out;
 }
 
 namespace {
@@ -111,6 +140,7 @@ ZtunnelRecord ztunnelFromJson(const json& z) {
                     ipField(z, "ip", record),         ifField(z, "hostVeth", record, false),
                     ipField(z, "nodeAddr", record),   ifField(z, "podIfname", record, false),
                     u32(z.at("lowerMtu"), "lowerMtu")};
+  if (auto it = z.find("ip6"); it != z.end()) rec.ip6 = ipField(z, "ip6", record);
   if (auto v = validateZtunnelRecord(rec); !v) throw std::invalid_argument(v.error().message());
   return rec;
 }

@@ -35,8 +35,18 @@ struct ZtunnelRecord {
   IpAddress nodeAddr;  // the ztunnel pod's gateway: the node's address on that link
   IfName podIfname = "eth0";
   uint32_t lowerMtu = 1500;
+  std::optional<IpAddress> ip6;  // its IPv6 address on a dual-stack node
   bool operator==(const ZtunnelRecord&) const = default;
 };
+
+// The addresses a pod is redirected with: its first IPv4 address (required: the tunnels to
+// ztunnel carry IPv4) and its IPv6 address, if any (one at most, redirectable). The error says
+// what is wrong with the list (kInvalidInput), without naming the pod.
+struct PodAddresses {
+  std::optional<Ipv4> v4;
+  std::optional<IpAddress> v6;
+};
+Result<PodAddresses> podAddresses(const std::vector<IpAddress>& ips);
 
 struct PodRegistry {
   std::map<std::string, PodRecord> pods;  // by uid

@@ -396,3 +396,74 @@ TEST_CASE("ambientctl trace prints the seed's numbered paths from the live kerne
   CHECK(hbone.out.find("accepts on 127.0.0.1:15008") != std::string::npos);
   CHECK(sh(t.node.exec(ctl + " trace foo/nope 10.0.0.1")).rc == 2);
 }
+
+// Issue 20: a dual-stack node driven through the real agent (the plugin's requests carry both
+// families' addresses).
+TEST_CASE("the agent enrolls a dual-stack pod in both families and keeps it across a SIGKILL",
+          "[kernel][agent][ipv6]") {
+  NodeTopology t;
+  TestNetns app("app"), other("other");
+  t.addPod(app, "vethapp", "10.244.1.10");
+  t.addPod(other, "vethother", "10.244.1.11");
+  AgentHarness h(t.node);
+  h.start();
+  PodRequest z = ztunnelAdd(t.zt.path(), kZtunnelIp);
+  z.ips.push_back("fd00:10:244:1::3");
+  auto zr = h.send(z);
+  REQUIRE(zr);
+  INFO(zr->message);
+  REQUIRE(zr->verdict == PodVerdict::kNotAmbient);
+  PodRequest add = podAdd("foo", "app", app.path(), "10.244.1.10");
+  add.ips.push_back("fd00:10:244:1::a");
+  auto a = h.send(add);
+  REQUIRE(a);
+  INFO(a->message);
+  REQUIRE(a->verdict == PodVerdict::kEnrolled);
+  auto set6 = [&] { return must(t.node.exec("nft list set ip6 ambient_redirect enrolled_pods")); };
+  CHECK(set6().find("fd00:10:244:1::a") != std::string::npos);
+  CHECK(must(t.node.exec("nft list set ip ambient_redirect enrolled_pods")).find("10.244.1.10") !=
+        std::string::npos);
+  CHECK(must(t.node.ip("-6 route show table 100")).find("fd00:10:244:1::a via fd00:126::2") !=
+        std::string::npos);
+  CHECK(must(t.zt.exec("nft list table ip6 ambient_redirect")).find("tproxy to [::1]:15001") !=
+        std::string::npos);
+
+  auto in = t.input(0);
+  in.ztunnel.podIp6 = IpAddress("fd00:10:244:1::3");
+  in.pods = {EnrolledPod{*Ipv4::parse("10.244.1.10"), "vethapp", IpAddress("fd00:10:244:1::a")}};
+  requireVerified(t, h, in);
+
+  // Bad input: two IPv6 addresses; refused with code 7, and nothing of it is programmed.
+  PodRequest two = podAdd("foo", "other", other.path(), "10.244.1.11");
+  two.ips = {"10.244.1.11", "fd00:10:244:1::b", "fd00:10:244:1::c"};
+  auto refused = h.send(two);
+  REQUIRE(refused);
+  INFO(refused->message);
+  CHECK(refused->cniCode == kCniErrInvalidConfig);
+  CHECK(refused->message.find("has two IPv6 addresses") != std::string::npos);
+  CHECK(set6().find("fd00:10:244:1::b") == std::string::npos);
+  CHECK(must(t.node.exec("nft list set ip ambient_redirect enrolled_pods")).find("10.244.1.11") ==
+        std::string::npos);
+  requireVerified(t, h, in);
+
+  // SIGKILL and restart: the registry carries both families.
+  std::string before = set6() + must(t.node.ip("-6 rule show")) +
+                       must(t.node.ip("-6 route show table all proto 112"));
+  h.kill();
+  h.start();
+  CHECK(set6() + must(t.node.ip("-6 rule show")) +
+            must(t.node.ip("-6 route show table all proto 112")) ==
+        before);
+  requireVerified(t, h, in);
+
+  // DEL releases both families; uninstall leaves no IPv6 object of ours.
+  CHECK(h.send(delOf(add))->verdict == PodVerdict::kReleased);
+  CHECK(set6().find("fd00:10:244:1::a") == std::string::npos);
+  CHECK(must(t.node.ip("-6 route show table 100")).find("fd00:10:244:1::a") == std::string::npos);
+  CHECK(h.terminate() == 0);
+  must(t.node.exec(kAgentBinary + " uninstall " + h.flags()));
+  CHECK(must(t.node.exec("nft list tables")).find("ip6") == std::string::npos);
+  CHECK(must(t.node.ip("-6 rule show")).find("proto 112") == std::string::npos);
+  CHECK(must(t.node.ip("-6 route show table all proto 112")).empty());
+  CHECK(must(t.zt.exec("nft list tables")).find("ip6") == std::string::npos);
+}

@@ -157,7 +157,7 @@ TEST_CASE("a discovered pod whose IP changes is released, then found again", "[d
   CHECK(w.store.saved.pods.at("u-mover").netns == "/var/run/netns/pod-71");
 }
 
-TEST_CASE("a dual-stack pod relabelled ambient is refused with a reason and the registry loads",
+TEST_CASE("a dual-stack pod relabelled ambient on an IPv4 ztunnel is refused with a reason",
           "[discovery]") {
   World w;
   withZtunnel(w);
@@ -170,7 +170,7 @@ TEST_CASE("a dual-stack pod relabelled ambient is refused with a reason and the 
   CHECK(w.members().empty());
   std::string why = w.enroller.notEnrolled().at("bar/dual");
   CHECK(why.find("fd00::9") != std::string::npos);
-  CHECK(why.find("IPv4 only") != std::string::npos);
+  CHECK(why.find("this node's ztunnel pod has none") != std::string::npos);
   auto loaded = decodeRegistry(encodeRegistry(w.store.saved));
   REQUIRE(loaded);
   REQUIRE(w.restarted()->start(*loaded));

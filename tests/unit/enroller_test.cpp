@@ -713,3 +713,108 @@ TEST_CASE("a bridge renamed between passes does not make its pods look moved",
   REQUIRE(w.enroller.resync());
   CHECK(w.members() == std::vector<IpAddress>{"10.244.1.7"});
 }
+
+// Issue 20: dual-stack pods, with ztunnel's IPv6 address known.
+namespace {
+
+PodReply registerDualStackZtunnel(World& w) {
+  PodRequest z = ztunnelAdd("/var/run/netns/zt-1", "10.244.1.3", "ztunnel-a");
+  z.ips.push_back("fd00:10:244:1::3");
+  return w.enroller.handle(z);
+}
+
+std::vector<IpAddress> members6(World& w) {
+  if (!w.node().owned.nft6) return {};
+  return w.node().owned.nft6->sets[0].elements;
+}
+
+}  // namespace
+
+TEST_CASE("a dual-stack pod is enrolled with both addresses and survives a restart",
+          "[enroller][ipv6]") {
+  World w;
+  REQUIRE(registerDualStackZtunnel(w).verdict == PodVerdict::kNotAmbient);
+  REQUIRE(w.store.saved.ztunnel->ip6 == IpAddress("fd00:10:244:1::3"));
+  PodRequest r = w.request(PodCommand::kAdd, "foo", "dual", 7, "10.244.1.7");
+  r.ips.push_back("fd00:10:244:1::7");
+  auto reply = w.enroller.handle(r);
+  INFO(reply.message);
+  REQUIRE(reply.verdict == PodVerdict::kEnrolled);
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.7"});
+  CHECK(members6(w) == std::vector<IpAddress>{"fd00:10:244:1::7"});
+  // The ztunnel namespace got its IPv6 table as well.
+  CHECK(w.kernel.namespaces["/var/run/netns/zt-1"].owned.nft6);
+  // A restart from the persisted registry plans the same, both families.
+  auto loaded = decodeRegistry(encodeRegistry(w.store.saved));
+  REQUIRE(loaded);
+  CHECK(loaded->ztunnel->ip6 == IpAddress("fd00:10:244:1::3"));
+  auto again = w.restarted();
+  REQUIRE(again->start(*loaded));
+  REQUIRE(again->reconcileAll());
+  CHECK(members6(w) == std::vector<IpAddress>{"fd00:10:244:1::7"});
+  // DEL removes both.
+  REQUIRE(again->handle(w.request(PodCommand::kDel, "foo", "dual", 7, "10.244.1.7")).verdict ==
+          PodVerdict::kReleased);
+  CHECK(w.members().empty());
+  CHECK(members6(w).empty());
+}
+
+TEST_CASE("dual-stack bad input is refused with a reason and nothing half-enrolled",
+          "[enroller][ipv6][bad-input]") {
+  World w;
+  REQUIRE(registerDualStackZtunnel(w).verdict == PodVerdict::kNotAmbient);
+  auto refused = [&](std::vector<IpAddress> ips, const std::string& words) {
+    PodRequest r = w.request(PodCommand::kAdd, "foo", "bad", 8, "10.244.1.8");
+    r.ips = std::move(ips);
+    auto reply = w.enroller.handle(r);
+    INFO(words << ": " << reply.message);
+    CHECK(reply.verdict == PodVerdict::kError);
+    CHECK(reply.cniCode == kCniErrInvalidConfig);
+    CHECK(reply.message.find(words) != std::string::npos);
+    CHECK(w.members().empty());
+    CHECK(members6(w).empty());
+    CHECK((!w.store.saved.pods.count("uid-bad") || !w.store.saved.pods.at("uid-bad").enrolled));
+  };
+  refused({"10.244.1.8", "fd00:10:244:1::8", "fd00:10:244:1::9"},
+          "has two IPv6 addresses (fd00:10:244:1::8, fd00:10:244:1::9)");
+  refused({"10.244.1.8", "fe80::8"}, "IPv6 address fe80::8 is link-local");
+  refused({"10.244.1.8", "::ffff:10.244.1.8"}, "::ffff:10.244.1.8 is IPv4-mapped");
+  refused({"10.244.1.8", "fd00:126::2"}, "fd00:126::2 is inside a tunnel network");
+  refused({"fd00:10:244:1::8"}, "has no IPv4 address: IPv6-only pods are not redirected yet");
+  refused({"10.244.1.8", "fd00:10:244:1::3"},
+          "its IP fd00:10:244:1::3 is the ztunnel pod's; ztunnel is never redirected");
+}
+
+TEST_CASE("a ztunnel pod with two IPv6 addresses is refused", "[enroller][ipv6][bad-input]") {
+  World w;
+  PodRequest z = ztunnelAdd("/var/run/netns/zt-1", "10.244.1.3", "ztunnel-a");
+  z.ips.push_back("fd00:10:244:1::3");
+  z.ips.push_back("fd00:10:244:1::4");
+  auto reply = w.enroller.handle(z);
+  INFO(reply.message);
+  CHECK(reply.verdict == PodVerdict::kError);
+  CHECK(reply.message.find("ztunnel pod has two IPv6 addresses") != std::string::npos);
+  CHECK_FALSE(w.store.saved.ztunnel);
+}
+
+TEST_CASE("on a bridge a dual-stack ztunnel keeps IPv4 pods working and refuses IPv6 ones",
+          "[enroller][ipv6][bridge]") {
+  World w;
+  w.inspector.masters["/var/run/netns/zt-1"] = LinkMaster{"cni0", "bridge"};
+  w.inspector.bridges["veth1"] =
+      BridgeAttachment{"cni0", *MacAddr::parse("02:42:0a:f4:01:01"),
+                       *Ipv4Prefix::parse("10.244.1.0/24"), *MacAddr::parse("0a:58:0a:f4:01:03")};
+  REQUIRE(registerDualStackZtunnel(w).verdict == PodVerdict::kNotAmbient);
+  REQUIRE(w.node().owned.bridgeNft);
+  CHECK_FALSE(w.node().owned.nft6);
+  CHECK(w.send(PodCommand::kAdd, "foo", "v4", 7, "10.244.1.7").verdict == PodVerdict::kEnrolled);
+  PodRequest r = w.request(PodCommand::kAdd, "foo", "dual", 8, "10.244.1.8");
+  r.ips.push_back("fd00:10:244:1::8");
+  auto reply = w.enroller.handle(r);
+  INFO(reply.message);
+  CHECK(reply.verdict == PodVerdict::kError);
+  CHECK(reply.cniCode == kCniErrInvalidConfig);
+  CHECK(reply.message.find("IPv6 is redirected on routed nodes only") != std::string::npos);
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.7"});
+  CHECK_FALSE(w.node().owned.nft6);
+}
