@@ -39,6 +39,7 @@ struct PodLink {
   std::string kind = "veth";             // the pod interface's IFLA_INFO_KIND ("macvlan", "ipvlan")
   std::optional<LinkMaster> hostMaster;  // what hostVeth is a port of, when anything
   std::optional<MacAddr> mac;            // the pod interface's own MAC address
+  std::vector<IpAddress> ipv6;           // its global IPv6 addresses (not link-local)
 };
 
 class PodInspector {

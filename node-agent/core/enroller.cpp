@@ -199,6 +199,17 @@ std::optional<Enroller::EnrollFailure> Enroller::enrollLocked(PodRecord rec) {
   }
   auto link = inspector_.inspect(rec.netns, rec.ifname);
   if (!link) return EnrollFailure{kCniErrIo, "inspect", link.error()};
+  for (const auto& held : link->ipv6) {
+    if (std::find(rec.ips.begin(), rec.ips.end(), held) == rec.ips.end()) {
+      // prevResult left it out (e.g. an address without an interface index): enrolling the
+      // others alone would let this one bypass ztunnel.
+      return refuse(kCniErrInvalidConfig, "bad-request", ErrorCode::kInvalidInput,
+                    "its interface " + rec.ifname.str() + " holds IPv6 address " + held.str() +
+                        ", which the request does not list for it (a prevResult address without "
+                        "an interface index is not taken as the pod's); enrolling the others "
+                        "alone would let it bypass ztunnel");
+    }
+  }
   std::optional<IfName> ztBridge;
   if (ztunnelBridge_) ztBridge = ztunnelBridge_->bridge;
   if (auto c = checkCapturable(*link, rec.ifname, ztBridge); !c) {

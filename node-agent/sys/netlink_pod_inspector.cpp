@@ -3,7 +3,9 @@
 #include "node-agent/sys/netlink_pod_inspector.h"
 
 #include <arpa/inet.h>
+#include <linux/rtnetlink.h>
 #include <netlink/netlink.h>
+#include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
 
@@ -73,6 +75,23 @@ Result<PodLink> NetlinkPodInspector::inspect(const std::string& netns, const IfN
   const char* kind = rtnl_link_get_type(link.get());  // IFLA_INFO_KIND
   out.kind = kind ? kind : "";
   out.mac = linkMac(link.get());
+  // Its global IPv6 addresses: the enroller checks that the request names each of them.
+  nl_cache* addrsRaw = nullptr;
+  if (int err = rtnl_addr_alloc_cache(podSock->get(), &addrsRaw); err < 0) {
+    return fail(nlError(err, "addresses of " + ifname.str() + " in " + netns));
+  }
+  Cache addrs(addrsRaw);
+  const int index = rtnl_link_get_ifindex(link.get());
+  for (auto* o = nl_cache_get_first(addrs.get()); o; o = nl_cache_get_next(o)) {
+    auto* a = reinterpret_cast<rtnl_addr*>(o);
+    nl_addr* local = rtnl_addr_get_local(a);
+    if (rtnl_addr_get_ifindex(a) != index || rtnl_addr_get_family(a) != AF_INET6 ||
+        rtnl_addr_get_scope(a) != RT_SCOPE_UNIVERSE || !local || nl_addr_get_len(local) != 16) {
+      continue;
+    }
+    out.ipv6.push_back(IpAddress::fromBytes(
+        IpAddress::Family::kV6, static_cast<const uint8_t*>(nl_addr_get_binary_addr(local))));
+  }
   // A macvlan's or ipvlan's IFLA_LINK is its lower device in the node, not a peer: report the
   // kind and let the caller refuse it (checkCapturable) instead of naming the node's NIC.
   if (out.kind != "veth") return out;

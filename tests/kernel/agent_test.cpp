@@ -444,6 +444,16 @@ TEST_CASE("the agent enrolls a dual-stack pod in both families and keeps it acro
   CHECK(set6().find("fd00:10:244:1::b") == std::string::npos);
   CHECK(must(t.node.exec("nft list set ip ambient_redirect enrolled_pods")).find("10.244.1.11") ==
         std::string::npos);
+  // Bad input: the pod's interface holds an IPv6 address the request leaves out (prevResult
+  // gave it no interface index): refused, the IPv4 address is not enrolled alone.
+  must(other.ip("-6 addr add fd00:10:244:1::b/128 dev eth0 nodad"));
+  auto partial = h.send(podAdd("foo", "other", other.path(), "10.244.1.11"));
+  REQUIRE(partial);
+  INFO(partial->message);
+  CHECK(partial->cniCode == kCniErrInvalidConfig);
+  CHECK(partial->message.find("holds IPv6 address fd00:10:244:1::b") != std::string::npos);
+  CHECK(must(t.node.exec("nft list set ip ambient_redirect enrolled_pods")).find("10.244.1.11") ==
+        std::string::npos);
   requireVerified(t, h, in);
 
   // SIGKILL and restart: the registry carries both families.

@@ -109,6 +109,7 @@ class FakeInspector : public PodInspector {
     if (auto k = kinds.find(netns); k != kinds.end()) link = PodLink{{}, {}, 1500, k->second};
     if (auto m = masters.find(netns); m != masters.end()) link.hostMaster = m->second;
     if (auto m = macs.find(netns); m != macs.end()) link.mac = m->second;
+    if (auto a = ipv6.find(netns); a != ipv6.end()) link.ipv6 = a->second;
     return link;
   }
   bool netnsGone(const std::string& netns) override {
@@ -132,14 +133,15 @@ class FakeInspector : public PodInspector {
     for (const auto& netns : routedPorts) out.emplace(veth(netns), std::nullopt);
     return out;
   }
-  std::set<std::string> gone;                       // netns paths removed since their pod's ADD
-  std::set<std::string> routedPorts;                // netns whose host veth has no master
-  std::optional<Error> portsError;                  // nodePortMasters fails with this
-  std::map<std::string, std::string> kinds;         // netns -> a pod interface that is no veth
-  std::map<std::string, LinkMaster> masters;        // netns -> what its host veth is a port of
-  std::map<std::string, MacAddr> macs;              // netns -> its pod interface's MAC
-  std::map<std::string, BridgeAttachment> bridges;  // host veth -> its bridge (bridgeOf)
-  std::optional<Error> bridgeError;                 // bridgeOf fails with this
+  std::set<std::string> gone;                          // netns paths removed since their pod's ADD
+  std::set<std::string> routedPorts;                   // netns whose host veth has no master
+  std::optional<Error> portsError;                     // nodePortMasters fails with this
+  std::map<std::string, std::string> kinds;            // netns -> a pod interface that is no veth
+  std::map<std::string, LinkMaster> masters;           // netns -> what its host veth is a port of
+  std::map<std::string, MacAddr> macs;                 // netns -> its pod interface's MAC
+  std::map<std::string, std::vector<IpAddress>> ipv6;  // netns -> its global IPv6 addresses
+  std::map<std::string, BridgeAttachment> bridges;     // host veth -> its bridge (bridgeOf)
+  std::optional<Error> bridgeError;                    // bridgeOf fails with this
 };
 
 class RecordingAnnotator : public PodAnnotator {

@@ -818,3 +818,24 @@ TEST_CASE("on a bridge a dual-stack ztunnel keeps IPv4 pods working and refuses 
   CHECK(w.members() == std::vector<IpAddress>{"10.244.1.7"});
   CHECK_FALSE(w.node().owned.nft6);
 }
+
+TEST_CASE("an IPv6 address on the pod's interface that the request leaves out is refused",
+          "[enroller][ipv6][bad-input]") {
+  World w;
+  REQUIRE(registerDualStackZtunnel(w).verdict == PodVerdict::kNotAmbient);
+  // prevResult gave the IPv6 address no interface index: the plugin sent the IPv4 one alone.
+  w.inspector.ipv6["/var/run/netns/pod-7"] = {IpAddress("fd00:10:244:1::7")};
+  auto reply = w.send(PodCommand::kAdd, "foo", "app", 7, "10.244.1.7");
+  INFO(reply.message);
+  CHECK(reply.verdict == PodVerdict::kError);
+  CHECK(reply.cniCode == kCniErrInvalidConfig);
+  CHECK(reply.message.find("holds IPv6 address fd00:10:244:1::7, which the request does not "
+                           "list") != std::string::npos);
+  CHECK(w.members().empty());
+  CHECK(members6(w).empty());
+  // Listed, it is enrolled with both.
+  PodRequest r = w.request(PodCommand::kAdd, "foo", "app", 7, "10.244.1.7");
+  r.ips.push_back("fd00:10:244:1::7");
+  CHECK(w.enroller.handle(r).verdict == PodVerdict::kEnrolled);
+  CHECK(members6(w) == std::vector<IpAddress>{"fd00:10:244:1::7"});
+}
