@@ -2,7 +2,8 @@
 // process (netlink + one nft batch + sysctl + registry write), for the full CNI path (the real
 // ambient-cni binary exec'd as a runtime does, talking to the agent's socket server), and for
 // the exec-based way (`ipset add` + `ip route add` as processes) as the baseline measured in
-// the same run, next to the cost of exec'ing /bin/true the same way as the plugin.
+// the same run, next to the cost of exec'ing /bin/true the same way as the plugin. A dual-stack
+// pod (IPv4 and IPv6) is measured next to the IPv4 one: a second family must not double it.
 // Creates its own throwaway namespaces; needs root and ipset. A program that prints figures,
 // not a test.
 #include <fcntl.h>
@@ -198,7 +199,8 @@ int main(int argc, char** argv) {
        " route add default via 10.244.0.1");
   {
     std::ofstream ns(dir + "/ns.batch"), links(dir + "/links.batch");
-    for (int i = 0; i <= pods + cniPods; ++i) {
+    // One netns per pod, the measured IPv4 pod, the CNI pods and the measured dual-stack pod.
+    for (int i = 0; i <= pods + cniPods + 1; ++i) {
       ns << "netns add " << tag << "-p" << i << "\n";
       links << "link add vb" << i << " type veth peer name eth0 netns " << tag << "-p" << i << "\n";
     }
@@ -226,7 +228,7 @@ int main(int argc, char** argv) {
                     kernel, *ledger, registry, inspector, meta);
   (void)enroller.start({});
   auto request = [&](PodCommand cmd, const std::string& ns, const std::string& name, int i,
-                     const std::string& ip, const std::string& netns) {
+                     const std::string& ip, const std::string& netns, const std::string& ip6 = "") {
     PodRequest r;
     r.command = cmd;
     r.containerId = "c" + std::to_string(i);
@@ -236,9 +238,12 @@ int main(int argc, char** argv) {
     r.podName = name;
     r.podUid = "u" + std::to_string(i);
     r.ips = {IpAddress::parse(ip).value()};
+    if (!ip6.empty()) r.ips.push_back(IpAddress::parse(ip6).value());
     return enroller.handle(r);
   };
-  request(PodCommand::kAdd, "istio-system", "zt", -1, "10.244.0.3", "/var/run/netns/" + zt);
+  // A dual-stack ztunnel: IPv4 pods and dual-stack pods side by side.
+  request(PodCommand::kAdd, "istio-system", "zt", -1, "10.244.0.3", "/var/run/netns/" + zt,
+          "fd00:10:244::3");
   for (int i = 0; i < pods; ++i) {
     auto r = request(PodCommand::kAdd, "bench", "p" + std::to_string(i), i, podIp(i),
                      "/var/run/netns/" + tag + "-p" + std::to_string(i));
@@ -249,8 +254,10 @@ int main(int argc, char** argv) {
   }
 
   // Agent side: enroll and release the extra pod, `iterations` times.
-  std::vector<double> enroll, release;
+  std::vector<double> enroll, release, dualEnroll, dualRelease;
   std::string extraNs = "/var/run/netns/" + tag + "-p" + std::to_string(pods);
+  const int dual = pods + cniPods + 1;
+  std::string dualNs = "/var/run/netns/" + tag + "-p" + std::to_string(dual);
   for (int k = 0; k < iterations; ++k) {
     auto t0 = Steady::now();
     auto a = request(PodCommand::kAdd, "bench", "extra", pods, podIp(pods), extraNs);
@@ -261,6 +268,17 @@ int main(int argc, char** argv) {
     if (a.verdict != PodVerdict::kEnrolled || d.verdict != PodVerdict::kReleased) {
       std::fprintf(stderr, "enroll-bench: iteration %d failed: %s %s\n", k, a.message.c_str(),
                    d.message.c_str());
+      return 1;
+    }
+    t0 = Steady::now();
+    a = request(PodCommand::kAdd, "bench", "dual", dual, podIp(dual), dualNs, "fd00:10:245::1");
+    dualEnroll.push_back(since(t0));
+    t0 = Steady::now();
+    d = request(PodCommand::kDel, "bench", "dual", dual, podIp(dual), dualNs, "fd00:10:245::1");
+    dualRelease.push_back(since(t0));
+    if (a.verdict != PodVerdict::kEnrolled || d.verdict != PodVerdict::kReleased) {
+      std::fprintf(stderr, "enroll-bench: dual-stack iteration %d failed: %s %s\n", k,
+                   a.message.c_str(), d.message.c_str());
       return 1;
     }
   }
@@ -351,6 +369,13 @@ int main(int argc, char** argv) {
   printHeader();
   printRow("agent: enroll (ADD handled in process)", e);
   printRow("agent: release (DEL handled in process)", r);
+  auto de = stats(dualEnroll), dr = stats(dualRelease);
+  printRow("agent: enroll, dual-stack pod (IPv4 + IPv6)", de);
+  printRow("agent: release, dual-stack pod", dr);
+  std::printf(
+      "ratio dual-stack/IPv4 enroll (p50): %.2fx   target: < 2x (a second family must "
+      "not double it)\n",
+      de.p50 / e.p50);
   printRow("baseline: ipset add + ip route add (exec)", x);
   std::printf("ratio baseline/agent (p50): %.1fx   target: agent p50 < 300 us and >= 10x\n",
               x.p50 / e.p50);
