@@ -160,6 +160,9 @@ TEST_CASE("pods the node cannot capture are refused with code 7 and a routed pod
 TEST_CASE("SIGKILL at random points while 200 pods enroll: each enrolled exactly once",
           "[kernel][agent][faults]") {
   constexpr int kPods = 200;
+  // Dual-stack (issue 20): ztunnel has an IPv6 address and every even pod one as well.
+  auto ip6Of = [](int i) { return "fd00:10:244:3::" + std::to_string(i + 1); };
+  auto dual = [](int i) { return i % 2 == 0; };
   NodeTopology t;
   std::string nsBatch, batch, cleanup;
   std::string prefix = uniqueName("sp");
@@ -186,7 +189,11 @@ TEST_CASE("SIGKILL at random points while 200 pods enroll: each enrolled exactly
 
   AgentHarness h(t.node);
   h.start();
-  REQUIRE(h.registerZtunnel(t));
+  PodRequest z = ztunnelAdd(t.zt.path(), kZtunnelIp);
+  z.ips.push_back("fd00:10:244:1::3");
+  auto zr = h.send(z);
+  REQUIRE(zr);
+  REQUIRE(zr->verdict == PodVerdict::kNotAmbient);
 
   std::mt19937 rng(4242);
   std::vector<bool> done(kPods, false);
@@ -214,10 +221,11 @@ TEST_CASE("SIGKILL at random points while 200 pods enroll: each enrolled exactly
     for (int i = 0; i < kPods; ++i) {
       if (done[i]) continue;
       auto t0 = std::chrono::steady_clock::now();
-      auto r = h.send(
+      PodRequest add =
           podAdd("foo", "p" + std::to_string(i), "/var/run/netns/" + prefix + std::to_string(i),
-                 "10.244.3." + std::to_string(i)),
-          30000);
+                 "10.244.3." + std::to_string(i));
+      if (dual(i)) add.ips.push_back(*IpAddress::parse(ip6Of(i)));
+      auto r = h.send(add, 30000);
       if (!r) break;  // the agent died under us: the runtime would retry this ADD
       lastLatencyMs =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -245,10 +253,17 @@ TEST_CASE("SIGKILL at random points while 200 pods enroll: each enrolled exactly
   for (size_t pos = 0; (pos = routes.find("10.244.3.", pos)) != std::string::npos; ++pos)
     ++routeCount;
   CHECK(routeCount == kPods);
+  std::string set6 = must(t.node.exec("nft -j list set ip6 ambient_redirect enrolled_pods"));
+  int members6 = 0;
+  for (size_t pos = 0; (pos = set6.find("fd00:10:244:3::", pos)) != std::string::npos; ++pos)
+    ++members6;
+  CHECK(members6 == kPods / 2);
   auto in = t.input(0);
+  in.ztunnel.podIp6 = IpAddress("fd00:10:244:1::3");
   for (int i = 0; i < kPods; ++i) {
     in.pods.push_back(EnrolledPod{*Ipv4::parse("10.244.3." + std::to_string(i)),
                                   testing::ifOf("vs" + std::to_string(i))});
+    if (dual(i)) in.pods.back().ip6 = *IpAddress::parse(ip6Of(i));
   }
   requireVerified(t, h, in);
   WARN("agent SIGKILLed " << kills << " times over " << rounds << " rounds");
