@@ -162,7 +162,7 @@ start=$(date +%s)
 
 # --- faults
 repeat_row "agent SIGKILL during enrollment storm" "$T_KILL" \
-  "KILLS kills survived, 200 pods per run each enrolled exactly once, diff empty" \
+  "KILLS kills survived, 200 pods per run (100 dual-stack) each enrolled exactly once, diff empty" \
   "$kern" "SIGKILL at random points while 200 pods enroll: each enrolled exactly once"
 catch_row "state file truncated/corrupted" "$T_STATE" \
   "registry truncated or corrupted at random: a clear refusal or a clean start"
