@@ -4,7 +4,10 @@
 namespace ambient {
 
 EnrolledPod enrolledPodOf(const PodRecord& pod) {
-  return EnrolledPod{firstV4(pod.ips).value(), pod.hostVeth, podAddresses(pod.ips)->v6};
+  // Decoded once; validatePodRecord held when the record was stored or loaded (value() aborts
+  // on a record that skipped it: a bug).
+  PodAddresses addresses = podAddresses(pod.ips).value();
+  return EnrolledPod{addresses.v4.value(), pod.hostVeth, addresses.v6};
 }
 
 Result<PlanInput> planInputFrom(const PodRegistry& registry, const AgentRuntimeConfig& config,

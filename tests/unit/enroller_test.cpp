@@ -783,6 +783,7 @@ TEST_CASE("dual-stack bad input is refused with a reason and nothing half-enroll
   refused({"fd00:10:244:1::8"}, "has no IPv4 address: IPv6-only pods are not redirected yet");
   refused({"10.244.1.8", "fd00:10:244:1::3"},
           "its IP fd00:10:244:1::3 is the ztunnel pod's; ztunnel is never redirected");
+  refused({"10.244.1.3"}, "its IP 10.244.1.3 is the ztunnel pod's; ztunnel is never redirected");
 }
 
 TEST_CASE("a ztunnel pod with two IPv6 addresses is refused", "[enroller][ipv6][bad-input]") {
