@@ -24,6 +24,11 @@ waypoint PORT CERT_DIR CA ROUTES
     looked up in ROUTES (same schema) and the stream is forwarded over HBONE to the chosen
     endpoint; 503 when the upstream fails, 404 for an unknown authority. Logs
     "waypoint <client id> <authority> -> hbone <ip:port> authority <a> status <n>".
+
+Every listener listens on 0.0.0.0 and, where the namespace has IPv6, on [::] too (IPV6_V6ONLY,
+IPV6_TRANSPARENT): the dual-stack e2e (E2E_FAMILY=dual) captures both families. An IPv6
+address:port is written [ip]:port in the logs and in ROUTES ("[fd00:10:96::80]:8000"); IPv4
+ones as before.
 """
 import json
 import os
@@ -40,12 +45,35 @@ from hbone_peer import h2conn, peer_uri, tls_context  # noqa: E402
 import h2.events  # noqa: E402
 
 IP_TRANSPARENT = 19
-SO_ORIGINAL_DST = 80
+IPV6_TRANSPARENT = 75
+SO_ORIGINAL_DST = 80  # also IP6T_SO_ORIGINAL_DST at SOL_IPV6
 IDLE_LIMIT_S = 120
 
 
 def say(line):
     print(line, flush=True)
+
+
+def hostport(ip, port):
+    """ip:port, or [ip]:port for IPv6 (RFC 3986)."""
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def split_hostport(text):
+    """The inverse of hostport: (ip, port)."""
+    host, port = text.rsplit(":", 1)
+    return host.strip("[]"), int(port)
+
+
+def family_of(ip):
+    return socket.AF_INET6 if ":" in ip else socket.AF_INET
+
+
+def set_transparent(sock):
+    if sock.family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, IPV6_TRANSPARENT, 1)
+    else:
+        sock.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
 
 
 class PlainEnd:
@@ -171,12 +199,12 @@ def relay(a, b):
 
 def hbone_connect(target, authority, cert_dir, ca, identity, mark=0):
     """Opens an HBONE stream: returns (status, StreamEnd or None, server identity)."""
-    host, port = target.rsplit(":", 1)
-    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    host, port = split_hostport(target)
+    raw = socket.socket(family_of(host), socket.SOCK_STREAM)
     if mark:
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, mark)
     raw.settimeout(10)
-    raw.connect((host, int(port)))
+    raw.connect((host, port))
     tls = tls_context(False, cert_dir, ca).wrap_socket(raw)
     got = peer_uri(tls)
     if identity and got != identity:
@@ -212,38 +240,59 @@ def hbone_connect(target, authority, cert_dir, ca, identity, mark=0):
 
 
 def listen(port, transparent):
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if transparent:
-        ls.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
-    ls.bind(("0.0.0.0", int(port)))
-    ls.listen(128)
-    say(f"listening {port}")
-    return ls
+    """Listening sockets on 0.0.0.0:PORT and, when the namespace has IPv6, [::]:PORT."""
+    out = []
+    for family, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+        ls = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if transparent:
+                set_transparent(ls)
+            ls.bind((addr, int(port)))
+            ls.listen(128)
+        except OSError:
+            ls.close()
+            if family == socket.AF_INET:
+                raise
+            continue  # no IPv6 in this namespace
+        out.append(ls)
+    say(f"listening {port}" + (" (IPv4 and IPv6)" if len(out) > 1 else ""))
+    return out
 
 
-def serve(ls, handler, *args):
-    count = 0
-    while True:
-        conn, peer = ls.accept()
-        count += 1
-        threading.Thread(target=handler, args=(conn, peer, count) + args, daemon=True).start()
+def serve(listeners, handler, *args):
+    count = [0]
+    lock = threading.Lock()
+
+    def loop(ls):
+        while True:
+            conn, peer = ls.accept()
+            with lock:
+                count[0] += 1
+                n = count[0]
+            threading.Thread(target=handler, args=(conn, peer, n) + args, daemon=True).start()
+
+    for ls in listeners[1:]:
+        threading.Thread(target=loop, args=(ls,), daemon=True).start()
+    loop(listeners[0])
 
 
 def sidecar_inbound(port, mark):
     def handle(conn, peer, count, mark):
-        orig = conn.getsockname()
-        say(f"inbound {peer[0]}:{peer[1]} -> {orig[0]}:{orig[1]} #{count}")
-        up = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        orig = conn.getsockname()[:2]
+        say(f"inbound {hostport(*peer[:2])} -> {hostport(*orig)} #{count}")
+        up = socket.socket(conn.family, socket.SOCK_STREAM)
         try:
-            up.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
+            set_transparent(up)
             up.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, mark)
             up.bind((peer[0], 0))
             up.settimeout(10)
             up.connect(orig)
             up.settimeout(None)
         except OSError as e:
-            say(f"upstream {orig[0]}:{orig[1]} failed: {e}")
+            say(f"upstream {hostport(*orig)} failed: {e}")
             conn.close()
             up.close()
             return
@@ -261,14 +310,19 @@ def sidecar_outbound(port, mark, routes_path, cert_dir, ca):
     routes, mark = load_routes(routes_path), int(mark, 0)
 
     def handle(conn, peer, count):
-        raw = conn.getsockopt(socket.SOL_IP, SO_ORIGINAL_DST, 16)
-        dport, dip = struct.unpack_from("!H", raw, 2)[0], socket.inet_ntoa(raw[4:8])
-        dest = f"{dip}:{dport}"
+        if conn.family == socket.AF_INET6:  # struct sockaddr_in6
+            raw = conn.getsockopt(socket.IPPROTO_IPV6, SO_ORIGINAL_DST, 28)
+            dport = struct.unpack_from("!H", raw, 2)[0]
+            dip = socket.inet_ntop(socket.AF_INET6, raw[8:24])
+        else:
+            raw = conn.getsockopt(socket.SOL_IP, SO_ORIGINAL_DST, 16)
+            dport, dip = struct.unpack_from("!H", raw, 2)[0], socket.inet_ntoa(raw[4:8])
+        dest = hostport(dip, dport)
         route = routes.get(dest)
-        head = f"outbound {peer[0]}:{peer[1]} -> {dest}"
+        head = f"outbound {hostport(*peer[:2])} -> {dest}"
         try:
             if route is None:
-                up = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                up = socket.socket(conn.family, socket.SOCK_STREAM)
                 up.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, mark)
                 up.settimeout(10)
                 up.connect((dip, dport))
