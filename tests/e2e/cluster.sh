@@ -20,7 +20,13 @@
 # jq, as before; the default inside the geneve VM, where a containerd pod costs about 40 s under
 # the emulated CPU). E2E_PRIMARY: the nodes' primary CNI, "ptp" (routed, each pod a /32 on its
 # own veth: Calico, kindnet; the default) or "bridge" (each node's pods are ports of a bridge cni0
-# holding 10.244.N.1/24: flannel, k3s, kubenet; the agent runs in bridge mode).
+# holding 10.244.N.1/24: flannel, k3s, kubenet; the agent runs in bridge mode). E2E_FAMILY:
+# "ipv4" (the default) or "dual": every node also gets fd00:172:30::N on the fabric and routes
+# the others' fd00:10:244:N::/64, host-local gives each pod an IPv4 and an IPv6 address (two
+# ranges), the API pods list both in status.podIPs, Services are RequireDualStack with an IPv6
+# ClusterIP fd00:10:96::X next to 10.96.0.X and an EndpointSlice per family, kube-proxy gets an
+# ip6 table, and ztunnel is started with --bind 127.0.0.1,::1 (E2E_ZTUNNEL_BIND overrides it:
+# the negative control binds 127.0.0.1 only). ptp only: bridge mode redirects IPv4 only.
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -41,6 +47,15 @@ case $E2E_PRIMARY in
   ptp | bridge) ;;
   *) echo "FAIL: E2E_PRIMARY must be ptp or bridge, not $E2E_PRIMARY"; exit 1 ;;
 esac
+E2E_FAMILY=${E2E_FAMILY:-ipv4}
+case $E2E_FAMILY in
+  ipv4) DUAL="" ;;
+  dual) DUAL=1 ;;
+  *) echo "FAIL: E2E_FAMILY must be ipv4 or dual, not $E2E_FAMILY"; exit 1 ;;
+esac
+if [ -n "$DUAL" ] && [ "$E2E_PRIMARY" = bridge ]; then
+  echo "FAIL: E2E_FAMILY=dual needs E2E_PRIMARY=ptp (bridge mode redirects IPv4 only)"; exit 1
+fi
 case $E2E_RUNTIME in
   containerd) CNI_INSTALL_BIN=${CNI_INSTALL_BIN:-$(dirname "$CNI_BIN")/ambient-cni-install} ;;
   chain) ;;
@@ -57,7 +72,7 @@ WORK=$(mktemp -d /tmp/e2e.XXXXXX)
 PIDS=()
 NETNS=()
 NODES=()
-declare -A POD_IP POD_NETNS NODE_OF AGENT_PID ZTUNNEL_PID RPF_BEFORE POD_SANDBOX
+declare -A POD_IP POD_IP6 POD_NETNS NODE_OF AGENT_PID ZTUNNEL_PID RPF_BEFORE POD_SANDBOX
 PORT_BASE=$((20000 + ($$ % 2000) * 4))  # agents' health ports on the host loopback
 RT_WORK=$WORK
 RT_FAST_CLEANUP=1  # on exit, containerd's pods are killed, not removed one CRI call at a time
@@ -142,19 +157,30 @@ api_apply() {  # api_apply RESOURCE OBJECT-JSON
 api_namespace() {  # api_namespace NAME LABELS-JSON
   api_apply namespaces "{\"metadata\":{\"name\":\"$1\",\"labels\":$2}}"
 }
-# api_pod NS NAME NODE LABELS ANNOTATIONS SA [IP]: Pending without IP, Running with it.
+# api_pod NS NAME NODE LABELS ANNOTATIONS SA [IP [IP6]]: Pending without IP, Running with it
+# (status.podIPs lists the IPv6 address after the IPv4 one, as the kubelet does).
 api_pod() {
   local status='{"phase":"Pending"}'
-  [ -n "${7:-}" ] && status="{\"phase\":\"Running\",\"podIP\":\"$7\",\"podIPs\":[{\"ip\":\"$7\"}]}"
+  local ips="{\"ip\":\"${7:-}\"}"
+  [ -n "${8:-}" ] && ips="$ips,{\"ip\":\"$8\"}"
+  [ -n "${7:-}" ] && status="{\"phase\":\"Running\",\"podIP\":\"$7\",\"podIPs\":[$ips]}"
   api_apply pods "{\"metadata\":{\"name\":\"$2\",\"namespace\":\"$1\",\"uid\":\"uid-$1-$2\",
     \"labels\":$4,\"annotations\":$5},\"spec\":{\"nodeName\":\"$3\",\"serviceAccountName\":\"$6\"},
     \"status\":$status}"
 }
-# api_service NS NAME VIP PORT TARGET-PORT POD...: a Service and its EndpointSlice.
+# vip6 VIP: the IPv6 ClusterIP the dual-stack cluster gives the Service of IPv4 VIP 10.96.0.X.
+vip6() { echo "fd00:10:96::${1##*.}"; }
+# api_service NS NAME VIP PORT TARGET-PORT POD...: a Service and its EndpointSlice. Dual-stack
+# (E2E_FAMILY=dual): the Service is RequireDualStack with ClusterIPs VIP and $(vip6 VIP), and a
+# second EndpointSlice of addressType IPv6 lists the pods' IPv6 addresses, as Kubernetes'
+# EndpointSlice controller writes one slice per family.
 api_service() {
   local ns=$1 name=$2 vip=$3 port=$4 target=$5; shift 5
+  local ips="\"$vip\"" families='"IPv4"' policy=SingleStack
+  [ -n "$DUAL" ] && ips="$ips,\"$(vip6 "$vip")\"" families='"IPv4","IPv6"' policy=RequireDualStack
   api_apply services "{\"metadata\":{\"name\":\"$name\",\"namespace\":\"$ns\"},
-    \"spec\":{\"clusterIP\":\"$vip\",\"clusterIPs\":[\"$vip\"],
+    \"spec\":{\"clusterIP\":\"$vip\",\"clusterIPs\":[$ips],
+    \"ipFamilies\":[$families],\"ipFamilyPolicy\":\"$policy\",
     \"ports\":[{\"name\":\"http\",\"port\":$port,\"targetPort\":$target,\"protocol\":\"TCP\"}]}}"
   local eps="" pod
   for pod in "$@"; do
@@ -171,6 +197,20 @@ api_service() {
   for node in "${NODES[@]}"; do
     inns "$node" nft add rule ip e2e_kube_proxy prerouting ip daddr "$vip" tcp dport "$port" \
       counter dnat to "${POD_IP[$ns/$1]}:$target"
+  done
+  [ -n "$DUAL" ] || return 0
+  eps=""
+  for pod in "$@"; do
+    eps="$eps${eps:+,}{\"addresses\":[\"${POD_IP6[$ns/$pod]}\"],\"conditions\":{\"ready\":true},
+      \"nodeName\":\"${NODE_OF[$ns/$pod]}\",
+      \"targetRef\":{\"kind\":\"Pod\",\"namespace\":\"$ns\",\"name\":\"$pod\"}}"
+  done
+  api_apply endpointslices "{\"metadata\":{\"name\":\"$name-e2e6\",\"namespace\":\"$ns\",
+    \"labels\":{\"kubernetes.io/service-name\":\"$name\"}},\"addressType\":\"IPv6\",
+    \"ports\":[{\"name\":\"http\",\"port\":$target,\"protocol\":\"TCP\"}],\"endpoints\":[$eps]}"
+  for node in "${NODES[@]}"; do
+    inns "$node" nft add rule ip6 e2e_kube_proxy prerouting ip6 daddr "$(vip6 "$vip")" \
+      tcp dport "$port" counter dnat to "[${POD_IP6[$ns/$1]}]:$target"
   done
 }
 
@@ -191,9 +231,24 @@ add_node() {
   inns "$node" ip addr add "172.30.0.$n/24" dev eth0
   inns "$node" ip link set eth0 up
   inns "$node" sysctl -qw net.ipv4.ip_forward=1
-  # IPv4 only (as the agent): no IPv6 neighbour/MLD chatter on the tunnels, so their packet
-  # counters count only the redirected traffic.
-  inns "$node" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  if [ -n "$DUAL" ]; then
+    # Dual-stack: a router (forwarding, so no router solicitations) with a static fabric address
+    # (nodad: usable at once). The fabric bridge's own namespace stays IPv4 only (it only bridges).
+    inns fabric sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    inns "$node" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0
+    inns "$node" sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv6.conf.default.forwarding=1 \
+      net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.default.router_solicitations=0
+    inns "$node" ip -6 addr add "fd00:172:30::$n/64" dev eth0 nodad
+    inns "$node" nft -f - <<'NFT'
+table ip6 e2e_kube_proxy {
+  chain prerouting { type nat hook prerouting priority dstnat; policy accept; }
+}
+NFT
+  else
+    # IPv4 only (as the agent): no IPv6 neighbour/MLD chatter on the tunnels, so their packet
+    # counters count only the redirected traffic.
+    inns "$node" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  fi
   if [ "$E2E_PRIMARY" = bridge ]; then
     # br_netfilter off on node-a and node-b, on on node-c and node-d: scenarios 1 and 2 cross a
     # and b, the waypoint path c and d, so both states are on the seed's paths.
@@ -212,6 +267,10 @@ NFT
   mkdir -p "$WORK/$node/ipam"
   local ipam="\"ipam\": {\"type\": \"host-local\", \"subnet\": \"10.244.$n.0/24\",
    \"dataDir\": \"$WORK/$node/ipam\", \"routes\": [{\"dst\": \"0.0.0.0/0\"}]}" primary
+  # Dual-stack: two ranges, one address of each family per pod (as kindnet or Calico give).
+  [ -n "$DUAL" ] && ipam="\"ipam\": {\"type\": \"host-local\",
+   \"ranges\": [[{\"subnet\": \"10.244.$n.0/24\"}], [{\"subnet\": \"fd00:10:244:$n::/64\"}]],
+   \"dataDir\": \"$WORK/$node/ipam\", \"routes\": [{\"dst\": \"0.0.0.0/0\"}, {\"dst\": \"::/0\"}]}"
   if [ "$E2E_PRIMARY" = bridge ]; then
     primary="{\"type\": \"bridge\", \"bridge\": \"cni0\", \"isGateway\": true, \"ipMasq\": false, $ipam}"
   else
@@ -254,6 +313,7 @@ route_nodes() {
   for a in "$@"; do for b in "$@"; do
     [ "$a" = "$b" ] && continue
     inns "node-$(idx_name "$a")" ip route add "10.244.$b.0/24" via "172.30.0.$b"
+    [ -z "$DUAL" ] || inns "node-$(idx_name "$a")" ip -6 route add "fd00:10:244:$b::/64" via "fd00:172:30::$b"
   done; done
 }
 idx_name() { case $1 in 1) echo a ;; 2) echo b ;; 3) echo c ;; *) echo d ;; esac; }
@@ -320,13 +380,16 @@ add_pod() {
     sleep 0.5
   done
   [ -n "$ok" ] || fail "CNI ADD of $ns/$name on $node kept failing: $(cat "$out")"
-  local ip
-  ip=$(jq -r '.ips[0].address' "$out" | cut -d/ -f1)
+  local ip ip6
+  ip=$(jq -r '[.ips[].address | select(contains(":") | not)][0] // empty' "$out" | cut -d/ -f1)
+  ip6=$(jq -r '[.ips[].address | select(contains(":"))][0] // empty' "$out" | cut -d/ -f1)
+  [ -z "$DUAL" ] || [ -n "$ip6" ] || fail "CNI ADD of $ns/$name gave no IPv6 address: $(cat "$out")"
   POD_IP[$ns/$name]=$ip
+  POD_IP6[$ns/$name]=$ip6
   POD_NETNS[$ns/$name]=$pns
   NODE_OF[$ns/$name]=$node
-  api_pod "$ns" "$name" "$node" "$labels" "$annotations" "$sa" "$ip"
-  log "pod $ns/$name on $node: $ip (netns $P-$pns)"
+  api_pod "$ns" "$name" "$node" "$labels" "$annotations" "$sa" "$ip" "$ip6"
+  log "pod $ns/$name on $node: $ip${ip6:+ $ip6} (netns $P-$pns)"
 }
 
 add_pod_cri() {
@@ -335,8 +398,10 @@ add_pod_cri() {
   while IFS= read -r kv; do meta+=(--annotation "$kv"); done < <(jq -r 'to_entries[] | "\(.key)=\(.value)"' <<<"$annotations")
   cri_run_pod "$node" 60 "$ns" "$name" --uid "uid-$ns-$name" "${meta[@]}" ||
     fail "RunPodSandbox of $ns/$name on $node kept failing for 60 s: $CRI_ERR"
-  local ip netns
-  ip=$(jq -r .ip <<<"$CRI_OUT")
+  local ip netns ip6
+  ip=$(jq -r '[.ip, .additionalIps[]?] | map(select(contains(":") | not))[0] // empty' <<<"$CRI_OUT")
+  ip6=$(jq -r '[.ip, .additionalIps[]?] | map(select(contains(":")))[0] // empty' <<<"$CRI_OUT")
+  [ -z "$DUAL" ] || [ -n "$ip6" ] || fail "PodSandboxStatus of $ns/$name gave no IPv6 address: $CRI_OUT"
   netns=$(jq -r .netns <<<"$CRI_OUT")
   POD_SANDBOX[$ns/$name]=$(jq -r .id <<<"$CRI_OUT")
   [ -n "$ip" ] && [ -e "$netns" ] || fail "PodSandboxStatus of $ns/$name gave no IP or netns: $CRI_OUT"
@@ -345,10 +410,11 @@ add_pod_cri() {
   NETNS+=("$P-$pns")
   mount --bind "$netns" "/var/run/netns/$P-$pns" || fail "cannot bind $netns to $P-$pns"
   POD_IP[$ns/$name]=$ip
+  POD_IP6[$ns/$name]=$ip6
   POD_NETNS[$ns/$name]=$pns
   NODE_OF[$ns/$name]=$node
-  api_pod "$ns" "$name" "$node" "$labels" "$annotations" "$sa" "$ip"
-  log "pod $ns/$name on $node: $ip (containerd sandbox ${POD_SANDBOX[$ns/$name]:0:12}, netns $P-$pns)"
+  api_pod "$ns" "$name" "$node" "$labels" "$annotations" "$sa" "$ip" "$ip6"
+  log "pod $ns/$name on $node: $ip${ip6:+ $ip6} (containerd sandbox ${POD_SANDBOX[$ns/$name]:0:12}, netns $P-$pns)"
 }
 
 # start_ztunnel NODE: the ztunnel pod's process, fed by the agent's view file.
@@ -356,7 +422,7 @@ start_ztunnel() {  # start_ztunnel NODE [LOG-NAME]: ZTUNNEL_PID[NODE] is its PID
   local node=$1 name=${2:-ztunnel}
   bg "istio-system-ztunnel-$node" "$node/$name" "$ZTUNNEL_BIN" \
     --config "$WORK/$node/state/ztunnel-config.json" --node "$node" --dev-ca "$WORK/ca" \
-    --config-poll-ms 200 --workers 1
+    --config-poll-ms 200 --workers 1 ${DUAL:+--bind "${E2E_ZTUNNEL_BIND:-127.0.0.1,::1}"}
   local pid=$LAST_PID i
   ZTUNNEL_PID[$node]=$pid
   for ((i = 0; i < 300; i++)); do
@@ -414,7 +480,7 @@ remove_pod() {
     --data "{\"resource\":\"pods\",\"namespace\":\"$ns\",\"name\":\"$name\"}" \
     "$API/_test/delete" >/dev/null || fail "API delete of $pod failed"
   ip netns del "$P-$pns"
-  unset "POD_IP[$pod]" "POD_NETNS[$pod]" "NODE_OF[$pod]"
+  unset "POD_IP[$pod]" "POD_IP6[$pod]" "POD_NETNS[$pod]" "NODE_OF[$pod]"
   log "pod $pod removed from $node"
 }
 
@@ -427,13 +493,13 @@ unread() {  # unread WHAT: the failed reading's message on stderr, "unread" on s
   echo unread
 }
 # nft_counter NETNS CHAIN PATTERN: packets of the first rule of table ip ambient_redirect (or
-# TABLE=...) whose text contains PATTERN.
+# TABLE=...; FAM=ip6 for the IPv6 table) whose text contains PATTERN.
 nft_counter() {
-  local out n
-  out=$(inns "$1" nft list chain ip "${TABLE:-ambient_redirect}" "$2" 2>&1) ||
-    { unread "nft list chain ip ${TABLE:-ambient_redirect} $2 in $1: $(head -n1 <<<"$out")"; return 0; }
+  local out n fam=${FAM:-ip}
+  out=$(inns "$1" nft list chain "$fam" "${TABLE:-ambient_redirect}" "$2" 2>&1) ||
+    { unread "nft list chain $fam ${TABLE:-ambient_redirect} $2 in $1: $(head -n1 <<<"$out")"; return 0; }
   n=$(grep -F -- "$3" <<<"$out" | head -n1 | sed -n 's/.*counter packets \([0-9]*\).*/\1/p') || true
-  [ -n "$n" ] || { unread "no rule with a counter containing '$3' in chain ${TABLE:-ambient_redirect} $2 of $1"; return 0; }
+  [ -n "$n" ] || { unread "no rule with a counter containing '$3' in chain $fam ${TABLE:-ambient_redirect} $2 of $1"; return 0; }
   echo "$n"
 }
 # chain_counters NETNS: the packets of each rule of our prerouting chain, in the kernel's order

@@ -142,17 +142,35 @@ if [ "$E2E_PRIMARY" = bridge ]; then
 else
   ONWARD_0X210="node nft prerouting rule #[0-9]+: iifname .* -> mark 0x210$"
 fi
-enrolled() {  # enrolled NS/NAME: the pod's IP is in its node's enrolled_pods set
+enrolled() {  # enrolled NS/NAME: the pod's IP is in its node's enrolled_pods set (dual: and its IPv6 in the ip6 one)
   local set
   set=$(inns "${NODE_OF[$1]}" nft list set ip ambient_redirect enrolled_pods) &&
-    grep -qw "${POD_IP[$1]}" <<<"$set"
+    grep -qw "${POD_IP[$1]}" <<<"$set" || return 1
+  [ -n "$DUAL" ] || return 0
+  set=$(inns "${NODE_OF[$1]}" nft list set ip6 ambient_redirect enrolled_pods) &&
+    grep -qF "${POD_IP6[$1]}" <<<"$set"
 }
+# not_enrolled NS/NAME: in neither family's set (a missing ip6 table counts as "not in it").
+not_enrolled() {
+  ! inns "${NODE_OF[$1]}" nft list set ip ambient_redirect enrolled_pods | grep -qw "${POD_IP[$1]}" || return 1
+  [ -n "$DUAL" ] || return 0
+  ! { inns "${NODE_OF[$1]}" nft list set ip6 ambient_redirect enrolled_pods 2>/dev/null |
+      grep -qF "${POD_IP6[$1]}"; }
+}
+# hostport IP PORT: ip:port, or [ip]:port for IPv6 (as mesh_proxy.py logs and routes them).
+hostport() { if [[ "$1" == *:* ]]; then echo "[$1]:$2"; else echo "$1:$2"; fi; }
 ztunnel_knows() {  # ztunnel_knows NODE NS/NAME PROTOCOL SERVICE-HOSTNAME
   local dump
   dump=$(inns "istio-system-ztunnel-$1" curl -sf http://127.0.0.1:15000/config_dump) || return 1
   jq -e --arg ip "${POD_IP[$2]}" --arg p "$3" --arg h "$4" \
     '([.workloads[] | select((.workloadIps | index($ip)) and .protocol == $p)] | length > 0)
-     and ([.services[] | select(.hostname == $h)] | length > 0)' <<<"$dump" >/dev/null
+     and ([.services[] | select(.hostname == $h)] | length > 0)' <<<"$dump" >/dev/null || return 1
+  [ -n "$DUAL" ] || return 0
+  # Dual-stack: the workload lists its IPv6 address too, and the Service its IPv6 VIP.
+  jq -e --arg ip "${POD_IP6[$2]}" --arg h "$4" --arg v6 "${5:-}" \
+    '([.workloads[] | select(.workloadIps | index($ip))] | length > 0)
+     and ($v6 == "" or ([.services[] | select(.hostname == $h) | tostring | select(contains($v6))] | length > 0))' \
+    <<<"$dump" >/dev/null
 }
 
 # sidecar_capture NS/NAME [ROUTES-JSON]: the sidecar of a pod (tests/e2e/mesh_proxy.py; ROUTES is
@@ -185,6 +203,29 @@ table ip e2e_sidecar {
 NFT
   inns "$pns" ip rule add fwmark 0x539 lookup 133 pref 32000
   inns "$pns" ip route add local default dev lo table 133
+  if [ -n "$DUAL" ]; then  # the same capture for IPv6 (Istio's ip6tables twin)
+    inns "$pns" nft -f - <<'NFT'
+table ip6 e2e_sidecar {
+  chain output_nat {
+    type nat hook output priority -100; policy accept;
+    meta mark { 0x539, 0x53a } return
+    ip6 daddr ::1 return
+    meta l4proto tcp counter redirect to :15001
+  }
+  chain prerouting {
+    type filter hook prerouting priority mangle; policy accept;
+    iifname "eth0" meta l4proto tcp tcp dport != { 15006, 15008, 15020, 15021, 15090 } tproxy ip6 to [::1]:15006 meta mark set 0x539 counter accept
+  }
+  chain output {
+    type route hook output priority mangle; policy accept;
+    meta mark 0x539 ct mark set 0x539
+    ct mark 0x539 meta mark set 0x539
+  }
+}
+NFT
+    inns "$pns" ip -6 rule add fwmark 0x539 lookup 133 pref 32000
+    inns "$pns" ip -6 route add local ::/0 dev lo table 133
+  fi
   local id=${pod//\//-} routes=${2:-}
   echo "${routes:-"{}"}" >"$WORK/routes-$id.json"
   bg "$pns" "sidecar-$id" "$PY" "$E2E/mesh_proxy.py" sidecar-inbound 15006 0x539
@@ -211,7 +252,7 @@ SIDECAR_ANN='{"sidecar.istio.io/status":"{\"containers\":[\"istio-proxy\"]}"}'
 add_pod node-a foo sleep '{"app":"sleep"}' '{}' sleep
 add_pod node-b bar httpbin '{"app":"httpbin"}' "$SIDECAR_ANN" httpbin
 enrolled foo/sleep || fail "foo/sleep was not enrolled on node-a"
-! enrolled bar/httpbin || fail "bar/httpbin (sidecar) was enrolled on node-b"
+not_enrolled bar/httpbin || fail "bar/httpbin (sidecar) was enrolled on node-b"
 if [ "$E2E_PRIMARY" = bridge ]; then
   # Bridge mode: ztunnel's pod is a port of cni0 too, so the agent added the bridge table and
   # sleep's IP to its set (docs/DESIGN.md, "Pods on a Linux bridge").
@@ -246,64 +287,81 @@ SLEEP=${POD_IP[foo/sleep]}
 SLEEP_NS=${POD_NETNS[foo/sleep]}
 HTTPBIN=${POD_IP[bar/httpbin]}
 HB_NS=${POD_NETNS[bar/httpbin]}
+SLEEP6=${POD_IP6[foo/sleep]:-}
+HTTPBIN6=${POD_IP6[bar/httpbin]:-}
 inns "$HB_NS" nft insert rule ip e2e_sidecar prerouting iifname eth0 ip saddr "$SLEEP" \
   ip daddr "$HTTPBIN" tcp dport 80 counter
-poll 30 ztunnel_knows node-a foo/sleep HBONE httpbin.bar.svc.cluster.local ||
+[ -z "$DUAL" ] || inns "$HB_NS" nft insert rule ip6 e2e_sidecar prerouting iifname eth0 \
+  ip6 saddr "$SLEEP6" ip6 daddr "$HTTPBIN6" tcp dport 80 counter
+poll 30 ztunnel_knows node-a foo/sleep HBONE httpbin.bar.svc.cluster.local "$(vip6 10.96.0.80)" ||
   fail "ztunnel on node-a never learnt sleep (HBONE) and the httpbin.bar service"
 poll 30 ztunnel_knows node-a bar/httpbin TCP httpbin.bar.svc.cluster.local ||
   fail "ztunnel on node-a never learnt bar/httpbin as a TCP (sidecar) workload"
 
 ZTA=istio-system-ztunnel-node-a
 SRC_RE="reporter=\"source\".*source_workload=\"sleep\".*destination_workload=\"httpbin\""
-mark0=$(nft_counter node-a prerouting '@enrolled_pods')
-dnat0=$(nft_counter node-a nat_prerouting 'dnat')
-out0=$(link_stat node-a istioout tx)
-pout0=$(link_stat "$ZTA" pistioout rx)
-tp0=$(nft_counter "$ZTA" prerouting 'tproxy to 127.0.0.1:15001')
-open0=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
-arr0=$(TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting "ip saddr $SLEEP")
-cap0=$(TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting 'tproxy')
-in0=$(link_stat node-b istioin tx)
-# Every rule of our prerouting chains, for the traces' checks.
+# Every rule of our prerouting chains, for the traces' checks (IPv4: ambientctl trace has no IPv6).
 trA=$(chain_counters node-a) trAz=$(chain_counters "$ZTA")
 trB=$(chain_counters node-b) trBz=$(chain_counters istio-system-ztunnel-node-b)
 
-log "scenario 1: foo/sleep $SLEEP -> httpbin.bar 10.96.0.80:8000"
-probe=$(inns "${POD_NETNS[foo/sleep]}" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.80 8000 1000 || true)
-echo "  sleep's client: $probe"
+# scenario1 4|6: one connection of foo/sleep to the httpbin Service's VIP of that family and the
+# steps 1-8 checked on it (scenario "1" in IPv4, "1/v6" in IPv6: the ip6 tables, `ip -6 route`,
+# the IPv6 addresses in the sidecar's log and the app's greeting).
+scenario1() {
+  local S=1 fam=ip r="" vip=10.96.0.80 sleep=$SLEEP hb=$HTTPBIN zt_tp='tproxy to 127.0.0.1:15001'
+  if [ "$1" = 6 ]; then
+    S=1/v6 fam=ip6 r=-6 vip=$(vip6 10.96.0.80) sleep=$SLEEP6 hb=$HTTPBIN6 zt_tp='tproxy to [::1]:15001'
+  fi
+  mark0=$(FAM=$fam nft_counter node-a prerouting '@enrolled_pods')
+  dnat0=$(FAM=$fam nft_counter node-a nat_prerouting 'dnat')
+  out0=$(link_stat node-a istioout tx)
+  pout0=$(link_stat "$ZTA" pistioout rx)
+  tp0=$(FAM=$fam nft_counter "$ZTA" prerouting "$zt_tp")
+  open0=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
+  arr0=$(FAM=$fam TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting "$fam saddr $sleep")
+  cap0=$(FAM=$fam TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting 'tproxy')
+  in0=$(link_stat node-b istioin tx)
 
-mark1=$(nft_counter node-a prerouting '@enrolled_pods')
-dnat1=$(nft_counter node-a nat_prerouting 'dnat')
-out1=$(link_stat node-a istioout tx)
-pout1=$(link_stat "$ZTA" pistioout rx)
-tp1=$(nft_counter "$ZTA" prerouting 'tproxy to 127.0.0.1:15001')
-open1=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
-arr1=$(TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting "ip saddr $SLEEP")
-cap1=$(TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting 'tproxy')
-in1=$(link_stat node-b istioin tx)
-route=$(inns node-a ip route get 10.96.0.80 from "$SLEEP" iif "$(pod_dev foo/sleep)" mark 0x100 2>&1 | head -n1)
-routeb=$(inns node-b ip route get "$HTTPBIN" from "$SLEEP" iif eth0 2>&1 | head -n1)
-sidecar_line=$(grep "^inbound $SLEEP:" "$WORK/sidecar-bar-httpbin.log" | tail -n1 || true)
+  log "scenario $S: foo/sleep $sleep -> httpbin.bar $(hostport "$vip" 8000)"
+  probe=$(inns "$SLEEP_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe "$vip" 8000 1000 || true)
+  echo "  sleep's client: $probe"
 
-expect 1 "1" "node-a: rule 'tcp saddr @enrolled_pods -> mark 0x100' $(delta "$mark0" "$mark1") pkts" "$(grew "$mark0" "$mark1" && echo 0 || echo 1)" -eq 0
-expect 1 "2" "node-a: VIP kept (null dnat $(delta "$dnat0" "$dnat1")); route get: ${route//  / }" \
-  "$(grew "$dnat0" "$dnat1" && grep -q 'dev istioout table 101' <<<"$route" && echo 0 || echo 1)" -eq 0
-# The tunnel kind the node really has; AMBIENT_EXPECT_TUNNEL (set for the geneve VM) demands one.
-kind=$(inns node-a ip -d link show istioout | grep -oE 'geneve|vxlan' | head -n1)
-expect 1 "3" "node-a: istioout tx $(delta "$out0" "$out1") pkts (${kind:-no tunnel} to ztunnel pod)" \
-  "$(grew "$out0" "$out1" && [ -n "$kind" ] &&
-     { [ -z "${AMBIENT_EXPECT_TUNNEL:-}" ] || [ "$kind" = "$AMBIENT_EXPECT_TUNNEL" ]; } && echo 0 || echo 1)" -eq 0
-expect 1 "4" "ztunnel-a: pistioout rx $(delta "$pout0" "$pout1"); TPROXY->15001 rule $(delta "$tp0" "$tp1")" \
-  "$(grew "$pout0" "$pout1" && grew "$tp0" "$tp1" && echo 0 || echo 1)" -eq 0
-expect 1 "5" "ztunnel-a 15020: opened_total{reporter=source,sleep->httpbin} $(delta "$open0" "$open1")" "$(grew "$open0" "$open1" && echo 0 || echo 1)" -eq 0
-expect 1 "6" "httpbin eth0: from $SLEEP to $HTTPBIN:80 $(delta "$arr0" "$arr1") pkts" "$(grew "$arr0" "$arr1" && echo 0 || echo 1)" -eq 0
-expect 1 "6" "node-b: not via its ztunnel: istioin tx $(delta "$in0" "$in1"); route get: ${routeb//  / }" \
-  "$(same "$in0" "$in1" && ! grep -q istioin <<<"$routeb" && grep -q "dev $(pod_dev bar/httpbin)" <<<"$routeb" && echo 0 || echo 1)" -eq 0
-expect 1 "7" "sidecar TPROXY->15006 $(delta "$cap0" "$cap1"); log: ${sidecar_line:-none}" \
-  "$(grew "$cap0" "$cap1" && grep -q " -> $HTTPBIN:80 " <<<"$sidecar_line" && echo 0 || echo 1)" -eq 0
-expect 1 "8" "app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"') (want peer $SLEEP)" \
-  "$([ "$(json_get "$probe" .peer)" = "$SLEEP" ] && [ "$(json_get "$probe" .ok)" = true ] &&
-     [ "$(json_get "$probe" .server)" = httpbin ] && echo 0 || echo 1)" -eq 0
+  mark1=$(FAM=$fam nft_counter node-a prerouting '@enrolled_pods')
+  dnat1=$(FAM=$fam nft_counter node-a nat_prerouting 'dnat')
+  out1=$(link_stat node-a istioout tx)
+  pout1=$(link_stat "$ZTA" pistioout rx)
+  tp1=$(FAM=$fam nft_counter "$ZTA" prerouting "$zt_tp")
+  open1=$(metric node-a istio_tcp_connections_opened_total "$SRC_RE")
+  arr1=$(FAM=$fam TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting "$fam saddr $sleep")
+  cap1=$(FAM=$fam TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting 'tproxy')
+  in1=$(link_stat node-b istioin tx)
+  # shellcheck disable=SC2086 # $r: empty or -6
+  route=$(inns node-a ip $r route get "$vip" from "$sleep" iif "$(pod_dev foo/sleep)" mark 0x100 2>&1 | head -n1)
+  # shellcheck disable=SC2086
+  routeb=$(inns node-b ip $r route get "$hb" from "$sleep" iif eth0 2>&1 | head -n1)
+  sidecar_line=$(grep "^inbound " "$WORK/sidecar-bar-httpbin.log" | grep -F "inbound $(hostport "$sleep" '')" | tail -n1 || true)
+
+  expect "$S" "1" "node-a: rule '$fam: tcp saddr @enrolled_pods -> mark 0x100' $(delta "$mark0" "$mark1") pkts" "$(grew "$mark0" "$mark1" && echo 0 || echo 1)" -eq 0
+  expect "$S" "2" "node-a: VIP kept ($fam null dnat $(delta "$dnat0" "$dnat1")); route get: ${route//  / }" \
+    "$(grew "$dnat0" "$dnat1" && grep -q 'dev istioout table 101' <<<"$route" && echo 0 || echo 1)" -eq 0
+  # The tunnel kind the node really has; AMBIENT_EXPECT_TUNNEL (set for the geneve VM) demands one.
+  kind=$(inns node-a ip -d link show istioout | grep -oE 'geneve|vxlan' | head -n1)
+  expect "$S" "3" "node-a: istioout tx $(delta "$out0" "$out1") pkts (${kind:-no tunnel} to ztunnel pod)" \
+    "$(grew "$out0" "$out1" && [ -n "$kind" ] &&
+       { [ -z "${AMBIENT_EXPECT_TUNNEL:-}" ] || [ "$kind" = "$AMBIENT_EXPECT_TUNNEL" ]; } && echo 0 || echo 1)" -eq 0
+  expect "$S" "4" "ztunnel-a: pistioout rx $(delta "$pout0" "$pout1"); $fam TPROXY->${zt_tp##* } rule $(delta "$tp0" "$tp1")" \
+    "$(grew "$pout0" "$pout1" && grew "$tp0" "$tp1" && echo 0 || echo 1)" -eq 0
+  expect "$S" "5" "ztunnel-a 15020: opened_total{reporter=source,sleep->httpbin} $(delta "$open0" "$open1")" "$(grew "$open0" "$open1" && echo 0 || echo 1)" -eq 0
+  expect "$S" "6" "httpbin eth0: from $sleep to $(hostport "$hb" 80) $(delta "$arr0" "$arr1") pkts" "$(grew "$arr0" "$arr1" && echo 0 || echo 1)" -eq 0
+  expect "$S" "6" "node-b: not via its ztunnel: istioin tx $(delta "$in0" "$in1"); route get: ${routeb//  / }" \
+    "$(same "$in0" "$in1" && ! grep -q istioin <<<"$routeb" && grep -q "dev $(pod_dev bar/httpbin)" <<<"$routeb" && echo 0 || echo 1)" -eq 0
+  expect "$S" "7" "sidecar TPROXY->15006 $(delta "$cap0" "$cap1"); log: ${sidecar_line:-none}" \
+    "$(grew "$cap0" "$cap1" && [[ "$sidecar_line" == *" -> $(hostport "$hb" 80) "* ]] && echo 0 || echo 1)" -eq 0
+  expect "$S" "8" "app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"') (want peer $sleep)" \
+    "$([ "$(json_get "$probe" .peer)" = "$sleep" ] && [ "$(json_get "$probe" .ok)" = true ] &&
+       [ "$(json_get "$probe" .server)" = httpbin ] && echo 0 || echo 1)" -eq 0
+}
+scenario1 4
 
 # The traces of this path against the counters of the rules the SYN really hit: the client's SYN
 # (0x100, table 101, the tunnel, ztunnel's TPROXY to 15001) and ztunnel's onward connection
@@ -323,6 +381,8 @@ trace_check 1 node-b "step 6 (arrival at the sidecar pod)" "$SLEEP" "$HTTPBIN:80
   "$SLEEP is outside this node; its SYN to $HTTPBIN:80 arrives on eth0 " \
   "node nft prerouting: no rule matches" \
   "leaves the node via $(pod_dev bar/httpbin): not redirected$"
+# The same steps over IPv6 (E2E_FAMILY=dual), after the IPv4 traces.
+[ -z "$DUAL" ] || scenario1 6
 
 # ---- flip: foo's ambient label removed and restored while sleep sends traffic -----------------
 # Each connection goes either through ztunnel (enrolled) or straight to httpbin through the
@@ -454,8 +514,8 @@ add_pod node-b bar-1 httpbin '{"app":"httpbin"}' '{}' httpbin
 add_pod node-c bar-2 waypoint '{"gateway.istio.io/managed":"istio.io-mesh-controller"}' \
   '{"ambient.istio.io/redirection":"disabled"}' waypoint
 add_pod node-d bar-2 helloworld '{"app":"helloworld","istio.io/use-waypoint":"waypoint"}' '{}' helloworld
-! enrolled foo/sleep || fail "foo/sleep (sidecar) was enrolled on node-a"
-! enrolled bar-2/waypoint || fail "the waypoint (opted out) was enrolled on node-c"
+not_enrolled foo/sleep || fail "foo/sleep (sidecar) was enrolled on node-a"
+not_enrolled bar-2/waypoint || fail "the waypoint (opted out) was enrolled on node-c"
 enrolled bar-1/httpbin || fail "bar-1/httpbin was not enrolled on node-b"
 enrolled bar-2/helloworld || fail "bar-2/helloworld was not enrolled on node-d"
 start_app bar-1/httpbin
@@ -467,95 +527,130 @@ SLEEP2=${POD_IP[foo/sleep]}
 HTTPBIN2=${POD_IP[bar-1/httpbin]}
 HELLO=${POD_IP[bar-2/helloworld]}
 WAYPOINT=${POD_IP[bar-2/waypoint]}
+SLEEP2_6=${POD_IP6[foo/sleep]:-}
+HTTPBIN2_6=${POD_IP6[bar-1/httpbin]:-}
+HELLO6=${POD_IP6[bar-2/helloworld]:-}
+WAYPOINT6=${POD_IP6[bar-2/waypoint]:-}
+# Dual-stack: the same routes for the Services' IPv6 VIPs, to the pods' IPv6 addresses (an IPv6
+# address:port is [ip]:port, as in an HTTP authority).
+ROUTES6="" WP_ROUTES6=""
+if [ -n "$DUAL" ]; then
+  ROUTES6=",
+  \"[$(vip6 10.96.0.81)]:8000\": {\"hbone\": \"[$HTTPBIN2_6]:15008\", \"authority\": \"[$HTTPBIN2_6]:80\",
+                       \"identity\": \"spiffe://cluster.local/ns/bar-1/sa/httpbin\"},
+  \"[$(vip6 10.96.0.82)]:8000\": {\"hbone\": \"[$WAYPOINT6]:15008\", \"authority\": \"[$(vip6 10.96.0.82)]:8000\",
+                       \"identity\": \"spiffe://cluster.local/ns/bar-2/sa/waypoint\"}"
+  WP_ROUTES6=",
+ \"[$(vip6 10.96.0.82)]:8000\": {\"hbone\": \"[$HELLO6]:15008\", \"authority\": \"[$HELLO6]:80\",
+                     \"identity\": \"spiffe://cluster.local/ns/bar-2/sa/helloworld\"}"
+fi
 # The sidecar's and the waypoint's routing, as istiod would push it: HBONE to the ambient pod,
 # or to the waypoint for a service that has one.
 sidecar_capture foo/sleep "{
   \"10.96.0.81:8000\": {\"hbone\": \"$HTTPBIN2:15008\", \"authority\": \"$HTTPBIN2:80\",
                        \"identity\": \"spiffe://cluster.local/ns/bar-1/sa/httpbin\"},
   \"10.96.0.82:8000\": {\"hbone\": \"$WAYPOINT:15008\", \"authority\": \"10.96.0.82:8000\",
-                       \"identity\": \"spiffe://cluster.local/ns/bar-2/sa/waypoint\"}}"
+                       \"identity\": \"spiffe://cluster.local/ns/bar-2/sa/waypoint\"}$ROUTES6}"
 cat >"$WORK/routes-waypoint.json" <<EOF
 {"10.96.0.82:8000": {"hbone": "$HELLO:15008", "authority": "$HELLO:80",
-                     "identity": "spiffe://cluster.local/ns/bar-2/sa/helloworld"}}
+                     "identity": "spiffe://cluster.local/ns/bar-2/sa/helloworld"}$WP_ROUTES6}
 EOF
 bg "${POD_NETNS[bar-2/waypoint]}" waypoint "$PY" "$E2E/mesh_proxy.py" waypoint 15008 \
   "$WORK/ca/bar-2/waypoint" "$WORK/ca/root-cert.pem" "$WORK/routes-waypoint.json"
 poll 20 grep -q listening "$WORK/waypoint.log" || fail "the waypoint proxy did not start"
-poll 30 ztunnel_knows node-b bar-1/httpbin HBONE httpbin.bar-1.svc.cluster.local ||
+poll 30 ztunnel_knows node-b bar-1/httpbin HBONE httpbin.bar-1.svc.cluster.local "$(vip6 10.96.0.81)" ||
   fail "ztunnel on node-b never learnt bar-1/httpbin as HBONE"
-poll 30 ztunnel_knows node-d bar-2/helloworld HBONE helloworld.bar-2.svc.cluster.local ||
+poll 30 ztunnel_knows node-d bar-2/helloworld HBONE helloworld.bar-2.svc.cluster.local "$(vip6 10.96.0.82)" ||
   fail "ztunnel on node-d never learnt bar-2/helloworld as HBONE"
 SL_NS=${POD_NETNS[foo/sleep]}
 ZTB=istio-system-ztunnel-node-b
 ZTD=istio-system-ztunnel-node-d
 OUT_LOG=$WORK/sidecar-out-foo-sleep.log
 
-# Part 1: [sleep -> sidecar] -> ztunnel (node-b) -> httpbin
+# Part 1: [sleep -> sidecar] -> ztunnel (node-b) -> httpbin; scenario2_httpbin 4|6 (scenario "2"
+# in IPv4, "2/v6" over the IPv6 VIP, the sidecar's HBONE to httpbin's IPv6 and the ip6 tables).
 DST_RE="reporter=\"destination\".*source_principal=\"spiffe://cluster.local/ns/foo/sa/sleep\".*destination_workload=\"httpbin\""
-cap0=$(TABLE=e2e_sidecar nft_counter "$SL_NS" output_nat 'redirect to :15001')
-mark0=$(nft_counter node-a prerouting '@enrolled_pods')
-bin0=$(link_stat node-b istioin tx)
-pin0=$(link_stat "$ZTB" pistioin rx)
-tp0=$(nft_counter "$ZTB" prerouting 'tcp dport 15008 tproxy')
-open0=$(metric node-b istio_tcp_connections_opened_total "$DST_RE")
 tr2B=$(chain_counters node-b) tr2Bz=$(chain_counters "$ZTB")
-log "scenario 2 part 1: foo/sleep $SLEEP2 -> httpbin.bar-1 10.96.0.81:8000"
-probe=$(inns "$SL_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.81 8000 1000 || true)
-echo "  sleep's client: $probe"
-cap1=$(TABLE=e2e_sidecar nft_counter "$SL_NS" output_nat 'redirect to :15001')
-mark1=$(nft_counter node-a prerouting '@enrolled_pods')
-bin1=$(link_stat node-b istioin tx)
-pin1=$(link_stat "$ZTB" pistioin rx)
-tp1=$(nft_counter "$ZTB" prerouting 'tcp dport 15008 tproxy')
-open1=$(metric node-b istio_tcp_connections_opened_total "$DST_RE")
-route=$(inns node-b ip route get "$HTTPBIN2" from "$SLEEP2" iif eth0 2>&1 | head -n1)
-out_line=$(grep -- "-> 10.96.0.81:8000 " "$OUT_LOG" | tail -n1 || true)
+scenario2_httpbin() {
+  local S=2 fam=ip r="" vip=10.96.0.81 sleep=$SLEEP2 hb=$HTTPBIN2
+  if [ "$1" = 6 ]; then S=2/v6 fam=ip6 r=-6 vip=$(vip6 10.96.0.81) sleep=$SLEEP2_6 hb=$HTTPBIN2_6; fi
+  cap0=$(FAM=$fam TABLE=e2e_sidecar nft_counter "$SL_NS" output_nat 'redirect to :15001')
+  mark0=$(FAM=$fam nft_counter node-a prerouting '@enrolled_pods')
+  bin0=$(link_stat node-b istioin tx)
+  pin0=$(link_stat "$ZTB" pistioin rx)
+  tp0=$(FAM=$fam nft_counter "$ZTB" prerouting 'tcp dport 15008 tproxy')
+  open0=$(metric node-b istio_tcp_connections_opened_total "$DST_RE")
+  log "scenario $S part 1: foo/sleep $sleep -> httpbin.bar-1 $(hostport "$vip" 8000)"
+  probe=$(inns "$SL_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe "$vip" 8000 1000 || true)
+  echo "  sleep's client: $probe"
+  cap1=$(FAM=$fam TABLE=e2e_sidecar nft_counter "$SL_NS" output_nat 'redirect to :15001')
+  mark1=$(FAM=$fam nft_counter node-a prerouting '@enrolled_pods')
+  bin1=$(link_stat node-b istioin tx)
+  pin1=$(link_stat "$ZTB" pistioin rx)
+  tp1=$(FAM=$fam nft_counter "$ZTB" prerouting 'tcp dport 15008 tproxy')
+  open1=$(metric node-b istio_tcp_connections_opened_total "$DST_RE")
+  # shellcheck disable=SC2086 # $r: empty or -6
+  route=$(inns node-b ip $r route get "$hb" from "$sleep" iif eth0 2>&1 | head -n1)
+  out_line=$(grep -F -- "-> $(hostport "$vip" 8000) " "$OUT_LOG" | tail -n1 || true)
 
-expect 2 "1-4" "sleep REDIRECT->15001 $(delta "$cap0" "$cap1"); sidecar: ${out_line#outbound }; node-a 0x100 rule $(delta "$mark0" "$mark1")" \
-  "$(grew "$cap0" "$cap1" && same "$mark0" "$mark1" &&
-     grep -q "hbone $HTTPBIN2:15008 .*identity spiffe://cluster.local/ns/bar-1/sa/httpbin status 200" <<<"$out_line" &&
-     echo 0 || echo 1)" -eq 0
-expect 2 "5-6" "node-b: istioin tx $(delta "$bin0" "$bin1"); route get: ${route//  / }" \
-  "$(grew "$bin0" "$bin1" && grep -q 'dev istioin table 100' <<<"$route" && echo 0 || echo 1)" -eq 0
-expect 2 "7-8" "ztunnel-b: pistioin rx $(delta "$pin0" "$pin1"); TPROXY dport 15008->15008 rule $(delta "$tp0" "$tp1")" \
-  "$(grew "$pin0" "$pin1" && grew "$tp0" "$tp1" && echo 0 || echo 1)" -eq 0
-expect 2 "9" "ztunnel-b opened{destination,foo/sleep->httpbin} $(delta "$open0" "$open1"); app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"')" \
-  "$(grew "$open0" "$open1" && [ "$(json_get "$probe" .server)" = httpbin ] &&
-     [ "$(json_get "$probe" .peer)" = "$SLEEP2" ] && [ "$(json_get "$probe" .ok)" = true ] && echo 0 || echo 1)" -eq 0
+  expect "$S" "1-4" "sleep $fam REDIRECT->15001 $(delta "$cap0" "$cap1"); sidecar: ${out_line#outbound }; node-a $fam 0x100 rule $(delta "$mark0" "$mark1")" \
+    "$(grew "$cap0" "$cap1" && same "$mark0" "$mark1" &&
+       [[ "$out_line" == *"hbone $(hostport "$hb" 15008) "*"identity spiffe://cluster.local/ns/bar-1/sa/httpbin status 200"* ]] &&
+       echo 0 || echo 1)" -eq 0
+  expect "$S" "5-6" "node-b: istioin tx $(delta "$bin0" "$bin1"); route get: ${route//  / }" \
+    "$(grew "$bin0" "$bin1" && grep -q 'dev istioin table 100' <<<"$route" && echo 0 || echo 1)" -eq 0
+  expect "$S" "7-8" "ztunnel-b: pistioin rx $(delta "$pin0" "$pin1"); $fam TPROXY dport 15008->15008 rule $(delta "$tp0" "$tp1")" \
+    "$(grew "$pin0" "$pin1" && grew "$tp0" "$tp1" && echo 0 || echo 1)" -eq 0
+  expect "$S" "9" "ztunnel-b opened{destination,foo/sleep->httpbin} $(delta "$open0" "$open1"); app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"')" \
+    "$(grew "$open0" "$open1" && [ "$(json_get "$probe" .server)" = httpbin ] &&
+       [ "$(json_get "$probe" .peer)" = "$sleep" ] && [ "$(json_get "$probe" .ok)" = true ] && echo 0 || echo 1)" -eq 0
+}
+scenario2_httpbin 4
+[ -z "$DUAL" ] || scenario2_httpbin 6
 
-# Part 2: [sleep -> sidecar] -> waypoint (node-c) -> ztunnel (node-d) -> helloworld
+# Part 2: [sleep -> sidecar] -> waypoint (node-c) -> ztunnel (node-d) -> helloworld;
+# scenario2_waypoint 4|6 (IPv6: the waypoint's HBONE leg, too, is IPv6).
 WP_RE="reporter=\"destination\".*source_principal=\"spiffe://cluster.local/ns/bar-2/sa/waypoint\".*destination_workload=\"helloworld\""
-cin0=$(link_stat node-c istioin tx); cout0=$(link_stat node-c istioout tx)
-din0=$(link_stat node-d istioin tx)
-pin0=$(link_stat "$ZTD" pistioin rx)
-tp0=$(nft_counter "$ZTD" prerouting 'tcp dport 15008 tproxy')
-open0=$(metric node-d istio_tcp_connections_opened_total "$WP_RE")
 trD=$(chain_counters node-d) trDz=$(chain_counters "$ZTD")
-log "scenario 2 part 2: foo/sleep $SLEEP2 -> helloworld.bar-2 10.96.0.82:8000 (waypoint $WAYPOINT)"
-probe=$(inns "$SL_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.82 8000 1000 || true)
-echo "  sleep's client: $probe"
-cin1=$(link_stat node-c istioin tx); cout1=$(link_stat node-c istioout tx)
-din1=$(link_stat node-d istioin tx)
-pin1=$(link_stat "$ZTD" pistioin rx)
-tp1=$(nft_counter "$ZTD" prerouting 'tcp dport 15008 tproxy')
-open1=$(metric node-d istio_tcp_connections_opened_total "$WP_RE")
-out_line=$(grep -- "-> 10.96.0.82:8000 " "$OUT_LOG" | tail -n1 || true)
-wp_line=$(grep "^waypoint spiffe://cluster.local/ns/foo/sa/sleep 10.96.0.82:8000 " "$WORK/waypoint.log" | tail -n1 || true)
-view_wp=$(inns "istio-system-ztunnel-node-d" curl -sf http://127.0.0.1:15000/config_dump |
-  jq -r --arg ip "$HELLO" '.workloads[] | select(.workloadIps | index($ip)) | .waypoint.destination.hostname // "none"' 2>/dev/null || true)
+scenario2_waypoint() {
+  local S=2 fam=ip vip=10.96.0.82 sleep=$SLEEP2 hello=$HELLO wp=$WAYPOINT
+  if [ "$1" = 6 ]; then S=2/v6 fam=ip6 vip=$(vip6 10.96.0.82) sleep=$SLEEP2_6 hello=$HELLO6 wp=$WAYPOINT6; fi
+  local vhp
+  vhp=$(hostport "$vip" 8000)
+  cin0=$(link_stat node-c istioin tx); cout0=$(link_stat node-c istioout tx)
+  din0=$(link_stat node-d istioin tx)
+  pin0=$(link_stat "$ZTD" pistioin rx)
+  tp0=$(FAM=$fam nft_counter "$ZTD" prerouting 'tcp dport 15008 tproxy')
+  open0=$(metric node-d istio_tcp_connections_opened_total "$WP_RE")
+  log "scenario $S part 2: foo/sleep $sleep -> helloworld.bar-2 $vhp (waypoint $wp)"
+  probe=$(inns "$SL_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe "$vip" 8000 1000 || true)
+  echo "  sleep's client: $probe"
+  cin1=$(link_stat node-c istioin tx); cout1=$(link_stat node-c istioout tx)
+  din1=$(link_stat node-d istioin tx)
+  pin1=$(link_stat "$ZTD" pistioin rx)
+  tp1=$(FAM=$fam nft_counter "$ZTD" prerouting 'tcp dport 15008 tproxy')
+  open1=$(metric node-d istio_tcp_connections_opened_total "$WP_RE")
+  out_line=$(grep -F -- "-> $vhp " "$OUT_LOG" | tail -n1 || true)
+  wp_line=$(grep -F "waypoint spiffe://cluster.local/ns/foo/sa/sleep $vhp " "$WORK/waypoint.log" | tail -n1 || true)
+  view_wp=$(inns "istio-system-ztunnel-node-d" curl -sf http://127.0.0.1:15000/config_dump |
+    jq -r --arg ip "$hello" '.workloads[] | select(.workloadIps | index($ip)) | .waypoint.destination.hostname // "none"' 2>/dev/null || true)
 
-expect 2 "w1" "sidecar: ${out_line#outbound }" \
-  "$(grep -q "hbone $WAYPOINT:15008 authority 10.96.0.82:8000 identity spiffe://cluster.local/ns/bar-2/sa/waypoint status 200" <<<"$out_line" &&
-     echo 0 || echo 1)" -eq 0
-expect 2 "w2" "node-c: waypoint not captured (istioin $(delta "$cin0" "$cin1"), istioout $(delta "$cout0" "$cout1")); ${wp_line:-no waypoint log line}" \
-  "$(same "$cin0" "$cin1" && same "$cout0" "$cout1" && grep -q "hbone $HELLO:15008 authority $HELLO:80 status 200" <<<"$wp_line" &&
-     echo 0 || echo 1)" -eq 0
-expect 2 "w3" "node-d: istioin tx $(delta "$din0" "$din1"); ztunnel-d pistioin rx $(delta "$pin0" "$pin1"), TPROXY 15008 $(delta "$tp0" "$tp1"); view: waypoint $view_wp" \
-  "$(grew "$din0" "$din1" && grew "$pin0" "$pin1" && grew "$tp0" "$tp1" &&
-     [ "$view_wp" = waypoint.bar-2.svc.cluster.local ] && echo 0 || echo 1)" -eq 0
-expect 2 "w4" "ztunnel-d opened{destination,waypoint->helloworld} $(delta "$open0" "$open1"); app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"') (want peer $WAYPOINT)" \
-  "$(grew "$open0" "$open1" && [ "$(json_get "$probe" .server)" = helloworld ] &&
-     [ "$(json_get "$probe" .peer)" = "$WAYPOINT" ] && [ "$(json_get "$probe" .ok)" = true ] && echo 0 || echo 1)" -eq 0
+  expect "$S" "w1" "sidecar: ${out_line#outbound }" \
+    "$([[ "$out_line" == *"hbone $(hostport "$wp" 15008) authority $vhp identity spiffe://cluster.local/ns/bar-2/sa/waypoint status 200"* ]] &&
+       echo 0 || echo 1)" -eq 0
+  expect "$S" "w2" "node-c: waypoint not captured (istioin $(delta "$cin0" "$cin1"), istioout $(delta "$cout0" "$cout1")); ${wp_line:-no waypoint log line}" \
+    "$(same "$cin0" "$cin1" && same "$cout0" "$cout1" &&
+       [[ "$wp_line" == *"hbone $(hostport "$hello" 15008) authority $(hostport "$hello" 80) status 200"* ]] &&
+       echo 0 || echo 1)" -eq 0
+  expect "$S" "w3" "node-d: istioin tx $(delta "$din0" "$din1"); ztunnel-d pistioin rx $(delta "$pin0" "$pin1"), $fam TPROXY 15008 $(delta "$tp0" "$tp1"); view: waypoint $view_wp" \
+    "$(grew "$din0" "$din1" && grew "$pin0" "$pin1" && grew "$tp0" "$tp1" &&
+       [ "$view_wp" = waypoint.bar-2.svc.cluster.local ] && echo 0 || echo 1)" -eq 0
+  expect "$S" "w4" "ztunnel-d opened{destination,waypoint->helloworld} $(delta "$open0" "$open1"); app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"') (want peer $wp)" \
+    "$(grew "$open0" "$open1" && [ "$(json_get "$probe" .server)" = helloworld ] &&
+       [ "$(json_get "$probe" .peer)" = "$wp" ] && [ "$(json_get "$probe" .ok)" = true ] && echo 0 || echo 1)" -eq 0
+}
+scenario2_waypoint 4
+[ -z "$DUAL" ] || scenario2_waypoint 6
 
 # ---- each node's kernel state is exactly the agent's plan; the paths as ambientctl traces them -
 for node in "${NODES[@]}"; do
@@ -596,6 +691,11 @@ if want uninstall; then
     done
     [ -n "$(inns "$ns" ip route show table all proto 112 2>/dev/null)" ] && out="$out routes"
     inns "$ns" ip rule show | grep -qE '^(99|100|101|102|103|20000|20003):' && out="$out rules"
+    if [ -n "$DUAL" ]; then  # the IPv6 twins
+      inns "$ns" nft list table ip6 ambient_redirect >/dev/null 2>&1 && out="$out nft6"
+      [ -n "$(inns "$ns" ip -6 route show table all proto 112 2>/dev/null)" ] && out="$out routes6"
+      inns "$ns" ip -6 rule show | grep -qE '^(99|100|101|102|103|20000|20003):' && out="$out rules6"
+    fi
     echo "${out:-none}"
   }
   for node in "${NODES[@]}"; do
