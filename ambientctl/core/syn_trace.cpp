@@ -1,4 +1,5 @@
-// The hops of a TCP SYN through the node and the ztunnel pod, from observed state. Pure.
+// The hops of a TCP SYN through the node and the ztunnel pod, from observed state, in the SYN's
+// address family. Pure.
 #include "ambientctl/core/syn_trace.h"
 
 #include <algorithm>
@@ -13,6 +14,16 @@
 namespace ambient {
 namespace {
 
+// "10.0.0.1:80", "[fd00::1]:80".
+std::string endpoint(const IpAddress& a, uint16_t port) {
+  return (a.isV6() ? "[" + a.str() + "]" : a.str()) + ":" + std::to_string(port);
+}
+
+// The unspecified address of `a`'s family (a route lookup without a source).
+IpAddress unspecified(const IpAddress& a) {
+  return IpPrefix::any(a.family()).addr;
+}
+
 class Tracer {
  public:
   Tracer(const TraceState& s, const RouteLookup& lookup) : s_(s), lookup_(lookup) {}
@@ -21,23 +32,29 @@ class Tracer {
     hops_.push_back("(" + std::to_string(hops_.size() + 1) + ") " + text);
   }
 
-  // Our prerouting chain of one namespace; returns the packet's mark after it.
+  // Our prerouting chain of one namespace, in the table of the packet's family (`ip`, or
+  // `ip6`, which the hops name); returns the packet's mark after it.
   ChainVerdict prerouting(const NetnsPlan& ns, TracePacket& p, const std::string& where) {
     ChainVerdict v;
-    if (!ns.nft) {
-      hop(where + ": no nft table of ours (not programmed)");
+    const bool v6 = p.daddr.isV6();
+    const auto& table = ns.nftOf(v6 ? NftFamily::kIp6 : NftFamily::kIp);
+    if (!table) {
+      hop(where + (v6 ? ": no ip6 nft table of ours (not programmed)"
+                      : ": no nft table of ours (not programmed)"));
       return v;
     }
-    for (const auto& c : ns.nft->chains) {
+    const std::string chain =
+        where + " nft " + (v6 ? "ip6 " + table->name + " " : "") + "prerouting";
+    for (const auto& c : table->chains) {
       if (c.name != "prerouting") continue;
-      v = evaluateChain(*ns.nft, c, p);
+      v = evaluateChain(*table, c, p);
       if (v.ruleIndex < 0) {
-        hop(where + " nft prerouting: no rule matches; mark stays " + hexString(p.mark));
+        hop(chain + ": no rule matches; mark stays " + hexString(p.mark));
       } else {
         std::string counter =
             v.counter ? " [counter " + std::to_string(v.counter->packets) + " packets]" : "";
-        hop(where + " nft prerouting rule #" + std::to_string(v.ruleIndex) + ": " + v.ruleText +
-            counter + " -> mark " + hexString(p.mark));
+        hop(chain + " rule #" + std::to_string(v.ruleIndex) + ": " + v.ruleText + counter +
+            " -> mark " + hexString(p.mark));
       }
     }
     return v;
@@ -46,8 +63,9 @@ class Tracer {
   // Bridge mode: a frame that entered on a port of ztunnel's bridge (`p.iif`) meets the node's
   // bridge table first. On a hand-up it goes on with the bridge as input interface; returns
   // false when it is bridged to its destination past the IP layer (the trace ends there).
+  // Bridge mode has no ip6 twins yet (the agent refuses IPv6 there): IPv6 goes on unchanged.
   bool bridgeHop(TracePacket& p) {
-    if (!s_.bridge || !s_.node.bridgeNft) return true;
+    if (!s_.bridge || !s_.node.bridgeNft || p.daddr.isV6()) return true;
     const BridgeAttachment& b = *s_.bridge;
     const std::string where = "node bridge " + b.bridge.str() + " nft prerouting";
     ChainVerdict v;
@@ -60,7 +78,7 @@ class Tracer {
           v.counter ? " [counter " + std::to_string(v.counter->packets) + " packets]" : "";
       hop(where + " rule #" + std::to_string(v.ruleIndex) + ": " + v.ruleText + counter +
           " -> handed up to the IP layer on " + b.bridge.str() + ", mark " + hexString(p.mark));
-    } else if ((p.daddr.value & mask) == (b.subnet.addr.value & mask)) {
+    } else if ((p.daddr.v4()->value & mask) == (b.subnet.addr.value & mask)) {
       hop(where + ": no rule hands it up; bridged to " + p.daddr.str() + " on " + b.bridge.str() +
           ": not redirected");
       return false;
@@ -72,18 +90,20 @@ class Tracer {
     return true;
   }
 
-  // The first of our IPv4 ip rules that matches, as the kernel walks them (lower priority
-  // first).
-  std::string ruleFor(const NetnsPlan& ns, const std::string& iif, uint32_t mark) {
+  // The first of our ip rules of `family` that matches, as the kernel walks them (lower
+  // priority first).
+  std::string ruleFor(const NetnsPlan& ns, IpAddress::Family family, const std::string& iif,
+                      uint32_t mark) {
+    const std::string ip = family == IpAddress::Family::kV6 ? "ip -6 rule " : "ip rule ";
     auto rules = ns.rules;
     std::sort(rules.begin(), rules.end(), [](auto& a, auto& b) { return a.priority < b.priority; });
     for (const auto& r : rules) {
-      if (r.family != IpAddress::Family::kV4) continue;
+      if (r.family != family) continue;
       if (!r.iif.empty() && r.iif != (iif.empty() ? "lo" : iif)) continue;
       if (r.fwmask && (mark & r.fwmask) != r.fwmark) continue;
-      return "ip rule " + renderRule(r);
+      return ip + renderRule(r);
     }
-    return "ip rule 32766 lookup main";
+    return ip + "32766 lookup main";
   }
 
   // The kernel's route for the packet, as one hop. A failed lookup is a hop too (the kernel's
@@ -92,7 +112,7 @@ class Tracer {
   std::optional<RouteAnswer> route(NetnsRole role, const NetnsPlan& ns, const TracePacket& p,
                                    const std::string& where, const std::string& note = "") {
     auto a = lookup_(role, p.daddr, p.saddr, p.iif, p.mark);
-    std::string rule = where + " routing: " + ruleFor(ns, p.iif, p.mark) + " -> ";
+    std::string rule = where + " routing: " + ruleFor(ns, p.daddr.family(), p.iif, p.mark) + " -> ";
     if (!a) {
       hop(rule + "no route, the packet stops here: " + a.error().message() + note);
       return std::nullopt;
@@ -110,30 +130,36 @@ class Tracer {
     return nullptr;
   }
 
-  const PodRecord* podByIp(Ipv4 ip) const {
+  const PodRecord* podByIp(const IpAddress& ip) const {
     for (const auto& [uid, p] : s_.registry.pods) {
       for (const auto& a : p.ips) {
-        if (a.v4() == ip) return &p;
+        if (a == ip) return &p;
       }
     }
     return nullptr;
   }
 
-  Result<std::vector<std::string>> run(Ipv4 src, Ipv4 dst, uint16_t port) {
+  Result<std::vector<std::string>> run(const IpAddress& src, const IpAddress& dst, uint16_t port) {
+    if (src.family() != dst.family()) {
+      return fail(ErrorCode::kInvalidInput, "source " + src.str() + " and destination " +
+                                                dst.str() +
+                                                " are of different address families: a SYN "
+                                                "has one, trace IPv4 or IPv6 addresses");
+    }
     TracePacket p{"", src, dst, 6, port, 0, 0};
     const PodRecord* from = podByIp(src);
     if (from) {
       p.iif = from->hostVeth.str();
       hop(from->podNamespace + "/" + from->name + " (" + src.str() + ") sends a TCP SYN to " +
-          dst.str() + ":" + std::to_string(port) + "; it enters the node on " + p.iif +
+          endpoint(dst, port) + "; it enters the node on " + p.iif +
           (from->enrolled ? " (enrolled)" : " (not enrolled)"));
       // A pod on ztunnel's bridge: the node routes its IP via the bridge, not its veth.
       if (s_.bridge) {
-        auto back = lookup_(NetnsRole::kNode, src, Ipv4{0}, "", 0);
+        auto back = lookup_(NetnsRole::kNode, src, unspecified(src), "", 0);
         if (back && back->dev == s_.bridge->bridge.str() && !bridgeHop(p)) return hops_;
       }
     } else {
-      auto back = lookup_(NetnsRole::kNode, src, Ipv4{0}, "", 0);
+      auto back = lookup_(NetnsRole::kNode, src, unspecified(src), "", 0);
       if (!back) {
         hop(src.str() +
             " is outside this node and the node has no route back to it, so the "
@@ -142,8 +168,8 @@ class Tracer {
         return hops_;
       }
       p.iif = back->dev;
-      hop(src.str() + " is outside this node; its SYN to " + dst.str() + ":" +
-          std::to_string(port) + " arrives on " + p.iif + " (the node's route back to it)");
+      hop(src.str() + " is outside this node; its SYN to " + endpoint(dst, port) + " arrives on " +
+          p.iif + " (the node's route back to it)");
     }
     prerouting(s_.node, p, "node");
     auto r = route(NetnsRole::kNode, s_.node, p, "node");
@@ -167,17 +193,16 @@ class Tracer {
     auto local = route(NetnsRole::kZtunnel, s_.ztunnel, z, "ztunnel");
     if (!local) return hops_;
     uint16_t listener = v.tproxy->second;
-    hop("ztunnel accepts on " + v.tproxy->first.str() + ":" + std::to_string(listener) +
-        " with original destination " + dst.str() + ":" + std::to_string(port) + " and source " +
-        src.str());
+    hop("ztunnel accepts on " + endpoint(v.tproxy->first, listener) +
+        " with original destination " + endpoint(dst, port) + " and source " + src.str());
     // ztunnel's onward (15001) or delivering (15006/15008) connection, from the original source.
     // This is a new packet, from ztunnel's veth with a source that is not ztunnel's IP: the node
     // marks it 0x210 (docs/DESIGN.md section 3, step 5), unlike the client's SYN above.
     const auto& z0 = s_.registry.ztunnel;
     if (!z0) return hops_;
     TracePacket onward{z0->hostVeth.str(), src, dst, 6, port, 0, 0};
-    hop("ztunnel connects from " + src.str() + " (original source) to " + dst.str() + ":" +
-        std::to_string(port) + "; it enters the node on " + z0->hostVeth.str());
+    hop("ztunnel connects from " + src.str() + " (original source) to " + endpoint(dst, port) +
+        "; it enters the node on " + z0->hostVeth.str());
     if (!bridgeHop(onward)) return hops_;
     prerouting(s_.node, onward, "node");
     // ztunnel balances a Service itself: it connects to the endpoint it picks, not to the VIP,
@@ -201,8 +226,9 @@ class Tracer {
 
 }  // namespace
 
-Result<std::vector<std::string>> traceSyn(const TraceState& state, Ipv4 src, Ipv4 dst,
-                                          uint16_t port, const RouteLookup& lookup) {
+Result<std::vector<std::string>> traceSyn(const TraceState& state, const IpAddress& src,
+                                          const IpAddress& dst, uint16_t port,
+                                          const RouteLookup& lookup) {
   return Tracer(state, lookup).run(src, dst, port);
 }
 

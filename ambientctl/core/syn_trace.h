@@ -1,11 +1,14 @@
 // `ambientctl trace`: the numbered hops a TCP SYN takes, in the seed article's style, computed
-// from the live kernel state: our nft rules evaluated against the packet, our ip rules, and the
-// kernel's own answer to each route lookup (asked through a callback). Pure.
+// from the live kernel state: our nft rules evaluated against the packet (the `ip` table for
+// IPv4, the `ip6` table for IPv6), our ip rules of that family, and the kernel's own answer to
+// each route lookup (asked through a callback). Pure.
 #pragma once
 
+#include <concepts>
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/core/compute_plan.h"
@@ -15,16 +18,49 @@
 namespace ambient {
 
 struct RouteAnswer {
+  RouteAnswer() = default;
+  RouteAnswer(std::string dev, std::optional<IpAddress> via, uint32_t table, bool local)
+      : dev(std::move(dev)), via(via), table(table), local(local) {}
+  RouteAnswer(std::string dev, Ipv4 via, uint32_t table, bool local)
+      : RouteAnswer(std::move(dev), IpAddress::fromV4(via), table, local) {}
+
   std::string dev;
-  std::optional<Ipv4> via;
+  std::optional<IpAddress> via;  // the gateway, of the packet's family
   uint32_t table = 0;
   bool local = false;
 };
 
 // Asks the kernel of one namespace where a packet goes (like `ip route get DST from SRC iif
-// IIF mark MARK`). An empty iif means a locally generated packet.
-using RouteLookup = std::function<Result<RouteAnswer>(NetnsRole role, Ipv4 dst, Ipv4 src,
-                                                      const std::string& iif, uint32_t mark)>;
+// IIF mark MARK`, with `-6` for IPv6). An empty iif means a locally generated packet; an
+// unspecified src (0.0.0.0 or ::) a lookup without a source.
+class RouteLookup {
+ public:
+  template <
+      std::invocable<NetnsRole, const IpAddress&, const IpAddress&, const std::string&, uint32_t> F>
+  RouteLookup(F f) : fn_(std::move(f)) {}  // NOLINT(google-explicit-constructor): as a lambda
+
+  // A model of an IPv4-only kernel (what the IPv4 unit tests hold): asked about IPv6, it
+  // answers that it cannot.
+  template <std::invocable<NetnsRole, Ipv4, Ipv4, const std::string&, uint32_t> F>
+  RouteLookup(F f)  // NOLINT(google-explicit-constructor): as a lambda
+      : fn_([f = std::move(f)](NetnsRole role, const IpAddress& dst, const IpAddress& src,
+                               const std::string& iif, uint32_t mark) -> Result<RouteAnswer> {
+          if (!dst.isV4()) {
+            return fail(ErrorCode::kInvalidInput, "an IPv4-only route lookup for " + dst.str());
+          }
+          return f(role, *dst.v4(), src.v4().value_or(Ipv4{}), iif, mark);
+        }) {}
+
+  Result<RouteAnswer> operator()(NetnsRole role, const IpAddress& dst, const IpAddress& src,
+                                 const std::string& iif, uint32_t mark) const {
+    return fn_(role, dst, src, iif, mark);
+  }
+
+ private:
+  std::function<Result<RouteAnswer>(NetnsRole, const IpAddress&, const IpAddress&,
+                                    const std::string&, uint32_t)>
+      fn_;
+};
 
 struct TraceState {
   NetnsPlan node;     // observed, with nft counters (rule texts from labelRules)
@@ -35,9 +71,16 @@ struct TraceState {
   std::optional<BridgeAttachment> bridge;
 };
 
-// The hops, in order. A failed route lookup is the last hop (with the kernel's answer), not an
-// error: the hops before it still show where the packet went.
-Result<std::vector<std::string>> traceSyn(const TraceState& state, Ipv4 src, Ipv4 dst,
-                                          uint16_t port, const RouteLookup& lookup);
+// The hops, in order. `src` and `dst` are of one family (else kInvalidInput). A failed route
+// lookup is the last hop (with the kernel's answer), not an error: the hops before it still
+// show where the packet went. Addresses print as inet_ntop(3) writes them (RFC 5952 for IPv6),
+// an IPv6 address with a port as [ADDR]:PORT.
+Result<std::vector<std::string>> traceSyn(const TraceState& state, const IpAddress& src,
+                                          const IpAddress& dst, uint16_t port,
+                                          const RouteLookup& lookup);
+inline Result<std::vector<std::string>> traceSyn(const TraceState& state, Ipv4 src, Ipv4 dst,
+                                                 uint16_t port, const RouteLookup& lookup) {
+  return traceSyn(state, IpAddress::fromV4(src), IpAddress::fromV4(dst), port, lookup);
+}
 
 }  // namespace ambient

@@ -212,7 +212,7 @@ int trace(const CtlFlags& f, const Desired& d) {
   RouteLookup lookup = [&](NetnsRole role, Ipv4 to, Ipv4 from, const std::string& iif,
                            uint32_t mark) {
     return kernelRouteGet(role == NetnsRole::kNode ? d.config.nodeNetns : d.registry.ztunnel->netns,
-                          to, from, iif, mark);
+                          IpAddress::fromV4(to), IpAddress::fromV4(from), iif, mark);
   };
   auto hops = traceSyn(state, *src, *dst, port, lookup);
   if (!hops) return cannot(hops.error().message());

@@ -1,4 +1,4 @@
-// RTM_GETROUTE through libnl inside a namespace. Touches the kernel (reads only).
+// RTM_GETROUTE through libnl inside a namespace, IPv4 or IPv6. Touches the kernel (reads only).
 #include "ambientctl/sys/kernel_route_get.h"
 
 #include <arpa/inet.h>
@@ -23,10 +23,15 @@ using Msg = CPtr<nl_msg, nlmsg_free>;
 using Route = CPtr<rtnl_route, rtnl_route_put>;
 using Link = CPtr<rtnl_link, rtnl_link_put>;
 
+// The address's bytes as the kernel takes them: 4 (AF_INET) or 16 (AF_INET6), network order.
+int addressLength(const IpAddress& a) {
+  return a.isV6() ? 16 : 4;
+}
+
 }  // namespace
 
-Result<RouteAnswer> kernelRouteGet(const std::string& netnsPath, Ipv4 dst, Ipv4 src,
-                                   const std::string& iif, uint32_t mark) {
+Result<RouteAnswer> kernelRouteGet(const std::string& netnsPath, const IpAddress& dst,
+                                   const IpAddress& src, const std::string& iif, uint32_t mark) {
   auto ns = Netns::open(netnsPath);
   if (!ns) return fail(ns.error());
   auto connected = connectRtnl(*ns);
@@ -43,15 +48,17 @@ Result<RouteAnswer> kernelRouteGet(const std::string& netnsPath, Ipv4 dst, Ipv4 
   }
   Msg msg(nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST));
   rtmsg rtm{};
-  rtm.rtm_family = AF_INET;
-  rtm.rtm_dst_len = 32;
-  rtm.rtm_src_len = src.value ? 32 : 0;
+  const bool hasSrc = src != IpPrefix::any(src.family()).addr;
+  const int len = addressLength(dst);
+  rtm.rtm_family = dst.isV6() ? AF_INET6 : AF_INET;
+  rtm.rtm_dst_len = static_cast<unsigned char>(len * 8);
+  rtm.rtm_src_len = hasSrc ? static_cast<unsigned char>(len * 8) : 0;
   // Without it the kernel reports every answer as table main (as `ip route get` does, ask for
   // the table the lookup really used).
   rtm.rtm_flags = RTM_F_LOOKUP_TABLE;
   nlmsg_append(msg.get(), &rtm, sizeof rtm, NLMSG_ALIGNTO);
-  nla_put_u32(msg.get(), RTA_DST, htonl(dst.value));
-  if (src.value) nla_put_u32(msg.get(), RTA_SRC, htonl(src.value));
+  nla_put(msg.get(), RTA_DST, len, dst.bytes().data());
+  if (hasSrc) nla_put(msg.get(), RTA_SRC, len, src.bytes().data());
   if (ifindex) nla_put_u32(msg.get(), RTA_IIF, ifindex);
   if (mark) nla_put_u32(msg.get(), RTA_MARK, mark);
   if (int err = nl_send_auto(sock.get(), msg.get()); err < 0) {
@@ -95,9 +102,11 @@ Result<RouteAnswer> kernelRouteGet(const std::string& netnsPath, Ipv4 dst, Ipv4 
     });
     a.dev = name[0] ? name : "if" + std::to_string(index);
     if (nl_addr* gw = rtnl_route_nh_get_gateway(nh)) {
-      uint32_t v = 0;
-      std::memcpy(&v, nl_addr_get_binary_addr(gw), 4);
-      a.via = Ipv4{ntohl(v)};
+      const bool v6 = nl_addr_get_family(gw) == AF_INET6;
+      if (nl_addr_get_len(gw) >= (v6 ? 16u : 4u)) {
+        a.via = IpAddress::fromBytes(v6 ? IpAddress::Family::kV6 : IpAddress::Family::kV4,
+                                     static_cast<const uint8_t*>(nl_addr_get_binary_addr(gw)));
+      }
     }
   }
   return a;

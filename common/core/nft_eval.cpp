@@ -47,6 +47,23 @@ uint32_t toU32(const Bytes& b) {
   return v;
 }
 
+// The packet's network header as far as our rules read it: the addresses at RFC 791's offsets
+// 12 and 16 (IPv4) or RFC 8200's 8 and 24 (IPv6); every other byte zero.
+Bytes networkHeader(const TracePacket& p) {
+  const bool v6 = p.saddr.isV6();
+  const size_t len = v6 ? 16 : 4;
+  Bytes h(v6 ? 40 : 20, 0);
+  std::copy_n(p.saddr.bytes().begin(), len, h.begin() + (v6 ? 8 : 12));
+  std::copy_n(p.daddr.bytes().begin(), len, h.begin() + (v6 ? 24 : 16));
+  return h;
+}
+
+// `len` bytes of `b` from `offset`; empty (matching nothing) past its end.
+Bytes slice(const Bytes& b, uint32_t offset, uint32_t len) {
+  if (size_t{offset} + len > b.size()) return {};
+  return Bytes(b.begin() + offset, b.begin() + offset + len);
+}
+
 }  // namespace
 
 ChainVerdict evaluateChain(const NftTableSpec& table, const NftChainSpec& chain, TracePacket& p) {
@@ -56,7 +73,7 @@ ChainVerdict evaluateChain(const NftTableSpec& table, const NftChainSpec& chain,
     ++index;
     std::map<uint32_t, Bytes> reg;
     TracePacket trial = p;
-    std::optional<std::pair<Ipv4, uint16_t>> tproxy;
+    std::optional<std::pair<IpAddress, uint16_t>> tproxy;
     std::string verdict = "continue";
     bool matched = true;
     for (const auto& e : rule.exprs) {
@@ -90,9 +107,10 @@ ChainVerdict evaluateChain(const NftTableSpec& table, const NftChainSpec& chain,
         if (has(e, "sreg")) continue;
         uint32_t base = u32(e, "base"), off = u32(e, "offset");
         Bytes v;
-        if (base == NFT_PAYLOAD_LL_HEADER && off == 12) v = be16Bytes(0x0800);  // ETH_P_IP
-        if (base == NFT_PAYLOAD_NETWORK_HEADER && off == 12) v = be32Bytes(trial.saddr.value);
-        if (base == NFT_PAYLOAD_NETWORK_HEADER && off == 16) v = be32Bytes(trial.daddr.value);
+        if (base == NFT_PAYLOAD_LL_HEADER && off == 12) {
+          v = be16Bytes(trial.saddr.isV6() ? 0x86dd : 0x0800);  // ETH_P_IPV6, ETH_P_IP
+        }
+        if (base == NFT_PAYLOAD_NETWORK_HEADER) v = slice(networkHeader(trial), off, u32(e, "len"));
         if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 2) v = be16Bytes(trial.dport);
         reg[u32(e, "dreg")] = v;
       } else if (e.kind == "cmp") {
@@ -141,12 +159,16 @@ ChainVerdict evaluateChain(const NftTableSpec& table, const NftChainSpec& chain,
           reg[u32(e, "dreg")] = *d;
         }
       } else if (e.kind == "tproxy") {
+        // The statement's family says how long the address is (`tproxy ip to` in an inet
+        // table; an ip6 table's tproxy is NFPROTO_IPV6).
+        const bool v6 = u32(e, "family") == NFPROTO_IPV6;
         Bytes a = reg[u32(e, "reg_addr")], port = reg[u32(e, "reg_port")];
-        uint32_t n = 0;
+        a.resize(v6 ? 16 : 4);
         uint16_t pn = 0;
-        std::memcpy(&n, a.data(), std::min<size_t>(4, a.size()));
         std::memcpy(&pn, port.data(), std::min<size_t>(2, port.size()));
-        tproxy = std::make_pair(Ipv4{ntohl(n)}, ntohs(pn));
+        tproxy = std::make_pair(
+            IpAddress::fromBytes(v6 ? IpAddress::Family::kV6 : IpAddress::Family::kV4, a.data()),
+            ntohs(pn));
       }
     }
     if (!matched) continue;

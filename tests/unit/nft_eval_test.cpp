@@ -79,3 +79,60 @@ TEST_CASE("iifname matches the whole name: pod veths named like ztunnel's", "[nf
     CHECK(onward.mark == 0x210);
   }
 }
+
+// Issue 20: the ip6 tables of testing::dualStack() (tests/unit/golden/dual_stack.txt): the same
+// evaluator reads RFC 8200's address offsets, ipv6_addr set members and a tproxy to [::1].
+TEST_CASE("node ip6 mark logic: the same first matches as the ip table", "[nft-eval][ipv6]") {
+  auto plan = *computeNodePlan(testing::dualStack(testing::nodeWithPods(1)));
+  REQUIRE(plan.nft6);
+  const auto& t = *plan.nft6;
+  const IpAddress pod = "fd00:10:244:1::a", ztunnel = "fd00:10:244:1::3", far = "2001:db8::8";
+  TracePacket tcp{"vethpod0", pod, far, 6, 80, 0, 0};
+  auto v = run(t, tcp);
+  CHECK(v.ruleIndex == 9);
+  CHECK(v.ruleText.find("ip6 saddr @enrolled_pods") != std::string::npos);
+  CHECK(tcp.mark == 0x100);
+  TracePacket other{"vethx", IpAddress("fd00:10:244:1::63"), far, 6, 80, 0, 0};
+  CHECK(run(t, other).ruleIndex == -1);
+  CHECK(other.mark == 0);
+  TracePacket spoofed{"vethzt0", pod, far, 6, 80, 0, 0};
+  CHECK(run(t, spoofed).ruleIndex == 6);
+  CHECK(spoofed.mark == 0x210);
+  TracePacket own{"vethzt0", ztunnel, far, 6, 80, 0, 0};
+  CHECK(run(t, own).ruleIndex == 7);
+  CHECK(own.mark == 0x220);
+  TracePacket udp{"vethpod0", pod, far, 17, 53, 0, 0};
+  CHECK(run(t, udp).ruleIndex == 8);
+}
+
+TEST_CASE("ztunnel ip6 TPROXY targets are [::1]", "[nft-eval][ipv6]") {
+  auto plan = *computeZtunnelPlan(testing::dualStack(testing::nodeWithPods(0)));
+  REQUIRE(plan.nft6);
+  const auto& t = *plan.nft6;
+  const IpAddress pod = "fd00:10:244:1::a", far = "2001:db8::8";
+  TracePacket hbone{"pistioin", far, pod, 6, 15008, 0, 0};
+  auto v = run(t, hbone);
+  REQUIRE(v.tproxy);
+  CHECK(v.tproxy->first == IpAddress("::1"));
+  CHECK(v.tproxy->second == 15008);
+  CHECK(hbone.mark == 0x400);
+  TracePacket plain{"pistioin", far, pod, 6, 80, 0, 0};
+  REQUIRE(run(t, plain).tproxy);
+  CHECK(run(t, plain).tproxy->second == 15006);
+  TracePacket out{"pistioout", pod, far, 6, 443, 0, 0};
+  auto o = run(t, out);
+  REQUIRE(o.tproxy);
+  CHECK(o.tproxy->first.str() == "::1");
+  CHECK(o.tproxy->second == 15001);
+  // ztunnel's own address is not marked; any other destination from eth0 is (0x4d3).
+  TracePacket back{"eth0", far, pod, 6, 443, 0, 0};
+  CHECK(run(t, back).ruleIndex == 6);
+  CHECK(back.mark == 0x4d3);
+  TracePacket toZtunnel{"eth0", far, IpAddress("fd00:10:244:1::3"), 6, 443, 0, 0};
+  CHECK(run(t, toZtunnel).ruleIndex == -1);
+  // The ip table's TPROXY stays IPv4.
+  TracePacket out4{"pistioout", ip("10.244.1.10"), ip("1.1.1.1"), 6, 443, 0, 0};
+  auto o4 = run(*plan.nft, out4);
+  REQUIRE(o4.tproxy);
+  CHECK(o4.tproxy->first == IpAddress("127.0.0.1"));
+}

@@ -197,3 +197,167 @@ TEST_CASE("trace in bridge mode: plain pod to plain pod on the bridge is bridged
         "(2) node bridge cni0 nft prerouting: no rule hands it up; bridged to 10.244.1.8 on cni0: "
         "not redirected");
 }
+
+namespace {
+
+// Issue 20: node-a dual-stack, as tests/unit/golden/dual_stack.txt plans it: ztunnel
+// fd00:10:244:1::2, foo/sleep fd00:10:244:1::3 (enrolled), bar/web fd00:10:244:1::7 (not
+// ambient), a remote host fd00:172:30::2 reached on eth0.
+constexpr IpAddress kZtunnel6 = "fd00:10:244:1::2";
+constexpr IpAddress kSleep6 = "fd00:10:244:1::3";
+constexpr IpAddress kWeb6 = "fd00:10:244:1::7";
+constexpr IpAddress kRemote6 = "fd00:172:30::2";
+constexpr const char* kWebVeth = "veth3f2a9c07";
+
+TraceState dualStackNodeA() {
+  PlanInput in = nodeA();
+  in.ztunnel.podIp6 = kZtunnel6;
+  in.pods[0].ip6 = kSleep6;
+  TraceState s = stateOf(in);
+  s.registry.ztunnel->ip6 = kZtunnel6;
+  s.registry.pods["uid-foo-sleep"].ips.push_back(kSleep6);
+  s.registry.pods["uid-bar-web"] =
+      PodRecord{"uid-bar-web",         "bar",    "web", "c2", "/run/netns/web", "eth0",
+                {"10.244.1.7", kWeb6}, kWebVeth, false};
+  return s;
+}
+
+// What dual-stack node-a's kernel answers for IPv6 (`ip -6` rules 99-103 and tables 100-102 of
+// the golden plan; main routes the pods' /128s and the uplink's /64).
+Result<RouteAnswer> nodeAKernel6(NetnsRole role, const IpAddress& dst, const IpAddress& src,
+                                 const std::string& iif, uint32_t mark) {
+  CHECK(dst.isV6());
+  CHECK(src.isV6());
+  if (role == NetnsRole::kZtunnel) {
+    if ((mark & 0xfff) == 0x400) return RouteAnswer{"lo", std::nullopt, 100, true};
+    return fail(kernelError(EHOSTUNREACH, "route get " + dst.str() + " in the ztunnel pod"));
+  }
+  if ((mark & 0x200) == 0 && !iif.empty()) {
+    if ((mark & 0x100) == 0x100) {
+      return RouteAnswer{"istioout", IpAddress("fd00:127::2"), 101, false};
+    }
+    if (dst == kSleep6) return RouteAnswer{"istioin", IpAddress("fd00:126::2"), 100, false};
+  }
+  if (dst == kSleep6) return RouteAnswer{kSleepVeth, std::nullopt, 254, false};
+  if (dst == kWeb6) return RouteAnswer{kWebVeth, std::nullopt, 254, false};
+  if (dst == kZtunnel6) return RouteAnswer{kZtunnelVeth, std::nullopt, 254, false};
+  if (dst.str().starts_with("fd00:172:30:")) {
+    return RouteAnswer{"eth0", std::nullopt, 254, false};
+  }
+  return fail(kernelError(EHOSTUNREACH, "route get " + dst.str()));
+}
+
+std::string joined(const std::vector<std::string>& hops) {
+  std::string all;
+  for (const auto& h : hops) all += h + "\n";
+  return all;
+}
+
+}  // namespace
+
+TEST_CASE("trace IPv6 outbound: the ip6 table, ip -6 rule 101, istioout to [::1]:15001",
+          "[syn-trace][ipv6]") {
+  auto hops = traceSyn(dualStackNodeA(), kSleep6, kRemote6, 8080, nodeAKernel6);
+  REQUIRE(hops.has_value());
+  INFO(joined(*hops));
+  // NOLINTBEGIN(bugprone-suspicious-missing-comma): hop lines split for width
+  const std::vector<std::string> want = {
+      "(1) foo/sleep (fd00:10:244:1::3) sends a TCP SYN to [fd00:172:30::2]:8080; it enters the "
+      "node on veth3f2a9c01 (enrolled)",
+      "(2) node nft ip6 ambient_redirect prerouting rule #9: meta l4proto tcp ip6 saddr "
+      "@enrolled_pods meta mark set meta mark & 0xfffffeff | 0x100 counter return -> mark 0x100",
+      "(3) node routing: ip -6 rule pref 101 fwmark 0x100/0x100 lookup 101 proto 112 -> "
+      "fd00:172:30::2 via fd00:127::2 dev istioout table 101",
+      "(4) istioout: geneve VNI 1001 to 10.244.1.2:6081 -> pistioout in the ztunnel pod",
+      "(5) ztunnel nft ip6 ambient_redirect prerouting rule #3: iifname \"pistioout\" meta "
+      "l4proto tcp tproxy to [::1]:15001 meta mark set meta mark & 0xfffff000 | 0x400 counter "
+      "accept -> mark 0x400",
+      "(6) ztunnel routing: ip -6 rule pref 20000 fwmark 0x400/0xfff lookup 100 proto 112 -> "
+      "local delivery table 100",
+      "(7) ztunnel accepts on [::1]:15001 with original destination [fd00:172:30::2]:8080 and "
+      "source fd00:10:244:1::3",
+      "(8) ztunnel connects from fd00:10:244:1::3 (original source) to [fd00:172:30::2]:8080; "
+      "it enters the node on veth3f2a9c0e",
+      "(9) node nft ip6 ambient_redirect prerouting rule #6: iifname \"veth3f2a9c0e\" ip6 saddr "
+      "!= fd00:10:244:1::2 meta mark set meta mark & 0xfffffdef | 0x210 counter return -> mark "
+      "0x210",
+      "(10) node routing: ip -6 rule pref 100 fwmark 0x200/0x200 goto 32766 proto 112 -> "
+      "fd00:172:30::2 dev eth0 table 254",
+      "(11) leaves via eth0 off the node"};
+  // NOLINTEND(bugprone-suspicious-missing-comma)
+  CHECK(*hops == want);
+}
+
+TEST_CASE("trace IPv6 inbound: ip -6 rule 103, istioin to [::1]:15006, and 15008 for HBONE",
+          "[syn-trace][ipv6]") {
+  auto hops = traceSyn(dualStackNodeA(), kRemote6, kSleep6, 80, nodeAKernel6);
+  REQUIRE(hops.has_value());
+  INFO(joined(*hops));
+  const auto& h = *hops;
+  REQUIRE(h.size() == 11);
+  CHECK(h[0] ==
+        "(1) fd00:172:30::2 is outside this node; its SYN to [fd00:10:244:1::3]:80 arrives on "
+        "eth0 (the node's route back to it)");
+  CHECK(h[1] == "(2) node nft ip6 ambient_redirect prerouting: no rule matches; mark stays 0x0");
+  CHECK(h[2] ==
+        "(3) node routing: ip -6 rule pref 103 lookup 100 proto 112 -> fd00:10:244:1::3 via "
+        "fd00:126::2 dev istioin table 100");
+  CHECK(h[3] == "(4) istioin: geneve VNI 1000 to 10.244.1.2:6081 -> pistioin in the ztunnel pod");
+  CHECK(
+      h[4].starts_with("(5) ztunnel nft ip6 ambient_redirect prerouting rule #2: iifname "
+                       "\"pistioin\" meta l4proto tcp tproxy to [::1]:15006"));
+  CHECK(h[6] ==
+        "(7) ztunnel accepts on [::1]:15006 with original destination [fd00:10:244:1::3]:80 and "
+        "source fd00:172:30::2");
+  CHECK(h[8].find("-> mark 0x210") != std::string::npos);
+  CHECK(h[10] == "(11) leaves via veth3f2a9c01 to foo/sleep");
+
+  auto hbone = traceSyn(dualStackNodeA(), kRemote6, kSleep6, 15008, nodeAKernel6);
+  REQUIRE(hbone.has_value());
+  INFO(joined(*hbone));
+  REQUIRE(hbone->size() == 11);
+  CHECK(
+      (*hbone)[4].starts_with("(5) ztunnel nft ip6 ambient_redirect prerouting rule #1: "
+                              "iifname \"pistioin\" tcp dport 15008 tproxy to [::1]:15008"));
+  CHECK(
+      (*hbone)[6].starts_with("(7) ztunnel accepts on [::1]:15008 with original destination "
+                              "[fd00:10:244:1::3]:15008"));
+}
+
+TEST_CASE("trace IPv6 from a pod that is not enrolled: no ip6 rule marks it, it leaves by main",
+          "[syn-trace][ipv6]") {
+  auto hops = traceSyn(dualStackNodeA(), kWeb6, kRemote6, 443, nodeAKernel6);
+  REQUIRE(hops.has_value());
+  // NOLINTBEGIN(bugprone-suspicious-missing-comma): hop lines split for width
+  const std::vector<std::string> want = {
+      "(1) bar/web (fd00:10:244:1::7) sends a TCP SYN to [fd00:172:30::2]:443; it enters the "
+      "node on veth3f2a9c07 (not enrolled)",
+      "(2) node nft ip6 ambient_redirect prerouting: no rule matches; mark stays 0x0",
+      "(3) node routing: ip -6 rule pref 103 lookup 100 proto 112 -> fd00:172:30::2 dev eth0 "
+      "table 254",
+      "(4) leaves the node via eth0: not redirected"};
+  // NOLINTEND(bugprone-suspicious-missing-comma)
+  CHECK(*hops == want);
+
+  // A node without the ip6 table (not dual-stack): the trace says so instead of guessing.
+  TraceState v4only = dualStackNodeA();
+  v4only.node.nft6.reset();
+  auto bare = traceSyn(v4only, kSleep6, kRemote6, 443, nodeAKernel6);
+  REQUIRE(bare.has_value());
+  REQUIRE(bare->size() >= 2);
+  CHECK((*bare)[1] == "(2) node: no ip6 nft table of ours (not programmed)");
+}
+
+TEST_CASE("trace refuses a source and a destination of different families", "[syn-trace][ipv6]") {
+  bool asked = false;
+  RouteLookup lookup = [&](NetnsRole, const IpAddress&, const IpAddress&, const std::string&,
+                           uint32_t) -> Result<RouteAnswer> {
+    asked = true;
+    return fail(ErrorCode::kNotFound, "not asked");
+  };
+  auto mixed = traceSyn(dualStackNodeA(), IpAddress("10.244.1.3"), kRemote6, 80, lookup);
+  REQUIRE_FALSE(mixed.has_value());
+  CHECK(mixed.error().code == ErrorCode::kInvalidInput);
+  CHECK(mixed.error().message().find("different address families") != std::string::npos);
+  CHECK_FALSE(asked);
+}
