@@ -16,12 +16,16 @@ or bad usage (the message says why).)");
   app.add_subcommand("plan", "the desired state as the ip/sysctl/nft commands the agent applies");
   app.add_subcommand("verify", "compare the desired state with the kernel");
   app.add_subcommand("dump", "every object the agent owns, from the live kernel");
-  auto* trace = app.add_subcommand("trace",
-                                   "SOURCE DESTINATION[:PORT]: the numbered hops a TCP SYN takes\n"
-                                   "(pods by IP or namespace/name; PORT 80 when not given)");
+  auto* trace = app.add_subcommand(
+      "trace",
+      "SOURCE DESTINATION[:PORT]: the numbered hops a TCP SYN takes\n"
+      "(pods by IPv4 or IPv6 address or namespace/name; an IPv6 address with a port as\n"
+      "[ADDR]:PORT; a name stands for the pod's address of the other side's family; PORT 80\n"
+      "when not given)");
   // Both required, checked after parsing so that `trace --help` is help.
-  trace->add_option("SOURCE", f.source, "a pod's IP or namespace/name");
-  trace->add_option("DESTINATION", f.destination, "the same, with an optional :PORT");
+  trace->add_option("SOURCE", f.source, "a pod's IP (IPv4 or IPv6) or namespace/name");
+  trace->add_option("DESTINATION", f.destination,
+                    "the same, with an optional :PORT ([ADDR]:PORT for IPv6)");
   app.add_subcommand("help")->group("");  // `ambientctl help`, as --help
   app.require_subcommand(0, 1);
 

@@ -10,8 +10,8 @@ namespace ambient {
 
 struct CtlFlags {
   std::string command;      // plan | verify | dump | trace | help
-  std::string source;       // trace: a pod's IP or namespace/name
-  std::string destination;  // trace: the same, with an optional :PORT
+  std::string source;       // trace: a pod's IP or namespace/name (parseTraceEndpoints)
+  std::string destination;  // trace: the same, with an optional :PORT or [IPv6]:PORT
   std::string stateDir = "/var/run/ambient";
   bool json = false;
   bool quiet = false;

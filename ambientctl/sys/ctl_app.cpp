@@ -2,12 +2,12 @@
 #include "ambientctl/sys/ctl_app.h"
 
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "ambientctl/core/ctl_flags.h"
 #include "ambientctl/core/state_report.h"
+#include "ambientctl/core/trace_endpoints.h"
 #include "ambientctl/sys/kernel_route_get.h"
 #include "common/core/compute_plan.h"
 #include "common/core/reconcile.h"
@@ -171,30 +171,9 @@ int dump(const CtlFlags& f, const Desired& d) {
   return 0;
 }
 
-// "10.0.0.5", or "namespace/name" of a pod in the registry.
-Result<Ipv4> resolve(const std::string& what, const Desired& d) {
-  if (what.find('/') != std::string::npos) {
-    for (const auto& [uid, p] : d.registry.pods) {
-      if (p.podNamespace + "/" + p.name != what) continue;
-      if (auto v4 = firstV4(p.ips)) return *v4;
-      return fail(ErrorCode::kInvalidInput, "pod " + what + " has no IPv4 address to trace");
-    }
-    return fail(ErrorCode::kNotFound, "no pod " + what + " in the agent's registry");
-  }
-  return Ipv4::parse(what);
-}
-
 int trace(const CtlFlags& f, const Desired& d) {
-  std::string dstText = f.destination;
-  uint16_t port = 80;
-  if (auto colon = dstText.rfind(':'); colon != std::string::npos) {
-    port = static_cast<uint16_t>(std::atoi(dstText.c_str() + colon + 1));
-    dstText = dstText.substr(0, colon);
-  }
-  auto src = resolve(f.source, d);
-  if (!src) return usage(src.error().message());
-  auto dst = resolve(dstText, d);
-  if (!dst) return usage(dst.error().message());
+  auto endpoints = parseTraceEndpoints(f.source, f.destination, d.registry);
+  if (!endpoints) return usage(endpoints.error().message());
   if (!d.registry.ztunnel) return cannot("no ztunnel pod is registered: nothing is redirected yet");
   auto ledger = SysctlLedgerStore::load(f.stateDir + "/sysctl-ledger.json");
   if (!ledger) return cannot(ledger.error().message());
@@ -209,12 +188,12 @@ int trace(const CtlFlags& f, const Desired& d) {
     slot = observed->owned;
     labelRules(slot, *desired);
   }
-  RouteLookup lookup = [&](NetnsRole role, Ipv4 to, Ipv4 from, const std::string& iif,
-                           uint32_t mark) {
+  RouteLookup lookup = [&](NetnsRole role, const IpAddress& to, const IpAddress& from,
+                           const std::string& iif, uint32_t mark) {
     return kernelRouteGet(role == NetnsRole::kNode ? d.config.nodeNetns : d.registry.ztunnel->netns,
-                          IpAddress::fromV4(to), IpAddress::fromV4(from), iif, mark);
+                          to, from, iif, mark);
   };
-  auto hops = traceSyn(state, *src, *dst, port, lookup);
+  auto hops = traceSyn(state, endpoints->src, endpoints->dst, endpoints->port, lookup);
   if (!hops) return cannot(hops.error().message());
   if (f.json) {
     std::puts(nlohmann::json(*hops).dump(2).c_str());
