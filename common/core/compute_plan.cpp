@@ -72,22 +72,13 @@ Status validate(const PlanInput& in) {
   const auto& zt6 = in.ztunnel.podIp6;
   if (zt6) {
     if (auto s = checkRedirectableIp6(*zt6, "ztunnel pod IPv6 address"); !s) return s;
-    if (in.ztunnel.bridge) {
-      return fail(ErrorCode::kUnsupported, "ztunnel is a port of bridge " +
-                                               in.ztunnel.bridge->bridge.str() +
-                                               ": IPv6 is redirected on routed nodes only");
-    }
   }
   std::set<IpAddress> seen6;
   for (const auto& pod : in.pods) {
     if (!pod.ip6) continue;
     const std::string what = "pod " + pod.ip.str() + "'s IPv6 address";
-    if (!zt6) {
-      return fail(ErrorCode::kInvalidInput,
-                  what + " " + pod.ip6->str() + " cannot be redirected: ztunnel has no IPv6");
-    }
     if (auto s = checkRedirectableIp6(*pod.ip6, what); !s) return s;
-    if (*pod.ip6 == *zt6) {
+    if (zt6 && *pod.ip6 == *zt6) {
       return fail(ErrorCode::kInvalidInput,
                   what + " " + pod.ip6->str() + " is the ztunnel pod's; ztunnel is never enrolled");
     }
@@ -172,17 +163,28 @@ std::vector<RuleSpec> nodeRules(IpAddress::Family family) {
   };
 }
 
+// IPv6 redirected on this node: ztunnel has an IPv6 address, is no bridge port, and the node
+// can redirect IPv6.
+bool redirectsIpv6(const PlanInput& in) {
+  return in.ztunnel.podIp6 && !in.ztunnel.bridge && !in.ipv6Unavailable;
+}
+
+std::vector<IpAddress> podIpv6Members(const std::vector<EnrolledPod>& pods) {
+  std::vector<IpAddress> members;
+  for (const auto& pod : pods) {
+    if (pod.ip6) members.push_back(*pod.ip6);
+  }
+  std::sort(members.begin(), members.end());
+  return members;
+}
+
 // IPv6 on a dual-stack node: the IPv4 objects' counterparts (docs/DESIGN.md, "IPv6"). No
 // sysctl: IPv6 has no rp_filter and no accept_local to turn off.
 void addNodeIpv6(NetnsPlan& p, const ZtunnelEndpoint& z, const IpAddress& zt6,
                  const std::vector<EnrolledPod>& pods, uint16_t tunnelPort) {
   p.addresses.push_back({std::string(kInboundTunnel), prefixOf(kInboundNodeAddr6)});
   p.addresses.push_back({std::string(kOutboundTunnel), prefixOf(kOutboundNodeAddr6)});
-  std::vector<IpAddress> members;
-  for (const auto& pod : pods) {
-    if (pod.ip6) members.push_back(*pod.ip6);
-  }
-  std::sort(members.begin(), members.end());
+  std::vector<IpAddress> members = podIpv6Members(pods);
   for (const auto& ip6 : members) p.routes.push_back(podRoute6(ip6));
   auto hostRoute = [&](uint32_t table) {
     return RouteSpec{.table = table, .dst = IpPrefix::host(zt6), .dev = ztunnelDevice(z)};
@@ -205,6 +207,23 @@ void addNodeIpv6(NetnsPlan& p, const ZtunnelEndpoint& z, const IpAddress& zt6,
 }
 
 }  // namespace
+
+std::optional<std::string> ipv6FailClosedReason(const PlanInput& in) {
+  if (redirectsIpv6(in)) return std::nullopt;
+  if (std::none_of(in.pods.begin(), in.pods.end(), [](auto& p) { return p.ip6.has_value(); })) {
+    return std::nullopt;
+  }
+  if (in.ipv6Unavailable) return *in.ipv6Unavailable;
+  if (in.ztunnel.bridge) {
+    return "ztunnel's veth is a port of bridge " + in.ztunnel.bridge->bridge.str() +
+           ": IPv6 is redirected on routed nodes only";
+  }
+  return "the ztunnel pod has no IPv6 address";
+}
+
+NodeMode nodeModeOf(const PlanInput& in) {
+  return NodeMode{.bridge = in.ztunnel.bridge.has_value(), .ipv6Redirected = redirectsIpv6(in)};
+}
 
 Result<TunnelMode> parseTunnelMode(std::string_view text) {
   if (text == "geneve") return TunnelMode::kGeneve;
@@ -272,7 +291,11 @@ Result<NetnsPlan> computeNodePlan(const PlanInput& in) {
   for (const auto& pod : pods) members.push_back(IpAddress::fromV4(pod.ip));
   if (z.bridge) p.bridgeNft = nodeBridgeTable(z, *z.bridge, members);
   p.nft = nodeNftTable(z, IpAddress::fromV4(z.podIp), in.tunnelPort, std::move(members));
-  if (z.podIp6) addNodeIpv6(p, z, *z.podIp6, pods, in.tunnelPort);
+  if (redirectsIpv6(in)) {
+    addNodeIpv6(p, z, *z.podIp6, pods, in.tunnelPort);
+  } else if (ipv6FailClosedReason(in)) {
+    p.nft6 = nodeFailClosedTable(podIpv6Members(pods));
+  }
   return p;
 }
 
@@ -313,7 +336,7 @@ Result<NetnsPlan> computeZtunnelPlan(const PlanInput& in) {
     p.sysctls.push_back({confKey(dev, "accept_local"), "1"});
   }
   p.nft = ztunnelNftTable(z, IpAddress::fromV4(z.podIp));
-  if (z.podIp6) {
+  if (redirectsIpv6(in)) {
     const auto v6 = IpAddress::Family::kV6;
     p.addresses.push_back({std::string(kPodInboundTunnel), prefixOf(kInboundPodAddr6)});
     p.addresses.push_back({std::string(kPodOutboundTunnel), prefixOf(kOutboundPodAddr6)});

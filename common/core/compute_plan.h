@@ -59,20 +59,39 @@ struct PlanInput {
   uint32_t tunnelMtu = 0;  // 0: lowerMtu minus the encapsulation overhead
   ZtunnelEndpoint ztunnel;
   std::vector<EnrolledPod> pods;
+  // Why this node cannot redirect IPv6 at all (the kernel probe at start, or --ipv6=off);
+  // nullopt: it can. The enrolled pods' IPv6 TCP is then dropped (ipv6FailClosedReason).
+  std::optional<std::string> ipv6Unavailable;
 };
+
+// Why the enrolled pods' IPv6 is not redirected but its TCP dropped in both directions (fail
+// closed: enrolling IPv4 alone would let IPv6 bypass ztunnel): this node cannot redirect IPv6,
+// ztunnel's veth is a bridge port (bridge mode redirects IPv4 only), or ztunnel's pod has no
+// IPv6 address. nullopt when IPv6 is redirected or no enrolled pod has an IPv6 address.
+std::optional<std::string> ipv6FailClosedReason(const PlanInput& in);
 
 Result<NetnsPlan> computeNodePlan(const PlanInput& in);
 Result<NetnsPlan> computeZtunnelPlan(const PlanInput& in);
 // The state of a namespace with nothing of ours in it (what uninstall converges to).
 NetnsPlan emptyPlan(NetnsRole role);
 
-// The node changes that enroll or release one pod, and nothing else: its route in table 100,
-// its set element (in both tables when `bridgeMode`: ztunnel is on a bridge), its host veth's
-// rp_filter. `vethOriginal` is the recorded original of that sysctl, if any. Equal to
-// diff(planAfter, planBefore) when only this pod changed (a tested property), at O(1) instead
-// of O(pods).
+// How the node plan treats every pod alike.
+struct NodeMode {
+  bool bridge = false;          // ztunnel's veth is a bridge port: the bridge table has the pod
+  bool ipv6Redirected = false;  // enrolled pods' IPv6 is redirected (else fail closed)
+  bool operator==(const NodeMode&) const = default;
+};
+NodeMode nodeModeOf(const PlanInput& in);
+
+// The node changes that enroll or release one pod, and nothing else: its routes in table 100,
+// its set elements (in the bridge table too when `bridgeMode`: ztunnel is on a bridge), its
+// host veth's rp_filter. `vethOriginal` is the recorded original of that sysctl, if any. Equal
+// to diff(planAfter, planBefore) when only this pod changed (a tested property), at O(1)
+// instead of O(pods). A pod with IPv6 on a node whose IPv6 is fail closed is not such a change
+// (the fail-closed table comes and goes with its members): the caller takes a full pass.
 ChangeSet computePodChange(const EnrolledPod& pod, bool enroll,
                            const std::optional<std::string>& vethOriginal, bool bridgeMode);
+
 // An IPv6 address the engine can redirect: global or unique-local unicast, not IPv4-mapped,
 // not inside the tunnels' /126s. `what` names it in the error (kInvalidInput).
 Status checkRedirectableIp6(const IpAddress& ip, const std::string& what);

@@ -92,6 +92,24 @@ NftTableSpec nodeNftTable(const ZtunnelEndpoint& z, const IpAddress& ztunnelIp, 
   return t;
 }
 
+NftTableSpec nodeFailClosedTable(std::vector<IpAddress> enrolledPods) {
+  std::sort(enrolledPods.begin(), enrolledPods.end());
+  enrolledPods.erase(std::unique(enrolledPods.begin(), enrolledPods.end()), enrolledPods.end());
+  const auto family = enrolledPods.empty() || enrolledPods.front().isV6() ? IpAddress::Family::kV6
+                                                                          : IpAddress::Family::kV4;
+  NftTableSpec t;
+  t.family = family == IpAddress::Family::kV6 ? NftFamily::kIp6 : NftFamily::kIp;
+  t.name = std::string(kNftTable);
+  t.sets = {NftSetSpec{std::string(kNftPodSet), std::move(enrolledPods), family}};
+  t.chains = {{"prerouting",
+               "filter",
+               "prerouting",
+               kNftPrioMangle,
+               {B().l4proto(P::kTcp).saddrInSet(kNftPodSet, family).counter().drop(),
+                B().l4proto(P::kTcp).daddrInSet(kNftPodSet, family).counter().drop()}}};
+  return t;
+}
+
 NftTableSpec nodeBridgeTable(const ZtunnelEndpoint& z, const BridgeAttachment& bridge,
                              std::vector<IpAddress> enrolledPods) {
   std::sort(enrolledPods.begin(), enrolledPods.end());

@@ -18,6 +18,9 @@ NftTableSpec nodeNftTable(const ZtunnelEndpoint& ztunnel, const IpAddress& ztunn
 // pods' TCP up to the IP layer instead of bridging it.
 NftTableSpec nodeBridgeTable(const ZtunnelEndpoint& ztunnel, const BridgeAttachment& bridge,
                              std::vector<IpAddress> enrolledPods);
+// The node's table of a family it cannot redirect while enrolled pods have addresses of it
+// (ipv6FailClosedReason): their TCP in either direction is dropped, never let through.
+NftTableSpec nodeFailClosedTable(std::vector<IpAddress> enrolledPods);
 // The ztunnel pod's TPROXY table of the family of `ztunnelIp` (its own address of that family).
 NftTableSpec ztunnelNftTable(const ZtunnelEndpoint& ztunnel, const IpAddress& ztunnelIp);
 

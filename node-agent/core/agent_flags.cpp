@@ -54,6 +54,19 @@ Exit codes: 0 success, 1 runtime failure (the message says what and where), 2 us
                  "geneve, vxlan or auto (vxlan when the kernel lacks geneve)")
       ->option_text("MODE")
       ->default_str(std::string(tunnelModeName(f.tunnelMode)));
+  app.add_option_function<std::string>(
+         "--ipv6",
+         [&f](const std::string& v) {
+           if (v != "auto" && v != "off") {
+             throw CLI::ValidationError("--ipv6", "\"" + v + "\" is not one of auto, off");
+           }
+           f.ipv6Redirect = v == "auto";
+         },
+         "auto: redirect IPv6 when this kernel can (probed at start); off: never.\n"
+         "An enrolled pod's IPv6 TCP that is not redirected is dropped (fail\n"
+         "closed), and /readyz says why")
+      ->option_text("auto|off")
+      ->default_str("auto");
   app.add_option("--tunnel-port", f.tunnelPort, "UDP port of the tunnels")
       ->option_text("N")
       ->check(CLI::Range(1, 65535));

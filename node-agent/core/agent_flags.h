@@ -19,6 +19,9 @@ struct AgentFlags {
   TunnelMode tunnelMode = TunnelMode::kAuto;
   uint16_t tunnelPort = kDefaultTunnelPort;
   uint32_t tunnelMtu = 0;
+  // auto: redirect IPv6 when the start-up probe finds this kernel able to; off: never. Where
+  // IPv6 is not redirected, enrolled pods' IPv6 TCP is dropped (fail closed).
+  bool ipv6Redirect = true;
   MembershipPolicy policy;
   std::string metadataFile;
   // Kubernetes API: "in-cluster" (service account; the default when KUBERNETES_SERVICE_HOST is

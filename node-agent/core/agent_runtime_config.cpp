@@ -10,6 +10,7 @@ std::string encodeRuntimeConfig(const AgentRuntimeConfig& c) {
                       {"tunnelKind", tunnelKindName(c.tunnelKind)},
                       {"tunnelPort", c.tunnelPort},
                       {"tunnelMtu", c.tunnelMtu}};
+  if (c.ipv6Unavailable) j["ipv6Unavailable"] = *c.ipv6Unavailable;
   return j.dump(2) + "\n";
 }
 
@@ -28,6 +29,10 @@ Result<AgentRuntimeConfig> decodeRuntimeConfig(std::string_view text) {
     c.tunnelKind = kind == "geneve" ? TunnelKind::kGeneve : TunnelKind::kVxlan;
     c.tunnelPort = j.at("tunnelPort").get<uint16_t>();
     c.tunnelMtu = j.at("tunnelMtu").get<uint32_t>();
+    // Absent in files of agents before issue 20's fail-closed IPv6, and when IPv6 is redirected.
+    if (auto it = j.find("ipv6Unavailable"); it != j.end()) {
+      c.ipv6Unavailable = it->get<std::string>();
+    }
   } catch (const nlohmann::json::exception& e) {
     return fail(ErrorCode::kProtocol, std::string("agent runtime config: ") + e.what());
   }

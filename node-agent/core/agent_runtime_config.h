@@ -2,6 +2,7 @@
 // namespace), written next to its registry so that ambientctl computes the same plan. Pure.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/core/compute_plan.h"
@@ -14,6 +15,9 @@ struct AgentRuntimeConfig {
   TunnelKind tunnelKind = TunnelKind::kGeneve;
   uint16_t tunnelPort = kDefaultTunnelPort;
   uint32_t tunnelMtu = 0;
+  // Why this node redirects no IPv6 (the start-up probe's finding, or --ipv6=off): enrolled
+  // pods' IPv6 TCP is dropped instead (PlanInput::ipv6Unavailable). nullopt: IPv6 redirected.
+  std::optional<std::string> ipv6Unavailable;
   bool operator==(const AgentRuntimeConfig&) const = default;
 };
 

@@ -673,6 +673,9 @@ Status Enroller::reconcileLocked() {
     lastError_ = in.error().message();
     return {};  // nothing to program until ztunnel comes; not a failure of the pass
   }
+  auto failClosed = ipv6FailClosedReason(*in);
+  if (failClosed != ipv6FailClosed_ && events_.ipv6FailClosed) events_.ipv6FailClosed(failClosed);
+  ipv6FailClosed_ = std::move(failClosed);
   auto nodePlan = computeNodePlan(*in);
   if (!nodePlan) return fail(nodePlan.error());
   auto node = reconcile(kernel_, {config_.runtime.nodeNetns, NetnsRole::kNode}, *nodePlan, ledger_);
@@ -713,9 +716,12 @@ Status Enroller::applyPodChangeLocked(const PodRecord& pod, bool enroll) {
     }
   }
   EnrolledPod p = enrolledPodOf(pod);
-  ChangeSet changes =
-      computePodChange(p, enroll, ledger_.original(NetnsRole::kNode, podVethSysctlKey(p.hostVeth)),
-                       ztunnelBridge_.has_value());
+  auto mode = nodeModeFrom(registry_, config_.runtime, ztunnelBridge_);
+  if (!mode) return reconcileLocked();
+  // On a node whose IPv6 is fail closed, the drop table comes and goes with its members.
+  if (p.ip6 && !mode->ipv6Redirected) return reconcileLocked();
+  ChangeSet changes = computePodChange(
+      p, enroll, ledger_.original(NetnsRole::kNode, podVethSysctlKey(p.hostVeth)), mode->bridge);
   if (auto s = kernel_.apply({config_.runtime.nodeNetns, NetnsRole::kNode}, changes, ledger_); !s) {
     nodeTrusted_ = false;
     lastError_ = s.error().message();
@@ -740,6 +746,11 @@ bool Enroller::ready(std::string* reason) const {
   std::string why = notReadyLocked();
   if (reason) *reason = why;
   return why.empty();
+}
+
+std::optional<std::string> Enroller::ipv6FailClosed() const {
+  std::lock_guard lock(mu_);
+  return ipv6FailClosed_;
 }
 
 PodRegistry Enroller::registry() const {

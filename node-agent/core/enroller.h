@@ -46,6 +46,8 @@ struct EnrollerEvents {
   std::function<void(const std::optional<BridgeAttachment>& before,
                      const std::optional<BridgeAttachment>& after)>
       bridgeChanged;
+  // The enrolled pods' IPv6 became fail closed (with why) or redirected again (nullopt).
+  std::function<void(const std::optional<std::string>& why)> ipv6FailClosed;
 };
 
 class Enroller {
@@ -74,6 +76,9 @@ class Enroller {
   std::map<std::string, std::string> notEnrolled() const;
   // Ready: started, ztunnel known, last pass clean. `reason` says why not.
   bool ready(std::string* reason) const;
+  // Why the enrolled pods' IPv6 TCP is dropped instead of redirected, as of the last pass
+  // (ipv6FailClosedReason); nullopt when it is redirected or no enrolled pod has IPv6.
+  std::optional<std::string> ipv6FailClosed() const;
 
   PodRegistry registry() const;
   size_t enrolledCount() const;
@@ -153,6 +158,7 @@ class Enroller {
   bool nodeTrusted_ = false;  // the node matched the plan after the last pass or change
   // The bridge ztunnel's veth is a port of, as the last pass read it (bridge mode).
   std::optional<BridgeAttachment> ztunnelBridge_;
+  std::optional<std::string> ipv6FailClosed_;
   std::string lastError_;
   std::map<std::string, std::string> notEnrolled_;
 };

@@ -10,7 +10,10 @@ EnrolledPod enrolledPodOf(const PodRecord& pod) {
   return EnrolledPod{addresses.v4.value(), pod.hostVeth, addresses.v6};
 }
 
-Result<PlanInput> planInputFrom(const PodRegistry& registry, const AgentRuntimeConfig& config,
+namespace {
+
+// Everything but the pods.
+Result<PlanInput> nodeInputFrom(const PodRegistry& registry, const AgentRuntimeConfig& config,
                                 const std::optional<BridgeAttachment>& ztunnelBridge) {
   if (!registry.ztunnel) {
     return fail(ErrorCode::kUnavailable, "no ztunnel pod is registered on this node yet");
@@ -22,12 +25,28 @@ Result<PlanInput> planInputFrom(const PodRegistry& registry, const AgentRuntimeC
   in.tunnelKind = config.tunnelKind;
   in.tunnelPort = config.tunnelPort;
   in.tunnelMtu = config.tunnelMtu;
-  in.ztunnel = ZtunnelEndpoint{z.ip.v4().value(), z.hostVeth, z.nodeAddr.v4().value(), z.podIfname,
-                               z.lowerMtu, ztunnelBridge,
-                               // Bridge mode redirects IPv4 only (the enroller refuses IPv6 pods).
-                               ztunnelBridge ? std::nullopt : z.ip6};
-  for (const PodRecord* p : registry.enrolled()) in.pods.push_back(enrolledPodOf(*p));
+  in.ztunnel = ZtunnelEndpoint{
+      z.ip.v4().value(), z.hostVeth, z.nodeAddr.v4().value(), z.podIfname, z.lowerMtu,
+      ztunnelBridge,     z.ip6};
+  in.ipv6Unavailable = config.ipv6Unavailable;
   return in;
+}
+
+}  // namespace
+
+Result<PlanInput> planInputFrom(const PodRegistry& registry, const AgentRuntimeConfig& config,
+                                const std::optional<BridgeAttachment>& ztunnelBridge) {
+  auto in = nodeInputFrom(registry, config, ztunnelBridge);
+  if (!in) return in;
+  for (const PodRecord* p : registry.enrolled()) in->pods.push_back(enrolledPodOf(*p));
+  return in;
+}
+
+Result<NodeMode> nodeModeFrom(const PodRegistry& registry, const AgentRuntimeConfig& config,
+                              const std::optional<BridgeAttachment>& ztunnelBridge) {
+  auto in = nodeInputFrom(registry, config, ztunnelBridge);
+  if (!in) return fail(in.error());
+  return nodeModeOf(*in);
 }
 
 }  // namespace ambient

@@ -18,4 +18,8 @@ EnrolledPod enrolledPodOf(const PodRecord& pod);
 Result<PlanInput> planInputFrom(const PodRegistry& registry, const AgentRuntimeConfig& config,
                                 const std::optional<BridgeAttachment>& ztunnelBridge);
 
+// The node mode computePodChange needs, without walking the pods (kUnavailable as above).
+Result<NodeMode> nodeModeFrom(const PodRegistry& registry, const AgentRuntimeConfig& config,
+                              const std::optional<BridgeAttachment>& ztunnelBridge);
+
 }  // namespace ambient

@@ -13,6 +13,7 @@
 
 #include "common/core/reconcile.h"
 #include "common/log/log.h"
+#include "common/sys/ipv6_probe.h"
 #include "common/sys/linux_kernel.h"
 #include "common/sys/sysctl_ledger_store.h"
 #include "node-agent/core/agent_metrics.h"
@@ -118,9 +119,19 @@ int runAgent(const AgentFlags& flags) {
   if (!registry) return fatal("cannot load the pod registry", registry.error());
   auto ledger = SysctlLedgerStore::load(flags.ledgerPath());
   if (!ledger) return fatal("cannot load the sysctl ledger", ledger.error());
+  // IPv6 is redirected only where every object of it can be made; elsewhere enrolled pods'
+  // IPv6 TCP is dropped (fail closed).
+  std::optional<std::string> ipv6Unavailable =
+      flags.ipv6Redirect ? probeIpv6Redirect()
+                         : std::optional<std::string>("IPv6 redirection is off (--ipv6=off)");
+  if (ipv6Unavailable) {
+    logLine(LogLevel::kInfo, "IPv6 is not redirected on this node",
+            {{"reason", *ipv6Unavailable},
+             {"effect", "an enrolled pod's IPv6 TCP is dropped (fail closed)"}});
+  }
   // What ambientctl needs to compute the same plan.
-  const AgentRuntimeConfig runtime{flags.nodeNetns, tunnel->kind, flags.tunnelPort,
-                                   flags.tunnelMtu};
+  const AgentRuntimeConfig runtime{flags.nodeNetns, tunnel->kind, flags.tunnelPort, flags.tunnelMtu,
+                                   ipv6Unavailable};
   if (auto s = writeFileAtomic(flags.stateDir + "/agent-config.json", encodeRuntimeConfig(runtime));
       !s) {
     return fatal("cannot write the agent's settings", s.error());
@@ -161,6 +172,16 @@ int runAgent(const AgentFlags& flags) {
             after ? "ztunnel's veth is a bridge port: bridge mode, the node plan follows the bridge"
                   : "ztunnel's veth is on no bridge: routed mode",
             {{"before", text(before)}, {"after", text(after)}});
+  };
+  events.ipv6FailClosed = [&](const std::optional<std::string>& why) {
+    metrics.ipv6FailClosed = why.has_value();
+    if (why) {
+      logLine(LogLevel::kWarn,
+              "IPV6 FAIL CLOSED: enrolled pods' IPv6 TCP is dropped, not redirected",
+              {{"reason", *why}});
+    } else {
+      logLine(LogLevel::kInfo, "enrolled pods' IPv6 is redirected to ztunnel again");
+    }
   };
   EnrollerConfig config{runtime, flags.policy};
   Enroller enroller(config, kernel, *ledger, registryFile, inspector, (*cluster)->metadata(),
@@ -219,6 +240,10 @@ int runAgent(const AgentFlags& flags) {
     bool ok = enroller.ready(&reason) && (*cluster)->ready(&reason);
     res.status = ok ? 200 : 503;
     std::string body = ok ? "ready\n" : "not ready: " + reason + "\n";
+    if (auto why = enroller.ipv6FailClosed()) {
+      body +=
+          "IPv6 fail closed: enrolled pods' IPv6 TCP is dropped, not redirected: " + *why + "\n";
+    }
     // Pods outside the mesh do not make the agent unready (the others are served), but are
     // named here.
     for (const auto& [pod, why] : enroller.notEnrolled()) {

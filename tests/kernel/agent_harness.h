@@ -46,8 +46,9 @@ class AgentHarness {
                                      " --node-netns " + node_.path();
     return "--socket " + socket() + " --state-dir " + stateDir() + metadata +
            " --http-addr 127.0.0.1:" + std::to_string(httpPort()) + " --reconcile-interval " +
-           std::to_string(reconcileInterval);
+           std::to_string(reconcileInterval) + extraFlags;
   }
+  std::string extraFlags;  // appended to flags(), e.g. " --ipv6 off"
   // Metadata from a Kubernetes API server on the host's loopback instead of the file. The agent
   // then runs in the host namespace, as a hostNetwork DaemonSet does, and programs the node
   // namespace through --node-netns.

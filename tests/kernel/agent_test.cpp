@@ -414,6 +414,66 @@ TEST_CASE("ambientctl trace prints the seed's numbered paths from the live kerne
 
 // Issue 20: a dual-stack node driven through the real agent (the plugin's requests carry both
 // families' addresses).
+// Issue 20: where IPv6 is not redirected, an enrolled pod's IPv6 TCP is dropped (fail closed),
+// and /readyz, the metrics, the log and verify say so.
+TEST_CASE("with --ipv6 off a dual-stack pod is enrolled fail closed and /readyz says why",
+          "[kernel][agent][ipv6]") {
+  NodeTopology t;
+  TestNetns app("app");
+  t.addPod(app, "vethapp", "10.244.1.10");
+  AgentHarness h(t.node);
+  h.extraFlags = " --ipv6 off";
+  h.start();
+  CHECK(h.log().find("IPv6 redirection is off (--ipv6=off)") != std::string::npos);
+  PodRequest z = ztunnelAdd(t.zt.path(), kZtunnelIp);
+  z.ips.push_back("fd00:10:244:1::3");
+  REQUIRE(h.send(z)->verdict == PodVerdict::kNotAmbient);
+  CHECK(h.http("/readyz").find("IPv6 fail closed") == std::string::npos);  // no IPv6 pod yet
+  PodRequest add = podAdd("foo", "app", app.path(), "10.244.1.10");
+  add.ips.push_back("fd00:10:244:1::a");
+  auto a = h.send(add);
+  REQUIRE(a);
+  INFO(a->message);
+  REQUIRE(a->verdict == PodVerdict::kEnrolled);
+  auto table = must(t.node.exec("nft list table ip6 ambient_redirect"));
+  INFO(table);
+  CHECK(table.find("fd00:10:244:1::a") != std::string::npos);
+  CHECK(table.find("ip6 saddr @enrolled_pods counter packets 0 bytes 0 drop") != std::string::npos);
+  CHECK(table.find("ip6 daddr @enrolled_pods counter packets 0 bytes 0 drop") != std::string::npos);
+  CHECK(must(t.node.ip("-6 rule show")).find("proto 112") == std::string::npos);
+  CHECK(sh(t.zt.exec("nft list table ip6 ambient_redirect")).rc != 0);
+  CHECK(must(t.node.exec("nft list set ip ambient_redirect enrolled_pods")).find("10.244.1.10") !=
+        std::string::npos);
+  auto ready = h.http("/readyz");
+  INFO(ready);
+  CHECK(ready.find("ready\nIPv6 fail closed: enrolled pods' IPv6 TCP is dropped, not redirected: "
+                   "IPv6 redirection is off (--ipv6=off)\n 200") != std::string::npos);
+  CHECK(h.http("/metrics").find("ambient_ipv6_fail_closed 1") != std::string::npos);
+  CHECK(h.log().find("IPV6 FAIL CLOSED") != std::string::npos);
+  auto in = t.input(0);
+  in.ztunnel.podIp6 = IpAddress("fd00:10:244:1::3");
+  in.pods = {EnrolledPod{*Ipv4::parse("10.244.1.10"), "vethapp", IpAddress("fd00:10:244:1::a")}};
+  in.ipv6Unavailable = "IPv6 redirection is off (--ipv6=off)";
+  requireVerified(t, h, in);
+  auto verified = sh(t.node.exec(kAmbientctl + " --state-dir " + h.stateDir() + " verify"));
+  INFO(verified.out);
+  CHECK(verified.rc == 0);
+  // A restart with IPv6 redirection on turns the drop into redirection.
+  h.terminate();
+  h.extraFlags.clear();
+  h.start();
+  h.reconcileNow();
+  for (int i = 0; i < 100 && h.http("/readyz").find("IPv6 fail closed") != std::string::npos; ++i) {
+    usleep(100 * 1000);
+  }
+  CHECK(h.http("/readyz").find("IPv6 fail closed") == std::string::npos);
+  CHECK(h.http("/metrics").find("ambient_ipv6_fail_closed 0") != std::string::npos);
+  CHECK(must(t.node.ip("-6 route show table 100")).find("fd00:10:244:1::a via fd00:126::2") !=
+        std::string::npos);
+  in.ipv6Unavailable.reset();
+  requireVerified(t, h, in);
+}
+
 TEST_CASE("the agent enrolls a dual-stack pod in both families and keeps it across a SIGKILL",
           "[kernel][agent][ipv6]") {
   NodeTopology t;

@@ -6,6 +6,7 @@
 #include "common/core/nft_rule_builder.h"
 #include "common/core/nft_rules.h"
 #include "common/core/render.h"
+#include "common/sys/ipv6_probe.h"
 #include "node_topology.h"
 
 using namespace ambient;
@@ -364,4 +365,15 @@ TEST_CASE("tunnel mode auto picks geneve when the kernel has it and vxlan otherw
   if (const char* want = std::getenv("AMBIENT_EXPECT_TUNNEL")) {
     CHECK(std::string(tunnelKindName(choice->kind)) == want);
   }
+}
+
+// Issue 20: the start-up probe of IPv6 redirection runs in a namespace of its own.
+TEST_CASE("the IPv6 probe finds this kernel able to redirect IPv6 and leaves the node alone",
+          "[kernel][ipv6]") {
+  // The probe's namespace is a thread's own; the test's namespace is untouched.
+  auto before = sh("ip -6 rule show; ip -6 route show table all; nft list ruleset");
+  auto why = probeIpv6Redirect();
+  INFO(why.value_or(""));
+  CHECK_FALSE(why);
+  CHECK(sh("ip -6 rule show; ip -6 route show table all; nft list ruleset").out == before.out);
 }

@@ -223,3 +223,53 @@ TEST_CASE("with nothing listening in the ztunnel namespace ambient IPv6 traffic 
   CHECK(must(w.t.zt.exec("nft list chain ip6 ambient_redirect prerouting"))
             .find("counter packets 0 bytes 0 drop") == std::string::npos);
 }
+
+// Issue 20: where IPv6 cannot be redirected (the probe's finding, --ipv6=off, ztunnel without
+// IPv6), the node's ip6 table drops the enrolled pod's IPv6 TCP both ways; its IPv4 stays
+// redirected, and other pods and UDP are untouched.
+TEST_CASE("IPv6 that cannot be redirected is dropped for enrolled pods and IPv4 still captured",
+          "[kernel][packet][ipv6]") {
+  DualStackWorld w;
+  w.in.ipv6Unavailable = "this kernel cannot redirect IPv6 (test)";
+  w.t.apply(w.in, w.ledger.store);
+  CHECK(sh(w.t.zt.exec("nft list table ip6 ambient_redirect")).rc != 0);
+  Background ztunnel4(w.t.zt.exec(kNettool +
+                                  " serve --tproxy --addr 127.0.0.1 --port 15001 --port 15006 "
+                                  "--port 15008"));
+  Background remoteServer(w.remote.exec(kNettool + " serve --addr :: --port 8080"));
+  Background appServer(w.app.exec(kNettool + " serve --addr :: --port 80"));
+  Background otherServer(w.other.exec(kNettool + " serve --addr :: --port 80"));
+  for (auto* b : {&ztunnel4, &remoteServer, &appServer, &otherServer}) {
+    REQUIRE(b->waitFor("listening"));
+  }
+  // The enrolled pod's IPv6 TCP goes nowhere, out or in, from off the node or from this one.
+  CHECK(w.connect(w.app, "[fd00:172:30::2]:8080").empty());
+  CHECK(remoteServer.log().find("fd00:10:244:1::a") == std::string::npos);
+  CHECK(w.connect(w.remote, "[fd00:10:244:1::a]:80").empty());
+  CHECK(w.connect(w.other, "[fd00:10:244:1::a]:80").empty());
+  CHECK(appServer.log().find("fd00:") == std::string::npos);
+  auto table = must(w.t.node.exec("nft list table ip6 ambient_redirect"));
+  INFO(table);
+  CHECK(table.find("ip6 saddr @enrolled_pods counter packets 0 bytes 0 drop") == std::string::npos);
+  CHECK(table.find("ip6 daddr @enrolled_pods counter packets 0 bytes 0 drop") == std::string::npos);
+  // Its IPv4 is redirected as before.
+  auto v4 = w.connect(w.app, "172.30.0.2:8080");
+  INFO(v4);
+  CHECK(startsWith(v4, "15001 172.30.0.2:8080 10.244.1.10:"));
+  // A plain pod's IPv6 and the enrolled pod's IPv6 UDP pass.
+  auto plain = w.connect(w.other, "[fd00:172:30::2]:8080");
+  INFO(plain);
+  CHECK(startsWith(plain, "8080 [fd00:172:30::2]:8080 [fd00:10:244:1::b]:"));
+  Background udp(w.remote.exec(kNettool + " udp-serve --port 9999 --timeout-ms 3000"));
+  REQUIRE(udp.waitFor("listening"));
+  must(w.app.exec(kNettool + " udp-send [fd00:172:30::2]:9999"));
+  CHECK(udp.waitFor("udp from [fd00:10:244:1::a]:"));
+  // IPv6 redirectable again: the same pod's IPv6 reaches ztunnel.
+  w.in.ipv6Unavailable.reset();
+  w.t.apply(w.in, w.ledger.store);
+  Background ztunnel6(w.t.zt.exec(kNettool + " serve --tproxy --addr ::1 --port 15001"));
+  REQUIRE(ztunnel6.waitFor("listening"));
+  auto back = w.connect(w.app, "[fd00:172:30::2]:8080");
+  INFO(back);
+  CHECK(startsWith(back, "15001 [fd00:172:30::2]:8080 [fd00:10:244:1::a]:"));
+}

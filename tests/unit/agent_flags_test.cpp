@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "node-agent/core/agent_runtime_config.h"
 #include "tests/support/refusals.h"
 
 using namespace ambient;
@@ -15,6 +16,9 @@ TEST_CASE("agent flags: defaults and values and mistakes", "[flags]") {
   REQUIRE(d);
   CHECK(d->command == "run");
   CHECK(d->tunnelMode == TunnelMode::kAuto);
+  CHECK(d->ipv6Redirect);
+  CHECK_FALSE(parseAgentFlags({"--ipv6", "off"})->ipv6Redirect);
+  CHECK(parseAgentFlags({"--ipv6=auto"})->ipv6Redirect);
   auto f = parseAgentFlags(
       {"uninstall", "--tunnel-port=7081", "--ztunnel-label", "k=v", "--exclude-namespaces", "a,b"});
   REQUIRE(f);
@@ -52,6 +56,7 @@ TEST_CASE("agent flags: each refusal names the flag, even next to --help", "[fla
   CHECK_THAT(refusalOf(parseAgentFlags({"--tunnel-mtu=0b10110101100"})),
              Contains("--tunnel-mtu"));  // binary 1452
   CHECK_THAT(refusalOf(parseAgentFlags({"--tunnel-mode=gre"})), Contains("--tunnel-mode"));
+  CHECK_THAT(refusalOf(parseAgentFlags({"--ipv6", "on"})), Contains("--ipv6"));
   CHECK_THAT(refusalOf(parseAgentFlags({"--reconcile-interval", "1s"})),
              Contains("--reconcile-interval"));
   CHECK_THAT(refusalOf(parseAgentFlags({"--log-level", "loud"})), Contains("--log-level"));
@@ -88,10 +93,21 @@ TEST_CASE("agent --help lists every flag with its default and the exit codes", "
   std::string help = agentUsage();
   for (const char* shown :
        {"--socket PATH", "(default /var/run/ambient/agent.sock)", "--tunnel-port N",
-        "(default 6081)", "--ztunnel-label KEY=VALUE", "(default app=ztunnel)",
+        "(default 6081)", "--ipv6 auto|off", "--ztunnel-label KEY=VALUE", "(default app=ztunnel)",
         "(default kube-system)", "(default 0.0.0.0:15031)", "(default $NODE_NAME)", "uninstall",
         "SIGHUP", "Exit codes: 0"}) {
     INFO(shown);
     CHECK(help.find(shown) != std::string::npos);
   }
+}
+
+TEST_CASE("the agent's runtime settings carry why IPv6 is not redirected", "[flags][ipv6]") {
+  AgentRuntimeConfig c{"/proc/self/ns/net", TunnelKind::kVxlan, 7081, 1400, std::nullopt};
+  auto text = encodeRuntimeConfig(c);
+  CHECK(text.find("ipv6Unavailable") == std::string::npos);  // as older agents wrote it
+  CHECK(decodeRuntimeConfig(text) == c);
+  c.ipv6Unavailable = "IPv6 redirection is off (--ipv6=off)";
+  CHECK(decodeRuntimeConfig(encodeRuntimeConfig(c)) == c);
+  CHECK_FALSE(decodeRuntimeConfig(R"({"nodeNetns": "/x", "tunnelKind": "geneve", "tunnelPort":
+    6081, "tunnelMtu": 0, "ipv6Unavailable": 7})"));
 }

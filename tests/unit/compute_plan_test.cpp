@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/core/constants.h"
+#include "common/core/nft_rules.h"
 #include "common/core/render.h"
 #include "plan_fixtures.h"
 
@@ -123,21 +124,74 @@ TEST_CASE("a dual-stack plan refuses IPv6 addresses it cannot redirect", "[compu
   in.pods[0].ip6 = IpAddress("10.244.1.99");
   check(in, "10.244.1.99 is not IPv6");
   in = base;
-  in.ztunnel.podIp6.reset();
-  check(in, "cannot be redirected: ztunnel has no IPv6");
-  in = base;
   in.ztunnel.podIp6 = IpAddress("ff02::1");
   check(in, "ztunnel pod IPv6 address ff02::1 is multicast");
-  auto bridged = testing::onBridge(base);
-  auto plan = computeNodePlan(bridged);
-  REQUIRE_FALSE(plan);
-  CHECK(plan.error().code == ErrorCode::kUnsupported);
-  CHECK(plan.error().message().find("IPv6 is redirected on routed nodes only") !=
-        std::string::npos);
+  // Bad addresses are refused whether IPv6 is redirected or fail closed.
+  in = base;
+  in.ztunnel.podIp6.reset();
+  in.pods[0].ip6 = IpAddress("fe80::1");
+  check(in, "fe80::1 is link-local");
   // Just outside the tunnels' /126s is a pod address like any other.
   in = base;
   in.pods[1].ip6 = IpAddress("fd00:126::4");
   CHECK(computeNodePlan(in));
+}
+
+// Issue 20: where IPv6 cannot be redirected, enrolled pods' IPv6 TCP is dropped, both ways, and
+// IPv4 is redirected as usual; nothing of IPv6 routing is planned.
+TEST_CASE("IPv6 that cannot be redirected is fail closed, IPv4 redirected", "[compute]") {
+  const auto base = testing::dualStack(testing::nodeWithPods(2));
+  REQUIRE_FALSE(ipv6FailClosedReason(base));
+  CHECK(nodeModeOf(base) == NodeMode{.bridge = false, .ipv6Redirected = true});
+  auto noZtunnel6 = base;
+  noZtunnel6.ztunnel.podIp6.reset();
+  auto kernel = base;
+  kernel.ipv6Unavailable = "this kernel cannot redirect IPv6 (test)";
+  auto bridged = testing::onBridge(base);
+  struct Case {
+    PlanInput in;
+    std::string why;
+  };
+  for (const auto& [in, why] : {Case{noZtunnel6, "the ztunnel pod has no IPv6 address"},
+                                Case{kernel, "this kernel cannot redirect IPv6 (test)"},
+                                Case{bridged,
+                                     "ztunnel's veth is a port of bridge cni0: IPv6 is "
+                                     "redirected on routed nodes only"}}) {
+    INFO(why);
+    CHECK(ipv6FailClosedReason(in) == why);
+    CHECK_FALSE(nodeModeOf(in).ipv6Redirected);
+    auto node = computeNodePlan(in);
+    REQUIRE(node);
+    // IPv4 as on an IPv4-only node.
+    auto v4only = in;
+    for (auto& pod : v4only.pods) pod.ip6.reset();
+    v4only.ztunnel.podIp6.reset();
+    auto reference = computeNodePlan(v4only);
+    REQUIRE(reference);
+    CHECK(node->nft == reference->nft);
+    CHECK(node->bridgeNft == reference->bridgeNft);
+    CHECK(node->rules == reference->rules);
+    CHECK(node->routes == reference->routes);
+    CHECK(node->addresses == reference->addresses);
+    // The ip6 table drops TCP from and to the pods' IPv6 addresses.
+    REQUIRE(node->nft6);
+    CHECK(node->nft6->family == NftFamily::kIp6);
+    CHECK(node->nft6->sets.at(0).elements ==
+          std::vector<IpAddress>{*in.pods[0].ip6, *in.pods[1].ip6});
+    CHECK(*node->nft6 == nodeFailClosedTable({*in.pods[1].ip6, *in.pods[0].ip6}));
+    // Nothing of IPv6 in ztunnel's namespace either.
+    auto zt = computeZtunnelPlan(in);
+    REQUIRE(zt);
+    CHECK_FALSE(zt->nft6);
+    CHECK(std::none_of(zt->rules.begin(), zt->rules.end(),
+                       [](auto& r) { return r.family == IpAddress::Family::kV6; }));
+  }
+  // No enrolled pod with IPv6: nothing to fail closed, no ip6 table at all.
+  auto none = kernel;
+  for (auto& pod : none.pods) pod.ip6.reset();
+  CHECK_FALSE(ipv6FailClosedReason(none));
+  CHECK_FALSE(computeNodePlan(none)->nft6);
+  CHECK_FALSE(computeZtunnelPlan(none)->nft6);
 }
 
 TEST_CASE("a pod without IPv6 on a dual-stack node has IPv4 objects only", "[compute]") {

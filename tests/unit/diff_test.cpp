@@ -178,7 +178,8 @@ TEST_CASE("computePodChange equals the diff of the whole plans for one pod", "[d
   std::mt19937 rng(7);
   const bool bridgeMode = GENERATE(false, true);
   const bool dual = GENERATE(false, true);
-  if (bridgeMode && dual) return;  // IPv6 is redirected on routed nodes only
+  // A bridge node's IPv6 is fail closed: the enroller takes a full pass for an IPv6 pod there.
+  if (bridgeMode && dual) return;
   auto all = bridgeMode ? testing::onBridge(testing::nodeWithPods(60)) : testing::nodeWithPods(60);
   if (dual) all = testing::dualStack(all);
   auto in = all;

@@ -7,6 +7,7 @@
 
 #include "agent_fakes.h"
 #include "common/core/constants.h"
+#include "common/core/nft_rules.h"
 #include "common/core/reconcile.h"
 #include "common/core/render.h"
 #include "enroller_world.h"
@@ -838,5 +839,90 @@ TEST_CASE("an IPv6 address on the pod's interface that the request leaves out is
   PodRequest r = w.request(PodCommand::kAdd, "foo", "app", 7, "10.244.1.7");
   r.ips.push_back("fd00:10:244:1::7");
   CHECK(w.enroller.handle(r).verdict == PodVerdict::kEnrolled);
+  CHECK(members6(w) == std::vector<IpAddress>{"fd00:10:244:1::7"});
+}
+
+// Issue 20: IPv6 that cannot be redirected is dropped (fail closed), never let through, and
+// IPv4 stays redirected.
+TEST_CASE("where this kernel cannot redirect IPv6 a dual-stack pod is enrolled fail closed",
+          "[enroller][ipv6]") {
+  World w;
+  REQUIRE(registerDualStackZtunnel(w).verdict == PodVerdict::kNotAmbient);
+  REQUIRE(w.kernel.namespaces["/var/run/netns/zt-1"].owned.nft6);
+  // The same node and registry under an agent whose start-up probe found no IPv6 redirection.
+  const std::string why = "this kernel cannot redirect IPv6 (test)";
+  std::vector<std::optional<std::string>> seen;
+  EnrollerEvents events;
+  events.ipv6FailClosed = [&](const std::optional<std::string>& w6) { seen.push_back(w6); };
+  Enroller e(EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0, why}, {}}, w.kernel, w.ledger,
+             w.store, w.inspector, w.meta, events, nullptr, nullptr, &w.clock);
+  REQUIRE(e.start(w.store.saved));
+  // No IPv6 object of the redirection is left in ztunnel's namespace.
+  CHECK_FALSE(w.kernel.namespaces["/var/run/netns/zt-1"].owned.nft6);
+  CHECK_FALSE(e.ipv6FailClosed());
+  PodRequest r = w.request(PodCommand::kAdd, "foo", "dual", 7, "10.244.1.7");
+  r.ips.push_back("fd00:10:244:1::7");
+  auto reply = e.handle(r);
+  INFO(reply.message);
+  REQUIRE(reply.verdict == PodVerdict::kEnrolled);
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.7"});
+  REQUIRE(w.node().owned.nft6);
+  CHECK(*w.node().owned.nft6 == nodeFailClosedTable({"fd00:10:244:1::7"}));
+  CHECK(std::none_of(w.node().owned.routes.begin(), w.node().owned.routes.end(),
+                     [](auto& r6) { return r6.dst.family() == IpAddress::Family::kV6; }));
+  CHECK(e.ipv6FailClosed() == why);
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0] == why);
+  // A second one goes into the same set; DEL of both takes the table away.
+  PodRequest r2 = w.request(PodCommand::kAdd, "foo", "dual2", 8, "10.244.1.8");
+  r2.ips.push_back("fd00:10:244:1::8");
+  REQUIRE(e.handle(r2).verdict == PodVerdict::kEnrolled);
+  CHECK(members6(w) == std::vector<IpAddress>{"fd00:10:244:1::7", "fd00:10:244:1::8"});
+  REQUIRE(e.handle(w.request(PodCommand::kDel, "foo", "dual", 7, "10.244.1.7")).verdict ==
+          PodVerdict::kReleased);
+  CHECK(members6(w) == std::vector<IpAddress>{"fd00:10:244:1::8"});
+  REQUIRE(e.handle(w.request(PodCommand::kDel, "foo", "dual2", 8, "10.244.1.8")).verdict ==
+          PodVerdict::kReleased);
+  CHECK_FALSE(w.node().owned.nft6);
+  CHECK_FALSE(e.ipv6FailClosed());
+  CHECK(seen.back() == std::nullopt);
+}
+
+TEST_CASE("a ztunnel back without IPv6 keeps IPv4 redirected and drops the pods' IPv6 TCP",
+          "[enroller][ipv6]") {
+  World w;
+  REQUIRE(registerDualStackZtunnel(w).verdict == PodVerdict::kNotAmbient);
+  PodRequest r = w.request(PodCommand::kAdd, "foo", "dual", 7, "10.244.1.7");
+  r.ips.push_back("fd00:10:244:1::7");
+  REQUIRE(w.enroller.handle(r).verdict == PodVerdict::kEnrolled);
+  REQUIRE(w.node().owned.nft6);
+  REQUIRE_FALSE(w.enroller.ipv6FailClosed());
+  // ztunnel's pod is recreated with an IPv4 address only (its IPv6 pool ran out, say).
+  auto reply = w.addZtunnel("ztunnel-b", "10.244.1.4", "/var/run/netns/zt-2");
+  INFO(reply.message);
+  REQUIRE(reply.verdict == PodVerdict::kNotAmbient);
+  REQUIRE(w.enroller.reconcileAll());
+  // IPv4 follows the new ztunnel.
+  CHECK(w.node().owned.tunnels.at(0).remote == *Ipv4::parse("10.244.1.4"));
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.7"});
+  // IPv6: no route to the old ztunnel's address, the pod's TCP dropped.
+  CHECK(std::none_of(w.node().owned.routes.begin(), w.node().owned.routes.end(),
+                     [](auto& r6) { return r6.dst.family() == IpAddress::Family::kV6; }));
+  REQUIRE(w.node().owned.nft6);
+  CHECK(*w.node().owned.nft6 == nodeFailClosedTable({"fd00:10:244:1::7"}));
+  CHECK(w.enroller.ipv6FailClosed() == "the ztunnel pod has no IPv6 address");
+  CHECK(w.enroller.ready(nullptr));
+  // A new IPv6 pod is refused while ztunnel has no IPv6 (it would start with its IPv6 dead).
+  PodRequest r2 = w.request(PodCommand::kAdd, "foo", "dual2", 8, "10.244.1.8");
+  r2.ips.push_back("fd00:10:244:1::8");
+  CHECK(w.enroller.handle(r2).verdict == PodVerdict::kError);
+  // ztunnel back with IPv6: redirected again.
+  PodRequest z = ztunnelAdd("/var/run/netns/zt-1", "10.244.1.3", "ztunnel-a");
+  z.ips.push_back("fd00:10:244:1::3");
+  REQUIRE(w.enroller.handle(z).verdict == PodVerdict::kNotAmbient);
+  REQUIRE(w.enroller.reconcileAll());
+  CHECK_FALSE(w.enroller.ipv6FailClosed());
+  REQUIRE(w.node().owned.nft6);
+  CHECK(w.node().owned.nft6->chains.size() > 1);
   CHECK(members6(w) == std::vector<IpAddress>{"fd00:10:244:1::7"});
 }

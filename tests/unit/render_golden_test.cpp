@@ -1,5 +1,5 @@
 // Golden text of plans: node with 0, 1 and 3 enrolled pods, the ztunnel namespace, and both
-// namespaces of a dual-stack node.
+// namespaces of a dual-stack node, and of one whose IPv6 is fail closed.
 // Set AMBIENT_UPDATE_GOLDEN=1 to rewrite the files after an intended change. Pure.
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -37,6 +37,17 @@ TEST_CASE("dual-stack plan golden text", "[render][golden]") {
   REQUIRE(node);
   REQUIRE(zt);
   checkGolden("dual_stack.txt", renderPlan(*node) + renderPlan(*zt));
+}
+
+// Issue 20: the same node where this kernel cannot redirect IPv6: the pods' IPv6 TCP is dropped.
+TEST_CASE("fail-closed IPv6 plan golden text", "[render][golden]") {
+  auto in = testing::dualStack(testing::nodeWithPods(2));
+  in.ipv6Unavailable = "this kernel cannot redirect IPv6";
+  auto node = computeNodePlan(in);
+  auto zt = computeZtunnelPlan(in);
+  REQUIRE(node);
+  REQUIRE(zt);
+  checkGolden("ipv6_fail_closed.txt", renderPlan(*node) + renderPlan(*zt));
 }
 
 TEST_CASE("vxlan fallback renders vxlan links", "[render]") {
