@@ -80,7 +80,8 @@ inline pid_t findPid(const std::string& needle) {
 }
 
 // `count` pod network namespaces "<prefix><i>", each with eth0 whose node end is "<veth><i>" in
-// the node namespace and address 10.244.<octet>.<i+1>. Deleted on destruction.
+// the node namespace and address 10.244.<octet>.<i+1>; with setDualStack(), every even pod
+// also has fd00:10:244:<octet>::<i+1> (issue 20). Deleted on destruction.
 class PodBatch {
  public:
   PodBatch(NodeTopology& t, int count, int octet, const std::string& veth = "vr")
@@ -104,8 +105,18 @@ class PodBatch {
   std::string ip(int i) const {
     return "10.244." + std::to_string(octet_) + "." + std::to_string(i + 1);
   }
+  // Dual-stack pods: every even one when setDualStack() was called (the ztunnel registered
+  // with registerDualStackZtunnel), none otherwise.
+  void setDualStack() { dualStack_ = true; }
+  bool dual(int i) const { return dualStack_ && i % 2 == 0; }
+  int dualCount() const { return dualStack_ ? (count_ + 1) / 2 : 0; }
+  std::string ip6(int i) const {
+    return "fd00:10:244:" + std::to_string(octet_) + "::" + std::to_string(i + 1);
+  }
   PodRequest add(int i, const std::string& podNs = "foo") const {
-    return podAdd(podNs, "p" + prefix_ + "-" + std::to_string(i), path(i), ip(i));
+    PodRequest r = podAdd(podNs, "p" + prefix_ + "-" + std::to_string(i), path(i), ip(i));
+    if (dual(i)) r.ips.push_back(*IpAddress::parse(ip6(i)));
+    return r;
   }
   int size() const { return count_; }
 
@@ -123,12 +134,14 @@ class PodBatch {
   int count_;
   int octet_;
   std::string veth_;
+  bool dualStack_ = false;
 };
 
-// Members of the node's enrolled_pods set (dotted quads).
-inline std::set<std::string> enrolledSet(const TestNetns& node) {
+// Members of the node's enrolled_pods set: of `ip ambient_redirect` (dotted quads) or, with
+// family "ip6", of `ip6 ambient_redirect`.
+inline std::set<std::string> enrolledSet(const TestNetns& node, const std::string& family = "ip") {
   std::set<std::string> out;
-  auto r = sh(node.exec("nft -j list set ip ambient_redirect enrolled_pods"));
+  auto r = sh(node.exec("nft -j list set " + family + " ambient_redirect enrolled_pods"));
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   if (!j.is_object()) return out;
   for (const auto& item : j["nftables"]) {
@@ -138,6 +151,62 @@ inline std::set<std::string> enrolledSet(const TestNetns& node) {
     }
   }
   return out;
+}
+
+// The enrolled pods' routes in table 100 (the inbound table, "<ip> via ... dev istioin"):
+// their IPv4 /32s or, with "-6", IPv6 /128s (ip prints both without the prefix length).
+inline std::set<std::string> inboundRoutes(const TestNetns& node, const std::string& family = "") {
+  std::set<std::string> out;
+  std::istringstream lines(sh(node.ip(family + " route show table 100")).out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(" dev istioin") != std::string::npos) out.insert(line.substr(0, line.find(' ')));
+  }
+  return out;
+}
+
+// ztunnel's IPv6 address on a dual-stack test node (its IPv4 is kZtunnelIp).
+inline constexpr const char* kZtunnelIp6 = "fd00:10:244:1::3";
+
+// The ztunnel pod's ADD with both its addresses, as on a dual-stack node; true when the agent
+// registered it (ztunnel itself is never enrolled).
+inline bool registerDualStackZtunnel(const AgentHarness& h, const NodeTopology& t) {
+  PodRequest z = ztunnelAdd(t.zt.path(), kZtunnelIp);
+  z.ips.push_back(*IpAddress::parse(kZtunnelIp6));
+  auto r = h.send(z);
+  return r && r->verdict == PodVerdict::kNotAmbient;
+}
+
+// A pod's addresses as strings: its IPv4 and, when dual-stack, its IPv6 (else empty).
+struct PodIps {
+  std::string v4, v6;
+};
+inline std::vector<PodIps> podIps(const PodBatch& pods) {
+  std::vector<PodIps> out;
+  for (int i = 0; i < pods.size(); ++i)
+    out.push_back({pods.ip(i), pods.dual(i) ? pods.ip6(i) : ""});
+  return out;
+}
+
+// The pods enrolled in one family but not the other, or in a set without their table 100
+// route (or the reverse): "10.244.5.1 v4 set 1 route 1, v6 set 0 route 0; " each; empty when
+// every pod is wholly in or wholly out.
+inline std::string halfEnrolled(const TestNetns& node, const std::vector<PodIps>& pods) {
+  auto set4 = enrolledSet(node), set6 = enrolledSet(node, "ip6");
+  auto route4 = inboundRoutes(node), route6 = inboundRoutes(node, "-6");
+  std::string out;
+  for (const PodIps& p : pods) {
+    bool s4 = set4.count(p.v4), r4 = route4.count(p.v4);
+    bool s6 = set6.count(p.v6), r6 = route6.count(p.v6);
+    bool whole = s4 == r4 && (p.v6.empty() || (s6 == s4 && r6 == s4));
+    if (!whole) {
+      out += p.v4 + " v4 set " + std::to_string(s4) + " route " + std::to_string(r4) + ", v6 set " +
+             std::to_string(s6) + " route " + std::to_string(r6) + "; ";
+    }
+  }
+  return out;
+}
+inline std::string halfEnrolled(const TestNetns& node, const PodBatch& pods) {
+  return halfEnrolled(node, podIps(pods));
 }
 
 }  // namespace ambient::testing

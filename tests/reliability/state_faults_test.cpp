@@ -1,9 +1,12 @@
 // Faults around the agent's state: its registry truncated or corrupted at random, the disk
 // full while it persists, a pod's network namespace deleted before DEL. After each: the
-// kernel matches the agent's plan (ambientctl verify) and no enrolled pod is lost. Touches the
-// kernel and files.
+// kernel matches the agent's plan (ambientctl verify) and no enrolled pod is lost. The first
+// two run dual-stack (issue 20): every even pod has an IPv6 address, and no pod is ever in one
+// family without the other. Touches the kernel and files.
 #include <sys/mount.h>
 #include <sys/stat.h>
+
+#include <algorithm>
 
 #include "node-agent/store/registry_file.h"
 #include "reliability.h"
@@ -21,16 +24,52 @@ void writeAll(const std::string& path, const std::string& data) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
 }
 
-std::set<std::string> enrolledIps(const PodRegistry& r) {
+// The enrolled records' IPv4 addresses, or with v6 their IPv6 addresses.
+std::set<std::string> enrolledIps(const PodRegistry& r, bool v6 = false) {
   std::set<std::string> out;
-  for (const PodRecord* p : r.enrolled()) out.insert(p->ips.front().str());
+  for (const PodRecord* p : r.enrolled()) {
+    for (const auto& ip : p->ips) {
+      if (ip.isV6() == v6) {
+        out.insert(ip.str());
+        break;
+      }
+    }
+  }
   return out;
 }
 
+// Enrolled records of `now` whose record in `before` had an IPv6 address and which lost it.
+std::string lostIp6(const PodRegistry& before, const PodRegistry& now) {
+  std::string out;
+  for (const PodRecord* p : now.enrolled()) {
+    auto was = before.pods.find(p->uid);
+    auto hasV6 = [](const PodRecord& r) {
+      return std::any_of(r.ips.begin(), r.ips.end(), [](const IpAddress& a) { return a.isV6(); });
+    };
+    if (was != before.pods.end() && hasV6(was->second) && !hasV6(*p)) out += p->name + " ";
+  }
+  return out;
+}
+
+// The enrolled records' addresses, for halfEnrolled(): what the files say each pod has.
+std::vector<PodIps> recordIps(const PodRegistry& r) {
+  std::vector<PodIps> out;
+  for (const PodRecord* p : r.enrolled()) {
+    PodIps ips;
+    for (const auto& ip : p->ips) (ip.isV6() ? ips.v6 : ips.v4) = ip.str();
+    out.push_back(ips);
+  }
+  return out;
+}
+
+// The node's owned objects of both families (nft tables, our routes and rules).
 std::string ownedState(NodeTopology& t) {
-  return must(t.node.exec(
-             "nft list table ip ambient_redirect | sed 's/packets [0-9]* bytes [0-9]*//'")) +
-         must(t.node.ip("route show table all proto 112")) + must(t.node.ip("rule show"));
+  const std::string counters = " | sed 's/packets [0-9]* bytes [0-9]*//'";
+  return must(t.node.exec("nft list table ip ambient_redirect") + counters) +
+         must(t.node.exec("nft list table ip6 ambient_redirect") + counters) +
+         must(t.node.ip("route show table all proto 112")) +
+         must(t.node.ip("-6 route show table all proto 112")) + must(t.node.ip("rule show")) +
+         must(t.node.ip("-6 rule show"));
 }
 
 // ambientctl verify against the agent's state dir: 0 clean, 1 drift, 2 could not check.
@@ -57,10 +96,11 @@ TEST_CASE("registry truncated or corrupted at random: a clear refusal or a clean
   const int n = trials(12);
   NodeTopology t;
   PodBatch pods(t, kPods, 5);
+  pods.setDualStack();  // 12 of the 24 pods dual-stack, ztunnel too
   AgentHarness h(t.node);
   h.reconcileInterval = 3600;
   h.start();
-  REQUIRE(h.registerZtunnel(t));
+  REQUIRE(registerDualStackZtunnel(h, t));
   for (int i = 0; i < kPods; ++i) REQUIRE(h.send(pods.add(i))->verdict == PodVerdict::kEnrolled);
   // Churn until the journal was compacted once, so both the snapshot and the journal exist.
   std::string reg = h.stateDir() + "/registry.json", journal = reg + ".journal";
@@ -75,16 +115,38 @@ TEST_CASE("registry truncated or corrupted at random: a clear refusal or a clean
   h.kill();
   const std::string goodSnapshot = readAll(reg), goodJournal = readAll(journal);
   const std::string goodKernel = ownedState(t);
-  std::set<std::string> all;
-  for (int i = 0; i < kPods; ++i) all.insert(pods.ip(i));
+  auto goodRegistry = RegistryFile(reg).load();
+  REQUIRE(goodRegistry);
+  std::set<std::string> all, all6;
+  for (int i = 0; i < kPods; ++i) {
+    all.insert(pods.ip(i));
+    if (pods.dual(i)) all6.insert(pods.ip6(i));
+  }
+  REQUIRE(enrolledSet(t.node, "ip6") == all6);
+  REQUIRE(halfEnrolled(t.node, pods).empty());
 
   std::mt19937 rng(seed());
   int passed = 0, refused = 0, clean = 0, afterZtunnelAdd = 0, altered = 0, dropped = 0;
+  int halfStarts = 0, lostIp6Starts = 0;  // starts with a pod in one family, a record without ip6
   std::string failures;
-  // The last two trials always change the last byte of the ztunnel record's netns path and of
-  // its pod interface name, which random damage hits about 3 times in 100.
-  const std::vector<std::string> ztunnelFields = {t.zt.path(), "\"podIfname\":\"eth0"};
-  const int total = n + int(ztunnelFields.size());
+  // The last trials always change one byte at the end of a field (`back` bytes from the end of
+  // `text`) to `c` (0: a random letter), where random damage lands a few times in 100: the
+  // ztunnel record's netns path and pod interface name; its IPv6 address (another valid one);
+  // a dual-stack pod's IPv6 address made invalid (the pod refused whole: no start) and made
+  // another valid one.
+  struct Forced {
+    std::string text;
+    size_t back;
+    char c;
+  };
+  const std::string lastV6 = "\"" + pods.ip6(kPods - 2) + "\"";
+  const std::vector<Forced> forcedFields = {
+      {t.zt.path(), 1, 0},
+      {"\"podIfname\":\"eth0", 1, 0},
+      {"\"ip6\":\"" + std::string(kZtunnelIp6) + "\"", 2, 'e'},
+      {lastV6, 2, 'x'},
+      {lastV6, 2, 'f'}};
+  const int total = n + int(forcedFields.size());
   for (int trial = 0; trial < total; ++trial) {
     // Damage one of the two files: truncate it at a random offset or overwrite a random byte.
     bool forced = trial >= n;
@@ -93,28 +155,29 @@ TEST_CASE("registry truncated or corrupted at random: a clear refusal or a clean
     size_t offset = 0;
     if (forced) {
       // In the indented snapshot ("key": "value") or the compact journal ("key":"value").
-      std::string compact = ztunnelFields[size_t(trial - n)], spaced = compact;
+      const Forced& f = forcedFields[size_t(trial - n)];
+      std::string compact = f.text, spaced = compact;
       if (size_t colon = spaced.find("\":\""); colon != std::string::npos)
         spaced.insert(colon + 2, " ");
       truncate = false;
       snapshot = goodSnapshot.rfind(spaced) != std::string::npos;
       const std::string& field = snapshot ? spaced : compact;
       size_t at = (snapshot ? goodSnapshot : goodJournal).rfind(field);
-      INFO("the ztunnel record's " << field);
+      INFO("the forced field " << field);
       REQUIRE(at != std::string::npos);
-      offset = at + field.size() - 1;
+      offset = at + field.size() - f.back;
     }
     std::string data = snapshot ? goodSnapshot : goodJournal;
     if (!forced) offset = rng() % data.size();
     std::string what = std::string(truncate ? "truncated" : "byte changed") + " at " +
                        std::to_string(offset) + " of " + (snapshot ? "registry.json" : "journal") +
-                       (forced ? " (the ztunnel record)" : "");
+                       (forced ? " (forced: " + forcedFields[size_t(trial - n)].text + ")" : "");
     if (truncate) {
       data.resize(offset);
     } else {
-      char c;
-      do c = forced ? char('a' + rng() % 26) : char(32 + rng() % 95);  // forced: JSON stays valid
-      while (c == data[offset]);
+      char c = forced ? forcedFields[size_t(trial - n)].c : 0;
+      while (c == 0 || c == data[offset])
+        c = forced ? char('a' + rng() % 26) : char(32 + rng() % 95);  // forced: JSON stays valid
       data[offset] = c;
     }
     writeAll(reg, snapshot ? data : goodSnapshot);
@@ -141,11 +204,27 @@ TEST_CASE("registry truncated or corrupted at random: a clear refusal or a clean
       } else if (serving && expect) {
         std::string last;
         bool conv = expect->ztunnel ? converges(t, h, &last) : ownedState(t) == goodKernel;
-        auto want = enrolledIps(*expect);
-        auto have = enrolledSet(t.node);
-        ok = conv && (!expect->ztunnel || have == want);
-        detail = "started: verify " + last + " enrolled " + std::to_string(have.size()) + " want " +
-                 std::to_string(want.size());
+        auto want = enrolledIps(*expect), want6 = enrolledIps(*expect, true);
+        auto have = enrolledSet(t.node), have6 = enrolledSet(t.node, "ip6");
+        // Both families as the files say: each enrolled pod's IPv4 and IPv6 in their sets with
+        // their table 100 routes, no pod in one family only, no record that lost its IPv6.
+        // Half-enrolled judged by what the files say each pod has (a valid-but-altered address
+        // is counted below), or by the pods themselves when the kernel must be untouched.
+        auto half = [&] {
+          return halfEnrolled(t.node, expect->ztunnel ? recordIps(*expect) : podIps(pods));
+        };
+        auto families = [&] {
+          return have == want && have6 == want6 && inboundRoutes(t.node) == want &&
+                 inboundRoutes(t.node, "-6") == want6 && half().empty();
+        };
+        std::string lost6 = lostIp6(*goodRegistry, *expect);
+        halfStarts += !half().empty();
+        lostIp6Starts += !lost6.empty();
+        ok = conv && (!expect->ztunnel || families()) && half().empty() && lost6.empty();
+        detail = "started: verify " + last + " enrolled " + std::to_string(have.size()) + "+" +
+                 std::to_string(have6.size()) + " v6, want " + std::to_string(want.size()) + "+" +
+                 std::to_string(want6.size()) + " v6; half-enrolled: " + half() +
+                 "; records that lost their ip6: " + lost6;
         clean += ok;
         if (!ok && expect->ztunnel) {
           // A damaged ztunnel netns path or ifname reads exactly like "the ztunnel pod went
@@ -157,15 +236,18 @@ TEST_CASE("registry truncated or corrupted at random: a clear refusal or a clean
           bool failClosed = ready.find(" 503") != std::string::npos &&
                             ready.find(expect->ztunnel->netns) != std::string::npos &&
                             ready.find("restart the ztunnel pod") != std::string::npos &&
-                            have == want && (want != all || ownedState(t) == goodKernel);
+                            families() && lost6.empty() &&
+                            (want != all || ownedState(t) == goodKernel);
           detail += "; readyz: " + ready.substr(0, 300);
           if (failClosed) {
-            auto z = h.registerZtunnel(t);
+            bool z = registerDualStackZtunnel(h, t);
             bool back = z && converges(t, h, &last);
             have = enrolledSet(t.node);
-            ok = back && have == want && h.http("/readyz").find(" 200") != std::string::npos;
+            have6 = enrolledSet(t.node, "ip6");
+            ok = back && families() && h.http("/readyz").find(" 200") != std::string::npos;
             detail += "; after the ztunnel ADD: verify " + last + " enrolled " +
-                      std::to_string(have.size());
+                      std::to_string(have.size()) + "+" + std::to_string(have6.size()) +
+                      " v6; half-enrolled: " + half();
             afterZtunnelAdd += ok;
           }
         }
@@ -174,7 +256,7 @@ TEST_CASE("registry truncated or corrupted at random: a clear refusal or a clean
         size_t lost = 0;
         for (const auto& ip : all) lost += !want.count(ip);
         dropped += truncate && lost > 0;
-        altered += !truncate && (want != all || lost > 0);
+        altered += !truncate && (want != all || want6 != all6 || lost > 0);
       } else {
         detail = "neither served nor refused: " + agent.log().substr(0, 300);
       }
@@ -187,18 +269,24 @@ TEST_CASE("registry truncated or corrupted at random: a clear refusal or a clean
     h.start();
     REQUIRE(converges(t, h));
     REQUIRE(enrolledSet(t.node) == all);
+    REQUIRE(enrolledSet(t.node, "ip6") == all6);
+    REQUIRE(halfEnrolled(t.node, pods).empty());
     h.kill();
   }
   report("state file truncated/corrupted", total, passed,
-         std::to_string(refused) + " refused naming the file (kernel untouched), " +
+         std::to_string(pods.dualCount()) + " of " + std::to_string(kPods) + " pods dual-stack; " +
+             std::to_string(refused) +
+             " refused naming the file (kernel untouched, both families), " +
              std::to_string(clean) + " started clean (" + std::to_string(dropped) +
              " lost journal tail, " + std::to_string(altered) + " valid-but-altered), " +
              std::to_string(afterZtunnelAdd) +
-             " started fail-closed (ztunnel record unreachable) and converged at ztunnel's ADD");
+             " started fail-closed (ztunnel record unreachable) and converged at ztunnel's ADD; " +
+             std::to_string(halfStarts) + " starts half-enrolled a pod, " +
+             std::to_string(lostIp6Starts) + " lost a record's ip6");
   INFO(failures);
   CHECK(passed == total);
-  // The forced trials took the fail-closed way and came back.
-  CHECK(afterZtunnelAdd >= int(ztunnelFields.size()));
+  // The two forced ztunnel netns/ifname trials took the fail-closed way and came back.
+  CHECK(afterZtunnelAdd >= 2);
 }
 
 TEST_CASE("disk full while persisting: ADD fails closed and nothing unpersisted is in the kernel",
@@ -206,6 +294,7 @@ TEST_CASE("disk full while persisting: ADD fails closed and nothing unpersisted 
   NodeTopology t;
   const int kPods = trials(40);
   PodBatch pods(t, kPods, 6);
+  pods.setDualStack();  // every even pod dual-stack, ztunnel too
   AgentHarness h(t.node);
   h.reconcileInterval = 3600;
   // A 256 KiB tmpfs as the state dir, unmounted (lazily) when the test ends. The agent sees it
@@ -216,51 +305,78 @@ TEST_CASE("disk full while persisting: ADD fails closed and nothing unpersisted 
     ~Unmount() { umount2(dir.c_str(), MNT_DETACH); }
   } unmount{h.stateDir()};
   h.start();
-  REQUIRE(h.registerZtunnel(t));
+  REQUIRE(registerDualStackZtunnel(h, t));
   REQUIRE(h.send(pods.add(0))->verdict == PodVerdict::kEnrolled);
   std::string filler = h.stateDir() + "/filler";
   sh("dd if=/dev/zero of=" + filler + " bs=4k 2>/dev/null");  // until ENOSPC
 
-  std::set<std::string> replied;  // enrolled according to the replies
-  replied.insert(pods.ip(0));
+  std::set<std::string> replied, replied6;  // enrolled according to the replies, per family
+  auto enrolled = [&](int i) {
+    replied.insert(pods.ip(i));
+    if (pods.dual(i)) replied6.insert(pods.ip6(i));
+  };
+  // Both families as the replies say: sets and table 100 routes, no pod in one family only.
+  auto families = [&] {
+    return enrolledSet(t.node) == replied && enrolledSet(t.node, "ip6") == replied6 &&
+           inboundRoutes(t.node) == replied && inboundRoutes(t.node, "-6") == replied6 &&
+           halfEnrolled(t.node, pods).empty();
+  };
+  enrolled(0);
   int failed = 0, clear = 0, leaked = 0;
   std::string message;
   for (int i = 1; i < kPods; ++i) {
     auto r = h.send(pods.add(i));
     REQUIRE(r);
     if (r->verdict == PodVerdict::kEnrolled) {
-      replied.insert(pods.ip(i));
+      enrolled(i);
       continue;
     }
     ++failed;
     message = r->message;
     clear += r->cniCode == kCniErrIo && r->message.find("disk full") != std::string::npos &&
              r->message.find(h.stateDir()) != std::string::npos;
-    leaked += enrolledSet(t.node).count(pods.ip(i)) > 0;
+    // In the kernel in either family, by set element or by route.
+    leaked += enrolledSet(t.node).count(pods.ip(i)) > 0 ||
+              enrolledSet(t.node, "ip6").count(pods.ip6(i)) > 0 ||
+              inboundRoutes(t.node).count(pods.ip(i)) > 0 ||
+              inboundRoutes(t.node, "-6").count(pods.ip6(i)) > 0;
   }
-  INFO("last refusal: " << message);
+  INFO("last refusal: " << message << "; half-enrolled: " << halfEnrolled(t.node, pods));
   CHECK(failed > 0);
-  CHECK(enrolledSet(t.node) == replied);
+  bool whileFull = families();
+  CHECK(whileFull);
   // Space returns; a restart adopts exactly what was persisted and the refused pods enroll.
   h.kill();
   unlink(filler.c_str());
   h.start();
   std::string last;
   bool conv = converges(t, h, &last);
-  INFO(last);
+  INFO(last << "half-enrolled: " << halfEnrolled(t.node, pods));
   CHECK(conv);
-  CHECK(enrolledSet(t.node) == replied);
+  bool adopted = families();  // the restart adopted both families of what was persisted
+  CHECK(adopted);
+  size_t adopted6 = replied6.size();
   int recovered = 0;
   for (int i = 1; i < kPods; ++i) {
     if (replied.count(pods.ip(i))) continue;
-    recovered += h.send(pods.add(i))->verdict == PodVerdict::kEnrolled;
+    bool ok = h.send(pods.add(i))->verdict == PodVerdict::kEnrolled;
+    if (ok) enrolled(i);
+    recovered += ok;
   }
   CHECK(enrolledSet(t.node).size() == size_t(kPods));
+  CHECK(enrolledSet(t.node, "ip6").size() == size_t(pods.dualCount()));
+  bool all = families();
+  CHECK(all);
   CHECK(converges(t, h));
-  bool ok = failed > 0 && clear == failed && leaked == 0 && recovered == failed && conv;
-  report("disk full while persisting", failed, clear - leaked,
-         std::to_string(failed) + " ADDs refused (code 5 naming the state dir), " +
-             std::to_string(leaked) + " in kernel unpersisted, " + std::to_string(recovered) +
+  bool ok = failed > 0 && clear == failed && leaked == 0 && recovered == failed && conv &&
+            whileFull && adopted && all;
+  report("disk full while persisting", failed, ok ? clear - leaked : 0,
+         std::to_string(pods.dualCount()) + " of " + std::to_string(kPods) + " pods dual-stack; " +
+             std::to_string(failed) + " ADDs refused (code 5 naming the state dir), " +
+             std::to_string(leaked) + " in kernel unpersisted (either family), restart adopted " +
+             std::to_string(replied.size() - size_t(recovered)) + " pods (" +
+             std::to_string(adopted6) + " dual-stack) in both families " +
+             (whileFull && adopted ? "exactly" : "NOT exactly") + ", " + std::to_string(recovered) +
              " enrolled once space returned");
   CHECK(clear == failed);
   CHECK(leaked == 0);
