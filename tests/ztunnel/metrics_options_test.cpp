@@ -117,6 +117,20 @@ TEST_CASE("HTTP request heads") {
   CHECK(renderHttpResponse(503, "text/plain", "no").find("HTTP/1.1 503") == 0);
 }
 
+TEST_CASE("the default bind is auto: 127.0.0.1 and ::1 where IPv6 is on") {
+  auto d = parseOptions({});
+  REQUIRE(d);
+  CHECK(d->bindAddress == "auto");
+  CHECK(d->bindIpv6IfAvailable);
+  REQUIRE(d->bindAddresses.size() == 2);
+  CHECK(d->bindAddresses[0].toString() == "127.0.0.1");
+  CHECK(d->bindAddresses[1].toString() == "::1");
+  auto explicitList = parseOptions({"--bind", "127.0.0.1"});
+  REQUIRE(explicitList);
+  CHECK_FALSE(explicitList->bindIpv6IfAvailable);
+  CHECK(explicitList->bindAddresses.size() == 1);
+}
+
 TEST_CASE("bind lists, loop detection, original source choice") {
   auto o = parseOptions({"--bind", "127.0.0.1,::1"});
   REQUIRE(o);

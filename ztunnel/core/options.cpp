@@ -25,8 +25,11 @@ void defineFlags(CLI::App& app, Options& o) {
 
   std::string group =
       "Listeners (transparently redirected with TPROXY; original destination = local address)";
-  app.add_option("--bind", o.bindAddress, "addresses of 15001/15006/15008, e.g. 127.0.0.1,::1")
-      ->option_text("ADDR[,ADDR]")
+  app.add_option("--bind", o.bindAddress,
+                 "addresses of 15001/15006/15008, e.g. 127.0.0.1,::1; auto: 127.0.0.1\n"
+                 "and ::1 unless this kernel has no IPv6 loopback")
+      ->option_text("auto|ADDR[,ADDR]")
+      ->default_str(o.bindAddress)
       ->group(group);
   port("--outbound-port", o.outboundPort, "outbound capture")->group(group);
   port("--inbound-plaintext-port", o.inboundPlainPort, "inbound plaintext capture")->group(group);
@@ -127,10 +130,12 @@ Result<Options> parseOptions(const std::vector<std::string>& args) {
   defineFlags(app, o);
   if (auto parsed = ambient::cli::parse(app, args); !parsed) return fail(parsed.error());
   o.bindAddresses.clear();
-  for (size_t start = 0; start <= o.bindAddress.size();) {
-    size_t comma = o.bindAddress.find(',', start);
-    if (comma == std::string::npos) comma = o.bindAddress.size();
-    auto ip = IpAddr::parse(o.bindAddress.substr(start, comma - start));
+  o.bindIpv6IfAvailable = o.bindAddress == "auto";
+  const std::string bind = o.bindIpv6IfAvailable ? "127.0.0.1,::1" : o.bindAddress;
+  for (size_t start = 0; start <= bind.size();) {
+    size_t comma = bind.find(',', start);
+    if (comma == std::string::npos) comma = bind.size();
+    auto ip = IpAddr::parse(bind.substr(start, comma - start));
     if (!ip) return fail(ip.error().wrap("--bind"));
     o.bindAddresses.push_back(*ip);
     start = comma + 1;

@@ -32,9 +32,12 @@ struct ListenerPorts {
 
 struct Options {
   std::string configPath = "/var/run/ztunnel/config.json";
-  std::string bindAddress = "127.0.0.1";       // 15001/15006/15008; comma-separated list allowed
-  std::vector<IpAddr> bindAddresses;           // parsed from bindAddress
-  std::string statusBindAddress = "0.0.0.0";   // 15020/15021
+  // 15001/15006/15008: a comma-separated list, or "auto": 127.0.0.1, and ::1 where the kernel
+  // has IPv6 loopback (checked when the listeners open; dual-stack nodes need both).
+  std::string bindAddress = "auto";
+  std::vector<IpAddr> bindAddresses;          // parsed from bindAddress ("auto": 127.0.0.1 and ::1)
+  bool bindIpv6IfAvailable = false;           // "auto": ::1 is left out where IPv6 is off
+  std::string statusBindAddress = "0.0.0.0";  // 15020/15021
   std::string adminBindAddress = "127.0.0.1";  // 15000
   uint16_t outboundPort = ambient::kPortOutbound;
   uint16_t inboundPlainPort = ambient::kPortInboundPlain;

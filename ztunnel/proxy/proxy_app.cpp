@@ -3,9 +3,11 @@
 #include "ztunnel/proxy/proxy_app.h"
 
 #include <malloc.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <vector>
@@ -43,6 +45,22 @@ void raiseFdLimit() {
   }
 }
 
+// Whether [::1] can be bound (IPv6 loopback exists): the "auto" bind leaves it out otherwise.
+bool ipv6LoopbackWorks() {
+  ambient::UniqueFd fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return false;
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_addr = in6addr_loopback;
+  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+std::string bindText(const std::vector<IpAddr>& addresses) {
+  std::string out;
+  for (const auto& ip : addresses) out += (out.empty() ? "" : ",") + ip.toString();
+  return out;
+}
+
 }  // namespace
 
 int runProxy(const Options& opts) {
@@ -56,6 +74,11 @@ int runProxy(const Options& opts) {
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   ProxyState state;
   state.opts = opts;
+  if (opts.bindIpv6IfAvailable && !ipv6LoopbackWorks()) {
+    std::erase_if(state.opts.bindAddresses, [](const IpAddr& ip) { return ip.v6; });
+    ambient::logLine(ambient::LogLevel::kInfo,
+                     "this kernel has no IPv6 loopback: listening on 127.0.0.1 only");
+  }
   state.view.store(std::make_shared<const WorkloadView>());
 
   ConfigWatcher config(state);
@@ -180,7 +203,7 @@ int runProxy(const Options& opts) {
 
   loop.addTimer(std::chrono::milliseconds(opts.configPollMs), tick);
   ambient::logLine(ambient::LogLevel::kInfo, "ztunnel started",
-                   {{"bind", opts.bindAddress},
+                   {{"bind", bindText(state.opts.bindAddresses)},
                     {"outbound", std::to_string(opts.outboundPort)},
                     {"inbound_plaintext", std::to_string(opts.inboundPlainPort)},
                     {"inbound_hbone", std::to_string(opts.inboundPort)},
