@@ -23,7 +23,13 @@ FAILED=0
 # geneve VM runs "uninstall" only: flip and restart do not depend on the tunnel kind and take
 # minutes under its emulated CPU.
 E2E_SECTIONS=${E2E_SECTIONS-flip restart uninstall}
+# Dual-stack (E2E_FAMILY=dual): E2E_DUAL_SECTIONS, when set, replaces E2E_SECTIONS (so the geneve
+# VM can trim the dual run alone: CTest sets E2E_SECTIONS for it), and two more words trim it:
+# no-ipv4 (only the IPv6 half of each step; the IPv4 half and the IPv4-only traces are left out,
+# as the IPv4 runs cover them) and no-scenario2 (scenario 1 only).
+if [ -n "$DUAL" ] && [ -n "${E2E_DUAL_SECTIONS+x}" ]; then E2E_SECTIONS=$E2E_DUAL_SECTIONS; fi
 want() { [[ " $E2E_SECTIONS " == *" $1 "* ]]; }
+v4() { [ -z "$DUAL" ] || ! want no-ipv4; }  # the IPv4 half of the steps runs
 # step SCENARIO STEP EVIDENCE OK(0/1): a step whose evidence holds a failed reading ("reading
 # failed", from `delta`) fails whatever OK says.
 step() {
@@ -361,26 +367,28 @@ scenario1() {
     "$([ "$(json_get "$probe" .peer)" = "$sleep" ] && [ "$(json_get "$probe" .ok)" = true ] &&
        [ "$(json_get "$probe" .server)" = httpbin ] && echo 0 || echo 1)" -eq 0
 }
-scenario1 4
+if v4; then scenario1 4; fi
 
 # The traces of this path against the counters of the rules the SYN really hit: the client's SYN
 # (0x100, table 101, the tunnel, ztunnel's TPROXY to 15001) and ztunnel's onward connection
 # (0x210), which for a VIP stops at the node's routing (ztunnel picks the endpoint itself).
-trace_check 1 node-a "steps 1-5 (ambient sleep -> httpbin VIP)" "$SLEEP" 10.96.0.80:8000 "$trA" "$trAz" \
-  "sends a TCP SYN to 10\.96\.0\.80:8000; it enters the node on $(host_veth foo/sleep) \(enrolled\)$" \
-  "node nft prerouting rule #[0-9]+: .*ip saddr @enrolled_pods.* -> mark 0x100$" \
-  "node routing: .* -> 10\.96\.0\.80 via [0-9.]+ dev istioout table 101$" \
-  "istioout: ${kind:-no tunnel} VNI [0-9]+ to ${POD_IP[istio-system/ztunnel-node-a]}:[0-9]+ -> pistioout in the ztunnel pod$" \
-  "ztunnel nft prerouting rule #[0-9]+: .*tproxy to 127\.0\.0\.1:15001" \
-  "ztunnel routing: .* -> local delivery" \
-  "ztunnel accepts on 127\.0\.0\.1:15001 with original destination 10\.96\.0\.80:8000 and source $SLEEP$" \
-  "ztunnel connects from $SLEEP \(original source\) to 10\.96\.0\.80:8000" \
-  "$ONWARD_0X210" \
-  "node routing: .* -> no route, the packet stops here: .*Service VIP"
-trace_check 1 node-b "step 6 (arrival at the sidecar pod)" "$SLEEP" "$HTTPBIN:80" "$trB" "$trBz" \
-  "$SLEEP is outside this node; its SYN to $HTTPBIN:80 arrives on eth0 " \
-  "node nft prerouting: no rule matches" \
-  "leaves the node via $(pod_dev bar/httpbin): not redirected$"
+if v4; then
+  trace_check 1 node-a "steps 1-5 (ambient sleep -> httpbin VIP)" "$SLEEP" 10.96.0.80:8000 "$trA" "$trAz" \
+    "sends a TCP SYN to 10\.96\.0\.80:8000; it enters the node on $(host_veth foo/sleep) \(enrolled\)$" \
+    "node nft prerouting rule #[0-9]+: .*ip saddr @enrolled_pods.* -> mark 0x100$" \
+    "node routing: .* -> 10\.96\.0\.80 via [0-9.]+ dev istioout table 101$" \
+    "istioout: ${kind:-no tunnel} VNI [0-9]+ to ${POD_IP[istio-system/ztunnel-node-a]}:[0-9]+ -> pistioout in the ztunnel pod$" \
+    "ztunnel nft prerouting rule #[0-9]+: .*tproxy to 127\.0\.0\.1:15001" \
+    "ztunnel routing: .* -> local delivery" \
+    "ztunnel accepts on 127\.0\.0\.1:15001 with original destination 10\.96\.0\.80:8000 and source $SLEEP$" \
+    "ztunnel connects from $SLEEP \(original source\) to 10\.96\.0\.80:8000" \
+    "$ONWARD_0X210" \
+    "node routing: .* -> no route, the packet stops here: .*Service VIP"
+  trace_check 1 node-b "step 6 (arrival at the sidecar pod)" "$SLEEP" "$HTTPBIN:80" "$trB" "$trBz" \
+    "$SLEEP is outside this node; its SYN to $HTTPBIN:80 arrives on eth0 " \
+    "node nft prerouting: no rule matches" \
+    "leaves the node via $(pod_dev bar/httpbin): not redirected$"
+fi
 # The same steps over IPv6 (E2E_FAMILY=dual), after the IPv4 traces.
 [ -z "$DUAL" ] || scenario1 6
 
@@ -504,153 +512,155 @@ fi
 
 # ---- scenario 2: sidecar sleep (foo, node-a) -> ambient httpbin (bar-1, node-b) and -> ambient
 # helloworld (bar-2, node-d) through its waypoint (node-c) --------------------------------------
-log "scenario 2: foo relabelled for sidecar injection; sleep redeployed with a sidecar"
-api_namespace foo '{"istio-injection":"enabled"}'
-poll 30 bash -c "! ip netns exec $P-node-a nft list set ip ambient_redirect enrolled_pods | grep -qw $SLEEP" ||
-  fail "foo/sleep was not released after foo lost its ambient label"
-remove_pod foo/sleep
-add_pod node-a foo sleep '{"app":"sleep"}' "$SIDECAR_ANN" sleep
-add_pod node-b bar-1 httpbin '{"app":"httpbin"}' '{}' httpbin
-add_pod node-c bar-2 waypoint '{"gateway.istio.io/managed":"istio.io-mesh-controller"}' \
-  '{"ambient.istio.io/redirection":"disabled"}' waypoint
-add_pod node-d bar-2 helloworld '{"app":"helloworld","istio.io/use-waypoint":"waypoint"}' '{}' helloworld
-not_enrolled foo/sleep || fail "foo/sleep (sidecar) was enrolled on node-a"
-not_enrolled bar-2/waypoint || fail "the waypoint (opted out) was enrolled on node-c"
-enrolled bar-1/httpbin || fail "bar-1/httpbin was not enrolled on node-b"
-enrolled bar-2/helloworld || fail "bar-2/helloworld was not enrolled on node-d"
-start_app bar-1/httpbin
-start_app bar-2/helloworld
-api_service bar-1 httpbin 10.96.0.81 8000 80 httpbin
-api_service bar-2 helloworld 10.96.0.82 8000 80 helloworld
-api_service bar-2 waypoint 10.96.0.83 15008 15008 waypoint
-SLEEP2=${POD_IP[foo/sleep]}
-HTTPBIN2=${POD_IP[bar-1/httpbin]}
-HELLO=${POD_IP[bar-2/helloworld]}
-WAYPOINT=${POD_IP[bar-2/waypoint]}
-SLEEP2_6=${POD_IP6[foo/sleep]:-}
-HTTPBIN2_6=${POD_IP6[bar-1/httpbin]:-}
-HELLO6=${POD_IP6[bar-2/helloworld]:-}
-WAYPOINT6=${POD_IP6[bar-2/waypoint]:-}
-# Dual-stack: the same routes for the Services' IPv6 VIPs, to the pods' IPv6 addresses (an IPv6
-# address:port is [ip]:port, as in an HTTP authority).
-ROUTES6="" WP_ROUTES6=""
-if [ -n "$DUAL" ]; then
-  ROUTES6=",
-  \"[$(vip6 10.96.0.81)]:8000\": {\"hbone\": \"[$HTTPBIN2_6]:15008\", \"authority\": \"[$HTTPBIN2_6]:80\",
-                       \"identity\": \"spiffe://cluster.local/ns/bar-1/sa/httpbin\"},
-  \"[$(vip6 10.96.0.82)]:8000\": {\"hbone\": \"[$WAYPOINT6]:15008\", \"authority\": \"[$(vip6 10.96.0.82)]:8000\",
-                       \"identity\": \"spiffe://cluster.local/ns/bar-2/sa/waypoint\"}"
-  WP_ROUTES6=",
- \"[$(vip6 10.96.0.82)]:8000\": {\"hbone\": \"[$HELLO6]:15008\", \"authority\": \"[$HELLO6]:80\",
-                     \"identity\": \"spiffe://cluster.local/ns/bar-2/sa/helloworld\"}"
-fi
-# The sidecar's and the waypoint's routing, as istiod would push it: HBONE to the ambient pod,
-# or to the waypoint for a service that has one.
-sidecar_capture foo/sleep "{
-  \"10.96.0.81:8000\": {\"hbone\": \"$HTTPBIN2:15008\", \"authority\": \"$HTTPBIN2:80\",
-                       \"identity\": \"spiffe://cluster.local/ns/bar-1/sa/httpbin\"},
-  \"10.96.0.82:8000\": {\"hbone\": \"$WAYPOINT:15008\", \"authority\": \"10.96.0.82:8000\",
-                       \"identity\": \"spiffe://cluster.local/ns/bar-2/sa/waypoint\"}$ROUTES6}"
-cat >"$WORK/routes-waypoint.json" <<EOF
-{"10.96.0.82:8000": {"hbone": "$HELLO:15008", "authority": "$HELLO:80",
-                     "identity": "spiffe://cluster.local/ns/bar-2/sa/helloworld"}$WP_ROUTES6}
+if ! want no-scenario2; then
+  log "scenario 2: foo relabelled for sidecar injection; sleep redeployed with a sidecar"
+  api_namespace foo '{"istio-injection":"enabled"}'
+  poll 30 bash -c "! ip netns exec $P-node-a nft list set ip ambient_redirect enrolled_pods | grep -qw $SLEEP" ||
+    fail "foo/sleep was not released after foo lost its ambient label"
+  remove_pod foo/sleep
+  add_pod node-a foo sleep '{"app":"sleep"}' "$SIDECAR_ANN" sleep
+  add_pod node-b bar-1 httpbin '{"app":"httpbin"}' '{}' httpbin
+  add_pod node-c bar-2 waypoint '{"gateway.istio.io/managed":"istio.io-mesh-controller"}' \
+    '{"ambient.istio.io/redirection":"disabled"}' waypoint
+  add_pod node-d bar-2 helloworld '{"app":"helloworld","istio.io/use-waypoint":"waypoint"}' '{}' helloworld
+  not_enrolled foo/sleep || fail "foo/sleep (sidecar) was enrolled on node-a"
+  not_enrolled bar-2/waypoint || fail "the waypoint (opted out) was enrolled on node-c"
+  enrolled bar-1/httpbin || fail "bar-1/httpbin was not enrolled on node-b"
+  enrolled bar-2/helloworld || fail "bar-2/helloworld was not enrolled on node-d"
+  start_app bar-1/httpbin
+  start_app bar-2/helloworld
+  api_service bar-1 httpbin 10.96.0.81 8000 80 httpbin
+  api_service bar-2 helloworld 10.96.0.82 8000 80 helloworld
+  api_service bar-2 waypoint 10.96.0.83 15008 15008 waypoint
+  SLEEP2=${POD_IP[foo/sleep]}
+  HTTPBIN2=${POD_IP[bar-1/httpbin]}
+  HELLO=${POD_IP[bar-2/helloworld]}
+  WAYPOINT=${POD_IP[bar-2/waypoint]}
+  SLEEP2_6=${POD_IP6[foo/sleep]:-}
+  HTTPBIN2_6=${POD_IP6[bar-1/httpbin]:-}
+  HELLO6=${POD_IP6[bar-2/helloworld]:-}
+  WAYPOINT6=${POD_IP6[bar-2/waypoint]:-}
+  # Dual-stack: the same routes for the Services' IPv6 VIPs, to the pods' IPv6 addresses (an IPv6
+  # address:port is [ip]:port, as in an HTTP authority).
+  ROUTES6="" WP_ROUTES6=""
+  if [ -n "$DUAL" ]; then
+    ROUTES6=",
+    \"[$(vip6 10.96.0.81)]:8000\": {\"hbone\": \"[$HTTPBIN2_6]:15008\", \"authority\": \"[$HTTPBIN2_6]:80\",
+                         \"identity\": \"spiffe://cluster.local/ns/bar-1/sa/httpbin\"},
+    \"[$(vip6 10.96.0.82)]:8000\": {\"hbone\": \"[$WAYPOINT6]:15008\", \"authority\": \"[$(vip6 10.96.0.82)]:8000\",
+                         \"identity\": \"spiffe://cluster.local/ns/bar-2/sa/waypoint\"}"
+    WP_ROUTES6=",
+   \"[$(vip6 10.96.0.82)]:8000\": {\"hbone\": \"[$HELLO6]:15008\", \"authority\": \"[$HELLO6]:80\",
+                       \"identity\": \"spiffe://cluster.local/ns/bar-2/sa/helloworld\"}"
+  fi
+  # The sidecar's and the waypoint's routing, as istiod would push it: HBONE to the ambient pod,
+  # or to the waypoint for a service that has one.
+  sidecar_capture foo/sleep "{
+    \"10.96.0.81:8000\": {\"hbone\": \"$HTTPBIN2:15008\", \"authority\": \"$HTTPBIN2:80\",
+                         \"identity\": \"spiffe://cluster.local/ns/bar-1/sa/httpbin\"},
+    \"10.96.0.82:8000\": {\"hbone\": \"$WAYPOINT:15008\", \"authority\": \"10.96.0.82:8000\",
+                         \"identity\": \"spiffe://cluster.local/ns/bar-2/sa/waypoint\"}$ROUTES6}"
+  cat >"$WORK/routes-waypoint.json" <<EOF
+  {"10.96.0.82:8000": {"hbone": "$HELLO:15008", "authority": "$HELLO:80",
+                       "identity": "spiffe://cluster.local/ns/bar-2/sa/helloworld"}$WP_ROUTES6}
 EOF
-bg "${POD_NETNS[bar-2/waypoint]}" waypoint "$PY" "$E2E/mesh_proxy.py" waypoint 15008 \
-  "$WORK/ca/bar-2/waypoint" "$WORK/ca/root-cert.pem" "$WORK/routes-waypoint.json"
-poll 20 grep -q listening "$WORK/waypoint.log" || fail "the waypoint proxy did not start"
-poll 30 ztunnel_knows node-b bar-1/httpbin HBONE httpbin.bar-1.svc.cluster.local "$(vip6 10.96.0.81)" ||
-  fail "ztunnel on node-b never learnt bar-1/httpbin as HBONE"
-poll 30 ztunnel_knows node-d bar-2/helloworld HBONE helloworld.bar-2.svc.cluster.local "$(vip6 10.96.0.82)" ||
-  fail "ztunnel on node-d never learnt bar-2/helloworld as HBONE"
-SL_NS=${POD_NETNS[foo/sleep]}
-ZTB=istio-system-ztunnel-node-b
-ZTD=istio-system-ztunnel-node-d
-OUT_LOG=$WORK/sidecar-out-foo-sleep.log
+  bg "${POD_NETNS[bar-2/waypoint]}" waypoint "$PY" "$E2E/mesh_proxy.py" waypoint 15008 \
+    "$WORK/ca/bar-2/waypoint" "$WORK/ca/root-cert.pem" "$WORK/routes-waypoint.json"
+  poll 20 grep -q listening "$WORK/waypoint.log" || fail "the waypoint proxy did not start"
+  poll 30 ztunnel_knows node-b bar-1/httpbin HBONE httpbin.bar-1.svc.cluster.local "$(vip6 10.96.0.81)" ||
+    fail "ztunnel on node-b never learnt bar-1/httpbin as HBONE"
+  poll 30 ztunnel_knows node-d bar-2/helloworld HBONE helloworld.bar-2.svc.cluster.local "$(vip6 10.96.0.82)" ||
+    fail "ztunnel on node-d never learnt bar-2/helloworld as HBONE"
+  SL_NS=${POD_NETNS[foo/sleep]}
+  ZTB=istio-system-ztunnel-node-b
+  ZTD=istio-system-ztunnel-node-d
+  OUT_LOG=$WORK/sidecar-out-foo-sleep.log
 
-# Part 1: [sleep -> sidecar] -> ztunnel (node-b) -> httpbin; scenario2_httpbin 4|6 (scenario "2"
-# in IPv4, "2/v6" over the IPv6 VIP, the sidecar's HBONE to httpbin's IPv6 and the ip6 tables).
-DST_RE="reporter=\"destination\".*source_principal=\"spiffe://cluster.local/ns/foo/sa/sleep\".*destination_workload=\"httpbin\""
-tr2B=$(chain_counters node-b) tr2Bz=$(chain_counters "$ZTB")
-scenario2_httpbin() {
-  local S=2 fam=ip r="" vip=10.96.0.81 sleep=$SLEEP2 hb=$HTTPBIN2
-  if [ "$1" = 6 ]; then S=2/v6 fam=ip6 r=-6 vip=$(vip6 10.96.0.81) sleep=$SLEEP2_6 hb=$HTTPBIN2_6; fi
-  cap0=$(FAM=$fam TABLE=e2e_sidecar nft_counter "$SL_NS" output_nat 'redirect to :15001')
-  mark0=$(FAM=$fam nft_counter node-a prerouting '@enrolled_pods')
-  bin0=$(link_stat node-b istioin tx)
-  pin0=$(link_stat "$ZTB" pistioin rx)
-  tp0=$(FAM=$fam nft_counter "$ZTB" prerouting 'tcp dport 15008 tproxy')
-  open0=$(metric node-b istio_tcp_connections_opened_total "$DST_RE")
-  log "scenario $S part 1: foo/sleep $sleep -> httpbin.bar-1 $(hostport "$vip" 8000)"
-  probe=$(inns "$SL_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe "$vip" 8000 1000 || true)
-  echo "  sleep's client: $probe"
-  cap1=$(FAM=$fam TABLE=e2e_sidecar nft_counter "$SL_NS" output_nat 'redirect to :15001')
-  mark1=$(FAM=$fam nft_counter node-a prerouting '@enrolled_pods')
-  bin1=$(link_stat node-b istioin tx)
-  pin1=$(link_stat "$ZTB" pistioin rx)
-  tp1=$(FAM=$fam nft_counter "$ZTB" prerouting 'tcp dport 15008 tproxy')
-  open1=$(metric node-b istio_tcp_connections_opened_total "$DST_RE")
-  # shellcheck disable=SC2086 # $r: empty or -6
-  route=$(inns node-b ip $r route get "$hb" from "$sleep" iif eth0 2>&1 | head -n1)
-  out_line=$(grep -F -- "-> $(hostport "$vip" 8000) " "$OUT_LOG" | tail -n1 || true)
+  # Part 1: [sleep -> sidecar] -> ztunnel (node-b) -> httpbin; scenario2_httpbin 4|6 (scenario "2"
+  # in IPv4, "2/v6" over the IPv6 VIP, the sidecar's HBONE to httpbin's IPv6 and the ip6 tables).
+  DST_RE="reporter=\"destination\".*source_principal=\"spiffe://cluster.local/ns/foo/sa/sleep\".*destination_workload=\"httpbin\""
+  tr2B=$(chain_counters node-b) tr2Bz=$(chain_counters "$ZTB")
+  scenario2_httpbin() {
+    local S=2 fam=ip r="" vip=10.96.0.81 sleep=$SLEEP2 hb=$HTTPBIN2
+    if [ "$1" = 6 ]; then S=2/v6 fam=ip6 r=-6 vip=$(vip6 10.96.0.81) sleep=$SLEEP2_6 hb=$HTTPBIN2_6; fi
+    cap0=$(FAM=$fam TABLE=e2e_sidecar nft_counter "$SL_NS" output_nat 'redirect to :15001')
+    mark0=$(FAM=$fam nft_counter node-a prerouting '@enrolled_pods')
+    bin0=$(link_stat node-b istioin tx)
+    pin0=$(link_stat "$ZTB" pistioin rx)
+    tp0=$(FAM=$fam nft_counter "$ZTB" prerouting 'tcp dport 15008 tproxy')
+    open0=$(metric node-b istio_tcp_connections_opened_total "$DST_RE")
+    log "scenario $S part 1: foo/sleep $sleep -> httpbin.bar-1 $(hostport "$vip" 8000)"
+    probe=$(inns "$SL_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe "$vip" 8000 1000 || true)
+    echo "  sleep's client: $probe"
+    cap1=$(FAM=$fam TABLE=e2e_sidecar nft_counter "$SL_NS" output_nat 'redirect to :15001')
+    mark1=$(FAM=$fam nft_counter node-a prerouting '@enrolled_pods')
+    bin1=$(link_stat node-b istioin tx)
+    pin1=$(link_stat "$ZTB" pistioin rx)
+    tp1=$(FAM=$fam nft_counter "$ZTB" prerouting 'tcp dport 15008 tproxy')
+    open1=$(metric node-b istio_tcp_connections_opened_total "$DST_RE")
+    # shellcheck disable=SC2086 # $r: empty or -6
+    route=$(inns node-b ip $r route get "$hb" from "$sleep" iif eth0 2>&1 | head -n1)
+    out_line=$(grep -F -- "-> $(hostport "$vip" 8000) " "$OUT_LOG" | tail -n1 || true)
 
-  expect "$S" "1-4" "sleep $fam REDIRECT->15001 $(delta "$cap0" "$cap1"); sidecar: ${out_line#outbound }; node-a $fam 0x100 rule $(delta "$mark0" "$mark1")" \
-    "$(grew "$cap0" "$cap1" && same "$mark0" "$mark1" &&
-       [[ "$out_line" == *"hbone $(hostport "$hb" 15008) "*"identity spiffe://cluster.local/ns/bar-1/sa/httpbin status 200"* ]] &&
-       echo 0 || echo 1)" -eq 0
-  expect "$S" "5-6" "node-b: istioin tx $(delta "$bin0" "$bin1"); route get: ${route//  / }" \
-    "$(grew "$bin0" "$bin1" && grep -q 'dev istioin table 100' <<<"$route" && echo 0 || echo 1)" -eq 0
-  expect "$S" "7-8" "ztunnel-b: pistioin rx $(delta "$pin0" "$pin1"); $fam TPROXY dport 15008->15008 rule $(delta "$tp0" "$tp1")" \
-    "$(grew "$pin0" "$pin1" && grew "$tp0" "$tp1" && echo 0 || echo 1)" -eq 0
-  expect "$S" "9" "ztunnel-b opened{destination,foo/sleep->httpbin} $(delta "$open0" "$open1"); app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"')" \
-    "$(grew "$open0" "$open1" && [ "$(json_get "$probe" .server)" = httpbin ] &&
-       [ "$(json_get "$probe" .peer)" = "$sleep" ] && [ "$(json_get "$probe" .ok)" = true ] && echo 0 || echo 1)" -eq 0
-}
-scenario2_httpbin 4
-[ -z "$DUAL" ] || scenario2_httpbin 6
+    expect "$S" "1-4" "sleep $fam REDIRECT->15001 $(delta "$cap0" "$cap1"); sidecar: ${out_line#outbound }; node-a $fam 0x100 rule $(delta "$mark0" "$mark1")" \
+      "$(grew "$cap0" "$cap1" && same "$mark0" "$mark1" &&
+         [[ "$out_line" == *"hbone $(hostport "$hb" 15008) "*"identity spiffe://cluster.local/ns/bar-1/sa/httpbin status 200"* ]] &&
+         echo 0 || echo 1)" -eq 0
+    expect "$S" "5-6" "node-b: istioin tx $(delta "$bin0" "$bin1"); route get: ${route//  / }" \
+      "$(grew "$bin0" "$bin1" && grep -q 'dev istioin table 100' <<<"$route" && echo 0 || echo 1)" -eq 0
+    expect "$S" "7-8" "ztunnel-b: pistioin rx $(delta "$pin0" "$pin1"); $fam TPROXY dport 15008->15008 rule $(delta "$tp0" "$tp1")" \
+      "$(grew "$pin0" "$pin1" && grew "$tp0" "$tp1" && echo 0 || echo 1)" -eq 0
+    expect "$S" "9" "ztunnel-b opened{destination,foo/sleep->httpbin} $(delta "$open0" "$open1"); app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"')" \
+      "$(grew "$open0" "$open1" && [ "$(json_get "$probe" .server)" = httpbin ] &&
+         [ "$(json_get "$probe" .peer)" = "$sleep" ] && [ "$(json_get "$probe" .ok)" = true ] && echo 0 || echo 1)" -eq 0
+  }
+  if v4; then scenario2_httpbin 4; fi
+  [ -z "$DUAL" ] || scenario2_httpbin 6
 
-# Part 2: [sleep -> sidecar] -> waypoint (node-c) -> ztunnel (node-d) -> helloworld;
-# scenario2_waypoint 4|6 (IPv6: the waypoint's HBONE leg, too, is IPv6).
-WP_RE="reporter=\"destination\".*source_principal=\"spiffe://cluster.local/ns/bar-2/sa/waypoint\".*destination_workload=\"helloworld\""
-trD=$(chain_counters node-d) trDz=$(chain_counters "$ZTD")
-scenario2_waypoint() {
-  local S=2 fam=ip vip=10.96.0.82 sleep=$SLEEP2 hello=$HELLO wp=$WAYPOINT
-  if [ "$1" = 6 ]; then S=2/v6 fam=ip6 vip=$(vip6 10.96.0.82) sleep=$SLEEP2_6 hello=$HELLO6 wp=$WAYPOINT6; fi
-  local vhp
-  vhp=$(hostport "$vip" 8000)
-  cin0=$(link_stat node-c istioin tx); cout0=$(link_stat node-c istioout tx)
-  din0=$(link_stat node-d istioin tx)
-  pin0=$(link_stat "$ZTD" pistioin rx)
-  tp0=$(FAM=$fam nft_counter "$ZTD" prerouting 'tcp dport 15008 tproxy')
-  open0=$(metric node-d istio_tcp_connections_opened_total "$WP_RE")
-  log "scenario $S part 2: foo/sleep $sleep -> helloworld.bar-2 $vhp (waypoint $wp)"
-  probe=$(inns "$SL_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe "$vip" 8000 1000 || true)
-  echo "  sleep's client: $probe"
-  cin1=$(link_stat node-c istioin tx); cout1=$(link_stat node-c istioout tx)
-  din1=$(link_stat node-d istioin tx)
-  pin1=$(link_stat "$ZTD" pistioin rx)
-  tp1=$(FAM=$fam nft_counter "$ZTD" prerouting 'tcp dport 15008 tproxy')
-  open1=$(metric node-d istio_tcp_connections_opened_total "$WP_RE")
-  out_line=$(grep -F -- "-> $vhp " "$OUT_LOG" | tail -n1 || true)
-  wp_line=$(grep -F "waypoint spiffe://cluster.local/ns/foo/sa/sleep $vhp " "$WORK/waypoint.log" | tail -n1 || true)
-  view_wp=$(inns "istio-system-ztunnel-node-d" curl -sf http://127.0.0.1:15000/config_dump |
-    jq -r --arg ip "$hello" '.workloads[] | select(.workloadIps | index($ip)) | .waypoint.destination.hostname // "none"' 2>/dev/null || true)
+  # Part 2: [sleep -> sidecar] -> waypoint (node-c) -> ztunnel (node-d) -> helloworld;
+  # scenario2_waypoint 4|6 (IPv6: the waypoint's HBONE leg, too, is IPv6).
+  WP_RE="reporter=\"destination\".*source_principal=\"spiffe://cluster.local/ns/bar-2/sa/waypoint\".*destination_workload=\"helloworld\""
+  trD=$(chain_counters node-d) trDz=$(chain_counters "$ZTD")
+  scenario2_waypoint() {
+    local S=2 fam=ip vip=10.96.0.82 sleep=$SLEEP2 hello=$HELLO wp=$WAYPOINT
+    if [ "$1" = 6 ]; then S=2/v6 fam=ip6 vip=$(vip6 10.96.0.82) sleep=$SLEEP2_6 hello=$HELLO6 wp=$WAYPOINT6; fi
+    local vhp
+    vhp=$(hostport "$vip" 8000)
+    cin0=$(link_stat node-c istioin tx); cout0=$(link_stat node-c istioout tx)
+    din0=$(link_stat node-d istioin tx)
+    pin0=$(link_stat "$ZTD" pistioin rx)
+    tp0=$(FAM=$fam nft_counter "$ZTD" prerouting 'tcp dport 15008 tproxy')
+    open0=$(metric node-d istio_tcp_connections_opened_total "$WP_RE")
+    log "scenario $S part 2: foo/sleep $sleep -> helloworld.bar-2 $vhp (waypoint $wp)"
+    probe=$(inns "$SL_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe "$vip" 8000 1000 || true)
+    echo "  sleep's client: $probe"
+    cin1=$(link_stat node-c istioin tx); cout1=$(link_stat node-c istioout tx)
+    din1=$(link_stat node-d istioin tx)
+    pin1=$(link_stat "$ZTD" pistioin rx)
+    tp1=$(FAM=$fam nft_counter "$ZTD" prerouting 'tcp dport 15008 tproxy')
+    open1=$(metric node-d istio_tcp_connections_opened_total "$WP_RE")
+    out_line=$(grep -F -- "-> $vhp " "$OUT_LOG" | tail -n1 || true)
+    wp_line=$(grep -F "waypoint spiffe://cluster.local/ns/foo/sa/sleep $vhp " "$WORK/waypoint.log" | tail -n1 || true)
+    view_wp=$(inns "istio-system-ztunnel-node-d" curl -sf http://127.0.0.1:15000/config_dump |
+      jq -r --arg ip "$hello" '.workloads[] | select(.workloadIps | index($ip)) | .waypoint.destination.hostname // "none"' 2>/dev/null || true)
 
-  expect "$S" "w1" "sidecar: ${out_line#outbound }" \
-    "$([[ "$out_line" == *"hbone $(hostport "$wp" 15008) authority $vhp identity spiffe://cluster.local/ns/bar-2/sa/waypoint status 200"* ]] &&
-       echo 0 || echo 1)" -eq 0
-  expect "$S" "w2" "node-c: waypoint not captured (istioin $(delta "$cin0" "$cin1"), istioout $(delta "$cout0" "$cout1")); ${wp_line:-no waypoint log line}" \
-    "$(same "$cin0" "$cin1" && same "$cout0" "$cout1" &&
-       [[ "$wp_line" == *"hbone $(hostport "$hello" 15008) authority $(hostport "$hello" 80) status 200"* ]] &&
-       echo 0 || echo 1)" -eq 0
-  expect "$S" "w3" "node-d: istioin tx $(delta "$din0" "$din1"); ztunnel-d pistioin rx $(delta "$pin0" "$pin1"), $fam TPROXY 15008 $(delta "$tp0" "$tp1"); view: waypoint $view_wp" \
-    "$(grew "$din0" "$din1" && grew "$pin0" "$pin1" && grew "$tp0" "$tp1" &&
-       [ "$view_wp" = waypoint.bar-2.svc.cluster.local ] && echo 0 || echo 1)" -eq 0
-  expect "$S" "w4" "ztunnel-d opened{destination,waypoint->helloworld} $(delta "$open0" "$open1"); app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"') (want peer $wp)" \
-    "$(grew "$open0" "$open1" && [ "$(json_get "$probe" .server)" = helloworld ] &&
-       [ "$(json_get "$probe" .peer)" = "$wp" ] && [ "$(json_get "$probe" .ok)" = true ] && echo 0 || echo 1)" -eq 0
-}
-scenario2_waypoint 4
-[ -z "$DUAL" ] || scenario2_waypoint 6
+    expect "$S" "w1" "sidecar: ${out_line#outbound }" \
+      "$([[ "$out_line" == *"hbone $(hostport "$wp" 15008) authority $vhp identity spiffe://cluster.local/ns/bar-2/sa/waypoint status 200"* ]] &&
+         echo 0 || echo 1)" -eq 0
+    expect "$S" "w2" "node-c: waypoint not captured (istioin $(delta "$cin0" "$cin1"), istioout $(delta "$cout0" "$cout1")); ${wp_line:-no waypoint log line}" \
+      "$(same "$cin0" "$cin1" && same "$cout0" "$cout1" &&
+         [[ "$wp_line" == *"hbone $(hostport "$hello" 15008) authority $(hostport "$hello" 80) status 200"* ]] &&
+         echo 0 || echo 1)" -eq 0
+    expect "$S" "w3" "node-d: istioin tx $(delta "$din0" "$din1"); ztunnel-d pistioin rx $(delta "$pin0" "$pin1"), $fam TPROXY 15008 $(delta "$tp0" "$tp1"); view: waypoint $view_wp" \
+      "$(grew "$din0" "$din1" && grew "$pin0" "$pin1" && grew "$tp0" "$tp1" &&
+         [ "$view_wp" = waypoint.bar-2.svc.cluster.local ] && echo 0 || echo 1)" -eq 0
+    expect "$S" "w4" "ztunnel-d opened{destination,waypoint->helloworld} $(delta "$open0" "$open1"); app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"') (want peer $wp)" \
+      "$(grew "$open0" "$open1" && [ "$(json_get "$probe" .server)" = helloworld ] &&
+         [ "$(json_get "$probe" .peer)" = "$wp" ] && [ "$(json_get "$probe" .ok)" = true ] && echo 0 || echo 1)" -eq 0
+  }
+  if v4; then scenario2_waypoint 4; fi
+  [ -z "$DUAL" ] || scenario2_waypoint 6
+fi
 
 # ---- each node's kernel state is exactly the agent's plan; the paths as ambientctl traces them -
 for node in "${NODES[@]}"; do
@@ -659,24 +669,26 @@ for node in "${NODES[@]}"; do
   echo "  ambientctl verify ($node): $(tail -n1 <<<"$v")"
   expect all verify "$node: ambientctl verify exit $rc: $(tail -n1 <<<"$v" | cut -c1-60)" "$rc" -eq 0
 done
-trace_check 2 node-b "steps 5-9 (sidecar's HBONE to ambient httpbin)" "$SLEEP2" "$HTTPBIN2:15008" "$tr2B" "$tr2Bz" \
-  "$SLEEP2 is outside this node; its SYN to $HTTPBIN2:15008 arrives on eth0 " \
-  "node routing: .* -> $HTTPBIN2 via [0-9.]+ dev istioin table 100$" \
-  "istioin: ${kind:-no tunnel} VNI [0-9]+ to ${POD_IP[istio-system/ztunnel-node-b]}:[0-9]+ -> pistioin in the ztunnel pod$" \
-  "ztunnel nft prerouting rule #[0-9]+: .*tcp dport 15008 tproxy to 127\.0\.0\.1:15008" \
-  "ztunnel accepts on 127\.0\.0\.1:15008 with original destination $HTTPBIN2:15008 " \
-  "$ONWARD_0X210" \
-  "node routing: .* -> $HTTPBIN2 dev $(pod_dev bar-1/httpbin) table 254$" \
-  "leaves via $(pod_dev bar-1/httpbin) to bar-1/httpbin$"
-trace_check 2 node-d "waypoint path (waypoint's HBONE to helloworld)" "$WAYPOINT" "$HELLO:15008" "$trD" "$trDz" \
-  "$WAYPOINT is outside this node; its SYN to $HELLO:15008 arrives on eth0 " \
-  "node routing: .* -> $HELLO via [0-9.]+ dev istioin table 100$" \
-  "istioin: ${kind:-no tunnel} VNI [0-9]+ to ${POD_IP[istio-system/ztunnel-node-d]}:[0-9]+ -> pistioin in the ztunnel pod$" \
-  "ztunnel nft prerouting rule #[0-9]+: .*tcp dport 15008 tproxy to 127\.0\.0\.1:15008" \
-  "ztunnel accepts on 127\.0\.0\.1:15008 with original destination $HELLO:15008 " \
-  "$ONWARD_0X210" \
-  "node routing: .* -> $HELLO dev $(pod_dev bar-2/helloworld) table 254$" \
-  "leaves via $(pod_dev bar-2/helloworld) to bar-2/helloworld$"
+if v4 && ! want no-scenario2; then
+  trace_check 2 node-b "steps 5-9 (sidecar's HBONE to ambient httpbin)" "$SLEEP2" "$HTTPBIN2:15008" "$tr2B" "$tr2Bz" \
+    "$SLEEP2 is outside this node; its SYN to $HTTPBIN2:15008 arrives on eth0 " \
+    "node routing: .* -> $HTTPBIN2 via [0-9.]+ dev istioin table 100$" \
+    "istioin: ${kind:-no tunnel} VNI [0-9]+ to ${POD_IP[istio-system/ztunnel-node-b]}:[0-9]+ -> pistioin in the ztunnel pod$" \
+    "ztunnel nft prerouting rule #[0-9]+: .*tcp dport 15008 tproxy to 127\.0\.0\.1:15008" \
+    "ztunnel accepts on 127\.0\.0\.1:15008 with original destination $HTTPBIN2:15008 " \
+    "$ONWARD_0X210" \
+    "node routing: .* -> $HTTPBIN2 dev $(pod_dev bar-1/httpbin) table 254$" \
+    "leaves via $(pod_dev bar-1/httpbin) to bar-1/httpbin$"
+  trace_check 2 node-d "waypoint path (waypoint's HBONE to helloworld)" "$WAYPOINT" "$HELLO:15008" "$trD" "$trDz" \
+    "$WAYPOINT is outside this node; its SYN to $HELLO:15008 arrives on eth0 " \
+    "node routing: .* -> $HELLO via [0-9.]+ dev istioin table 100$" \
+    "istioin: ${kind:-no tunnel} VNI [0-9]+ to ${POD_IP[istio-system/ztunnel-node-d]}:[0-9]+ -> pistioin in the ztunnel pod$" \
+    "ztunnel nft prerouting rule #[0-9]+: .*tcp dport 15008 tproxy to 127\.0\.0\.1:15008" \
+    "ztunnel accepts on 127\.0\.0\.1:15008 with original destination $HELLO:15008 " \
+    "$ONWARD_0X210" \
+    "node routing: .* -> $HELLO dev $(pod_dev bar-2/helloworld) table 254$" \
+    "leaves via $(pod_dev bar-2/helloworld) to bar-2/helloworld$"
+fi
 
 hold_for_exploring
 
