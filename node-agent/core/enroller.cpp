@@ -677,7 +677,11 @@ Status Enroller::reconcileLocked() {
   if (failClosed != ipv6FailClosed_ && events_.ipv6FailClosed) events_.ipv6FailClosed(failClosed);
   ipv6FailClosed_ = std::move(failClosed);
   auto nodePlan = computeNodePlan(*in);
-  if (!nodePlan) return fail(nodePlan.error());
+  if (!nodePlan) {
+    // Records that each decoded but do not plan together: not ready until this is resolved.
+    lastError_ = nodePlan.error().message();
+    return fail(nodePlan.error());
+  }
   auto node = reconcile(kernel_, {config_.runtime.nodeNetns, NetnsRole::kNode}, *nodePlan, ledger_);
   if (!node) {
     nodeTrusted_ = false;
@@ -686,7 +690,10 @@ Status Enroller::reconcileLocked() {
   }
   nodeTrusted_ = true;
   auto ztPlan = computeZtunnelPlan(*in);
-  if (!ztPlan) return fail(ztPlan.error());
+  if (!ztPlan) {
+    lastError_ = ztPlan.error().message();
+    return fail(ztPlan.error());
+  }
   auto zt = reconcile(kernel_, {registry_.ztunnel->netns, NetnsRole::kZtunnel}, *ztPlan, ledger_);
   if (!zt) {
     lastError_ = zt.error().message();

@@ -926,3 +926,28 @@ TEST_CASE("a ztunnel back without IPv6 keeps IPv4 redirected and drops the pods'
   CHECK(w.node().owned.nft6->chains.size() > 1);
   CHECK(members6(w) == std::vector<IpAddress>{"fd00:10:244:1::7"});
 }
+
+// Records that each decode but cannot be planned together (here two enrolled pods with one
+// IPv6 address) leave the agent not ready with the plan's reason, never ready and unplanned.
+TEST_CASE("a registry no plan can use makes the agent not ready with the reason",
+          "[enroller][ipv6]") {
+  World w;
+  REQUIRE(registerDualStackZtunnel(w).verdict == PodVerdict::kNotAmbient);
+  for (int n : {7, 8}) {
+    PodRequest r = w.request(PodCommand::kAdd, "foo", "dual" + std::to_string(n), n,
+                             "10.244.1." + std::to_string(n));
+    r.ips.push_back(*IpAddress::parse("fd00:10:244:1::" + std::to_string(n)));
+    REQUIRE(w.enroller.handle(r).verdict == PodVerdict::kEnrolled);
+  }
+  PodRegistry damaged = w.store.saved;
+  for (auto& [uid, pod] : damaged.pods) {
+    for (auto& ip : pod.ips) {
+      if (ip == IpAddress("fd00:10:244:1::8")) ip = IpAddress("fd00:10:244:1::7");
+    }
+  }
+  auto again = w.restarted();
+  CHECK_FALSE(again->start(damaged));
+  std::string why;
+  CHECK_FALSE(again->ready(&why));
+  CHECK(why.find("fd00:10:244:1::7 is enrolled twice") != std::string::npos);
+}
