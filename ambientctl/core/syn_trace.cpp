@@ -123,6 +123,17 @@ class Tracer {
     return *a;
   }
 
+  // Whether the node's prerouting dropped the packet: with a family that fails closed the
+  // node's table of that family only drops enrolled pods' TCP (nodeFailClosedTable); the hop
+  // says so and the trace ends.
+  bool droppedAtNode(const ChainVerdict& v, const TracePacket& p) {
+    if (v.verdict != "drop") return false;
+    hop(std::string("node: dropped here, the connection times out: the node fails closed for ") +
+        (p.daddr.isV6() ? "IPv6" : "IPv4") +
+        " (it cannot redirect this family now; the agent's /readyz says why)");
+    return true;
+  }
+
   const TunnelSpec* tunnel(const std::string& dev) const {
     for (const auto& t : s_.node.tunnels) {
       if (t.name == dev) return &t;
@@ -171,7 +182,7 @@ class Tracer {
       hop(src.str() + " is outside this node; its SYN to " + endpoint(dst, port) + " arrives on " +
           p.iif + " (the node's route back to it)");
     }
-    prerouting(s_.node, p, "node");
+    if (droppedAtNode(prerouting(s_.node, p, "node"), p)) return hops_;
     auto r = route(NetnsRole::kNode, s_.node, p, "node");
     if (!r) return hops_;
     const TunnelSpec* t = tunnel(r->dev);
@@ -204,7 +215,7 @@ class Tracer {
     hop("ztunnel connects from " + src.str() + " (original source) to " + endpoint(dst, port) +
         "; it enters the node on " + z0->hostVeth.str());
     if (!bridgeHop(onward)) return hops_;
-    prerouting(s_.node, onward, "node");
+    if (droppedAtNode(prerouting(s_.node, onward, "node"), onward)) return hops_;
     // ztunnel balances a Service itself: it connects to the endpoint it picks, not to the VIP,
     // and a node may have no route for a VIP at all (kube-proxy's DNAT stands in for one).
     auto out = route(NetnsRole::kNode, s_.node, onward, "node",

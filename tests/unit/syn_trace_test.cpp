@@ -361,3 +361,36 @@ TEST_CASE("trace refuses a source and a destination of different families", "[sy
   CHECK(mixed.error().message().find("different address families") != std::string::npos);
   CHECK_FALSE(asked);
 }
+
+TEST_CASE("trace IPv6 on a node that fails closed for IPv6: the ip6 table's drop ends the trace",
+          "[syn-trace][ipv6]") {
+  PlanInput in = nodeA();
+  in.ztunnel.podIp6 = kZtunnel6;
+  in.pods[0].ip6 = kSleep6;
+  in.ipv6Unavailable = "the kernel has no IPv6 TPROXY";
+  TraceState s = dualStackNodeA();
+  s.node = *computeNodePlan(in);
+  s.ztunnel = *computeZtunnelPlan(in);
+  REQUIRE(s.node.nft6);
+  auto out = traceSyn(s, kSleep6, kRemote6, 8080, nodeAKernel6);
+  REQUIRE(out.has_value());
+  INFO(joined(*out));
+  REQUIRE(out->size() == 3);
+  CHECK((*out)[1] ==
+        "(2) node nft ip6 ambient_redirect prerouting rule #1: meta l4proto tcp ip6 saddr "
+        "@enrolled_pods counter drop -> mark 0x0");
+  CHECK((*out)[2] ==
+        "(3) node: dropped here, the connection times out: the node fails closed for IPv6 (it "
+        "cannot redirect this family now; the agent's /readyz says why)");
+  auto in6 = traceSyn(s, kRemote6, kSleep6, 80, nodeAKernel6);
+  REQUIRE(in6.has_value());
+  INFO(joined(*in6));
+  REQUIRE(in6->size() == 3);
+  CHECK(
+      (*in6)[1].starts_with("(2) node nft ip6 ambient_redirect prerouting rule #2: meta l4proto "
+                            "tcp ip6 daddr @enrolled_pods counter drop"));
+  // The same pod's IPv4 is redirected as before.
+  auto v4 = traceSyn(s, ip("10.244.1.3"), ip("10.96.0.80"), 8000, nodeAKernel);
+  REQUIRE(v4.has_value());
+  CHECK(joined(*v4).find("(7) ztunnel accepts on 127.0.0.1:15001") != std::string::npos);
+}
