@@ -504,13 +504,14 @@ nft_counter() {
 }
 # chain_counters NETNS: the packets of each rule of our prerouting chain, in the kernel's order
 # (rule #N of `ambientctl trace` is the Nth), space-separated; a rule without counter reads 0.
+# FAM=ip6: the ip6 table's chain.
 chain_counters() {
-  local out n
-  out=$(inns "$1" nft -j list chain ip ambient_redirect prerouting 2>&1) ||
-    { unread "nft list chain ip ambient_redirect prerouting in $1: $(head -n1 <<<"$out")"; return 0; }
+  local out n fam=${FAM:-ip}
+  out=$(inns "$1" nft -j list chain "$fam" ambient_redirect prerouting 2>&1) ||
+    { unread "nft list chain $fam ambient_redirect prerouting in $1: $(head -n1 <<<"$out")"; return 0; }
   n=$(jq -r '[.nftables[] | select(.rule) | ([.rule.expr[] | select(.counter) | .counter.packets][0] // 0)]
              | map(tostring) | join(" ")' <<<"$out" 2>/dev/null) || true
-  [ -n "$n" ] || { unread "no rules in ip ambient_redirect prerouting of $1"; return 0; }
+  [ -n "$n" ] || { unread "no rules in $fam ambient_redirect prerouting of $1"; return 0; }
   echo "$n"
 }
 link_stat() {  # link_stat NETNS DEV rx|tx -> packets

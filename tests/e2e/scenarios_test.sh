@@ -94,7 +94,7 @@ trace_check() {
   sed 's/^/   /' <<<"$out"
   local now_node now_zt where n b a dev kind real w hops
   local -a bad=() seen=()
-  now_node=$(chain_counters "$node")
+  now_node=$(chain_counters "$node")  # FAM=ip6 (an IPv6 path): the ip6 tables' counters
   now_zt=$(chain_counters "istio-system-ztunnel-$node")
   [ "$rc" -eq 0 ] || bad+=("ambientctl exit $rc")
   while read -r where n; do
@@ -102,7 +102,7 @@ trace_check() {
     else b=$(nth "$before_zt" "$n") a=$(nth "$now_zt" "$n"); fi
     seen+=("$where#$n $(delta "$b" "$a")")
     grew "$b" "$a" || bad+=("$where rule #$n did not count the SYN ($b -> $a)")
-  done < <(sed -nE 's/^\(([0-9]+)\) (node|ztunnel) nft prerouting rule #([0-9]+): .*/\2 \3/p' <<<"$out")
+  done < <(sed -nE 's/^\(([0-9]+)\) (node|ztunnel) nft (ip6 ambient_redirect )?prerouting rule #([0-9]+): .*/\2 \4/p' <<<"$out")
   while read -r dev kind; do
     real=$(inns "$node" ip -d link show "$dev" 2>/dev/null | grep -oE 'geneve|vxlan' | head -n1) || true
     seen+=("$dev $kind")
@@ -118,6 +118,7 @@ trace_check() {
   expect "$scen" trace "$node, $label: $hops hops; rules the trace names, counted: ${seen[*]:-none}$why" \
     "${#bad[@]}" -eq 0
 }
+rx() { sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$1"; }  # rx TEXT: TEXT as a literal extended regex
 nth() {  # nth "C1 C2 ..." N: the Nth count (1-based), or "unread"
   local -a c
   read -ra c <<<"$1"
@@ -148,6 +149,7 @@ if [ "$E2E_PRIMARY" = bridge ]; then
 else
   ONWARD_0X210="node nft prerouting rule #[0-9]+: iifname .* -> mark 0x210$"
 fi
+ONWARD6_0X210="node nft ip6 ambient_redirect prerouting rule #[0-9]+: iifname .* -> mark 0x210$"
 enrolled() {  # enrolled NS/NAME: the pod's IP is in its node's enrolled_pods set (dual: and its IPv6 in the ip6 one)
   local set
   set=$(inns "${NODE_OF[$1]}" nft list set ip ambient_redirect enrolled_pods) &&
@@ -327,6 +329,11 @@ scenario1() {
   arr0=$(FAM=$fam TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting "$fam saddr $sleep")
   cap0=$(FAM=$fam TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting 'tproxy')
   in0=$(link_stat node-b istioin tx)
+  local tr6A="" tr6Az="" tr6B="" tr6Bz=""  # IPv6: the ip6 chains' counters, for the traces
+  if [ "$1" = 6 ]; then
+    tr6A=$(FAM=ip6 chain_counters node-a) tr6Az=$(FAM=ip6 chain_counters "$ZTA")
+    tr6B=$(FAM=ip6 chain_counters node-b) tr6Bz=$(FAM=ip6 chain_counters istio-system-ztunnel-node-b)
+  fi
 
   log "scenario $S: foo/sleep $sleep -> httpbin.bar $(hostport "$vip" 8000)"
   probe=$(inns "$SLEEP_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe "$vip" 8000 1000 || true)
@@ -366,6 +373,26 @@ scenario1() {
   expect "$S" "8" "app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"') (want peer $sleep)" \
     "$([ "$(json_get "$probe" .peer)" = "$sleep" ] && [ "$(json_get "$probe" .ok)" = true ] &&
        [ "$(json_get "$probe" .server)" = httpbin ] && echo 0 || echo 1)" -eq 0
+  [ "$1" = 6 ] || return 0
+  # The IPv6 connection as `ambientctl trace` follows it through the ip6 tables (the IPv4 traces
+  # are below, after scenario1 4).
+  local vhp
+  vhp=$(hostport "$vip" 8000)
+  FAM=ip6 trace_check "$S" node-a "steps 1-5 over IPv6 (ambient sleep -> httpbin's IPv6 VIP)" "$sleep" "$vhp" "$tr6A" "$tr6Az" \
+    "sends a TCP SYN to $(rx "$vhp"); it enters the node on $(host_veth foo/sleep) \(enrolled\)$" \
+    "node nft ip6 ambient_redirect prerouting rule #[0-9]+: .*ip6 saddr @enrolled_pods.* -> mark 0x100$" \
+    "node routing: .* -> $(rx "$vip") via fd00:127::2 dev istioout table 101$" \
+    "istioout: ${kind:-no tunnel} VNI [0-9]+ to $(rx "${POD_IP[istio-system/ztunnel-node-a]}"):[0-9]+ -> pistioout in the ztunnel pod$" \
+    "ztunnel nft ip6 ambient_redirect prerouting rule #[0-9]+: .*tproxy to \[::1\]:15001" \
+    "ztunnel routing: .* -> local delivery" \
+    "ztunnel accepts on \[::1\]:15001 with original destination $(rx "$vhp") and source $(rx "$sleep")$" \
+    "ztunnel connects from $(rx "$sleep") \(original source\) to $(rx "$vhp")" \
+    "$ONWARD6_0X210" \
+    "node routing: .* -> no route, the packet stops here: .*Service VIP"
+  FAM=ip6 trace_check "$S" node-b "step 6 over IPv6 (arrival at the sidecar pod)" "$sleep" "$(hostport "$hb" 80)" "$tr6B" "$tr6Bz" \
+    "$(rx "$sleep") is outside this node; its SYN to $(rx "$(hostport "$hb" 80)") arrives on eth0 " \
+    "node nft ip6 ambient_redirect prerouting: no rule matches" \
+    "leaves the node via $(pod_dev bar/httpbin): not redirected$"
 }
 if v4; then scenario1 4; fi
 
@@ -589,6 +616,8 @@ EOF
     pin0=$(link_stat "$ZTB" pistioin rx)
     tp0=$(FAM=$fam nft_counter "$ZTB" prerouting 'tcp dport 15008 tproxy')
     open0=$(metric node-b istio_tcp_connections_opened_total "$DST_RE")
+    local tr6B="" tr6Bz=""
+    [ "$1" = 4 ] || tr6B=$(FAM=ip6 chain_counters node-b) tr6Bz=$(FAM=ip6 chain_counters "$ZTB")
     log "scenario $S part 1: foo/sleep $sleep -> httpbin.bar-1 $(hostport "$vip" 8000)"
     probe=$(inns "$SL_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe "$vip" 8000 1000 || true)
     echo "  sleep's client: $probe"
@@ -613,6 +642,18 @@ EOF
     expect "$S" "9" "ztunnel-b opened{destination,foo/sleep->httpbin} $(delta "$open0" "$open1"); app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"')" \
       "$(grew "$open0" "$open1" && [ "$(json_get "$probe" .server)" = httpbin ] &&
          [ "$(json_get "$probe" .peer)" = "$sleep" ] && [ "$(json_get "$probe" .ok)" = true ] && echo 0 || echo 1)" -eq 0
+    [ "$1" = 6 ] || return 0  # the IPv4 traces are below, after verify
+    local dhp
+    dhp=$(hostport "$hb" 15008)
+    FAM=ip6 trace_check "$S" node-b "steps 5-9 over IPv6 (sidecar's HBONE to ambient httpbin)" "$sleep" "$dhp" "$tr6B" "$tr6Bz" \
+      "$(rx "$sleep") is outside this node; its SYN to $(rx "$dhp") arrives on eth0 " \
+      "node routing: .* -> $(rx "$hb") via fd00:126::2 dev istioin table 100$" \
+      "istioin: ${kind:-no tunnel} VNI [0-9]+ to $(rx "${POD_IP[istio-system/ztunnel-node-b]}"):[0-9]+ -> pistioin in the ztunnel pod$" \
+      "ztunnel nft ip6 ambient_redirect prerouting rule #[0-9]+: .*tcp dport 15008 tproxy to \[::1\]:15008" \
+      "ztunnel accepts on \[::1\]:15008 with original destination $(rx "$dhp") " \
+      "$ONWARD6_0X210" \
+      "node routing: .* -> $(rx "$hb") dev $(pod_dev bar-1/httpbin) table 254$" \
+      "leaves via $(pod_dev bar-1/httpbin) to bar-1/httpbin$"
   }
   if v4; then scenario2_httpbin 4; fi
   [ -z "$DUAL" ] || scenario2_httpbin 6
@@ -631,6 +672,8 @@ EOF
     pin0=$(link_stat "$ZTD" pistioin rx)
     tp0=$(FAM=$fam nft_counter "$ZTD" prerouting 'tcp dport 15008 tproxy')
     open0=$(metric node-d istio_tcp_connections_opened_total "$WP_RE")
+    local tr6D="" tr6Dz=""
+    [ "$1" = 4 ] || tr6D=$(FAM=ip6 chain_counters node-d) tr6Dz=$(FAM=ip6 chain_counters "$ZTD")
     log "scenario $S part 2: foo/sleep $sleep -> helloworld.bar-2 $vhp (waypoint $wp)"
     probe=$(inns "$SL_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe "$vip" 8000 1000 || true)
     echo "  sleep's client: $probe"
@@ -657,6 +700,18 @@ EOF
     expect "$S" "w4" "ztunnel-d opened{destination,waypoint->helloworld} $(delta "$open0" "$open1"); app: $(json_get "$probe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"') (want peer $wp)" \
       "$(grew "$open0" "$open1" && [ "$(json_get "$probe" .server)" = helloworld ] &&
          [ "$(json_get "$probe" .peer)" = "$wp" ] && [ "$(json_get "$probe" .ok)" = true ] && echo 0 || echo 1)" -eq 0
+    [ "$1" = 6 ] || return 0
+    local dhp
+    dhp=$(hostport "$hello" 15008)
+    FAM=ip6 trace_check "$S" node-d "waypoint path over IPv6 (waypoint's HBONE to helloworld)" "$wp" "$dhp" "$tr6D" "$tr6Dz" \
+      "$(rx "$wp") is outside this node; its SYN to $(rx "$dhp") arrives on eth0 " \
+      "node routing: .* -> $(rx "$hello") via fd00:126::2 dev istioin table 100$" \
+      "istioin: ${kind:-no tunnel} VNI [0-9]+ to $(rx "${POD_IP[istio-system/ztunnel-node-d]}"):[0-9]+ -> pistioin in the ztunnel pod$" \
+      "ztunnel nft ip6 ambient_redirect prerouting rule #[0-9]+: .*tcp dport 15008 tproxy to \[::1\]:15008" \
+      "ztunnel accepts on \[::1\]:15008 with original destination $(rx "$dhp") " \
+      "$ONWARD6_0X210" \
+      "node routing: .* -> $(rx "$hello") dev $(pod_dev bar-2/helloworld) table 254$" \
+      "leaves via $(pod_dev bar-2/helloworld) to bar-2/helloworld$"
   }
   if v4; then scenario2_waypoint 4; fi
   [ -z "$DUAL" ] || scenario2_waypoint 6
