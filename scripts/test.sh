@@ -83,7 +83,7 @@ if [ "$vm" = 1 ]; then
   # scenarios three times there: IPv4 on ptp (e2e_scenarios) and on bridge (e2e_scenarios_bridge),
   # each with E2E_SECTIONS=uninstall, and dual-stack (e2e_scenarios_dual), trimmed by
   # E2E_DUAL_SECTIONS to scenario 1's IPv6 steps and verify (no-ipv4: the IPv4 runs cover that
-  # half; no-scenario2; no uninstall): 227 s there, the whole dual run 505 s.
+  # half; no-scenario2; no uninstall): 205 s there, the whole dual run 505 s.
   echo "== VM: kernel and e2e suites on a Debian kernel with geneve"
   AMBIENT_VM_ENV="AMBIENT_EXPECT_TUNNEL E2E_SECTIONS E2E_DUAL_SECTIONS" AMBIENT_EXPECT_TUNNEL=geneve \
     E2E_SECTIONS=uninstall E2E_DUAL_SECTIONS="no-ipv4 no-scenario2" \
