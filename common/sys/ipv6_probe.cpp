@@ -1,5 +1,6 @@
-// The IPv6 redirection probe: the ztunnel namespace's IPv6 objects, applied in a throwaway
-// namespace of a short-lived thread. Touches the kernel.
+// The IPv6 redirection probe (the ztunnel namespace's IPv6 objects, applied in a throwaway
+// namespace of a short-lived thread) and the scan for strict IPv6 reverse-path filters.
+// Touches the kernel.
 #include "common/sys/ipv6_probe.h"
 
 #include <net/if.h>
@@ -14,6 +15,8 @@
 #include "common/core/compute_plan.h"
 #include "common/core/diff.h"
 #include "common/sys/linux_kernel.h"
+#include "common/sys/netns.h"
+#include "common/sys/nft_kernel.h"
 #include "common/sys/unique_fd.h"
 
 namespace ambient {
@@ -95,6 +98,20 @@ std::optional<std::string> probeIpv6Redirect() {
     out = std::nullopt;
   }).join();
   return out;
+}
+
+Result<std::vector<std::string>> findStrictIpv6ReversePathFilters(const std::string& netnsPath) {
+  auto ns = Netns::open(netnsPath);
+  if (!ns) return fail(ns.error());
+  auto nft = NftKernel::openIn(*ns);
+  if (!nft) return fail(nft.error());
+  std::vector<ForeignRule> rules;
+  for (const char* family : {"ip6", "inet"}) {
+    auto some = nft->dumpRules(family);
+    if (!some) return fail(some.error());
+    rules.insert(rules.end(), some->begin(), some->end());
+  }
+  return strictIpv6ReversePathFilters(rules);
 }
 
 }  // namespace ambient

@@ -62,6 +62,11 @@ const std::map<std::string, std::vector<AttrInfo>>& attrTable() {
         {"family", NFTNL_EXPR_NAT_FAMILY, AttrType::kU32},
         {"reg_addr_min", NFTNL_EXPR_NAT_REG_ADDR_MIN, AttrType::kU32}}},
       {"counter", {}},
+      // Read only: other tables' reverse-path filters (rpfilter_check.h).
+      {"fib",
+       {{"dreg", NFTNL_EXPR_FIB_DREG, AttrType::kU32},
+        {"result", NFTNL_EXPR_FIB_RESULT, AttrType::kU32},
+        {"flags", NFTNL_EXPR_FIB_FLAGS, AttrType::kU32}}},
   };
   return table;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/core/diff.h"
+#include "common/core/rpfilter_check.h"
 #include "common/sys/c_ptr.h"
 #include "common/sys/netns.h"
 
@@ -22,6 +23,9 @@ class NftKernel {
   // Our table as data, or nullopt when it does not exist.
   // nullopt when the table does not exist (or the kernel has no such family).
   Result<std::optional<NftTableSpec>> observe(NftFamily family, const std::string& table);
+  // Every rule of every table of `family` ("ip6" or "inet"), ours included: one dump. Empty
+  // when the kernel has no nf_tables for the family.
+  Result<std::vector<ForeignRule>> dumpRules(const std::string& family);
   // NftTableSpec and NftElements changes, in order, in one transaction: all or nothing.
   Status applyBatch(const std::vector<const Change*>& changes);
 

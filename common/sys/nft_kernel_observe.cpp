@@ -234,4 +234,29 @@ Result<std::optional<NftTableSpec>> NftKernel::observe(NftFamily tableFamily,
   return std::optional<NftTableSpec>(std::move(spec));
 }
 
+Result<std::vector<ForeignRule>> NftKernel::dumpRules(const std::string& familyName) {
+  const uint16_t family = familyName == "inet" ? NFPROTO_INET : NFPROTO_IPV6;
+  std::vector<ForeignRule> out;
+  auto st = request(
+      [&](char* buf, uint32_t seq) {
+        Rule r(nftnl_rule_alloc());
+        auto* nlh = nftnl_rule_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, family, NLM_F_DUMP, seq);
+        nftnl_rule_nlmsg_build_payload(nlh, r.get());
+        return nlh;
+      },
+      [&](const nlmsghdr* m) {
+        Rule r(nftnl_rule_alloc());
+        if (nftnl_rule_nlmsg_parse(m, r.get()) < 0) return;
+        out.push_back(ForeignRule{familyName, nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE),
+                                  nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN),
+                                  liftRule(r.get())});
+      },
+      "list the rules of every " + familyName + " nft table", [&] { out.clear(); });
+  if (!st) {
+    if (st.error().sysErrno == EAFNOSUPPORT) return std::vector<ForeignRule>();
+    return fail(st.error());
+  }
+  return out;
+}
+
 }  // namespace ambient

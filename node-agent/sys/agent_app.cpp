@@ -213,6 +213,35 @@ int runAgent(const AgentFlags& flags) {
   }
   metrics.podsEnrolled = enroller.enrolledCount();
 
+  // A host firewall's strict IPv6 reverse-path filter stops redirected IPv6 (docs/DESIGN.md,
+  // "IPv6 (issue 20): the packet proof"); we cannot undo another table's drop, so we name it.
+  std::mutex rpfilterMu;
+  std::string rpfilterFinding;
+  auto checkRpfilter = [&] {
+    auto in = enroller.planInput();
+    std::string finding;
+    if (in && nodeModeOf(*in).ipv6Redirected) {
+      auto found = findStrictIpv6ReversePathFilters(flags.nodeNetns);
+      if (!found) {
+        logLine(LogLevel::kWarn, "cannot read the node's nft rules for IPv6 reverse-path filters",
+                {{"error", found.error().message()}});
+        return;
+      }
+      for (const auto& where : *found) finding += (finding.empty() ? "" : ", ") + where;
+    }
+    std::lock_guard lock(rpfilterMu);
+    if (finding == rpfilterFinding) return;
+    if (!finding.empty()) {
+      logLine(LogLevel::kWarn,
+              "IPV6 REVERSE-PATH FILTER: a strict IPv6 reverse-path filter (fib saddr . iif oif "
+              "missing drop) drops ztunnel's IPv6 packets that carry pods' addresses; enrolled "
+              "pods' IPv6 stops (make it loose, e.g. firewalld IPv6_rpfilter=loose)",
+              {{"where", finding}});
+    }
+    rpfilterFinding = finding;
+  };
+  checkRpfilter();
+
   auto server = AgentSocketServer::listen(
       flags.socketPath,
       [&](const PodRequest& r) {
@@ -240,6 +269,15 @@ int runAgent(const AgentFlags& flags) {
     bool ok = enroller.ready(&reason) && (*cluster)->ready(&reason);
     res.status = ok ? 200 : 503;
     std::string body = ok ? "ready\n" : "not ready: " + reason + "\n";
+    {
+      std::lock_guard lock(rpfilterMu);
+      if (!rpfilterFinding.empty()) {
+        body +=
+            "IPv6 stopped by a strict reverse-path filter (fib saddr . iif oif missing drop) "
+            "in " +
+            rpfilterFinding + ": make it loose\n";
+      }
+    }
     if (auto why = enroller.ipv6FailClosed()) {
       body +=
           "IPv6 fail closed: enrolled pods' IPv6 TCP is dropped, not redirected: " + *why + "\n";
@@ -280,6 +318,7 @@ int runAgent(const AgentFlags& flags) {
         metrics.countError("reconcile");
         logLine(LogLevel::kError, "reconcile pass failed", {{"error", s.error().message()}});
       }
+      checkRpfilter();
       (*cluster)->poke();  // and a resync with its discovery pass
     }
   });

@@ -472,6 +472,34 @@ TEST_CASE("with --ipv6 off a dual-stack pod is enrolled fail closed and /readyz 
         std::string::npos);
   in.ipv6Unavailable.reset();
   requireVerified(t, h, in);
+
+  // A host firewall's strict IPv6 reverse-path filter stops redirected IPv6: named on /readyz.
+  auto waitReady = [&](bool want) {
+    for (int i = 0; i < 100; ++i) {
+      h.reconcileNow();
+      usleep(100 * 1000);
+      bool has = h.http("/readyz").find("reverse-path filter") != std::string::npos;
+      if (has == want) return true;
+    }
+    return false;
+  };
+  must(t.node.exec(
+      "nft 'add table inet firewalld; add chain inet firewalld filter_PREROUTING { type filter "
+      "hook prerouting priority 10; }; add rule inet firewalld filter_PREROUTING meta nfproto "
+      "ipv6 fib saddr . mark . iif oif missing drop'"));
+  CHECK(waitReady(true));
+  auto named = h.http("/readyz");
+  INFO(named);
+  CHECK(named.find("IPv6 stopped by a strict reverse-path filter (fib saddr . iif oif missing "
+                   "drop) in table inet firewalld chain filter_PREROUTING: make it loose") !=
+        std::string::npos);
+  CHECK(h.log().find("IPV6 REVERSE-PATH FILTER") != std::string::npos);
+  // The loose form (no iif) lets ztunnel's packets through: not named.
+  must(
+      t.node.exec("nft 'flush chain inet firewalld filter_PREROUTING; add rule inet "
+                  "firewalld filter_PREROUTING meta nfproto ipv6 fib saddr . mark oif missing "
+                  "drop'"));
+  CHECK(waitReady(false));
 }
 
 TEST_CASE("the agent enrolls a dual-stack pod in both families and keeps it across a SIGKILL",

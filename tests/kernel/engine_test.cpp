@@ -377,3 +377,37 @@ TEST_CASE("the IPv6 probe finds this kernel able to redirect IPv6 and leaves the
   CHECK_FALSE(why);
   CHECK(sh("ip -6 rule show; ip -6 route show table all; nft list ruleset").out == before.out);
 }
+
+// Issue 20: the rules nft writes for a host firewall's reverse-path filter, read back from the
+// kernel: the strict form (with iif) is named, the loose one and IPv4 tables are not.
+TEST_CASE("a host firewall's strict IPv6 reverse-path filter is found in the node's tables",
+          "[kernel][ipv6]") {
+  TestNetns node("node");
+  auto found = [&] {
+    auto f = findStrictIpv6ReversePathFilters(node.path());
+    REQUIRE(f);
+    return *f;
+  };
+  CHECK(found().empty());
+  // nft's one-line form (the test's exec takes one command).
+  auto load = [&](const std::string& commands) { must(node.exec("nft '" + commands + "'")); };
+  load(
+      "add table inet fw; add chain inet fw pre { type filter hook prerouting priority 10; }; "
+      "add rule inet fw pre meta nfproto ipv6 fib saddr . mark . iif oif missing drop");
+  CHECK(found() == std::vector<std::string>{"table inet fw chain pre"});
+  load(
+      "add table ip v4; add chain ip v4 pre { type filter hook prerouting priority 0; }; "
+      "add rule ip v4 pre fib saddr . iif oif missing drop");
+  load(
+      "add table ip6 loose; add chain ip6 loose pre { type filter hook prerouting priority 0; "
+      "}; add rule ip6 loose pre fib saddr . mark oif missing drop");
+  CHECK(found() == std::vector<std::string>{"table inet fw chain pre"});
+  load(
+      "add table ip6 strict6; add chain ip6 strict6 rpf; add rule ip6 strict6 rpf fib saddr . "
+      "iif oif missing drop; add chain ip6 strict6 pre { type filter hook prerouting priority "
+      "0; }; add rule ip6 strict6 pre jump rpf");
+  CHECK(found() ==
+        std::vector<std::string>{"table ip6 strict6 chain rpf", "table inet fw chain pre"});
+  load("delete table inet fw; delete table ip6 strict6");
+  CHECK(found().empty());
+}
