@@ -349,16 +349,16 @@ scenario1() {
   cap1=$(FAM=$fam TABLE=e2e_sidecar nft_counter "$HB_NS" prerouting 'tproxy')
   in1=$(link_stat node-b istioin tx)
   # shellcheck disable=SC2086 # $r: empty or -6
-  route=$(inns node-a ip $r route get "$vip" from "$sleep" iif "$(pod_dev foo/sleep)" mark 0x100 2>&1 | head -n1)
+  route=$(inns node-a ip $r route get "$vip" from "$sleep" iif "$(pod_dev foo/sleep)" mark 0x100 2>&1 | head -n1 || true)
   # shellcheck disable=SC2086
-  routeb=$(inns node-b ip $r route get "$hb" from "$sleep" iif eth0 2>&1 | head -n1)
+  routeb=$(inns node-b ip $r route get "$hb" from "$sleep" iif eth0 2>&1 | head -n1 || true)
   sidecar_line=$(grep "^inbound " "$WORK/sidecar-bar-httpbin.log" | grep -F "inbound $(hostport "$sleep" '')" | tail -n1 || true)
 
   expect "$S" "1" "node-a: rule '$fam: tcp saddr @enrolled_pods -> mark 0x100' $(delta "$mark0" "$mark1") pkts" "$(grew "$mark0" "$mark1" && echo 0 || echo 1)" -eq 0
   expect "$S" "2" "node-a: VIP kept ($fam null dnat $(delta "$dnat0" "$dnat1")); route get: ${route//  / }" \
     "$(grew "$dnat0" "$dnat1" && grep -q 'dev istioout table 101' <<<"$route" && echo 0 || echo 1)" -eq 0
   # The tunnel kind the node really has; AMBIENT_EXPECT_TUNNEL (set for the geneve VM) demands one.
-  kind=$(inns node-a ip -d link show istioout | grep -oE 'geneve|vxlan' | head -n1)
+  kind=$(inns node-a ip -d link show istioout | grep -oE 'geneve|vxlan' | head -n1 || true)
   expect "$S" "3" "node-a: istioout tx $(delta "$out0" "$out1") pkts (${kind:-no tunnel} to ztunnel pod)" \
     "$(grew "$out0" "$out1" && [ -n "$kind" ] &&
        { [ -z "${AMBIENT_EXPECT_TUNNEL:-}" ] || [ "$kind" = "$AMBIENT_EXPECT_TUNNEL" ]; } && echo 0 || echo 1)" -eq 0
@@ -628,7 +628,7 @@ EOF
     tp1=$(FAM=$fam nft_counter "$ZTB" prerouting 'tcp dport 15008 tproxy')
     open1=$(metric node-b istio_tcp_connections_opened_total "$DST_RE")
     # shellcheck disable=SC2086 # $r: empty or -6
-    route=$(inns node-b ip $r route get "$hb" from "$sleep" iif eth0 2>&1 | head -n1)
+    route=$(inns node-b ip $r route get "$hb" from "$sleep" iif eth0 2>&1 | head -n1 || true)
     out_line=$(grep -F -- "-> $(hostport "$vip" 8000) " "$OUT_LOG" | tail -n1 || true)
 
     expect "$S" "1-4" "sleep $fam REDIRECT->15001 $(delta "$cap0" "$cap1"); sidecar: ${out_line#outbound }; node-a $fam 0x100 rule $(delta "$mark0" "$mark1")" \
