@@ -336,6 +336,69 @@ TEST_CASE("ambientctl verify names each drift and the agent's next pass repairs 
   CHECK(sh(t.node.exec(kAmbientctl + " verify --state-dir /nonexistent")).rc == 2);
 }
 
+// Issue 20: every kind of IPv6 object drifts, in both namespaces; verify names it and the
+// agent's next pass repairs it.
+TEST_CASE("ambientctl verify names each IPv6 drift and the agent's next pass repairs it",
+          "[kernel][agent][ambientctl][ipv6]") {
+  NodeTopology t;
+  TestNetns app("app");
+  t.addPod(app, "vethapp", "10.244.1.10");
+  AgentHarness h(t.node);
+  h.reconcileInterval = 3600;
+  h.start();
+  PodRequest z = ztunnelAdd(t.zt.path(), kZtunnelIp);
+  z.ips.push_back("fd00:10:244:1::3");
+  REQUIRE(h.send(z)->verdict == PodVerdict::kNotAmbient);
+  PodRequest add = podAdd("foo", "app", app.path(), "10.244.1.10");
+  add.ips.push_back("fd00:10:244:1::a");
+  REQUIRE(h.send(add)->verdict == PodVerdict::kEnrolled);
+  std::string ctl = kAmbientctl + " --state-dir " + h.stateDir();
+  auto verify = [&] { return sh(t.node.exec(ctl + " verify")); };
+  auto ok = verify();
+  INFO(ok.out);
+  REQUIRE(ok.rc == 0);
+
+  struct Drift {
+    std::string make;
+    std::string expected;
+  };
+  std::vector<Drift> drifts = {
+      {t.node.ip("-6 route del fd00:10:244:1::a/128 table 100"),
+       "missing ipv6 route fd00:10:244:1::a/128 table 100"},
+      {t.node.ip("-6 route del default table 101"), "missing ipv6 route default table 101"},
+      {t.node.ip("-6 rule add pref 104 lookup 100 proto 112"), "extra ipv6 rule pref 104"},
+      {t.node.ip("-6 rule del pref 101"), "missing ipv6 rule pref 101"},
+      {t.node.ip("-6 addr del fd00:126::1/126 dev istioin"),
+       "missing address fd00:126::1/126 on istioin"},
+      {t.node.exec("nft delete element ip6 ambient_redirect enrolled_pods { fd00:10:244:1::a }"),
+       "missing nft set ip6 ambient_redirect/enrolled_pods elements fd00:10:244:1::a"},
+      {t.node.exec("nft flush chain ip6 ambient_redirect nat_prerouting"),
+       "different nft table ip6 ambient_redirect"},
+      {t.zt.exec("nft delete table ip6 ambient_redirect"),
+       "missing nft table ip6 ambient_redirect"},
+      {t.zt.ip("-6 rule del pref 20000"), "missing ipv6 rule pref 20000"},
+      {t.zt.ip("-6 route del local default dev lo table 100"),
+       "missing ipv6 route default table 100"},
+      {t.zt.ip("-6 addr del fd00:127::2/126 dev pistioout"),
+       "missing address fd00:127::2/126 on pistioout"},
+  };
+  for (const auto& d : drifts) {
+    INFO("drift: " << d.make);
+    must(d.make);
+    auto r = verify();
+    INFO(r.out);
+    CHECK(r.rc == 1);
+    CHECK(r.out.find(d.expected) != std::string::npos);
+    h.reconcileNow();
+    bool repaired = false;
+    for (int i = 0; i < 600 && !repaired; ++i) {
+      usleep(100 * 1000);
+      repaired = verify().rc == 0;
+    }
+    CHECK(repaired);
+  }
+}
+
 TEST_CASE("ambientctl trace prints the seed's numbered paths from the live kernel",
           "[kernel][agent][ambientctl]") {
   NodeTopology t;
