@@ -100,6 +100,11 @@ int plan(const CtlFlags& f, const Desired& d) {
     return 0;
   }
   if (!d.input) std::puts("# no ztunnel pod is registered: the agent programs nothing yet");
+  if (d.input) {
+    if (auto why = ipv6FailClosedReason(*d.input)) {
+      std::printf("# IPv6 fails closed (enrolled pods' IPv6 TCP dropped): %s\n", why->c_str());
+    }
+  }
   std::fputs(renderPlan(d.node).c_str(), stdout);
   if (d.input) std::fputs(renderPlan(d.ztunnel).c_str(), stdout);
   return 0;
@@ -139,6 +144,14 @@ int verifyAll(const CtlFlags& f, const Desired& d) {
   report["pods"] = podLines;
   if (!f.quiet && !f.json) {
     for (const auto& l : podLines) std::printf("%s\n", l.c_str());
+  }
+  // Not a difference (the kernel holds the fail-closed plan) but what an operator must know.
+  std::optional<std::string> failClosed;
+  if (d.input) failClosed = ipv6FailClosedReason(*d.input);
+  if (failClosed) report["ipv6FailClosed"] = *failClosed;
+  if (failClosed && !f.quiet && !f.json) {
+    std::printf("note: IPv6 fails closed, enrolled pods' IPv6 TCP is dropped: %s\n",
+                failClosed->c_str());
   }
   if (f.json && !f.quiet) {
     report["match"] = differences == 0;

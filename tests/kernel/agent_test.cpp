@@ -521,6 +521,8 @@ TEST_CASE("with --ipv6 off a dual-stack pod is enrolled fail closed and /readyz 
   auto verified = sh(t.node.exec(kAmbientctl + " --state-dir " + h.stateDir() + " verify"));
   INFO(verified.out);
   CHECK(verified.rc == 0);
+  CHECK(verified.out.find("note: IPv6 fails closed, enrolled pods' IPv6 TCP is dropped: IPv6 "
+                          "redirection is off (--ipv6=off)") != std::string::npos);
   // A restart with IPv6 redirection on turns the drop into redirection.
   h.terminate();
   h.extraFlags.clear();
