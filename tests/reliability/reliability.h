@@ -164,6 +164,18 @@ inline std::set<std::string> inboundRoutes(const TestNetns& node, const std::str
   return out;
 }
 
+// Polls `pred` up to `tries` times, 100 ms apart, until it holds. For checks of a settled
+// kernel: a pass applies the nft batch and the routes in separate steps, so a reader between
+// them sees one without the other for a moment.
+template <class Pred>
+bool eventually(Pred pred, int tries = 30) {
+  for (int i = 0; i < tries; ++i) {
+    if (pred()) return true;
+    usleep(100 * 1000);
+  }
+  return false;
+}
+
 // ztunnel's IPv6 address on a dual-stack test node (its IPv4 is kZtunnelIp).
 inline constexpr const char* kZtunnelIp6 = "fd00:10:244:1::3";
 
