@@ -164,6 +164,9 @@ start=$(date +%s)
 repeat_row "agent SIGKILL during enrollment storm" "$T_KILL" \
   "KILLS kills survived, 200 pods per run (100 dual-stack) each enrolled exactly once, diff empty" \
   "$kern" "SIGKILL at random points while 200 pods enroll: each enrolled exactly once"
+# Dual-stack (issue 20): in the next two rows every even pod has an IPv6 address, ztunnel too
+# (corruption: 12 of 24 pods; disk full: 15 of 30 short, 30 of 60 long). Their figures come from
+# the tests and say how many, and whether a start or restart left a pod in one family only.
 catch_row "state file truncated/corrupted" "$T_STATE" \
   "registry truncated or corrupted at random: a clear refusal or a clean start"
 catch_row "disk full while persisting" "$T_DISK" \
