@@ -24,6 +24,15 @@ using Chain = CPtr<nftnl_chain, nftnl_chain_free>;
 using Rule = CPtr<nftnl_rule, nftnl_rule_free>;
 using Set = CPtr<nftnl_set, nftnl_set_free>;
 
+// A GETRULE dump request of `family`, of one table or (nullptr) of all.
+nlmsghdr* ruleDump(char* buf, uint32_t seq, uint16_t family, const char* table) {
+  Rule r(nftnl_rule_alloc());
+  if (table) nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table);
+  auto* nlh = nftnl_rule_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, family, NLM_F_DUMP, seq);
+  nftnl_rule_nlmsg_build_payload(nlh, r.get());
+  return nlh;
+}
+
 std::string hookName(uint32_t hook) {
   switch (hook) {
     case NF_INET_PRE_ROUTING:
@@ -151,27 +160,20 @@ Result<std::optional<NftTableSpec>> NftKernel::observe(NftFamily tableFamily,
       "list chains of nft table " + ref, [&] { spec.chains.clear(); });
   if (!st) return fail(st.error());
 
-  st = request(
-      [&](char* buf, uint32_t seq) {
-        Rule r(nftnl_rule_alloc());
-        nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, name.c_str());
-        auto* nlh = nftnl_rule_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, family, NLM_F_DUMP, seq);
-        nftnl_rule_nlmsg_build_payload(nlh, r.get());
-        return nlh;
-      },
-      [&](const nlmsghdr* m) {
-        Rule r(nftnl_rule_alloc());
-        if (nftnl_rule_nlmsg_parse(m, r.get()) < 0) return;
-        if (name != nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE)) return;
-        std::string chain = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
-        for (auto& c : spec.chains) {
-          if (c.name == chain) c.rules.push_back(liftRule(r.get()));
-        }
-      },
-      "list rules of nft table " + ref,
-      [&] {
-        for (auto& c : spec.chains) c.rules.clear();
-      });
+  st = request([&](char* buf, uint32_t seq) { return ruleDump(buf, seq, family, name.c_str()); },
+               [&](const nlmsghdr* m) {
+                 Rule r(nftnl_rule_alloc());
+                 if (nftnl_rule_nlmsg_parse(m, r.get()) < 0) return;
+                 if (name != nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE)) return;
+                 std::string chain = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
+                 for (auto& c : spec.chains) {
+                   if (c.name == chain) c.rules.push_back(liftRule(r.get()));
+                 }
+               },
+               "list rules of nft table " + ref,
+               [&] {
+                 for (auto& c : spec.chains) c.rules.clear();
+               });
   if (!st) return fail(st.error());
 
   // Each set's name and key family (a 16-byte key holds IPv6 addresses).
@@ -237,21 +239,15 @@ Result<std::optional<NftTableSpec>> NftKernel::observe(NftFamily tableFamily,
 Result<std::vector<ForeignRule>> NftKernel::dumpRules(const std::string& familyName) {
   const uint16_t family = familyName == "inet" ? NFPROTO_INET : NFPROTO_IPV6;
   std::vector<ForeignRule> out;
-  auto st = request(
-      [&](char* buf, uint32_t seq) {
-        Rule r(nftnl_rule_alloc());
-        auto* nlh = nftnl_rule_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, family, NLM_F_DUMP, seq);
-        nftnl_rule_nlmsg_build_payload(nlh, r.get());
-        return nlh;
-      },
-      [&](const nlmsghdr* m) {
-        Rule r(nftnl_rule_alloc());
-        if (nftnl_rule_nlmsg_parse(m, r.get()) < 0) return;
-        out.push_back(ForeignRule{familyName, nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE),
-                                  nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN),
-                                  liftRule(r.get())});
-      },
-      "list the rules of every " + familyName + " nft table", [&] { out.clear(); });
+  auto st = request([&](char* buf, uint32_t seq) { return ruleDump(buf, seq, family, nullptr); },
+                    [&](const nlmsghdr* m) {
+                      Rule r(nftnl_rule_alloc());
+                      if (nftnl_rule_nlmsg_parse(m, r.get()) < 0) return;
+                      out.push_back(ForeignRule{
+                          familyName, nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE),
+                          nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN), liftRule(r.get())});
+                    },
+                    "list the rules of every " + familyName + " nft table", [&] { out.clear(); });
   if (!st) {
     if (st.error().sysErrno == EAFNOSUPPORT) return std::vector<ForeignRule>();
     return fail(st.error());

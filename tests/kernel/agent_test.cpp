@@ -33,6 +33,36 @@ void requireVerified(NodeTopology& t, const AgentHarness& h, const PlanInput& in
   CHECK(zt->empty());
 }
 
+// A drift made on purpose and the words `ambientctl verify` must name it with.
+struct Drift {
+  std::string make;
+  std::string expected;
+};
+
+// Each drift in turn: verify (exit 1, quiet prints nothing) names it, and the agent's full pass
+// (asked for with SIGHUP) repairs it.
+void checkDriftsNamedAndRepaired(NodeTopology& t, AgentHarness& h,
+                                 const std::vector<Drift>& drifts) {
+  std::string ctl = kAmbientctl + " --state-dir " + h.stateDir();
+  auto verify = [&] { return sh(t.node.exec(ctl + " verify")); };
+  for (const auto& d : drifts) {
+    INFO("drift: " << d.make);
+    must(d.make);
+    auto r = verify();
+    INFO(r.out);
+    CHECK(r.rc == 1);
+    CHECK(r.out.find(d.expected) != std::string::npos);
+    CHECK(sh(t.node.exec(ctl + " verify --quiet")).out.empty());
+    h.reconcileNow();
+    bool repaired = false;
+    for (int i = 0; i < 600 && !repaired; ++i) {
+      usleep(100 * 1000);
+      repaired = verify().rc == 0;
+    }
+    CHECK(repaired);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("the agent learns ztunnel and enrolls ambient pods only and keeps state across restarts",
@@ -289,10 +319,6 @@ TEST_CASE("ambientctl verify names each drift and the agent's next pass repairs 
   CHECK(ok.out.find("ok: the kernel matches") != std::string::npos);
 
   std::string kind(tunnelKindName(kernelTunnelKind()));
-  struct Drift {
-    std::string make;
-    std::string expected;
-  };
   std::vector<Drift> drifts = {
       {t.node.ip("route del 10.244.1.10/32 table 100"), "missing route 10.244.1.10/32 table 100"},
       {t.node.ip("rule add pref 104 lookup 100 proto 112"), "extra rule pref 104"},
@@ -304,23 +330,7 @@ TEST_CASE("ambientctl verify names each drift and the agent's next pass repairs 
       {t.node.exec("sysctl -qw net.ipv4.conf.all.rp_filter=1"),
        "different sysctl net.ipv4.conf.all.rp_filter"},
   };
-  for (const auto& d : drifts) {
-    INFO("drift: " << d.make);
-    must(d.make);
-    auto r = verify();
-    INFO(r.out);
-    CHECK(r.rc == 1);
-    CHECK(r.out.find(d.expected) != std::string::npos);
-    CHECK(sh(t.node.exec(ctl + " verify --quiet")).out.empty());
-    // The agent's full pass (asked for with SIGHUP) repairs it.
-    h.reconcileNow();
-    bool repaired = false;
-    for (int i = 0; i < 600 && !repaired; ++i) {
-      usleep(100 * 1000);
-      repaired = verify().rc == 0;
-    }
-    CHECK(repaired);
-  }
+  checkDriftsNamedAndRepaired(t, h, drifts);
 
   auto dump = must(t.node.exec(ctl + " dump"));
   CHECK(dump.find("istioin") != std::string::npos);
@@ -358,10 +368,6 @@ TEST_CASE("ambientctl verify names each IPv6 drift and the agent's next pass rep
   INFO(ok.out);
   REQUIRE(ok.rc == 0);
 
-  struct Drift {
-    std::string make;
-    std::string expected;
-  };
   std::vector<Drift> drifts = {
       {t.node.ip("-6 route del fd00:10:244:1::a/128 table 100"),
        "missing ipv6 route fd00:10:244:1::a/128 table 100"},
@@ -382,21 +388,7 @@ TEST_CASE("ambientctl verify names each IPv6 drift and the agent's next pass rep
       {t.zt.ip("-6 addr del fd00:127::2/126 dev pistioout"),
        "missing address fd00:127::2/126 on pistioout"},
   };
-  for (const auto& d : drifts) {
-    INFO("drift: " << d.make);
-    must(d.make);
-    auto r = verify();
-    INFO(r.out);
-    CHECK(r.rc == 1);
-    CHECK(r.out.find(d.expected) != std::string::npos);
-    h.reconcileNow();
-    bool repaired = false;
-    for (int i = 0; i < 600 && !repaired; ++i) {
-      usleep(100 * 1000);
-      repaired = verify().rc == 0;
-    }
-    CHECK(repaired);
-  }
+  checkDriftsNamedAndRepaired(t, h, drifts);
 }
 
 TEST_CASE("ambientctl trace prints the seed's numbered paths from the live kernel",
