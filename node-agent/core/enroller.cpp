@@ -645,6 +645,11 @@ Result<PlanInput> Enroller::planInput() const {
   return planInputFrom(registry_, config_.runtime, ztunnelBridge_);
 }
 
+Result<NodeMode> Enroller::nodeMode() const {
+  std::lock_guard lock(mu_);
+  return nodeModeFrom(registry_, config_.runtime, ztunnelBridge_);
+}
+
 Status Enroller::readZtunnelBridgeLocked() {
   if (!registry_.ztunnel) return {};
   auto bridge = inspector_.bridgeOf(*registry_.ztunnel);

@@ -84,6 +84,8 @@ class Enroller {
   size_t enrolledCount() const;
   // The desired node and ztunnel plans and their targets, for `verify`.
   Result<PlanInput> planInput() const;
+  // Bridge mode and whether IPv6 is redirected, without walking the pods.
+  Result<NodeMode> nodeMode() const;
 
  private:
   PodReply add(const PodRequest& r);

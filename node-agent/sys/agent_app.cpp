@@ -218,9 +218,9 @@ int runAgent(const AgentFlags& flags) {
   std::mutex rpfilterMu;
   std::string rpfilterFinding;
   auto checkRpfilter = [&] {
-    auto in = enroller.planInput();
+    auto mode = enroller.nodeMode();
     std::string finding;
-    if (in && nodeModeOf(*in).ipv6Redirected) {
+    if (mode && mode->ipv6Redirected) {
       auto found = findStrictIpv6ReversePathFilters(flags.nodeNetns);
       if (!found) {
         logLine(LogLevel::kWarn, "cannot read the node's nft rules for IPv6 reverse-path filters",
