@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "ambientctl/core/ctl_flags.h"
 #include "ambientctl/core/state_report.h"
@@ -101,6 +102,9 @@ int plan(const CtlFlags& f, const Desired& d) {
   }
   if (!d.input) std::puts("# no ztunnel pod is registered: the agent programs nothing yet");
   if (d.input) {
+    if (auto why = ipv4FailClosedReason(*d.input)) {
+      std::printf("# IPv4 fails closed (enrolled pods' IPv4 TCP dropped): %s\n", why->c_str());
+    }
     if (auto why = ipv6FailClosedReason(*d.input)) {
       std::printf("# IPv6 fails closed (enrolled pods' IPv6 TCP dropped): %s\n", why->c_str());
     }
@@ -146,12 +150,15 @@ int verifyAll(const CtlFlags& f, const Desired& d) {
     for (const auto& l : podLines) std::printf("%s\n", l.c_str());
   }
   // Not a difference (the kernel holds the fail-closed plan) but what an operator must know.
-  std::optional<std::string> failClosed;
-  if (d.input) failClosed = ipv6FailClosedReason(*d.input);
-  if (failClosed) report["ipv6FailClosed"] = *failClosed;
-  if (failClosed && !f.quiet && !f.json) {
-    std::printf("note: IPv6 fails closed, enrolled pods' IPv6 TCP is dropped: %s\n",
-                failClosed->c_str());
+  for (auto [reasonOf, name, key] : {std::tuple{&ipv4FailClosedReason, "IPv4", "ipv4FailClosed"},
+                                     std::tuple{&ipv6FailClosedReason, "IPv6", "ipv6FailClosed"}}) {
+    std::optional<std::string> failClosed;
+    if (d.input) failClosed = reasonOf(*d.input);
+    if (failClosed) report[key] = *failClosed;
+    if (failClosed && !f.quiet && !f.json) {
+      std::printf("note: %s fails closed, enrolled pods' %s TCP is dropped: %s\n", name, name,
+                  failClosed->c_str());
+    }
   }
   if (f.json && !f.quiet) {
     report["match"] = differences == 0;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "common/core/constants.h"
 #include "common/core/nft_rules.h"
@@ -36,79 +37,116 @@ bool inTunnelNetwork6(const IpAddress& ip) {
   return false;
 }
 
-Status validate(const PlanInput& in) {
+uint32_t overheadOf(const ZtunnelEndpoint& z) {
+  return z.nodeAddr.isV6() ? kTunnelOverhead6 : kTunnelOverhead;
+}
+
+Status validateZtunnel(const PlanInput& in) {
+  const auto& z = in.ztunnel;
   // The names are valid by type; an empty one (not known) cannot be planned for.
-  if (in.ztunnel.hostVeth.empty())
-    return fail(ErrorCode::kInvalidInput, "ztunnel host veth is unset");
-  if (in.ztunnel.podIfname.empty()) {
-    return fail(ErrorCode::kInvalidInput, "ztunnel pod interface is unset");
-  }
+  if (z.hostVeth.empty()) return fail(ErrorCode::kInvalidInput, "ztunnel host veth is unset");
+  if (z.podIfname.empty()) return fail(ErrorCode::kInvalidInput, "ztunnel pod interface is unset");
   if (in.tunnelPort == 0) return fail(ErrorCode::kInvalidInput, "tunnel UDP port 0 is invalid");
-  if (in.ztunnel.podIp.value == 0) {
+  if (z.podIp && z.podIp->value == 0) {
     return fail(ErrorCode::kInvalidInput, "ztunnel pod IP is unset (0.0.0.0)");
   }
-  uint32_t mtu = in.tunnelMtu ? in.tunnelMtu : in.ztunnel.lowerMtu - kTunnelOverhead;
-  if (in.tunnelMtu == 0 && in.ztunnel.lowerMtu < 68 + kTunnelOverhead) {
-    return fail(ErrorCode::kInvalidInput, "lower device MTU " +
-                                              std::to_string(in.ztunnel.lowerMtu) +
+  if (!z.podIp && !z.podIp6) return fail(ErrorCode::kInvalidInput, "ztunnel pod has no address");
+  if (z.podIp6) {
+    if (auto s = checkRedirectableIp6(*z.podIp6, "ztunnel pod IPv6 address"); !s) return s;
+  }
+  // The underlay: the tunnels ride on nodeAddr's family, between it and ztunnel's own address
+  // of that family.
+  if (!z.underlayIp()) {
+    return fail(ErrorCode::kInvalidInput,
+                "ztunnel's gateway " + z.nodeAddr.str() + " is " +
+                    (z.nodeAddr.isV4() ? "IPv4" : "IPv6") +
+                    " but the ztunnel pod has no address of that family for the tunnels");
+  }
+  if (z.nodeAddr.isV6()) {
+    if (auto s = checkRedirectableIp6(z.nodeAddr, "ztunnel's IPv6 gateway (the tunnels' remote)");
+        !s) {
+      return s;
+    }
+  } else if (z.nodeAddr.v4()->value == 0) {
+    return fail(ErrorCode::kInvalidInput, "ztunnel's gateway is unset (0.0.0.0)");
+  }
+  const uint32_t overhead = overheadOf(z);
+  uint32_t mtu = in.tunnelMtu ? in.tunnelMtu : z.lowerMtu - overhead;
+  if (in.tunnelMtu == 0 && z.lowerMtu < 68 + overhead) {
+    return fail(ErrorCode::kInvalidInput, "lower device MTU " + std::to_string(z.lowerMtu) +
                                               " leaves no room for the tunnel overhead");
   }
   if (mtu < 68 || mtu > 65535) {
     return fail(ErrorCode::kInvalidInput, "tunnel MTU " + std::to_string(mtu) + " is out of range");
   }
-  if (const auto& b = in.ztunnel.bridge) {
+  if (const auto& b = z.bridge) {
     if (b->bridge.empty()) return fail(ErrorCode::kInvalidInput, "ztunnel's bridge name is unset");
+    if (!z.podIp) {
+      return fail(ErrorCode::kInvalidInput, "ztunnel's veth is a port of bridge " +
+                                                b->bridge.str() +
+                                                " and the ztunnel pod has no IPv4 address: "
+                                                "bridge mode redirects IPv4 only");
+    }
     if (b->subnet.len == 0 || b->subnet.len > 30) {
       return fail(ErrorCode::kInvalidInput, "bridge " + b->bridge.str() + " subnet " +
                                                 b->subnet.str() + " is no pod network (/1 to /30)");
     }
     uint32_t mask = ~uint32_t{0} << (32 - b->subnet.len);
-    if ((in.ztunnel.podIp.value & mask) != (b->subnet.addr.value & mask)) {
-      return fail(ErrorCode::kInvalidInput, "ztunnel pod IP " + in.ztunnel.podIp.str() +
+    if ((z.podIp->value & mask) != (b->subnet.addr.value & mask)) {
+      return fail(ErrorCode::kInvalidInput, "ztunnel pod IP " + z.podIp->str() +
                                                 " is outside its bridge " + b->bridge.str() +
                                                 "'s subnet " + b->subnet.str());
     }
   }
-  const auto& zt6 = in.ztunnel.podIp6;
-  if (zt6) {
-    if (auto s = checkRedirectableIp6(*zt6, "ztunnel pod IPv6 address"); !s) return s;
-  }
+  return {};
+}
+
+Status validate(const PlanInput& in) {
+  if (auto s = validateZtunnel(in); !s) return s;
+  const auto& z = in.ztunnel;
   std::set<IpAddress> seen6;
-  for (const auto& pod : in.pods) {
-    if (!pod.ip6) continue;
-    const std::string what = "pod " + pod.ip.str() + "'s IPv6 address";
-    if (auto s = checkRedirectableIp6(*pod.ip6, what); !s) return s;
-    if (zt6 && *pod.ip6 == *zt6) {
-      return fail(ErrorCode::kInvalidInput,
-                  what + " " + pod.ip6->str() + " is the ztunnel pod's; ztunnel is never enrolled");
-    }
-    if (!seen6.insert(*pod.ip6).second) {
-      return fail(ErrorCode::kInvalidInput, what + " " + pod.ip6->str() + " is enrolled twice");
-    }
-  }
   std::set<Ipv4> seen;
   for (const auto& pod : in.pods) {
-    if (pod.hostVeth.empty()) {
-      return fail(ErrorCode::kInvalidInput, "host veth of pod " + pod.ip.str() + " is unset");
-    }
-    if (pod.ip == in.ztunnel.podIp) {
+    if (!pod.ip && !pod.ip6) {
       return fail(ErrorCode::kInvalidInput,
-                  "pod IP " + pod.ip.str() + " is the ztunnel pod's IP; ztunnel is never enrolled");
+                  "pod on host veth " + pod.hostVeth.str() + " has no address to redirect");
     }
-    if (!seen.insert(pod.ip).second) {
-      return fail(ErrorCode::kInvalidInput, "pod IP " + pod.ip.str() + " is enrolled twice");
+    if (pod.hostVeth.empty()) {
+      return fail(ErrorCode::kInvalidInput, "host veth of pod " + pod.label() + " is unset");
+    }
+    if (pod.ip6) {
+      const std::string what = "pod " + pod.label() + "'s IPv6 address";
+      if (auto s = checkRedirectableIp6(*pod.ip6, what); !s) return s;
+      if (z.podIp6 && *pod.ip6 == *z.podIp6) {
+        return fail(
+            ErrorCode::kInvalidInput,
+            what + " " + pod.ip6->str() + " is the ztunnel pod's; ztunnel is never enrolled");
+      }
+      if (!seen6.insert(*pod.ip6).second) {
+        return fail(ErrorCode::kInvalidInput, what + " " + pod.ip6->str() + " is enrolled twice");
+      }
+    }
+    if (pod.ip) {
+      if (pod.ip == z.podIp) {
+        return fail(
+            ErrorCode::kInvalidInput,
+            "pod IP " + pod.ip->str() + " is the ztunnel pod's IP; ztunnel is never enrolled");
+      }
+      if (!seen.insert(*pod.ip).second) {
+        return fail(ErrorCode::kInvalidInput, "pod IP " + pod.ip->str() + " is enrolled twice");
+      }
     }
   }
   return {};
 }
 
 uint32_t tunnelMtu(const PlanInput& in) {
-  return in.tunnelMtu ? in.tunnelMtu : in.ztunnel.lowerMtu - kTunnelOverhead;
+  return in.tunnelMtu ? in.tunnelMtu : in.ztunnel.lowerMtu - overheadOf(in.ztunnel);
 }
 
-RouteSpec podRoute(const EnrolledPod& pod) {
+RouteSpec podRoute(Ipv4 ip) {
   return RouteSpec{.table = kTableInbound,
-                   .dst = hostOf(pod.ip),
+                   .dst = hostOf(ip),
                    .via = ipOf(kInboundPodIp),
                    .dev = std::string(kInboundTunnel)};
 }
@@ -130,9 +168,9 @@ std::string ztunnelDevice(const ZtunnelEndpoint& z) {
   return z.bridge ? z.bridge->bridge.str() : z.hostVeth.str();
 }
 
-RouteSpec ztunnelHostRoute(uint32_t table, const ZtunnelEndpoint& z) {
+RouteSpec ztunnelHostRoute(uint32_t table, const ZtunnelEndpoint& z, Ipv4 ztIp) {
   return RouteSpec{
-      .table = table, .dst = hostOf(z.podIp), .dev = ztunnelDevice(z), .scope = RouteScope::kLink};
+      .table = table, .dst = hostOf(ztIp), .dev = ztunnelDevice(z), .scope = RouteScope::kLink};
 }
 
 // The rules of the node namespace, for `family`: the same priorities, marks and tables in both.
@@ -167,6 +205,61 @@ std::vector<RuleSpec> nodeRules(IpAddress::Family family) {
 // can redirect IPv6.
 bool redirectsIpv6(const PlanInput& in) {
   return in.ztunnel.podIp6 && !in.ztunnel.bridge && !in.ipv6Unavailable;
+}
+
+// IPv4 redirected on this node: ztunnel has an IPv4 address.
+bool redirectsIpv4(const PlanInput& in) {
+  return in.ztunnel.podIp.has_value();
+}
+
+std::vector<IpAddress> podIpv4Members(const std::vector<EnrolledPod>& pods) {
+  std::vector<IpAddress> members;
+  for (const auto& pod : pods) {
+    if (pod.ip) members.push_back(IpAddress::fromV4(*pod.ip));
+  }
+  std::sort(members.begin(), members.end());
+  return members;
+}
+
+// IPv4 redirection on a node whose ztunnel has an IPv4 address (docs/DESIGN.md sections 3-4).
+void addNodeIpv4(NetnsPlan& p, const PlanInput& in, Ipv4 ztIp,
+                 const std::vector<EnrolledPod>& pods) {
+  const auto& z = in.ztunnel;
+  for (const auto& pod : pods) {
+    if (pod.ip) p.routes.push_back(podRoute(*pod.ip));
+  }
+  p.routes.push_back(ztunnelHostRoute(kTableInbound, z, ztIp));
+  p.routes.push_back(RouteSpec{.table = kTableOutbound,
+                               .dst = IpPrefix::any(IpAddress::Family::kV4),
+                               .via = ipOf(kOutboundPodIp),
+                               .dev = std::string(kOutboundTunnel)});
+  p.routes.push_back(ztunnelHostRoute(kTableOutbound, z, ztIp));
+  p.routes.push_back(RouteSpec{.table = kTableProxyReturn,
+                               .dst = IpPrefix::any(IpAddress::Family::kV4),
+                               .via = IpAddress::fromV4(ztIp),
+                               .dev = ztunnelDevice(z),
+                               .onlink = true});
+  p.routes.push_back(ztunnelHostRoute(kTableProxyReturn, z, ztIp));
+
+  auto rules = nodeRules(IpAddress::Family::kV4);
+  p.rules.insert(p.rules.end(), rules.begin(), rules.end());
+
+  // rp_filter: the kernel applies max(conf.all, conf.<dev>), so `all` must be 0 too. In bridge
+  // mode the check runs on the bridge. An enrolled pod's own veth keeps its entry on a bridge
+  // as well (no effect on a port, restored at release) so that a pod's change is one shape.
+  p.sysctls.push_back({confKey("all", "rp_filter"), "0"});
+  for (const auto& dev :
+       {std::string(kInboundTunnel), std::string(kOutboundTunnel), ztunnelDevice(z)}) {
+    p.sysctls.push_back({confKey(dev, "rp_filter"), "0"});
+    p.sysctls.push_back({confKey(dev, "accept_local"), "1"});
+  }
+  for (const auto& pod : pods) {
+    if (pod.ip) p.sysctls.push_back(podVethSysctl(pod));
+  }
+
+  std::vector<IpAddress> members = podIpv4Members(pods);
+  if (z.bridge) p.bridgeNft = nodeBridgeTable(z, *z.bridge, members);
+  p.nft = nodeNftTable(z, IpAddress::fromV4(ztIp), in.tunnelPort, std::move(members));
 }
 
 std::vector<IpAddress> podIpv6Members(const std::vector<EnrolledPod>& pods) {
@@ -221,8 +314,31 @@ std::optional<std::string> ipv6FailClosedReason(const PlanInput& in) {
   return "the ztunnel pod has no IPv6 address";
 }
 
+std::optional<std::string> ipv4FailClosedReason(const PlanInput& in) {
+  if (redirectsIpv4(in)) return std::nullopt;
+  if (std::none_of(in.pods.begin(), in.pods.end(), [](auto& p) { return p.ip.has_value(); })) {
+    return std::nullopt;
+  }
+  return "the ztunnel pod has no IPv4 address";
+}
+
 NodeMode nodeModeOf(const PlanInput& in) {
-  return NodeMode{.bridge = in.ztunnel.bridge.has_value(), .ipv6Redirected = redirectsIpv6(in)};
+  return NodeMode{.bridge = in.ztunnel.bridge.has_value(),
+                  .ipv4Redirected = redirectsIpv4(in),
+                  .ipv6Redirected = redirectsIpv6(in)};
+}
+
+std::optional<IpAddress> ZtunnelEndpoint::underlayIp() const {
+  if (nodeAddr.isV4()) {
+    if (podIp) return IpAddress::fromV4(*podIp);
+    return std::nullopt;
+  }
+  return podIp6;
+}
+
+std::string EnrolledPod::label() const {
+  if (ip) return ip->str();
+  return ip6 ? ip6->str() : "(no address)";
 }
 
 Result<TunnelMode> parseTunnelMode(std::string_view text) {
@@ -251,50 +367,27 @@ Result<NetnsPlan> computeNodePlan(const PlanInput& in) {
   NetnsPlan p;
   p.role = NetnsRole::kNode;
   uint32_t mtu = tunnelMtu(in);
+  const IpAddress remote = *z.underlayIp();
   p.tunnels = {
-      {std::string(kInboundTunnel), in.tunnelKind, kInboundVni, z.podIp, in.tunnelPort, mtu},
-      {std::string(kOutboundTunnel), in.tunnelKind, kOutboundVni, z.podIp, in.tunnelPort, mtu},
+      {std::string(kInboundTunnel), in.tunnelKind, kInboundVni, remote, in.tunnelPort, mtu},
+      {std::string(kOutboundTunnel), in.tunnelKind, kOutboundVni, remote, in.tunnelPort, mtu},
   };
+  // The tunnels' inner IPv4 network stays on an IPv6-only node: the devices are the same.
   p.addresses = {{std::string(kInboundTunnel), prefixOf(kInboundNodeAddr)},
                  {std::string(kOutboundTunnel), prefixOf(kOutboundNodeAddr)}};
 
   std::vector<EnrolledPod> pods = in.pods;
-  std::sort(pods.begin(), pods.end(), [](auto& a, auto& b) { return a.ip < b.ip; });
-  for (const auto& pod : pods) p.routes.push_back(podRoute(pod));
-  p.routes.push_back(ztunnelHostRoute(kTableInbound, z));
-  p.routes.push_back(RouteSpec{.table = kTableOutbound,
-                               .dst = IpPrefix::any(IpAddress::Family::kV4),
-                               .via = ipOf(kOutboundPodIp),
-                               .dev = std::string(kOutboundTunnel)});
-  p.routes.push_back(ztunnelHostRoute(kTableOutbound, z));
-  p.routes.push_back(RouteSpec{.table = kTableProxyReturn,
-                               .dst = IpPrefix::any(IpAddress::Family::kV4),
-                               .via = IpAddress::fromV4(z.podIp),
-                               .dev = ztunnelDevice(z),
-                               .onlink = true});
-  p.routes.push_back(ztunnelHostRoute(kTableProxyReturn, z));
-
-  p.rules = nodeRules(IpAddress::Family::kV4);
-
-  // rp_filter: the kernel applies max(conf.all, conf.<dev>), so `all` must be 0 too. In bridge
-  // mode the check runs on the bridge. An enrolled pod's own veth keeps its entry on a bridge
-  // as well (no effect on a port, restored at release) so that a pod's change is one shape.
-  p.sysctls.push_back({confKey("all", "rp_filter"), "0"});
-  for (const auto& dev :
-       {std::string(kInboundTunnel), std::string(kOutboundTunnel), ztunnelDevice(z)}) {
-    p.sysctls.push_back({confKey(dev, "rp_filter"), "0"});
-    p.sysctls.push_back({confKey(dev, "accept_local"), "1"});
+  std::sort(pods.begin(), pods.end(),
+            [](auto& a, auto& b) { return std::tie(a.ip, a.ip6) < std::tie(b.ip, b.ip6); });
+  if (z.podIp) {
+    addNodeIpv4(p, in, *z.podIp, pods);
+  } else if (ipv4FailClosedReason(in)) {
+    p.nft = nodeFailClosedTable(IpAddress::Family::kV4, podIpv4Members(pods));
   }
-  for (const auto& pod : pods) p.sysctls.push_back(podVethSysctl(pod));
-
-  std::vector<IpAddress> members;
-  for (const auto& pod : pods) members.push_back(IpAddress::fromV4(pod.ip));
-  if (z.bridge) p.bridgeNft = nodeBridgeTable(z, *z.bridge, members);
-  p.nft = nodeNftTable(z, IpAddress::fromV4(z.podIp), in.tunnelPort, std::move(members));
   if (redirectsIpv6(in)) {
     addNodeIpv6(p, z, *z.podIp6, pods, in.tunnelPort);
   } else if (ipv6FailClosedReason(in)) {
-    p.nft6 = nodeFailClosedTable(podIpv6Members(pods));
+    p.nft6 = nodeFailClosedTable(IpAddress::Family::kV6, podIpv6Members(pods));
   }
   return p;
 }
@@ -312,30 +405,32 @@ Result<NetnsPlan> computeZtunnelPlan(const PlanInput& in) {
   };
   p.addresses = {{std::string(kPodInboundTunnel), prefixOf(kInboundPodAddr)},
                  {std::string(kPodOutboundTunnel), prefixOf(kOutboundPodAddr)}};
-  p.routes = {RouteSpec{.table = kPodTableLocal,
-                        .type = RouteType::kLocal,
-                        .dst = IpPrefix::any(IpAddress::Family::kV4),
-                        .dev = "lo",
-                        .scope = RouteScope::kHost}};
-  p.rules = {
-      {.priority = kPodPrioTproxy,
-       .fwmark = kMarkTproxy,
-       .fwmask = kMarkPodMask,
-       .table = kPodTableLocal},
-      {.priority = kPodPrioReturn,
-       .fwmark = kMarkPodReturn,
-       .fwmask = kMarkPodMask,
-       .table = kPodTableLocal},
-  };
-  p.sysctls.push_back({confKey("all", "rp_filter"), "0"});
-  for (const auto& dev :
-       {std::string(kPodInboundTunnel), std::string(kPodOutboundTunnel), z.podIfname.str()}) {
-    p.sysctls.push_back({confKey(dev, "rp_filter"), "0"});
+  if (z.podIp) {
+    p.routes = {RouteSpec{.table = kPodTableLocal,
+                          .type = RouteType::kLocal,
+                          .dst = IpPrefix::any(IpAddress::Family::kV4),
+                          .dev = "lo",
+                          .scope = RouteScope::kHost}};
+    p.rules = {
+        {.priority = kPodPrioTproxy,
+         .fwmark = kMarkTproxy,
+         .fwmask = kMarkPodMask,
+         .table = kPodTableLocal},
+        {.priority = kPodPrioReturn,
+         .fwmark = kMarkPodReturn,
+         .fwmask = kMarkPodMask,
+         .table = kPodTableLocal},
+    };
+    p.sysctls.push_back({confKey("all", "rp_filter"), "0"});
+    for (const auto& dev :
+         {std::string(kPodInboundTunnel), std::string(kPodOutboundTunnel), z.podIfname.str()}) {
+      p.sysctls.push_back({confKey(dev, "rp_filter"), "0"});
+    }
+    for (const auto& dev : {std::string(kPodInboundTunnel), std::string(kPodOutboundTunnel)}) {
+      p.sysctls.push_back({confKey(dev, "accept_local"), "1"});
+    }
+    p.nft = ztunnelNftTable(z, IpAddress::fromV4(*z.podIp));
   }
-  for (const auto& dev : {std::string(kPodInboundTunnel), std::string(kPodOutboundTunnel)}) {
-    p.sysctls.push_back({confKey(dev, "accept_local"), "1"});
-  }
-  p.nft = ztunnelNftTable(z, IpAddress::fromV4(z.podIp));
   if (redirectsIpv6(in)) {
     const auto v6 = IpAddress::Family::kV6;
     p.addresses.push_back({std::string(kPodInboundTunnel), prefixOf(kInboundPodAddr6)});
@@ -380,36 +475,45 @@ std::string podVethSysctlKey(const IfName& hostVeth) {
   return confKey(hostVeth.view(), "rp_filter");
 }
 
+bool podChangeNeedsFullPass(const EnrolledPod& pod, const NodeMode& mode) {
+  return (pod.ip && !mode.ipv4Redirected) || (pod.ip6 && !mode.ipv6Redirected);
+}
+
 ChangeSet computePodChange(const EnrolledPod& pod, bool enroll,
-                           const std::optional<std::string>& vethOriginal, bool bridgeMode) {
+                           const std::optional<std::string>& vethOriginal, const NodeMode& mode) {
   ChangeSet cs;
   cs.role = NetnsRole::kNode;
-  const IpAddress ip = IpAddress::fromV4(pod.ip);
-  NftElements element{NftFamily::kIp, std::string(kNftTable), std::string(kNftPodSet), {ip}};
-  NftElements bridgeElement{
-      NftFamily::kBridge, std::string(kNftBridgeTable), std::string(kNftPodSet), {ip}};
-  std::optional<NftElements> element6;
+  std::optional<NftElements> element, bridgeElement, element6;
+  std::optional<SysctlSpec> sysctl;
+  if (pod.ip) {
+    const IpAddress ip = IpAddress::fromV4(*pod.ip);
+    element = NftElements{NftFamily::kIp, std::string(kNftTable), std::string(kNftPodSet), {ip}};
+    if (mode.bridge) {
+      bridgeElement = NftElements{
+          NftFamily::kBridge, std::string(kNftBridgeTable), std::string(kNftPodSet), {ip}};
+    }
+    sysctl = podVethSysctl(pod);
+  }
   if (pod.ip6) {
     element6 =
         NftElements{NftFamily::kIp6, std::string(kNftTable), std::string(kNftPodSet), {*pod.ip6}};
   }
-  SysctlSpec sysctl = podVethSysctl(pod);
+  auto add = [&](ChangeKind kind, const auto& spec) { cs.changes.push_back({kind, spec}); };
   if (enroll) {
-    cs.changes.push_back({ChangeKind::kCreate, podRoute(pod)});
-    if (pod.ip6) cs.changes.push_back({ChangeKind::kCreate, podRoute6(*pod.ip6)});
-    cs.changes.push_back({vethOriginal ? ChangeKind::kUpdate : ChangeKind::kCreate, sysctl});
+    if (pod.ip) add(ChangeKind::kCreate, podRoute(*pod.ip));
+    if (pod.ip6) add(ChangeKind::kCreate, podRoute6(*pod.ip6));
+    if (sysctl) add(vethOriginal ? ChangeKind::kUpdate : ChangeKind::kCreate, *sysctl);
     // The bridge first: a frame handed up then finds the IP-layer rules ready for it.
-    if (bridgeMode) cs.changes.push_back({ChangeKind::kCreate, bridgeElement});
-    cs.changes.push_back({ChangeKind::kCreate, element});
-    if (element6) cs.changes.push_back({ChangeKind::kCreate, *element6});
+    if (bridgeElement) add(ChangeKind::kCreate, *bridgeElement);
+    if (element) add(ChangeKind::kCreate, *element);
+    if (element6) add(ChangeKind::kCreate, *element6);
   } else {
-    cs.changes.push_back({ChangeKind::kDelete, element});
-    if (bridgeMode) cs.changes.push_back({ChangeKind::kDelete, bridgeElement});
-    if (element6) cs.changes.push_back({ChangeKind::kDelete, *element6});
-    cs.changes.push_back({ChangeKind::kDelete, podRoute(pod)});
-    if (pod.ip6) cs.changes.push_back({ChangeKind::kDelete, podRoute6(*pod.ip6)});
-    if (vethOriginal)
-      cs.changes.push_back({ChangeKind::kDelete, SysctlSpec{sysctl.key, *vethOriginal}});
+    if (element) add(ChangeKind::kDelete, *element);
+    if (bridgeElement) add(ChangeKind::kDelete, *bridgeElement);
+    if (element6) add(ChangeKind::kDelete, *element6);
+    if (pod.ip) add(ChangeKind::kDelete, podRoute(*pod.ip));
+    if (pod.ip6) add(ChangeKind::kDelete, podRoute6(*pod.ip6));
+    if (sysctl && vethOriginal) add(ChangeKind::kDelete, SysctlSpec{sysctl->key, *vethOriginal});
   }
   return cs;
 }

@@ -35,22 +35,33 @@ struct BridgeAttachment {
 
 // Where the ztunnel pod is, as seen from the node.
 struct ZtunnelEndpoint {
-  Ipv4 podIp;       // the ztunnel pod's IP (tunnel remote on the node side)
-  IfName hostVeth;  // the node end of the ztunnel pod's veth
-  Ipv4 nodeAddr;    // the node's address on that link (tunnel remote in the pod)
+  std::optional<Ipv4> podIp;  // the ztunnel pod's IPv4 address (nullopt on IPv6-only nodes)
+  IfName hostVeth;            // the node end of the ztunnel pod's veth
+  // The node's address on that link: the ztunnel pod's gateway, and the tunnels' remote in the
+  // pod. Its family is the underlay's: the tunnels ride on IPv4 when it is IPv4, on IPv6 when it
+  // is IPv6 (IPv6-only nodes); the ztunnel pod needs an address of that family (underlayIp).
+  IpAddress nodeAddr;
   IfName podIfname = "eth0";
   uint32_t lowerMtu = 1500;  // MTU of the link the tunnels ride on
   // Set when hostVeth is a bridge port: the node plan is then in bridge mode (docs/DESIGN.md,
-  // "Pods on a Linux bridge"). Enrolled pods are then on the same bridge or routed.
+  // "Pods on a Linux bridge"). Enrolled pods are then on the same bridge or routed. IPv4 only.
   std::optional<BridgeAttachment> bridge;
-  // The ztunnel pod's IPv6 address on a dual-stack node: IPv6 is then redirected as well.
+  // The ztunnel pod's IPv6 address (dual-stack and IPv6-only nodes): IPv6 is then redirected.
   std::optional<IpAddress> podIp6;
+
+  // The tunnels' remote on the node side: the ztunnel pod's address in nodeAddr's family
+  // (nullopt when it has none: the plan refuses such an input).
+  std::optional<IpAddress> underlayIp() const;
 };
 
+// An enrolled pod has an IPv4 address, an IPv6 address or both.
 struct EnrolledPod {
-  Ipv4 ip;
-  IfName hostVeth;               // node end of the pod's veth (its rp_filter is turned off)
-  std::optional<IpAddress> ip6;  // its IPv6 address (dual-stack; needs ZtunnelEndpoint::podIp6)
+  std::optional<Ipv4> ip;
+  IfName hostVeth;               // node end of the pod's veth (its IPv4 rp_filter is turned off)
+  std::optional<IpAddress> ip6;  // its IPv6 address (redirected when ZtunnelEndpoint::podIp6)
+
+  // The pod in messages: its IPv4 address, else its IPv6 address.
+  std::string label() const;
 };
 
 struct PlanInput {
@@ -69,6 +80,9 @@ struct PlanInput {
 // ztunnel's veth is a bridge port (bridge mode redirects IPv4 only), or ztunnel's pod has no
 // IPv6 address. nullopt when IPv6 is redirected or no enrolled pod has an IPv6 address.
 std::optional<std::string> ipv6FailClosedReason(const PlanInput& in);
+// The same for IPv4: the ztunnel pod has no IPv4 address (an IPv6-only ztunnel) while an
+// enrolled pod has one.
+std::optional<std::string> ipv4FailClosedReason(const PlanInput& in);
 
 Result<NetnsPlan> computeNodePlan(const PlanInput& in);
 Result<NetnsPlan> computeZtunnelPlan(const PlanInput& in);
@@ -78,19 +92,22 @@ NetnsPlan emptyPlan(NetnsRole role);
 // How the node plan treats every pod alike.
 struct NodeMode {
   bool bridge = false;          // ztunnel's veth is a bridge port: the bridge table has the pod
+  bool ipv4Redirected = true;   // enrolled pods' IPv4 is redirected (else fail closed)
   bool ipv6Redirected = false;  // enrolled pods' IPv6 is redirected (else fail closed)
   bool operator==(const NodeMode&) const = default;
 };
 NodeMode nodeModeOf(const PlanInput& in);
 
 // The node changes that enroll or release one pod, and nothing else: its routes in table 100,
-// its set elements (in the bridge table too when `bridgeMode`: ztunnel is on a bridge), its
-// host veth's rp_filter. `vethOriginal` is the recorded original of that sysctl, if any. Equal
-// to diff(planAfter, planBefore) when only this pod changed (a tested property), at O(1)
-// instead of O(pods). A pod with IPv6 on a node whose IPv6 is fail closed is not such a change
-// (the fail-closed table comes and goes with its members): the caller takes a full pass.
+// its set elements (in the bridge table too in bridge mode), and for an IPv4 pod its host
+// veth's rp_filter. `vethOriginal` is the recorded original of that sysctl, if any. Equal to
+// diff(planAfter, planBefore) when only this pod changed (a tested property), at O(1) instead of
+// O(pods). A pod with an address of a family that is fail closed on this node is not such a
+// change (the fail-closed table comes and goes with its members): the caller takes a full pass
+// (podChangeNeedsFullPass).
 ChangeSet computePodChange(const EnrolledPod& pod, bool enroll,
-                           const std::optional<std::string>& vethOriginal, bool bridgeMode);
+                           const std::optional<std::string>& vethOriginal, const NodeMode& mode);
+bool podChangeNeedsFullPass(const EnrolledPod& pod, const NodeMode& mode);
 
 // An IPv6 address the engine can redirect: global or unique-local unicast, not IPv4-mapped,
 // not inside the tunnels' /126s. `what` names it in the error (kInvalidInput).

@@ -17,6 +17,8 @@ inline constexpr uint32_t kOutboundVni = 1001;
 inline constexpr uint16_t kDefaultTunnelPort = 6081;
 // Outer IPv4 (20) + UDP (8) + geneve/vxlan header (8) + inner Ethernet (14).
 inline constexpr uint32_t kTunnelOverhead = 50;
+// The same over an IPv6 underlay (IPv6-only nodes): the outer header is 40 bytes.
+inline constexpr uint32_t kTunnelOverhead6 = 70;
 
 // Tunnel addresses (/30 each): node end .1, ztunnel end .2.
 inline constexpr std::string_view kInboundNodeAddr = "192.168.126.1/30";

@@ -92,11 +92,9 @@ NftTableSpec nodeNftTable(const ZtunnelEndpoint& z, const IpAddress& ztunnelIp, 
   return t;
 }
 
-NftTableSpec nodeFailClosedTable(std::vector<IpAddress> enrolledPods) {
+NftTableSpec nodeFailClosedTable(IpAddress::Family family, std::vector<IpAddress> enrolledPods) {
   std::sort(enrolledPods.begin(), enrolledPods.end());
   enrolledPods.erase(std::unique(enrolledPods.begin(), enrolledPods.end()), enrolledPods.end());
-  const auto family = enrolledPods.empty() || enrolledPods.front().isV6() ? IpAddress::Family::kV6
-                                                                          : IpAddress::Family::kV4;
   NftTableSpec t;
   t.family = family == IpAddress::Family::kV6 ? NftFamily::kIp6 : NftFamily::kIp;
   t.name = std::string(kNftTable);
@@ -126,13 +124,13 @@ NftTableSpec nodeBridgeTable(const ZtunnelEndpoint& z, const BridgeAttachment& b
   std::vector<NftRule> steps = {
       B().iifname(port)
           .etherTypeIp()
-          .saddr(z.podIp, true)
+          .saddr(*z.podIp, true)
           .setMark(kMarkProxySpoof, kMarkProxySpoof)
           .counter()
           .done(),
       B().iifname(port)
           .etherTypeIp()
-          .saddr(z.podIp)
+          .saddr(*z.podIp)
           .setMark(kMarkConnSkip, kMarkConnSkip)
           .counter()
           .done(),

@@ -19,8 +19,8 @@ NftTableSpec nodeNftTable(const ZtunnelEndpoint& ztunnel, const IpAddress& ztunn
 NftTableSpec nodeBridgeTable(const ZtunnelEndpoint& ztunnel, const BridgeAttachment& bridge,
                              std::vector<IpAddress> enrolledPods);
 // The node's table of a family it cannot redirect while enrolled pods have addresses of it
-// (ipv6FailClosedReason): their TCP in either direction is dropped, never let through.
-NftTableSpec nodeFailClosedTable(std::vector<IpAddress> enrolledPods);
+// (ipv4FailClosedReason, ipv6FailClosedReason): their TCP in either direction is dropped.
+NftTableSpec nodeFailClosedTable(IpAddress::Family family, std::vector<IpAddress> enrolledPods);
 // The ztunnel pod's TPROXY table of the family of `ztunnelIp` (its own address of that family).
 NftTableSpec ztunnelNftTable(const ZtunnelEndpoint& ztunnel, const IpAddress& ztunnelIp);
 

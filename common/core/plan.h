@@ -22,7 +22,7 @@ struct TunnelSpec {
   std::string name;
   TunnelKind kind = TunnelKind::kGeneve;
   uint32_t vni = 0;
-  Ipv4 remote;
+  IpAddress remote;  // the other end: its family is the underlay's (IPv6 on IPv6-only nodes)
   uint16_t port = 0;
   uint32_t mtu = 0;
   bool up = true;

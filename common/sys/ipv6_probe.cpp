@@ -39,7 +39,7 @@ class NoLedger : public SysctlLedger {
 NetnsPlan ipv6ProbePlan() {
   PlanInput in;
   in.ztunnel.podIp = *Ipv4::parse("192.0.2.2");
-  in.ztunnel.nodeAddr = *Ipv4::parse("192.0.2.1");
+  in.ztunnel.nodeAddr = IpAddress("192.0.2.1");
   in.ztunnel.hostVeth = "ambprobe0";
   in.ztunnel.podIp6 = IpAddress("2001:db8::2");
   NetnsPlan full = computeZtunnelPlan(in).value();  // fixed valid input: a failure is a bug

@@ -200,7 +200,7 @@ Result<TunnelChoice> chooseTunnelKind(TunnelMode mode) {
       return;
     }
     TunnelSpec probe{
-        "ambprobe0", TunnelKind::kGeneve, 1, *Ipv4::parse("192.0.2.1"), kDefaultTunnelPort, 1450};
+        "ambprobe0", TunnelKind::kGeneve, 1, IpAddress("192.0.2.1"), kDefaultTunnelPort, 1450};
     auto geneve = rtnl->tunnel(ChangeKind::kCreate, probe);
     if (geneve) {
       out = TunnelChoice{TunnelKind::kGeneve, false, ""};

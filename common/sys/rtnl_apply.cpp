@@ -130,7 +130,7 @@ Status Rtnl::tunnel(ChangeKind kind, const TunnelSpec& t) {
   }
   Link l(t.kind == TunnelKind::kGeneve ? rtnl_link_geneve_alloc() : rtnl_link_vxlan_alloc());
   if (!l) return fail(ErrorCode::kInternal, "out of memory building " + what);
-  Addr remote = nlAddr(IpAddress::fromV4(t.remote), 32);
+  Addr remote = nlAddr(t.remote, IpPrefix::host(t.remote).len);
   rtnl_link_set_name(l.get(), t.name.c_str());
   rtnl_link_set_mtu(l.get(), t.mtu);
   if (t.up) rtnl_link_set_flags(l.get(), IFF_UP);

@@ -48,11 +48,6 @@ std::optional<IpAddress> addressOf(nl_addr* a) {
   return std::nullopt;
 }
 
-Ipv4 ipv4Of(nl_addr* a) {
-  auto ip = addressOf(a);
-  return ip && ip->v4() ? *ip->v4() : Ipv4{};
-}
-
 IpAddress::Family familyOf(int af) {
   return af == AF_INET6 ? IpAddress::Family::kV6 : IpAddress::Family::kV4;
 }
@@ -95,7 +90,7 @@ std::optional<TunnelSpec> readTunnel(rtnl_link* l) {
     return t;
   }
   Addr owner(remote);
-  t.remote = ipv4Of(remote);
+  t.remote = addressOf(remote).value_or(IpAddress{});
   t.port = static_cast<uint16_t>(port);
   return t;
 }

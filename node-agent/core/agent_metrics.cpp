@@ -2,6 +2,7 @@
 #include "node-agent/core/agent_metrics.h"
 
 #include <cstdio>
+#include <tuple>
 
 namespace ambient {
 namespace {
@@ -49,11 +50,14 @@ std::string AgentMetrics::render() const {
       "/readyz and ambientctl verify for why).\n";
   out += "# TYPE ambient_pods_not_enrolled gauge\n";
   out += "ambient_pods_not_enrolled " + std::to_string(podsNotEnrolled.load()) + "\n";
-  out +=
-      "# HELP ambient_ipv6_fail_closed 1 while enrolled pods' IPv6 TCP is dropped because this "
-      "node cannot redirect it (see /readyz for why).\n";
-  out += "# TYPE ambient_ipv6_fail_closed gauge\n";
-  out += std::string("ambient_ipv6_fail_closed ") + (ipv6FailClosed.load() ? "1" : "0") + "\n";
+  for (auto [name, family, flag] :
+       {std::tuple{"ambient_ipv4_fail_closed", "IPv4", &ipv4FailClosed},
+        std::tuple{"ambient_ipv6_fail_closed", "IPv6", &ipv6FailClosed}}) {
+    out += std::string("# HELP ") + name + " 1 while enrolled pods' " + family +
+           " TCP is dropped because this node cannot redirect it (see /readyz for why).\n";
+    out += std::string("# TYPE ") + name + " gauge\n";
+    out += std::string(name) + " " + (flag->load() ? "1" : "0") + "\n";
+  }
   out += enroll.render("ambient_enroll_duration_seconds",
                        "Time from a CNI ADD reaching the agent to its reply.");
   out += release.render("ambient_release_duration_seconds",

@@ -31,6 +31,7 @@ class AgentMetrics {
   std::atomic<uint64_t> reconcilePasses{0};
   std::atomic<uint64_t> podsEnrolled{0};
   std::atomic<uint64_t> podsNotEnrolled{0};  // ambient pods of this node outside the mesh
+  std::atomic<bool> ipv4FailClosed{false};   // enrolled pods' IPv4 TCP dropped, not redirected
   std::atomic<bool> ipv6FailClosed{false};   // enrolled pods' IPv6 TCP dropped, not redirected
 
   void countError(const std::string& kind);

@@ -178,7 +178,13 @@ std::optional<Enroller::EnrollFailure> Enroller::enrollLocked(PodRecord rec) {
                         "plugin)");
     }
   }
-  // Enrolling its IPv4 alone would let its IPv6 bypass ztunnel.
+  // Enrolling one family alone would let the other bypass ztunnel.
+  if (addresses->v4 && !registry_.ztunnel->ip.isV4()) {
+    return refuse(kCniErrInvalidConfig, "bad-request", ErrorCode::kInvalidInput,
+                  "has IPv4 address " + addresses->v4->str() +
+                      ", but this node's ztunnel pod has none (an IPv6-only node): its IPv4 "
+                      "could not be redirected");
+  }
   if (addresses->v6 && !registry_.ztunnel->ip6) {
     return refuse(kCniErrInvalidConfig, "bad-request", ErrorCode::kInvalidInput,
                   "has IPv6 address " + addresses->v6->str() +
@@ -319,9 +325,10 @@ PodReply Enroller::addZtunnel(const PodRequest& r) {
   if (!link->gateway) {
     return errorReply(kCniErrIo, "ztunnel pod has no default gateway in " + r.netns, "inspect");
   }
-  ZtunnelRecord z{r.podUid,       r.netns,        IpAddress::fromV4(*addresses->v4),
-                  link->hostVeth, *link->gateway, r.ifname,
-                  link->mtu,      addresses->v6};
+  // Its IPv4 address, or on an IPv6-only node its IPv6 one: the gateway is then IPv6 too.
+  const IpAddress ip = addresses->v4 ? IpAddress::fromV4(*addresses->v4) : *addresses->v6;
+  ZtunnelRecord z{r.podUid,       r.netns,  ip,        link->hostVeth,
+                  *link->gateway, r.ifname, link->mtu, addresses->v6};
   // Never write a record the loader would refuse: a restart could not load the registry.
   if (auto v = validateZtunnelRecord(z); !v) {
     return errorReply(kCniErrInvalidConfig, "ztunnel pod: " + v.error().message(), "bad-request");
@@ -678,9 +685,13 @@ Status Enroller::reconcileLocked() {
     lastError_ = in.error().message();
     return {};  // nothing to program until ztunnel comes; not a failure of the pass
   }
-  auto failClosed = ipv6FailClosedReason(*in);
-  if (failClosed != ipv6FailClosed_ && events_.ipv6FailClosed) events_.ipv6FailClosed(failClosed);
-  ipv6FailClosed_ = std::move(failClosed);
+  auto track = [&](IpAddress::Family family, std::optional<std::string> now,
+                   std::optional<std::string>& last) {
+    if (now != last && events_.failClosed) events_.failClosed(family, now);
+    last = std::move(now);
+  };
+  track(IpAddress::Family::kV4, ipv4FailClosedReason(*in), ipv4FailClosed_);
+  track(IpAddress::Family::kV6, ipv6FailClosedReason(*in), ipv6FailClosed_);
   auto nodePlan = computeNodePlan(*in);
   if (!nodePlan) {
     // Records that each decoded but do not plan together: not ready until this is resolved.
@@ -730,10 +741,11 @@ Status Enroller::applyPodChangeLocked(const PodRecord& pod, bool enroll) {
   EnrolledPod p = enrolledPodOf(pod);
   auto mode = nodeModeFrom(registry_, config_.runtime, ztunnelBridge_);
   if (!mode) return reconcileLocked();
-  // On a node whose IPv6 is fail closed, the drop table comes and goes with its members.
-  if (p.ip6 && !mode->ipv6Redirected) return reconcileLocked();
+  // On a node where a family of the pod is fail closed, the drop table comes and goes with
+  // its members.
+  if (podChangeNeedsFullPass(p, *mode)) return reconcileLocked();
   ChangeSet changes = computePodChange(
-      p, enroll, ledger_.original(NetnsRole::kNode, podVethSysctlKey(p.hostVeth)), mode->bridge);
+      p, enroll, ledger_.original(NetnsRole::kNode, podVethSysctlKey(p.hostVeth)), *mode);
   if (auto s = kernel_.apply({config_.runtime.nodeNetns, NetnsRole::kNode}, changes, ledger_); !s) {
     nodeTrusted_ = false;
     lastError_ = s.error().message();
@@ -760,9 +772,9 @@ bool Enroller::ready(std::string* reason) const {
   return why.empty();
 }
 
-std::optional<std::string> Enroller::ipv6FailClosed() const {
+std::optional<std::string> Enroller::failClosed(IpAddress::Family family) const {
   std::lock_guard lock(mu_);
-  return ipv6FailClosed_;
+  return family == IpAddress::Family::kV4 ? ipv4FailClosed_ : ipv6FailClosed_;
 }
 
 PodRegistry Enroller::registry() const {

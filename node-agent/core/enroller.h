@@ -46,8 +46,9 @@ struct EnrollerEvents {
   std::function<void(const std::optional<BridgeAttachment>& before,
                      const std::optional<BridgeAttachment>& after)>
       bridgeChanged;
-  // The enrolled pods' IPv6 became fail closed (with why) or redirected again (nullopt).
-  std::function<void(const std::optional<std::string>& why)> ipv6FailClosed;
+  // A family of the enrolled pods' addresses became fail closed (with why) or redirected again
+  // (nullopt).
+  std::function<void(IpAddress::Family family, const std::optional<std::string>& why)> failClosed;
 };
 
 class Enroller {
@@ -76,15 +77,16 @@ class Enroller {
   std::map<std::string, std::string> notEnrolled() const;
   // Ready: started, ztunnel known, last pass clean. `reason` says why not.
   bool ready(std::string* reason) const;
-  // Why the enrolled pods' IPv6 TCP is dropped instead of redirected, as of the last pass
-  // (ipv6FailClosedReason); nullopt when it is redirected or no enrolled pod has IPv6.
-  std::optional<std::string> ipv6FailClosed() const;
+  // Why the enrolled pods' TCP of `family` is dropped instead of redirected, as of the last
+  // pass (ipv4FailClosedReason, ipv6FailClosedReason); nullopt when it is redirected or no
+  // enrolled pod has an address of that family.
+  std::optional<std::string> failClosed(IpAddress::Family family) const;
 
   PodRegistry registry() const;
   size_t enrolledCount() const;
   // The desired node and ztunnel plans and their targets, for `verify`.
   Result<PlanInput> planInput() const;
-  // Bridge mode and whether IPv6 is redirected, without walking the pods.
+  // Bridge mode and which families are redirected, without walking the pods.
   Result<NodeMode> nodeMode() const;
 
  private:
@@ -160,7 +162,7 @@ class Enroller {
   bool nodeTrusted_ = false;  // the node matched the plan after the last pass or change
   // The bridge ztunnel's veth is a port of, as the last pass read it (bridge mode).
   std::optional<BridgeAttachment> ztunnelBridge_;
-  std::optional<std::string> ipv6FailClosed_;
+  std::optional<std::string> ipv4FailClosed_, ipv6FailClosed_;
   std::string lastError_;
   std::map<std::string, std::string> notEnrolled_;
 };

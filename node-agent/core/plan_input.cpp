@@ -7,7 +7,7 @@ EnrolledPod enrolledPodOf(const PodRecord& pod) {
   // Decoded once; validatePodRecord held when the record was stored or loaded (value() aborts
   // on a record that skipped it: a bug).
   PodAddresses addresses = podAddresses(pod.ips).value();
-  return EnrolledPod{addresses.v4.value(), pod.hostVeth, addresses.v6};
+  return EnrolledPod{addresses.v4, pod.hostVeth, addresses.v6};
 }
 
 namespace {
@@ -18,16 +18,15 @@ Result<PlanInput> nodeInputFrom(const PodRegistry& registry, const AgentRuntimeC
   if (!registry.ztunnel) {
     return fail(ErrorCode::kUnavailable, "no ztunnel pod is registered on this node yet");
   }
-  // The loader and the enroller accept no record without these IPv4 addresses (an in-memory
-  // record without them is a bug: value() aborts).
+  // validateZtunnelRecord held when the record was stored or loaded: ip and nodeAddr are of
+  // one family, and an IPv6 ip is ip6 as well.
   const auto& z = *registry.ztunnel;
   PlanInput in;
   in.tunnelKind = config.tunnelKind;
   in.tunnelPort = config.tunnelPort;
   in.tunnelMtu = config.tunnelMtu;
-  in.ztunnel = ZtunnelEndpoint{
-      z.ip.v4().value(), z.hostVeth, z.nodeAddr.v4().value(), z.podIfname, z.lowerMtu,
-      ztunnelBridge,     z.ip6};
+  in.ztunnel = ZtunnelEndpoint{z.ip.v4(),  z.hostVeth,    z.nodeAddr, z.podIfname,
+                               z.lowerMtu, ztunnelBridge, z.ip6};
   in.ipv6Unavailable = config.ipv6Unavailable;
   return in;
 }

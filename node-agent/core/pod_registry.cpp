@@ -60,10 +60,9 @@ IfName ifField(const json& j, const char* key, const std::string& record, bool o
 Status validatePodRecord(const PodRecord& rec) {
   if (rec.uid.empty()) return fail(ErrorCode::kInvalidInput, "a pod without uid");
   if (rec.enrolled) {
-    // The agent enrolls only pods with an IPv4 address and a known host veth; anything else
-    // is damage (no checksum guards the file) that would stop every later plan of the node.
+    // The agent enrolls only pods with an address and a known host veth; anything else is
+    // damage (no checksum guards the file) that would stop every later plan of the node.
     const std::string pod = "enrolled pod " + rec.podNamespace + "/" + rec.name;
-    if (!firstV4(rec.ips)) return fail(ErrorCode::kInvalidInput, pod + " has no IPv4 address");
     if (rec.hostVeth.empty()) return fail(ErrorCode::kInvalidInput, pod + " has no host veth");
     if (auto a = podAddresses(rec.ips); !a) return fail(a.error().wrap(pod));
   }
@@ -73,11 +72,26 @@ Status validatePodRecord(const PodRecord& rec) {
 Status validateZtunnelRecord(const ZtunnelRecord& rec) {
   // Every plan of the node starts from this record: refused here, with the file's name, rather
   // than met later as a node that never becomes ready.
-  if (!rec.ip.isV4() || !rec.nodeAddr.isV4()) {
+  // ip is IPv4, or on an IPv6-only node IPv6 and then ip6 as well; nodeAddr (the tunnels'
+  // remote in the pod) is of ip's family: the tunnels ride between the two.
+  if (rec.ip.family() != rec.nodeAddr.family()) {
     return fail(ErrorCode::kInvalidInput, "ztunnel record: ip " + rec.ip.str() + " and nodeAddr " +
-                                              rec.nodeAddr.str() + " must be IPv4 addresses");
+                                              rec.nodeAddr.str() + " are of different families");
+  }
+  if (rec.ip.isV6() && rec.ip6 != rec.ip) {
+    return fail(ErrorCode::kInvalidInput, "ztunnel record: ip " + rec.ip.str() +
+                                              " is IPv6 and ip6 " +
+                                              (rec.ip6 ? rec.ip6->str() : "is missing") +
+                                              ": an IPv6-only ztunnel has ip6 equal to ip");
   }
   if (rec.hostVeth.empty()) return fail(ErrorCode::kInvalidInput, "ztunnel record has no hostVeth");
+  if (rec.nodeAddr.isV6()) {
+    // A link-local gateway cannot be a tunnel's remote.
+    if (auto s = checkRedirectableIp6(rec.nodeAddr, "ztunnel record nodeAddr (its IPv6 gateway)");
+        !s) {
+      return s;
+    }
+  }
   if (rec.ip6) return checkRedirectableIp6(*rec.ip6, "ztunnel record ip6");
   return {};
 }
@@ -97,11 +111,7 @@ Result<PodAddresses> podAddresses(const std::vector<IpAddress>& ips) {
     if (auto s = checkRedirectableIp6(ip, "IPv6 address"); !s) return fail(s.error());
     out.v6 = ip;
   }
-  if (!out.v4) {
-    return fail(ErrorCode::kInvalidInput,
-                "has no IPv4 address: IPv6-only pods are not redirected yet (the tunnels to "
-                "ztunnel carry IPv4 underneath)");
-  }
+  if (!out.v4 && !out.v6) return fail(ErrorCode::kInvalidInput, "has no IP address");
   return out;
 }
 

@@ -26,7 +26,8 @@ struct PodRecord {
   bool operator==(const PodRecord&) const = default;
 };
 
-// The ztunnel pod of this node, as the node sees it.
+// The ztunnel pod of this node, as the node sees it. `ip` is its IPv4 address, or on an
+// IPv6-only node its IPv6 address (then equal to ip6); nodeAddr is of ip's family.
 struct ZtunnelRecord {
   std::string uid;
   std::string netns;
@@ -35,13 +36,13 @@ struct ZtunnelRecord {
   IpAddress nodeAddr;  // the ztunnel pod's gateway: the node's address on that link
   IfName podIfname = "eth0";
   uint32_t lowerMtu = 1500;
-  std::optional<IpAddress> ip6;  // its IPv6 address on a dual-stack node
+  std::optional<IpAddress> ip6;  // its IPv6 address (dual-stack and IPv6-only nodes)
   bool operator==(const ZtunnelRecord&) const = default;
 };
 
-// The addresses a pod is redirected with: its first IPv4 address (required: the tunnels to
-// ztunnel carry IPv4) and its IPv6 address, if any (one at most, redirectable). The error says
-// what is wrong with the list (kInvalidInput), without naming the pod.
+// The addresses a pod is redirected with: its first IPv4 address and its IPv6 address (one at
+// most, redirectable); at least one of the two. The error says what is wrong with the list
+// (kInvalidInput), without naming the pod.
 struct PodAddresses {
   std::optional<Ipv4> v4;
   std::optional<IpAddress> v6;
@@ -58,9 +59,9 @@ struct PodRegistry {
   std::vector<const PodRecord*> enrolled() const;
 };
 
-// What the loader accepts of one record beyond its typed fields: a uid; when enrolled, an IPv4
-// address and a host veth. The enroller checks it before writing, so no record the loader
-// would refuse is stored.
+// What the loader accepts of one record beyond its typed fields: a uid; when enrolled, the
+// addresses podAddresses accepts and a host veth. The enroller checks it before writing, so no
+// record the loader would refuse is stored.
 Status validatePodRecord(const PodRecord& rec);
 Status validateZtunnelRecord(const ZtunnelRecord& rec);
 

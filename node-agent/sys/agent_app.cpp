@@ -173,14 +173,17 @@ int runAgent(const AgentFlags& flags) {
                   : "ztunnel's veth is on no bridge: routed mode",
             {{"before", text(before)}, {"after", text(after)}});
   };
-  events.ipv6FailClosed = [&](const std::optional<std::string>& why) {
-    metrics.ipv6FailClosed = why.has_value();
+  events.failClosed = [&](IpAddress::Family family, const std::optional<std::string>& why) {
+    const bool v4 = family == IpAddress::Family::kV4;
+    (v4 ? metrics.ipv4FailClosed : metrics.ipv6FailClosed) = why.has_value();
+    const std::string name = v4 ? "IPv4" : "IPv6";
     if (why) {
       logLine(LogLevel::kWarn,
-              "IPV6 FAIL CLOSED: enrolled pods' IPv6 TCP is dropped, not redirected",
+              std::string(v4 ? "IPV4" : "IPV6") + " FAIL CLOSED: enrolled pods' " + name +
+                  " TCP is dropped, not redirected",
               {{"reason", *why}});
     } else {
-      logLine(LogLevel::kInfo, "enrolled pods' IPv6 is redirected to ztunnel again");
+      logLine(LogLevel::kInfo, "enrolled pods' " + name + " is redirected to ztunnel again");
     }
   };
   EnrollerConfig config{runtime, flags.policy};
@@ -278,9 +281,12 @@ int runAgent(const AgentFlags& flags) {
             rpfilterFinding + ": make it loose\n";
       }
     }
-    if (auto why = enroller.ipv6FailClosed()) {
-      body +=
-          "IPv6 fail closed: enrolled pods' IPv6 TCP is dropped, not redirected: " + *why + "\n";
+    for (auto [family, name] :
+         {std::pair{IpAddress::Family::kV4, "IPv4"}, std::pair{IpAddress::Family::kV6, "IPv6"}}) {
+      if (auto why = enroller.failClosed(family)) {
+        body += std::string(name) + " fail closed: enrolled pods' " + name +
+                " TCP is dropped, not redirected: " + *why + "\n";
+      }
     }
     // Pods outside the mesh do not make the agent unready (the others are served), but are
     // named here.

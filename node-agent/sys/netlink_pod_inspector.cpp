@@ -60,6 +60,36 @@ bool NetlinkPodInspector::netnsGone(const std::string& netns) {
   return !ns && ns.error().isNotFound();  // ENOENT: the runtime removed it with its pod
 }
 
+namespace {
+
+// The gateway of the main table's default route of `family` (its first next hop), if any.
+Result<std::optional<IpAddress>> defaultGateway(nl_sock* sock, int family,
+                                                const std::string& netns) {
+  nl_cache* routesRaw = nullptr;
+  if (int err = rtnl_route_alloc_cache(sock, family, 0, &routesRaw); err < 0) {
+    return fail(nlError(err, "routes in " + netns));
+  }
+  Cache routes(routesRaw);
+  const unsigned len = family == AF_INET6 ? 16 : 4;
+  for (auto* o = nl_cache_get_first(routes.get()); o; o = nl_cache_get_next(o)) {
+    auto* r = reinterpret_cast<rtnl_route*>(o);
+    nl_addr* dst = rtnl_route_get_dst(r);
+    if (rtnl_route_get_table(r) != RT_TABLE_MAIN || (dst && nl_addr_get_prefixlen(dst) != 0)) {
+      continue;
+    }
+    if (rtnl_route_get_nnexthops(r) == 0) continue;
+    nl_addr* gw = rtnl_route_nh_get_gateway(rtnl_route_nexthop_n(r, 0));
+    if (gw && nl_addr_get_family(gw) == family && nl_addr_get_len(gw) == len) {
+      return std::optional<IpAddress>(
+          IpAddress::fromBytes(family == AF_INET6 ? IpAddress::Family::kV6 : IpAddress::Family::kV4,
+                               static_cast<const uint8_t*>(nl_addr_get_binary_addr(gw))));
+    }
+  }
+  return std::optional<IpAddress>();
+}
+
+}  // namespace
+
 Result<PodLink> NetlinkPodInspector::inspect(const std::string& netns, const IfName& ifname) {
   auto podNs = Netns::open(netns);
   if (!podNs) return fail(podNs.error());
@@ -126,22 +156,12 @@ Result<PodLink> NetlinkPodInspector::inspect(const std::string& netns, const IfN
     out.hostMaster = LinkMaster{*name, masterKind ? masterKind : ""};
   }
 
-  nl_cache* routesRaw = nullptr;
-  if (int err = rtnl_route_alloc_cache(podSock->get(), AF_INET, 0, &routesRaw); err < 0) {
-    return fail(nlError(err, "routes in " + netns));
-  }
-  Cache routes(routesRaw);
-  for (auto* o = nl_cache_get_first(routes.get()); o; o = nl_cache_get_next(o)) {
-    auto* r = reinterpret_cast<rtnl_route*>(o);
-    nl_addr* dst = rtnl_route_get_dst(r);
-    if (rtnl_route_get_table(r) != RT_TABLE_MAIN || (dst && nl_addr_get_prefixlen(dst) != 0)) {
-      continue;
-    }
-    if (rtnl_route_get_nnexthops(r) == 0) continue;
-    nl_addr* gw = rtnl_route_nh_get_gateway(rtnl_route_nexthop_n(r, 0));
-    if (gw && nl_addr_get_family(gw) == AF_INET && nl_addr_get_len(gw) == 4) {
-      out.gateway = IpAddress::fromBytes(IpAddress::Family::kV4,
-                                         static_cast<const uint8_t*>(nl_addr_get_binary_addr(gw)));
+  // The IPv4 default gateway; on an IPv6-only pod the IPv6 one.
+  for (int family : {AF_INET, AF_INET6}) {
+    auto gateway = defaultGateway(podSock->get(), family, netns);
+    if (!gateway) return fail(gateway.error());
+    if (*gateway) {
+      out.gateway = *gateway;
       break;
     }
   }

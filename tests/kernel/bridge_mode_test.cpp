@@ -52,7 +52,7 @@ struct BridgeWorld {
     connectRemote(node, remote);
 
     in.tunnelKind = kernelTunnelKind();
-    in.ztunnel = ZtunnelEndpoint{*Ipv4::parse("10.244.1.3"), "vethzt", *Ipv4::parse("10.244.1.1"),
+    in.ztunnel = ZtunnelEndpoint{*Ipv4::parse("10.244.1.3"), "vethzt", IpAddress("10.244.1.1"),
                                  "eth0", 1500};
     in.pods = {EnrolledPod{*Ipv4::parse("10.244.1.10"), "vetha"},
                EnrolledPod{*Ipv4::parse("10.244.1.12"), "vethc"}};

@@ -128,7 +128,7 @@ TEST_CASE("enrolling or releasing one pod among 1000 touches only its objects", 
   REQUIRE(cs);
   INFO(renderChangeSet(*cs));
   REQUIRE(cs->changes.size() == 3);  // its route, its set element, its veth's rp_filter
-  CHECK(describe(cs->changes[0].object) == "route " + last.ip.str() + "/32 table 100");
+  CHECK(describe(cs->changes[0].object) == "route " + last.ip->str() + "/32 table 100");
   // Chains were not rebuilt: every rule kept its handle.
   CHECK(ruleHandles(t) == handles);
   CHECK(must(t.node.ip("rule show")) == rulesBefore);
@@ -140,7 +140,8 @@ TEST_CASE("enrolling or releasing one pod among 1000 touches only its objects", 
   REQUIRE(cs);
   REQUIRE(cs->changes.size() == 3);
   for (const auto& c : cs->changes) CHECK(c.kind == ChangeKind::kDelete);
-  CHECK(must(t.node.ip("route show table 100")).find(released.ip.str() + " ") == std::string::npos);
+  CHECK(must(t.node.ip("route show table 100")).find(released.ip->str() + " ") ==
+        std::string::npos);
   CHECK(ruleHandles(t) == handles);
   requireClean(t, in, ledger.store);
 }

@@ -90,7 +90,7 @@ class NodeTopology {
     PlanInput in;
     in.tunnelKind = kernelTunnelKind();
     in.ztunnel =
-        ZtunnelEndpoint{*Ipv4::parse(kZtunnelIp), "vethzt", *Ipv4::parse(kGateway), "eth0", 1500};
+        ZtunnelEndpoint{*Ipv4::parse(kZtunnelIp), "vethzt", IpAddress(kGateway), "eth0", 1500};
     for (int i = 0; i < pods; ++i) {
       in.pods.push_back(EnrolledPod{podIp(i), testing::ifOf("vethp" + std::to_string(i))});
     }

@@ -106,6 +106,7 @@ class FakeInspector : public PodInspector {
     }
     // "/var/run/netns/pod-7" -> host veth "veth7"
     PodLink link{ifOf("veth" + netns.substr(netns.rfind('-') + 1)), IpAddress("10.244.1.1"), 1500};
+    if (auto g = gateways.find(netns); g != gateways.end()) link.gateway = g->second;
     if (auto k = kinds.find(netns); k != kinds.end()) link = PodLink{{}, {}, 1500, k->second};
     if (auto m = masters.find(netns); m != masters.end()) link.hostMaster = m->second;
     if (auto m = macs.find(netns); m != macs.end()) link.mac = m->second;
@@ -140,6 +141,7 @@ class FakeInspector : public PodInspector {
   std::map<std::string, LinkMaster> masters;           // netns -> what its host veth is a port of
   std::map<std::string, MacAddr> macs;                 // netns -> its pod interface's MAC
   std::map<std::string, std::vector<IpAddress>> ipv6;  // netns -> its global IPv6 addresses
+  std::map<std::string, IpAddress> gateways;           // netns -> its gateway (else 10.244.1.1)
   std::map<std::string, BridgeAttachment> bridges;     // host veth -> its bridge (bridgeOf)
   std::optional<Error> bridgeError;                    // bridgeOf fails with this
 };

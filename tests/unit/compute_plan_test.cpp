@@ -178,7 +178,8 @@ TEST_CASE("IPv6 that cannot be redirected is fail closed, IPv4 redirected", "[co
     CHECK(node->nft6->family == NftFamily::kIp6);
     CHECK(node->nft6->sets.at(0).elements ==
           std::vector<IpAddress>{*in.pods[0].ip6, *in.pods[1].ip6});
-    CHECK(*node->nft6 == nodeFailClosedTable({*in.pods[1].ip6, *in.pods[0].ip6}));
+    CHECK(*node->nft6 ==
+          nodeFailClosedTable(IpAddress::Family::kV6, {*in.pods[1].ip6, *in.pods[0].ip6}));
     // Nothing of IPv6 in ztunnel's namespace either.
     auto zt = computeZtunnelPlan(in);
     REQUIRE(zt);
@@ -206,4 +207,84 @@ TEST_CASE("a pod without IPv6 on a dual-stack node has IPv4 objects only", "[com
     return r.table == kTableInbound && r.dst.family() == IpAddress::Family::kV6;
   });
   CHECK(v6Routes == 2);  // pod 0 and ztunnel's own
+}
+
+// Issue 20, IPv6-only nodes.
+TEST_CASE("an IPv6-only plan rides an IPv6 underlay and has no IPv4 redirection", "[compute]") {
+  auto in = testing::ipv6Only(testing::nodeWithPods(2));
+  auto node = computeNodePlan(in);
+  auto zt = computeZtunnelPlan(in);
+  INFO((node ? "" : node.error().message()));
+  REQUIRE(node);
+  REQUIRE(zt);
+  for (const auto& t : node->tunnels) {
+    CHECK(t.remote == IpAddress("fd00:10:244:1::3"));
+    CHECK(t.mtu == 1500 - kTunnelOverhead6);
+  }
+  for (const auto& t : zt->tunnels) CHECK(t.remote == IpAddress("fd00:10:244:1::1"));
+  CHECK_FALSE(node->nft);
+  CHECK_FALSE(zt->nft);
+  CHECK(node->sysctls.empty());
+  CHECK(zt->sysctls.empty());
+  auto v4 = [](const auto& xs) {
+    return std::count_if(xs.begin(), xs.end(),
+                         [](auto& x) { return x.family == IpAddress::Family::kV4; });
+  };
+  CHECK(v4(node->rules) == 0);
+  CHECK(v4(zt->rules) == 0);
+  for (const auto& r : node->routes) CHECK(r.dst.family() == IpAddress::Family::kV6);
+  REQUIRE(node->nft6);
+  CHECK(node->nft6->sets[0].elements == std::vector<IpAddress>{*in.pods[0].ip6, *in.pods[1].ip6});
+  CHECK(zt->nft6);
+  CHECK_FALSE(ipv4FailClosedReason(in));
+  CHECK_FALSE(ipv6FailClosedReason(in));
+  CHECK(nodeModeOf(in) ==
+        NodeMode{.bridge = false, .ipv4Redirected = false, .ipv6Redirected = true});
+}
+
+TEST_CASE("pods with IPv4 on an IPv6-only ztunnel have their IPv4 TCP dropped", "[compute]") {
+  auto in = testing::ipv6Only(testing::nodeWithPods(2));
+  in.pods[0].ip = *Ipv4::parse("10.244.1.10");
+  auto node = computeNodePlan(in);
+  REQUIRE(node);
+  CHECK(ipv4FailClosedReason(in) == "the ztunnel pod has no IPv4 address");
+  REQUIRE(node->nft);
+  CHECK(*node->nft == nodeFailClosedTable(IpAddress::Family::kV4, {IpAddress("10.244.1.10")}));
+  CHECK(node->nft->family == NftFamily::kIp);
+  // IPv6 redirected as before; no IPv4 route to a ztunnel that has no IPv4.
+  CHECK(node->nft6->sets[0].elements.size() == 2);
+  for (const auto& r : node->routes) CHECK(r.dst.family() == IpAddress::Family::kV6);
+  CHECK(podChangeNeedsFullPass(in.pods[0], nodeModeOf(in)));
+  CHECK_FALSE(podChangeNeedsFullPass(in.pods[1], nodeModeOf(in)));
+}
+
+TEST_CASE("IPv6-only bad input names what is wrong", "[compute][bad-input]") {
+  auto in = testing::ipv6Only(testing::nodeWithPods(1));
+  auto refused = [](const PlanInput& bad, const std::string& words) {
+    auto r = computeNodePlan(bad);
+    INFO(words);
+    REQUIRE_FALSE(r);
+    INFO(r.error().message());
+    CHECK(r.error().code == ErrorCode::kInvalidInput);
+    CHECK(r.error().message().find(words) != std::string::npos);
+  };
+  auto v4Gateway = in;
+  v4Gateway.ztunnel.nodeAddr = IpAddress("10.244.1.1");
+  refused(v4Gateway,
+          "ztunnel's gateway 10.244.1.1 is IPv4 but the ztunnel pod has no address of "
+          "that family");
+  auto linkLocal = in;
+  linkLocal.ztunnel.nodeAddr = IpAddress("fe80::1");
+  refused(linkLocal, "fe80::1 is link-local");
+  auto noAddress = in;
+  noAddress.ztunnel.podIp6.reset();
+  refused(noAddress, "ztunnel pod has no address");
+  auto bridge = testing::onBridge(in);
+  refused(bridge, "bridge mode redirects IPv4 only");
+  auto bare = in;
+  bare.pods[0].ip6.reset();
+  refused(bare, "pod on host veth vethpod0 has no address to redirect");
+  auto small = in;
+  small.ztunnel.lowerMtu = 68 + kTunnelOverhead6 - 1;
+  refused(small, "leaves no room for the tunnel overhead");
 }

@@ -405,10 +405,14 @@ TEST_CASE("a registry whose enrolled pod has a damaged IP or veth is refused at 
   plain.pods["u1"].enrolled = false;
   plain.pods["u1"].ips = {"fd00::5"};
   CHECK(decodeRegistry(encodeRegistry(plain)));
-  // An enrolled pod with only an IPv6 address is damage too.
+  // An enrolled pod with only an IPv6 address is valid (IPv6-only nodes), one with no
+  // address at all is damage.
   PodRegistry v6 = plain;
   v6.pods["u1"].enrolled = true;
-  CHECK_FALSE(decodeRegistry(encodeRegistry(v6)));
+  CHECK(decodeRegistry(encodeRegistry(v6)));
+  PodRegistry none = v6;
+  none.pods["u1"].ips.clear();
+  CHECK_FALSE(decodeRegistry(encodeRegistry(none)));
 }
 
 // The node namespace of the fake kernel equals the plan of `enroller` (a restarted agent).
@@ -781,10 +785,131 @@ TEST_CASE("dual-stack bad input is refused with a reason and nothing half-enroll
   refused({"10.244.1.8", "fe80::8"}, "IPv6 address fe80::8 is link-local");
   refused({"10.244.1.8", "::ffff:10.244.1.8"}, "::ffff:10.244.1.8 is IPv4-mapped");
   refused({"10.244.1.8", "fd00:126::2"}, "fd00:126::2 is inside a tunnel network");
-  refused({"fd00:10:244:1::8"}, "has no IPv4 address: IPv6-only pods are not redirected yet");
   refused({"10.244.1.8", "fd00:10:244:1::3"},
           "its IP fd00:10:244:1::3 is the ztunnel pod's; ztunnel is never redirected");
   refused({"10.244.1.3"}, "its IP 10.244.1.3 is the ztunnel pod's; ztunnel is never redirected");
+}
+
+TEST_CASE("on a dual-stack node a pod with an IPv6 address alone is enrolled with it",
+          "[enroller][ipv6]") {
+  World w;
+  REQUIRE(registerDualStackZtunnel(w).verdict == PodVerdict::kNotAmbient);
+  PodRequest r = w.request(PodCommand::kAdd, "foo", "six", 7, "10.244.1.7");
+  r.ips = {"fd00:10:244:1::7"};
+  auto reply = w.enroller.handle(r);
+  INFO(reply.message);
+  REQUIRE(reply.verdict == PodVerdict::kEnrolled);
+  CHECK(w.members().empty());
+  CHECK(members6(w) == std::vector<IpAddress>{"fd00:10:244:1::7"});
+  // No IPv4 route and no rp_filter entry for a pod without IPv4.
+  CHECK(std::none_of(w.node().owned.routes.begin(), w.node().owned.routes.end(), [](auto& rt) {
+    return rt.table == kTableInbound && rt.dst.family() == IpAddress::Family::kV4 &&
+           rt.dst.len == 32 && rt.dev == kInboundTunnel;
+  }));
+  CHECK(std::none_of(w.node().owned.sysctls.begin(), w.node().owned.sysctls.end(),
+                     [](auto& s) { return s.key == "net/ipv4/conf/veth7/rp_filter"; }));
+  REQUIRE(w.enroller.handle(w.request(PodCommand::kDel, "foo", "six", 7, "10.244.1.7")).verdict ==
+          PodVerdict::kReleased);
+  CHECK(members6(w).empty());
+}
+
+// An IPv6-only node: ztunnel's pod has fd00:10:244:1::3 alone, its gateway (the ptp plugin's,
+// on the host veth) fd00:10:244:1::1.
+namespace {
+
+PodReply registerIpv6OnlyZtunnel(World& w, const char* gateway = "fd00:10:244:1::1") {
+  w.inspector.gateways["/var/run/netns/zt-1"] = *IpAddress::parse(gateway);
+  PodRequest z = ztunnelAdd("/var/run/netns/zt-1", "10.244.1.3", "ztunnel-a");
+  z.ips = {"fd00:10:244:1::3"};
+  return w.enroller.handle(z);
+}
+
+}  // namespace
+
+TEST_CASE("on an IPv6-only node the tunnels ride on IPv6 and IPv6 pods are enrolled",
+          "[enroller][ipv6]") {
+  World w;
+  auto z = registerIpv6OnlyZtunnel(w);
+  INFO(z.message);
+  REQUIRE(z.verdict == PodVerdict::kNotAmbient);
+  REQUIRE(w.store.saved.ztunnel);
+  CHECK(w.store.saved.ztunnel->ip == IpAddress("fd00:10:244:1::3"));
+  CHECK(w.store.saved.ztunnel->nodeAddr == IpAddress("fd00:10:244:1::1"));
+  CHECK(w.store.saved.ztunnel->ip6 == IpAddress("fd00:10:244:1::3"));
+  // The node's tunnels point at ztunnel's IPv6 address, ztunnel's at the gateway; the MTU
+  // leaves room for the 40-byte IPv6 header.
+  REQUIRE(w.node().owned.tunnels.size() == 2);
+  CHECK(w.node().owned.tunnels[0].remote == IpAddress("fd00:10:244:1::3"));
+  CHECK(w.node().owned.tunnels[0].mtu == 1500 - kTunnelOverhead6);
+  const auto& zt = w.kernel.namespaces["/var/run/netns/zt-1"].owned;
+  REQUIRE(zt.tunnels.size() == 2);
+  CHECK(zt.tunnels[0].remote == IpAddress("fd00:10:244:1::1"));
+  // No IPv4 redirection object on either side.
+  CHECK_FALSE(w.node().owned.nft);
+  CHECK_FALSE(zt.nft);
+  CHECK(zt.nft6);
+  PodRequest r = w.request(PodCommand::kAdd, "foo", "six", 7, "10.244.1.7");
+  r.ips = {"fd00:10:244:1::7"};
+  auto reply = w.enroller.handle(r);
+  INFO(reply.message);
+  REQUIRE(reply.verdict == PodVerdict::kEnrolled);
+  CHECK(members6(w) == std::vector<IpAddress>{"fd00:10:244:1::7"});
+  CHECK_FALSE(w.enroller.failClosed(IpAddress::Family::kV4));
+  CHECK_FALSE(w.enroller.failClosed(IpAddress::Family::kV6));
+  // A pod with an IPv4 address is refused: ztunnel has none to redirect it to.
+  PodRequest r4 = w.request(PodCommand::kAdd, "foo", "four", 8, "10.244.1.8");
+  r4.ips = {"10.244.1.8", "fd00:10:244:1::8"};
+  auto refused = w.enroller.handle(r4);
+  CHECK(refused.verdict == PodVerdict::kError);
+  CHECK(refused.cniCode == kCniErrInvalidConfig);
+  CHECK(refused.message.find("has IPv4 address 10.244.1.8, but this node's ztunnel pod has none") !=
+        std::string::npos);
+  CHECK(members6(w) == std::vector<IpAddress>{"fd00:10:244:1::7"});
+  // A restart from the persisted registry plans the same.
+  auto loaded = decodeRegistry(encodeRegistry(w.store.saved));
+  INFO((loaded ? "" : loaded.error().message()));
+  REQUIRE(loaded);
+  auto before = w.node().owned;
+  auto again = w.restarted();
+  REQUIRE(again->start(*loaded));
+  CHECK(w.node().owned == before);
+  REQUIRE(again->handle(w.request(PodCommand::kDel, "foo", "six", 7, "10.244.1.7")).verdict ==
+          PodVerdict::kReleased);
+  CHECK(members6(w).empty());
+}
+
+TEST_CASE("an IPv6-only ztunnel whose gateway is link-local is refused with why",
+          "[enroller][ipv6][bad-input]") {
+  World w;
+  auto reply = registerIpv6OnlyZtunnel(w, "fe80::1");
+  INFO(reply.message);
+  CHECK(reply.verdict == PodVerdict::kError);
+  CHECK(reply.message.find("fe80::1 is link-local") != std::string::npos);
+  CHECK_FALSE(w.store.saved.ztunnel);
+}
+
+TEST_CASE("pods with IPv4 on a ztunnel that came back IPv6-only have their IPv4 TCP dropped",
+          "[enroller][ipv6]") {
+  World w;
+  REQUIRE(registerDualStackZtunnel(w).verdict == PodVerdict::kNotAmbient);
+  PodRequest r = w.request(PodCommand::kAdd, "foo", "dual", 7, "10.244.1.7");
+  r.ips.push_back("fd00:10:244:1::7");
+  REQUIRE(w.enroller.handle(r).verdict == PodVerdict::kEnrolled);
+  // ztunnel's pod is recreated with an IPv6 address alone (the cluster moved to IPv6-only).
+  REQUIRE(registerIpv6OnlyZtunnel(w).verdict == PodVerdict::kNotAmbient);
+  REQUIRE(w.enroller.reconcileAll());
+  // IPv6 follows ztunnel; IPv4 is dropped, never let past it.
+  CHECK(members6(w) == std::vector<IpAddress>{"fd00:10:244:1::7"});
+  REQUIRE(w.node().owned.nft);
+  CHECK(*w.node().owned.nft == nodeFailClosedTable(IpAddress::Family::kV4, {"10.244.1.7"}));
+  CHECK(w.enroller.failClosed(IpAddress::Family::kV4) == "the ztunnel pod has no IPv4 address");
+  CHECK_FALSE(w.enroller.failClosed(IpAddress::Family::kV6));
+  CHECK(w.enroller.ready(nullptr));
+  // Releasing the pod takes the drop table away.
+  REQUIRE(w.enroller.handle(w.request(PodCommand::kDel, "foo", "dual", 7, "10.244.1.7")).verdict ==
+          PodVerdict::kReleased);
+  CHECK_FALSE(w.node().owned.nft);
+  CHECK_FALSE(w.enroller.failClosed(IpAddress::Family::kV4));
 }
 
 TEST_CASE("a ztunnel pod with two IPv6 addresses is refused", "[enroller][ipv6][bad-input]") {
@@ -853,13 +978,15 @@ TEST_CASE("where this kernel cannot redirect IPv6 a dual-stack pod is enrolled f
   const std::string why = "this kernel cannot redirect IPv6 (test)";
   std::vector<std::optional<std::string>> seen;
   EnrollerEvents events;
-  events.ipv6FailClosed = [&](const std::optional<std::string>& w6) { seen.push_back(w6); };
+  events.failClosed = [&](IpAddress::Family family, const std::optional<std::string>& w6) {
+    if (family == IpAddress::Family::kV6) seen.push_back(w6);
+  };
   Enroller e(EnrollerConfig{{kNode, TunnelKind::kGeneve, 6081, 0, why}, {}}, w.kernel, w.ledger,
              w.store, w.inspector, w.meta, events, nullptr, nullptr, &w.clock);
   REQUIRE(e.start(w.store.saved));
   // No IPv6 object of the redirection is left in ztunnel's namespace.
   CHECK_FALSE(w.kernel.namespaces["/var/run/netns/zt-1"].owned.nft6);
-  CHECK_FALSE(e.ipv6FailClosed());
+  CHECK_FALSE(e.failClosed(IpAddress::Family::kV6));
   PodRequest r = w.request(PodCommand::kAdd, "foo", "dual", 7, "10.244.1.7");
   r.ips.push_back("fd00:10:244:1::7");
   auto reply = e.handle(r);
@@ -867,10 +994,10 @@ TEST_CASE("where this kernel cannot redirect IPv6 a dual-stack pod is enrolled f
   REQUIRE(reply.verdict == PodVerdict::kEnrolled);
   CHECK(w.members() == std::vector<IpAddress>{"10.244.1.7"});
   REQUIRE(w.node().owned.nft6);
-  CHECK(*w.node().owned.nft6 == nodeFailClosedTable({"fd00:10:244:1::7"}));
+  CHECK(*w.node().owned.nft6 == nodeFailClosedTable(IpAddress::Family::kV6, {"fd00:10:244:1::7"}));
   CHECK(std::none_of(w.node().owned.routes.begin(), w.node().owned.routes.end(),
                      [](auto& r6) { return r6.dst.family() == IpAddress::Family::kV6; }));
-  CHECK(e.ipv6FailClosed() == why);
+  CHECK(e.failClosed(IpAddress::Family::kV6) == why);
   REQUIRE(seen.size() == 1);
   CHECK(seen[0] == why);
   // A second one goes into the same set; DEL of both takes the table away.
@@ -884,7 +1011,7 @@ TEST_CASE("where this kernel cannot redirect IPv6 a dual-stack pod is enrolled f
   REQUIRE(e.handle(w.request(PodCommand::kDel, "foo", "dual2", 8, "10.244.1.8")).verdict ==
           PodVerdict::kReleased);
   CHECK_FALSE(w.node().owned.nft6);
-  CHECK_FALSE(e.ipv6FailClosed());
+  CHECK_FALSE(e.failClosed(IpAddress::Family::kV6));
   CHECK(seen.back() == std::nullopt);
 }
 
@@ -896,21 +1023,21 @@ TEST_CASE("a ztunnel back without IPv6 keeps IPv4 redirected and drops the pods'
   r.ips.push_back("fd00:10:244:1::7");
   REQUIRE(w.enroller.handle(r).verdict == PodVerdict::kEnrolled);
   REQUIRE(w.node().owned.nft6);
-  REQUIRE_FALSE(w.enroller.ipv6FailClosed());
+  REQUIRE_FALSE(w.enroller.failClosed(IpAddress::Family::kV6));
   // ztunnel's pod is recreated with an IPv4 address only (its IPv6 pool ran out, say).
   auto reply = w.addZtunnel("ztunnel-b", "10.244.1.4", "/var/run/netns/zt-2");
   INFO(reply.message);
   REQUIRE(reply.verdict == PodVerdict::kNotAmbient);
   REQUIRE(w.enroller.reconcileAll());
   // IPv4 follows the new ztunnel.
-  CHECK(w.node().owned.tunnels.at(0).remote == *Ipv4::parse("10.244.1.4"));
+  CHECK(w.node().owned.tunnels.at(0).remote == IpAddress("10.244.1.4"));
   CHECK(w.members() == std::vector<IpAddress>{"10.244.1.7"});
   // IPv6: no route to the old ztunnel's address, the pod's TCP dropped.
   CHECK(std::none_of(w.node().owned.routes.begin(), w.node().owned.routes.end(),
                      [](auto& r6) { return r6.dst.family() == IpAddress::Family::kV6; }));
   REQUIRE(w.node().owned.nft6);
-  CHECK(*w.node().owned.nft6 == nodeFailClosedTable({"fd00:10:244:1::7"}));
-  CHECK(w.enroller.ipv6FailClosed() == "the ztunnel pod has no IPv6 address");
+  CHECK(*w.node().owned.nft6 == nodeFailClosedTable(IpAddress::Family::kV6, {"fd00:10:244:1::7"}));
+  CHECK(w.enroller.failClosed(IpAddress::Family::kV6) == "the ztunnel pod has no IPv6 address");
   CHECK(w.enroller.ready(nullptr));
   // A new IPv6 pod is refused while ztunnel has no IPv6 (it would start with its IPv6 dead).
   PodRequest r2 = w.request(PodCommand::kAdd, "foo", "dual2", 8, "10.244.1.8");
@@ -921,7 +1048,7 @@ TEST_CASE("a ztunnel back without IPv6 keeps IPv4 redirected and drops the pods'
   z.ips.push_back("fd00:10:244:1::3");
   REQUIRE(w.enroller.handle(z).verdict == PodVerdict::kNotAmbient);
   REQUIRE(w.enroller.reconcileAll());
-  CHECK_FALSE(w.enroller.ipv6FailClosed());
+  CHECK_FALSE(w.enroller.failClosed(IpAddress::Family::kV6));
   REQUIRE(w.node().owned.nft6);
   CHECK(w.node().owned.nft6->chains.size() > 1);
   CHECK(members6(w) == std::vector<IpAddress>{"fd00:10:244:1::7"});

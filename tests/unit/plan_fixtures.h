@@ -12,8 +12,8 @@ inline PlanInput nodeWithPods(int count) {
   PlanInput in;
   in.tunnelKind = TunnelKind::kGeneve;
   in.tunnelPort = 6081;
-  in.ztunnel = ZtunnelEndpoint{*Ipv4::parse("10.244.1.3"), "vethzt0", *Ipv4::parse("10.244.1.1"),
-                               "eth0", 1500};
+  in.ztunnel =
+      ZtunnelEndpoint{*Ipv4::parse("10.244.1.3"), "vethzt0", IpAddress("10.244.1.1"), "eth0", 1500};
   for (int i = 0; i < count; ++i) {
     in.pods.push_back(EnrolledPod{Ipv4{(10u << 24) + (244u << 16) + (1u << 8) + uint32_t(10 + i)},
                                   ifOf("vethpod" + std::to_string(i))});
@@ -27,9 +27,20 @@ inline PlanInput dualStack(PlanInput in) {
   in.ztunnel.podIp6 = IpAddress("fd00:10:244:1::3");
   for (auto& pod : in.pods) {
     auto bytes = IpAddress("fd00:10:244:1::").bytes();
-    bytes[15] = uint8_t(pod.ip.value & 0xff);
+    bytes[15] = uint8_t(pod.ip->value & 0xff);
     pod.ip6 = IpAddress::fromBytes(IpAddress::Family::kV6, bytes.data());
   }
+  return in;
+}
+
+// The same node IPv6-only: ztunnel and every pod with an IPv6 address alone
+// (fd00:10:244:1::<n>, the IPv4 address's last byte), ztunnel's gateway fd00:10:244:1::1 (as
+// the ptp plugin puts it on the host veth): the tunnels ride on IPv6.
+inline PlanInput ipv6Only(PlanInput in) {
+  in = dualStack(std::move(in));
+  in.ztunnel.podIp.reset();
+  in.ztunnel.nodeAddr = IpAddress("fd00:10:244:1::1");
+  for (auto& pod : in.pods) pod.ip.reset();
   return in;
 }
 

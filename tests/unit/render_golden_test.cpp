@@ -50,6 +50,18 @@ TEST_CASE("fail-closed IPv6 plan golden text", "[render][golden]") {
   checkGolden("ipv6_fail_closed.txt", renderPlan(*node) + renderPlan(*zt));
 }
 
+// Issue 20: an IPv6-only node: the tunnels ride on IPv6 (remote ztunnel's and the node's IPv6
+// addresses, MTU 1500 - 70), no IPv4 redirection object, the IPv6 ones as on a dual-stack node.
+TEST_CASE("IPv6-only plan golden text", "[render][golden]") {
+  auto in = testing::ipv6Only(testing::nodeWithPods(2));
+  auto node = computeNodePlan(in);
+  auto zt = computeZtunnelPlan(in);
+  INFO((node ? "" : node.error().message()));
+  REQUIRE(node);
+  REQUIRE(zt);
+  checkGolden("ipv6_only.txt", renderPlan(*node) + renderPlan(*zt));
+}
+
 TEST_CASE("vxlan fallback renders vxlan links", "[render]") {
   auto in = testing::nodeWithPods(0);
   in.tunnelKind = TunnelKind::kVxlan;

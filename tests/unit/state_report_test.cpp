@@ -36,7 +36,7 @@ TEST_CASE("verify words each kind of difference", "[report]") {
   for (const auto& s : plan.sysctls) have.sysctlOriginals[s.key] = "1";
   have.owned.routes.erase(have.owned.routes.begin());
   have.owned.rules.push_back(RuleSpec{.priority = 104, .table = 100});
-  have.owned.tunnels[0].remote = *Ipv4::parse("10.9.9.9");
+  have.owned.tunnels[0].remote = IpAddress("10.9.9.9");
   have.owned.sysctls[0].value = "1";
   have.sysctlOriginals["net/ipv4/conf/gone/rp_filter"] = "2";
   auto lines = describeDifferences(diff(plan, have));

@@ -25,7 +25,8 @@ PlanInput nodeA() {
   PlanInput in;
   in.tunnelKind = TunnelKind::kGeneve;
   in.tunnelPort = 6081;
-  in.ztunnel = ZtunnelEndpoint{ip("10.244.1.2"), kZtunnelVeth, ip("10.244.1.1"), "eth0", 1500};
+  in.ztunnel =
+      ZtunnelEndpoint{ip("10.244.1.2"), kZtunnelVeth, IpAddress("10.244.1.1"), "eth0", 1500};
   in.pods = {EnrolledPod{ip("10.244.1.3"), kSleepVeth}};
   return in;
 }
