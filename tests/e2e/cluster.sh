@@ -26,7 +26,11 @@
 # ranges), the API pods list both in status.podIPs, Services are RequireDualStack with an IPv6
 # ClusterIP fd00:10:96::X next to 10.96.0.X and an EndpointSlice per family, kube-proxy gets an
 # ip6 table, and ztunnel is started with --bind 127.0.0.1,::1 (E2E_ZTUNNEL_BIND overrides it:
-# the negative control binds 127.0.0.1 only). ptp only: bridge mode redirects IPv4 only.
+# the negative control binds 127.0.0.1 only). "ipv6": single-stack IPv6 pods (issue 20): as
+# "dual" on the nodes (they keep their IPv4 fabric address, see tests/e2e/README.md), but
+# host-local gives each pod, ztunnel's included, one IPv6 address alone, the API pods list only
+# it, Services are SingleStack IPv6 with one IPv6 EndpointSlice, and kube-proxy has only its ip6
+# table; the agent then runs the tunnels over IPv6. ptp only: bridge mode redirects IPv4 only.
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -48,13 +52,15 @@ case $E2E_PRIMARY in
   *) echo "FAIL: E2E_PRIMARY must be ptp or bridge, not $E2E_PRIMARY"; exit 1 ;;
 esac
 E2E_FAMILY=${E2E_FAMILY:-ipv4}
+# DUAL: the IPv6 half runs (pods have IPv6); V6ONLY: pods have no IPv4 (E2E_FAMILY=ipv6).
 case $E2E_FAMILY in
-  ipv4) DUAL="" ;;
-  dual) DUAL=1 ;;
-  *) echo "FAIL: E2E_FAMILY must be ipv4 or dual, not $E2E_FAMILY"; exit 1 ;;
+  ipv4) DUAL="" V6ONLY="" ;;
+  dual) DUAL=1 V6ONLY="" ;;
+  ipv6) DUAL=1 V6ONLY=1 ;;
+  *) echo "FAIL: E2E_FAMILY must be ipv4, dual or ipv6, not $E2E_FAMILY"; exit 1 ;;
 esac
 if [ -n "$DUAL" ] && [ "$E2E_PRIMARY" = bridge ]; then
-  echo "FAIL: E2E_FAMILY=dual needs E2E_PRIMARY=ptp (bridge mode redirects IPv4 only)"; exit 1
+  echo "FAIL: E2E_FAMILY=$E2E_FAMILY needs E2E_PRIMARY=ptp (bridge mode redirects IPv4 only)"; exit 1
 fi
 case $E2E_RUNTIME in
   containerd) CNI_INSTALL_BIN=${CNI_INSTALL_BIN:-$(dirname "$CNI_BIN")/ambient-cni-install} ;;
@@ -158,46 +164,52 @@ api_namespace() {  # api_namespace NAME LABELS-JSON
   api_apply namespaces "{\"metadata\":{\"name\":\"$1\",\"labels\":$2}}"
 }
 # api_pod NS NAME NODE LABELS ANNOTATIONS SA [IP [IP6]]: Pending without IP, Running with it
-# (status.podIPs lists the IPv6 address after the IPv4 one, as the kubelet does).
+# (status.podIPs lists the IPv6 address after the IPv4 one, as the kubelet does; an IPv6-only pod,
+# IP empty, has its IPv6 address as podIP and alone in podIPs).
 api_pod() {
-  local status='{"phase":"Pending"}'
-  local ips="{\"ip\":\"${7:-}\"}"
-  [ -n "${8:-}" ] && ips="$ips,{\"ip\":\"$8\"}"
-  [ -n "${7:-}" ] && status="{\"phase\":\"Running\",\"podIP\":\"$7\",\"podIPs\":[$ips]}"
+  local status='{"phase":"Pending"}' first=${7:-${8:-}}
+  local ips="{\"ip\":\"$first\"}"
+  [ -n "${7:-}" ] && [ -n "${8:-}" ] && ips="$ips,{\"ip\":\"$8\"}"
+  [ -n "$first" ] && status="{\"phase\":\"Running\",\"podIP\":\"$first\",\"podIPs\":[$ips]}"
   api_apply pods "{\"metadata\":{\"name\":\"$2\",\"namespace\":\"$1\",\"uid\":\"uid-$1-$2\",
     \"labels\":$4,\"annotations\":$5},\"spec\":{\"nodeName\":\"$3\",\"serviceAccountName\":\"$6\"},
     \"status\":$status}"
 }
 # vip6 VIP: the IPv6 ClusterIP the dual-stack cluster gives the Service of IPv4 VIP 10.96.0.X.
 vip6() { echo "fd00:10:96::${1##*.}"; }
+# pod_addr NS/NAME: the pod's address the node tunnels to (ztunnel): IPv4, IPv6 on an IPv6-only pod.
+pod_addr() { if [ -n "$V6ONLY" ]; then echo "${POD_IP6[$1]}"; else echo "${POD_IP[$1]}"; fi; }
 # api_service NS NAME VIP PORT TARGET-PORT POD...: a Service and its EndpointSlice. Dual-stack
 # (E2E_FAMILY=dual): the Service is RequireDualStack with ClusterIPs VIP and $(vip6 VIP), and a
 # second EndpointSlice of addressType IPv6 lists the pods' IPv6 addresses, as Kubernetes'
-# EndpointSlice controller writes one slice per family.
+# EndpointSlice controller writes one slice per family. IPv6-only (E2E_FAMILY=ipv6): SingleStack
+# IPv6, ClusterIP $(vip6 VIP) alone, the IPv6 EndpointSlice alone, kube-proxy's ip6 DNAT alone.
 api_service() {
   local ns=$1 name=$2 vip=$3 port=$4 target=$5; shift 5
-  local ips="\"$vip\"" families='"IPv4"' policy=SingleStack
+  local ips="\"$vip\"" families='"IPv4"' policy=SingleStack cip=$vip
   [ -n "$DUAL" ] && ips="$ips,\"$(vip6 "$vip")\"" families='"IPv4","IPv6"' policy=RequireDualStack
+  [ -n "$V6ONLY" ] && cip=$(vip6 "$vip") ips="\"$(vip6 "$vip")\"" families='"IPv6"' policy=SingleStack
   api_apply services "{\"metadata\":{\"name\":\"$name\",\"namespace\":\"$ns\"},
-    \"spec\":{\"clusterIP\":\"$vip\",\"clusterIPs\":[$ips],
+    \"spec\":{\"clusterIP\":\"$cip\",\"clusterIPs\":[$ips],
     \"ipFamilies\":[$families],\"ipFamilyPolicy\":\"$policy\",
     \"ports\":[{\"name\":\"http\",\"port\":$port,\"targetPort\":$target,\"protocol\":\"TCP\"}]}}"
-  local eps="" pod
-  for pod in "$@"; do
-    eps="$eps${eps:+,}{\"addresses\":[\"${POD_IP[$ns/$pod]}\"],\"conditions\":{\"ready\":true},
-      \"nodeName\":\"${NODE_OF[$ns/$pod]}\",
-      \"targetRef\":{\"kind\":\"Pod\",\"namespace\":\"$ns\",\"name\":\"$pod\"}}"
-  done
-  api_apply endpointslices "{\"metadata\":{\"name\":\"$name-e2e\",\"namespace\":\"$ns\",
-    \"labels\":{\"kubernetes.io/service-name\":\"$name\"}},\"addressType\":\"IPv4\",
-    \"ports\":[{\"name\":\"http\",\"port\":$target,\"protocol\":\"TCP\"}],\"endpoints\":[$eps]}"
-  # kube-proxy's part on every node: DNAT of the VIP to the (first) endpoint. The agent's null
-  # DNAT (priority -110) runs first for enrolled pods, so ztunnel still sees the VIP.
-  local node
-  for node in "${NODES[@]}"; do
-    inns "$node" nft add rule ip e2e_kube_proxy prerouting ip daddr "$vip" tcp dport "$port" \
-      counter dnat to "${POD_IP[$ns/$1]}:$target"
-  done
+  local eps="" pod node
+  if [ -z "$V6ONLY" ]; then  # the IPv4 slice and kube-proxy's IPv4 DNAT (none on IPv6-only)
+    for pod in "$@"; do
+      eps="$eps${eps:+,}{\"addresses\":[\"${POD_IP[$ns/$pod]}\"],\"conditions\":{\"ready\":true},
+        \"nodeName\":\"${NODE_OF[$ns/$pod]}\",
+        \"targetRef\":{\"kind\":\"Pod\",\"namespace\":\"$ns\",\"name\":\"$pod\"}}"
+    done
+    api_apply endpointslices "{\"metadata\":{\"name\":\"$name-e2e\",\"namespace\":\"$ns\",
+      \"labels\":{\"kubernetes.io/service-name\":\"$name\"}},\"addressType\":\"IPv4\",
+      \"ports\":[{\"name\":\"http\",\"port\":$target,\"protocol\":\"TCP\"}],\"endpoints\":[$eps]}"
+    # kube-proxy's part on every node: DNAT of the VIP to the (first) endpoint. The agent's null
+    # DNAT (priority -110) runs first for enrolled pods, so ztunnel still sees the VIP.
+    for node in "${NODES[@]}"; do
+      inns "$node" nft add rule ip e2e_kube_proxy prerouting ip daddr "$vip" tcp dport "$port" \
+        counter dnat to "${POD_IP[$ns/$1]}:$target"
+    done
+  fi
   [ -n "$DUAL" ] || return 0
   eps=""
   for pod in "$@"; do
@@ -257,7 +269,8 @@ NFT
     case $node in node-a | node-b) brnf=0 ;; esac
     inns "$node" sysctl -qw "net.bridge.bridge-nf-call-iptables=$brnf"
   fi
-  inns "$node" nft -f - <<'NFT'
+  # kube-proxy's IPv4 table (none on an IPv6-only cluster: no IPv4 Service or endpoint).
+  [ -n "$V6ONLY" ] || inns "$node" nft -f - <<'NFT'
 table ip e2e_kube_proxy {
   chain prerouting { type nat hook prerouting priority dstnat; policy accept; }
 }
@@ -271,6 +284,10 @@ NFT
   [ -n "$DUAL" ] && ipam="\"ipam\": {\"type\": \"host-local\",
    \"ranges\": [[{\"subnet\": \"10.244.$n.0/24\"}], [{\"subnet\": \"fd00:10:244:$n::/64\"}]],
    \"dataDir\": \"$WORK/$node/ipam\", \"routes\": [{\"dst\": \"0.0.0.0/0\"}, {\"dst\": \"::/0\"}]}"
+  # IPv6-only: one IPv6 range, so every pod, ztunnel's included, has one IPv6 address alone.
+  [ -n "$V6ONLY" ] && ipam="\"ipam\": {\"type\": \"host-local\",
+   \"ranges\": [[{\"subnet\": \"fd00:10:244:$n::/64\"}]],
+   \"dataDir\": \"$WORK/$node/ipam\", \"routes\": [{\"dst\": \"::/0\"}]}"
   if [ "$E2E_PRIMARY" = bridge ]; then
     primary="{\"type\": \"bridge\", \"bridge\": \"cni0\", \"isGateway\": true, \"ipMasq\": false, $ipam}"
   else
@@ -312,7 +329,7 @@ route_nodes() {
   local a b
   for a in "$@"; do for b in "$@"; do
     [ "$a" = "$b" ] && continue
-    inns "node-$(idx_name "$a")" ip route add "10.244.$b.0/24" via "172.30.0.$b"
+    [ -n "$V6ONLY" ] || inns "node-$(idx_name "$a")" ip route add "10.244.$b.0/24" via "172.30.0.$b"
     [ -z "$DUAL" ] || inns "node-$(idx_name "$a")" ip -6 route add "fd00:10:244:$b::/64" via "fd00:172:30::$b"
   done; done
 }
@@ -384,12 +401,13 @@ add_pod() {
   ip=$(jq -r '[.ips[].address | select(contains(":") | not)][0] // empty' "$out" | cut -d/ -f1)
   ip6=$(jq -r '[.ips[].address | select(contains(":"))][0] // empty' "$out" | cut -d/ -f1)
   [ -z "$DUAL" ] || [ -n "$ip6" ] || fail "CNI ADD of $ns/$name gave no IPv6 address: $(cat "$out")"
+  [ -z "$V6ONLY" ] || [ -z "$ip" ] || fail "CNI ADD of $ns/$name gave an IPv4 address on an IPv6-only cluster: $(cat "$out")"
   POD_IP[$ns/$name]=$ip
   POD_IP6[$ns/$name]=$ip6
   POD_NETNS[$ns/$name]=$pns
   NODE_OF[$ns/$name]=$node
   api_pod "$ns" "$name" "$node" "$labels" "$annotations" "$sa" "$ip" "$ip6"
-  log "pod $ns/$name on $node: $ip${ip6:+ $ip6} (netns $P-$pns)"
+  log "pod $ns/$name on $node: $ip${ip:+${ip6:+ }}$ip6 (netns $P-$pns)"
 }
 
 add_pod_cri() {
@@ -402,9 +420,10 @@ add_pod_cri() {
   ip=$(jq -r '[.ip, .additionalIps[]?] | map(select(contains(":") | not))[0] // empty' <<<"$CRI_OUT")
   ip6=$(jq -r '[.ip, .additionalIps[]?] | map(select(contains(":")))[0] // empty' <<<"$CRI_OUT")
   [ -z "$DUAL" ] || [ -n "$ip6" ] || fail "PodSandboxStatus of $ns/$name gave no IPv6 address: $CRI_OUT"
+  [ -z "$V6ONLY" ] || [ -z "$ip" ] || fail "PodSandboxStatus of $ns/$name gave an IPv4 address on an IPv6-only cluster: $CRI_OUT"
   netns=$(jq -r .netns <<<"$CRI_OUT")
   POD_SANDBOX[$ns/$name]=$(jq -r .id <<<"$CRI_OUT")
-  [ -n "$ip" ] && [ -e "$netns" ] || fail "PodSandboxStatus of $ns/$name gave no IP or netns: $CRI_OUT"
+  [ -n "$ip$ip6" ] && [ -e "$netns" ] || fail "PodSandboxStatus of $ns/$name gave no IP or netns: $CRI_OUT"
   # The sandbox's netns under a name (ip netns del unmounts it at removal or exit).
   touch "/var/run/netns/$P-$pns"
   NETNS+=("$P-$pns")
@@ -414,7 +433,7 @@ add_pod_cri() {
   POD_NETNS[$ns/$name]=$pns
   NODE_OF[$ns/$name]=$node
   api_pod "$ns" "$name" "$node" "$labels" "$annotations" "$sa" "$ip" "$ip6"
-  log "pod $ns/$name on $node: $ip${ip6:+ $ip6} (containerd sandbox ${POD_SANDBOX[$ns/$name]:0:12}, netns $P-$pns)"
+  log "pod $ns/$name on $node: $ip${ip:+${ip6:+ }}$ip6 (containerd sandbox ${POD_SANDBOX[$ns/$name]:0:12}, netns $P-$pns)"
 }
 
 # start_ztunnel NODE: the ztunnel pod's process, fed by the agent's view file.

@@ -10,6 +10,8 @@
 #               into ztunnel's 15008; -> ambient helloworld (bar-2, node-d) through its waypoint
 #               (node-c): HBONE to the waypoint, which opens HBONE to helloworld:15008.
 #   uninstall:  every agent stopped and `ambient-agent uninstall` run: nothing of ours is left.
+#   ipv6:       (E2E_FAMILY=ipv6) each node's tunnels have ztunnel's IPv6 address as remote, no
+#               ip table of ours; the API objects are single-stack IPv6.
 # Prints `ambientctl trace` of each path, checked against the counters of the rules it names (a
 # step "trace" per path), and a summary table (scenario, step, evidence, result);
 # exits 1 if any step failed.
@@ -28,6 +30,13 @@ E2E_SECTIONS=${E2E_SECTIONS-flip restart uninstall}
 # no-ipv4 (only the IPv6 half of each step; the IPv4 half and the IPv4-only traces are left out,
 # as the IPv4 runs cover them) and no-scenario2 (scenario 1 only).
 if [ -n "$DUAL" ] && [ -n "${E2E_DUAL_SECTIONS+x}" ]; then E2E_SECTIONS=$E2E_DUAL_SECTIONS; fi
+# IPv6-only (E2E_FAMILY=ipv6): the pods have no IPv4 address, so only the IPv6 half of each step
+# runs (as no-ipv4), and the flip and restart sections (IPv4 connections) are left out.
+if [ -n "$V6ONLY" ]; then
+  E2E_SECTIONS=" $E2E_SECTIONS "
+  E2E_SECTIONS=${E2E_SECTIONS// flip / }
+  E2E_SECTIONS="${E2E_SECTIONS// restart / } no-ipv4"
+fi
 want() { [[ " $E2E_SECTIONS " == *" $1 "* ]]; }
 v4() { [ -z "$DUAL" ] || ! want no-ipv4; }  # the IPv4 half of the steps runs
 # step SCENARIO STEP EVIDENCE OK(0/1): a step whose evidence holds a failed reading ("reading
@@ -152,15 +161,17 @@ fi
 ONWARD6_0X210="node nft ip6 ambient_redirect prerouting rule #[0-9]+: iifname .* -> mark 0x210$"
 enrolled() {  # enrolled NS/NAME: the pod's IP is in its node's enrolled_pods set (dual: and its IPv6 in the ip6 one)
   local set
-  set=$(inns "${NODE_OF[$1]}" nft list set ip ambient_redirect enrolled_pods) &&
-    grep -qw "${POD_IP[$1]}" <<<"$set" || return 1
+  if [ -z "$V6ONLY" ]; then  # IPv6-only: the pod has no IPv4 address (the node no ip table)
+    set=$(inns "${NODE_OF[$1]}" nft list set ip ambient_redirect enrolled_pods) &&
+      grep -qw "${POD_IP[$1]}" <<<"$set" || return 1
+  fi
   [ -n "$DUAL" ] || return 0
   set=$(inns "${NODE_OF[$1]}" nft list set ip6 ambient_redirect enrolled_pods) &&
     grep -qF "${POD_IP6[$1]}" <<<"$set"
 }
 # not_enrolled NS/NAME: in neither family's set (a missing ip6 table counts as "not in it").
 not_enrolled() {
-  ! inns "${NODE_OF[$1]}" nft list set ip ambient_redirect enrolled_pods | grep -qw "${POD_IP[$1]}" || return 1
+  [ -n "$V6ONLY" ] || ! inns "${NODE_OF[$1]}" nft list set ip ambient_redirect enrolled_pods | grep -qw "${POD_IP[$1]}" || return 1
   [ -n "$DUAL" ] || return 0
   ! { inns "${NODE_OF[$1]}" nft list set ip6 ambient_redirect enrolled_pods 2>/dev/null |
       grep -qF "${POD_IP6[$1]}"; }
@@ -170,7 +181,7 @@ hostport() { if [[ "$1" == *:* ]]; then echo "[$1]:$2"; else echo "$1:$2"; fi; }
 ztunnel_knows() {  # ztunnel_knows NODE NS/NAME PROTOCOL SERVICE-HOSTNAME
   local dump
   dump=$(inns "istio-system-ztunnel-$1" curl -sf http://127.0.0.1:15000/config_dump) || return 1
-  jq -e --arg ip "${POD_IP[$2]}" --arg p "$3" --arg h "$4" \
+  jq -e --arg ip "$(pod_addr "$2")" --arg p "$3" --arg h "$4" \
     '([.workloads[] | select((.workloadIps | index($ip)) and .protocol == $p)] | length > 0)
      and ([.services[] | select(.hostname == $h)] | length > 0)' <<<"$dump" >/dev/null || return 1
   [ -n "$DUAL" ] || return 0
@@ -253,7 +264,7 @@ start_app() {  # start_app NS/NAME: the app, greeting "<name> <peer ip>" and ech
 START=$(date +%s)
 log "building the cluster (prefix $P, work $WORK)"
 build_cluster
-log "cluster up: ztunnel IPs $(for n in "${NODES[@]}"; do printf "%s " "${POD_IP[istio-system/ztunnel-$n]}"; done)"
+log "cluster up: ztunnel IPs $(for n in "${NODES[@]}"; do printf "%s " "$(pod_addr "istio-system/ztunnel-$n")"; done)"
 
 # ---- scenario 1: ambient sleep (foo, node-a) -> sidecar httpbin (bar, node-b) ---------------
 SIDECAR_ANN='{"sidecar.istio.io/status":"{\"containers\":[\"istio-proxy\"]}"}'
@@ -278,7 +289,7 @@ sandbox_ok() {  # sandbox_ok NS/NAME VERDICT
   local node=${NODE_OF[$1]} id=${POD_SANDBOX[$1]:-none} st
   st=$(cri "$node" status "$id") &&
     [ "$(jq -r '"\(.state) \(.metadata.namespace)/\(.metadata.name) \(.metadata.uid) \(.ip)"' <<<"$st")" = \
-      "SANDBOX_READY $1 uid-${1%/*}-${1#*/} ${POD_IP[$1]}" ] &&
+      "SANDBOX_READY $1 uid-${1%/*}-${1#*/} $(pod_addr "$1")" ] &&
     [ "$(jq -r '.plugins[-1].type' "$WORK/$node/net.d/10-k8s-pod-network.conflist")" = ambient-cni ] &&
     jq -e --arg id "$id" --arg pod "$1" --arg v "$2" \
       'select(.command == "ADD" and .containerId == $id and .pod == $pod and .verdict == $v)' \
@@ -297,7 +308,7 @@ HTTPBIN=${POD_IP[bar/httpbin]}
 HB_NS=${POD_NETNS[bar/httpbin]}
 SLEEP6=${POD_IP6[foo/sleep]:-}
 HTTPBIN6=${POD_IP6[bar/httpbin]:-}
-inns "$HB_NS" nft insert rule ip e2e_sidecar prerouting iifname eth0 ip saddr "$SLEEP" \
+[ -n "$V6ONLY" ] || inns "$HB_NS" nft insert rule ip e2e_sidecar prerouting iifname eth0 ip saddr "$SLEEP" \
   ip daddr "$HTTPBIN" tcp dport 80 counter
 [ -z "$DUAL" ] || inns "$HB_NS" nft insert rule ip6 e2e_sidecar prerouting iifname eth0 \
   ip6 saddr "$SLEEP6" ip6 daddr "$HTTPBIN6" tcp dport 80 counter
@@ -309,8 +320,10 @@ poll 30 ztunnel_knows node-a bar/httpbin TCP httpbin.bar.svc.cluster.local ||
 ZTA=istio-system-ztunnel-node-a
 SRC_RE="reporter=\"source\".*source_workload=\"sleep\".*destination_workload=\"httpbin\""
 # Every rule of our prerouting chains, for the traces' checks (IPv4: ambientctl trace has no IPv6).
-trA=$(chain_counters node-a) trAz=$(chain_counters "$ZTA")
-trB=$(chain_counters node-b) trBz=$(chain_counters istio-system-ztunnel-node-b)
+if v4; then
+  trA=$(chain_counters node-a) trAz=$(chain_counters "$ZTA")
+  trB=$(chain_counters node-b) trBz=$(chain_counters istio-system-ztunnel-node-b)
+fi
 
 # scenario1 4|6: one connection of foo/sleep to the httpbin Service's VIP of that family and the
 # steps 1-8 checked on it (scenario "1" in IPv4, "1/v6" in IPv6: the ip6 tables, `ip -6 route`,
@@ -382,7 +395,7 @@ scenario1() {
     "sends a TCP SYN to $(rx "$vhp"); it enters the node on $(host_veth foo/sleep) \(enrolled\)$" \
     "node nft ip6 ambient_redirect prerouting rule #[0-9]+: .*ip6 saddr @enrolled_pods.* -> mark 0x100$" \
     "node routing: .* -> $(rx "$vip") via fd00:127::2 dev istioout table 101$" \
-    "istioout: ${kind:-no tunnel} VNI [0-9]+ to $(rx "${POD_IP[istio-system/ztunnel-node-a]}"):[0-9]+ -> pistioout in the ztunnel pod$" \
+    "istioout: ${kind:-no tunnel} VNI [0-9]+ to $(rx "$(pod_addr istio-system/ztunnel-node-a)"):[0-9]+ -> pistioout in the ztunnel pod$" \
     "ztunnel nft ip6 ambient_redirect prerouting rule #[0-9]+: .*tproxy to \[::1\]:15001" \
     "ztunnel routing: .* -> local delivery" \
     "ztunnel accepts on \[::1\]:15001 with original destination $(rx "$vhp") and source $(rx "$sleep")$" \
@@ -542,8 +555,7 @@ fi
 if ! want no-scenario2; then
   log "scenario 2: foo relabelled for sidecar injection; sleep redeployed with a sidecar"
   api_namespace foo '{"istio-injection":"enabled"}'
-  poll 30 bash -c "! ip netns exec $P-node-a nft list set ip ambient_redirect enrolled_pods | grep -qw $SLEEP" ||
-    fail "foo/sleep was not released after foo lost its ambient label"
+  poll 30 not_enrolled foo/sleep || fail "foo/sleep was not released after foo lost its ambient label"
   remove_pod foo/sleep
   add_pod node-a foo sleep '{"app":"sleep"}' "$SIDECAR_ANN" sleep
   add_pod node-b bar-1 httpbin '{"app":"httpbin"}' '{}' httpbin
@@ -580,14 +592,18 @@ if ! want no-scenario2; then
    \"[$(vip6 10.96.0.82)]:8000\": {\"hbone\": \"[$HELLO6]:15008\", \"authority\": \"[$HELLO6]:80\",
                        \"identity\": \"spiffe://cluster.local/ns/bar-2/sa/helloworld\"}"
   fi
+  # IPv6-only: the IPv4 routes (empty addresses) are left out, the IPv6 ones kept.
+  only_v6_routes() {
+    if [ -n "$V6ONLY" ]; then jq 'with_entries(select(.key | startswith("[")))'; else cat; fi
+  }
   # The sidecar's and the waypoint's routing, as istiod would push it: HBONE to the ambient pod,
   # or to the waypoint for a service that has one.
-  sidecar_capture foo/sleep "{
+  sidecar_capture foo/sleep "$(only_v6_routes <<<"{
     \"10.96.0.81:8000\": {\"hbone\": \"$HTTPBIN2:15008\", \"authority\": \"$HTTPBIN2:80\",
                          \"identity\": \"spiffe://cluster.local/ns/bar-1/sa/httpbin\"},
     \"10.96.0.82:8000\": {\"hbone\": \"$WAYPOINT:15008\", \"authority\": \"10.96.0.82:8000\",
-                         \"identity\": \"spiffe://cluster.local/ns/bar-2/sa/waypoint\"}$ROUTES6}"
-  cat >"$WORK/routes-waypoint.json" <<EOF
+                         \"identity\": \"spiffe://cluster.local/ns/bar-2/sa/waypoint\"}$ROUTES6}")"
+  only_v6_routes >"$WORK/routes-waypoint.json" <<EOF
   {"10.96.0.82:8000": {"hbone": "$HELLO:15008", "authority": "$HELLO:80",
                        "identity": "spiffe://cluster.local/ns/bar-2/sa/helloworld"}$WP_ROUTES6}
 EOF
@@ -606,7 +622,7 @@ EOF
   # Part 1: [sleep -> sidecar] -> ztunnel (node-b) -> httpbin; scenario2_httpbin 4|6 (scenario "2"
   # in IPv4, "2/v6" over the IPv6 VIP, the sidecar's HBONE to httpbin's IPv6 and the ip6 tables).
   DST_RE="reporter=\"destination\".*source_principal=\"spiffe://cluster.local/ns/foo/sa/sleep\".*destination_workload=\"httpbin\""
-  tr2B=$(chain_counters node-b) tr2Bz=$(chain_counters "$ZTB")
+  if v4; then tr2B=$(chain_counters node-b) tr2Bz=$(chain_counters "$ZTB"); fi
   scenario2_httpbin() {
     local S=2 fam=ip r="" vip=10.96.0.81 sleep=$SLEEP2 hb=$HTTPBIN2
     if [ "$1" = 6 ]; then S=2/v6 fam=ip6 r=-6 vip=$(vip6 10.96.0.81) sleep=$SLEEP2_6 hb=$HTTPBIN2_6; fi
@@ -648,7 +664,7 @@ EOF
     FAM=ip6 trace_check "$S" node-b "steps 5-9 over IPv6 (sidecar's HBONE to ambient httpbin)" "$sleep" "$dhp" "$tr6B" "$tr6Bz" \
       "$(rx "$sleep") is outside this node; its SYN to $(rx "$dhp") arrives on eth0 " \
       "node routing: .* -> $(rx "$hb") via fd00:126::2 dev istioin table 100$" \
-      "istioin: ${kind:-no tunnel} VNI [0-9]+ to $(rx "${POD_IP[istio-system/ztunnel-node-b]}"):[0-9]+ -> pistioin in the ztunnel pod$" \
+      "istioin: ${kind:-no tunnel} VNI [0-9]+ to $(rx "$(pod_addr istio-system/ztunnel-node-b)"):[0-9]+ -> pistioin in the ztunnel pod$" \
       "ztunnel nft ip6 ambient_redirect prerouting rule #[0-9]+: .*tcp dport 15008 tproxy to \[::1\]:15008" \
       "ztunnel accepts on \[::1\]:15008 with original destination $(rx "$dhp") " \
       "$ONWARD6_0X210" \
@@ -661,7 +677,7 @@ EOF
   # Part 2: [sleep -> sidecar] -> waypoint (node-c) -> ztunnel (node-d) -> helloworld;
   # scenario2_waypoint 4|6 (IPv6: the waypoint's HBONE leg, too, is IPv6).
   WP_RE="reporter=\"destination\".*source_principal=\"spiffe://cluster.local/ns/bar-2/sa/waypoint\".*destination_workload=\"helloworld\""
-  trD=$(chain_counters node-d) trDz=$(chain_counters "$ZTD")
+  if v4; then trD=$(chain_counters node-d) trDz=$(chain_counters "$ZTD"); fi
   scenario2_waypoint() {
     local S=2 fam=ip vip=10.96.0.82 sleep=$SLEEP2 hello=$HELLO wp=$WAYPOINT
     if [ "$1" = 6 ]; then S=2/v6 fam=ip6 vip=$(vip6 10.96.0.82) sleep=$SLEEP2_6 hello=$HELLO6 wp=$WAYPOINT6; fi
@@ -706,7 +722,7 @@ EOF
     FAM=ip6 trace_check "$S" node-d "waypoint path over IPv6 (waypoint's HBONE to helloworld)" "$wp" "$dhp" "$tr6D" "$tr6Dz" \
       "$(rx "$wp") is outside this node; its SYN to $(rx "$dhp") arrives on eth0 " \
       "node routing: .* -> $(rx "$hello") via fd00:126::2 dev istioin table 100$" \
-      "istioin: ${kind:-no tunnel} VNI [0-9]+ to $(rx "${POD_IP[istio-system/ztunnel-node-d]}"):[0-9]+ -> pistioin in the ztunnel pod$" \
+      "istioin: ${kind:-no tunnel} VNI [0-9]+ to $(rx "$(pod_addr istio-system/ztunnel-node-d)"):[0-9]+ -> pistioin in the ztunnel pod$" \
       "ztunnel nft ip6 ambient_redirect prerouting rule #[0-9]+: .*tcp dport 15008 tproxy to \[::1\]:15008" \
       "ztunnel accepts on \[::1\]:15008 with original destination $(rx "$dhp") " \
       "$ONWARD6_0X210" \
@@ -724,6 +740,36 @@ for node in "${NODES[@]}"; do
   echo "  ambientctl verify ($node): $(tail -n1 <<<"$v")"
   expect all verify "$node: ambientctl verify exit $rc: $(tail -n1 <<<"$v" | cut -c1-60)" "$rc" -eq 0
 done
+# IPv6-only (E2E_FAMILY=ipv6): each node's tunnels ride on IPv6 to its ztunnel pod's IPv6
+# address, the node has no `ip ambient_redirect` table (no IPv4 redirection object) but its ip6
+# one, and ztunnel's pod has no IPv4 address; the API objects are single-stack IPv6.
+if [ -n "$V6ONLY" ]; then
+  for node in "${NODES[@]}"; do
+    zt=istio-system/ztunnel-$node
+    rin=$(inns "$node" ip -d link show istioin 2>&1 | grep -oE 'remote [0-9a-f:.]+' | head -n1 || true)
+    rout=$(inns "$node" ip -d link show istioout 2>&1 | grep -oE 'remote [0-9a-f:.]+' | head -n1 || true)
+    t4=absent t6=absent
+    inns "$node" nft list table ip ambient_redirect >/dev/null 2>&1 && t4=present
+    inns "$node" nft list table ip6 ambient_redirect >/dev/null 2>&1 && t6=present
+    zt4=$(inns "${POD_NETNS[$zt]}" ip -4 -o addr show dev eth0 2>&1 | awk '{print $4}' | tr '\n' ' ' || true)
+    expect ipv6 "$node" "istioin ${rin:-no remote}, istioout ${rout:-no remote} (ztunnel ${POD_IP6[$zt]}); table ip ambient_redirect $t4, ip6 $t6; ztunnel eth0 IPv4: ${zt4:-none}" \
+      "$([ "$rin" = "remote ${POD_IP6[$zt]}" ] && [ "$rout" = "remote ${POD_IP6[$zt]}" ] &&
+         [ "$t4" = absent ] && [ "$t6" = present ] && [ -z "$zt4" ] && echo 0 || echo 1)" -eq 0
+  done
+  api_pods=$(curl -sf "$API/api/v1/pods" | jq -r '[.items[] | select(.status.podIPs != null)] |
+    "\(length) pods, \([.[] | select(all(.status.podIPs[]; .ip | contains(":")) and (.status.podIP | contains(":")))] | length) IPv6-only"')
+  api_svcs=$(curl -sf "$API/api/v1/services" | jq -r '.items |
+    "\(length) Services, \([.[] | select(.spec.ipFamilies == ["IPv6"] and .spec.ipFamilyPolicy == "SingleStack"
+      and (.spec.clusterIP | contains(":")) and .spec.clusterIPs == [.spec.clusterIP])] | length) SingleStack IPv6"')
+  api_eps=$(curl -sf "$API/apis/discovery.k8s.io/v1/endpointslices" | jq -r '.items |
+    "\(length) EndpointSlices, \([.[] | select(.addressType == "IPv6")] | length) IPv6"')
+  api_ok=0
+  for c in "$api_pods" "$api_svcs" "$api_eps"; do  # "N things, M of them single-stack IPv6"
+    read -r n _ m _ <<<"$c"
+    if ! is_count "${n:-}" || [ "$n" -eq 0 ] || [ "$n" != "$m" ]; then api_ok=1; fi
+  done
+  expect ipv6 api "$api_pods; $api_svcs; $api_eps" "$api_ok" -eq 0
+fi
 if v4 && ! want no-scenario2; then
   trace_check 2 node-b "steps 5-9 (sidecar's HBONE to ambient httpbin)" "$SLEEP2" "$HTTPBIN2:15008" "$tr2B" "$tr2Bz" \
     "$SLEEP2 is outside this node; its SYN to $HTTPBIN2:15008 arrives on eth0 " \
