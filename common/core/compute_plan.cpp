@@ -212,6 +212,15 @@ bool redirectsIpv4(const PlanInput& in) {
   return in.ztunnel.podIp.has_value();
 }
 
+std::vector<IpAddress> podIpv6Members(const std::vector<EnrolledPod>& pods) {
+  std::vector<IpAddress> members;
+  for (const auto& pod : pods) {
+    if (pod.ip6) members.push_back(*pod.ip6);
+  }
+  std::sort(members.begin(), members.end());
+  return members;
+}
+
 std::vector<IpAddress> podIpv4Members(const std::vector<EnrolledPod>& pods) {
   std::vector<IpAddress> members;
   for (const auto& pod : pods) {
@@ -258,17 +267,9 @@ void addNodeIpv4(NetnsPlan& p, const PlanInput& in, Ipv4 ztIp,
   }
 
   std::vector<IpAddress> members = podIpv4Members(pods);
-  if (z.bridge) p.bridgeNft = nodeBridgeTable(z, *z.bridge, members);
+  // Bridge mode redirects IPv4 only: the bridge drops the enrolled pods' IPv6 TCP as well.
+  if (z.bridge) p.bridgeNft = nodeBridgeTable(z, *z.bridge, members, podIpv6Members(pods));
   p.nft = nodeNftTable(z, IpAddress::fromV4(ztIp), in.tunnelPort, std::move(members));
-}
-
-std::vector<IpAddress> podIpv6Members(const std::vector<EnrolledPod>& pods) {
-  std::vector<IpAddress> members;
-  for (const auto& pod : pods) {
-    if (pod.ip6) members.push_back(*pod.ip6);
-  }
-  std::sort(members.begin(), members.end());
-  return members;
 }
 
 // IPv6 on a dual-stack node: the IPv4 objects' counterparts (docs/DESIGN.md, "IPv6"). No

@@ -69,6 +69,9 @@ inline constexpr uint8_t kRouteProtocol = 112;
 // nftables: one private table per namespace and family (ip; ip6 for IPv6 pods).
 inline constexpr std::string_view kNftTable = "ambient_redirect";
 inline constexpr std::string_view kNftPodSet = "enrolled_pods";
+// Bridge mode: the enrolled pods' IPv6 addresses, whose TCP the bridge table drops (IPv6 fails
+// closed on a bridge node).
+inline constexpr std::string_view kNftPodSet6 = "enrolled_pods6";
 // Bridge mode (ztunnel's veth is a bridge port): a second table, family bridge, in the node.
 inline constexpr std::string_view kNftBridgeTable = "ambient_bridge";
 inline constexpr int kNftPrioBridgeFirst = -300;  // before any bridge-family filter (0)

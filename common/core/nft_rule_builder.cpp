@@ -156,6 +156,13 @@ NftRuleBuilder& NftRuleBuilder::etherTypeIp() {
   return *this;
 }
 
+NftRuleBuilder& NftRuleBuilder::etherTypeIp6() {
+  word("ether type ip6");
+  payloadLoad(NFT_PAYLOAD_LL_HEADER, 12, 2);
+  cmp(NFT_CMP_EQ, be16Bytes(0x86dd));  // ETH_P_IPV6
+  return *this;
+}
+
 NftRuleBuilder& NftRuleBuilder::etherSaddr(const MacAddr& mac) {
   word("ether saddr " + mac.str());
   payloadLoad(NFT_PAYLOAD_LL_HEADER, 6, 6);

@@ -38,6 +38,8 @@ class NftRuleBuilder {
                              IpAddress::Family family = IpAddress::Family::kV4);
   // ether type ip (family bridge: the frame carries IPv4)
   NftRuleBuilder& etherTypeIp();
+  // ether type ip6 (family bridge: the frame carries IPv6)
+  NftRuleBuilder& etherTypeIp6();
   // ether saddr <mac> (family bridge)
   NftRuleBuilder& etherSaddr(const MacAddr& mac);
   // meta mark & bits == bits | meta mark & bits != bits

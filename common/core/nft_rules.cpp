@@ -109,9 +109,12 @@ NftTableSpec nodeFailClosedTable(IpAddress::Family family, std::vector<IpAddress
 }
 
 NftTableSpec nodeBridgeTable(const ZtunnelEndpoint& z, const BridgeAttachment& bridge,
-                             std::vector<IpAddress> enrolledPods) {
+                             std::vector<IpAddress> enrolledPods,
+                             std::vector<IpAddress> enrolledPods6) {
   std::sort(enrolledPods.begin(), enrolledPods.end());
   enrolledPods.erase(std::unique(enrolledPods.begin(), enrolledPods.end()), enrolledPods.end());
+  std::sort(enrolledPods6.begin(), enrolledPods6.end());
+  enrolledPods6.erase(std::unique(enrolledPods6.begin(), enrolledPods6.end()), enrolledPods6.end());
   const auto port = z.hostVeth.view();
   std::vector<NftRule> rules;
   if (bridge.ztunnelMac) {
@@ -155,12 +158,22 @@ NftTableSpec nodeBridgeTable(const ZtunnelEndpoint& z, const BridgeAttachment& b
           .counter()
           .accept(),
   };
+  const auto v6 = IpAddress::Family::kV6;
+  if (!enrolledPods6.empty()) {
+    rules.push_back(
+        B().etherTypeIp6().l4proto(P::kTcp).saddrInSet(kNftPodSet6, v6).counter().drop());
+    rules.push_back(
+        B().etherTypeIp6().l4proto(P::kTcp).daddrInSet(kNftPodSet6, v6).counter().drop());
+  }
   rules.insert(rules.end(), std::make_move_iterator(steps.begin()),
                std::make_move_iterator(steps.end()));
   NftTableSpec t;
   t.family = NftFamily::kBridge;
   t.name = std::string(kNftBridgeTable);
   t.sets = {NftSetSpec{std::string(kNftPodSet), std::move(enrolledPods)}};
+  if (!enrolledPods6.empty()) {
+    t.sets.push_back(NftSetSpec{std::string(kNftPodSet6), std::move(enrolledPods6), v6});
+  }
   t.chains = {{"prerouting", "filter", "prerouting", kNftPrioBridgeFirst, std::move(rules)}};
   return t;
 }

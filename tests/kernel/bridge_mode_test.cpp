@@ -188,6 +188,57 @@ TEST_CASE("bridge mode: every path of an ambient pod on a bridge is captured at 
   CHECK(w.connect(w.a, "172.30.0.2:8080").empty());
 }
 
+// Issue 20: bridge mode redirects IPv4 only, so an enrolled pod's IPv6 fails closed. Two pods of
+// one bridge exchange IPv6 at layer 2 without the IP layer seeing it (br_netfilter's
+// call-ip6tables off): the bridge table drops the enrolled pod's IPv6 TCP there, both ways,
+// while its IPv4 is captured and a plain pod's IPv6 and the enrolled pod's IPv6 UDP pass.
+TEST_CASE("bridge mode: an enrolled pod's IPv6 TCP is dropped on the bridge too",
+          "[kernel][packet][bridge][ipv6]") {
+  BridgeWorld w(GENERATE(false, true));
+  must(w.node.exec("sysctl -qw net.bridge.bridge-nf-call-ip6tables=0"));
+  must(w.node.ip("-6 addr add fd00:10:244:1::1/64 dev cni0 nodad"));
+  for (auto [pod, ip6] : {std::pair{&w.a, "fd00:10:244:1::a"}, std::pair{&w.b, "fd00:10:244:1::b"},
+                          std::pair{&w.c, "fd00:10:244:1::c"}}) {
+    must(pod->ip("-6 addr add " + std::string(ip6) + "/64 dev eth0 nodad"));
+  }
+  w.useBridgeMode();
+  w.in.pods[0].ip6 = IpAddress("fd00:10:244:1::a");
+  w.apply();
+  CHECK(ipv6FailClosedReason(w.in));
+  for (const TestNetns* ns : {&w.node, &w.a, &w.b, &w.c}) {
+    for (int i = 0; i < 50 && !must(ns->ip("-6 -o addr show tentative")).empty(); ++i) {
+      usleep(100 * 1000);
+    }
+  }
+  Background a6(w.a.exec(kNettool + " serve --addr :: --port 8081"));
+  Background b6(w.b.exec(kNettool + " serve --addr :: --port 8081"));
+  Background c6(w.c.exec(kNettool + " serve --addr :: --port 8081"));
+  for (auto* s : {&a6, &b6, &c6}) REQUIRE(s->waitFor("listening"));
+  w.startServers();
+  w.startRelay();
+  // The plain pods reach each other in IPv6: the bridge works for IPv6.
+  CHECK_THAT(w.connect(w.b, "[fd00:10:244:1::c]:8081"),
+             Catch::StartsWith("8081 [fd00:10:244:1::c]:8081 [fd00:10:244:1::b]:"));
+  // The enrolled pod's IPv6 TCP goes nowhere, in or out.
+  CHECK(w.connect(w.b, "[fd00:10:244:1::a]:8081").empty());
+  CHECK(w.connect(w.a, "[fd00:10:244:1::b]:8081").empty());
+  CHECK(a6.log().find("fd00:") == std::string::npos);
+  CHECK(b6.log().find("fd00:10:244:1::a") == std::string::npos);
+  auto table = must(w.node.exec("nft list table bridge ambient_bridge"));
+  INFO(table);
+  CHECK(table.find("ip6 saddr @enrolled_pods6 counter packets 0 bytes 0 drop") ==
+        std::string::npos);
+  CHECK(table.find("ip6 daddr @enrolled_pods6 counter packets 0 bytes 0 drop") ==
+        std::string::npos);
+  // Its IPv4 is captured as before, and its IPv6 UDP passes.
+  CHECK_THAT(w.connect(w.b, "10.244.1.10:8080"),
+             Catch::StartsWith(captured(15006, "10.244.1.10", "10.244.1.11")));
+  Background udp(w.b.exec(kNettool + " udp-serve --port 5353 --timeout-ms 3000"));
+  REQUIRE(udp.waitFor("listening"));
+  must(w.a.exec(kNettool + " udp-send [fd00:10:244:1::b]:5353"));
+  CHECK(udp.waitFor("udp from [fd00:10:244:1::a]:"));
+}
+
 TEST_CASE("bridge mode: apply, observe and uninstall cover the bridge table", "[kernel][bridge]") {
   BridgeWorld w(false);
   w.useBridgeMode();
