@@ -21,8 +21,6 @@ struct RouteAnswer {
   RouteAnswer() = default;
   RouteAnswer(std::string dev, std::optional<IpAddress> via, uint32_t table, bool local)
       : dev(std::move(dev)), via(via), table(table), local(local) {}
-  RouteAnswer(std::string dev, Ipv4 via, uint32_t table, bool local)
-      : RouteAnswer(std::move(dev), IpAddress::fromV4(via), table, local) {}
 
   std::string dev;
   std::optional<IpAddress> via;  // the gateway, of the packet's family
@@ -38,18 +36,6 @@ class RouteLookup {
   template <
       std::invocable<NetnsRole, const IpAddress&, const IpAddress&, const std::string&, uint32_t> F>
   RouteLookup(F f) : fn_(std::move(f)) {}  // NOLINT(google-explicit-constructor): as a lambda
-
-  // A model of an IPv4-only kernel (what the IPv4 unit tests hold): asked about IPv6, it
-  // answers that it cannot.
-  template <std::invocable<NetnsRole, Ipv4, Ipv4, const std::string&, uint32_t> F>
-  RouteLookup(F f)  // NOLINT(google-explicit-constructor): as a lambda
-      : fn_([f = std::move(f)](NetnsRole role, const IpAddress& dst, const IpAddress& src,
-                               const std::string& iif, uint32_t mark) -> Result<RouteAnswer> {
-          if (!dst.isV4()) {
-            return fail(ErrorCode::kInvalidInput, "an IPv4-only route lookup for " + dst.str());
-          }
-          return f(role, *dst.v4(), src.v4().value_or(Ipv4{}), iif, mark);
-        }) {}
 
   Result<RouteAnswer> operator()(NetnsRole role, const IpAddress& dst, const IpAddress& src,
                                  const std::string& iif, uint32_t mark) const {
@@ -78,9 +64,5 @@ struct TraceState {
 Result<std::vector<std::string>> traceSyn(const TraceState& state, const IpAddress& src,
                                           const IpAddress& dst, uint16_t port,
                                           const RouteLookup& lookup);
-inline Result<std::vector<std::string>> traceSyn(const TraceState& state, Ipv4 src, Ipv4 dst,
-                                                 uint16_t port, const RouteLookup& lookup) {
-  return traceSyn(state, IpAddress::fromV4(src), IpAddress::fromV4(dst), port, lookup);
-}
 
 }  // namespace ambient

@@ -21,6 +21,26 @@ Ipv4 ip(const char* s) {
 constexpr const char* kSleepVeth = "veth3f2a9c01";
 constexpr const char* kZtunnelVeth = "veth3f2a9c0e";
 
+// The IPv4 tests' models of a kernel answer IPv4 only: asked about IPv6, they cannot.
+template <std::invocable<NetnsRole, Ipv4, Ipv4, const std::string&, uint32_t> F>
+RouteLookup ipv4Lookup(F f) {
+  return [f = std::move(f)](NetnsRole role, const IpAddress& dst, const IpAddress& src,
+                            const std::string& iif, uint32_t mark) -> Result<RouteAnswer> {
+    if (!dst.isV4()) {
+      return fail(ErrorCode::kInvalidInput, "an IPv4-only route lookup for " + dst.str());
+    }
+    return f(role, *dst.v4(), src.v4().value_or(Ipv4{}), iif, mark);
+  };
+}
+
+// traceSyn of an IPv4 SYN through one of those models.
+template <class F>
+Result<std::vector<std::string>> trace4(const TraceState& state, Ipv4 src, Ipv4 dst, uint16_t port,
+                                        F kernel) {
+  return traceSyn(state, IpAddress::fromV4(src), IpAddress::fromV4(dst), port,
+                  ipv4Lookup(std::move(kernel)));
+}
+
 PlanInput nodeA() {
   PlanInput in;
   in.tunnelKind = TunnelKind::kGeneve;
@@ -53,12 +73,12 @@ Result<RouteAnswer> nodeAKernel(NetnsRole role, Ipv4 dst, Ipv4 src, const std::s
     return fail(kernelError(EHOSTUNREACH, "route get " + dst.str() + " in the ztunnel pod"));
   }
   if ((mark & 0x200) == 0 && (mark & 0x100) == 0x100) {
-    return RouteAnswer{"istioout", ip("192.168.127.2"), 101, false};
+    return RouteAnswer{"istioout", IpAddress("192.168.127.2"), 101, false};
   }
   if (dst == ip("10.244.1.3")) return RouteAnswer{kSleepVeth, std::nullopt, 254, false};
   if (dst == ip("10.244.1.2")) return RouteAnswer{kZtunnelVeth, std::nullopt, 254, false};
   if ((dst.value & 0xffffff00u) == (ip("10.244.2.0").value)) {
-    return RouteAnswer{"eth0", ip("172.30.0.2"), 254, false};
+    return RouteAnswer{"eth0", IpAddress("172.30.0.2"), 254, false};
   }
   return fail(kernelError(EHOSTUNREACH, "route get " + dst.str() + " from " + src.str() + " iif " +
                                             iif + " mark " + hexString(mark)));
@@ -76,7 +96,7 @@ int hopWith(const std::vector<std::string>& hops, const std::string& text) {
 
 TEST_CASE("trace of scenario 1: the client's SYN takes rule 0x100, table 101 and istioout",
           "[syn-trace]") {
-  auto hops = traceSyn(stateOf(nodeA()), ip("10.244.1.3"), ip("10.96.0.80"), 8000, nodeAKernel);
+  auto hops = trace4(stateOf(nodeA()), ip("10.244.1.3"), ip("10.96.0.80"), 8000, nodeAKernel);
   REQUIRE(hops.has_value());
   std::string all;
   for (const auto& h : *hops) all += h + "\n";
@@ -114,10 +134,10 @@ TEST_CASE("trace of scenario 1: the client's SYN takes rule 0x100, table 101 and
 }
 
 TEST_CASE("trace: a failed route lookup is the last hop, not an error", "[syn-trace]") {
-  RouteLookup none = [](NetnsRole, Ipv4 dst, Ipv4, const std::string&, uint32_t) {
+  auto none = [](NetnsRole, Ipv4 dst, Ipv4, const std::string&, uint32_t) {
     return Result<RouteAnswer>(fail(kernelError(ENETUNREACH, "route get " + dst.str())));
   };
-  auto fromPod = traceSyn(stateOf(nodeA()), ip("10.244.1.3"), ip("10.96.0.80"), 8000, none);
+  auto fromPod = trace4(stateOf(nodeA()), ip("10.244.1.3"), ip("10.96.0.80"), 8000, none);
   REQUIRE(fromPod.has_value());
   REQUIRE(fromPod->size() == 3);
   CHECK((*fromPod)[1].find("-> mark 0x100") != std::string::npos);
@@ -126,7 +146,7 @@ TEST_CASE("trace: a failed route lookup is the last hop, not an error", "[syn-tr
             "proto 112 -> no route, the packet stops here: route get 10.96.0.80: Network is "
             "unreachable") == 0);
 
-  auto fromOutside = traceSyn(stateOf(nodeA()), ip("172.30.0.9"), ip("10.244.1.3"), 80, none);
+  auto fromOutside = trace4(stateOf(nodeA()), ip("172.30.0.9"), ip("10.244.1.3"), 80, none);
   REQUIRE(fromOutside.has_value());
   REQUIRE(fromOutside->size() == 1);
   CHECK((*fromOutside)[0].find("(1) 172.30.0.9 is outside this node and the node has no route "
@@ -160,8 +180,7 @@ Result<RouteAnswer> bridgedNodeAKernel(NetnsRole role, Ipv4 dst, Ipv4 src, const
 
 TEST_CASE("trace in bridge mode: the bridge table's hop comes before the IP layer",
           "[syn-trace][bridge]") {
-  auto hops =
-      traceSyn(bridgedNodeA(), ip("10.244.1.3"), ip("10.96.0.80"), 8000, bridgedNodeAKernel);
+  auto hops = trace4(bridgedNodeA(), ip("10.244.1.3"), ip("10.96.0.80"), 8000, bridgedNodeAKernel);
   REQUIRE(hops.has_value());
   std::string all;
   for (const auto& h : *hops) all += h + "\n";
@@ -191,7 +210,7 @@ TEST_CASE("trace in bridge mode: plain pod to plain pod on the bridge is bridged
   s.registry.pods["uid-bar-web"] =
       PodRecord{"uid-bar-web", "bar",          "web",          "c2", "/run/netns/web",
                 "eth0",        {"10.244.1.7"}, "veth3f2a9c07", false};
-  auto hops = traceSyn(s, ip("10.244.1.7"), ip("10.244.1.8"), 80, bridgedNodeAKernel);
+  auto hops = trace4(s, ip("10.244.1.7"), ip("10.244.1.8"), 80, bridgedNodeAKernel);
   REQUIRE(hops.has_value());
   REQUIRE(hops->size() == 2);
   CHECK((*hops)[1] ==
@@ -391,7 +410,7 @@ TEST_CASE("trace IPv6 on a node that fails closed for IPv6: the ip6 table's drop
       (*in6)[1].starts_with("(2) node nft ip6 ambient_redirect prerouting rule #2: meta l4proto "
                             "tcp ip6 daddr @enrolled_pods counter drop"));
   // The same pod's IPv4 is redirected as before.
-  auto v4 = traceSyn(s, ip("10.244.1.3"), ip("10.96.0.80"), 8000, nodeAKernel);
+  auto v4 = trace4(s, ip("10.244.1.3"), ip("10.96.0.80"), 8000, nodeAKernel);
   REQUIRE(v4.has_value());
   CHECK(joined(*v4).find("(7) ztunnel accepts on 127.0.0.1:15001") != std::string::npos);
 }
