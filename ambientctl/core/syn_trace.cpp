@@ -192,8 +192,7 @@ class Tracer {
     }
     std::string peer = "p" + t->name;
     hop(t->name + ": " + std::string(tunnelKindName(t->kind)) + " VNI " + std::to_string(t->vni) +
-        " to " + t->remote.str() + ":" + std::to_string(t->port) + " -> " + peer +
-        " in the ztunnel pod");
+        " to " + endpoint(t->remote, t->port) + " -> " + peer + " in the ztunnel pod");
     TracePacket z{peer, src, dst, 6, port, 0, 0};  // marks do not cross the encapsulation
     auto v = prerouting(s_.ztunnel, z, "ztunnel");
     if (!v.tproxy) {

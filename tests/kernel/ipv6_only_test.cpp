@@ -201,4 +201,14 @@ TEST_CASE("the agent programs an IPv6-only node from ztunnel's ADD and enrolls I
   auto got = w.connect(w.app, "[fd00:172:30::2]:8080");
   INFO(got);
   CHECK(startsWith(got, "15001 [fd00:172:30::2]:8080 [fd00:10:244:1::a]:"));
+  // `ambientctl trace` of that SYN: the tunnel hop names ztunnel's IPv6 address as remote.
+  auto trace = sh(w.node.exec(std::string(AMBIENT_AMBIENTCTL) + " --state-dir " + h.stateDir() +
+                              " trace foo/app [fd00:172:30::2]:8080"));
+  INFO(trace.out);
+  CHECK(trace.rc == 0);
+  const std::string kind(tunnelKindName(w.in.tunnelKind));
+  CHECK(trace.out.find("istioout: " + kind + " VNI 1001 to [fd00:10:244:1::3]:6081 -> pistioout") !=
+        std::string::npos);
+  CHECK(trace.out.find("ztunnel accepts on [::1]:15001 with original destination "
+                       "[fd00:172:30::2]:8080 and source fd00:10:244:1::a") != std::string::npos);
 }
