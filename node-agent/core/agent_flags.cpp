@@ -112,8 +112,17 @@ Exit codes: 0 success, 1 runtime failure (the message says what and where), 2 us
   app.add_option("--metadata-file", f.metadataFile,
                  "pod/namespace metadata as JSON, when there is no API (default none)")
       ->option_text("PATH");
-  app.add_option("--http-addr", f.httpAddr, "/healthz, /readyz, /metrics")
-      ->option_text("HOST:PORT");
+  app.add_option_function<std::string>(
+         "--http-addr",
+         [&f](const std::string& v) {
+           auto addr = parseHttpListenAddr(v);
+           if (!addr) throw CLI::ValidationError("--http-addr", addr.error().message());
+           f.httpAddr = *addr;
+         },
+         "/healthz, /readyz, /metrics; no HOST: every address of both\n"
+         "families ([::], or 0.0.0.0 where the kernel has no IPv6)")
+      ->option_text("[HOST]:PORT")
+      ->default_str(f.httpAddr.str());
   app.add_option("--reconcile-interval", f.reconcileIntervalSeconds,
                  "full level-triggered pass period")
       ->option_text("SECS")
@@ -131,6 +140,46 @@ std::string agentUsage() {
   bool help = false;
   defineFlags(app, f, &help);
   return app.help();
+}
+
+std::string HttpListenAddr::str() const {
+  const std::string p = ":" + std::to_string(port);
+  if (host.find(':') != std::string::npos) return "[" + host + "]" + p;
+  return host + p;
+}
+
+Result<HttpListenAddr> parseHttpListenAddr(std::string_view text) {
+  auto bad = [&](const std::string& why) {
+    return fail(ErrorCode::kInvalidInput, "\"" + std::string(text) + "\" " + why +
+                                              " (want [HOST]:PORT: 127.0.0.1:15031, "
+                                              "[::1]:15031 or :15031)");
+  };
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return bad("has no :PORT");
+  std::string_view host = text.substr(0, colon);
+  const std::string_view portText = text.substr(colon + 1);
+  uint32_t port = 0;
+  if (portText.empty() || portText.size() > 5) return bad("has no port 1-65535");
+  for (char c : portText) {
+    if (c < '0' || c > '9') return bad("has no port 1-65535");
+    port = port * 10 + uint32_t(c - '0');
+  }
+  if (port == 0 || port > 65535) return bad("has no port 1-65535");
+  HttpListenAddr out;
+  out.port = static_cast<uint16_t>(port);
+  const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) host = host.substr(1, host.size() - 2);
+  if (host.empty()) {
+    if (bracketed) return bad("has an empty [HOST]");
+    return out;
+  }
+  auto ip = IpAddress::parse(host);
+  if (!ip) return bad("has no IP address as HOST");
+  if (ip->isV6() != bracketed) {
+    return bad(ip->isV6() ? "needs brackets around its IPv6 HOST" : "brackets an IPv4 HOST");
+  }
+  out.host = ip->str();
+  return out;
 }
 
 Result<AgentFlags> parseAgentFlags(const std::vector<std::string>& args,

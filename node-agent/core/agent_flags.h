@@ -11,6 +11,18 @@
 
 namespace ambient {
 
+// Where /healthz, /readyz and /metrics listen. An empty host is every address of both families
+// ([::] with IPV6_V6ONLY off, or 0.0.0.0 where the kernel has no IPv6): kubelet probes a
+// hostNetwork pod at the node's address, which is IPv6 on an IPv6-only node.
+struct HttpListenAddr {
+  std::string host;  // an IP literal without brackets, or "" for every address
+  uint16_t port = 15031;
+  std::string str() const;  // ":15031", "127.0.0.1:15031", "[::1]:15031"
+  bool operator==(const HttpListenAddr&) const = default;
+};
+// "[HOST]:PORT" with HOST an IPv4 literal, a bracketed IPv6 literal or empty.
+Result<HttpListenAddr> parseHttpListenAddr(std::string_view text);
+
 struct AgentFlags {
   std::string command = "run";  // run | uninstall | help
   std::string socketPath = "/var/run/ambient/agent.sock";
@@ -31,7 +43,7 @@ struct AgentFlags {
   std::string ztunnelViewFile;  // "" = <state-dir>/ztunnel-config.json
   std::string trustDomain = "cluster.local";
   std::string clusterDomain = "cluster.local";
-  std::string httpAddr = "0.0.0.0:15031";
+  HttpListenAddr httpAddr;
   int reconcileIntervalSeconds = 60;
   std::string logLevel = "info";
 

@@ -2,7 +2,9 @@
 #include "node-agent/sys/agent_app.h"
 
 #include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -47,12 +49,20 @@ int fatal(const std::string& what, const Error& e) {
   return 1;
 }
 
-bool splitHostPort(const std::string& addr, std::string& host, int& port) {
-  auto colon = addr.rfind(':');
-  if (colon == std::string::npos) return false;
-  host = addr.substr(0, colon);
-  port = std::atoi(addr.c_str() + colon + 1);
-  return port > 0 && port < 65536;
+// Binds `http` to `addr`; an empty host binds [::] for both families (IPV6_V6ONLY off), or
+// 0.0.0.0 where the kernel has no IPv6 (logged). False with errno set when nothing was bound.
+bool bindHttp(httplib::Server& http, const HttpListenAddr& addr) {
+  http.set_socket_options([](socket_t sock) {
+    int on = 1;
+    int off = 0;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    setsockopt(sock, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));  // fails on IPv4: harmless
+  });
+  if (!addr.host.empty()) return http.bind_to_port(addr.host, addr.port);
+  if (http.bind_to_port("::", addr.port)) return true;
+  logLine(LogLevel::kInfo, "no IPv6 here: /healthz, /readyz and /metrics listen on IPv4 only",
+          {{"addr", "0.0.0.0:" + std::to_string(addr.port)}});
+  return http.bind_to_port("0.0.0.0", addr.port);
 }
 
 // Uninstall: removes the ambient.istio.io/redirection mark from every pod this node enrolled
@@ -298,13 +308,8 @@ int runAgent(const AgentFlags& flags) {
   http.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics.render(), "text/plain; version=0.0.4");
   });
-  std::string host;
-  int port = 0;
-  if (!splitHostPort(flags.httpAddr, host, port)) {
-    return fatal("bad --http-addr", Error{ErrorCode::kInvalidInput, 0, flags.httpAddr});
-  }
-  if (!http.bind_to_port(host, port)) {
-    return fatal("cannot listen for HTTP", Error{ErrorCode::kIo, errno, flags.httpAddr});
+  if (!bindHttp(http, flags.httpAddr)) {
+    return fatal("cannot listen for HTTP", Error{ErrorCode::kIo, errno, flags.httpAddr.str()});
   }
   std::thread httpThread([&] { http.listen_after_bind(); });
 
@@ -342,7 +347,7 @@ int runAgent(const AgentFlags& flags) {
   }
   logLine(LogLevel::kInfo, "serving",
           {{"socket", flags.socketPath},
-           {"http", flags.httpAddr},
+           {"http", flags.httpAddr.str()},
            {"metadata", (*cluster)->usesApi() ? "kubernetes api (" + flags.kubeconfig + ")"
                                               : "file " + flags.metadataFile}});
   (*server)->serve(gStop);

@@ -44,11 +44,12 @@ class AgentHarness {
                                ? " --metadata-file " + dir_ + "/meta.json"
                                : " --kubeconfig " + dir_ + "/kubeconfig --node-name " + nodeName_ +
                                      " --node-netns " + node_.path();
-    return "--socket " + socket() + " --state-dir " + stateDir() + metadata +
-           " --http-addr 127.0.0.1:" + std::to_string(httpPort()) + " --reconcile-interval " +
+    return "--socket " + socket() + " --state-dir " + stateDir() + metadata + " --http-addr " +
+           httpHost + ":" + std::to_string(httpPort()) + " --reconcile-interval " +
            std::to_string(reconcileInterval) + extraFlags;
   }
-  std::string extraFlags;  // appended to flags(), e.g. " --ipv6 off"
+  std::string extraFlags;              // appended to flags(), e.g. " --ipv6 off"
+  std::string httpHost = "127.0.0.1";  // --http-addr's host ("": every address, the default)
   // Metadata from a Kubernetes API server on the host's loopback instead of the file. The agent
   // then runs in the host namespace, as a hostNetwork DaemonSet does, and programs the node
   // namespace through --node-netns.
@@ -113,11 +114,10 @@ class AgentHarness {
   std::optional<PodReply> registerZtunnel(const NodeTopology& t) const {
     return send(ztunnelAdd(t.zt.path(), kZtunnelIp));
   }
-
- private:
   // In the node namespace every agent can use 15031; on the host a test port.
   int httpPort() const { return apiServer_.empty() ? 15031 : 15131; }
 
+ private:
   const TestNetns& node_;
   std::string dir_;
   std::string apiServer_;

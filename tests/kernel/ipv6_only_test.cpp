@@ -158,6 +158,7 @@ TEST_CASE("the agent programs an IPv6-only node from ztunnel's ADD and enrolls I
           "[kernel][agent][ipv6]") {
   Ipv6OnlyWorld w(false);
   AgentHarness h(w.node);
+  h.httpHost = "";  // the default: kubelet probes the node's IPv6 address
   h.start();
   auto z = h.send(ztunnelAdd(w.zt.path(), kZtunnel6));
   REQUIRE(z);
@@ -191,6 +192,11 @@ TEST_CASE("the agent programs an IPv6-only node from ztunnel's ADD and enrolls I
   auto ready = h.http("/readyz");
   INFO(ready);
   CHECK(ready.rfind("ready", 0) == 0);
+  // The same at the node's IPv6 address, where kubelet probes a hostNetwork pod.
+  auto ready6 = sh(w.node.exec("curl -s -w ' %{http_code}' http://[fd00:172:30::1]:" +
+                               std::to_string(h.httpPort()) + "/readyz"));
+  INFO(ready6.out);
+  CHECK(ready6.out.rfind("ready", 0) == 0);
   CHECK(ready.find("fail closed") == std::string::npos);
   Background ztunnel(w.zt.exec(kNettool + " serve --tproxy --addr ::1 --port 15001"));
   REQUIRE(ztunnel.waitFor("listening"));

@@ -94,10 +94,31 @@ TEST_CASE("agent --help lists every flag with its default and the exit codes", "
   for (const char* shown :
        {"--socket PATH", "(default /var/run/ambient/agent.sock)", "--tunnel-port N",
         "(default 6081)", "--ipv6 auto|off", "--ztunnel-label KEY=VALUE", "(default app=ztunnel)",
-        "(default kube-system)", "(default 0.0.0.0:15031)", "(default $NODE_NAME)", "uninstall",
-        "SIGHUP", "Exit codes: 0"}) {
+        "(default kube-system)", "--http-addr [HOST]:PORT", "(default :15031)",
+        "(default $NODE_NAME)", "uninstall", "SIGHUP", "Exit codes: 0"}) {
     INFO(shown);
     CHECK(help.find(shown) != std::string::npos);
+  }
+}
+
+// Issue 20: kubelet probes a hostNetwork pod at the node's address, IPv6 on an IPv6-only node:
+// by default the agent listens on every address of both families.
+TEST_CASE("agent --http-addr: every address by default, IPv4 and bracketed IPv6 hosts",
+          "[flags][ipv6]") {
+  CHECK(parseAgentFlags({})->httpAddr == HttpListenAddr{"", 15031});
+  CHECK(parseAgentFlags({"--http-addr", "127.0.0.1:9"})->httpAddr ==
+        HttpListenAddr{"127.0.0.1", 9});
+  CHECK(parseAgentFlags({"--http-addr=[::1]:15031"})->httpAddr == HttpListenAddr{"::1", 15031});
+  CHECK(parseAgentFlags({"--http-addr=[FD00::0001]:80"})->httpAddr ==
+        HttpListenAddr{"fd00::1", 80});
+  CHECK(parseAgentFlags({"--http-addr=:8080"})->httpAddr == HttpListenAddr{"", 8080});
+  CHECK(HttpListenAddr{"", 15031}.str() == ":15031");
+  CHECK(HttpListenAddr{"::1", 15031}.str() == "[::1]:15031");
+  CHECK(HttpListenAddr{"10.0.0.1", 1}.str() == "10.0.0.1:1");
+  for (const char* bad : {"15031", "::1:15031", "[10.0.0.1]:80", "[]:80", "host:80", ":0", ":65536",
+                          ":80x", "127.0.0.1:", "[::1]"}) {
+    INFO(bad);
+    CHECK_THAT(refusalOf(parseAgentFlags({"--http-addr", bad})), Contains("--http-addr"));
   }
 }
 

@@ -185,4 +185,17 @@ echo "$listeners" | grep -q '\[::1\]:15001' && fail "default bind without IPv6: 
 grep -q "no IPv6 loopback: listening on 127.0.0.1 only" "$WORK/ztunnel-srv1.log" ||
   fail "default bind without IPv6: not logged"
 pass "default bind: ::1 where IPv6 is on (node A above), 127.0.0.1 alone and logged where it is off"
+# 6. The status ports by default ("auto"): one [::] socket for both families, so kubelet's probe
+# reaches 15021 at an IPv6 pod address as well as at an IPv4 one; where the namespace's IPv6 is
+# off by sysctl the same socket still answers IPv4.
+status_code() { inns "$1" curl -s -o /dev/null -w '%{http_code}' "http://$2:15021/healthz/ready" || true; }
+# (ss writes a [::] socket that also takes IPv4 as *:15021.)
+inns zta ss -Htln '( sport = :15021 )' | grep -q '\*:15021' || fail "status: no dual-stack *:15021 listener"
+for host in 127.0.0.1 '[::1]' '[fd77:1::1]'; do
+  [ "$(status_code zta "$host")" = 200 ] || fail "status: readiness at $host:15021 answered $(status_code zta "$host")"
+done
+for _ in $(seq 1 100); do [ "$(status_code srv1 127.0.0.1)" = 200 ] && break; sleep 0.05; done
+[ "$(status_code srv1 127.0.0.1)" = 200 ] ||
+  fail "status without IPv6: 127.0.0.1:15021 answered $(status_code srv1 127.0.0.1)"
+pass "status ports: [::]:15021 answers 127.0.0.1, [::1] and the pod's IPv6 address; IPv4 still where IPv6 is off"
 echo "PASS ipv6_netns_test"

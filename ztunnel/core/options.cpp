@@ -35,8 +35,11 @@ void defineFlags(CLI::App& app, Options& o) {
   port("--inbound-plaintext-port", o.inboundPlainPort, "inbound plaintext capture")->group(group);
   port("--inbound-port", o.inboundPort, "inbound HBONE")->group(group);
   port("--peer-hbone-port", o.peerHbonePort, "HBONE port dialled on destinations")->group(group);
-  app.add_option("--status-bind", o.statusBindAddress, "address of 15020/15021")
-      ->option_text("ADDR")
+  app.add_option("--status-bind", o.statusBindAddress,
+                 "address of 15020/15021; auto: [::] for both families,\n"
+                 "or 0.0.0.0 where this kernel has no IPv6")
+      ->option_text("auto|ADDR")
+      ->default_str(o.statusBindAddress)
       ->group(group);
   port("--stats-port", o.statsPort, "Prometheus metrics, GET /metrics")->group(group);
   port("--readiness-port", o.readinessPort, "GET /healthz/ready")->group(group);

@@ -35,9 +35,11 @@ struct Options {
   // 15001/15006/15008: a comma-separated list, or "auto": 127.0.0.1, and ::1 where the kernel
   // has IPv6 loopback (checked when the listeners open; dual-stack nodes need both).
   std::string bindAddress = "auto";
-  std::vector<IpAddr> bindAddresses;          // parsed from bindAddress ("auto": 127.0.0.1 and ::1)
-  bool bindIpv6IfAvailable = false;           // "auto": ::1 is left out where IPv6 is off
-  std::string statusBindAddress = "0.0.0.0";  // 15020/15021
+  std::vector<IpAddr> bindAddresses;  // parsed from bindAddress ("auto": 127.0.0.1 and ::1)
+  bool bindIpv6IfAvailable = false;   // "auto": ::1 is left out where IPv6 is off
+  // 15020/15021; "auto": [::] for both families, or 0.0.0.0 where the kernel has no IPv6
+  // (kubelet probes the pod's address, IPv6 on an IPv6-only cluster).
+  std::string statusBindAddress = "auto";
   std::string adminBindAddress = "127.0.0.1";  // 15000
   uint16_t outboundPort = ambient::kPortOutbound;
   uint16_t inboundPlainPort = ambient::kPortInboundPlain;

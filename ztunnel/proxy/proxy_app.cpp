@@ -122,7 +122,12 @@ int runProxy(const Options& opts) {
   };
   std::vector<std::unique_ptr<ControlHttpListener>> control;
   auto addControl = [&](const std::string& ip, uint16_t port, HttpRoute route) {
-    auto l = ControlHttpListener::open(loop, ip, port, std::move(route));
+    auto l = ControlHttpListener::open(loop, ip == "auto" ? "::" : ip, port, route);
+    if (!l && ip == "auto") {
+      ambient::logLine(ambient::LogLevel::kInfo, "no IPv6 here: status port on IPv4 only",
+                       {{"port", std::to_string(port)}, {"error", l.error().message()}});
+      l = ControlHttpListener::open(loop, "0.0.0.0", port, std::move(route));
+    }
     if (!l) {
       ambient::logLine(ambient::LogLevel::kError, "control listener failed",
                        {{"error", l.error().message()}});

@@ -2,6 +2,7 @@
 #include "ztunnel/sys/socket_ops.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
 
@@ -65,6 +66,11 @@ Result<UniqueFd> listenTcp(const SocketAddr& addr, bool transparent, int backlog
   int one = 1;
   setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (reusePort) setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  if (addr.ip.v6 && addr.ip.isUnspecified()) {
+    // [::] means both families, whatever net.ipv6.bindv6only says.
+    int off = 0;
+    setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+  }
   if (transparent) {
     if (auto st = setTransparent(fd.get(), addr.ip.v6); !st)
       return fail(st.error().wrap("listen " + addr.toString()));
