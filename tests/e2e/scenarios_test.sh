@@ -128,6 +128,7 @@ trace_check() {
     "${#bad[@]}" -eq 0
 }
 rx() { sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$1"; }  # rx TEXT: TEXT as a literal extended regex
+bracket() { case $1 in *:*) echo "[$1]" ;; *) echo "$1" ;; esac; }  # an IPv6 host as in HOST:PORT
 nth() {  # nth "C1 C2 ..." N: the Nth count (1-based), or "unread"
   local -a c
   read -ra c <<<"$1"
@@ -395,7 +396,7 @@ scenario1() {
     "sends a TCP SYN to $(rx "$vhp"); it enters the node on $(host_veth foo/sleep) \(enrolled\)$" \
     "node nft ip6 ambient_redirect prerouting rule #[0-9]+: .*ip6 saddr @enrolled_pods.* -> mark 0x100$" \
     "node routing: .* -> $(rx "$vip") via fd00:127::2 dev istioout table 101$" \
-    "istioout: ${kind:-no tunnel} VNI [0-9]+ to $(rx "$(pod_addr istio-system/ztunnel-node-a)"):[0-9]+ -> pistioout in the ztunnel pod$" \
+    "istioout: ${kind:-no tunnel} VNI [0-9]+ to $(rx "$(bracket "$(pod_addr istio-system/ztunnel-node-a)")"):[0-9]+ -> pistioout in the ztunnel pod$" \
     "ztunnel nft ip6 ambient_redirect prerouting rule #[0-9]+: .*tproxy to \[::1\]:15001" \
     "ztunnel routing: .* -> local delivery" \
     "ztunnel accepts on \[::1\]:15001 with original destination $(rx "$vhp") and source $(rx "$sleep")$" \
@@ -664,7 +665,7 @@ EOF
     FAM=ip6 trace_check "$S" node-b "steps 5-9 over IPv6 (sidecar's HBONE to ambient httpbin)" "$sleep" "$dhp" "$tr6B" "$tr6Bz" \
       "$(rx "$sleep") is outside this node; its SYN to $(rx "$dhp") arrives on eth0 " \
       "node routing: .* -> $(rx "$hb") via fd00:126::2 dev istioin table 100$" \
-      "istioin: ${kind:-no tunnel} VNI [0-9]+ to $(rx "$(pod_addr istio-system/ztunnel-node-b)"):[0-9]+ -> pistioin in the ztunnel pod$" \
+      "istioin: ${kind:-no tunnel} VNI [0-9]+ to $(rx "$(bracket "$(pod_addr istio-system/ztunnel-node-b)")"):[0-9]+ -> pistioin in the ztunnel pod$" \
       "ztunnel nft ip6 ambient_redirect prerouting rule #[0-9]+: .*tcp dport 15008 tproxy to \[::1\]:15008" \
       "ztunnel accepts on \[::1\]:15008 with original destination $(rx "$dhp") " \
       "$ONWARD6_0X210" \
@@ -722,7 +723,7 @@ EOF
     FAM=ip6 trace_check "$S" node-d "waypoint path over IPv6 (waypoint's HBONE to helloworld)" "$wp" "$dhp" "$tr6D" "$tr6Dz" \
       "$(rx "$wp") is outside this node; its SYN to $(rx "$dhp") arrives on eth0 " \
       "node routing: .* -> $(rx "$hello") via fd00:126::2 dev istioin table 100$" \
-      "istioin: ${kind:-no tunnel} VNI [0-9]+ to $(rx "$(pod_addr istio-system/ztunnel-node-d)"):[0-9]+ -> pistioin in the ztunnel pod$" \
+      "istioin: ${kind:-no tunnel} VNI [0-9]+ to $(rx "$(bracket "$(pod_addr istio-system/ztunnel-node-d)")"):[0-9]+ -> pistioin in the ztunnel pod$" \
       "ztunnel nft ip6 ambient_redirect prerouting rule #[0-9]+: .*tcp dport 15008 tproxy to \[::1\]:15008" \
       "ztunnel accepts on \[::1\]:15008 with original destination $(rx "$dhp") " \
       "$ONWARD6_0X210" \

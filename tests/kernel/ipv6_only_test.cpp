@@ -18,10 +18,6 @@ const std::string kNettool = AMBIENT_NETTOOL;
 constexpr const char* kGateway6 = "fd00:10:244:1::1";
 constexpr const char* kZtunnel6 = "fd00:10:244:1::3";
 
-bool startsWith(const std::string& s, const std::string& prefix) {
-  return s.rfind(prefix, 0) == 0;
-}
-
 struct Ipv6OnlyWorld {
   // `program`: apply the plan of `in` here (else the agent under test does).
   explicit Ipv6OnlyWorld(bool program = true) {
@@ -109,31 +105,25 @@ TEST_CASE("on an IPv6-only node ambient pod traffic reaches ztunnel's listeners 
   REQUIRE(otherServer.waitFor("listening"));
 
   SECTION("outbound: ambient pod -> remote lands on 15001 with the original destination") {
-    auto got = w.connect(w.app, "[fd00:172:30::2]:8080");
-    INFO(got);
-    CHECK(startsWith(got, "15001 [fd00:172:30::2]:8080 [fd00:10:244:1::a]:"));
+    CHECK_THAT(w.connect(w.app, "[fd00:172:30::2]:8080"),
+               Catch::StartsWith("15001 [fd00:172:30::2]:8080 [fd00:10:244:1::a]:"));
     CHECK(remoteServer.log().find("fd00:10:244:1::a") == std::string::npos);
   }
   SECTION("inbound: remote -> ambient pod lands on 15006, port 15008 on 15008, source kept") {
-    auto plain = w.connect(w.remote, "[fd00:10:244:1::a]:80");
-    INFO(plain);
-    CHECK(startsWith(plain, "15006 [fd00:10:244:1::a]:80 [fd00:172:30::2]:"));
-    auto hbone = w.connect(w.remote, "[fd00:10:244:1::a]:15008");
-    INFO(hbone);
-    CHECK(startsWith(hbone, "15008 [fd00:10:244:1::a]:15008 [fd00:172:30::2]:"));
+    CHECK_THAT(w.connect(w.remote, "[fd00:10:244:1::a]:80"),
+               Catch::StartsWith("15006 [fd00:10:244:1::a]:80 [fd00:172:30::2]:"));
+    CHECK_THAT(w.connect(w.remote, "[fd00:10:244:1::a]:15008"),
+               Catch::StartsWith("15008 [fd00:10:244:1::a]:15008 [fd00:172:30::2]:"));
   }
   SECTION("a pod of the same node -> ambient pod lands on 15006") {
-    auto got = w.connect(w.other, "[fd00:10:244:1::a]:80");
-    INFO(got);
-    CHECK(startsWith(got, "15006 [fd00:10:244:1::a]:80 [fd00:10:244:1::b]:"));
+    CHECK_THAT(w.connect(w.other, "[fd00:10:244:1::a]:80"),
+               Catch::StartsWith("15006 [fd00:10:244:1::a]:80 [fd00:10:244:1::b]:"));
   }
   SECTION("non-enrolled pods and UDP are untouched") {
-    auto out = w.connect(w.other, "[fd00:172:30::2]:8080");
-    INFO(out);
-    CHECK(startsWith(out, "8080 [fd00:172:30::2]:8080 [fd00:10:244:1::b]:"));
-    auto in = w.connect(w.remote, "[fd00:10:244:1::b]:80");
-    INFO(in);
-    CHECK(startsWith(in, "80 [fd00:10:244:1::b]:80 [fd00:172:30::2]:"));
+    CHECK_THAT(w.connect(w.other, "[fd00:172:30::2]:8080"),
+               Catch::StartsWith("8080 [fd00:172:30::2]:8080 [fd00:10:244:1::b]:"));
+    CHECK_THAT(w.connect(w.remote, "[fd00:10:244:1::b]:80"),
+               Catch::StartsWith("80 [fd00:10:244:1::b]:80 [fd00:172:30::2]:"));
     Background udp(w.remote.exec(kNettool + " udp-serve --port 9999 --timeout-ms 3000"));
     REQUIRE(udp.waitFor("listening"));
     must(w.app.exec(kNettool + " udp-send [fd00:172:30::2]:9999"));
@@ -204,9 +194,8 @@ TEST_CASE("the agent programs an IPv6-only node from ztunnel's ADD and enrolls I
   // about a second; the kernel sends no neighbour solicitation from a tentative link-local
   // address, so IPv6 over a tunnel waits for it (docs/DESIGN.md, "IPv6").
   w.waitForDad();
-  auto got = w.connect(w.app, "[fd00:172:30::2]:8080");
-  INFO(got);
-  CHECK(startsWith(got, "15001 [fd00:172:30::2]:8080 [fd00:10:244:1::a]:"));
+  CHECK_THAT(w.connect(w.app, "[fd00:172:30::2]:8080"),
+             Catch::StartsWith("15001 [fd00:172:30::2]:8080 [fd00:10:244:1::a]:"));
   // `ambientctl trace` of that SYN: the tunnel hop names ztunnel's IPv6 address as remote.
   auto trace = sh(w.node.exec(std::string(AMBIENT_AMBIENTCTL) + " --state-dir " + h.stateDir() +
                               " trace foo/app [fd00:172:30::2]:8080"));
