@@ -52,9 +52,15 @@ bool listHoldsOurs(const nlohmann::json& list) {
   return false;
 }
 
+bool isMultusJson(const nlohmann::json& p) {
+  return p.is_object() && p.contains("type") &&
+         (p["type"] == "multus" || p["type"] == "multus-shim");
+}
+
 // True when a place install writes to in the file `name` holds our type: a .conflist's plugin
-// list, or the first delegate of its Multus entry (a .conf itself or a list's first plugin). A
-// .conf's other fields are its plugin's own, even one called "plugins".
+// list, or the first delegate of its Multus entry (a .conf itself or a list's first plugin,
+// of type multus or multus-shim). A .conf's other fields are its plugin's own, even one called
+// "plugins" or "delegates" (regression_delegates_of_another_type).
 bool holdsOurs(const std::string& name, const nlohmann::json& j) {
   const bool list = name.size() > 9 && name.compare(name.size() - 9, 9, ".conflist") == 0;
   if (list && listHoldsOurs(j)) return true;
@@ -62,7 +68,7 @@ bool holdsOurs(const std::string& name, const nlohmann::json& j) {
   if (list && j.is_object() && j.contains("plugins") && j["plugins"].is_array() &&
       !j["plugins"].empty())
     multus = &j["plugins"][0];
-  if (!multus->is_object() || !multus->contains("delegates")) return false;
+  if (!isMultusJson(*multus) || !multus->contains("delegates")) return false;
   const auto& delegates = (*multus)["delegates"];
   if (!delegates.is_array() || delegates.empty()) return false;
   return isOursJson(delegates[0]) || listHoldsOurs(delegates[0]);
