@@ -212,19 +212,12 @@ bool redirectsIpv4(const PlanInput& in) {
   return in.ztunnel.podIp.has_value();
 }
 
-std::vector<IpAddress> podIpv6Members(const std::vector<EnrolledPod>& pods) {
+// The enrolled pods' addresses of `family`, sorted.
+std::vector<IpAddress> podMembers(const std::vector<EnrolledPod>& pods, IpAddress::Family family) {
   std::vector<IpAddress> members;
   for (const auto& pod : pods) {
-    if (pod.ip6) members.push_back(*pod.ip6);
-  }
-  std::sort(members.begin(), members.end());
-  return members;
-}
-
-std::vector<IpAddress> podIpv4Members(const std::vector<EnrolledPod>& pods) {
-  std::vector<IpAddress> members;
-  for (const auto& pod : pods) {
-    if (pod.ip) members.push_back(IpAddress::fromV4(*pod.ip));
+    if (family == IpAddress::Family::kV4 && pod.ip) members.push_back(IpAddress::fromV4(*pod.ip));
+    if (family == IpAddress::Family::kV6 && pod.ip6) members.push_back(*pod.ip6);
   }
   std::sort(members.begin(), members.end());
   return members;
@@ -266,9 +259,10 @@ void addNodeIpv4(NetnsPlan& p, const PlanInput& in, Ipv4 ztIp,
     if (pod.ip) p.sysctls.push_back(podVethSysctl(pod));
   }
 
-  std::vector<IpAddress> members = podIpv4Members(pods);
+  std::vector<IpAddress> members = podMembers(pods, IpAddress::Family::kV4);
   // Bridge mode redirects IPv4 only: the bridge drops the enrolled pods' IPv6 TCP as well.
-  if (z.bridge) p.bridgeNft = nodeBridgeTable(z, *z.bridge, members, podIpv6Members(pods));
+  if (z.bridge)
+    p.bridgeNft = nodeBridgeTable(z, *z.bridge, members, podMembers(pods, IpAddress::Family::kV6));
   p.nft = nodeNftTable(z, IpAddress::fromV4(ztIp), in.tunnelPort, std::move(members));
 }
 
@@ -278,7 +272,7 @@ void addNodeIpv6(NetnsPlan& p, const ZtunnelEndpoint& z, const IpAddress& zt6,
                  const std::vector<EnrolledPod>& pods, uint16_t tunnelPort) {
   p.addresses.push_back({std::string(kInboundTunnel), prefixOf(kInboundNodeAddr6)});
   p.addresses.push_back({std::string(kOutboundTunnel), prefixOf(kOutboundNodeAddr6)});
-  std::vector<IpAddress> members = podIpv6Members(pods);
+  std::vector<IpAddress> members = podMembers(pods, IpAddress::Family::kV6);
   for (const auto& ip6 : members) p.routes.push_back(podRoute6(ip6));
   auto hostRoute = [&](uint32_t table) {
     return RouteSpec{.table = table, .dst = IpPrefix::host(zt6), .dev = ztunnelDevice(z)};
@@ -383,12 +377,12 @@ Result<NetnsPlan> computeNodePlan(const PlanInput& in) {
   if (z.podIp) {
     addNodeIpv4(p, in, *z.podIp, pods);
   } else if (ipv4FailClosedReason(in)) {
-    p.nft = nodeFailClosedTable(IpAddress::Family::kV4, podIpv4Members(pods));
+    p.nft = nodeFailClosedTable(IpAddress::Family::kV4, podMembers(pods, IpAddress::Family::kV4));
   }
   if (redirectsIpv6(in)) {
     addNodeIpv6(p, z, *z.podIp6, pods, in.tunnelPort);
   } else if (ipv6FailClosedReason(in)) {
-    p.nft6 = nodeFailClosedTable(IpAddress::Family::kV6, podIpv6Members(pods));
+    p.nft6 = nodeFailClosedTable(IpAddress::Family::kV6, podMembers(pods, IpAddress::Family::kV6));
   }
   return p;
 }

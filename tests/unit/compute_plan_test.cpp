@@ -298,4 +298,7 @@ TEST_CASE("IPv6-only bad input names what is wrong", "[compute][bad-input]") {
   auto small = in;
   small.ztunnel.lowerMtu = 68 + kTunnelOverhead6 - 1;
   refused(small, "leaves no room for the tunnel overhead");
+  auto v4 = testing::nodeWithPods(1);
+  v4.ztunnel.nodeAddr = IpAddress("0.0.0.0");
+  refused(v4, "ztunnel's gateway is unset (0.0.0.0)");
 }
