@@ -63,22 +63,29 @@ class Tracer {
   // Bridge mode: a frame that entered on a port of ztunnel's bridge (`p.iif`) meets the node's
   // bridge table first. On a hand-up it goes on with the bridge as input interface; returns
   // false when it is bridged to its destination past the IP layer (the trace ends there).
-  // Bridge mode has no ip6 twins yet (the agent refuses IPv6 there): IPv6 goes on unchanged.
   bool bridgeHop(TracePacket& p) {
-    if (!s_.bridge || !s_.node.bridgeNft || p.daddr.isV6()) return true;
+    if (!s_.bridge || !s_.node.bridgeNft) return true;
     const BridgeAttachment& b = *s_.bridge;
     const std::string where = "node bridge " + b.bridge.str() + " nft prerouting";
     ChainVerdict v;
     for (const auto& c : s_.node.bridgeNft->chains) {
       if (c.name == "prerouting") v = evaluateChain(*s_.node.bridgeNft, c, p);
     }
-    const uint32_t mask = ~uint32_t{0} << (32 - b.subnet.len);
+    std::string counter =
+        v.counter ? " [counter " + std::to_string(v.counter->packets) + " packets]" : "";
+    const bool onBridge = p.daddr.isV6() ? b.subnet6 && b.subnet6->contains(p.daddr)
+                                         : IpPrefix::fromV4(b.subnet).contains(p.daddr);
+    if (v.verdict == "drop") {
+      hop(where + " rule #" + std::to_string(v.ruleIndex) + ": " + v.ruleText + counter +
+          " -> dropped on the bridge, the connection times out: the node fails closed for " +
+          (p.daddr.isV6() ? "IPv6" : "IPv4") +
+          " (it cannot redirect this family now; the agent's /readyz says why)");
+      return false;
+    }
     if (p.toHost) {
-      std::string counter =
-          v.counter ? " [counter " + std::to_string(v.counter->packets) + " packets]" : "";
       hop(where + " rule #" + std::to_string(v.ruleIndex) + ": " + v.ruleText + counter +
           " -> handed up to the IP layer on " + b.bridge.str() + ", mark " + hexString(p.mark));
-    } else if ((p.daddr.v4()->value & mask) == (b.subnet.addr.value & mask)) {
+    } else if (onBridge) {
       hop(where + ": no rule hands it up; bridged to " + p.daddr.str() + " on " + b.bridge.str() +
           ": not redirected");
       return false;

@@ -26,15 +26,7 @@ std::string confKey(std::string_view dev, std::string_view name) {
 }
 
 bool inTunnelNetwork6(const IpAddress& ip) {
-  for (auto net : {kInboundNodeAddr6, kOutboundNodeAddr6}) {
-    auto p = prefixOf(net);
-    // /126: the first 15 bytes and the top 6 bits of the last.
-    if (std::equal(ip.bytes().begin(), ip.bytes().begin() + 15, p.addr.bytes().begin()) &&
-        (ip.bytes()[15] & 0xfc) == (p.addr.bytes()[15] & 0xfc)) {
-      return true;
-    }
-  }
-  return false;
+  return prefixOf(kInboundNodeAddr6).contains(ip) || prefixOf(kOutboundNodeAddr6).contains(ip);
 }
 
 uint32_t overheadOf(const ZtunnelEndpoint& z) {
@@ -85,7 +77,8 @@ Status validateZtunnel(const PlanInput& in) {
       return fail(ErrorCode::kInvalidInput, "ztunnel's veth is a port of bridge " +
                                                 b->bridge.str() +
                                                 " and the ztunnel pod has no IPv4 address: "
-                                                "bridge mode redirects IPv4 only");
+                                                "bridge mode needs IPv4 (IPv6-only nodes are "
+                                                "supported on routed CNIs only)");
     }
     if (b->subnet.len == 0 || b->subnet.len > 30) {
       return fail(ErrorCode::kInvalidInput, "bridge " + b->bridge.str() + " subnet " +
@@ -96,6 +89,17 @@ Status validateZtunnel(const PlanInput& in) {
       return fail(ErrorCode::kInvalidInput, "ztunnel pod IP " + z.podIp->str() +
                                                 " is outside its bridge " + b->bridge.str() +
                                                 "'s subnet " + b->subnet.str());
+    }
+    if (const auto& net6 = b->subnet6) {
+      if (!net6->addr.isV6() || net6->len == 0 || net6->len > 126) {
+        return fail(ErrorCode::kInvalidInput, "bridge " + b->bridge.str() + " IPv6 subnet " +
+                                                  net6->str() + " is no pod network (/1 to /126)");
+      }
+      if (z.podIp6 && !net6->contains(*z.podIp6)) {
+        return fail(ErrorCode::kInvalidInput, "ztunnel pod IPv6 address " + z.podIp6->str() +
+                                                  " is outside its bridge " + b->bridge.str() +
+                                                  "'s IPv6 subnet " + net6->str());
+      }
     }
   }
   return {};
@@ -201,10 +205,11 @@ std::vector<RuleSpec> nodeRules(IpAddress::Family family) {
   };
 }
 
-// IPv6 redirected on this node: ztunnel has an IPv6 address, is no bridge port, and the node
-// can redirect IPv6.
+// IPv6 redirected on this node: ztunnel has an IPv6 address, is no bridge port or a port of a
+// bridge with an IPv6 network, and the node can redirect IPv6.
 bool redirectsIpv6(const PlanInput& in) {
-  return in.ztunnel.podIp6 && !in.ztunnel.bridge && !in.ipv6Unavailable;
+  const auto& bridge = in.ztunnel.bridge;
+  return in.ztunnel.podIp6 && (!bridge || bridge->subnet6) && !in.ipv6Unavailable;
 }
 
 // IPv4 redirected on this node: ztunnel has an IPv4 address.
@@ -260,9 +265,12 @@ void addNodeIpv4(NetnsPlan& p, const PlanInput& in, Ipv4 ztIp,
   }
 
   std::vector<IpAddress> members = podMembers(pods, IpAddress::Family::kV4);
-  // Bridge mode redirects IPv4 only: the bridge drops the enrolled pods' IPv6 TCP as well.
-  if (z.bridge)
-    p.bridgeNft = nodeBridgeTable(z, *z.bridge, members, podMembers(pods, IpAddress::Family::kV6));
+  // In bridge mode the bridge hands IPv6 up like IPv4, or drops the enrolled pods' IPv6 TCP
+  // when IPv6 fails closed.
+  if (z.bridge) {
+    p.bridgeNft = nodeBridgeTable(z, *z.bridge, members, podMembers(pods, IpAddress::Family::kV6),
+                                  redirectsIpv6(in));
+  }
   p.nft = nodeNftTable(z, IpAddress::fromV4(ztIp), in.tunnelPort, std::move(members));
 }
 
@@ -302,9 +310,10 @@ std::optional<std::string> ipv6FailClosedReason(const PlanInput& in) {
     return std::nullopt;
   }
   if (in.ipv6Unavailable) return *in.ipv6Unavailable;
-  if (in.ztunnel.bridge) {
+  if (in.ztunnel.bridge && !in.ztunnel.bridge->subnet6) {
     return "ztunnel's veth is a port of bridge " + in.ztunnel.bridge->bridge.str() +
-           ": IPv6 is redirected on routed nodes only";
+           ", which has no IPv6 address: its pods have no IPv6 gateway in the node to hand "
+           "their IPv6 up to";
   }
   return "the ztunnel pod has no IPv6 address";
 }
@@ -478,7 +487,7 @@ ChangeSet computePodChange(const EnrolledPod& pod, bool enroll,
                            const std::optional<std::string>& vethOriginal, const NodeMode& mode) {
   ChangeSet cs;
   cs.role = NetnsRole::kNode;
-  std::optional<NftElements> element, bridgeElement, element6;
+  std::optional<NftElements> element, bridgeElement, element6, bridgeElement6;
   std::optional<SysctlSpec> sysctl;
   if (pod.ip) {
     const IpAddress ip = IpAddress::fromV4(*pod.ip);
@@ -492,6 +501,10 @@ ChangeSet computePodChange(const EnrolledPod& pod, bool enroll,
   if (pod.ip6) {
     element6 =
         NftElements{NftFamily::kIp6, std::string(kNftTable), std::string(kNftPodSet), {*pod.ip6}};
+    if (mode.bridge) {
+      bridgeElement6 = NftElements{
+          NftFamily::kBridge, std::string(kNftBridgeTable), std::string(kNftPodSet6), {*pod.ip6}};
+    }
   }
   auto add = [&](ChangeKind kind, const auto& spec) { cs.changes.push_back({kind, spec}); };
   if (enroll) {
@@ -501,11 +514,13 @@ ChangeSet computePodChange(const EnrolledPod& pod, bool enroll,
     // The bridge first: a frame handed up then finds the IP-layer rules ready for it.
     if (bridgeElement) add(ChangeKind::kCreate, *bridgeElement);
     if (element) add(ChangeKind::kCreate, *element);
+    if (bridgeElement6) add(ChangeKind::kCreate, *bridgeElement6);
     if (element6) add(ChangeKind::kCreate, *element6);
   } else {
     if (element) add(ChangeKind::kDelete, *element);
     if (bridgeElement) add(ChangeKind::kDelete, *bridgeElement);
     if (element6) add(ChangeKind::kDelete, *element6);
+    if (bridgeElement6) add(ChangeKind::kDelete, *bridgeElement6);
     if (pod.ip) add(ChangeKind::kDelete, podRoute(*pod.ip));
     if (pod.ip6) add(ChangeKind::kDelete, podRoute6(*pod.ip6));
     if (sysctl && vethOriginal) add(ChangeKind::kDelete, SysctlSpec{sysctl->key, *vethOriginal});

@@ -30,6 +30,9 @@ struct BridgeAttachment {
   // other port are dropped before the bridge learns from them, so that a pod with the same MAC
   // cannot draw ztunnel's traffic to its port. nullopt: not known, no such rule.
   std::optional<MacAddr> ztunnelMac;
+  // The network of the bridge's global or unique-local IPv6 address (the pods' IPv6 gateway),
+  // nullopt when it has none: the bridge's pods' IPv6 is then not redirected but fails closed.
+  std::optional<IpPrefix> subnet6;
   bool operator==(const BridgeAttachment&) const = default;
 };
 
@@ -44,7 +47,8 @@ struct ZtunnelEndpoint {
   IfName podIfname = "eth0";
   uint32_t lowerMtu = 1500;  // MTU of the link the tunnels ride on
   // Set when hostVeth is a bridge port: the node plan is then in bridge mode (docs/DESIGN.md,
-  // "Pods on a Linux bridge"). Enrolled pods are then on the same bridge or routed. IPv4 only.
+  // "Pods on a Linux bridge"). Enrolled pods are then on the same bridge or routed. IPv6 is
+  // redirected there when the bridge has an IPv6 network as well (subnet6).
   std::optional<BridgeAttachment> bridge;
   // The ztunnel pod's IPv6 address (dual-stack and IPv6-only nodes): IPv6 is then redirected.
   std::optional<IpAddress> podIp6;
@@ -77,8 +81,8 @@ struct PlanInput {
 
 // Why the enrolled pods' IPv6 is not redirected but its TCP dropped in both directions (fail
 // closed: enrolling IPv4 alone would let IPv6 bypass ztunnel): this node cannot redirect IPv6,
-// ztunnel's veth is a bridge port (bridge mode redirects IPv4 only), or ztunnel's pod has no
-// IPv6 address. nullopt when IPv6 is redirected or no enrolled pod has an IPv6 address.
+// ztunnel's veth is a port of a bridge with no IPv6 network, or ztunnel's pod has no IPv6
+// address. nullopt when IPv6 is redirected or no enrolled pod has an IPv6 address.
 std::optional<std::string> ipv6FailClosedReason(const PlanInput& in);
 // The same for IPv4: the ztunnel pod has no IPv4 address (an IPv6-only ztunnel) while an
 // enrolled pod has one.

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <vector>
 
@@ -33,6 +34,20 @@ IpPrefix IpPrefix::any(IpAddress::Family family) {
   IpAddress zero;
   if (family == IpAddress::Family::kV6) zero = IpAddress::fromBytes(family, zero.bytes().data());
   return {zero, 0};
+}
+
+IpPrefix IpPrefix::network() const {
+  std::array<uint8_t, 16> b = addr.bytes();
+  const size_t width = addr.isV4() ? 4 : 16;
+  for (size_t i = 0; i < width; ++i) {
+    const int kept = std::clamp(int(len) - int(8 * i), 0, 8);
+    b[i] &= uint8_t(0xff00 >> kept);
+  }
+  return {IpAddress::fromBytes(addr.family(), b.data()), len};
+}
+
+bool IpPrefix::contains(const IpAddress& a) const {
+  return a.family() == family() && IpPrefix{a, len}.network() == network();
 }
 
 Result<IpPrefix> IpPrefix::parse(std::string_view text, std::string_view what) {

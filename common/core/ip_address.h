@@ -78,6 +78,10 @@ struct IpPrefix {
   static Result<IpPrefix> parse(std::string_view text, std::string_view what = "prefix");
   IpAddress::Family family() const { return addr.family(); }
   std::string str() const { return addr.str() + "/" + std::to_string(len); }
+  // The network: the address with the bits past `len` cleared.
+  IpPrefix network() const;
+  // Whether `a` is of this family and inside the network.
+  bool contains(const IpAddress& a) const;
   auto operator<=>(const IpPrefix&) const = default;
 };
 

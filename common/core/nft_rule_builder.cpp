@@ -5,6 +5,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
+#include <array>
 #include <cstdio>
 #include <cstring>
 
@@ -126,17 +127,23 @@ NftRuleBuilder& NftRuleBuilder::daddr(const IpAddress& addr, bool negate) {
   return *this;
 }
 
-NftRuleBuilder& NftRuleBuilder::saddrIn(Ipv4Prefix prefix) {
-  uint32_t mask = prefix.len == 0 ? 0 : ~uint32_t{0} << (32 - prefix.len);
-  word("ip saddr " + Ipv4Prefix{Ipv4{prefix.addr.value & mask}, prefix.len}.str());
-  Bytes network = be32Bytes(prefix.addr.value & mask);
-  if (prefix.len % 8 == 0) {
+NftRuleBuilder& NftRuleBuilder::saddrIn(const IpPrefix& prefix) {
+  const IpPrefix net = prefix.network();
+  word(std::string(ipWord(net.family())) + " saddr " + net.str());
+  const bool v6 = net.addr.isV6();
+  const uint32_t width = v6 ? 16 : 4;
+  const uint32_t offset = v6 ? 8 : 12;  // RFC 8200 | RFC 791 source address
+  Bytes network = addressBytes(net.addr);
+  if (net.len % 8 == 0) {
     // Whole bytes: nft loads and compares only those, with no mask.
-    network.resize(prefix.len / 8);
-    payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, 12, prefix.len / 8);
+    network.resize(net.len / 8);
+    payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, offset, net.len / 8);
   } else {
-    payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
-    bitwise(be32Bytes(mask), be32Bytes(0));
+    payloadLoad(NFT_PAYLOAD_NETWORK_HEADER, offset, width);
+    std::array<uint8_t, 16> ones{};
+    ones.fill(0xff);
+    const IpPrefix mask{IpAddress::fromBytes(net.family(), ones.data()), net.len};
+    bitwise(addressBytes(mask.network().addr), Bytes(width, 0));
   }
   cmp(NFT_CMP_EQ, std::move(network));
   return *this;

@@ -28,8 +28,9 @@ class NftRuleBuilder {
   // Either family: ip6 saddr fd00::1 | ip6 saddr != fd00::1 (family ip6), or as above.
   NftRuleBuilder& saddr(const IpAddress& addr, bool negate = false);
   NftRuleBuilder& daddr(const IpAddress& addr, bool negate = false);
-  // ip saddr 10.0.0.0/24 (len 1-31; 32 is saddr()), lowered as nft lowers it
-  NftRuleBuilder& saddrIn(Ipv4Prefix prefix);
+  // ip saddr 10.0.0.0/24 | ip6 saddr fd00:10:244:1::/64 (len 1 to the family's width minus
+  // one; the whole address is saddr()), lowered as nft lowers it
+  NftRuleBuilder& saddrIn(const IpPrefix& prefix);
   // ip saddr @set | ip6 saddr @set
   NftRuleBuilder& saddrInSet(std::string_view set,
                              IpAddress::Family family = IpAddress::Family::kV4);

@@ -108,70 +108,96 @@ NftTableSpec nodeFailClosedTable(IpAddress::Family family, std::vector<IpAddress
   return t;
 }
 
-NftTableSpec nodeBridgeTable(const ZtunnelEndpoint& z, const BridgeAttachment& bridge,
-                             std::vector<IpAddress> enrolledPods,
-                             std::vector<IpAddress> enrolledPods6) {
-  std::sort(enrolledPods.begin(), enrolledPods.end());
-  enrolledPods.erase(std::unique(enrolledPods.begin(), enrolledPods.end()), enrolledPods.end());
-  std::sort(enrolledPods6.begin(), enrolledPods6.end());
-  enrolledPods6.erase(std::unique(enrolledPods6.begin(), enrolledPods6.end()), enrolledPods6.end());
+namespace {
+
+// The bridge table's rules for one family, keyed on the frame's ether type: mark ztunnel's
+// frames, and hand up the TCP of ztunnel, of enrolled pods and to enrolled pods (the set
+// `podSet` of that family) from a pod of the bridge's network `subnet`.
+std::vector<NftRule> bridgeSteps(const ZtunnelEndpoint& z, const BridgeAttachment& bridge,
+                                 const IpAddress& ztunnelIp, const IpPrefix& subnet,
+                                 std::string_view podSet) {
+  const auto family = ztunnelIp.family();
   const auto port = z.hostVeth.view();
-  std::vector<NftRule> rules;
-  if (bridge.ztunnelMac) {
-    // First, before any rule accepts: the bridge learns a frame's source address after this
-    // chain, and a frame of another port carrying ztunnel's MAC would move ztunnel's entry to
-    // that port (every pod's redirected traffic with it).
-    rules.push_back(B().iifname(port, true).etherSaddr(*bridge.ztunnelMac).counter().drop());
-  }
+  // `iifname "<ztunnel's port>"` first when `fromZtunnel`, then the ether type.
+  auto frames = [&](bool fromZtunnel) {
+    B b;
+    if (fromZtunnel) b.iifname(port);
+    if (family == IpAddress::Family::kV6) {
+      b.etherTypeIp6();
+    } else {
+      b.etherTypeIp();
+    }
+    return b;
+  };
   // No verdict on the marking rules: a frame from ztunnel goes on to the hand-up rule.
-  std::vector<NftRule> steps = {
-      B().iifname(port)
-          .etherTypeIp()
-          .saddr(*z.podIp, true)
+  return {
+      frames(true)
+          .saddr(ztunnelIp, true)
           .setMark(kMarkProxySpoof, kMarkProxySpoof)
           .counter()
           .done(),
-      B().iifname(port)
-          .etherTypeIp()
-          .saddr(*z.podIp)
-          .setMark(kMarkConnSkip, kMarkConnSkip)
-          .counter()
-          .done(),
+      frames(true).saddr(ztunnelIp).setMark(kMarkConnSkip, kMarkConnSkip).counter().done(),
       // TCP from ztunnel, from an enrolled pod, and from a pod of this bridge to an enrolled
       // pod goes up to the IP layer, where the marks, policy routes and conntrack of a routed
       // pod apply. The last rule also carries the replies to ztunnel's spoofed connections
       // (without it a SYN-ACK to ztunnel is bridged straight to the pod). The bridge's subnet
       // keeps it from rewriting frames of other bridges, whose destination MAC is already
       // their own bridge's.
-      B().iifname(port).etherTypeIp().l4proto(P::kTcp).handUp(bridge.mac).counter().accept(),
-      B().etherTypeIp()
+      frames(true).l4proto(P::kTcp).handUp(bridge.mac).counter().accept(),
+      frames(false)
           .l4proto(P::kTcp)
-          .saddrInSet(kNftPodSet)
+          .saddrInSet(podSet, family)
           .handUp(bridge.mac)
           .counter()
           .accept(),
-      B().etherTypeIp()
+      frames(false)
           .l4proto(P::kTcp)
-          .saddrIn(bridge.subnet)
-          .daddrInSet(kNftPodSet)
+          .saddrIn(subnet)
+          .daddrInSet(podSet, family)
           .handUp(bridge.mac)
           .counter()
           .accept(),
   };
+}
+
+}  // namespace
+
+NftTableSpec nodeBridgeTable(const ZtunnelEndpoint& z, const BridgeAttachment& bridge,
+                             std::vector<IpAddress> enrolledPods,
+                             std::vector<IpAddress> enrolledPods6, bool redirect6) {
+  std::sort(enrolledPods.begin(), enrolledPods.end());
+  enrolledPods.erase(std::unique(enrolledPods.begin(), enrolledPods.end()), enrolledPods.end());
+  std::sort(enrolledPods6.begin(), enrolledPods6.end());
+  enrolledPods6.erase(std::unique(enrolledPods6.begin(), enrolledPods6.end()), enrolledPods6.end());
+  redirect6 = redirect6 && z.podIp6 && bridge.subnet6;
   const auto v6 = IpAddress::Family::kV6;
-  if (!enrolledPods6.empty()) {
+  std::vector<NftRule> rules;
+  if (bridge.ztunnelMac) {
+    // First, before any rule accepts: the bridge learns a frame's source address after this
+    // chain, and a frame of another port carrying ztunnel's MAC would move ztunnel's entry to
+    // that port (every pod's redirected traffic with it).
+    rules.push_back(
+        B().iifname(z.hostVeth.view(), true).etherSaddr(*bridge.ztunnelMac).counter().drop());
+  }
+  if (!redirect6 && !enrolledPods6.empty()) {
+    // IPv6 fails closed on this bridge.
     rules.push_back(
         B().etherTypeIp6().l4proto(P::kTcp).saddrInSet(kNftPodSet6, v6).counter().drop());
     rules.push_back(
         B().etherTypeIp6().l4proto(P::kTcp).daddrInSet(kNftPodSet6, v6).counter().drop());
   }
-  rules.insert(rules.end(), std::make_move_iterator(steps.begin()),
-               std::make_move_iterator(steps.end()));
+  auto add = [&](std::vector<NftRule> more) {
+    rules.insert(rules.end(), std::make_move_iterator(more.begin()),
+                 std::make_move_iterator(more.end()));
+  };
+  add(bridgeSteps(z, bridge, IpAddress::fromV4(*z.podIp), IpPrefix::fromV4(bridge.subnet),
+                  kNftPodSet));
+  if (redirect6) add(bridgeSteps(z, bridge, *z.podIp6, *bridge.subnet6, kNftPodSet6));
   NftTableSpec t;
   t.family = NftFamily::kBridge;
   t.name = std::string(kNftBridgeTable);
   t.sets = {NftSetSpec{std::string(kNftPodSet), std::move(enrolledPods)}};
-  if (!enrolledPods6.empty()) {
+  if (redirect6 || !enrolledPods6.empty()) {
     t.sets.push_back(NftSetSpec{std::string(kNftPodSet6), std::move(enrolledPods6), v6});
   }
   t.chains = {{"prerouting", "filter", "prerouting", kNftPrioBridgeFirst, std::move(rules)}};

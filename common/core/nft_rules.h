@@ -15,12 +15,13 @@ namespace ambient {
 NftTableSpec nodeNftTable(const ZtunnelEndpoint& ztunnel, const IpAddress& ztunnelIp,
                           uint16_t tunnelPort, std::vector<IpAddress> enrolledPods);
 // Bridge mode: the node's family-bridge table, which marks ztunnel's frames and hands enrolled
-// pods' TCP up to the IP layer instead of bridging it. Bridge mode redirects IPv4 only: the TCP
-// of `enrolledPods6` (the enrolled pods' IPv6 addresses) is dropped here, so that two pods of
-// the bridge cannot exchange it at layer 2 (the ip6 fail-closed table sees only what goes up).
+// pods' TCP up to the IP layer instead of bridging it: IPv4, and IPv6 alike when `redirect6`
+// (ztunnel's pod and the bridge have IPv6 and the node redirects it). Otherwise the TCP of
+// `enrolledPods6` (the enrolled pods' IPv6 addresses) is dropped here, so that two pods of the
+// bridge cannot exchange it at layer 2 (the ip6 fail-closed table sees only what goes up).
 NftTableSpec nodeBridgeTable(const ZtunnelEndpoint& ztunnel, const BridgeAttachment& bridge,
                              std::vector<IpAddress> enrolledPods,
-                             std::vector<IpAddress> enrolledPods6 = {});
+                             std::vector<IpAddress> enrolledPods6 = {}, bool redirect6 = false);
 // The node's table of a family it cannot redirect while enrolled pods have addresses of it
 // (ipv4FailClosedReason, ipv6FailClosedReason): their TCP in either direction is dropped.
 NftTableSpec nodeFailClosedTable(IpAddress::Family family, std::vector<IpAddress> enrolledPods);

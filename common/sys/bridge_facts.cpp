@@ -6,6 +6,7 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "common/sys/rtnl.h"
@@ -75,28 +76,40 @@ Result<std::optional<BridgeAttachment>> readBridgeAttachment(const std::string& 
     return fail(nlError(err, "addresses of bridge " + name->str()));
   }
   Cache addrs(addrsRaw);
+  std::optional<Ipv4Prefix> subnet;
   for (auto* o = nl_cache_get_first(addrs.get()); o; o = nl_cache_get_next(o)) {
     auto* a = reinterpret_cast<rtnl_addr*>(o);
     nl_addr* local = rtnl_addr_get_local(a);
-    if (rtnl_addr_get_ifindex(a) != master || rtnl_addr_get_family(a) != AF_INET || !local ||
-        nl_addr_get_len(local) != 4) {
-      continue;
-    }
+    if (rtnl_addr_get_ifindex(a) != master || !local) continue;
     const int len = rtnl_addr_get_prefixlen(a);
-    if (len < 1 || len > 30) continue;  // a /31 or /32 is no pod network
-    uint32_t v = 0;
-    std::memcpy(&v, nl_addr_get_binary_addr(local), 4);
-    const uint32_t mask = ~uint32_t{0} << (32 - len);
-    out.subnet = Ipv4Prefix{Ipv4{ntohl(v) & mask}, static_cast<uint8_t>(len)};
-    auto peerMac = readLinkMac(peerNetns, peerIfname);
-    if (!peerMac) return fail(peerMac.error());
-    out.ztunnelMac = *peerMac;
-    return std::optional<BridgeAttachment>(out);
+    const auto* bytes = static_cast<const uint8_t*>(nl_addr_get_binary_addr(local));
+    if (rtnl_addr_get_family(a) == AF_INET && nl_addr_get_len(local) == 4) {
+      if (subnet || len < 1 || len > 30) continue;  // a /31 or /32 is no pod network
+      const IpPrefix net =
+          IpPrefix{IpAddress::fromBytes(IpAddress::Family::kV4, bytes), static_cast<uint8_t>(len)}
+              .network();
+      subnet = Ipv4Prefix{*net.addr.v4(), net.len};
+    } else if (rtnl_addr_get_family(a) == AF_INET6 && nl_addr_get_len(local) == 16) {
+      // The pods' IPv6 gateway network: a global or unique-local address (never the
+      // link-local one every bridge has), /1 to /126.
+      const IpAddress ip = IpAddress::fromBytes(IpAddress::Family::kV6, bytes);
+      if (out.subnet6 || len < 1 || len > 126 || !checkRedirectableIp6(ip, "bridge address")) {
+        continue;
+      }
+      out.subnet6 = IpPrefix{ip, static_cast<uint8_t>(len)}.network();
+    }
   }
-  return fail(ErrorCode::kInvalidInput,
-              "bridge " + name->str() +
-                  " has no IPv4 address with a pod network prefix (/1 to /30): its pods have no "
-                  "gateway in the node, so their traffic cannot be handed up to be redirected");
+  if (!subnet) {
+    return fail(ErrorCode::kInvalidInput,
+                "bridge " + name->str() +
+                    " has no IPv4 address with a pod network prefix (/1 to /30): its pods have no "
+                    "gateway in the node, so their traffic cannot be handed up to be redirected");
+  }
+  out.subnet = *subnet;
+  auto peerMac = readLinkMac(peerNetns, peerIfname);
+  if (!peerMac) return fail(peerMac.error());
+  out.ztunnelMac = *peerMac;
+  return std::optional<BridgeAttachment>(out);
 }
 
 }  // namespace ambient

@@ -1,7 +1,7 @@
 // The Linux bridge a node-side veth is a port of, read through rtnetlink in the node namespace:
-// its name, its own MAC address and the network of its IPv4 address. The agent reads it for
-// ztunnel's veth on every pass (a bridge can be recreated under it), and ambientctl reads it to
-// compute the same plan. Touches the kernel.
+// its name, its own MAC address and the networks of its IPv4 and (if any) IPv6 addresses. The agent
+// reads it for ztunnel's veth on every pass (a bridge can be recreated under it), and ambientctl
+// reads it to compute the same plan. Touches the kernel.
 #pragma once
 
 #include <optional>

@@ -190,13 +190,13 @@ std::optional<Enroller::EnrollFailure> Enroller::enrollLocked(PodRecord rec) {
                   "has IPv6 address " + addresses->v6->str() +
                       ", but this node's ztunnel pod has none: its IPv6 could not be redirected");
   }
-  if (addresses->v6 && ztunnelBridge_) {
+  if (addresses->v6 && ztunnelBridge_ && !ztunnelBridge_->subnet6) {
     return refuse(kCniErrInvalidConfig, "unsupported-link", ErrorCode::kUnsupported,
                   "has IPv6 address " + addresses->v6->str() +
-                      ", but ztunnel's veth is a port of "
-                      "bridge " +
+                      ", but ztunnel's veth is a port of " + "bridge " +
                       ztunnelBridge_->bridge.str() +
-                      ": IPv6 is redirected on routed nodes only in this release");
+                      ", which has no IPv6 address: the bridge's pods have no IPv6 gateway in "
+                      "the node, so their IPv6 could not be redirected");
   }
   if (const PodRecord* other = enrolledWithIp(rec.ips, rec.uid)) {
     return refuse(kCniErrInvalidConfig, "ip-conflict", ErrorCode::kExists,

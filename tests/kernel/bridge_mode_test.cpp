@@ -18,6 +18,9 @@ namespace {
 
 const std::string kNettool = AMBIENT_NETTOOL;
 const std::string kRelay = AMBIENT_RELAY;
+// Listens on 127.0.0.1 and [::1] (tests/proofs/transparent_relay6.py): one line per client,
+// "zt:<port> <client ip> <original destination> <the destination's first line>".
+const std::string kRelay6 = AMBIENT_RELAY6;
 constexpr const char* kBridgeMac = "02:42:0a:f4:01:01";
 constexpr const char* kZtunnelMac = "0a:58:0a:f4:01:03";  // ztunnel's eth0
 
@@ -62,6 +65,52 @@ struct BridgeWorld {
     in.ztunnel.bridge =
         BridgeAttachment{"cni0", *MacAddr::parse(kBridgeMac), *Ipv4Prefix::parse("10.244.1.0/24"),
                          *MacAddr::parse(kZtunnelMac)};
+  }
+
+  // Dual-stack, as the bridge plugin with two host-local ranges leaves it: cni0
+  // fd00:10:244:1::1/64, ztunnel ::3, pods a ::a, b ::b, c ::c (the /64, default via the
+  // bridge), the remote host fd00:172:30::2 behind the uplink; br_netfilter's call-ip6tables
+  // as call-iptables. The addresses skip duplicate address detection (usable at once).
+  void addIpv6(bool brNetfilter) {
+    must(node.exec("sysctl -qw net.ipv6.conf.all.forwarding=1"));
+    must(node.exec(std::string("sysctl -qw net.bridge.bridge-nf-call-ip6tables=") +
+                   (brNetfilter ? "1" : "0")));
+    must(node.ip("-6 addr add fd00:10:244:1::1/64 dev cni0 nodad"));
+    for (auto [pod, ip6] : {std::pair{&zt, "fd00:10:244:1::3"}, std::pair{&a, "fd00:10:244:1::a"},
+                            std::pair{&b, "fd00:10:244:1::b"}, std::pair{&c, "fd00:10:244:1::c"}}) {
+      must(pod->ip("-6 addr add " + std::string(ip6) + "/64 dev eth0 nodad"));
+      must(pod->ip("-6 route add default via fd00:10:244:1::1 dev eth0"));
+    }
+    must(node.ip("-6 addr add fd00:172:30::1/64 dev uplink nodad"));
+    must(remote.ip("-6 addr add fd00:172:30::2/64 dev eth0 nodad"));
+    must(remote.ip("-6 route add fd00:10:244::/48 via fd00:172:30::1"));
+    in.ztunnel.podIp6 = IpAddress("fd00:10:244:1::3");
+    in.pods[0].ip6 = IpAddress("fd00:10:244:1::a");
+    in.pods[1].ip6 = IpAddress("fd00:10:244:1::c");
+  }
+
+  // Waits for the link-local addresses of the links just made (the tunnels' among them) to
+  // leave duplicate address detection: until then the kernel sends no neighbour solicitation
+  // from them, and a first SYN over a new tunnel waits for its retransmission.
+  void waitIpv6Settled() {
+    for (const TestNetns* ns : {&node, &zt, &a, &b, &c, &remote}) {
+      for (int i = 0; i < 50 && !must(ns->ip("-6 -o addr show tentative")).empty(); ++i) {
+        usleep(100 * 1000);
+      }
+    }
+  }
+
+  // nettool servers on [::]:8081 in the pods and the remote host.
+  void startServers6() {
+    for (TestNetns* p : {&a, &b, &c, &remote}) {
+      servers.push_back(
+          std::make_unique<Background>(p->exec(kNettool + " serve --addr :: --port 8081")));
+      REQUIRE(servers.back()->waitFor("listening"));
+    }
+  }
+  void startRelay6() {
+    relay = std::make_unique<Background>(zt.exec(kRelay6 + " 15001 15006 15008"));
+    REQUIRE(relay->waitFor("listening"));
   }
 
   void apply() {
@@ -110,6 +159,13 @@ bool startsWith(const std::string& s, const std::string& prefix) {
 // the client's own address `src` (the relay dials onward from it).
 std::string captured(int port, const std::string& dst, const std::string& src) {
   return "zt:" + std::to_string(port) + " " + dst + ":8080 8080 " + dst + ":8080 " + src + ":";
+}
+
+// What a client sees through the dual-stack relay when its IPv6 connection to [dst]:8081 was
+// captured at `port` and the destination saw the client's own address `src`.
+std::string captured6(int port, const std::string& dst, const std::string& src) {
+  return "zt:" + std::to_string(port) + " " + src + " [" + dst + "]:8081 8081 [" + dst +
+         "]:8081 [" + src + "]:";
 }
 
 // The same-bridge pairs and off-node inbound, each captured at the right port with the client's
@@ -188,10 +244,11 @@ TEST_CASE("bridge mode: every path of an ambient pod on a bridge is captured at 
   CHECK(w.connect(w.a, "172.30.0.2:8080").empty());
 }
 
-// Issue 20: bridge mode redirects IPv4 only, so an enrolled pod's IPv6 fails closed. Two pods of
-// one bridge exchange IPv6 at layer 2 without the IP layer seeing it (br_netfilter's
-// call-ip6tables off): the bridge table drops the enrolled pod's IPv6 TCP there, both ways,
-// while its IPv4 is captured and a plain pod's IPv6 and the enrolled pod's IPv6 UDP pass.
+// Issue 20: where bridge mode cannot redirect IPv6 (here: ztunnel's pod has no IPv6 address) an
+// enrolled pod's IPv6 fails closed. Two pods of one bridge exchange IPv6 at layer 2 without the
+// IP layer seeing it (br_netfilter's call-ip6tables off): the bridge table drops the enrolled
+// pod's IPv6 TCP there, both ways, while its IPv4 is captured and a plain pod's IPv6 and the
+// enrolled pod's IPv6 UDP pass.
 TEST_CASE("bridge mode: an enrolled pod's IPv6 TCP is dropped on the bridge too",
           "[kernel][packet][bridge][ipv6]") {
   BridgeWorld w(GENERATE(false, true));
@@ -239,6 +296,82 @@ TEST_CASE("bridge mode: an enrolled pod's IPv6 TCP is dropped on the bridge too"
   CHECK(udp.waitFor("udp from [fd00:10:244:1::a]:"));
 }
 
+// Issue 20: a dual-stack bridge (an IPv6 /64 on cni0, ztunnel and pods with IPv6) redirects IPv6
+// as it does IPv4: the engine's plan, the rules tests/proofs/bridge_capture6.sh proved by hand.
+TEST_CASE("bridge mode with IPv6: every IPv6 path of an ambient pod on a bridge is captured",
+          "[kernel][packet][bridge][ipv6]") {
+  const bool brNetfilter = GENERATE(false, true);
+  INFO("br_netfilter " << brNetfilter);
+  BridgeWorld w(brNetfilter);
+  w.addIpv6(brNetfilter);
+  w.useBridgeMode();
+  w.in.ztunnel.bridge->subnet6 = *IpPrefix::parse("fd00:10:244:1::/64");
+  REQUIRE_FALSE(ipv6FailClosedReason(w.in));
+  w.apply();
+  w.waitIpv6Settled();
+  w.startServers();
+  w.startServers6();
+  w.startRelay6();
+
+  const std::string a6 = "fd00:10:244:1::a", b6 = "fd00:10:244:1::b", c6 = "fd00:10:244:1::c";
+  const std::string remote6 = "fd00:172:30::2";
+  auto to = [](const std::string& ip6) { return "[" + ip6 + "]:8081"; };
+  // Same bridge, both directions and between two ambient pods; off-node, both directions.
+  CHECK_THAT(w.connect(w.a, to(b6)), Catch::StartsWith(captured6(15001, b6, a6)));
+  CHECK_THAT(w.connect(w.b, to(a6)), Catch::StartsWith(captured6(15006, a6, b6)));
+  CHECK_THAT(w.connect(w.a, to(c6)), Catch::StartsWith(captured6(15001, c6, a6)));
+  CHECK_THAT(w.connect(w.remote, to(a6)), Catch::StartsWith(captured6(15006, a6, remote6)));
+  CHECK_THAT(w.connect(w.a, to(remote6)), Catch::StartsWith(captured6(15001, remote6, a6)));
+  // IPv4 alongside, through the same relay.
+  CHECK_THAT(w.connect(w.a, "10.244.1.11:8080"),
+             Catch::StartsWith("zt:15001 10.244.1.10 10.244.1.11:8080 8080 10.244.1.11:8080 "
+                               "10.244.1.10:"));
+  // A plain pod's IPv6 is untouched, on the bridge and off the node.
+  CHECK_THAT(w.connect(w.b, to(remote6)),
+             Catch::StartsWith("8081 " + to(remote6) + " [" + b6 + "]:"));
+  CHECK_THAT(w.connect(w.remote, to(b6)),
+             Catch::StartsWith("8081 " + to(b6) + " [" + remote6 + "]:"));
+  // The ambient pod's IPv6 UDP is bridged as before.
+  Background udp(w.b.exec(kNettool + " udp-serve --port 5353 --timeout-ms 3000"));
+  REQUIRE(udp.waitFor("listening"));
+  must(w.a.exec(kNettool + " udp-send [" + b6 + "]:5353"));
+  CHECK(udp.waitFor("udp from [" + a6 + "]:"));
+  // Fail closed: with ztunnel away the ambient pod's IPv6 TCP stops.
+  w.relay.reset();
+  CHECK(w.connect(w.a, to(b6)).empty());
+  CHECK(w.connect(w.remote, to(a6)).empty());
+}
+
+namespace {
+
+// Loads `table`'s rendered text with nft(8) into a scratch namespace and checks that the kernel
+// holds, rule by rule, the expressions we build for it.
+void checkNftBuildsOurs(LinuxKernel& kernel, const NftTableSpec& table) {
+  TestNetns scratch("nft");
+  std::string file = "/tmp/" + uniqueName("nft");
+  FILE* f = std::fopen(file.c_str(), "w");
+  std::fputs(renderNftTable(table).c_str(), f);
+  std::fclose(f);
+  must(scratch.exec("nft -f " + file));
+  unlink(file.c_str());
+  auto observed = kernel.observe({scratch.path(), NetnsRole::kNode}, {});
+  REQUIRE(observed);
+  REQUIRE(observed->bridgeNft);
+  REQUIRE(observed->bridgeNft->chains.size() == 1);
+  const auto& theirs = observed->bridgeNft->chains[0].rules;
+  const auto& ours = table.chains.at(0).rules;
+  REQUIRE(theirs.size() == ours.size());
+  for (size_t i = 0; i < ours.size(); ++i) {
+    std::string o, t;
+    for (const auto& e : ours[i].exprs) o += e.str();
+    for (const auto& e : theirs[i].exprs) t += e.str();
+    INFO("rule " << i << ": " << ours[i].text);
+    CHECK(t == o);
+  }
+}
+
+}  // namespace
+
 TEST_CASE("bridge mode: apply, observe and uninstall cover the bridge table", "[kernel][bridge]") {
   BridgeWorld w(false);
   w.useBridgeMode();
@@ -253,28 +386,20 @@ TEST_CASE("bridge mode: apply, observe and uninstall cover the bridge table", "[
             .find("ether daddr set 02:42:0a:f4:01:01 meta pkttype set host") != std::string::npos);
   CHECK(must(w.node.exec("sysctl -n net.ipv4.conf.cni0.rp_filter")) == "0\n");
 
-  // What nft(8) builds from our rendered text is what we build: the same expressions.
-  TestNetns scratch("nft");
-  std::string file = "/tmp/" + uniqueName("nft");
-  FILE* f = std::fopen(file.c_str(), "w");
-  std::fputs(renderNftTable(*plan->bridgeNft).c_str(), f);
-  std::fclose(f);
-  must(scratch.exec("nft -f " + file));
-  unlink(file.c_str());
-  auto observed = w.kernel.observe({scratch.path(), NetnsRole::kNode}, {});
-  REQUIRE(observed);
-  REQUIRE(observed->bridgeNft);
-  REQUIRE(observed->bridgeNft->chains.size() == 1);
-  const auto& theirs = observed->bridgeNft->chains[0].rules;
-  const auto& ours = plan->bridgeNft->chains[0].rules;
-  REQUIRE(theirs.size() == ours.size());
-  for (size_t i = 0; i < ours.size(); ++i) {
-    std::string o, t;
-    for (auto& e : ours[i].exprs) o += e.str();
-    for (auto& e : theirs[i].exprs) t += e.str();
-    INFO("rule " << i << ": " << ours[i].text);
-    CHECK(t == o);
-  }
+  // What nft(8) builds from our rendered text is what we build: the same expressions, for the
+  // IPv4 bridge table and for the dual-stack one (its ip6 rules, the /64 match among them).
+  checkNftBuildsOurs(w.kernel, *plan->bridgeNft);
+  PlanInput dual = w.in;
+  dual.ztunnel.podIp6 = IpAddress("fd00:10:244:1::3");
+  dual.ztunnel.bridge->subnet6 = *IpPrefix::parse("fd00:10:244:1::/64");
+  dual.pods[0].ip6 = IpAddress("fd00:10:244:1::a");
+  auto dualPlan = computeNodePlan(dual);
+  REQUIRE(dualPlan);
+  REQUIRE(dualPlan->bridgeNft->chains.at(0).rules.size() == 11);
+  checkNftBuildsOurs(w.kernel, *dualPlan->bridgeNft);
+  // A prefix that is no whole number of bytes takes nft's mask.
+  dual.ztunnel.bridge->subnet6 = *IpPrefix::parse("fd00:10:244:1::/62");
+  checkNftBuildsOurs(w.kernel, *computeNodePlan(dual)->bridgeNft);
 
   // Back to routed mode, then uninstall: nothing of ours is left, the bridge's sysctls restored.
   w.in.ztunnel.bridge.reset();
@@ -396,6 +521,56 @@ TEST_CASE("bridge mode through the agent: enrolled at ADD, verify and trace, res
   auto routed = sh(w.node.exec(ctl + " verify"));
   INFO(routed.out);
   CHECK(routed.rc == 0);
+}
+
+// Issue 20: the agent on a dual-stack bridge enrolls a dual-stack pod at ADD in both families
+// (it refused it while bridge mode redirected IPv4 only); verify is clean, both families are
+// captured, and the trace names the bridge's ip6 hand-up rule.
+TEST_CASE("bridge mode with IPv6 through the agent: a dual-stack pod enrolled at ADD",
+          "[kernel][agent][bridge][ipv6]") {
+  BridgeWorld w(true);
+  w.addIpv6(true);
+  AgentHarness agent(w.node);
+  agent.start();
+  auto dual = [](PodRequest r, std::string_view ip6) {
+    r.ips.push_back(ipOf(ip6));
+    return r;
+  };
+  auto z = agent.send(dual(ztunnelAdd(w.zt.path(), "10.244.1.3"), "fd00:10:244:1::3"));
+  REQUIRE(z);
+  INFO(z->message);
+  REQUIRE(z->verdict == PodVerdict::kNotAmbient);
+  auto a = agent.send(dual(podAdd("foo", "a", w.a.path(), "10.244.1.10"), "fd00:10:244:1::a"));
+  REQUIRE(a);
+  INFO(a->message);
+  REQUIRE(a->verdict == PodVerdict::kEnrolled);
+  REQUIRE(agent.send(dual(podAdd("plain", "b", w.b.path(), "10.244.1.11"), "fd00:10:244:1::b"))
+              ->verdict == PodVerdict::kNotAmbient);
+  auto set6 = must(w.node.exec("nft list set bridge ambient_bridge enrolled_pods6"));
+  CHECK(set6.find("fd00:10:244:1::a") != std::string::npos);
+  CHECK(set6.find("fd00:10:244:1::b") == std::string::npos);
+
+  const std::string ctl = kAmbientctl + " --state-dir " + agent.stateDir();
+  auto verify = sh(w.node.exec(ctl + " verify"));
+  INFO(verify.out);
+  CHECK(verify.rc == 0);
+  w.waitIpv6Settled();
+  w.startServers();
+  w.startServers6();
+  w.startRelay6();
+  CHECK_THAT(w.connect(w.a, "[fd00:10:244:1::b]:8081"),
+             Catch::StartsWith(captured6(15001, "fd00:10:244:1::b", "fd00:10:244:1::a")));
+  CHECK_THAT(w.connect(w.b, "[fd00:10:244:1::a]:8081"),
+             Catch::StartsWith(captured6(15006, "fd00:10:244:1::a", "fd00:10:244:1::b")));
+  CHECK_THAT(w.connect(w.a, "10.244.1.11:8080"),
+             Catch::StartsWith("zt:15001 10.244.1.10 10.244.1.11:8080 8080 "));
+  auto trace = sh(w.node.exec(ctl + " trace fd00:10:244:1::a [fd00:10:244:1::b]:8081"));
+  INFO(trace.out);
+  CHECK(trace.rc == 0);
+  CHECK(trace.out.find("node bridge cni0 nft prerouting rule #10: ether type ip6") !=
+        std::string::npos);
+  CHECK(trace.out.find("ztunnel accepts on [::1]:15001") != std::string::npos);
+  CHECK(agent.http("/readyz").find("fail closed") == std::string::npos);
 }
 
 TEST_CASE("bridge mode through the agent: ztunnel's MAC twin refused and a moved pod released",

@@ -3,6 +3,7 @@
 // Touches the kernel.
 #include "agent_harness.h"
 #include "cni_runtime.h"
+#include "tests/support/temp_dir.h"
 
 using namespace ambient;
 using namespace ambient::testing;
@@ -39,7 +40,8 @@ TEST_CASE("ambient-cni chained after ptp enrolls ambient pods through the agent"
   TestNetns node("cninode"), zt("cnizt"), app("cniapp"), web("cniweb");
   must(node.exec("sysctl -qw net.ipv4.ip_forward=1"));
   AgentHarness h(node);
-  CniRuntime rt(node, conflist("/tmp/" + uniqueName("ipam"), h.socket()));
+  const TempDir ipamDir("ambient-cni-chain");
+  CniRuntime rt(node, conflist(ipamDir.path().string(), h.socket()));
   h.start();
 
   SECTION("an ambient pod before ztunnel fails closed; the runtime's DEL then cleans up") {

@@ -126,7 +126,10 @@ class Background {
 struct TempLedger {
   std::string path = "/tmp/" + uniqueName("ledger") + ".json";
   SysctlLedgerStore store = *SysctlLedgerStore::load(path);
-  ~TempLedger() { unlink(path.c_str()); }
+  ~TempLedger() {
+    unlink(path.c_str());
+    unlink((path + ".journal").c_str());
+  }
 };
 
 // The tunnel kind this kernel supports (geneve in the test VM, vxlan on the build machines).

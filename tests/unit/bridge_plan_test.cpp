@@ -170,3 +170,94 @@ TEST_CASE("bridge mode: bad bridge facts are refused naming the bridge", "[plan]
     REQUIRE_FALSE(computeNodePlan(in));
   }
 }
+
+// Issue 20: a bridge with an IPv6 network redirects IPv6 as it does IPv4, with the rules the
+// packet proof tests/proofs/bridge_capture6.sh loaded by hand.
+TEST_CASE("bridge mode with IPv6: the bridge hands IPv6 TCP up as it does IPv4",
+          "[plan][bridge][ipv6]") {
+  const auto in = testing::onDualStackBridge(testing::nodeWithPods(2));
+  CHECK(nodeModeOf(in) == NodeMode{.bridge = true, .ipv6Redirected = true});
+  CHECK_FALSE(ipv6FailClosedReason(in));
+  auto plan = computeNodePlan(in);
+  INFO((plan ? "" : plan.error().message()));
+  REQUIRE(plan);
+  REQUIRE(plan->bridgeNft);
+  const auto& t = *plan->bridgeNft;
+  REQUIRE(t.sets.size() == 2);
+  CHECK(t.sets[1].name == kNftPodSet6);
+  CHECK(t.sets[1].elements == std::vector<IpAddress>{"fd00:10:244:1::a", "fd00:10:244:1::b"});
+  const std::string up = "ether daddr set 02:42:0a:f4:01:01 meta pkttype set host counter accept";
+  const std::string fromZtunnel6 = "iifname \"vethzt0\" ether type ip6 ";
+  auto rules = ruleTexts(t.chains.at(0));
+  REQUIRE(rules.size() == 11);
+  // The guard and the five IPv4 rules as on an IPv4 bridge, then their ip6 twins; no drop.
+  auto v4 = computeNodePlan(testing::onBridge(testing::nodeWithPods(2)));
+  CHECK(std::vector<std::string>(rules.begin(), rules.begin() + 6) ==
+        ruleTexts(v4->bridgeNft->chains.at(0)));
+  CHECK(std::vector<std::string>(rules.begin() + 6, rules.end()) ==
+        std::vector<std::string>{
+            fromZtunnel6 +
+                "ip6 saddr != fd00:10:244:1::3 meta mark set meta mark & 0xfffffdef | 0x210 "
+                "counter",
+            fromZtunnel6 +
+                "ip6 saddr fd00:10:244:1::3 meta mark set meta mark & 0xfffffddf | 0x220 counter",
+            fromZtunnel6 + "meta l4proto tcp " + up,
+            "ether type ip6 meta l4proto tcp ip6 saddr @enrolled_pods6 " + up,
+            "ether type ip6 meta l4proto tcp ip6 saddr fd00:10:244:1::/64 ip6 daddr "
+            "@enrolled_pods6 " +
+                up,
+        });
+  // The ip6 table reads the bridge's marks, as the ip one does.
+  REQUIRE(plan->nft6);
+  auto r4 = ruleTexts(chainNamed(*plan->nft, "prerouting"));
+  auto r6 = ruleTexts(chainNamed(*plan->nft6, "prerouting"));
+  REQUIRE(r6.size() == r4.size());
+  for (int i : {4, 5, 6}) CHECK(r6[i] == r4[i]);
+  // Routes to ztunnel's IPv6 name the bridge; no IPv6 sysctl.
+  int viaBridge6 = 0;
+  for (const auto& r : plan->routes) {
+    CHECK(r.dev != "vethzt0");
+    if (r.dev == "cni0" && r.dst.family() == IpAddress::Family::kV6) ++viaBridge6;
+  }
+  CHECK(viaBridge6 == 4);  // ztunnel's /128 in tables 100-102 and table 102's default
+  for (const auto& s : plan->sysctls) CHECK(s.key.find("ipv6") == std::string::npos);
+  // ztunnel's namespace is a dual-stack routed node's.
+  CHECK(*computeZtunnelPlan(in) ==
+        *computeZtunnelPlan(testing::dualStack(testing::nodeWithPods(2))));
+  // A pod's change adds its IPv6 to the bridge's set as well: no full pass.
+  CHECK_FALSE(podChangeNeedsFullPass(in.pods[0], nodeModeOf(in)));
+  ObservedState state = testing::model(ObservedState{}, diff(*plan, ObservedState{}));
+  CHECK(diff(*plan, state).empty());
+}
+
+TEST_CASE("bridge mode with IPv6: bad IPv6 bridge facts are refused", "[plan][bridge][ipv6]") {
+  auto in = testing::onDualStackBridge(testing::nodeWithPods(1));
+  auto refused = [](const PlanInput& bad, const std::string& words) {
+    auto r = computeNodePlan(bad);
+    INFO(words);
+    REQUIRE_FALSE(r);
+    INFO(r.error().message());
+    CHECK(r.error().code == ErrorCode::kInvalidInput);
+    CHECK_THAT(r.error().message(), Catch::Matchers::Contains(words));
+  };
+  auto outside = in;
+  outside.ztunnel.bridge->subnet6 = *IpPrefix::parse("fd00:10:244:2::/64");
+  refused(outside,
+          "ztunnel pod IPv6 address fd00:10:244:1::3 is outside its bridge cni0's IPv6 subnet "
+          "fd00:10:244:2::/64");
+  auto host = in;
+  host.ztunnel.bridge->subnet6 = *IpPrefix::parse("fd00:10:244:1::3/128");
+  refused(host, "bridge cni0 IPv6 subnet fd00:10:244:1::3/128 is no pod network");
+  auto wrongFamily = in;
+  wrongFamily.ztunnel.bridge->subnet6 = *IpPrefix::parse("10.244.1.0/24");
+  refused(wrongFamily, "bridge cni0 IPv6 subnet 10.244.1.0/24 is no pod network");
+  // A bridge with IPv6 but a ztunnel without it: IPv6 is not redirected, the pods' IPv6 fails
+  // closed (dropped on the bridge).
+  auto noZtunnel6 = in;
+  noZtunnel6.ztunnel.podIp6.reset();
+  auto plan = computeNodePlan(noZtunnel6);
+  REQUIRE(plan);
+  CHECK(ipv6FailClosedReason(noZtunnel6) == "the ztunnel pod has no IPv6 address");
+  CHECK(plan->bridgeNft->chains.at(0).rules.at(1).text ==
+        "ether type ip6 meta l4proto tcp ip6 saddr @enrolled_pods6 counter drop");
+}

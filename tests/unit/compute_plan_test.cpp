@@ -155,8 +155,9 @@ TEST_CASE("IPv6 that cannot be redirected is fail closed, IPv4 redirected", "[co
   for (const auto& [in, why] : {Case{noZtunnel6, "the ztunnel pod has no IPv6 address"},
                                 Case{kernel, "this kernel cannot redirect IPv6 (test)"},
                                 Case{bridged,
-                                     "ztunnel's veth is a port of bridge cni0: IPv6 is "
-                                     "redirected on routed nodes only"}}) {
+                                     "ztunnel's veth is a port of bridge cni0, which has no "
+                                     "IPv6 address: its pods have no IPv6 gateway in the node "
+                                     "to hand their IPv6 up to"}}) {
     INFO(why);
     CHECK(ipv6FailClosedReason(in) == why);
     CHECK_FALSE(nodeModeOf(in).ipv6Redirected);
@@ -291,7 +292,7 @@ TEST_CASE("IPv6-only bad input names what is wrong", "[compute][bad-input]") {
   noAddress.ztunnel.podIp6.reset();
   refused(noAddress, "ztunnel pod has no address");
   auto bridge = testing::onBridge(in);
-  refused(bridge, "bridge mode redirects IPv4 only");
+  refused(bridge, "bridge mode needs IPv4 (IPv6-only nodes are supported on routed CNIs only)");
   auto bare = in;
   bare.pods[0].ip6.reset();
   refused(bare, "pod on host veth vethpod0 has no address to redirect");

@@ -924,7 +924,7 @@ TEST_CASE("a ztunnel pod with two IPv6 addresses is refused", "[enroller][ipv6][
   CHECK_FALSE(w.store.saved.ztunnel);
 }
 
-TEST_CASE("on a bridge a dual-stack ztunnel keeps IPv4 pods working and refuses IPv6 ones",
+TEST_CASE("on a bridge without IPv6 a dual-stack ztunnel keeps IPv4 pods and refuses IPv6 ones",
           "[enroller][ipv6][bridge]") {
   World w;
   w.inspector.masters["/var/run/netns/zt-1"] = LinkMaster{"cni0", "bridge"};
@@ -941,9 +941,40 @@ TEST_CASE("on a bridge a dual-stack ztunnel keeps IPv4 pods working and refuses 
   INFO(reply.message);
   CHECK(reply.verdict == PodVerdict::kError);
   CHECK(reply.cniCode == kCniErrInvalidConfig);
-  CHECK(reply.message.find("IPv6 is redirected on routed nodes only") != std::string::npos);
+  CHECK(reply.message.find("ztunnel's veth is a port of bridge cni0, which has no IPv6 address") !=
+        std::string::npos);
   CHECK(w.members() == std::vector<IpAddress>{"10.244.1.7"});
   CHECK_FALSE(w.node().owned.nft6);
+}
+
+TEST_CASE("on a bridge with IPv6 a dual-stack pod is enrolled in both families",
+          "[enroller][ipv6][bridge]") {
+  World w;
+  w.inspector.masters["/var/run/netns/zt-1"] = LinkMaster{"cni0", "bridge"};
+  BridgeAttachment bridge{"cni0", *MacAddr::parse("02:42:0a:f4:01:01"),
+                          *Ipv4Prefix::parse("10.244.1.0/24"),
+                          *MacAddr::parse("0a:58:0a:f4:01:03")};
+  bridge.subnet6 = *IpPrefix::parse("fd00:10:244:1::/64");
+  w.inspector.bridges["veth1"] = bridge;
+  REQUIRE(registerDualStackZtunnel(w).verdict == PodVerdict::kNotAmbient);
+  REQUIRE(w.node().owned.bridgeNft);
+  PodRequest r = w.request(PodCommand::kAdd, "foo", "dual", 8, "10.244.1.8");
+  r.ips.push_back("fd00:10:244:1::8");
+  auto reply = w.enroller.handle(r);
+  INFO(reply.message);
+  REQUIRE(reply.verdict == PodVerdict::kEnrolled);
+  CHECK(w.members() == std::vector<IpAddress>{"10.244.1.8"});
+  REQUIRE(w.node().owned.nft6);
+  CHECK(w.node().owned.nft6->sets.at(0).elements == std::vector<IpAddress>{"fd00:10:244:1::8"});
+  const auto& sets = w.node().owned.bridgeNft->sets;
+  REQUIRE(sets.size() == 2);
+  CHECK(sets[1].name == kNftPodSet6);
+  CHECK(sets[1].elements == std::vector<IpAddress>{"fd00:10:244:1::8"});
+  CHECK(w.enroller.failClosed(IpAddress::Family::kV6) == std::nullopt);
+  // Released: gone from both sets.
+  CHECK(w.send(PodCommand::kDel, "foo", "dual", 8, "10.244.1.8").verdict != PodVerdict::kError);
+  CHECK(w.node().owned.bridgeNft->sets.at(1).elements.empty());
+  CHECK(w.node().owned.nft6->sets.at(0).elements.empty());
 }
 
 TEST_CASE("an IPv6 address on the pod's interface that the request leaves out is refused",

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 
 #include "common/core/diff.h"
 
@@ -45,7 +46,11 @@ inline ObservedState model(ObservedState s, const ChangeSet& cs) {
               table = o;
           } else if constexpr (std::is_same_v<T, NftElements>) {
             auto& table = s.owned.nftOf(o.family);
-            auto& elems = table->sets[0].elements;
+            REQUIRE(table);
+            auto set = std::find_if(table->sets.begin(), table->sets.end(),
+                                    [&](const NftSetSpec& x) { return x.name == o.set; });
+            REQUIRE(set != table->sets.end());
+            auto& elems = set->elements;
             for (auto ip : o.elements) {
               if (del)
                 eraseByValue(elems, ip);

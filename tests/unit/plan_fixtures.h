@@ -52,4 +52,12 @@ inline PlanInput onBridge(PlanInput in) {
   return in;
 }
 
+// The dual-stack node on bridge cni0 with an IPv6 network too (fd00:10:244:1::1/64, as flannel
+// gives a dual-stack bridge): IPv6 is redirected like IPv4.
+inline PlanInput onDualStackBridge(PlanInput in) {
+  in = onBridge(dualStack(std::move(in)));
+  in.ztunnel.bridge->subnet6 = *IpPrefix::parse("fd00:10:244:1::/64");
+  return in;
+}
+
 }  // namespace ambient::testing

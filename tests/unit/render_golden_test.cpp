@@ -1,5 +1,6 @@
 // Golden text of plans: node with 0, 1 and 3 enrolled pods, the ztunnel namespace, and both
-// namespaces of a dual-stack node, and of one whose IPv6 is fail closed.
+// namespaces of a dual-stack node (routed and on a bridge), of one whose IPv6 is fail closed and
+// of an IPv6-only one.
 // Set AMBIENT_UPDATE_GOLDEN=1 to rewrite the files after an intended change. Pure.
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -60,6 +61,17 @@ TEST_CASE("IPv6-only plan golden text", "[render][golden]") {
   REQUIRE(node);
   REQUIRE(zt);
   checkGolden("ipv6_only.txt", renderPlan(*node) + renderPlan(*zt));
+}
+
+// Issue 20: a dual-stack node on bridge cni0 with an IPv6 network: the bridge table hands both
+// families up, the ip6 table reads the bridge's marks, ztunnel's IPv6 is reached on cni0.
+TEST_CASE("dual-stack bridge plan golden text", "[render][golden]") {
+  auto in = testing::onDualStackBridge(testing::nodeWithPods(2));
+  auto node = computeNodePlan(in);
+  auto zt = computeZtunnelPlan(in);
+  REQUIRE(node);
+  REQUIRE(zt);
+  checkGolden("bridge_dual_stack.txt", renderPlan(*node) + renderPlan(*zt));
 }
 
 TEST_CASE("vxlan fallback renders vxlan links", "[render]") {

@@ -414,3 +414,72 @@ TEST_CASE("trace IPv6 on a node that fails closed for IPv6: the ip6 table's drop
   REQUIRE(v4.has_value());
   CHECK(joined(*v4).find("(7) ztunnel accepts on 127.0.0.1:15001") != std::string::npos);
 }
+
+namespace {
+
+// Dual-stack node-a on bridge cni0 with an IPv6 network (fd00:10:244:1::/64): both families
+// are handed up on the bridge. The node reaches its pods' IPv6 via cni0.
+TraceState bridgedDualStackNodeA(bool bridgeHasIpv6) {
+  TraceState s = dualStackNodeA();
+  PlanInput in = nodeA();
+  in.ztunnel.podIp6 = kZtunnel6;
+  in.pods[0].ip6 = kSleep6;
+  in.ztunnel.bridge =
+      BridgeAttachment{"cni0", *MacAddr::parse("02:42:0a:f4:01:01"),
+                       *Ipv4Prefix::parse("10.244.1.0/24"), *MacAddr::parse("0a:58:0a:f4:01:03")};
+  if (bridgeHasIpv6) in.ztunnel.bridge->subnet6 = *IpPrefix::parse("fd00:10:244:1::/64");
+  s.node = *computeNodePlan(in);
+  s.ztunnel = *computeZtunnelPlan(in);
+  s.bridge = in.ztunnel.bridge;
+  return s;
+}
+
+Result<RouteAnswer> bridgedNodeAKernel6(NetnsRole role, const IpAddress& dst, const IpAddress& src,
+                                        const std::string& iif, uint32_t mark) {
+  if (role == NetnsRole::kNode && dst.str().starts_with("fd00:10:244:1:") &&
+      ((mark & 0x100) == 0 || (mark & 0x200) != 0)) {
+    auto a = nodeAKernel6(role, dst, src, iif, mark);
+    if (a && a->table == 254) a->dev = "cni0";
+    return a;
+  }
+  return nodeAKernel6(role, dst, src, iif, mark);
+}
+
+}  // namespace
+
+TEST_CASE("trace IPv6 in bridge mode: the bridge hands the SYN up by its ip6 rules",
+          "[syn-trace][bridge][ipv6]") {
+  auto hops = traceSyn(bridgedDualStackNodeA(true), kSleep6, kRemote6, 8080, bridgedNodeAKernel6);
+  REQUIRE(hops.has_value());
+  INFO(joined(*hops));
+  const auto& h = *hops;
+  REQUIRE(h.size() >= 11);
+  CHECK(h[1] ==
+        "(2) node bridge cni0 nft prerouting rule #10: ether type ip6 meta l4proto tcp ip6 saddr "
+        "@enrolled_pods6 ether daddr set 02:42:0a:f4:01:01 meta pkttype set host counter accept "
+        "-> handed up to the IP layer on cni0, mark 0x0");
+  CHECK(h[2].starts_with("(3) node nft ip6 ambient_redirect prerouting rule #9:"));
+  CHECK(h[3].find("dev istioout table 101") != std::string::npos);
+  // ztunnel's onward connection: marked 0x210 by the bridge's ip6 rule, then let through.
+  int onward = hopWith(h, "ztunnel connects from fd00:10:244:1::3");
+  REQUIRE(onward > 0);
+  CHECK(h[onward + 1].find("node bridge cni0 nft prerouting rule #9: iifname \"" +
+                           std::string(kZtunnelVeth) + "\" ether type ip6 meta l4proto tcp") !=
+        std::string::npos);
+  CHECK(h[onward + 1].find("mark 0x210") != std::string::npos);
+  CHECK(h[onward + 2].find("node nft ip6 ambient_redirect prerouting rule #6: meta mark & 0x210 "
+                           "== 0x210") != std::string::npos);
+}
+
+TEST_CASE("trace IPv6 in bridge mode without a bridge IPv6 network: dropped on the bridge",
+          "[syn-trace][bridge][ipv6]") {
+  auto hops = traceSyn(bridgedDualStackNodeA(false), kSleep6, kWeb6, 80, bridgedNodeAKernel6);
+  REQUIRE(hops.has_value());
+  INFO(joined(*hops));
+  REQUIRE(hops->size() == 2);
+  CHECK((*hops)[1] ==
+        "(2) node bridge cni0 nft prerouting rule #2: ether type ip6 meta l4proto tcp ip6 saddr "
+        "@enrolled_pods6 counter drop -> dropped on the bridge, the connection times out: the "
+        "node fails closed for IPv6 (it cannot redirect this family now; the agent's /readyz "
+        "says why)");
+}
