@@ -179,6 +179,9 @@ Result<std::string> multusClusterNetworkFile(const std::string& multusName, cons
       json j = parseConfig(f->content);
       std::string why = j.is_discarded() ? "is not valid JSON" : whyInvalid(base, j);
       if (!why.empty()) return cannot("is " + base + ", which " + why);
+      // As by name below: a Multus config is no default network (Multus would call itself), and
+      // uninstall would read our entry as its delegates'.
+      if (multusEntry(base, j)) return cannot("is " + base + ", which is a Multus config itself");
       return base;
     }
     return cannot("is not a config file in " + confDir);

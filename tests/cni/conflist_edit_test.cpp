@@ -245,6 +245,13 @@ TEST_CASE("under Multus, a default network we cannot edit is refused saying wher
                  {{"00-multus.conf", multusWithClusterNetwork("/etc/cni/net.d/10-calico.conflist")},
                   {"10-calico.conflist", "{\"name\": \"x\", \"plugins\": ["}})),
              Contains("is 10-calico.conflist, which is not valid JSON"));
+  // Found by fuzz-install_plan's long run: a clusterNetwork path to a list whose first plugin
+  // is Multus got our entry in its own list, which uninstall then took for Multus's and left.
+  CHECK_THAT(refusalOf(plan(
+                 {{"00-multus.conf", multusWithClusterNetwork("/etc/cni/net.d/10-a.conflist")},
+                  {"10-a.conflist", R"({"cniVersion": "0.3.1", "name": "k8s-pod-network",)"
+                                    R"( "plugins": [{"type": "multus"}, {"type": "portmap"}]})"}})),
+             Contains("is 10-a.conflist, which is a Multus config itself"));
   // Found by fuzz-install_plan: a nameless delegate under a nameless Multus became a list
   // without a name, which the next pass could not read back.
   CHECK_THAT(refusalOf(plan(
