@@ -33,6 +33,12 @@ uint32_t overheadOf(const ZtunnelEndpoint& z) {
   return z.nodeAddr.isV6() ? kTunnelOverhead6 : kTunnelOverhead;
 }
 
+// The tunnels' MTU: the explicit one, else the lower device's minus the encapsulation (checked
+// by validateZtunnel to leave at least 68).
+uint32_t tunnelMtu(const PlanInput& in) {
+  return in.tunnelMtu ? in.tunnelMtu : in.ztunnel.lowerMtu - overheadOf(in.ztunnel);
+}
+
 Status validateZtunnel(const PlanInput& in) {
   const auto& z = in.ztunnel;
   // The names are valid by type; an empty one (not known) cannot be planned for.
@@ -62,13 +68,11 @@ Status validateZtunnel(const PlanInput& in) {
   } else if (z.nodeAddr.v4()->value == 0) {
     return fail(ErrorCode::kInvalidInput, "ztunnel's gateway is unset (0.0.0.0)");
   }
-  const uint32_t overhead = overheadOf(z);
-  uint32_t mtu = in.tunnelMtu ? in.tunnelMtu : z.lowerMtu - overhead;
-  if (in.tunnelMtu == 0 && z.lowerMtu < 68 + overhead) {
+  if (in.tunnelMtu == 0 && z.lowerMtu < 68 + overheadOf(z)) {
     return fail(ErrorCode::kInvalidInput, "lower device MTU " + std::to_string(z.lowerMtu) +
                                               " leaves no room for the tunnel overhead");
   }
-  if (mtu < 68 || mtu > 65535) {
+  if (const uint32_t mtu = tunnelMtu(in); mtu < 68 || mtu > 65535) {
     return fail(ErrorCode::kInvalidInput, "tunnel MTU " + std::to_string(mtu) + " is out of range");
   }
   if (const auto& b = z.bridge) {
@@ -142,10 +146,6 @@ Status validate(const PlanInput& in) {
     }
   }
   return {};
-}
-
-uint32_t tunnelMtu(const PlanInput& in) {
-  return in.tunnelMtu ? in.tunnelMtu : in.ztunnel.lowerMtu - overheadOf(in.ztunnel);
 }
 
 RouteSpec podRoute(Ipv4 ip) {
