@@ -30,7 +30,12 @@
 # "dual" on the nodes (they keep their IPv4 fabric address, see tests/e2e/README.md), but
 # host-local gives each pod, ztunnel's included, one IPv6 address alone, the API pods list only
 # it, Services are SingleStack IPv6 with one IPv6 EndpointSlice, and kube-proxy has only its ip6
-# table; the agent then runs the tunnels over IPv6. ptp only: bridge mode redirects IPv4 only.
+# table; the agent then runs the tunnels over IPv6. "dual" runs on either primary: on "bridge"
+# the bridge plugin's host-local has the same two ranges and, being the gateway (isGateway),
+# gives cni0 fd00:10:244:N::1/64 next to 10.244.N.1/24 at the node's first ADD (ztunnel's pod),
+# before ambient-cni's ADD, so the agent reads the bridge's IPv6 /64 and redirects IPv6 there;
+# br_netfilter's call-ip6tables follows call-iptables (off on node-a and node-b, on on node-c and
+# node-d). "ipv6" is ptp only: bridge mode needs ztunnel's IPv4 (docs/DESIGN.md).
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -59,8 +64,9 @@ case $E2E_FAMILY in
   ipv6) DUAL=1 V6ONLY=1 ;;
   *) echo "FAIL: E2E_FAMILY must be ipv4, dual or ipv6, not $E2E_FAMILY"; exit 1 ;;
 esac
-if [ -n "$DUAL" ] && [ "$E2E_PRIMARY" = bridge ]; then
-  echo "FAIL: E2E_FAMILY=$E2E_FAMILY needs E2E_PRIMARY=ptp (bridge mode redirects IPv4 only)"; exit 1
+if [ -n "$V6ONLY" ] && [ "$E2E_PRIMARY" = bridge ]; then
+  echo "FAIL: E2E_FAMILY=ipv6 needs E2E_PRIMARY=ptp: bridge mode needs ztunnel's IPv4 (the agent refuses a bridge without it); E2E_FAMILY=dual runs on a bridge"
+  exit 1
 fi
 case $E2E_RUNTIME in
   containerd) CNI_INSTALL_BIN=${CNI_INSTALL_BIN:-$(dirname "$CNI_BIN")/ambient-cni-install} ;;
@@ -263,11 +269,13 @@ NFT
   fi
   if [ "$E2E_PRIMARY" = bridge ]; then
     # br_netfilter off on node-a and node-b, on on node-c and node-d: scenarios 1 and 2 cross a
-    # and b, the waypoint path c and d, so both states are on the seed's paths.
+    # and b, the waypoint path c and d, so both states are on the seed's paths (dual-stack: the
+    # same for call-ip6tables, which the IPv6 paths cross).
     modprobe br_netfilter 2>/dev/null || true  # a module in the geneve VM's kernel
     local brnf=1
     case $node in node-a | node-b) brnf=0 ;; esac
     inns "$node" sysctl -qw "net.bridge.bridge-nf-call-iptables=$brnf"
+    [ -z "$DUAL" ] || inns "$node" sysctl -qw "net.bridge.bridge-nf-call-ip6tables=$brnf"
   fi
   # kube-proxy's IPv4 table (none on an IPv6-only cluster: no IPv4 Service or endpoint).
   [ -n "$V6ONLY" ] || inns "$node" nft -f - <<'NFT'
@@ -280,7 +288,8 @@ NFT
   mkdir -p "$WORK/$node/ipam"
   local ipam="\"ipam\": {\"type\": \"host-local\", \"subnet\": \"10.244.$n.0/24\",
    \"dataDir\": \"$WORK/$node/ipam\", \"routes\": [{\"dst\": \"0.0.0.0/0\"}]}" primary
-  # Dual-stack: two ranges, one address of each family per pod (as kindnet or Calico give).
+  # Dual-stack: two ranges, one address of each family per pod (as kindnet, Calico or flannel give;
+  # on the bridge, whose gateway the plugin is, cni0 also gets each range's gateway address).
   [ -n "$DUAL" ] && ipam="\"ipam\": {\"type\": \"host-local\",
    \"ranges\": [[{\"subnet\": \"10.244.$n.0/24\"}], [{\"subnet\": \"fd00:10:244:$n::/64\"}]],
    \"dataDir\": \"$WORK/$node/ipam\", \"routes\": [{\"dst\": \"0.0.0.0/0\"}, {\"dst\": \"::/0\"}]}"

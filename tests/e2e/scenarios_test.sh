@@ -153,13 +153,15 @@ host_veth() {  # host_veth NS/NAME: the node's end of the pod's eth0 (by the pee
 # its host veth under ptp, the bridge under a bridge primary (E2E_PRIMARY=bridge).
 pod_dev() { if [ "$E2E_PRIMARY" = bridge ]; then echo cni0; else host_veth "$1"; fi; }
 # The trace's hop for ztunnel's onward connection being marked 0x210 (spoofed source): the ip
-# chain's iifname rule, or in bridge mode the bridge table's rule for ztunnel's port.
+# (ip6) chain's iifname rule, or in bridge mode the bridge table's rule for ztunnel's port (the
+# same table marks both families there).
 if [ "$E2E_PRIMARY" = bridge ]; then
   ONWARD_0X210="node bridge cni0 nft prerouting rule #[0-9]+: iifname .* mark 0x210$"
+  ONWARD6_0X210=$ONWARD_0X210
 else
   ONWARD_0X210="node nft prerouting rule #[0-9]+: iifname .* -> mark 0x210$"
+  ONWARD6_0X210="node nft ip6 ambient_redirect prerouting rule #[0-9]+: iifname .* -> mark 0x210$"
 fi
-ONWARD6_0X210="node nft ip6 ambient_redirect prerouting rule #[0-9]+: iifname .* -> mark 0x210$"
 enrolled() {  # enrolled NS/NAME: the pod's IP is in its node's enrolled_pods set (dual: and its IPv6 in the ip6 one)
   local set
   if [ -z "$V6ONLY" ]; then  # IPv6-only: the pod has no IPv4 address (the node no ip table)
@@ -282,6 +284,21 @@ if [ "$E2E_PRIMARY" = bridge ]; then
   expect 1 bridge "node-a: table bridge ambient_bridge, enrolled_pods: ${bridge_set:0:120}; bridge-nf-call-iptables node-a $brnf_a, node-c $brnf_c" \
     "$(grep -qw "${POD_IP[foo/sleep]}" <<<"$bridge_set" && [ "$brnf_a" = 0 ] && [ "$brnf_c" = 1 ] &&
        echo 0 || echo 1)" -eq 0
+  if [ -n "$DUAL" ]; then
+    # Dual-stack bridge (issue 20): cni0 holds the pods' IPv6 gateway fd00:10:244:1::1/64 (the
+    # bridge plugin's isGateway; no longer tentative), so the agent redirects IPv6 there: sleep's
+    # IPv6 is in the bridge table's enrolled_pods6, and the ip6 hand-up rules are in place.
+    bridge_set6=$(inns node-a nft list set bridge ambient_bridge enrolled_pods6 2>&1 | tr -s ' \t\n' ' ')
+    cni0_6=$(inns node-a ip -6 -o addr show dev cni0 scope global 2>&1 | awk '{$1=$2=""; print}' | tr -s ' \n' ' ')
+    hand6=$(inns node-a nft list chain bridge ambient_bridge prerouting 2>&1 | grep -cE 'ip6 .*meta pkttype set host' || true)
+    brnf6_a=$(inns node-a sysctl -n net.bridge.bridge-nf-call-ip6tables 2>&1)
+    brnf6_c=$(inns node-c sysctl -n net.bridge.bridge-nf-call-ip6tables 2>&1)
+    expect 1/v6 bridge "node-a: cni0${cni0_6:- has no global IPv6 address}; enrolled_pods6: ${bridge_set6:0:100}; ip6 hand-up rules $hand6; call-ip6tables node-a $brnf6_a, node-c $brnf6_c" \
+      "$(grep -qF "${POD_IP6[foo/sleep]}" <<<"$bridge_set6" &&
+         [[ "$cni0_6" == *"inet6 fd00:10:244:1::1/64 "* ]] && [[ "$cni0_6" != *tentative* ]] &&
+         [[ "$cni0_6" != *dadfailed* ]] && [ "$hand6" -ge 3 ] &&
+         [ "$brnf6_a" = 0 ] && [ "$brnf6_c" = 1 ] && echo 0 || echo 1)" -eq 0
+  fi
 fi
 # The runtime: both pods are containerd sandboxes (PodSandboxStatus READY with the pod's name,
 # uid and IP), our plugin was put last in containerd's conflist by ambient-cni-install, and the
