@@ -207,3 +207,73 @@ TEST_CASE("the agent programs an IPv6-only node from ztunnel's ADD and enrolls I
   CHECK(trace.out.find("ztunnel accepts on [::1]:15001 with original destination "
                        "[fd00:172:30::2]:8080 and source fd00:10:244:1::a") != std::string::npos);
 }
+
+// Issue 20: ztunnel's pod comes back with its IPv6 address alone while a dual-stack pod is
+// enrolled: the pod's IPv4 cannot be redirected any more, so its TCP is dropped (fail closed),
+// `/readyz` and the metric say so, and its IPv6 stays redirected over the IPv6 tunnels.
+TEST_CASE("the agent fails a pod's IPv4 closed when ztunnel comes back IPv6-only",
+          "[kernel][agent][ipv6]") {
+  Ipv6OnlyWorld w(false);
+  // The node dual-stack at first, as the ptp plugin with two ranges leaves it: ztunnel and app
+  // have an IPv4 /32 as well, the gateway 10.244.1.1 on their host veths.
+  for (auto [veth, pod, ip] :
+       {std::tuple{"vethzt", &w.zt, "10.244.1.3"}, std::tuple{"vethapp", &w.app, "10.244.1.10"}}) {
+    must(w.node.ip("addr add 10.244.1.1/32 dev " + std::string(veth)));
+    must(w.node.ip("route add " + std::string(ip) + "/32 dev " + veth + " scope link"));
+    must(pod->ip("addr add " + std::string(ip) + "/32 dev eth0"));
+    must(pod->ip("route add 10.244.1.1/32 dev eth0 scope link"));
+    must(pod->ip("route add default via 10.244.1.1 dev eth0"));
+  }
+  must(w.node.exec("sysctl -qw net.ipv4.ip_forward=1"));
+  AgentHarness h(w.node);
+  h.start();
+  PodRequest z = ztunnelAdd(w.zt.path(), "10.244.1.3");
+  z.ips.push_back(*IpAddress::parse(kZtunnel6));
+  REQUIRE(h.send(z)->verdict == PodVerdict::kNotAmbient);
+  PodRequest add = podAdd("foo", "app", w.app.path(), "10.244.1.10");
+  add.ips.push_back(*IpAddress::parse("fd00:10:244:1::a"));
+  auto a = h.send(add);
+  REQUIRE(a);
+  INFO(a->message);
+  REQUIRE(a->verdict == PodVerdict::kEnrolled);
+  CHECK(h.http("/readyz").find("fail closed") == std::string::npos);
+  CHECK(h.http("/metrics").find("ambient_ipv4_fail_closed 0") != std::string::npos);
+
+  // ztunnel's new sandbox has IPv6 alone (the cluster left dual-stack, or its IPv4 pool ran
+  // out): the kubelet's ADD for it carries one address.
+  must(w.zt.ip("route del default via 10.244.1.1"));
+  must(w.zt.ip("addr del 10.244.1.3/32 dev eth0"));
+  PodRequest again = ztunnelAdd(w.zt.path(), kZtunnel6);
+  again.containerId = "c-ztunnel-1-again";
+  auto z6 = h.send(again);
+  REQUIRE(z6);
+  INFO(z6->message);
+  REQUIRE(z6->verdict == PodVerdict::kNotAmbient);
+  auto table = must(w.node.exec("nft list table ip ambient_redirect"));
+  INFO(table);
+  CHECK(table.find("ip saddr @enrolled_pods counter packets 0 bytes 0 drop") != std::string::npos);
+  CHECK(table.find("ip daddr @enrolled_pods counter packets 0 bytes 0 drop") != std::string::npos);
+  CHECK(table.find("10.244.1.10") != std::string::npos);
+  CHECK(must(w.node.ip("rule show")).find("proto 112") == std::string::npos);
+  auto ready = h.http("/readyz");
+  INFO(ready);
+  CHECK(ready.find("IPv4 fail closed") != std::string::npos);
+  CHECK(ready.find("the ztunnel pod has no IPv4 address") != std::string::npos);
+  CHECK(h.http("/metrics").find("ambient_ipv4_fail_closed 1") != std::string::npos);
+  CHECK(h.log().find("IPV4 FAIL CLOSED") != std::string::npos);
+  // The pod's IPv4 TCP goes nowhere; its IPv6 is redirected over the tunnels, now on IPv6.
+  Background ztunnel(w.zt.exec(kNettool + " serve --tproxy --addr ::1 --port 15001"));
+  REQUIRE(ztunnel.waitFor("listening"));
+  Background plain4(w.node.exec(kNettool + " serve --addr 10.244.1.1 --port 8081"));
+  REQUIRE(plain4.waitFor("listening"));
+  CHECK(w.connect(w.app, "10.244.1.1:8081").empty());
+  w.waitForDad();
+  CHECK_THAT(w.connect(w.app, "[fd00:172:30::2]:8080"),
+             Catch::StartsWith("15001 [fd00:172:30::2]:8080 [fd00:10:244:1::a]:"));
+  CHECK(must(w.node.ip("-d link show istioout")).find("remote " + std::string(kZtunnel6)) !=
+        std::string::npos);
+  auto ctl =
+      sh(w.node.exec(std::string(AMBIENT_AMBIENTCTL) + " --state-dir " + h.stateDir() + " verify"));
+  INFO(ctl.out);
+  CHECK(ctl.rc == 0);
+}
