@@ -7,6 +7,7 @@
 #include "common/core/render.h"
 #include "kernel_model.h"
 #include "plan_fixtures.h"
+#include "plan_refusal.h"
 
 using namespace ambient;
 
@@ -232,14 +233,7 @@ TEST_CASE("bridge mode with IPv6: the bridge hands IPv6 TCP up as it does IPv4",
 
 TEST_CASE("bridge mode with IPv6: bad IPv6 bridge facts are refused", "[plan][bridge][ipv6]") {
   auto in = testing::onDualStackBridge(testing::nodeWithPods(1));
-  auto refused = [](const PlanInput& bad, const std::string& words) {
-    auto r = computeNodePlan(bad);
-    INFO(words);
-    REQUIRE_FALSE(r);
-    INFO(r.error().message());
-    CHECK(r.error().code == ErrorCode::kInvalidInput);
-    CHECK_THAT(r.error().message(), Catch::Matchers::Contains(words));
-  };
+  const auto refused = testing::checkNodePlanRefused;
   auto outside = in;
   outside.ztunnel.bridge->subnet6 = *IpPrefix::parse("fd00:10:244:2::/64");
   refused(outside,

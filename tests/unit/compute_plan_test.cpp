@@ -5,6 +5,7 @@
 #include "common/core/nft_rules.h"
 #include "common/core/render.h"
 #include "plan_fixtures.h"
+#include "plan_refusal.h"
 
 using namespace ambient;
 
@@ -272,14 +273,7 @@ TEST_CASE("pods with IPv4 on an IPv6-only ztunnel have their IPv4 TCP dropped", 
 
 TEST_CASE("IPv6-only bad input names what is wrong", "[compute][bad-input]") {
   auto in = testing::ipv6Only(testing::nodeWithPods(1));
-  auto refused = [](const PlanInput& bad, const std::string& words) {
-    auto r = computeNodePlan(bad);
-    INFO(words);
-    REQUIRE_FALSE(r);
-    INFO(r.error().message());
-    CHECK(r.error().code == ErrorCode::kInvalidInput);
-    CHECK(r.error().message().find(words) != std::string::npos);
-  };
+  const auto refused = testing::checkNodePlanRefused;
   auto v4Gateway = in;
   v4Gateway.ztunnel.nodeAddr = IpAddress("10.244.1.1");
   refused(v4Gateway,
