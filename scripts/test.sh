@@ -90,6 +90,12 @@ if [ "$vm" = 1 ]; then
     scripts/vm/run-in-vm.sh --timeout 1500 -- \
     ctest --test-dir "$root/build" -L "^(kernel|e2e)$" -LE "^runtime$" --output-on-failure --timeout 600 2>&1 | tee "$log"
   count "$log"
+  # The probe ports on a kernel without IPv6 (socket(AF_INET6) fails): the agent's and ztunnel's
+  # default listeners fall back to 0.0.0.0 and say so (tests/kernel/probe_ports_test.sh).
+  echo "== VM: probe ports on the same kernel booted with ipv6.disable=1"
+  AMBIENT_VM_APPEND="ipv6.disable=1" scripts/vm/run-in-vm.sh --timeout 300 -- \
+    ctest --test-dir "$root/build" -R "^probe_ports$" --output-on-failure --timeout 120 2>&1 | tee "$log"
+  count "$log"
 fi
 rm -f "$log"
 
