@@ -175,7 +175,8 @@ int runAgent(const AgentFlags& flags) {
   events.bridgeChanged = [&](const std::optional<BridgeAttachment>& before,
                              const std::optional<BridgeAttachment>& after) {
     auto text = [](const std::optional<BridgeAttachment>& b) {
-      return b ? b->bridge.str() + " " + b->mac.str() + " " + b->subnet.str()
+      return b ? b->bridge.str() + " " + b->mac.str() + " " + b->subnet.str() +
+                     (b->subnet6 ? " " + b->subnet6->str() : std::string(" (no IPv6)"))
                : std::string("none (routed)");
     };
     logLine(LogLevel::kInfo,

@@ -530,7 +530,11 @@ TEST_CASE("bridge mode with IPv6 through the agent: a dual-stack pod enrolled at
           "[kernel][agent][bridge][ipv6]") {
   BridgeWorld w(true);
   w.addIpv6(true);
+  // The bridge has no IPv6 address yet when ztunnel starts (the bridge plugin gives it one
+  // with the first pod of that range): IPv6 pods are refused until a pass sees it.
+  must(w.node.ip("-6 addr del fd00:10:244:1::1/64 dev cni0"));
   AgentHarness agent(w.node);
+  agent.reconcileInterval = 60;  // passes only when asked
   agent.start();
   auto dual = [](PodRequest r, std::string_view ip6) {
     r.ips.push_back(ipOf(ip6));
@@ -540,7 +544,19 @@ TEST_CASE("bridge mode with IPv6 through the agent: a dual-stack pod enrolled at
   REQUIRE(z);
   INFO(z->message);
   REQUIRE(z->verdict == PodVerdict::kNotAmbient);
-  auto a = agent.send(dual(podAdd("foo", "a", w.a.path(), "10.244.1.10"), "fd00:10:244:1::a"));
+  const PodRequest addA = dual(podAdd("foo", "a", w.a.path(), "10.244.1.10"), "fd00:10:244:1::a");
+  auto early = agent.send(addA);
+  REQUIRE(early);
+  CHECK(early->cniCode == kCniErrInvalidConfig);
+  CHECK_THAT(early->message, Catch::Contains("bridge cni0, which has no IPv6 address"));
+  must(w.node.ip("-6 addr add fd00:10:244:1::1/64 dev cni0 nodad"));
+  agent.reconcileNow();
+  CHECK(within10s([&] {
+    return sh(w.node.exec("nft list table bridge ambient_bridge")).out.find("ether type ip6") !=
+           std::string::npos;
+  }));
+  CHECK(agent.log().find("fd00:10:244:1::/64") != std::string::npos);
+  auto a = agent.send(addA);
   REQUIRE(a);
   INFO(a->message);
   REQUIRE(a->verdict == PodVerdict::kEnrolled);
