@@ -532,15 +532,24 @@ nft_counter() {
 }
 # chain_counters NETNS: the packets of each rule of our prerouting chain, in the kernel's order
 # (rule #N of `ambientctl trace` is the Nth), space-separated; a rule without counter reads 0.
-# FAM=ip6: the ip6 table's chain.
+# FAM=ip6: the ip6 table's chain; FAM=bridge TABLE=ambient_bridge: the bridge table's.
 chain_counters() {
-  local out n fam=${FAM:-ip}
-  out=$(inns "$1" nft -j list chain "$fam" ambient_redirect prerouting 2>&1) ||
-    { unread "nft list chain $fam ambient_redirect prerouting in $1: $(head -n1 <<<"$out")"; return 0; }
+  local out n fam=${FAM:-ip} t=${TABLE:-ambient_redirect}
+  out=$(inns "$1" nft -j list chain "$fam" "$t" prerouting 2>&1) ||
+    { unread "nft list chain $fam $t prerouting in $1: $(head -n1 <<<"$out")"; return 0; }
   n=$(jq -r '[.nftables[] | select(.rule) | ([.rule.expr[] | select(.counter) | .counter.packets][0] // 0)]
              | map(tostring) | join(" ")' <<<"$out" 2>/dev/null) || true
-  [ -n "$n" ] || { unread "no rules in $fam ambient_redirect prerouting of $1"; return 0; }
+  [ -n "$n" ] || { unread "no rules in $fam $t prerouting of $1"; return 0; }
   echo "$n"
+}
+# node_counters NODE: "IP | BRIDGE": chain_counters of the node (FAM=ip6: its ip6 chain) and, in
+# bridge mode (E2E_PRIMARY=bridge), of its `bridge ambient_bridge` prerouting chain, the one the
+# trace's "node bridge cni0 nft prerouting rule #N" hops name (family bridge: both IP families);
+# BRIDGE is empty on ptp nodes, which have no bridge table.
+node_counters() {
+  local br=""
+  [ "$E2E_PRIMARY" != bridge ] || br=$(FAM=bridge TABLE=ambient_bridge chain_counters "$1")
+  echo "$(chain_counters "$1") | $br"
 }
 link_stat() {  # link_stat NETNS DEV rx|tx -> packets
   local out n

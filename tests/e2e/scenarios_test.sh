@@ -88,9 +88,10 @@ print_table() {
 }
 # trace_check SCENARIO NODE LABEL SOURCE DESTINATION NODE-COUNTERS ZTUNNEL-COUNTERS WANT...:
 # prints `ambientctl trace` of one path, then one step "trace" that passes only when the trace
-# exits 0, every nft rule it says the SYN hit ("(k) node|ztunnel nft prerouting rule #N: ...")
-# counted packets since NODE-/ZTUNNEL-COUNTERS (chain_counters of the node and of its ztunnel pod,
-# read before the path's traffic), each tunnel it names ("(k) istioX: KIND VNI ...") is of that
+# exits 0, every nft rule it says the SYN hit ("(k) node|ztunnel nft prerouting rule #N: ...",
+# and in bridge mode "(k) node bridge cni0 nft prerouting rule #N: ...") counted packets since
+# NODE-/ZTUNNEL-COUNTERS (node_counters of the node, chain_counters of its ztunnel pod, read
+# before the path's traffic), each tunnel it names ("(k) istioX: KIND VNI ...") is of that
 # kind on the node, and each WANT (an extended regex) matches one of its hops: the route hops
 # are those the steps' own `ip route get` found. (A hop "no rule matches" is not checked against
 # counters: other traffic of the node keeps counting in the same seconds.)
@@ -103,15 +104,19 @@ trace_check() {
   sed 's/^/   /' <<<"$out"
   local now_node now_zt where n b a dev kind real w hops
   local -a bad=() seen=()
-  now_node=$(chain_counters "$node")  # FAM=ip6 (an IPv6 path): the ip6 tables' counters
+  now_node=$(node_counters "$node")  # FAM=ip6 (an IPv6 path): the ip6 tables' counters
   now_zt=$(chain_counters "istio-system-ztunnel-$node")
   [ "$rc" -eq 0 ] || bad+=("ambientctl exit $rc")
   while read -r where n; do
-    if [ "$where" = node ]; then b=$(nth "$before_node" "$n") a=$(nth "$now_node" "$n")
-    else b=$(nth "$before_zt" "$n") a=$(nth "$now_zt" "$n"); fi
+    case $where in  # node_counters: "IP | BRIDGE"
+      node) b=$(nth "${before_node%% | *}" "$n") a=$(nth "${now_node%% | *}" "$n") ;;
+      bridge) b=$(nth "${before_node#* | }" "$n") a=$(nth "${now_node#* | }" "$n") ;;
+      *) b=$(nth "$before_zt" "$n") a=$(nth "$now_zt" "$n") ;;
+    esac
     seen+=("$where#$n $(delta "$b" "$a")")
     grew "$b" "$a" || bad+=("$where rule #$n did not count the SYN ($b -> $a)")
-  done < <(sed -nE 's/^\(([0-9]+)\) (node|ztunnel) nft (ip6 ambient_redirect )?prerouting rule #([0-9]+): .*/\2 \4/p' <<<"$out")
+  done < <(sed -nE -e 's/^\([0-9]+\) node bridge [^ ]+ nft prerouting rule #([0-9]+): .*/bridge \1/p' \
+    -e 's/^\(([0-9]+)\) (node|ztunnel) nft (ip6 ambient_redirect )?prerouting rule #([0-9]+): .*/\2 \4/p' <<<"$out")
   while read -r dev kind; do
     real=$(inns "$node" ip -d link show "$dev" 2>/dev/null | grep -oE 'geneve|vxlan' | head -n1) || true
     seen+=("$dev $kind")
@@ -337,10 +342,11 @@ poll 30 ztunnel_knows node-a bar/httpbin TCP httpbin.bar.svc.cluster.local ||
 
 ZTA=istio-system-ztunnel-node-a
 SRC_RE="reporter=\"source\".*source_workload=\"sleep\".*destination_workload=\"httpbin\""
-# Every rule of our prerouting chains, for the traces' checks (IPv4: ambientctl trace has no IPv6).
+# Every rule of our prerouting chains (in bridge mode the node's bridge table's too), for the IPv4
+# traces' checks (the IPv6 ones read the ip6 chains in scenario1 6).
 if v4; then
-  trA=$(chain_counters node-a) trAz=$(chain_counters "$ZTA")
-  trB=$(chain_counters node-b) trBz=$(chain_counters istio-system-ztunnel-node-b)
+  trA=$(node_counters node-a) trAz=$(chain_counters "$ZTA")
+  trB=$(node_counters node-b) trBz=$(chain_counters istio-system-ztunnel-node-b)
 fi
 
 # scenario1 4|6: one connection of foo/sleep to the httpbin Service's VIP of that family and the
@@ -362,8 +368,8 @@ scenario1() {
   in0=$(link_stat node-b istioin tx)
   local tr6A="" tr6Az="" tr6B="" tr6Bz=""  # IPv6: the ip6 chains' counters, for the traces
   if [ "$1" = 6 ]; then
-    tr6A=$(FAM=ip6 chain_counters node-a) tr6Az=$(FAM=ip6 chain_counters "$ZTA")
-    tr6B=$(FAM=ip6 chain_counters node-b) tr6Bz=$(FAM=ip6 chain_counters istio-system-ztunnel-node-b)
+    tr6A=$(FAM=ip6 node_counters node-a) tr6Az=$(FAM=ip6 chain_counters "$ZTA")
+    tr6B=$(FAM=ip6 node_counters node-b) tr6Bz=$(FAM=ip6 chain_counters istio-system-ztunnel-node-b)
   fi
 
   log "scenario $S: foo/sleep $sleep -> httpbin.bar $(hostport "$vip" 8000)"
@@ -640,7 +646,7 @@ EOF
   # Part 1: [sleep -> sidecar] -> ztunnel (node-b) -> httpbin; scenario2_httpbin 4|6 (scenario "2"
   # in IPv4, "2/v6" over the IPv6 VIP, the sidecar's HBONE to httpbin's IPv6 and the ip6 tables).
   DST_RE="reporter=\"destination\".*source_principal=\"spiffe://cluster.local/ns/foo/sa/sleep\".*destination_workload=\"httpbin\""
-  if v4; then tr2B=$(chain_counters node-b) tr2Bz=$(chain_counters "$ZTB"); fi
+  if v4; then tr2B=$(node_counters node-b) tr2Bz=$(chain_counters "$ZTB"); fi
   scenario2_httpbin() {
     local S=2 fam=ip r="" vip=10.96.0.81 sleep=$SLEEP2 hb=$HTTPBIN2
     if [ "$1" = 6 ]; then S=2/v6 fam=ip6 r=-6 vip=$(vip6 10.96.0.81) sleep=$SLEEP2_6 hb=$HTTPBIN2_6; fi
@@ -651,7 +657,7 @@ EOF
     tp0=$(FAM=$fam nft_counter "$ZTB" prerouting 'tcp dport 15008 tproxy')
     open0=$(metric node-b istio_tcp_connections_opened_total "$DST_RE")
     local tr6B="" tr6Bz=""
-    [ "$1" = 4 ] || tr6B=$(FAM=ip6 chain_counters node-b) tr6Bz=$(FAM=ip6 chain_counters "$ZTB")
+    [ "$1" = 4 ] || tr6B=$(FAM=ip6 node_counters node-b) tr6Bz=$(FAM=ip6 chain_counters "$ZTB")
     log "scenario $S part 1: foo/sleep $sleep -> httpbin.bar-1 $(hostport "$vip" 8000)"
     probe=$(inns "$SL_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe "$vip" 8000 1000 || true)
     echo "  sleep's client: $probe"
@@ -695,7 +701,7 @@ EOF
   # Part 2: [sleep -> sidecar] -> waypoint (node-c) -> ztunnel (node-d) -> helloworld;
   # scenario2_waypoint 4|6 (IPv6: the waypoint's HBONE leg, too, is IPv6).
   WP_RE="reporter=\"destination\".*source_principal=\"spiffe://cluster.local/ns/bar-2/sa/waypoint\".*destination_workload=\"helloworld\""
-  if v4; then trD=$(chain_counters node-d) trDz=$(chain_counters "$ZTD"); fi
+  if v4; then trD=$(node_counters node-d) trDz=$(chain_counters "$ZTD"); fi
   scenario2_waypoint() {
     local S=2 fam=ip vip=10.96.0.82 sleep=$SLEEP2 hello=$HELLO wp=$WAYPOINT
     if [ "$1" = 6 ]; then S=2/v6 fam=ip6 vip=$(vip6 10.96.0.82) sleep=$SLEEP2_6 hello=$HELLO6 wp=$WAYPOINT6; fi
@@ -707,7 +713,7 @@ EOF
     tp0=$(FAM=$fam nft_counter "$ZTD" prerouting 'tcp dport 15008 tproxy')
     open0=$(metric node-d istio_tcp_connections_opened_total "$WP_RE")
     local tr6D="" tr6Dz=""
-    [ "$1" = 4 ] || tr6D=$(FAM=ip6 chain_counters node-d) tr6Dz=$(FAM=ip6 chain_counters "$ZTD")
+    [ "$1" = 4 ] || tr6D=$(FAM=ip6 node_counters node-d) tr6Dz=$(FAM=ip6 chain_counters "$ZTD")
     log "scenario $S part 2: foo/sleep $sleep -> helloworld.bar-2 $vhp (waypoint $wp)"
     probe=$(inns "$SL_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe "$vip" 8000 1000 || true)
     echo "  sleep's client: $probe"
