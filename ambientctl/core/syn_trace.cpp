@@ -68,8 +68,11 @@ class Tracer {
     const BridgeAttachment& b = *s_.bridge;
     const std::string where = "node bridge " + b.bridge.str() + " nft prerouting";
     ChainVerdict v;
+    const NftChainSpec* chain = nullptr;
     for (const auto& c : s_.node.bridgeNft->chains) {
-      if (c.name == "prerouting") v = evaluateChain(*s_.node.bridgeNft, c, p);
+      if (c.name != "prerouting") continue;
+      v = evaluateChain(*s_.node.bridgeNft, c, p);
+      chain = &c;
     }
     std::string counter =
         v.counter ? " [counter " + std::to_string(v.counter->packets) + " packets]" : "";
@@ -83,8 +86,19 @@ class Tracer {
       return false;
     }
     if (p.toHost) {
+      // The rules that matched before the hand-up set the mark (ztunnel's frames): name them.
+      std::string marked;
+      for (int i : v.matched) {
+        if (!chain || i == v.ruleIndex || i < 1 || i > static_cast<int>(chain->rules.size())) {
+          continue;
+        }
+        marked += (marked.empty() ? " (after rule #" : "; rule #") + std::to_string(i) + ": " +
+                  chain->rules[i - 1].text;
+      }
+      if (!marked.empty()) marked += ")";
       hop(where + " rule #" + std::to_string(v.ruleIndex) + ": " + v.ruleText + counter +
-          " -> handed up to the IP layer on " + b.bridge.str() + ", mark " + hexString(p.mark));
+          " -> handed up to the IP layer on " + b.bridge.str() + ", mark " + hexString(p.mark) +
+          marked);
     } else if (onBridge) {
       hop(where + ": no rule hands it up; bridged to " + p.daddr.str() + " on " + b.bridge.str() +
           ": not redirected");

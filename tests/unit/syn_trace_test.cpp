@@ -466,7 +466,9 @@ TEST_CASE("trace IPv6 in bridge mode: the bridge hands the SYN up by its ip6 rul
   CHECK(h[onward + 1].find("node bridge cni0 nft prerouting rule #9: iifname \"" +
                            std::string(kZtunnelVeth) + "\" ether type ip6 meta l4proto tcp") !=
         std::string::npos);
-  CHECK(h[onward + 1].find("mark 0x210") != std::string::npos);
+  CHECK(h[onward + 1].find("mark 0x210 (after rule #7: iifname \"" + std::string(kZtunnelVeth) +
+                           "\" ether type ip6 ip6 saddr != fd00:10:244:1::2 meta mark set meta "
+                           "mark & 0xfffffdef | 0x210 counter)") != std::string::npos);
   CHECK(h[onward + 2].find("node nft ip6 ambient_redirect prerouting rule #6: meta mark & 0x210 "
                            "== 0x210") != std::string::npos);
 }
