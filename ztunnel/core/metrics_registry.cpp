@@ -23,6 +23,17 @@ uint64_t MetricsRegistry::rejected(const std::string& listener, const std::strin
   return it == rejected_.end() ? 0 : it->second;
 }
 
+void MetricsRegistry::countDenied(const DenialLabels& labels) {
+  std::lock_guard lock(mu_);
+  ++denied_[labels];
+}
+
+uint64_t MetricsRegistry::denied(const DenialLabels& labels) const {
+  std::lock_guard lock(mu_);
+  auto it = denied_.find(labels);
+  return it == denied_.end() ? 0 : it->second;
+}
+
 std::string escapeLabelValue(const std::string& v) {
   std::string out;
   out.reserve(v.size());
@@ -83,6 +94,14 @@ std::string MetricsRegistry::renderPrometheus() const {
   for (const auto& [key, n] : rejected_)
     out << "ztunnel_connections_rejected_total{listener=\"" << escapeLabelValue(key.first)
         << "\",reason=\"" << escapeLabelValue(key.second) << "\"} " << n << "\n";
+  out << "# HELP istio_tcp_connections_denied_total Inbound connections denied by an "
+         "AuthorizationPolicy or a STRICT PeerAuthentication.\n"
+         "# TYPE istio_tcp_connections_denied_total counter\n";
+  for (const auto& [key, n] : denied_)
+    out << "istio_tcp_connections_denied_total{listener=\"" << escapeLabelValue(key.listener)
+        << "\",reason=\"" << escapeLabelValue(key.reason) << "\",policy=\""
+        << escapeLabelValue(key.policy) << "\",policy_namespace=\""
+        << escapeLabelValue(key.policyNamespace) << "\"} " << n << "\n";
   out << "# HELP ztunnel_active_connections Proxied connections open now.\n"
          "# TYPE ztunnel_active_connections gauge\n"
       << "ztunnel_active_connections " << activeConnections.load() << "\n";

@@ -20,6 +20,14 @@ struct TrafficLabels {
   auto operator<=>(const TrafficLabels&) const = default;
 };
 
+struct DenialLabels {
+  std::string listener;         // inbound_hbone, inbound_plaintext
+  std::string reason;           // deny_policy, no_allow_match, invalid_policy, mtls_strict
+  std::string policy;           // the deciding policy's name ("" when no ALLOW matched)
+  std::string policyNamespace;  // its namespace
+  auto operator<=>(const DenialLabels&) const = default;
+};
+
 struct TrafficCounters {
   std::atomic<uint64_t> opened{0};
   std::atomic<uint64_t> closed{0};
@@ -34,6 +42,10 @@ class MetricsRegistry {
   // ztunnel_connections_rejected_total{listener, reason}.
   void countRejected(const std::string& listener, const std::string& reason);
   uint64_t rejected(const std::string& listener, const std::string& reason) const;
+  // istio_tcp_connections_denied_total{listener, reason, policy, policy_namespace}: inbound
+  // connections refused by an AuthorizationPolicy or a STRICT PeerAuthentication.
+  void countDenied(const DenialLabels& labels);
+  uint64_t denied(const DenialLabels& labels) const;
 
   std::atomic<int64_t> activeConnections{0};
   std::atomic<uint64_t> configReloads{0};
@@ -45,6 +57,7 @@ class MetricsRegistry {
   mutable std::mutex mu_;
   std::map<TrafficLabels, std::shared_ptr<TrafficCounters>> traffic_;
   std::map<std::pair<std::string, std::string>, uint64_t> rejected_;
+  std::map<DenialLabels, uint64_t> denied_;
 };
 
 // Escapes a Prometheus label value (backslash, quote, newline).

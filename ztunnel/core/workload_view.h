@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ztunnel/core/authz_policy.h"
 #include "ztunnel/core/error.h"
 #include "ztunnel/core/ip_addr.h"
 
@@ -41,6 +42,8 @@ struct Workload {
   HealthStatus status = HealthStatus::kHealthy;
   std::optional<GatewayAddress> waypoint;
   std::map<std::string, PortMap> services;  // "namespace/hostname" -> ports
+  authz::Labels labels;  // ours (upstream resolves selectors in istiod): for matchLabels
+  std::vector<std::string> authorizationPolicies;  // upstream: bound policy keys "ns/name"
 
   std::string identity() const;  // spiffe://<td>/ns/<ns>/sa/<sa>
 };
@@ -62,11 +65,29 @@ struct Service {
   std::optional<GatewayAddress> waypoint;
 };
 
+// The policies of a view: upstream's local `policies`, the Kubernetes-shaped
+// `authorizationPolicies` and `peerAuthentications`, each decoded on its own (a bad one is kept
+// as kInvalid and fails closed for its scope); `rejected` names elements that could not even be
+// scoped (no name or namespace) and were dropped. The *Source lists keep each element's JSON as
+// read, so that /config_dump renders the policies back under the same keys.
+struct ViewPolicies {
+  std::string rootNamespace = std::string(authz::kDefaultRootNamespace);
+  authz::PolicySet authorization;
+  authz::PeerAuthenticationSet peerAuthentication;
+  std::vector<std::string> rejected;
+  std::vector<std::string> localSource, authorizationSource, peerSource;
+
+  bool empty() const {
+    return localSource.empty() && authorizationSource.empty() && peerSource.empty();
+  }
+};
+
 class WorkloadView {
  public:
   std::vector<Workload> workloads;
   std::vector<Service> services;
   std::string trustDomain = "cluster.local";
+  ViewPolicies policies;
 
   // Builds the indexes and merges each workload's "services" into the services' endpoints.
   Status finalize();

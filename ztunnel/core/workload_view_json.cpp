@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ztunnel/core/workload_view.h"
+#include "ztunnel/core/workload_view_policies.h"
 
 namespace zt {
 namespace {
@@ -134,6 +135,20 @@ Workload parseWorkload(const json& o, const std::string& where) {
     for (auto it = svcs->begin(); it != svcs->end(); ++it)
       w.services[it.key()] = parsePorts(it.value(), where + ".services." + it.key());
   }
+  if (auto it = o.find("labels"); it != o.end() && !it->is_null()) {
+    if (!it->is_object()) bad(where, "labels must be {\"key\": \"value\"}");
+    for (auto l = it->begin(); l != it->end(); ++l) {
+      if (!l.value().is_string()) bad(where, "label '" + l.key() + "' must be a string");
+      w.labels[l.key()] = l.value().get<std::string>();
+    }
+  }
+  if (auto it = o.find("authorizationPolicies"); it != o.end() && !it->is_null()) {
+    if (!it->is_array()) bad(where, "authorizationPolicies must be a list of \"ns/name\" keys");
+    for (const auto& key : *it) {
+      if (!key.is_string()) bad(where, "authorizationPolicies entries must be strings");
+      w.authorizationPolicies.push_back(key.get<std::string>());
+    }
+  }
   return w;
 }
 
@@ -211,6 +226,7 @@ Result<WorkloadView> parseWorkloadView(std::string_view text, std::string_view d
       for (size_t i = 0; i < it->size(); ++i)
         view.services.push_back(parseService((*it)[i], "services[" + std::to_string(i) + "]"));
     }
+    if (std::string why = parseViewPolicies(doc, view.policies); !why.empty()) bad("policies", why);
   } catch (const ParseError& e) {
     return fail(ErrorCode::kInvalidInput, "config " + e.what);
   } catch (const json::exception& e) {
@@ -239,6 +255,8 @@ std::string renderWorkloadView(const WorkloadView& view) {
     if (w.waypoint) o["waypoint"] = renderGateway(*w.waypoint);
     o["services"] = json::object();
     for (const auto& [k, p] : w.services) o["services"][k] = renderPorts(p);
+    if (!w.labels.empty()) o["labels"] = w.labels;
+    if (!w.authorizationPolicies.empty()) o["authorizationPolicies"] = w.authorizationPolicies;
     doc["workloads"].push_back(o);
   }
   doc["services"] = json::array();
@@ -259,7 +277,7 @@ std::string renderWorkloadView(const WorkloadView& view) {
     if (s.waypoint) o["waypoint"] = renderGateway(*s.waypoint);
     doc["services"].push_back(o);
   }
-  doc["policies"] = json::array();
+  renderPolicySources(view.policies, doc);
   return doc.dump(2);
 }
 

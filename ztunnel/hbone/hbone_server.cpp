@@ -8,6 +8,7 @@
 #include "ztunnel/hbone/hbone_connection.h"
 #include "ztunnel/hbone/hbone_stream.h"
 #include "ztunnel/sys/cert_store.h"
+#include "ztunnel/sys/denial_log.h"
 #include "ztunnel/sys/socket_ops.h"
 #include "ztunnel/sys/tls_context.h"
 #include "ztunnel/sys/traffic_labels.h"
@@ -55,6 +56,18 @@ void HboneConnection::onRequest(int32_t id) {
   auto view = ctx_.state.snapshot();
   InboundDecision d =
       computeInboundTarget(*view, req, ctx_.state.opts.node, ctx_.state.opts.listeners());
+  if (d.status == 200) {
+    // Authorization: the verified peer identity, the original client IP (the sending ztunnel
+    // spoofs it), the target and the destination workload's policies.
+    InboundAuthzVerdict authz = computeInboundAuthz(*view, d.destination, peerIdentity_, peer_.ip,
+                                                    d.target.ip, d.target.port, false);
+    if (!authz.auditHits.empty()) recordAudit(name, authz, peer_.toString(), d.target.toString());
+    if (!authz.allowed) {
+      recordDenial(ctx_.state, name, authz, peer_.toString(), d.target.toString());
+      submitResponse(id, 401, false);
+      return;
+    }
+  }
   if (d.status == 200 && (goingAway_ || ctx_.state.draining.load())) {
     d.status = 503;
     d.reason = "draining";

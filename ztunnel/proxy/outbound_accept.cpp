@@ -6,6 +6,7 @@
 #include "ztunnel/core/route_plan.h"
 #include "ztunnel/hbone/hbone_client.h"
 #include "ztunnel/proxy/listener.h"
+#include "ztunnel/sys/denial_log.h"
 #include "ztunnel/sys/plain_relay.h"
 #include "ztunnel/sys/socket_ops.h"
 #include "ztunnel/sys/traffic_labels.h"
@@ -62,9 +63,18 @@ void acceptInboundPlain(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer,
   const char* name = listenerName(ListenerKind::kInboundPlain);
   if (isOwnListener(ctx.state.opts, dst)) return refuse(ctx, std::move(fd), name, "loop");
   auto view = ctx.state.snapshot();
-  auto counters =
-      ctx.state.metrics.traffic(makeTrafficLabels("destination", view->findWorkloadByIp(peer.ip),
-                                                  view->findWorkloadByIp(dst.ip), nullptr, false));
+  const Workload* destination = view->findWorkloadByIp(dst.ip);
+  // No peer identity: a STRICT PeerAuthentication refuses, then AuthorizationPolicies decide.
+  InboundAuthzVerdict authz =
+      computeInboundAuthz(*view, destination, {}, peer.ip, dst.ip, dst.port, true);
+  if (!authz.auditHits.empty()) recordAudit(name, authz, peer.toString(), dst.toString());
+  if (!authz.allowed) {
+    recordDenial(ctx.state, name, authz, peer.toString(), dst.toString());
+    closeWithReset(std::move(fd));
+    return;
+  }
+  auto counters = ctx.state.metrics.traffic(makeTrafficLabels(
+      "destination", view->findWorkloadByIp(peer.ip), destination, nullptr, false));
   relayPlain(ctx, std::move(fd), peer, dst, std::move(counters), name, "inbound connect failed");
 }
 
