@@ -158,10 +158,10 @@ host_veth() {  # host_veth NS/NAME: the node's end of the pod's eth0 (by the pee
 # its host veth under ptp, the bridge under a bridge primary (E2E_PRIMARY=bridge).
 pod_dev() { if [ "$E2E_PRIMARY" = bridge ]; then echo cni0; else host_veth "$1"; fi; }
 # The trace's hop for ztunnel's onward connection being marked 0x210 (spoofed source): the ip
-# (ip6) chain's iifname rule, or in bridge mode the bridge table's rule for ztunnel's port (the
-# same table marks both families there).
+# (ip6) chain's iifname rule, or in bridge mode the bridge table's hand-up rule for ztunnel's
+# port, which names the rule that marked it before (the same table marks both families there).
 if [ "$E2E_PRIMARY" = bridge ]; then
-  ONWARD_0X210="node bridge cni0 nft prerouting rule #[0-9]+: iifname .* mark 0x210$"
+  ONWARD_0X210="node bridge cni0 nft prerouting rule #[0-9]+: iifname .* mark 0x210 \(after rule #[0-9]+: iifname .* saddr != .* 0x210 counter\)$"
   ONWARD6_0X210=$ONWARD_0X210
 else
   ONWARD_0X210="node nft prerouting rule #[0-9]+: iifname .* -> mark 0x210$"
