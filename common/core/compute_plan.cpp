@@ -88,8 +88,7 @@ Status validateZtunnel(const PlanInput& in) {
       return fail(ErrorCode::kInvalidInput, "bridge " + b->bridge.str() + " subnet " +
                                                 b->subnet.str() + " is no pod network (/1 to /30)");
     }
-    uint32_t mask = ~uint32_t{0} << (32 - b->subnet.len);
-    if ((z.podIp->value & mask) != (b->subnet.addr.value & mask)) {
+    if (!IpPrefix::fromV4(b->subnet).contains(IpAddress::fromV4(*z.podIp))) {
       return fail(ErrorCode::kInvalidInput, "ztunnel pod IP " + z.podIp->str() +
                                                 " is outside its bridge " + b->bridge.str() +
                                                 "'s subnet " + b->subnet.str());
