@@ -179,6 +179,18 @@ TEST_CASE("authz: decisions name their reason and audit hits", "[authz]") {
   CHECK(decisionReasonName(PolicySet().evaluate(conn(kSleep, "x", 1)).reason) == "no_allow_policy");
 }
 
+TEST_CASE("authz: applicable lists the policies selecting a workload, matched or not", "[authz]") {
+  PolicySet set({policy("istio-system", "mesh-deny", R"({"action":"DENY","rules":[{}]})"),
+                 policy("default", "only-sleep", R"({"rules":[{"from":[{"source":{"principals":
+                        ["cluster.local/ns/default/sa/sleep"]}}]}]})"),
+                 policy("default", "web-only", R"({"selector":{"matchLabels":{"app":"web"}}})"),
+                 policy("other", "elsewhere", R"({"rules":[{}]})")});
+  std::vector<std::string> keys;
+  for (const auto* p : set.applicable(conn(kDev, "default", 80))) keys.push_back(p->key());
+  CHECK(keys == std::vector<std::string>{"istio-system/mesh-deny", "default/only-sleep"});
+  CHECK(set.applicable(conn(kDev, "nowhere", 80)).size() == 1);
+}
+
 TEST_CASE("authz: L7 fields are reported and never widen access", "[authz]") {
   AuthorizationPolicy allow = policy("default", "l7", R"({"rules":[{"from":[{"source":
       {"principals":["*"],"requestPrincipals":["*"]}}]},{"when":[{"key":"request.headers[x]",

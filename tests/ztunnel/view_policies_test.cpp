@@ -98,6 +98,8 @@ TEST_CASE("view: inbound verdicts from the view's policies") {
   auto ok = verdict(*v, "10.0.2.2", 8080, "spiffe://cluster.local/ns/default/sa/client", false);
   CHECK(ok.allowed);
   CHECK(ok.sourcePrincipal == "cluster.local/ns/default/sa/client");
+  CHECK(ok.reason == "allow_policy");  // the allowing policy is named too (ambientctl trace)
+  CHECK_FALSE(ok.policy.empty());
   auto other = verdict(*v, "10.0.2.2", 8080, "spiffe://cluster.local/ns/default/sa/other", false);
   CHECK_FALSE(other.allowed);
   CHECK(other.reason == "no_allow_match");
@@ -119,7 +121,10 @@ TEST_CASE("view: inbound verdicts from the view's policies") {
   CHECK(broken.reason == "invalid_policy");
   CHECK(broken.policy == "broken");
   // Unknown destination: nothing selects it.
-  CHECK(verdict(*v, "10.0.9.9", 80, "", true).allowed);
+  auto unknown = verdict(*v, "10.0.9.9", 80, "", true);
+  CHECK(unknown.allowed);
+  CHECK(unknown.reason.empty());
+  CHECK(unknown.policy.empty());
 }
 
 TEST_CASE("view: without policy keys nothing changes") {

@@ -175,6 +175,25 @@ PolicySet::PolicySet(std::vector<AuthorizationPolicy> policies) : policies_(std:
   }
 }
 
+template <class Visit>
+void PolicySet::forEachCandidate(const ConnectionFacts& facts, Visit visit) const {
+  for (size_t i : global_) visit(i);
+  if (auto it = byNamespace_.find(facts.destinationNamespace); it != byNamespace_.end()) {
+    for (size_t i : it->second) visit(i);
+  }
+  for (const std::string& key : facts.boundPolicyKeys) {
+    if (auto it = byKey_.find(key); it != byKey_.end()) visit(it->second);
+  }
+}
+
+std::vector<const AuthorizationPolicy*> PolicySet::applicable(const ConnectionFacts& facts) const {
+  std::vector<const AuthorizationPolicy*> out;
+  forEachCandidate(facts, [&](size_t i) {
+    if (applies(policies_[i], facts)) out.push_back(&policies_[i]);
+  });
+  return out;
+}
+
 // Istio's order: DENY first (an invalid policy counts as a matching DENY), then if any ALLOW
 // policy applies one must match, else allow. AUDIT and dry-run policies are only recorded.
 Decision PolicySet::evaluate(const ConnectionFacts& facts) const {
@@ -202,13 +221,7 @@ Decision PolicySet::evaluate(const ConnectionFacts& facts) const {
       if (hit && allow == nullptr) allow = &p;
     }
   };
-  for (size_t i : global_) visit(i);
-  if (auto it = byNamespace_.find(facts.destinationNamespace); it != byNamespace_.end()) {
-    for (size_t i : it->second) visit(i);
-  }
-  for (const std::string& key : facts.boundPolicyKeys) {
-    if (auto it = byKey_.find(key); it != byKey_.end()) visit(it->second);
-  }
+  forEachCandidate(facts, visit);
   if (deny != nullptr || invalid != nullptr) {
     d.allowed = false;
     d.reason = deny != nullptr ? DecisionReason::kDenyMatched : DecisionReason::kInvalidPolicy;

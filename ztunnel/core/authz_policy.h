@@ -155,9 +155,15 @@ class PolicySet {
   explicit PolicySet(std::vector<AuthorizationPolicy> policies);
 
   Decision evaluate(const ConnectionFacts& facts) const;
+  // The policies that select the destination of `facts` (whether or not they match it), in
+  // evaluation order: the global bucket, the namespace's, the workload's bound keys.
+  std::vector<const AuthorizationPolicy*> applicable(const ConnectionFacts& facts) const;
   const std::vector<AuthorizationPolicy>& policies() const { return policies_; }
 
  private:
+  template <class Visit>
+  void forEachCandidate(const ConnectionFacts& facts, Visit visit) const;
+
   std::vector<AuthorizationPolicy> policies_;
   std::vector<size_t> global_;
   std::unordered_map<std::string, std::vector<size_t>> byNamespace_;

@@ -6,7 +6,7 @@ namespace {
 
 constexpr std::string_view kSpiffePrefix = "spiffe://";
 
-const char* denialReason(authz::DecisionReason r) {
+const char* verdictReason(authz::DecisionReason r) {
   switch (r) {
     case authz::DecisionReason::kDenyMatched:
       return "deny_policy";
@@ -14,11 +14,12 @@ const char* denialReason(authz::DecisionReason r) {
       return "invalid_policy";
     case authz::DecisionReason::kNoAllowMatched:
       return "no_allow_match";
-    case authz::DecisionReason::kNoAllowPolicy:
     case authz::DecisionReason::kAllowMatched:
+      return "allow_policy";
+    case authz::DecisionReason::kNoAllowPolicy:
       break;
   }
-  return "allowed";
+  return "";
 }
 
 }  // namespace
@@ -54,9 +55,8 @@ InboundAuthzVerdict computeInboundAuthz(const WorkloadView& view, const Workload
   facts.boundPolicyKeys = destination->authorizationPolicies;
   authz::Decision d = view.policies.authorization.evaluate(facts);
   for (const authz::AuthorizationPolicy* p : d.auditHits) v.auditHits.push_back(p->key());
-  if (d.allowed) return v;
-  v.allowed = false;
-  v.reason = denialReason(d.reason);
+  v.allowed = d.allowed;
+  v.reason = verdictReason(d.reason);
   if (d.policy != nullptr) {
     v.policy = d.policy->name;
     v.policyNamespace = d.policy->ns;

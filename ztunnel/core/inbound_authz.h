@@ -13,7 +13,9 @@ namespace zt {
 
 struct InboundAuthzVerdict {
   bool allowed = true;
-  std::string reason;                  // deny_policy, no_allow_match, invalid_policy, mtls_strict
+  // Denied: deny_policy, no_allow_match, invalid_policy, mtls_strict. Allowed: allow_policy
+  // (`policy` is the ALLOW policy that matched), or "" when no ALLOW policy selects the workload.
+  std::string reason;
   std::string policy;                  // the deciding policy's name, "" when none decided alone
   std::string policyNamespace;         // its namespace
   std::string sourcePrincipal;         // "td/ns/x/sa/y" as evaluated, "" for plaintext
