@@ -2,8 +2,8 @@
 # End-to-end, authorization (issue 22): ztunnel B enforces the AuthorizationPolicies and
 # PeerAuthentications of its view on inbound HBONE (15008: 401) and plaintext (15006: reset), in
 # private namespaces. Checks what the application saw (SYN counters in the servers' namespaces,
-# greetings, echoes), istio_tcp_connections_denied_total, the denial log lines, /config_dump, and
-# a policy change picked up at the next reload.
+# greetings, echoes), istio_tcp_connections_denied_total, the denial log lines, /config_dump, a
+# policy change picked up at the next reload (open connections it denies closed) and /denials.
 source "$(dirname "$0")/netns_topology.sh"
 REPO=${ZT_REPO:-$(cd "$ZT_SCRIPTS/../.." && pwd)}
 CA=$WORK/ca
@@ -45,7 +45,8 @@ view = {
      "metadata": {"name": "strict-srv2", "namespace": "default"},
      "spec": {"selector": {"matchLabels": {"app": "srv2"}}, "mtls": {"mode": "STRICT"},
               "portLevelMtls": {"8081": {"mode": "PERMISSIVE"}}}}]}
-if variant:  # upstream's local-config shape, bound to srv1 by key
+if variant:  # upstream's local-config shape, bound to srv1 by key; 8081 no longer PERMISSIVE
+    del view["peerAuthentications"][0]["spec"]["portLevelMtls"]
     view["policies"] = [{"name": "deny-client", "namespace": "default", "scope": "WorkloadSelector",
         "action": "Deny", "rules": [[[{"principals": [{"Exact": "cluster.local/ns/default/sa/client"}]}]]]}]
 json.dump(view, open(path + ".tmp", "w"))
@@ -139,11 +140,25 @@ grep -q '"msg":"authorization policy not enforced as written".*"policy":"default
   "$WORK/ztunnel-ztb.log" || fail "partial policy not logged"
 pass "/config_dump lists each policy's status (get-only: partial, l7Fields [methods]) and the load logged it"
 
-# 5. Policy change: upstream-shaped DENY bound to srv1 for sa/client, effective for new
-#    connections after the reload; a connection opened before stays open (not closed, see README).
-inns cli "$PY" "$ZT_SCRIPTS/tcp_tool.py" hold 10.77.2.2 8080 1 2 >"$WORK/hold.json" &
-holdpid=$!
-sleep 0.4
+# 5. Policy change: upstream-shaped DENY bound to srv1 for sa/client, and srv2's STRICT
+#    PeerAuthentication loses its PERMISSIVE port 8081. New connections see it after the reload;
+#    open ones it now denies are closed, as upstream ztunnel's PolicyWatcher does: an HBONE stream
+#    sa/client -> srv1 and a plaintext connection to srv2:8081. An HBONE stream sa/client -> srv2
+#    stays open and keeps echoing.
+watch() {  # watch NS NAME HOST PORT: a pinging connection in the background, output in NAME.json
+  inns "$1" "$PY" "$ZT_SCRIPTS/tcp_tool.py" watch "$3" "$4" 4 >"$WORK/$2.json" 2>&1 &
+}
+rejected() {  # rejected LISTENER REASON
+  inns ztb curl -sf http://127.0.0.1:15020/metrics |
+    awk -v k="ztunnel_connections_rejected_total{listener=\"$1\",reason=\"$2\"}" 'index($0, k) == 1 {s += $NF} END {print s + 0}'
+}
+watch cli hbone1 10.77.2.2 8080; w1=$!
+watch zta plain2 10.77.3.2 8081; w2=$!
+watch cli hbone2 10.77.3.2 8080; w3=$!
+for f in hbone1 plain2 hbone2; do
+  for _ in $(seq 1 50); do grep -q connected "$WORK/$f.json" 2>/dev/null && break; sleep 0.05; done
+  grep -q connected "$WORK/$f.json" || fail "watch $f did not connect: $(cat "$WORK/$f.json")"
+done
 write_config "$WORK/config.json" upstream-deny
 for _ in $(seq 1 50); do
   [ "$(inns ztb curl -sf http://127.0.0.1:15020/metrics | awk '/^ztunnel_config_reloads_total/ {print $2}')" -gt 1 ] && break
@@ -151,7 +166,43 @@ for _ in $(seq 1 50); do
 done
 out=$(hb client 10.77.2.2:8080)
 [ "$(echo "$out" | field status)" = "401" ] || fail "after reload sa/client: $out, want 401"
-[ "$(denied inbound_hbone deny_policy deny-client)" = 1 ] || fail "deny-client not counted"
-wait $holdpid || fail "connection opened before the reload broke: $(cat "$WORK/hold.json")"
-pass "reload: upstream-shaped deny-client (bound by key) denies new sa/client CONNECTs (401); the open connection stayed"
+wait $w1 $w2 $w3
+for f in hbone1 plain2 hbone2; do
+  tail -n 1 "$WORK/$f.json" >"$WORK/$f.res"
+  echo "  $f: $(cat "$WORK/$f.res")"
+done
+[ "$(field closed <"$WORK/hbone1.res")" = "True" ] || fail "open HBONE sa/client -> srv1 not closed"
+[ "$(field closed <"$WORK/plain2.res")" = "True" ] || fail "open plaintext -> srv2:8081 not closed"
+[ "$(field closed <"$WORK/hbone2.res")" = "False" ] || fail "unaffected HBONE sa/client -> srv2 closed"
+[ "$(field pings <"$WORK/hbone2.res")" -ge 20 ] || fail "unaffected HBONE stopped echoing"
+"$PY" -c "import json,sys; a=json.load(open(sys.argv[1])); assert a['after'] < 3.5, a" "$WORK/hbone1.res" ||
+  fail "HBONE closed too late"
+[ "$(rejected inbound_hbone policy_update)" = 1 ] || fail "HBONE policy_update close not counted once"
+[ "$(rejected inbound_plaintext policy_update)" = 1 ] || fail "plaintext policy_update close not counted once"
+[ "$(denied inbound_hbone deny_policy deny-client)" = 2 ] || fail "deny-client: want 2 (closed + refused)"
+[ "$(denied inbound_plaintext mtls_strict strict-srv2)" = 2 ] || fail "strict-srv2: want 2 (reset + closed)"
+grep -q '"msg":"connection closed because it.s no longer allowed after a policy update".*"source_principal":"cluster.local/ns/default/sa/client".*"destination":"10.77.2.2:8080".*"policy":"default/deny-client"' \
+  "$WORK/ztunnel-ztb.log" || fail "no policy-update log line for the HBONE stream"
+grep -q '"msg":"connection closed because it.s no longer allowed after a policy update".*"source_principal":"none".*"destination":"10.77.3.2:8081".*"policy":"default/strict-srv2"' \
+  "$WORK/ztunnel-ztb.log" || fail "no policy-update log line for the plaintext connection"
+pass "reload: deny-client (bound by key) refuses new sa/client CONNECTs (401) and closed the open HBONE stream; STRICT 8081 closed the open plaintext one; srv2's HBONE stream kept echoing"
+
+# 6. GET /denials (admin port): the last denials, oldest first, with their trigger.
+inns ztb curl -sf http://127.0.0.1:15000/denials >"$WORK/denials.json"
+"$PY" - "$WORK/denials.json" <<'PYEOF' || fail "/denials: $(head -c 1500 "$WORK/denials.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["capacity"] == 100 and d["total"] == len(d["denials"]) == 7, d
+keys = {"time", "unixMillis", "listener", "source", "sourcePrincipal", "destination", "reason",
+        "policy", "trigger"}
+assert all(set(r) == keys for r in d["denials"]), d
+first = d["denials"][0]
+assert first["trigger"] == "connect" and first["policy"] == "default/deny-impostor", first
+assert first["sourcePrincipal"] == "cluster.local/ns/default/sa/impostor", first
+upd = [(r["listener"], r["destination"], r["policy"]) for r in d["denials"] if r["trigger"] == "policy_update"]
+assert sorted(upd) == [("inbound_hbone", "10.77.2.2:8080", "default/deny-client"),
+                       ("inbound_plaintext", "10.77.3.2:8081", "default/strict-srv2")], upd
+assert d["denials"][-1]["trigger"] == "connect" and d["denials"][-1]["reason"] == "deny_policy", d
+PYEOF
+pass "/denials lists the 7 denials (5 refused at connect, 2 closed by the policy update), oldest first"
 echo "PASS authz_netns_test"

@@ -6,6 +6,9 @@ serve PORT NAME            accept forever; greet "<NAME> <peer ip>\\n", echo byt
 probe HOST PORT [BYTES]    connect, read the greeting, send BYTES random bytes, half-close, read
                            the echo and the END line; print JSON {server, peer, ok, bytes}.
 hold HOST PORT N SECONDS   open N connections, keep them idle SECONDS, then check each still echoes.
+watch HOST PORT SECONDS    connect, read the greeting, print {"connected": 1}, then send "ping" every
+                           0.1 s for SECONDS and read its echo; print JSON {closed, after, pings}
+                           (after: seconds from the start until the connection ended).
 rst HOST PORT              connect, read the greeting, then abort with RST.
 bulkserve PORT             accept forever; the client's first line says "UP RATE" (read until
                            EOF at most RATE bytes/s, answer "GOT <n>") or "DOWN N" (send N
@@ -105,6 +108,29 @@ def hold(host, port, n, seconds):
     return 0 if ok == len(socks) else 1
 
 
+def watch(host, port, seconds):
+    s = socket.create_connection((host, int(port)), timeout=10)
+    read_line(s)
+    print(json.dumps({"connected": 1}), flush=True)  # the caller may act now
+    start, pings, closed = time.monotonic(), 0, False
+    s.settimeout(2)
+    while time.monotonic() - start < float(seconds):
+        try:
+            s.sendall(b"ping\n")
+            if read_line(s) != "ping":
+                closed = True
+                break
+            pings += 1
+        except OSError:
+            closed = True
+            break
+        time.sleep(0.1)
+    print(json.dumps({"closed": closed, "after": round(time.monotonic() - start, 2),
+                      "pings": pings}))
+    s.close()
+    return 0
+
+
 def rst(host, port):
     s = socket.create_connection((host, int(port)), timeout=10)
     read_line(s)
@@ -179,5 +205,5 @@ def bulk(host, port, direction, nbytes, rate):
 
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    sys.exit({"serve": serve, "probe": probe, "hold": hold, "rst": rst, "bulkserve": bulkserve,
+    sys.exit({"serve": serve, "probe": probe, "hold": hold, "watch": watch, "rst": rst, "bulkserve": bulkserve,
               "bulk": bulk}[cmd](*args) or 0)

@@ -97,6 +97,7 @@ void HboneConnection::onRequest(int32_t id) {
                                                    d.destination, nullptr, true, peerIdentity_));
   auto* stream = new HboneStream(ctx_, std::move(*up), std::move(counters), false, true, name);
   stream->attach(this, id);
+  stream->trackInbound({name, peerIdentity_, peer_, d.target, false});
   streams_[id] = stream;
   nghttp2_session_set_stream_user_data(session_.get(), id, stream);
   if (!stream->start()) stream->onConnectionLost();

@@ -246,9 +246,21 @@ void HboneStream::maybeFinish() {
   finish(false);
 }
 
+void HboneStream::trackInbound(InboundFacts facts) {
+  ctx_.inbound.add(this, std::move(facts));
+  tracked_ = true;
+}
+
+void HboneStream::closeDeniedByPolicy() {
+  HboneConnection* conn = conn_;
+  finish(true);  // submits RST_STREAM while the HTTP/2 stream is open
+  if (conn) conn->flush();
+}
+
 void HboneStream::finish(bool reset) {
   if (closed_) return;
   closed_ = true;
+  if (tracked_) ctx_.inbound.remove(this);
   if (timer_) ctx_.loop.cancelTimer(timer_);
   ctx_.loop.remove(fd_.get());
   if (reset)

@@ -17,7 +17,7 @@ namespace zt {
 
 class HboneConnection;
 
-class HboneStream : public EventHandler {
+class HboneStream : public EventHandler, public PolicyClosable {
  public:
   // `outbound`: the plain socket is the client (request bytes flow plain -> h2).
   // `connecting`: the plain socket's connect is still in progress (inbound upstream).
@@ -36,6 +36,11 @@ class HboneStream : public EventHandler {
   void onResponse(int status);  // client side
   void onConnectionLost();      // the connection died; reset the plain side
   void onCreditConnectionGone() { creditConn_ = nullptr; }  // see creditConn_
+
+  // Inbound: registers the stream for re-checks after a policy update.
+  void trackInbound(InboundFacts facts);
+  // RST_STREAM (CANCEL) towards the peer and a reset of the workload socket.
+  void closeDeniedByPolicy() override;
 
   int32_t id() const { return id_; }
   static nghttp2_data_provider provider(HboneStream* s);
@@ -63,6 +68,7 @@ class HboneStream : public EventHandler {
   bool shutSent_ = false;     // we half-closed the plain socket
   bool h2Closed_ = false;
   bool closed_ = false;
+  bool tracked_ = false;  // in ctx_.inbound
   uint64_t timer_ = 0;
   // DATA received but not yet taken by the plain socket. Credit is returned only for bytes the
   // socket took, so it never holds more than the stream's receive window.

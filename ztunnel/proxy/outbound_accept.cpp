@@ -23,14 +23,15 @@ void refuse(WorkerContext& ctx, UniqueFd fd, const char* listener, const char* r
 // Connects upstream from the client's address (when it can be kept) and relays; refuses the
 // client when the upstream cannot be reached.
 void relayPlain(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer, const SocketAddr& to,
-                std::shared_ptr<TrafficCounters> counters, const char* listener, const char* what) {
+                std::shared_ptr<TrafficCounters> counters, const char* listener, const char* what,
+                const InboundFacts* inbound = nullptr) {
   auto up = connectFrom(to, originalSourceFor(ctx.state.opts, peer.ip, to.ip), ctx.state.opts.mark);
   if (!up) {
     ambient::logLine(ambient::LogLevel::kDebug, what, {{"error", up.error().message()}});
     refuse(ctx, std::move(fd), listener, "upstream_connect_failed");
     return;
   }
-  PlainRelay::start(ctx, std::move(fd), std::move(*up), std::move(counters), listener);
+  PlainRelay::start(ctx, std::move(fd), std::move(*up), std::move(counters), listener, inbound);
 }
 
 }  // namespace
@@ -75,7 +76,9 @@ void acceptInboundPlain(WorkerContext& ctx, UniqueFd fd, const SocketAddr& peer,
   }
   auto counters = ctx.state.metrics.traffic(makeTrafficLabels(
       "destination", view->findWorkloadByIp(peer.ip), destination, nullptr, false));
-  relayPlain(ctx, std::move(fd), peer, dst, std::move(counters), name, "inbound connect failed");
+  InboundFacts facts{name, {}, peer, dst, true};
+  relayPlain(ctx, std::move(fd), peer, dst, std::move(counters), name, "inbound connect failed",
+             &facts);
 }
 
 }  // namespace zt

@@ -158,7 +158,9 @@ int runProxy(const Options& opts) {
                return HttpReply{200, "application/json", renderWorkloadView(*state.snapshot())};
              if (path == "/certs")
                return HttpReply{200, "application/json", state.certs->describe()};
-             return HttpReply{404, "text/plain", "endpoints: /config_dump /certs\n"};
+             if (path == "/denials")
+               return HttpReply{200, "application/json", renderDenialsJson(state.denials)};
+             return HttpReply{404, "text/plain", "endpoints: /config_dump /certs /denials\n"};
            });
   if (!ok)
     return kExitListen;  // control ports first: a second instance fails before taking traffic
@@ -189,9 +191,14 @@ int runProxy(const Options& opts) {
       return;
     }
     if (++ticks % 16 == 0) malloc_trim(0);  // hand bursts' freed heap back to the kernel
+    uint64_t published = config.published();
     if (auto st = config.poll(); !st)
       ambient::logLine(ambient::LogLevel::kWarn, "config reload failed, keeping the previous view",
                        {{"error", st.error().message()}});
+    // A new view with policies: open inbound connections are re-checked by their workers, as
+    // upstream's PolicyWatcher does (new connections see the new view at once).
+    if (config.published() != published && !state.snapshot()->policies.empty())
+      for (auto& w : workers) w->recheckPolicies();
     loop.addTimer(std::chrono::milliseconds(state.draining ? 50 : opts.configPollMs), tick);
   };
   SignalWatch signals([&] {

@@ -2,6 +2,7 @@
 #include "ztunnel/proxy/worker.h"
 
 #include "ztunnel/hbone/hbone_pool.h"
+#include "ztunnel/sys/inbound_recheck.h"
 
 namespace zt {
 
@@ -46,6 +47,10 @@ void Worker::stopListening() {
     for (auto& l : listeners_) l->close();
     pool_->drain();
   });
+}
+
+void Worker::recheckPolicies() {
+  loop_->post([this] { recheckInboundConnections(*ctx_); });
 }
 
 void Worker::stop() {

@@ -15,8 +15,9 @@ class Worker {
   static Result<std::unique_ptr<Worker>> create(ProxyState& state);
   ~Worker();
   void start();
-  void stopListening();  // thread-safe: close listeners (drain)
-  void stop();           // thread-safe: end the loop; join in the destructor
+  void stopListening();    // thread-safe: close listeners (drain)
+  void stop();             // thread-safe: end the loop; join in the destructor
+  void recheckPolicies();  // thread-safe: re-check open inbound connections on the loop thread
   int64_t connections() const { return ctx_->localConnections; }
 
  private:

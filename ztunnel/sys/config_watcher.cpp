@@ -68,6 +68,7 @@ Status ConfigWatcher::poll() {
                     view->policies.peerAuthentication.policies().size();
   state_.view.store(std::make_shared<const WorkloadView>(std::move(*view)));
   ++state_.metrics.configReloads;
+  ++published_;
   ambient::logLine(ambient::LogLevel::kInfo, loaded_ ? "config reloaded" : "config loaded",
                    {{"path", path},
                     {"workloads", std::to_string(workloads)},

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <ctime>
 #include <string>
 
@@ -17,10 +18,12 @@ class ConfigWatcher {
   // Returns an error only when the file exists and cannot be used.
   Status poll();
   bool loaded() const { return loaded_; }
+  uint64_t published() const { return published_; }  // views published so far
 
  private:
   ProxyState& state_;
   bool loaded_ = false;
+  uint64_t published_ = 0;
   ino_t inode_ = 0;
   off_t size_ = -1;
   timespec mtime_{};

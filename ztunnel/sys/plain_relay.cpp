@@ -18,9 +18,14 @@ constexpr uint32_t kEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 }  // namespace
 
 void PlainRelay::start(WorkerContext& ctx, UniqueFd down, UniqueFd up,
-                       std::shared_ptr<TrafficCounters> counters, const char* listener) {
+                       std::shared_ptr<TrafficCounters> counters, const char* listener,
+                       const InboundFacts* inbound) {
   // Owned by the loop from here on: finish() hands it to EventLoop::retire().
   auto* r = new PlainRelay(ctx, std::move(down), std::move(up), std::move(counters), listener);
+  if (inbound != nullptr) {
+    ctx.inbound.add(r, *inbound);
+    r->tracked_ = true;
+  }
   if (!ctx.loop.add(r->down_.get(), kEvents, &r->downWatch_) ||
       !ctx.loop.add(r->up_.get(), kEvents, &r->upWatch_)) {
     r->finish(true);
@@ -178,6 +183,7 @@ bool PlainRelay::pump(int src, int dst, Direction& d, std::atomic<uint64_t>& cou
 void PlainRelay::finish(bool reset) {
   if (closed_) return;
   closed_ = true;
+  if (tracked_) ctx_.inbound.remove(this);
   if (timer_) ctx_.loop.cancelTimer(timer_);
   ctx_.loop.remove(down_.get());
   ctx_.loop.remove(up_.get());

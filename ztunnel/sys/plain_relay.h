@@ -12,13 +12,16 @@
 
 namespace zt {
 
-class PlainRelay : public EventHandler {
+class PlainRelay : public EventHandler, public PolicyClosable {
  public:
-  // `upstream` may still be connecting (non-blocking connect in progress).
+  // `upstream` may still be connecting (non-blocking connect in progress). `inbound`: register
+  // the pair for re-checks after a policy update.
   static void start(WorkerContext& ctx, UniqueFd downstream, UniqueFd upstream,
-                    std::shared_ptr<TrafficCounters> counters, const char* listener);
+                    std::shared_ptr<TrafficCounters> counters, const char* listener,
+                    const InboundFacts* inbound = nullptr);
   ~PlainRelay() override;
   void onEvents(int tag, uint32_t events) override;
+  void closeDeniedByPolicy() override { finish(true); }  // resets both sockets
 
  private:
   struct Direction {
@@ -42,6 +45,7 @@ class PlainRelay : public EventHandler {
   Watch upWatch_;
   bool connecting_ = true;
   bool closed_ = false;
+  bool tracked_ = false;  // in ctx_.inbound
   uint64_t timer_ = 0;
   const char* listener_;
   Direction toUp_;

@@ -6,10 +6,12 @@
 #include <memory>
 #include <random>
 
+#include "ztunnel/core/denial_ring.h"
 #include "ztunnel/core/metrics_registry.h"
 #include "ztunnel/core/options.h"
 #include "ztunnel/core/workload_view.h"
 #include "ztunnel/sys/event_loop.h"
+#include "ztunnel/sys/inbound_registry.h"
 #include "ztunnel/sys/pipe_pool.h"
 
 namespace zt {
@@ -21,6 +23,7 @@ class HbonePool;
 struct ProxyState {
   Options opts;
   MetricsRegistry metrics;
+  DenialRing denials;  // the last policy denials, GET /denials
   std::atomic<std::shared_ptr<const WorkloadView>> view;
   CertStore* certs = nullptr;
   TlsContexts* tls = nullptr;  // null when no identity source is configured
@@ -38,6 +41,7 @@ struct WorkerContext {
   std::mt19937_64 rng{std::random_device{}()};
   HbonePool* hbonePool = nullptr;
   int64_t localConnections = 0;  // owned by this worker, for drain
+  InboundRegistry inbound;       // open inbound connections, re-checked after a policy update
 };
 
 // Counts a proxied connection in ztunnel_active_connections for its lifetime.
