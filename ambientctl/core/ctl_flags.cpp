@@ -26,6 +26,11 @@ or bad usage (the message says why).)");
   trace->add_option("SOURCE", f.source, "a pod's IP (IPv4 or IPv6) or namespace/name");
   trace->add_option("DESTINATION", f.destination,
                     "the same, with an optional :PORT ([ADDR]:PORT for IPv6)");
+  auto* policies = app.add_subcommand(
+      "policies",
+      "NAMESPACE/NAME: the AuthorizationPolicies and PeerAuthentication ztunnel applies to a pod\n"
+      "(from ztunnel's view) and the pod's recent denials (from ztunnel's admin port)");
+  policies->add_option("POD", f.source, "the pod, as namespace/name");
   app.add_subcommand("help")->group("");  // `ambientctl help`, as --help
   app.require_subcommand(0, 1);
 
@@ -35,6 +40,13 @@ or bad usage (the message says why).)");
       ->option_text("text|json")
       ->check(CLI::IsMember({"text", "json"}))
       ->default_str("text");
+  app.add_option("--ztunnel-view", f.ztunnelView,
+                 "policies, trace: ztunnel's view file (default: the one the agent writes)")
+      ->option_text("FILE");
+  app.add_option("--ztunnel-admin-port", f.ztunnelAdminPort,
+                 "policies: ztunnel's admin port, on 127.0.0.1 in its pod")
+      ->option_text("PORT")
+      ->default_str("15000");
   app.add_flag("-q,--quiet", f.quiet, "verify: print nothing, only the exit code")
       ->disable_flag_override();
 }
@@ -61,10 +73,21 @@ Result<CtlFlags> parseCtlFlags(const std::vector<std::string>& args) {
     return f;
   }
   if (chosen.empty())
-    return fail(ErrorCode::kInvalidInput, "no command given (plan, verify, dump or trace)");
+    return fail(ErrorCode::kInvalidInput,
+                "no command given (plan, verify, dump, trace or policies)");
   f.command = chosen[0]->get_name();
   if (f.command == "trace" && f.destination.empty())
     return fail(ErrorCode::kInvalidInput, "trace wants SOURCE DESTINATION[:PORT]");
+  if (f.command == "policies") {
+    auto slash = f.source.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == f.source.size() ||
+        f.source.find('/', slash + 1) != std::string::npos)
+      return fail(ErrorCode::kInvalidInput,
+                  "policies wants a pod as NAMESPACE/NAME, not '" + f.source + "'");
+    f.podNamespace = f.source.substr(0, slash);
+    f.podName = f.source.substr(slash + 1);
+    f.source.clear();
+  }
   return f;
 }
 

@@ -9,10 +9,15 @@
 namespace ambient {
 
 struct CtlFlags {
-  std::string command;      // plan | verify | dump | trace | help
-  std::string source;       // trace: a pod's IP or namespace/name (parseTraceEndpoints)
-  std::string destination;  // trace: the same, with an optional :PORT or [IPv6]:PORT
+  std::string command;       // plan | verify | dump | trace | policies | help
+  std::string source;        // trace: a pod's IP or namespace/name (parseTraceEndpoints)
+  std::string destination;   // trace: the same, with an optional :PORT or [IPv6]:PORT
+  std::string podNamespace;  // policies: the pod
+  std::string podName;
   std::string stateDir = "/var/run/ambient";
+  std::string
+      ztunnelView;  // "": the agent's (agent-config.json), else <state-dir>/ztunnel-config.json
+  uint16_t ztunnelAdminPort = 15000;
   bool json = false;
   bool quiet = false;
 };

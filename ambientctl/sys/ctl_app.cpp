@@ -1,4 +1,5 @@
-// ambientctl: plan, verify, dump. Touches the kernel (reads only) and files (reads only).
+// ambientctl: plan, verify, dump, trace, policies. Touches the kernel (reads only) and files (reads
+// only).
 #include "ambientctl/sys/ctl_app.h"
 
 #include <cstdio>
@@ -7,9 +8,12 @@
 #include <tuple>
 
 #include "ambientctl/core/ctl_flags.h"
+#include "ambientctl/core/denial_list.h"
+#include "ambientctl/core/policy_report.h"
 #include "ambientctl/core/state_report.h"
 #include "ambientctl/core/trace_endpoints.h"
 #include "ambientctl/sys/kernel_route_get.h"
+#include "ambientctl/sys/ztunnel_admin.h"
 #include "common/core/compute_plan.h"
 #include "common/core/reconcile.h"
 #include "common/core/render.h"
@@ -40,6 +44,22 @@ int usage(const std::string& why) {
 int cannot(const std::string& why) {
   std::fprintf(stderr, "ambientctl: cannot check: %s\n", why.c_str());
   return 2;
+}
+
+// ztunnel's view as the agent wrote it (the file ztunnel reads).
+Result<zt::WorkloadView> loadView(const CtlFlags& f) {
+  std::string path = f.ztunnelView.empty() ? f.stateDir + "/ztunnel-config.json" : f.ztunnelView;
+  std::ifstream in(path);
+  if (!in) {
+    return fail(ErrorCode::kNotFound,
+                "no ztunnel view at " + path +
+                    " (the agent writes it when it reads the Kubernetes API; see --ztunnel-view)");
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto view = zt::parseWorkloadView(text.str(), "cluster.local");
+  if (!view) return fail(view.error().wrap(path));
+  return view;
 }
 
 Result<Desired> loadDesired(const std::string& stateDir) {
@@ -215,10 +235,47 @@ int trace(const CtlFlags& f, const Desired& d) {
   };
   auto hops = traceSyn(state, endpoints->src, endpoints->dst, endpoints->port, lookup);
   if (!hops) return cannot(hops.error().message());
+  // What the destination's ztunnel decides, from the view it reads.
+  auto view = loadView(f);
+  hops->push_back(
+      "(" + std::to_string(hops->size() + 1) + ") " +
+      (view ? describePolicyVerdict(*view, endpoints->src, endpoints->dst, endpoints->port)
+            : "policy: not evaluated, " + view.error().message()));
   if (f.json) {
     std::puts(nlohmann::json(*hops).dump(2).c_str());
   } else {
     for (const auto& h : *hops) std::puts(h.c_str());
+  }
+  return 0;
+}
+
+int policies(const CtlFlags& f) {
+  auto view = loadView(f);
+  if (!view) return cannot(view.error().message());
+  // The denials come from ztunnel itself; without them the report is still useful.
+  std::vector<Denial> denials;
+  std::string denialsUnavailable;
+  RegistryFile file(f.stateDir + "/registry.json");
+  auto registry = file.load();
+  if (!registry || !registry->ztunnel) {
+    denialsUnavailable = "no ztunnel pod is registered on this node";
+  } else {
+    auto body =
+        ztunnelAdminGet({registry->ztunnel->netns, "127.0.0.1", f.ztunnelAdminPort}, "/denials");
+    auto list = body ? decodeDenials(*body) : Result<DenialList>(fail(body.error()));
+    if (list) {
+      denials = std::move(list->denials);
+    } else {
+      denialsUnavailable = list.error().message();
+    }
+  }
+  auto report = reportPolicies(*view, f.podNamespace, f.podName, denials);
+  if (!report) return cannot(report.error().message());
+  report->denialsUnavailable = denialsUnavailable;
+  if (f.json) {
+    std::puts(policyReportJson(*report).dump(2).c_str());
+  } else {
+    std::fputs(renderPolicyReport(*report).c_str(), stdout);
   }
   return 0;
 }
@@ -233,6 +290,7 @@ int runCtl(const std::vector<std::string>& args) {
     std::fputs(ctlUsage().c_str(), stdout);
     return 0;
   }
+  if (f.command == "policies") return policies(f);
   auto d = loadDesired(f.stateDir);
   if (!d) return cannot(d.error().message());
   if (f.command == "plan") return plan(f, *d);

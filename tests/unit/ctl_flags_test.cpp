@@ -33,6 +33,15 @@ TEST_CASE("ctl flags: commands and flags before or after them", "[flags][ctl]") 
   CHECK(parseCtlFlags({"--help"})->command == "help");
   CHECK(parseCtlFlags({"help"})->command == "help");
   CHECK(parseCtlFlags({"trace", "--help"})->command == "help");
+  auto p = parseCtlFlags({"policies", "default/bar-1", "--ztunnel-view", "/v.json",
+                          "--ztunnel-admin-port=15999", "-o", "json"});
+  REQUIRE(p);
+  CHECK(p->command == "policies");
+  CHECK(p->podNamespace == "default");
+  CHECK(p->podName == "bar-1");
+  CHECK(p->ztunnelView == "/v.json");
+  CHECK(p->ztunnelAdminPort == 15999);
+  CHECK(p->json);
 }
 
 TEST_CASE("ctl flags: each refusal says what is wrong", "[flags][ctl]") {
@@ -46,15 +55,24 @@ TEST_CASE("ctl flags: each refusal says what is wrong", "[flags][ctl]") {
   CHECK_THAT(refusalOf(parseCtlFlags({"plan", "--quiet=yes"})), Contains("quiet"));
   CHECK_THAT(refusalOf(parseCtlFlags({"trace", "a/b"})), Contains("DESTINATION"));
   CHECK_THAT(refusalOf(parseCtlFlags({"trace", "a/b", "c/d", "e/f"})), Contains("e/f"));
+  CHECK_THAT(refusalOf(parseCtlFlags({"policies"})), Contains("NAMESPACE/NAME"));
+  for (const char* pod : {"bar-1", "/bar-1", "default/", "a/b/c"}) {
+    INFO(pod);
+    CHECK_THAT(refusalOf(parseCtlFlags({"policies", pod})), Contains("NAMESPACE/NAME"));
+  }
+  CHECK_THAT(refusalOf(parseCtlFlags({"policies", "a/b", "--ztunnel-admin-port", "70000"})),
+             Contains("--ztunnel-admin-port"));
   CHECK_THAT(refusalOf(parseCtlFlags({"verify", "--bogus", "--help"})),
              Contains("--bogus"));  // help does not hide a mistake
 }
 
 TEST_CASE("ctl --help lists every command, flag, default and exit code", "[flags][ctl]") {
   std::string help = ctlUsage();
-  for (const char* shown : {"plan", "verify", "dump", "trace", "SOURCE DESTINATION[:PORT]",
-                            "--state-dir DIR", "(default /var/run/ambient)", "-o text|json",
-                            "(default text)", "--quiet", "Exit codes: 0"}) {
+  for (const char* shown :
+       {"plan", "verify", "dump", "trace", "SOURCE DESTINATION[:PORT]", "policies",
+        "NAMESPACE/NAME", "--ztunnel-view FILE", "--ztunnel-admin-port PORT", "(default 15000)",
+        "--state-dir DIR", "(default /var/run/ambient)", "-o text|json", "(default text)",
+        "--quiet", "Exit codes: 0"}) {
     INFO(shown);
     CHECK(help.find(shown) != std::string::npos);
   }

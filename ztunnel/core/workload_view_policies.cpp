@@ -34,7 +34,9 @@ const char* scopeName(authz::Scope s) {
   return "?";
 }
 
-const char* modeName(authz::MtlsMode m) {
+}  // namespace
+
+std::string_view mtlsModeName(authz::MtlsMode m) {
   switch (m) {
     case authz::MtlsMode::kUnset:
       return "UNSET";
@@ -47,6 +49,8 @@ const char* modeName(authz::MtlsMode m) {
   }
   return "?";
 }
+
+namespace {
 
 // Decodes every element of doc[key] with `decode`; false when doc[key] is present and no list.
 template <typename T, typename Decode>
@@ -124,36 +128,42 @@ void renderPolicySources(const ViewPolicies& policies, json& doc) {
   doc["policyStatus"] = renderPolicyStatus(policies);
 }
 
+json authorizationPolicyStatus(const AuthorizationPolicy& p) {
+  json o = {{"kind", "AuthorizationPolicy"},
+            {"name", p.name},
+            {"namespace", p.ns},
+            {"action", actionName(p.action)},
+            {"scope", scopeName(p.scope)},
+            {"status", policyStatusName(p.status)}};
+  if (!p.matchLabels.empty()) o["matchLabels"] = p.matchLabels;
+  if (p.dryRun) o["dryRun"] = true;
+  if (!p.statusReason.empty()) o["reason"] = p.statusReason;
+  if (!p.l7Fields.empty()) o["l7Fields"] = p.l7Fields;
+  return o;
+}
+
+json peerAuthenticationStatus(const PeerAuthentication& p) {
+  json o = {{"kind", "PeerAuthentication"},
+            {"name", p.name},
+            {"namespace", p.ns},
+            {"mode", mtlsModeName(p.mode)},
+            {"status", policyStatusName(p.status)}};
+  if (!p.matchLabels.empty()) o["matchLabels"] = p.matchLabels;
+  if (!p.portLevelMtls.empty()) {
+    o["portLevelMtls"] = json::object();
+    for (auto [port, mode] : p.portLevelMtls)
+      o["portLevelMtls"][std::to_string(port)] = mtlsModeName(mode);
+  }
+  if (!p.statusReason.empty()) o["reason"] = p.statusReason;
+  return o;
+}
+
 json renderPolicyStatus(const ViewPolicies& policies) {
   json list = json::array();
-  for (const AuthorizationPolicy& p : policies.authorization.policies()) {
-    json o = {{"kind", "AuthorizationPolicy"},
-              {"name", p.name},
-              {"namespace", p.ns},
-              {"action", actionName(p.action)},
-              {"scope", scopeName(p.scope)},
-              {"status", policyStatusName(p.status)}};
-    if (!p.matchLabels.empty()) o["matchLabels"] = p.matchLabels;
-    if (p.dryRun) o["dryRun"] = true;
-    if (!p.statusReason.empty()) o["reason"] = p.statusReason;
-    if (!p.l7Fields.empty()) o["l7Fields"] = p.l7Fields;
-    list.push_back(o);
-  }
-  for (const PeerAuthentication& p : policies.peerAuthentication.policies()) {
-    json o = {{"kind", "PeerAuthentication"},
-              {"name", p.name},
-              {"namespace", p.ns},
-              {"mode", modeName(p.mode)},
-              {"status", policyStatusName(p.status)}};
-    if (!p.matchLabels.empty()) o["matchLabels"] = p.matchLabels;
-    if (!p.portLevelMtls.empty()) {
-      o["portLevelMtls"] = json::object();
-      for (auto [port, mode] : p.portLevelMtls)
-        o["portLevelMtls"][std::to_string(port)] = modeName(mode);
-    }
-    if (!p.statusReason.empty()) o["reason"] = p.statusReason;
-    list.push_back(o);
-  }
+  for (const AuthorizationPolicy& p : policies.authorization.policies())
+    list.push_back(authorizationPolicyStatus(p));
+  for (const PeerAuthentication& p : policies.peerAuthentication.policies())
+    list.push_back(peerAuthenticationStatus(p));
   for (const std::string& r : policies.rejected)
     list.push_back({{"kind", "rejected"}, {"status", "rejected"}, {"reason", r}});
   return list;

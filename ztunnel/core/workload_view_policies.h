@@ -1,6 +1,6 @@
 // The view's policy keys (upstream `policies`, Kubernetes-shaped `authorizationPolicies` and
-// `peerAuthentications`, `rootNamespace`) to and from JSON; internal to workload_view_json.cpp.
-// Pure.
+// `peerAuthentications`, `rootNamespace`) to and from JSON, for workload_view_json.cpp; the
+// per-policy status entries also for ambientctl. Pure.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -21,6 +21,12 @@ void renderPolicySources(const ViewPolicies& policies, nlohmann::json& doc);
 
 // One entry per policy with its action/mode, scope and status, for /config_dump.
 nlohmann::json renderPolicyStatus(const ViewPolicies& policies);
+// One entry of that list: kind, name, namespace, action|mode, scope, status, and when set
+// matchLabels, dryRun, reason, l7Fields|portLevelMtls. ambientctl shows the same entries.
+nlohmann::json authorizationPolicyStatus(const authz::AuthorizationPolicy& policy);
+nlohmann::json peerAuthenticationStatus(const authz::PeerAuthentication& policy);
+
+std::string_view mtlsModeName(authz::MtlsMode mode);  // STRICT, PERMISSIVE, DISABLE, UNSET
 
 std::string_view policyStatusName(authz::PolicyStatus status);
 
