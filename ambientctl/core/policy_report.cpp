@@ -125,29 +125,20 @@ json policyReportJson(const PolicyReport& r) {
   return out;
 }
 
-std::string describePolicyVerdict(const zt::WorkloadView& view, const IpAddress& src,
-                                  const IpAddress& dst, uint16_t port) {
-  auto srcIp = toZt(src);
-  auto dstIp = toZt(dst);
-  if (!srcIp || !dstIp) return "policy: not evaluated (" + src.str() + " -> " + dst.str() + ")";
-  const zt::Workload* to = view.findWorkloadByIp(*dstIp);
-  if (to == nullptr) {
-    if (const zt::Service* svc = view.findServiceByVip(*dstIp)) {
-      return "policy: " + dst.str() + " is service " + svc->ns + "/" + svc->name +
-             "; the endpoint's ztunnel applies that pod's policies (trace the pod to see them)";
-    }
-    return "policy: " + dst.str() + " is no pod in ztunnel's view; none applies";
-  }
-  if (to->protocol != zt::TunnelProtocol::kHbone)
-    return "policy: " + to->ns + "/" + to->name + " is not ambient; ztunnel enforces none for it";
-  const zt::Workload* from = view.findWorkloadByIp(*srcIp);
-  bool hbone = from != nullptr && from->protocol == zt::TunnelProtocol::kHbone;
-  std::string identity = hbone ? from->identity() : "";
+namespace {
+
+constexpr uint16_t kHbonePort = 15008;
+
+// One destination pod's verdict: "NS/POD: allowed by ALLOW ns/name" and so on.
+std::string podVerdict(const zt::WorkloadView& view, const zt::Workload& to,
+                       const std::string& identity, const zt::IpAddr& src, const zt::IpAddr& dst,
+                       uint16_t port) {
+  std::string out = to.ns + "/" + to.name + ": ";
+  if (to.protocol != zt::TunnelProtocol::kHbone)
+    return out + "not ambient, ztunnel enforces no policy for it";
   zt::InboundAuthzVerdict v =
-      zt::computeInboundAuthz(view, to, identity, *srcIp, *dstIp, port, !hbone);
-  std::string who = hbone ? "HBONE from " + identity : "plaintext (the source is not ambient)";
+      zt::computeInboundAuthz(view, &to, identity, src, dst, port, identity.empty());
   std::string policy = policyKey(v.policyNamespace, v.policy);
-  std::string out = "policy at " + to->ns + "/" + to->name + "'s ztunnel, " + who + ": ";
   if (v.allowed) {
     out += v.reason == "allow_policy" ? "allowed by ALLOW " + policy
                                       : "allowed (no ALLOW policy selects the pod)";
@@ -158,10 +149,54 @@ std::string describePolicyVerdict(const zt::WorkloadView& view, const IpAddress&
   } else if (v.reason == "invalid_policy") {
     out += "denied by the unreadable policy " + policy + " (it fails closed)";
   } else {
-    out += "denied: ALLOW policies select the pod and none matches";
+    out += "denied, ALLOW policies select the pod and none matches";
   }
   for (const std::string& key : v.auditHits) out += "; audit " + key + " matched";
   return out;
+}
+
+}  // namespace
+
+std::string describePolicyVerdict(const zt::WorkloadView& view, const IpAddress& src,
+                                  const IpAddress& dst, uint16_t port) {
+  auto srcIp = toZt(src);
+  auto dstIp = toZt(dst);
+  if (!srcIp || !dstIp) return "policy: not evaluated (" + src.str() + " -> " + dst.str() + ")";
+  // Who the destination's ztunnel sees: an ambient source's identity (its ztunnel speaks HBONE),
+  // or, for a connection to the HBONE port, the identity of the source's own proxy (a sidecar
+  // or a waypoint); anything else arrives as plaintext.
+  const zt::Workload* from = view.findWorkloadByIp(*srcIp);
+  bool ambientSource = from != nullptr && from->protocol == zt::TunnelProtocol::kHbone;
+  bool hbone = from != nullptr && (ambientSource || port == kHbonePort);
+  std::string identity = hbone ? from->identity() : "";
+  std::string out = "policy, ";
+  out += hbone ? "HBONE from " + identity : "plaintext (the source is not in the mesh)";
+  if (port == kHbonePort)
+    out += " (evaluated for port 15008: the CONNECT's own port is not seen here)";
+  if (const zt::Workload* to = view.findWorkloadByIp(*dstIp)) {
+    return out + ", at " + podVerdict(view, *to, identity, *srcIp, *dstIp, port);
+  }
+  const zt::Service* svc = view.findServiceByVip(*dstIp);
+  if (svc == nullptr) return out + ": " + dst.str() + " is no pod or service in ztunnel's view";
+  auto servicePort = svc->ports.find(port);
+  if (servicePort == svc->ports.end())
+    return out + ": service " + svc->ns + "/" + svc->name + " has no port " + std::to_string(port);
+  out += ", at the endpoints of service " + svc->ns + "/" + svc->name + ":";
+  std::string sep = " ";
+  for (const auto& [uid, endpoint] : svc->endpoints) {
+    const zt::Workload* to = view.findWorkloadByUid(uid);
+    if (to == nullptr) continue;
+    auto ip = std::find_if(to->workloadIps.begin(), to->workloadIps.end(),
+                           [&](const zt::IpAddr& a) { return a.v6 == srcIp->v6; });
+    if (ip == to->workloadIps.end()) continue;  // no address of the connection's family
+    auto named = endpoint.port.find(port);
+    uint16_t target = named != endpoint.port.end() && named->second != 0 ? named->second
+                      : servicePort->second != 0                         ? servicePort->second
+                                                                         : port;
+    out += sep + podVerdict(view, *to, identity, *srcIp, *ip, target);
+    sep = "; ";
+  }
+  return sep == " " ? out + " none" : out;
 }
 
 }  // namespace ambient

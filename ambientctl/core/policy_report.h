@@ -40,9 +40,10 @@ std::string renderPolicyReport(const PolicyReport& report);
 nlohmann::json policyReportJson(const PolicyReport& report);
 
 // The trace's last hop: what the destination's ztunnel decides for a connection from `src` to
-// `dst`:`port`. The source's identity is its workload's when that workload is ambient (HBONE),
-// else the connection arrives as plaintext (PeerAuthentication applies). Names the deciding
-// policy, or says that none selects the workload.
+// `dst`:`port`, and by which policy. The source's identity is its workload's when it is ambient
+// (its ztunnel speaks HBONE) or when `port` is 15008 (HBONE from its own sidecar or waypoint);
+// otherwise the connection arrives as plaintext and PeerAuthentication applies too. A service
+// VIP is evaluated at each of its endpoints, with the endpoint's target port.
 std::string describePolicyVerdict(const zt::WorkloadView& view, const IpAddress& src,
                                   const IpAddress& dst, uint16_t port);
 

@@ -25,7 +25,9 @@ const char* kView = R"({
   ],
   "services": [
     {"name": "bar", "namespace": "bar", "hostname": "bar.bar.svc.cluster.local",
-     "vips": ["/10.96.0.9"], "ports": {"80": 8080}, "endpoints": {}}
+     "vips": ["/10.96.0.9"], "ports": {"80": 8080},
+     "endpoints": {"Kubernetes//Pod/bar/bar-1": {"workloadUid": "Kubernetes//Pod/bar/bar-1",
+                                                 "port": {"80": 8080}}}}
   ],
   "authorizationPolicies": [
     {"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
@@ -114,22 +116,30 @@ TEST_CASE("policy report: a pod without policies, a pod outside the mesh, an unk
 TEST_CASE("trace verdict: names the policy that allows or denies the connection", "[ctl][policy]") {
   auto v = view();
   CHECK(describePolicyVerdict(v, IpAddress("10.0.1.2"), IpAddress("10.0.2.2"), 8080) ==
-        "policy at bar/bar-1's ztunnel, HBONE from spiffe://cluster.local/ns/foo/sa/sleep: "
-        "allowed by ALLOW bar/only-sleep; audit istio-system/audit-all matched");
+        "policy, HBONE from spiffe://cluster.local/ns/foo/sa/sleep, at bar/bar-1: allowed by "
+        "ALLOW bar/only-sleep; audit istio-system/audit-all matched");
   CHECK_THAT(describePolicyVerdict(v, IpAddress("10.0.1.3"), IpAddress("10.0.2.2"), 8080),
-             Contains("HBONE from spiffe://cluster.local/ns/foo/sa/other: denied: ALLOW policies "
-                      "select the pod and none matches"));
+             Contains("HBONE from spiffe://cluster.local/ns/foo/sa/other, at bar/bar-1: denied, "
+                      "ALLOW policies select the pod and none matches"));
   // A source outside the mesh arrives as plaintext: bar's STRICT refuses it first.
   CHECK_THAT(describePolicyVerdict(v, IpAddress("10.0.3.2"), IpAddress("10.0.2.2"), 8080),
-             Contains("plaintext refused by PeerAuthentication bar/strict (STRICT)"));
+             Contains("plaintext (the source is not in the mesh), at bar/bar-1: denied, plaintext "
+                      "refused by PeerAuthentication bar/strict (STRICT)"));
+  // ... unless it speaks HBONE itself (a sidecar or a waypoint, to port 15008).
+  CHECK_THAT(describePolicyVerdict(v, IpAddress("10.0.3.2"), IpAddress("10.0.2.2"), 15008),
+             Contains("HBONE from spiffe://cluster.local/ns/legacy/sa/default (evaluated for port "
+                      "15008"));
   CHECK_THAT(describePolicyVerdict(v, IpAddress("10.0.2.2"), IpAddress("10.0.1.2"), 80),
-             Contains("allowed (no ALLOW policy selects the pod)"));
+             Contains("at foo/sleep: allowed (no ALLOW policy selects the pod)"));
   CHECK_THAT(describePolicyVerdict(v, IpAddress("10.0.1.2"), IpAddress("10.0.3.2"), 80),
-             Contains("legacy/old is not ambient"));
-  CHECK_THAT(describePolicyVerdict(v, IpAddress("10.0.1.2"), IpAddress("10.96.0.9"), 80),
-             Contains("is service bar/bar"));
+             Contains("at legacy/old: not ambient"));
+  // A VIP: each endpoint at its target port (8080 for the service's 80).
+  CHECK_THAT(describePolicyVerdict(v, IpAddress("10.0.1.3"), IpAddress("10.96.0.9"), 80),
+             Contains("at the endpoints of service bar/bar: bar/bar-1: denied"));
+  CHECK_THAT(describePolicyVerdict(v, IpAddress("10.0.1.3"), IpAddress("10.96.0.9"), 81),
+             Contains("service bar/bar has no port 81"));
   CHECK_THAT(describePolicyVerdict(v, IpAddress("10.0.1.2"), IpAddress("10.0.9.9"), 80),
-             Contains("no pod in ztunnel's view"));
+             Contains("10.0.9.9 is no pod or service in ztunnel's view"));
 }
 
 TEST_CASE("denials: ztunnel's /denials decoded, each mistake named", "[ctl][policy]") {
