@@ -27,11 +27,14 @@ check 0 "$ZTUNNEL_BENCH" --help
 check 0 "$ZTUNNEL_BENCH" run --seconds 1 --help
 check 0 "$ZTUNNEL_BENCH" serve --help
 check 0 "$ZTUNNEL_BENCH" client --help
+check 0 "$ZTUNNEL_BENCH" policies --help
 check 2 "$ZTUNNEL_BENCH" --bogus
 check 2 "$ZTUNNEL_BENCH" run --seconds
 check 2 "$ZTUNNEL_BENCH" run --runs many
 check 2 "$ZTUNNEL_BENCH" serve notaport
 check 2 "$ZTUNNEL_BENCH" client T 10.0.0.1 notaport 1
+check 2 "$ZTUNNEL_BENCH" policies --iterations many
+check 2 "$ZTUNNEL_BENCH" policies --bogus
 [ "$(zbs)" -le "$ns_before" ] || { echo "FAIL: --help created namespaces"; fails=$((fails + 1)); }
 [ "$fails" = 0 ] && echo "PASS help_flags_test" && exit 0
 exit 1

@@ -1,7 +1,8 @@
 // Istio's L4 authorization (AuthorizationPolicy) and mTLS mode (PeerAuthentication) as typed
 // values, their JSON decoders, and an indexed evaluator for inbound connections. Pure.
 //
-// Inputs decoded (ztunnel/core/authz_policy_json.cpp), each one policy per call:
+// Inputs decoded (ztunnel/core/authz_policy_k8s_json.cpp, authz_policy_local_json.cpp), each
+// one policy per call:
 //  * decodeAuthorizationPolicy: the Kubernetes object `security.istio.io/v1` (or v1beta1)
 //    AuthorizationPolicy as the API server serves it. This is what the agent watches, and the only
 //    input that carries what ztunnel must report (L7 fields, AUDIT, CUSTOM, targetRefs, selectors);
