@@ -9,6 +9,8 @@ hold HOST PORT N SECONDS   open N connections, keep them idle SECONDS, then chec
 watch HOST PORT SECONDS    connect, read the greeting, print {"connected": 1}, then send "ping" every
                            0.1 s for SECONDS and read its echo; print JSON {closed, after, pings}
                            (after: seconds from the start until the connection ended).
+connects HOST PORT N       N connections one after another: connect, read the greeting, close;
+                           print JSON {connections, seconds, us_per_connection}.
 rst HOST PORT              connect, read the greeting, then abort with RST.
 bulkserve PORT             accept forever; the client's first line says "UP RATE" (read until
                            EOF at most RATE bytes/s, answer "GOT <n>") or "DOWN N" (send N
@@ -131,6 +133,20 @@ def watch(host, port, seconds):
     return 0
 
 
+def connects(host, port, n):
+    start = time.monotonic()
+    for _ in range(int(n)):
+        s = socket.create_connection((host, int(port)), timeout=10)
+        if not read_line(s):
+            print(json.dumps({"error": "no greeting"}))
+            return 1
+        s.close()
+    took = time.monotonic() - start
+    print(json.dumps({"connections": int(n), "seconds": round(took, 3),
+                      "us_per_connection": round(took * 1e6 / int(n), 1)}))
+    return 0
+
+
 def rst(host, port):
     s = socket.create_connection((host, int(port)), timeout=10)
     read_line(s)
@@ -205,5 +221,5 @@ def bulk(host, port, direction, nbytes, rate):
 
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    sys.exit({"serve": serve, "probe": probe, "hold": hold, "watch": watch, "rst": rst, "bulkserve": bulkserve,
+    sys.exit({"serve": serve, "probe": probe, "hold": hold, "watch": watch, "connects": connects, "rst": rst, "bulkserve": bulkserve,
               "bulk": bulk}[cmd](*args) or 0)
