@@ -18,6 +18,16 @@ inline constexpr ResourceType kPods{"/api/v1", "pods", "Pod", true};
 inline constexpr ResourceType kServices{"/api/v1", "services", "Service", true};
 inline constexpr ResourceType kEndpointSlices{"/apis/discovery.k8s.io/v1", "endpointslices",
                                               "EndpointSlice", true};
+// Istio's policy CRDs (security.istio.io): v1 since Istio 1.22, v1beta1 before; the agent lists
+// v1 and falls back to v1beta1 when v1 is not served (see crd_discovery.h).
+inline constexpr ResourceType kAuthorizationPolicies{
+    "/apis/security.istio.io/v1", "authorizationpolicies", "AuthorizationPolicy", true};
+inline constexpr ResourceType kAuthorizationPoliciesV1beta1{
+    "/apis/security.istio.io/v1beta1", "authorizationpolicies", "AuthorizationPolicy", true};
+inline constexpr ResourceType kPeerAuthentications{
+    "/apis/security.istio.io/v1", "peerauthentications", "PeerAuthentication", true};
+inline constexpr ResourceType kPeerAuthenticationsV1beta1{
+    "/apis/security.istio.io/v1beta1", "peerauthentications", "PeerAuthentication", true};
 
 struct ListOptions {
   std::string namespace_;     // empty: all namespaces

@@ -1,6 +1,7 @@
-// A typed informer: a Watcher feeding an ObjectStore<T> (Namespace, Pod, Service or
-// EndpointSlice), with a callback per change and thread-safe reads. Objects that fail to parse
-// are logged (kind, namespace/name, field) and left out. Touches the network (via Watcher).
+// A typed informer: a Watcher feeding an ObjectStore<T> (Namespace, Pod, Service,
+// EndpointSlice, AuthorizationPolicy or PeerAuthentication), with a callback per change and
+// thread-safe reads. Objects that fail to parse are logged (kind, namespace/name, field) and left
+// out. Touches the network (via Watcher).
 #pragma once
 
 #include <chrono>
@@ -34,6 +35,15 @@ constexpr const ResourceType& resourceTypeOf<EndpointSlice>() {
   return kEndpointSlices;
 }
 
+template <>
+constexpr const ResourceType& resourceTypeOf<AuthorizationPolicy>() {
+  return kAuthorizationPolicies;
+}
+template <>
+constexpr const ResourceType& resourceTypeOf<PeerAuthentication>() {
+  return kPeerAuthentications;
+}
+
 template <class T>
 class Informer : private WatchHandler {
  public:
@@ -43,10 +53,16 @@ class Informer : private WatchHandler {
 
   Informer(ClusterConfig config, ListOptions listOptions, Callback callback, LogSink log,
            ClientOptions clientOptions = {}, WatchOptions watchOptions = {})
+      : Informer(std::move(config), resourceTypeOf<T>(), std::move(listOptions),
+                 std::move(callback), std::move(log), std::move(clientOptions), watchOptions) {}
+  // Of another version of T's resource (a CRD served as v1beta1 only).
+  Informer(ClusterConfig config, const ResourceType& type, ListOptions listOptions,
+           Callback callback, LogSink log, ClientOptions clientOptions = {},
+           WatchOptions watchOptions = {})
       : log_(log),
         callback_(std::move(callback)),
-        watcher_(std::move(config), std::move(clientOptions), resourceTypeOf<T>(),
-                 std::move(listOptions), watchOptions, *this, log) {}
+        watcher_(std::move(config), std::move(clientOptions), type, std::move(listOptions),
+                 watchOptions, *this, log) {}
   ~Informer() override { stop(); }
 
   Status start() { return watcher_.start(); }

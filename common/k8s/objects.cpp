@@ -1,4 +1,5 @@
-// Typed views of Namespace, Pod, Service and EndpointSlice parsed from API JSON. Pure.
+// Typed views of Namespace, Pod, Service, EndpointSlice and Istio's policy objects parsed from
+// API JSON. Pure.
 #include "common/k8s/objects.h"
 
 #include "common/k8s/json_reader.h"
@@ -73,6 +74,23 @@ Endpoint readEndpoint(JsonReader& r, const json& e, const std::string& path) {
                                          r.string(*t, "name", tp), r.string(*t, "uid", tp)};
   }
   return endpoint;
+}
+
+template <class T>
+Result<T> parseIstioPolicy(const json& object, std::string_view kind) {
+  if (!object.is_object()) return objectError(object, kind, "not a JSON object");
+  JsonReader r;
+  T policy;
+  policy.meta = readMeta(r, object);
+  if (policy.meta.namespace_.empty() && !r.failed()) r.fail("metadata.namespace", "missing");
+  if (const json* m = r.child(object, "metadata", VT::object, "")) {
+    policy.creationTimestamp = r.string(*m, "creationTimestamp", "metadata");
+  }
+  policy.apiVersion = r.string(object, "apiVersion", "");
+  // Items of a list carry no apiVersion on some servers; the agent lists v1 first.
+  if (policy.apiVersion.empty()) policy.apiVersion = "security.istio.io/v1";
+  if (auto it = object.find("spec"); it != object.end()) policy.spec = *it;
+  return finish(r, object, kind, std::move(policy));
 }
 
 }  // namespace
@@ -186,6 +204,14 @@ Result<EndpointSlice> parseEndpointSlice(const json& object) {
     }
   }
   return finish(r, object, "EndpointSlice", std::move(slice));
+}
+
+Result<AuthorizationPolicy> parseAuthorizationPolicy(const json& object) {
+  return parseIstioPolicy<AuthorizationPolicy>(object, "AuthorizationPolicy");
+}
+
+Result<PeerAuthentication> parsePeerAuthentication(const json& object) {
+  return parseIstioPolicy<PeerAuthentication>(object, "PeerAuthentication");
 }
 
 }  // namespace ambient::k8s

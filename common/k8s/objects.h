@@ -1,5 +1,6 @@
 // Typed views of the Kubernetes objects the agent reads (Namespace, Pod, Service,
-// EndpointSlice), parsed defensively from the API's JSON. Pure.
+// EndpointSlice, Istio's AuthorizationPolicy and PeerAuthentication), parsed defensively from the
+// API's JSON. Pure.
 #pragma once
 
 #include <map>
@@ -85,6 +86,18 @@ struct EndpointSlice {
   std::vector<EndpointPort> ports;
 };
 
+// An Istio security.istio.io object the agent passes through to ztunnel without interpreting
+// it: ztunnel decodes each spec and fails a bad one closed on its own, so any JSON value of
+// `spec` is kept (the watcher's size limits bound it).
+struct IstioPolicyObject {
+  ObjectMeta meta;
+  std::string apiVersion;         // as served ("security.istio.io/v1" or ".../v1beta1")
+  std::string creationTimestamp;  // orders PeerAuthentications (oldest wins)
+  nlohmann::json spec;            // null when absent
+};
+struct AuthorizationPolicy : IstioPolicyObject {};
+struct PeerAuthentication : IstioPolicyObject {};
+
 inline constexpr std::string_view kServiceNameLabel = "kubernetes.io/service-name";
 
 // Each returns an error (kProtocol) naming the kind, namespace/name and the bad field; unknown
@@ -94,6 +107,10 @@ Result<Namespace> parseNamespace(const nlohmann::json& object);
 Result<Pod> parsePod(const nlohmann::json& object);
 Result<Service> parseService(const nlohmann::json& object);
 Result<EndpointSlice> parseEndpointSlice(const nlohmann::json& object);
+// Only the metadata is checked (name required; a missing apiVersion reads as v1); the spec is
+// kept as it is.
+Result<AuthorizationPolicy> parseAuthorizationPolicy(const nlohmann::json& object);
+Result<PeerAuthentication> parsePeerAuthentication(const nlohmann::json& object);
 
 // Maps a type to its kind and parser, for templates (ObjectStore, Informer).
 template <class T>
@@ -117,6 +134,20 @@ template <>
 struct ObjectTraits<EndpointSlice> {
   static constexpr std::string_view kKind = "EndpointSlice";
   static Result<EndpointSlice> parse(const nlohmann::json& j) { return parseEndpointSlice(j); }
+};
+template <>
+struct ObjectTraits<AuthorizationPolicy> {
+  static constexpr std::string_view kKind = "AuthorizationPolicy";
+  static Result<AuthorizationPolicy> parse(const nlohmann::json& j) {
+    return parseAuthorizationPolicy(j);
+  }
+};
+template <>
+struct ObjectTraits<PeerAuthentication> {
+  static constexpr std::string_view kKind = "PeerAuthentication";
+  static Result<PeerAuthentication> parse(const nlohmann::json& j) {
+    return parsePeerAuthentication(j);
+  }
 };
 
 }  // namespace ambient::k8s

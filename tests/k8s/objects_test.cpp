@@ -189,3 +189,46 @@ TEST_CASE("no JSON value makes a parser throw") {
   }
   CHECK_FALSE(parsePod(shapes[6]));  // metadata.name is an array
 }
+
+// Issue 22: Istio's policy objects are passed to ztunnel as served; only their metadata is read.
+TEST_CASE("an AuthorizationPolicy keeps its spec as served, whatever it holds") {
+  json policy = json::parse(R"({
+    "apiVersion": "security.istio.io/v1beta1", "kind": "AuthorizationPolicy",
+    "metadata": {"name": "deny-all", "namespace": "foo", "resourceVersion": "7",
+                 "creationTimestamp": "2024-05-01T10:00:00Z",
+                 "annotations": {"istio.io/dry-run": "true"}, "managedFields": [{}]},
+    "spec": {"action": "MAYBE", "rules": [{"from": [{"source": {"ipBlocks": ["10.0.0.300/8"]}}]}],
+             "unknownField": 1},
+    "status": {"validationMessages": []}
+  })");
+  auto parsed = parseAuthorizationPolicy(policy);
+  REQUIRE(parsed);
+  CHECK(parsed->meta.key() == "foo/deny-all");
+  CHECK(parsed->apiVersion == "security.istio.io/v1beta1");
+  CHECK(parsed->creationTimestamp == "2024-05-01T10:00:00Z");
+  CHECK(parsed->meta.annotations.at("istio.io/dry-run") == "true");
+  CHECK(parsed->spec == policy["spec"]);  // unknown fields and enum values: ztunnel's to judge
+  // A spec that is not even an object is still carried (ztunnel fails that policy closed).
+  auto odd = parsePeerAuthentication(
+      json::parse(R"({"metadata": {"name": "p", "namespace": "foo"}, "spec": [1, "x"]})"));
+  REQUIRE(odd);
+  CHECK(odd->apiVersion == "security.istio.io/v1");  // list items may omit it
+  CHECK(odd->spec == json::parse(R"([1, "x"])"));
+  auto bare =
+      parsePeerAuthentication(json::parse(R"({"metadata": {"name": "p", "namespace": "f"}})"));
+  REQUIRE(bare);
+  CHECK(bare->spec.is_null());
+}
+
+TEST_CASE("a policy without a namespace or with malformed metadata is refused by name") {
+  auto noNamespace = parseAuthorizationPolicy(json::parse(R"({"metadata": {"name": "p"}})"));
+  REQUIRE_FALSE(noNamespace);
+  CHECK(noNamespace.error().message().find("metadata.namespace") != std::string::npos);
+  auto badAnnotations = parsePeerAuthentication(
+      json::parse(R"({"metadata": {"name": "p", "namespace": "f", "annotations": [1]}})"));
+  REQUIRE_FALSE(badAnnotations);
+  CHECK(badAnnotations.error().message().find("PeerAuthentication f/p") != std::string::npos);
+  CHECK_FALSE(parseAuthorizationPolicy(json::parse("[]")));
+  CHECK_FALSE(parseAuthorizationPolicy(
+      json::parse(R"({"metadata": {"name": "p", "namespace": "f", "creationTimestamp": 5}})")));
+}

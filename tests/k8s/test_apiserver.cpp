@@ -118,6 +118,10 @@ void TestApiServer::fault(const std::string& mode, int count, int code) {
 void TestApiServer::release() {
   control("POST", "release");
 }
+
+void TestApiServer::crds(const std::vector<std::string>& versions, bool forbidden) {
+  control("POST", "crds", {{"versions", versions}, {"forbidden", forbidden}});
+}
 nlohmann::json TestApiServer::patches() {
   return control("GET", "patches")["patches"];
 }

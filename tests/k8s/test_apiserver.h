@@ -8,6 +8,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "common/k8s/kubeconfig.h"
 
@@ -39,6 +40,9 @@ class TestApiServer {
   void bookmark();
   void fault(const std::string& mode, int count, int code = 500);
   void release();
+  // Which security.istio.io versions are served ({} : no Istio CRDs, 404) and whether the
+  // group answers 403 (/_test/crds).
+  void crds(const std::vector<std::string>& versions, bool forbidden = false);
   nlohmann::json patches();
   nlohmann::json requests();
   nlohmann::json state();

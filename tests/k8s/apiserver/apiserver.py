@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Test Kubernetes API server (python3 stdlib only): the project's one stand-in for a real
 component. Speaks the list/watch/get/merge-patch JSON of kube-apiserver for core/v1 namespaces,
-pods, services and discovery.k8s.io/v1 endpointslices, plus a control interface under /_test/.
+pods, services, discovery.k8s.io/v1 endpointslices and Istio's security.istio.io authorizationpolicies
+and peerauthentications (v1 and v1beta1, or none), plus a control interface under /_test/.
 
 Usage: apiserver.py [--port N] [--host 127.0.0.1] [--port-file F] [--token-file F]
                     [--tls-cert F --tls-key F] [--bookmark-interval SECONDS]
-                    [--parent-pid PID] [--watch-timeout S] [--max-hang S] [--verbose]
+                    [--parent-pid PID] [--watch-timeout S] [--max-hang S]
+                    [--crd-versions v1,v1beta1] [--verbose]
   --port 0 (default) picks a free port and prints it as stdout's first line.
   --token-file: every API request needs "Authorization: Bearer <file content>"; the file is
                 re-read on each request, so tests can rotate the token.
@@ -26,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from store import RESOURCES, Selector, SelectorError, Store  # noqa: E402
+from store import CRD_GROUP, CRD_RESOURCES, RESOURCES, Selector, SelectorError, Store  # noqa: E402
 
 STORE = Store()
 FAULTS = {"mode": None, "count": 0, "code": 500}
@@ -43,25 +45,37 @@ def status_object(code, reason, message, details=None):
 
 
 def parse_path(path):
-    """Returns (resource, namespace, name) for an API path, or None."""
+    """Returns (resource, namespace, name, apiVersion served) for an API path, or None."""
     parts = [p for p in path.split("/") if p]
     if parts[:2] == ["api", "v1"]:
-        rest = parts[2:]
+        served, rest = "v1", parts[2:]
     elif parts[:3] == ["apis", "discovery.k8s.io", "v1"]:
-        rest = parts[3:]
+        served, rest = "discovery.k8s.io/v1", parts[3:]
+    elif parts[:2] == ["apis", CRD_GROUP] and len(parts) > 2 and parts[2] in STORE.crd_versions:
+        served, rest = CRD_GROUP + "/" + parts[2], parts[3:]
     else:
         return None
     namespace = None
     if len(rest) >= 3 and rest[0] == "namespaces":
         namespace, rest = rest[1], rest[2:]
     elif len(rest) == 2 and rest[0] == "namespaces":
-        return ("namespaces", None, rest[1])
+        return ("namespaces", None, rest[1], "v1") if served == "v1" else None
     if not rest or rest[0] not in RESOURCES or len(rest) > 2:
         return None
     resource = rest[0]
-    if RESOURCES[resource][0] != ("v1" if parts[0] == "api" else "discovery.k8s.io/v1"):
+    if resource in CRD_RESOURCES:
+        if not served.startswith(CRD_GROUP + "/"):
+            return None
+    elif RESOURCES[resource][0] != served:
         return None
-    return (resource, namespace, rest[1] if len(rest) == 2 else None)
+    return (resource, namespace, rest[1] if len(rest) == 2 else None, served)
+
+
+def as_served(obj, api_version):
+    """A CRD object as served at one version (kube-apiserver converts; the schemas are equal)."""
+    if obj is not None and obj.get("kind") in ("AuthorizationPolicy", "PeerAuthentication"):
+        obj = dict(obj, apiVersion=api_version)
+    return obj
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -137,14 +151,17 @@ class Handler(BaseHTTPRequestHandler):
             return self.control("GET", url.path, b"")
         if not self.authorized() or self.inject_fault():
             return
+        if STORE.crd_forbidden and url.path.startswith(f"/apis/{CRD_GROUP}/"):
+            what = url.path.split("/")[-1]
+            return self.send_status(403, "Forbidden", f'{what}.{CRD_GROUP} is forbidden: User "system:serviceaccount:istio-system:ambient-agent" cannot list resource "{what}" in API group "{CRD_GROUP}" at the cluster scope')
         target = parse_path(url.path)
         if target is None:
             return self.send_status(404, "NotFound", f"the server could not find the requested resource ({url.path})")
-        resource, namespace, name = target
+        resource, namespace, name, served = target
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         if name is not None:
             with STORE.lock:
-                obj = STORE.objects.get((resource, namespace or "", name))
+                obj = as_served(STORE.objects.get((resource, namespace or "", name)), served)
             if obj is None:
                 return self.send_status(404, "NotFound", f'{resource} "{name}" not found',
                                         {"name": name, "kind": resource})
@@ -154,14 +171,17 @@ class Handler(BaseHTTPRequestHandler):
         except SelectorError as e:
             return self.send_status(400, "BadRequest", str(e))
         if query.get("watch") in ("1", "true"):
-            return self.watch(resource, namespace, selector, query)
-        api_version, kind, _ = RESOURCES[resource]
+            return self.watch(resource, namespace, selector, query, served)
+        _, kind, _ = RESOURCES[resource]
         with STORE.lock:
             items, rv = STORE.select(resource, namespace, selector), STORE.rv
-        for item in items:  # kube-apiserver's list items carry no kind/apiVersion
-            item.pop("kind", None)
-            item.pop("apiVersion", None)
-        self.send_json(200, {"kind": kind + "List", "apiVersion": api_version,
+        for i, item in enumerate(items):
+            if resource in CRD_RESOURCES:  # custom resources' list items keep them
+                items[i] = as_served(item, served)
+            else:  # kube-apiserver's built-in list items carry no kind/apiVersion
+                item.pop("kind", None)
+                item.pop("apiVersion", None)
+        self.send_json(200, {"kind": kind + "List", "apiVersion": served,
                              "metadata": {"resourceVersion": str(rv)}, "items": items})
 
     def do_PATCH(self):
@@ -172,7 +192,7 @@ class Handler(BaseHTTPRequestHandler):
         body = self.read_body()
         if target is None or target[2] is None:
             return self.send_status(405, "MethodNotAllowed", "PATCH needs a single object path")
-        resource, namespace, name = target
+        resource, namespace, name, _ = target
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
         if content_type not in ("application/merge-patch+json",
                                 "application/strategic-merge-patch+json"):
@@ -211,8 +231,8 @@ class Handler(BaseHTTPRequestHandler):
     do_PUT = do_DELETE = do_POST
 
     # ---- watch ----
-    def watch(self, resource, namespace, selector, query):
-        api_version, kind, _ = RESOURCES[resource]
+    def watch(self, resource, namespace, selector, query, api_version):
+        _, kind, _ = RESOURCES[resource]
         bookmarks = query.get("allowWatchBookmarks") in ("1", "true")
         timeout = float(query.get("timeoutSeconds") or OPTIONS.watch_timeout)
         deadline = time.monotonic() + timeout
@@ -241,6 +261,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             while True:
                 for _, event_type, obj in pending:
+                    obj = as_served(obj, api_version)
                     self.write_chunk(json.dumps({"type": event_type, "object": obj}).encode() + b"\n")
                     if event_type == "ERROR":
                         return self.write_chunk(b"")
@@ -324,6 +345,16 @@ class Handler(BaseHTTPRequestHandler):
                     result = {"patches": list(STORE.patches)}
                 elif op == "requests" and method == "GET":
                     result = {"requests": list(STORE.requests)}
+                elif op == "crds" and method == "POST":
+                    versions = args.get("versions", STORE.crd_versions)
+                    if not isinstance(versions, list) or not set(versions) <= {"v1", "v1beta1"}:
+                        raise ValueError("versions: a list of v1 and/or v1beta1")
+                    STORE.crd_versions = list(versions)
+                    STORE.crd_forbidden = bool(args.get("forbidden", False))
+                    if not versions or STORE.crd_forbidden:  # as a CRD deletion ends its watches
+                        STORE.watch_generation += 1
+                        STORE.changed.notify_all()
+                    result = {"versions": STORE.crd_versions, "forbidden": STORE.crd_forbidden}
                 elif op == "state" and method == "GET":
                     result = {"resourceVersion": str(STORE.rv), "horizon": STORE.horizon,
                               "openWatches": STORE.open_watches,
@@ -363,8 +394,13 @@ def main():
     parser.add_argument("--max-hang", type=float, default=300.0)
     parser.add_argument("--parent-pid", type=int, default=0,
                         help="exit when this process is gone (a test that crashed)")
+    parser.add_argument("--crd-versions", default="v1,v1beta1",
+                        help="security.istio.io versions served (\"\": no Istio CRDs, 404)")
     parser.add_argument("--verbose", action="store_true")
     OPTIONS = parser.parse_args()
+    STORE.crd_versions = [v for v in OPTIONS.crd_versions.split(",") if v]
+    if not set(STORE.crd_versions) <= {"v1", "v1beta1"}:
+        parser.error("--crd-versions: v1 and/or v1beta1, comma-separated")
     server = Server((OPTIONS.host, OPTIONS.port), Handler)
     if OPTIONS.tls_cert:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

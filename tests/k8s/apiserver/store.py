@@ -11,7 +11,12 @@ RESOURCES = {
     "pods": ("v1", "Pod", True),
     "services": ("v1", "Service", True),
     "endpointslices": ("discovery.k8s.io/v1", "EndpointSlice", True),
+    # Istio's CRDs: stored as v1, served at every version in Store.crd_versions.
+    "authorizationpolicies": ("security.istio.io/v1", "AuthorizationPolicy", True),
+    "peerauthentications": ("security.istio.io/v1", "PeerAuthentication", True),
 }
+CRD_GROUP = "security.istio.io"
+CRD_RESOURCES = ("authorizationpolicies", "peerauthentications")
 
 
 class SelectorError(ValueError):
@@ -112,6 +117,10 @@ class Store:
         self.open_watches = 0
         self.patches = []
         self.requests = []
+        # Versions of the security.istio.io CRDs served; [] answers 404 as a cluster without
+        # Istio's CRDs does. `crd_forbidden` answers 403 instead (RBAC without the rule).
+        self.crd_versions = ["v1", "v1beta1"]
+        self.crd_forbidden = False
 
     # All methods below expect the caller to hold self.lock.
     def _record(self, resource, event_type, obj, previous):
