@@ -22,6 +22,16 @@ PodMeta podMetaFrom(const k8s::Pod& p) {
   return m;
 }
 
+IstioPolicyMeta policyMetaFrom(const k8s::IstioPolicyObject& p) {
+  return IstioPolicyMeta{p.apiVersion,
+                         p.meta.name,
+                         p.meta.namespace_,
+                         p.meta.annotations,
+                         p.creationTimestamp,
+                         p.meta.resourceVersion,
+                         p.spec};
+}
+
 }  // namespace
 
 MetadataSnapshot snapshotFromApi(const ApiObjects& objects, bool complete) {
@@ -68,6 +78,12 @@ MetadataSnapshot snapshotFromApi(const ApiObjects& objects, bool complete) {
       m.endpoints.push_back(std::move(e));
     }
     s.endpointSlices[es.meta.key()] = std::move(m);
+  }
+  for (const auto& p : objects.authorizationPolicies) {
+    s.authorizationPolicies[p.meta.key()] = policyMetaFrom(p);
+  }
+  for (const auto& p : objects.peerAuthentications) {
+    s.peerAuthentications[p.meta.key()] = policyMetaFrom(p);
   }
   return s;
 }

@@ -16,6 +16,9 @@ struct ApiObjects {
   std::vector<k8s::EndpointSlice> endpointSlices;
   // This node's pods, from the watch with fieldSelector spec.nodeName=<node>.
   std::vector<k8s::Pod> nodePods;
+  // Empty when the security.istio.io CRDs are not watched.
+  std::vector<k8s::AuthorizationPolicy> authorizationPolicies;
+  std::vector<k8s::PeerAuthentication> peerAuthentications;
 };
 
 // `complete` marks the pod list as the API's full list (all informers synced): only then may a

@@ -1,11 +1,12 @@
 // What the agent knows about the cluster at one moment: namespaces, pods, services and their
-// endpoints, from the Kubernetes API watch or the local metadata file. Immutable once built and
-// shared by pointer, so a CNI ADD reads it without copying. Pure.
+// endpoints, Istio's policy objects, from the Kubernetes API watch or the local metadata file.
+// Immutable once built and shared by pointer, so a CNI ADD reads it without copying. Pure.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,18 @@ struct EndpointSliceMeta {
   std::vector<EndpointMeta> endpoints;
 };
 
+// An AuthorizationPolicy or PeerAuthentication, carried to ztunnel as the API served it (ztunnel
+// decodes the spec; the agent does not interpret it).
+struct IstioPolicyMeta {
+  std::string apiVersion;  // "security.istio.io/v1" or ".../v1beta1"
+  std::string name;
+  std::string namespace_;
+  Labels annotations;  // istio.io/dry-run is one ztunnel reads
+  std::string creationTimestamp;
+  std::string resourceVersion;
+  nlohmann::json spec;  // null when the object has none
+};
+
 struct MetadataSnapshot {
   std::map<std::string, NamespaceMeta> namespaces;
   std::map<std::string, PodMeta> pods;                      // by "namespace/name"
@@ -67,6 +80,10 @@ struct MetadataSnapshot {
   // is this node; with the metadata file, its pods that have "podIPs". The discovery pass
   // enrolls the ambient ones the agent never saw through CNI.
   std::map<std::string, PodMeta> nodePods;
+  // Every AuthorizationPolicy and PeerAuthentication in the cluster, by "namespace/name"; empty
+  // when the security.istio.io CRDs are not watched.
+  std::map<std::string, IstioPolicyMeta> authorizationPolicies;
+  std::map<std::string, IstioPolicyMeta> peerAuthentications;
   // True when `pods` is the API's full list: a registered pod missing from it was deleted.
   bool complete = false;
   // False while an authoritative source (the API) has not delivered its first lists: nothing can

@@ -109,6 +109,19 @@ Exit codes: 0 success, 1 runtime failure (the message says what and where), 2 us
       ->option_text("TD");
   app.add_option("--cluster-domain", f.clusterDomain, "services are <name>.<ns>.svc.D")
       ->option_text("D");
+  app.add_option("--root-namespace", f.rootNamespace,
+                 "Istio's root namespace: its policies apply mesh-wide")
+      ->option_text("NS")
+      ->check(CLI::Validator(
+          [](const std::string& v) {
+            return v.empty() ? std::string("must not be empty") : std::string();
+          },
+          "", "non-empty"));
+  app.add_option("--policy-discovery-interval", f.policyDiscoveryIntervalSeconds,
+                 "look again for the security.istio.io policy CRDs\n"
+                 "this often while they are missing or forbidden")
+      ->option_text("SECS")
+      ->check(CLI::Range(1, 86400));
   app.add_option("--metadata-file", f.metadataFile,
                  "pod/namespace metadata as JSON, when there is no API (default none)")
       ->option_text("PATH");

@@ -43,6 +43,10 @@ struct AgentFlags {
   std::string ztunnelViewFile;  // "" = <state-dir>/ztunnel-config.json
   std::string trustDomain = "cluster.local";
   std::string clusterDomain = "cluster.local";
+  // Istio's root namespace: its AuthorizationPolicies and PeerAuthentications apply mesh-wide.
+  std::string rootNamespace = "istio-system";
+  // How often to look for the security.istio.io CRDs again while they are absent or forbidden.
+  int policyDiscoveryIntervalSeconds = 60;
   HttpListenAddr httpAddr;
   int reconcileIntervalSeconds = 60;
   std::string logLevel = "info";

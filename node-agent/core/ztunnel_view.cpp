@@ -61,7 +61,8 @@ json workload(const std::string& key, const PodMeta& pod, const MetadataSnapshot
          {"workloadIps", addressTexts(pod.ips)},
          {"protocol", enrolled(key, pod, here, nodeName) ? "HBONE" : "TCP"},
          {"status", pod.running ? "Healthy" : "Unhealthy"},
-         {"services", json::object()}};
+         {"services", json::object()},
+         {"labels", pod.labels}};
   if (json wp = waypointFor(pod.labels, ns, snap, s); !wp.is_null()) w["waypoint"] = wp;
   return w;
 }
@@ -104,6 +105,24 @@ json service(const std::string& key, const ServiceMeta& svc, const MetadataSnaps
   return out;
 }
 
+// The object as the API served it, trimmed to what ztunnel reads (metadata it scopes, orders and
+// dry-runs by) plus resourceVersion, which names the version enforced in /config_dump.
+json policyObject(const char* kind, const IstioPolicyMeta& p) {
+  json meta{{"name", p.name}, {"namespace", p.namespace_}};
+  if (!p.annotations.empty()) meta["annotations"] = p.annotations;
+  if (!p.creationTimestamp.empty()) meta["creationTimestamp"] = p.creationTimestamp;
+  if (!p.resourceVersion.empty()) meta["resourceVersion"] = p.resourceVersion;
+  json out{{"apiVersion", p.apiVersion}, {"kind", kind}, {"metadata", meta}};
+  if (!p.spec.is_null()) out["spec"] = p.spec;
+  return out;
+}
+
+json policyList(const char* kind, const std::map<std::string, IstioPolicyMeta>& policies) {
+  json out = json::array();
+  for (const auto& [key, p] : policies) out.push_back(policyObject(kind, p));
+  return out;
+}
+
 }  // namespace
 
 std::string workloadUid(const std::string& podNamespace, const std::string& podName) {
@@ -123,7 +142,13 @@ std::string renderZtunnelView(const MetadataSnapshot& snapshot,
     if (svc.clusterIps.empty()) continue;  // headless: clients dial pod IPs directly
     services.push_back(service(key, svc, snapshot, settings));
   }
-  json view{{"workloads", workloads}, {"services", services}, {"policies", json::array()}};
+  json view{
+      {"workloads", workloads},
+      {"services", services},
+      {"policies", json::array()},
+      {"rootNamespace", settings.rootNamespace},
+      {"authorizationPolicies", policyList("AuthorizationPolicy", snapshot.authorizationPolicies)},
+      {"peerAuthentications", policyList("PeerAuthentication", snapshot.peerAuthentications)}};
   return view.dump(2) + "\n";
 }
 

@@ -2,7 +2,9 @@
 // that ztunnel reads (upstream's LocalConfig field names; see ztunnel/README.md): every pod with
 // an IP as a workload (protocol HBONE when enrolled, else TCP), every service with a cluster IP
 // with its endpoints from EndpointSlices, and waypoints from the `istio.io/use-waypoint` label of
-// the pod, the service or their namespace. Pure.
+// the pod, the service or their namespace. Each workload carries its pod's labels (ztunnel matches
+// policy selectors against them); the view carries `rootNamespace` and every AuthorizationPolicy
+// and PeerAuthentication as Kubernetes objects, which ztunnel decodes and enforces. Pure.
 #pragma once
 
 #include <set>
@@ -18,6 +20,7 @@ struct ZtunnelViewSettings {
   std::string trustDomain = "cluster.local";
   std::string clusterDomain = "cluster.local";  // services are <name>.<ns>.svc.<clusterDomain>
   uint16_t hboneMtlsPort = 15008;
+  std::string rootNamespace = "istio-system";  // policies there apply mesh-wide
 };
 
 // `enrolledHere` holds "namespace/name" of the pods this node's agent enrolled (authoritative

@@ -283,6 +283,7 @@ int runAgent(const AgentFlags& flags) {
     bool ok = enroller.ready(&reason) && (*cluster)->ready(&reason);
     res.status = ok ? 200 : 503;
     std::string body = ok ? "ready\n" : "not ready: " + reason + "\n";
+    if (std::string note = (*cluster)->policyNote(); !note.empty()) body += note + "\n";
     {
       std::lock_guard lock(rpfilterMu);
       if (!rpfilterFinding.empty()) {

@@ -31,14 +31,17 @@ k8s::Informer<T> ApiMetadataSource::makeInformer(const k8s::ClusterConfig& confi
 }
 
 ApiMetadataSource::ApiMetadataSource(const k8s::ClusterConfig& config, const std::string& nodeName,
-                                     k8s::LogSink log, std::function<void()> onChange)
+                                     k8s::LogSink log, std::function<void()> onChange,
+                                     std::chrono::milliseconds policyRetry)
     : log_(std::move(log)),
       onChange_(std::move(onChange)),
       namespaces_(makeInformer<k8s::Namespace>(config)),
       pods_(makeInformer<k8s::Pod>(config)),
       services_(makeInformer<k8s::Service>(config)),
       slices_(makeInformer<k8s::EndpointSlice>(config)),
-      nodePods_(makeInformer<k8s::Pod>(config, {"", "", "spec.nodeName=" + nodeName})) {}
+      nodePods_(makeInformer<k8s::Pod>(config, {"", "", "spec.nodeName=" + nodeName})),
+      policies_(
+          config, log_, [this] { changed(); }, policyRetry) {}
 
 ApiMetadataSource::~ApiMetadataSource() {
   stop();
@@ -46,13 +49,14 @@ ApiMetadataSource::~ApiMetadataSource() {
 
 Status ApiMetadataSource::start() {
   for (Status s : {namespaces_.start(), pods_.start(), services_.start(), slices_.start(),
-                   nodePods_.start()}) {
+                   nodePods_.start(), policies_.start()}) {
     if (!s) return s;
   }
   return {};
 }
 
 void ApiMetadataSource::stop() {
+  policies_.stop();
   namespaces_.stop();
   pods_.stop();
   services_.stop();
@@ -86,8 +90,13 @@ SnapshotPtr ApiMetadataSource::snapshot() {
   std::string reason;
   bool ready = synced(&reason);
   if (!dirty_.exchange(false) && snapshot_ && snapshot_->ready == ready) return snapshot_;
-  ApiObjects objects{namespaces_.list(), pods_.list(), services_.list(), slices_.list(),
-                     nodePods_.list()};
+  ApiObjects objects{namespaces_.list(),
+                     pods_.list(),
+                     services_.list(),
+                     slices_.list(),
+                     nodePods_.list(),
+                     policies_.authorizationPolicies(),
+                     policies_.peerAuthentications()};
   auto built = std::make_shared<MetadataSnapshot>(snapshotFromApi(objects, ready));
   built->ready = ready;
   built->notReadyReason = reason;
@@ -103,7 +112,7 @@ std::string ApiMetadataSource::describeStats() const {
   };
   return one("namespaces", namespaces_.stats()) + "; " + one("pods", pods_.stats()) + "; " +
          one("services", services_.stats()) + "; " + one("endpointslices", slices_.stats()) + "; " +
-         one("this-node-pods", nodePods_.stats());
+         one("this-node-pods", nodePods_.stats()) + "; " + policies_.describeStats();
 }
 
 }  // namespace ambient

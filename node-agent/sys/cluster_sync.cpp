@@ -22,8 +22,9 @@ Result<std::unique_ptr<ClusterSync>> ClusterSync::create(const AgentFlags& flags
   auto config = loadAgentApiConfig(flags.kubeconfig);
   if (!config) return fail(config.error());
   ClusterSync* self = sync.get();
-  sync->api_ = std::make_unique<ApiMetadataSource>(*config, flags.nodeName, agentLogSink(),
-                                                   [self] { self->poke(); });
+  sync->api_ = std::make_unique<ApiMetadataSource>(
+      *config, flags.nodeName, agentLogSink(), [self] { self->poke(); },
+      std::chrono::seconds(flags.policyDiscoveryIntervalSeconds));
   auto annotator = ApiPodAnnotator::create(*config, agentLogSink());
   if (!annotator) return fail(annotator.error().wrap("Kubernetes API client"));
   sync->annotator_ = std::move(*annotator);
@@ -71,7 +72,7 @@ void ClusterSync::poke() {
 }
 
 bool ClusterSync::ready(std::string* reason) const {
-  return !api_ || api_->synced(reason);
+  return !api_ || (api_->synced(reason) && api_->policiesSettled(reason));
 }
 
 void ClusterSync::run(Enroller& enroller) {
@@ -93,6 +94,8 @@ void ClusterSync::run(Enroller& enroller) {
 void ClusterSync::writeView(Enroller& enroller) {
   SnapshotPtr snapshot = api_->snapshot();
   if (!snapshot->ready) return;  // an empty view would make ztunnel forget every workload
+  // Nor a view without policies that exist (a DENY would be lifted): wait for their first lists.
+  if (!api_->policiesSettled(nullptr)) return;
   std::set<std::string> enrolledHere;
   for (const auto& [uid, pod] : enroller.registry().pods) {
     if (pod.enrolled) enrolledHere.insert(pod.podNamespace + "/" + pod.name);
@@ -100,6 +103,7 @@ void ClusterSync::writeView(Enroller& enroller) {
   ZtunnelViewSettings settings;
   settings.trustDomain = flags_.trustDomain;
   settings.clusterDomain = flags_.clusterDomain;
+  settings.rootNamespace = flags_.rootNamespace;
   std::string view = renderZtunnelView(*snapshot, enrolledHere, flags_.nodeName, settings);
   if (view == lastView_) return;
   if (auto s = writeFileAtomic(flags_.viewPath(), view, 0644); !s) {

@@ -36,7 +36,10 @@ class ClusterSync {
   // Asks for a resync and a view rewrite soon (after a plugin request changed the registry).
   void poke();
   // Not ready while the API has not listed everything once; `reason` says why.
+  // Also not ready while the policy CRDs' discovery or first lists are pending.
   bool ready(std::string* reason) const;
+  // "" unless the API is used and Istio's policies are not watched: then why (for /readyz).
+  std::string policyNote() const { return api_ ? api_->policyNote() : std::string(); }
 
  private:
   explicit ClusterSync(const AgentFlags& flags) : flags_(flags), file_(flags.metadataFile) {}

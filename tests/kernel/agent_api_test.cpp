@@ -240,3 +240,79 @@ TEST_CASE("ztunnel's view file follows the API's pods and services and endpoints
       },
       kConverge));
 }
+
+// Issue 22: Istio's AuthorizationPolicies and PeerAuthentications reach ztunnel's view as the
+// API serves them. A cluster whose RBAC forbids them, or that has no Istio CRDs, runs as before
+// and /readyz says policies are not watched; installing the CRDs later starts the watch
+// without a restart (--policy-discovery-interval 1 makes "later" short).
+TEST_CASE(
+    "policies in the API reach ztunnel's view; without the CRDs the agent is ready and says so",
+    "[kernel][agent][api][policies]") {
+  ApiCluster c;
+  c.api->crds({"v1", "v1beta1"}, true);  // RBAC without the rule: 403
+  c.api->apply("namespaces", ns("bar", kAmbient));
+  c.h.extraFlags = " --policy-discovery-interval 1 --root-namespace mesh-root";
+  c.startAndRegister(PodVerdict::kEnrolled);
+  std::string ready;
+  auto readyWith = [&](const std::string& text) {
+    return waitFor(
+        [&] {
+          ready = c.h.http("/readyz");
+          return ready.find(" 200") != std::string::npos && ready.find(text) != std::string::npos;
+        },
+        kConverge);
+  };
+  CHECK(readyWith("policies not watched (may not list authorizationpolicies.security.istio.io"));
+  INFO(ready);
+  CHECK(ready.find("HTTP 403") != std::string::npos);
+  // No CRDs at all: 404 at v1 and v1beta1.
+  c.api->crds({});
+  CHECK(readyWith("policies not watched (no security.istio.io CRDs"));
+  json view;
+  auto viewWhere = [&](const std::function<bool(const json&)>& want) {
+    return waitFor(
+        [&] {
+          view = json::parse(readFile(c.h.viewFile()), nullptr, false);
+          return view.is_object() && want(view);
+        },
+        kConverge);
+  };
+  REQUIRE(viewWhere([](const json& v) { return v["workloads"].size() == 2; }));
+  CHECK(view["rootNamespace"] == "mesh-root");
+  CHECK(view["authorizationPolicies"] == json::array());
+  CHECK(view["peerAuthentications"] == json::array());
+  for (const auto& w : view["workloads"]) {
+    if (w["name"] == "ztunnel-1") CHECK(w["labels"] == json{{"app", "ztunnel"}});
+  }
+
+  // Istio is installed (an older one: v1beta1 only) and policies are created: no restart.
+  c.api->crds({"v1beta1"});
+  c.api->apply(
+      "authorizationpolicies",
+      {{"metadata", {{"name", "deny-foo"}, {"namespace", "bar"}}},
+       {"spec",
+        {{"action", "DENY"}, {"rules", {{{"from", {{{"source", {{"namespaces", {"foo"}}}}}}}}}}}}});
+  c.api->apply("authorizationpolicies",  // garbage: passed on for ztunnel to fail closed alone
+               {{"metadata", {{"name", "junk"}, {"namespace", "bar"}}},
+                {"spec", {{"action", "MAYBE"}, {"bogus", 1}}}});
+  c.api->apply("peerauthentications",
+               {{"metadata", {{"name", "default"}, {"namespace", "mesh-root"}}},
+                {"spec", {{"mtls", {{"mode", "STRICT"}}}}}});
+  REQUIRE(viewWhere([](const json& v) {
+    return v["authorizationPolicies"].size() == 2 && v["peerAuthentications"].size() == 1;
+  }));
+  const json& deny = view["authorizationPolicies"][0];
+  CHECK(deny["apiVersion"] == "security.istio.io/v1beta1");
+  CHECK(deny["kind"] == "AuthorizationPolicy");
+  CHECK(deny["metadata"]["name"] == "deny-foo");
+  CHECK(deny["spec"]["action"] == "DENY");
+  CHECK(view["authorizationPolicies"][1]["spec"]["action"] == "MAYBE");
+  CHECK(view["peerAuthentications"][0]["metadata"]["creationTimestamp"].is_string());
+  ready = c.h.http("/readyz");
+  CHECK(ready.find(" 200") != std::string::npos);
+  CHECK(ready.find("policies not watched") == std::string::npos);
+
+  // A deleted policy leaves the view.
+  c.api->remove("authorizationpolicies", "bar", "junk");
+  CHECK(viewWhere([](const json& v) { return v["authorizationPolicies"].size() == 1; }));
+}

@@ -21,6 +21,12 @@ AGENT_API_CALLS = {
     ("discovery.k8s.io", "endpointslices", "list"), ("discovery.k8s.io", "endpointslices", "watch"),
     # node-agent/sys/api_pod_annotator.cpp: GET the pod, then merge-PATCH its annotation.
     ("", "pods", "get"), ("", "pods", "patch"),
+    # node-agent/sys/policy_watch.cpp: Informer<AuthorizationPolicy|PeerAuthentication> once a
+    # probe (a GET of the collection with limit=1, itself a list) finds the CRD served.
+    ("security.istio.io", "authorizationpolicies", "list"),
+    ("security.istio.io", "authorizationpolicies", "watch"),
+    ("security.istio.io", "peerauthentications", "list"),
+    ("security.istio.io", "peerauthentications", "watch"),
 }
 PLUGIN_API_CALLS = {
     # cni-plugin/sys/api_object_fetch.cpp: GET /api/v1/namespaces/NS, .../pods/NAME.
@@ -302,7 +308,7 @@ def derive_api_calls(src):
             with open(path, encoding="utf-8") as f:
                 text = f.read()
             rel = os.path.relpath(path, src)
-            for kind in set(re.findall(r"makeInformer<k8s::(\w+)>", text)):
+            for kind in set(re.findall(r"(?:makeInformer|Informer)<k8s::(\w+)>", text)):
                 if kind not in by_kind_name:
                     problems.append(f"{rel}: informer of unknown kind {kind}")
                     continue

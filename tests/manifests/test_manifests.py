@@ -264,6 +264,10 @@ class RbacTest(Base):
             self.assertFinds(mc.check_rbac(objects), "lacks ('', 'pods', 'patch')")
         with Broken("20-rbac.yaml", 'verbs: ["get"]', 'verbs: ["get", "list"]') as objects:
             self.assertFinds(mc.check_rbac(objects), "grants ('', 'pods', 'list')")
+        with Broken("20-rbac.yaml", '"authorizationpolicies", "peerauthentications"',
+                    '"authorizationpolicies"') as objects:
+            self.assertFinds(mc.check_rbac(objects),
+                             "lacks ('security.istio.io', 'peerauthentications', 'list')")
 
     def test_the_listed_calls_are_the_ones_in_the_sources(self):
         calls, problems = mc.derive_api_calls(SRC)
@@ -272,7 +276,8 @@ class RbacTest(Base):
         self.assertEqual(calls["ambient-cni"], mc.PLUGIN_API_CALLS)
         with tempfile.TemporaryDirectory() as tmp:
             for rel in ("common/k8s/api_paths.h", "node-agent/sys/api_metadata_source.cpp",
-                        "node-agent/sys/api_pod_annotator.cpp", "cni-plugin/sys/api_object_fetch.cpp"):
+                        "node-agent/sys/api_pod_annotator.cpp", "node-agent/sys/policy_watch.cpp",
+                        "cni-plugin/sys/api_object_fetch.cpp"):
                 os.makedirs(os.path.dirname(os.path.join(tmp, rel)), exist_ok=True)
                 shutil.copy(os.path.join(SRC, rel), os.path.join(tmp, rel))
             path = os.path.join(tmp, "node-agent/sys/api_pod_annotator.cpp")
@@ -281,6 +286,8 @@ class RbacTest(Base):
                 f.write(text)
             calls, _ = mc.derive_api_calls(tmp)
             self.assertNotIn(("", "pods", "patch"), calls["ambient-agent"])
+            self.assertIn(("security.istio.io", "peerauthentications", "watch"),
+                          calls["ambient-agent"])
 
 
 class ConsistencyTest(Base):

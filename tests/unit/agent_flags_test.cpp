@@ -45,6 +45,11 @@ TEST_CASE("agent flags: defaults and values and mistakes", "[flags]") {
   CHECK(parseAgentFlags({"--kubeconfig", "/etc/kube.conf", "--node-name", "n1"})->kubeconfig ==
         "/etc/kube.conf");
   CHECK(parseAgentFlags({"--kubeconfig="}, {{"KUBERNETES_SERVICE_HOST", "x"}})->kubeconfig == "");
+  // Issue 22: Istio's root namespace goes into ztunnel's view; the CRD look-up period.
+  CHECK(d->rootNamespace == "istio-system");
+  CHECK(d->policyDiscoveryIntervalSeconds == 60);
+  CHECK(parseAgentFlags({"--root-namespace", "mesh-root"})->rootNamespace == "mesh-root");
+  CHECK(parseAgentFlags({"--policy-discovery-interval=2"})->policyDiscoveryIntervalSeconds == 2);
 }
 
 TEST_CASE("agent flags: each refusal names the flag, even next to --help", "[flags]") {
@@ -60,6 +65,9 @@ TEST_CASE("agent flags: each refusal names the flag, even next to --help", "[fla
   CHECK_THAT(refusalOf(parseAgentFlags({"--reconcile-interval", "1s"})),
              Contains("--reconcile-interval"));
   CHECK_THAT(refusalOf(parseAgentFlags({"--log-level", "loud"})), Contains("--log-level"));
+  CHECK_THAT(refusalOf(parseAgentFlags({"--root-namespace="})), Contains("--root-namespace"));
+  CHECK_THAT(refusalOf(parseAgentFlags({"--policy-discovery-interval", "0"})),
+             Contains("--policy-discovery-interval"));
   CHECK_THAT(refusalOf(parseAgentFlags({"--ztunnel-label", "=v"})), Contains("--ztunnel-label"));
   CHECK_THAT(refusalOf(parseAgentFlags({"--nope"})), Contains("--nope"));
   CHECK_THAT(refusalOf(parseAgentFlags({"--state-dir"})), Contains("--state-dir"));
@@ -95,7 +103,9 @@ TEST_CASE("agent --help lists every flag with its default and the exit codes", "
        {"--socket PATH", "(default /var/run/ambient/agent.sock)", "--tunnel-port N",
         "(default 6081)", "--ipv6 auto|off", "--ztunnel-label KEY=VALUE", "(default app=ztunnel)",
         "(default kube-system)", "--http-addr [HOST]:PORT", "(default :15031)",
-        "(default $NODE_NAME)", "uninstall", "SIGHUP", "Exit codes: 0"}) {
+        "(default $NODE_NAME)", "--root-namespace NS", "(default istio-system)",
+        "--policy-discovery-interval SECS", "(default 60)", "uninstall", "SIGHUP",
+        "Exit codes: 0"}) {
     INFO(shown);
     CHECK(help.find(shown) != std::string::npos);
   }

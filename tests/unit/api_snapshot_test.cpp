@@ -84,3 +84,34 @@ TEST_CASE("pod addresses are decoded once, where the snapshot is built", "[api-s
   REQUIRE(good);
   CHECK(good->nodePods.at("foo/a").ips == std::vector<IpAddress>{"10.244.1.5"});
 }
+
+TEST_CASE("Istio's policies reach the snapshot by namespace/name, specs untouched",
+          "[api-snapshot][policies]") {
+  ApiObjects o;
+  k8s::AuthorizationPolicy deny;
+  deny.meta = {.name = "deny",
+               .namespace_ = "foo",
+               .resourceVersion = "9",
+               .annotations = {{"istio.io/dry-run", "true"}}};
+  deny.apiVersion = "security.istio.io/v1beta1";
+  deny.spec = nlohmann::json::parse(R"({"action": "DENY", "bogus": [1]})");
+  k8s::PeerAuthentication strict;
+  strict.meta = {.name = "default", .namespace_ = "istio-system"};
+  strict.apiVersion = "security.istio.io/v1";
+  strict.creationTimestamp = "2024-01-01T00:00:00Z";
+  strict.spec = nlohmann::json::parse(R"({"mtls": {"mode": "STRICT"}})");
+  o.authorizationPolicies = {deny};
+  o.peerAuthentications = {strict};
+  MetadataSnapshot s = snapshotFromApi(o, true);
+  REQUIRE(s.authorizationPolicies.count("foo/deny") == 1);
+  const IstioPolicyMeta& d = s.authorizationPolicies.at("foo/deny");
+  CHECK(d.apiVersion == "security.istio.io/v1beta1");
+  CHECK(d.namespace_ == "foo");
+  CHECK(d.resourceVersion == "9");
+  CHECK(d.annotations.at("istio.io/dry-run") == "true");
+  CHECK(d.spec == deny.spec);
+  REQUIRE(s.peerAuthentications.count("istio-system/default") == 1);
+  CHECK(s.peerAuthentications.at("istio-system/default").creationTimestamp ==
+        "2024-01-01T00:00:00Z");
+  CHECK(snapshotFromApi(ApiObjects{}, true).authorizationPolicies.empty());
+}

@@ -102,7 +102,111 @@ TEST_CASE("local pods follow the agent's registry and remote pods their annotati
   CHECK(protocol.count("Kubernetes//Pod/kube-system/kube-proxy-a") == 0);
 }
 
+namespace {
+
+IstioPolicyMeta policyMeta(const std::string& ns, const std::string& name, const char* spec) {
+  IstioPolicyMeta p;
+  p.apiVersion = "security.istio.io/v1";
+  p.name = name;
+  p.namespace_ = ns;
+  p.resourceVersion = "5";
+  if (spec != nullptr) p.spec = nlohmann::json::parse(spec);
+  return p;
+}
+
+// The seed plus Istio policies (issue 22): a DENY on foo's httpbin, a mesh-wide STRICT, and the
+// issue's bad input: an unknown enum value and an invalid CIDR, 100,000 principals, a selector
+// that matches nothing.
+MetadataSnapshot seedWithPolicies() {
+  MetadataSnapshot s = seedCluster();
+  s.authorizationPolicies["foo/deny-bar"] =
+      policyMeta("foo", "deny-bar",
+                 R"({"selector": {"matchLabels": {"app": "httpbin"}}, "action": "DENY",
+          "rules": [{"from": [{"source": {"namespaces": ["bar"]}}]}]})");
+  auto dryRun = policyMeta("foo", "audit-all", R"({"action": "AUDIT", "rules": [{}]})");
+  dryRun.annotations = {{"istio.io/dry-run", "true"}};
+  dryRun.apiVersion = "security.istio.io/v1beta1";
+  s.authorizationPolicies["foo/audit-all"] = dryRun;
+  s.authorizationPolicies["bar/junk"] = policyMeta(
+      "bar", "junk",
+      R"({"action": "MAYBE", "rules": [{"from": [{"source": {"ipBlocks": ["10.0.0.300/8"]}}]}]})");
+  nlohmann::json big = {
+      {"rules", {{{"from", {{{"source", {{"principals", nlohmann::json::array()}}}}}}}}}};
+  auto& principals = big["rules"][0]["from"][0]["source"]["principals"];
+  for (int i = 0; i < 100000; ++i)
+    principals.push_back("cluster.local/ns/x/sa/p" + std::to_string(i));
+  auto huge = policyMeta("foo", "huge", nullptr);
+  huge.spec = big;
+  s.authorizationPolicies["foo/huge"] = huge;
+  s.authorizationPolicies["foo/nobody"] =
+      policyMeta("foo", "nobody", R"({"selector": {"matchLabels": {"app": "nothing-has-this"}}})");
+  auto strict = policyMeta("istio-system", "default", R"({"mtls": {"mode": "STRICT"}})");
+  strict.creationTimestamp = "2024-01-01T00:00:00Z";
+  s.peerAuthentications["istio-system/default"] = strict;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("the view carries labels, the root namespace and every policy as served",
+          "[ztunnel-view][policies]") {
+  ZtunnelViewSettings settings;
+  settings.rootNamespace = "mesh-root";
+  auto j = nlohmann::json::parse(renderZtunnelView(seedWithPolicies(), {}, "node-a", settings));
+  CHECK(j["rootNamespace"] == "mesh-root");
+  CHECK(j["policies"] == nlohmann::json::array());  // upstream's resolved form: not ours to write
+  std::vector<std::string> order;
+  for (const auto& p : j["authorizationPolicies"]) {
+    order.push_back(p["metadata"]["namespace"].get<std::string>() + "/" +
+                    p["metadata"]["name"].get<std::string>());
+    CHECK(p["kind"] == "AuthorizationPolicy");
+  }
+  CHECK(order == std::vector<std::string>{"bar/junk", "foo/audit-all", "foo/deny-bar", "foo/huge",
+                                          "foo/nobody"});
+  CHECK(j["authorizationPolicies"][1] == nlohmann::json::parse(R"({
+    "apiVersion": "security.istio.io/v1beta1", "kind": "AuthorizationPolicy",
+    "metadata": {"name": "audit-all", "namespace": "foo",
+                 "annotations": {"istio.io/dry-run": "true"}, "resourceVersion": "5"},
+    "spec": {"action": "AUDIT", "rules": [{}]}})"));
+  CHECK(j["authorizationPolicies"][0]["spec"]["action"] == "MAYBE");  // passed through
+  CHECK(
+      j["authorizationPolicies"][3]["spec"]["rules"][0]["from"][0]["source"]["principals"].size() ==
+      100000);
+  REQUIRE(j["peerAuthentications"].size() == 1);
+  CHECK(j["peerAuthentications"][0]["metadata"]["creationTimestamp"] == "2024-01-01T00:00:00Z");
+  for (const auto& w : j["workloads"]) {
+    if (w["uid"] == "Kubernetes//Pod/foo/httpbin-1")
+      CHECK(w["labels"] == nlohmann::json{{"app", "httpbin"}});
+  }
+  // A cluster without policies: empty lists, the default root namespace.
+  auto none = nlohmann::json::parse(renderZtunnelView(seedCluster(), {}, "node-a", {}));
+  CHECK(none["rootNamespace"] == "istio-system");
+  CHECK(none["authorizationPolicies"] == nlohmann::json::array());
+  CHECK(none["peerAuthentications"] == nlohmann::json::array());
+}
+
 #ifdef AMBIENT_WITH_ZTUNNEL_CORE
+TEST_CASE("the bundled ztunnel reads the view's policies; bad ones fail closed alone",
+          "[ztunnel-view][policies]") {
+  auto view = zt::parseWorkloadView(renderZtunnelView(seedWithPolicies(), {}, "node-a", {}),
+                                    "cluster.local");
+  REQUIRE(view);
+  CHECK(view->policies.rootNamespace == "istio-system");
+  CHECK(view->policies.rejected.empty());
+  std::map<std::string, zt::authz::PolicyStatus> status;
+  for (const auto& p : view->policies.authorization.policies()) status[p.key()] = p.status;
+  CHECK(status == std::map<std::string, zt::authz::PolicyStatus>{
+                      {"bar/junk", zt::authz::PolicyStatus::kInvalid},
+                      {"foo/audit-all", zt::authz::PolicyStatus::kOk},
+                      {"foo/deny-bar", zt::authz::PolicyStatus::kOk},
+                      {"foo/huge", zt::authz::PolicyStatus::kInvalid},
+                      {"foo/nobody", zt::authz::PolicyStatus::kOk}});
+  CHECK(view->policies.peerAuthentication.policies().size() == 1);
+  const zt::Workload* httpbin = view->findWorkloadByUid("Kubernetes//Pod/foo/httpbin-1");
+  REQUIRE(httpbin != nullptr);
+  CHECK(httpbin->labels == zt::authz::Labels{{"app", "httpbin"}});
+}
+
 TEST_CASE("the bundled ztunnel reads the view and routes the seed's paths", "[ztunnel-view]") {
   std::string text = renderZtunnelView(seedCluster(), {"foo/sleep-1"}, "node-a", {});
   auto view = zt::parseWorkloadView(text, "cluster.local");
