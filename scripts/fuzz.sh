@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-all_targets=(cni_invocation install_plan agent_protocol registry_file workload_view k8s_watch hbone_connect)
+all_targets=(cni_invocation install_plan agent_protocol registry_file workload_view k8s_watch hbone_connect denials)
 
 usage() {
   cat <<EOF
