@@ -1,6 +1,7 @@
 // libFuzzer target: a Kubernetes watch stream as the agent's watcher receives it: bytes in
 // chunks through the LineSplitter, each line through parseWatchEvent(), each object through the
-// typed parsers (Namespace, Pod, Service, EndpointSlice) and ERROR objects through
+// typed parsers (Namespace, Pod, Service, EndpointSlice, AuthorizationPolicy,
+// PeerAuthentication) and ERROR objects through
 // parseApiStatus(). Pure.
 //
 // Input: the first byte picks the chunk size the stream is cut into (1..64), the rest is the
@@ -38,6 +39,14 @@ void handle(const std::string& line) {
   parseAs<Pod>(*ev);
   parseAs<Service>(*ev);
   parseAs<EndpointSlice>(*ev);
+  parseAs<AuthorizationPolicy>(*ev);
+  parseAs<PeerAuthentication>(*ev);
+  // A policy's spec is carried as served: whatever the object held, nothing else.
+  if (auto policy = parseAuthorizationPolicy(ev->object)) {
+    auto spec = ev->object.find("spec");
+    fuzz::check(spec == ev->object.end() ? policy->spec.is_null() : policy->spec == *spec);
+    fuzz::check(!policy->meta.namespace_.empty() && !policy->apiVersion.empty());
+  }
 }
 
 }  // namespace
