@@ -519,7 +519,14 @@ Status Enroller::resync() {
         continue;
       }
     }
-    if (want == rec.enrolled) continue;
+    if (want == rec.enrolled) {
+      // The mark other nodes' agents read (they count our pod as ambient by it) was lost: an
+      // object replaced by `kubectl replace` or `apply`. Mark it again; the annotator reads the
+      // pod first and never overwrites a user's value.
+      if (want && annotator_ && pm != nullptr && !pm->annotations.contains(kRedirectionAnnotation))
+        annotator_->markEnrolled(rec.podNamespace, rec.name, true);
+      continue;
+    }
     std::string label = podLabel(rec);
     Status s = setEnrolledLocked(std::move(rec), want, m.reason);
     if (!s && want) notEnrolled[key] = s.error().message();

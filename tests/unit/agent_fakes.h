@@ -150,8 +150,10 @@ class RecordingAnnotator : public PodAnnotator {
  public:
   void markEnrolled(const std::string& ns, const std::string& name, bool enrolled) override {
     marks[ns + "/" + name] = enrolled;
+    ++calls;
   }
   std::map<std::string, bool> marks;  // last mark per "namespace/name"
+  int calls = 0;
 };
 
 // The node's network namespaces as a list; counts scans (one per pass at most).
