@@ -755,6 +755,58 @@ EOF
   }
   if v4; then scenario2_waypoint 4; fi
   [ -z "$DUAL" ] || scenario2_waypoint 6
+
+  # Part 3 (issue 22): an AuthorizationPolicy on bar-1's httpbin allowing only sleep's identity,
+  # created in the API as a user would. A second ambient client (bar-2/client on node-c, whose
+  # ztunnel speaks HBONE as spiffe://.../ns/bar-2/sa/client) is then refused by node-b's ztunnel,
+  # and no byte of httpbin reaches it, while sleep (its sidecar's HBONE) still gets through; the
+  # denial is counted, listed by `ambientctl policies`, and named by `ambientctl trace`.
+  scenario2_policy() {
+    local S=2 pol=httpbin-only-sleep client cprobe sprobe d0 d1 pol_out trace_out tr_line rc=0
+    add_pod node-c bar-2 client '{"app":"client"}' '{}' client
+    poll 30 enrolled bar-2/client || fail "bar-2/client was not enrolled on node-c"
+    client=${POD_IP[bar-2/client]}
+    api_apply authorizationpolicies "{\"apiVersion\":\"security.istio.io/v1\",
+      \"kind\":\"AuthorizationPolicy\",\"metadata\":{\"name\":\"$pol\",\"namespace\":\"bar-1\"},
+      \"spec\":{\"selector\":{\"matchLabels\":{\"app\":\"httpbin\"}},\"action\":\"ALLOW\",
+        \"rules\":[{\"from\":[{\"source\":{\"principals\":[\"cluster.local/ns/foo/sa/sleep\"]}}]}]}}"
+    policy_loaded() {  # node-b's ztunnel reads the policy; node-c's knows the client and httpbin as HBONE
+      inns istio-system-ztunnel-node-b curl -sf http://127.0.0.1:15000/config_dump |
+        jq -e --arg n "$pol" '[.policyStatus[]? | select(.name == $n and .status == "ok")] | length == 1' >/dev/null &&
+        inns istio-system-ztunnel-node-c curl -sf http://127.0.0.1:15000/config_dump |
+        jq -e --arg ip "$client" '[.workloads[] | select((.workloadIps | index($ip)) and .protocol == "HBONE")] | length == 1' >/dev/null &&
+        ztunnel_knows node-c bar-1/httpbin HBONE httpbin.bar-1.svc.cluster.local
+    }
+    poll 30 policy_loaded || fail "the AuthorizationPolicy bar-1/$pol never reached node-b's ztunnel"
+    log "scenario 2 part 3: bar-1/$pol allows only foo/sleep; bar-2/client $client -> httpbin.bar-1 10.96.0.81:8000"
+    d0=$(metric node-b istio_tcp_connections_denied_total 'reason="no_allow_match"')
+    cprobe=$(inns "${POD_NETNS[bar-2/client]}" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.81 8000 1000 || true)
+    echo "  client: $cprobe"
+    sprobe=$(inns "$SL_NS" timeout 20 "$PY" "$ZT_TOOLS/tcp_tool.py" probe 10.96.0.81 8000 1000 || true)
+    echo "  sleep: $sprobe"
+    d1=$(metric node-b istio_tcp_connections_denied_total 'reason="no_allow_match"')
+    expect "$S" "p1" "bar-2/client refused by ztunnel-b (denied{no_allow_match} $(delta "$d0" "$d1")); client's view: $(json_get "$cprobe" '"server=\(.server // "") bytes=\(.bytes // 0) ok=\(.ok)"')" \
+      "$(grew "$d0" "$d1" && [ -z "$(json_get "$cprobe" '.server // empty')" ] &&
+         [ "$(json_get "$cprobe" '.bytes // 0')" -le 0 ] && [ "$(json_get "$cprobe" .ok)" = false ] && echo 0 || echo 1)" -eq 0
+    expect "$S" "p2" "foo/sleep still allowed: $(json_get "$sprobe" '"server=\(.server) peer=\(.peer) echo_ok=\(.ok)"')" \
+      "$([ "$(json_get "$sprobe" .server)" = httpbin ] && [ "$(json_get "$sprobe" .ok)" = true ] && echo 0 || echo 1)" -eq 0
+    pol_out=$("$AMBIENTCTL_BIN" policies --state-dir "$WORK/node-b/state" bar-1/httpbin 2>&1) || rc=$?
+    echo "== ambientctl policies on node-b, bar-1/httpbin"
+    sed 's/^/   /' <<<"$pol_out"
+    expect "$S" "p3" "ambientctl policies bar-1/httpbin (exit $rc): $(grep -c "ALLOW bar-1/$pol" <<<"$pol_out") policy line, $(grep -cF "$client:" <<<"$pol_out") denial(s) from $client" \
+      "$([ "$rc" -eq 0 ] && grep -q "ALLOW bar-1/$pol (WorkloadSelector" <<<"$pol_out" &&
+         grep -qE "$(rx "$client"):[0-9]+ \(cluster\.local/ns/bar-2/sa/client\) -> $(rx "$HTTPBIN2"):80: no_allow_match" <<<"$pol_out" &&
+         echo 0 || echo 1)" -eq 0
+    rc=0
+    trace_out=$("$AMBIENTCTL_BIN" trace --state-dir "$WORK/node-c/state" "$client" 10.96.0.81:8000 2>&1) || rc=$?
+    echo "== ambientctl trace on node-c, bar-2/client -> 10.96.0.81:8000"
+    sed 's/^/   /' <<<"$trace_out"
+    tr_line=$(grep -E '^\([0-9]+\) policy, ' <<<"$trace_out" || true)
+    expect "$S" "p4" "trace's policy hop (exit $rc): ${tr_line:-none}" \
+      "$([ "$rc" -eq 0 ] && [[ "$tr_line" == *"HBONE from spiffe://cluster.local/ns/bar-2/sa/client, at the endpoints of service bar-1/httpbin: bar-1/httpbin: denied, ALLOW policies select the pod and none matches"* ]] &&
+         echo 0 || echo 1)" -eq 0
+  }
+  if v4; then scenario2_policy; fi
 fi
 
 # ---- each node's kernel state is exactly the agent's plan; the paths as ambientctl traces them -
@@ -803,7 +855,8 @@ if v4 && ! want no-scenario2; then
     "ztunnel accepts on 127\.0\.0\.1:15008 with original destination $HTTPBIN2:15008 " \
     "$ONWARD_0X210" \
     "node routing: .* -> $HTTPBIN2 dev $(pod_dev bar-1/httpbin) table 254$" \
-    "leaves via $(pod_dev bar-1/httpbin) to bar-1/httpbin$"
+    "leaves via $(pod_dev bar-1/httpbin) to bar-1/httpbin$" \
+    "policy, HBONE from spiffe://cluster\.local/ns/foo/sa/sleep .*, at bar-1/httpbin: allowed by ALLOW bar-1/httpbin-only-sleep$"
   trace_check 2 node-d "waypoint path (waypoint's HBONE to helloworld)" "$WAYPOINT" "$HELLO:15008" "$trD" "$trDz" \
     "$WAYPOINT is outside this node; its SYN to $HELLO:15008 arrives on eth0 " \
     "node routing: .* -> $HELLO via [0-9.]+ dev istioin table 100$" \
