@@ -46,9 +46,18 @@ int cannot(const std::string& why) {
   return 2;
 }
 
-// ztunnel's view as the agent wrote it (the file ztunnel reads).
+// ztunnel's view as the agent wrote it (the file ztunnel reads): --ztunnel-view, else the file
+// the agent's settings name, else the agent's default in its state directory.
 Result<zt::WorkloadView> loadView(const CtlFlags& f) {
-  std::string path = f.ztunnelView.empty() ? f.stateDir + "/ztunnel-config.json" : f.ztunnelView;
+  std::string path = f.ztunnelView;
+  if (path.empty()) {
+    std::ifstream settings(f.stateDir + "/agent-config.json");
+    std::stringstream text;
+    text << settings.rdbuf();
+    if (auto config = decodeRuntimeConfig(text.str()); config && !config->ztunnelView.empty())
+      path = config->ztunnelView;
+  }
+  if (path.empty()) path = f.stateDir + "/ztunnel-config.json";
   std::ifstream in(path);
   if (!in) {
     return fail(ErrorCode::kNotFound,

@@ -11,6 +11,7 @@ std::string encodeRuntimeConfig(const AgentRuntimeConfig& c) {
                       {"tunnelPort", c.tunnelPort},
                       {"tunnelMtu", c.tunnelMtu}};
   if (c.ipv6Unavailable) j["ipv6Unavailable"] = *c.ipv6Unavailable;
+  if (!c.ztunnelView.empty()) j["ztunnelView"] = c.ztunnelView;
   return j.dump(2) + "\n";
 }
 
@@ -33,6 +34,7 @@ Result<AgentRuntimeConfig> decodeRuntimeConfig(std::string_view text) {
     if (auto it = j.find("ipv6Unavailable"); it != j.end()) {
       c.ipv6Unavailable = it->get<std::string>();
     }
+    if (auto it = j.find("ztunnelView"); it != j.end()) c.ztunnelView = it->get<std::string>();
   } catch (const nlohmann::json::exception& e) {
     return fail(ErrorCode::kProtocol, std::string("agent runtime config: ") + e.what());
   }

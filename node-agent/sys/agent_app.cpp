@@ -140,8 +140,9 @@ int runAgent(const AgentFlags& flags) {
              {"effect", "an enrolled pod's IPv6 TCP is dropped (fail closed)"}});
   }
   // What ambientctl needs to compute the same plan.
-  const AgentRuntimeConfig runtime{flags.nodeNetns, tunnel->kind, flags.tunnelPort, flags.tunnelMtu,
-                                   ipv6Unavailable};
+  const AgentRuntimeConfig runtime{
+      flags.nodeNetns, tunnel->kind,    flags.tunnelPort,
+      flags.tunnelMtu, ipv6Unavailable, flags.kubeconfig.empty() ? "" : flags.viewPath()};
   if (auto s = writeFileAtomic(flags.stateDir + "/agent-config.json", encodeRuntimeConfig(runtime));
       !s) {
     return fatal("cannot write the agent's settings", s.error());

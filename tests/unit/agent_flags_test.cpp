@@ -142,3 +142,14 @@ TEST_CASE("the agent's runtime settings carry why IPv6 is not redirected", "[fla
   CHECK_FALSE(decodeRuntimeConfig(R"({"nodeNetns": "/x", "tunnelKind": "geneve", "tunnelPort":
     6081, "tunnelMtu": 0, "ipv6Unavailable": 7})"));
 }
+
+TEST_CASE("the agent's runtime settings name the view file it writes", "[flags]") {
+  AgentRuntimeConfig c{"/proc/self/ns/net", TunnelKind::kGeneve, 6081, 0, std::nullopt};
+  CHECK(encodeRuntimeConfig(c).find("ztunnelView") == std::string::npos);  // none without the API
+  c.ztunnelView = "/var/run/ztunnel/config.json";
+  auto back = decodeRuntimeConfig(encodeRuntimeConfig(c));
+  REQUIRE(back);
+  CHECK(back->ztunnelView == "/var/run/ztunnel/config.json");
+  CHECK_FALSE(decodeRuntimeConfig(R"({"nodeNetns": "/x", "tunnelKind": "geneve", "tunnelPort":
+    6081, "tunnelMtu": 0, "ztunnelView": ["/v"]})"));
+}
