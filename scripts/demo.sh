@@ -30,7 +30,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "demo: installing packages (if missing) and building"
 scripts/setup.sh --no-build
-cmake -S . -B build -DAMBIENT_WITH_ZTUNNEL=ON >/dev/null
+cmake -S . -B build >/dev/null
 cmake --build build -j"$(nproc)" --target ambient-agent ambientctl ambient-cni \
   ambient-cni-api-lookup ztunnel
 export AGENT_BIN=$PWD/build/node-agent/ambient-agent AMBIENTCTL_BIN=$PWD/build/ambientctl/ambientctl

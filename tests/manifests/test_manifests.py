@@ -90,8 +90,8 @@ class Broken:
 
 
 def without_missing(objects):
-    """Without a ztunnel binary (AMBIENT_WITH_ZTUNNEL=OFF) its DaemonSet cannot be checked
-    against it: leave it out, check the rest."""
+    """Without a ztunnel binary (ZTUNNEL unset: the suite run by hand) its DaemonSet cannot be
+    checked against it: leave it out, check the rest."""
     if "ztunnel" in binaries():
         return objects
     return [(f, o) for f, o in objects if not (o["kind"] == "DaemonSet" and o["metadata"]["name"] == "ztunnel")]

@@ -11,9 +11,7 @@
 #include "golden.h"
 #include "tests/support/typed_values.h"
 
-#ifdef AMBIENT_WITH_ZTUNNEL_CORE
 #include "ztunnel/core/route_plan.h"
-#endif
 
 using namespace ambient;
 
@@ -185,7 +183,6 @@ TEST_CASE("the view carries labels, the root namespace and every policy as serve
   CHECK(none["peerAuthentications"] == nlohmann::json::array());
 }
 
-#ifdef AMBIENT_WITH_ZTUNNEL_CORE
 TEST_CASE("the bundled ztunnel reads the view's policies; bad ones fail closed alone",
           "[ztunnel-view][policies]") {
   auto view = zt::parseWorkloadView(renderZtunnelView(seedWithPolicies(), {}, "node-a", {}),
@@ -231,4 +228,3 @@ TEST_CASE("the bundled ztunnel reads the view and routes the seed's paths", "[zt
   CHECK(viaWaypoint.viaWaypoint);
   CHECK(viaWaypoint.connectTo.toString() == "10.244.3.10:15008");
 }
-#endif
