@@ -25,7 +25,7 @@ TEST_CASE("the first served version is chosen, 404s fall through to the next") {
   CHECK(v1beta1.version == 1);
 }
 
-TEST_CASE("404 at every version is an absent CRD; 403 is forbidden; others are failures") {
+TEST_CASE("404 at every version is an absent CRD, 403 is forbidden, others are failures") {
   auto absent = chooseCrdVersion({answer(ErrorCode::kNotFound, "get v1: HTTP 404 NotFound"),
                                   answer(ErrorCode::kNotFound, "get v1beta1: HTTP 404 NotFound")});
   CHECK(absent.state == CrdState::kAbsent);

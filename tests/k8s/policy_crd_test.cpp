@@ -89,7 +89,7 @@ TEST_CASE("the probe finds v1, falls back to v1beta1, and the informer follows t
   CHECK(authz.get("foo/later")->apiVersion == "security.istio.io/v1beta1");
 }
 
-TEST_CASE("without the CRDs every version is 404 (absent); without the RBAC 403 (forbidden)") {
+TEST_CASE("without the CRDs every version is 404 (absent), without the RBAC 403 (forbidden)") {
   TestApiServer server;
   auto api = client(server);
   const std::vector<ResourceType> versions{kPeerAuthentications, kPeerAuthenticationsV1beta1};

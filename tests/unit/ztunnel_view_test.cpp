@@ -183,7 +183,7 @@ TEST_CASE("the view carries labels, the root namespace and every policy as serve
   CHECK(none["peerAuthentications"] == nlohmann::json::array());
 }
 
-TEST_CASE("the bundled ztunnel reads the view's policies; bad ones fail closed alone",
+TEST_CASE("the bundled ztunnel reads the view's policies, bad ones fail closed alone",
           "[ztunnel-view][policies]") {
   auto view = zt::parseWorkloadView(renderZtunnelView(seedWithPolicies(), {}, "node-a", {}),
                                     "cluster.local");
