@@ -246,7 +246,7 @@ TEST_CASE("ztunnel's view file follows the API's pods and services and endpoints
 // and /readyz says policies are not watched; installing the CRDs later starts the watch
 // without a restart (--policy-discovery-interval 1 makes "later" short).
 TEST_CASE(
-    "policies in the API reach ztunnel's view; without the CRDs the agent is ready and says so",
+    "policies in the API reach ztunnel's view, without the CRDs the agent is ready and says so",
     "[kernel][agent][api][policies]") {
   ApiCluster c;
   c.api->crds({"v1", "v1beta1"}, true);  // RBAC without the rule: 403
