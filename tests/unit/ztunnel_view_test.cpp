@@ -10,7 +10,6 @@
 
 #include "golden.h"
 #include "tests/support/typed_values.h"
-
 #include "ztunnel/core/route_plan.h"
 
 using namespace ambient;
