@@ -82,4 +82,21 @@ inline void markInvalid(AuthorizationPolicy& p, std::string reason) {
   p.l7Fields.clear();
 }
 
+// The named policy with its body decoded by `decode` (which throws Bad or a JSON error for
+// what it cannot read): a policy that fails decoding is kept, marked invalid.
+template <class Decode>
+AuthorizationPolicy decodeOrInvalid(const Named& named, Decode decode) {
+  AuthorizationPolicy p;
+  p.name = named.name;
+  p.ns = named.ns;
+  try {
+    decode(named.doc, p);
+  } catch (const Bad& e) {
+    markInvalid(p, e.what);
+  } catch (const nlohmann::json::exception& e) {
+    markInvalid(p, e.what());
+  }
+  return p;
+}
+
 }  // namespace zt::authz::json_decode

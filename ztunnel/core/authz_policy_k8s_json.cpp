@@ -348,18 +348,10 @@ Result<AuthorizationPolicy> decodeAuthorizationPolicy(std::string_view json,
                                                       std::string_view rootNamespace) {
   auto named = parseNamed(json, "AuthorizationPolicy", true);
   if (!named) return fail(named.error());
-  AuthorizationPolicy p;
-  p.name = named->name;
-  p.ns = named->ns;
-  p.scope = p.ns == rootNamespace ? Scope::kGlobal : Scope::kNamespace;
-  try {
-    decodeSpec(named->doc, p, rootNamespace);
-  } catch (const Bad& e) {
-    markInvalid(p, e.what);
-  } catch (const nlohmann::json::exception& e) {
-    markInvalid(p, e.what());
-  }
-  return p;
+  return decodeOrInvalid(*named, [&](const nlohmann::json& doc, AuthorizationPolicy& p) {
+    p.scope = p.ns == rootNamespace ? Scope::kGlobal : Scope::kNamespace;
+    decodeSpec(doc, p, rootNamespace);
+  });
 }
 
 }  // namespace zt::authz

@@ -127,17 +127,7 @@ void decodeLocal(const json& doc, AuthorizationPolicy& p) {
 Result<AuthorizationPolicy> decodeLocalAuthorization(std::string_view json) {
   auto named = parseNamed(json, "policy", false);
   if (!named) return fail(named.error());
-  AuthorizationPolicy p;
-  p.name = named->name;
-  p.ns = named->ns;
-  try {
-    decodeLocal(named->doc, p);
-  } catch (const Bad& e) {
-    markInvalid(p, e.what);
-  } catch (const nlohmann::json::exception& e) {
-    markInvalid(p, e.what());
-  }
-  return p;
+  return decodeOrInvalid(*named, decodeLocal);
 }
 
 }  // namespace zt::authz
